@@ -1,0 +1,3 @@
+"""aitop: `top` for AI services."""
+
+__version__ = "0.1.0"

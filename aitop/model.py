@@ -1,0 +1,200 @@
+"""The frozen values that flow from the core to every front end (TUI, JSON, table, check).
+
+A refresh produces one `Snapshot`: rows keyed by ``(schema, group)`` with the fields of the JSON contract
+(design.md §3) in fixed units, the health of every target, and the alerts. Nothing here is mutated after it
+is built, so a snapshot can be handed across threads and compared between refreshes.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections import deque
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+
+class Severity(enum.IntEnum):
+    """How bad a cell is; ordered so that `max()` picks the worst."""
+
+    OK = 0
+    WARNING = 1
+    CRITICAL = 2
+
+    @property
+    def label(self) -> str:
+        return self.name.lower()
+
+
+class Missing(str, enum.Enum):
+    """Why a field has no value. Shown instead of a number, never as 0."""
+
+    NO_METRIC = "no such metric"
+    NOT_ENOUGH_SAMPLES = "not enough samples"
+    NO_OBSERVATIONS = "no observations in window"
+    TARGET_DOWN = "target down"
+    QUERY_ERROR = "query error"
+
+
+@dataclass(frozen=True, slots=True)
+class FieldSpec:
+    """One numeric field of a row: its JSON name, unit and table heading."""
+
+    name: str
+    unit: str
+    heading: str
+    description: str
+
+
+#: Every numeric row field of the JSON contract, in contract order. Units are fixed (design.md §3).
+FIELDS: tuple[FieldSpec, ...] = (
+    FieldSpec("request_rate", "req/s", "req/s", "finished requests per second"),
+    FieldSpec("error_rate", "fraction", "err %", "failed requests / all requests"),
+    FieldSpec("latency_p50", "s", "p50", "end-to-end latency, 50th percentile"),
+    FieldSpec("latency_p95", "s", "p95", "end-to-end latency, 95th percentile"),
+    FieldSpec("latency_p99", "s", "p99", "end-to-end latency, 99th percentile"),
+    FieldSpec("ttft_p50", "s", "TTFT p50", "time to first token, 50th percentile"),
+    FieldSpec("ttft_p95", "s", "TTFT p95", "time to first token, 95th percentile"),
+    FieldSpec("ttft_p99", "s", "TTFT p99", "time to first token, 99th percentile"),
+    FieldSpec("tpot_p95", "s", "TPOT p95", "time per output token, 95th percentile"),
+    FieldSpec("queue_p95", "s", "queue p95", "queue time, 95th percentile"),
+    FieldSpec("input_tokens_rate", "tokens/s", "in tok/s", "prompt tokens per second"),
+    FieldSpec("output_tokens_rate", "tokens/s", "out tok/s", "generated tokens per second"),
+    FieldSpec("cost_per_hour", "USD/h", "$/h", "spend per hour at the current rate"),
+    FieldSpec("cost_per_request", "USD", "$/req", "spend per request"),
+    FieldSpec("feedback_negative_ratio", "fraction", "👎 %", "negative votes / all votes"),
+    FieldSpec("running", "requests", "run", "requests running now"),
+    FieldSpec("waiting", "requests", "wait", "requests waiting now"),
+    FieldSpec("kv_cache_usage", "fraction", "KV %", "KV-cache usage, highest replica"),
+)
+FIELD_NAMES: tuple[str, ...] = tuple(spec.name for spec in FIELDS)
+FIELD_BY_NAME: Mapping[str, FieldSpec] = MappingProxyType({spec.name: spec for spec in FIELDS})
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """One line of the table: a model (or endpoint, or target) served under one schema."""
+
+    schema: str
+    group: str
+    group_label: str
+    values: Mapping[str, float | None]
+    missing: Mapping[str, Missing] = field(default_factory=dict)
+    errors_by_type: Mapping[str, float] = field(default_factory=dict)
+    severity: Mapping[str, Severity] = field(default_factory=dict)
+    stale: bool = False  # a target behind this row is down: values are its last good window
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.schema, self.group)
+
+    def value(self, name: str) -> float | None:
+        """The field's value, or None when it is not known (see `missing_reason`)."""
+        return self.values.get(name)
+
+    def missing_reason(self, name: str) -> Missing | None:
+        if self.values.get(name) is not None:
+            return None
+        return self.missing.get(name, Missing.NO_METRIC)
+
+    @property
+    def worst(self) -> Severity:
+        return max(self.severity.values(), default=Severity.OK)
+
+
+@dataclass(frozen=True, slots=True)
+class TargetHealth:
+    """The state of one scraped endpoint or Prometheus server after the latest poll."""
+
+    url: str
+    kind: str
+    up: bool
+    error: str | None = None
+    last_success: float | None = None  # unix time
+
+
+@dataclass(frozen=True, slots=True)
+class Alert:
+    """A condition worth a human's attention, with enough context to act on."""
+
+    id: str
+    rule: str
+    severity: Severity
+    state: str  # pending | firing | resolved
+    schema: str
+    group: str
+    field: str
+    value: float | None
+    threshold: float | None
+    since: float  # unix time
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """Everything one refresh learned, frozen."""
+
+    taken_at: float  # unix time
+    window_seconds: float
+    source_kind: str  # scrape | prometheus
+    source_targets: tuple[str, ...]
+    targets: tuple[TargetHealth, ...]
+    rows: tuple[Row, ...]
+    alerts: tuple[Alert, ...] = ()
+    schemas: tuple[str, ...] = ()
+    stale: bool = False  # True when this is the last good data re-shown after a failed poll
+    error: str | None = None  # why the latest poll failed, when it did
+
+    @property
+    def targets_up(self) -> int:
+        return sum(1 for target in self.targets if target.up)
+
+    def row(self, schema: str, group: str) -> Row | None:
+        for row in self.rows:
+            if row.key == (schema, group):
+                return row
+        return None
+
+
+@dataclass(slots=True)
+class History:
+    """Bounded per-(row, field) history: a ring buffer of (time, value) pairs per series.
+
+    Rows unseen for `evict_after` recordings are dropped, so label churn cannot grow it without bound.
+    """
+
+    maxlen: int = 720
+    evict_after: int = 60
+    _series: dict[tuple[tuple[str, str], str], deque[tuple[float, float | None]]] = field(default_factory=dict)
+    _last_seen: dict[tuple[str, str], int] = field(default_factory=dict)
+    _recordings: int = 0
+
+    def record(self, snapshot: Snapshot) -> None:
+        """Append every row's fields at the snapshot's time."""
+        self._recordings += 1
+        for row in snapshot.rows:
+            self._last_seen[row.key] = self._recordings
+            for name in FIELD_NAMES:
+                series_key = (row.key, name)
+                buffer = self._series.get(series_key)
+                if buffer is None:
+                    buffer = self._series[series_key] = deque(maxlen=self.maxlen)
+                buffer.append((snapshot.taken_at, row.values.get(name)))
+        self._evict()
+
+    def _evict(self) -> None:
+        horizon = self._recordings - self.evict_after
+        gone = [key for key, seen in self._last_seen.items() if seen < horizon]
+        for key in gone:
+            del self._last_seen[key]
+            for name in FIELD_NAMES:
+                self._series.pop((key, name), None)
+
+    def series(self, key: tuple[str, str], name: str) -> tuple[tuple[float, float | None], ...]:
+        """The recorded (time, value) pairs, oldest first; empty when the row was never seen."""
+        return tuple(self._series.get((key, name), ()))
+
+    def keys(self) -> Iterator[tuple[str, str]]:
+        return iter(self._last_seen)
+
+    def __len__(self) -> int:
+        return len(self._last_seen)

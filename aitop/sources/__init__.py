@@ -1,0 +1,5 @@
+"""Where numbers come from: raw /metrics scrapes or a Prometheus-compatible server. No Textual here."""
+
+from aitop.sources.base import Collected, Collector
+
+__all__ = ["Collected", "Collector"]
