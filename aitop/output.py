@@ -1,0 +1,125 @@
+"""Headless renderings of a snapshot: the JSON contract (design.md §3) and a plain-text table."""
+
+from __future__ import annotations
+
+import json
+import math
+from datetime import UTC, datetime
+from typing import Any
+
+from rich.cells import cell_len
+
+from aitop import __version__
+from aitop.format import MISSING_MARK, format_value
+from aitop.model import FIELD_BY_NAME, FIELD_NAMES, Row, Snapshot
+
+#: The columns of the text table (and the TUI's default set), in order.
+TABLE_FIELDS = (
+    "request_rate",
+    "error_rate",
+    "latency_p50",
+    "latency_p95",
+    "latency_p99",
+    "ttft_p95",
+    "input_tokens_rate",
+    "output_tokens_rate",
+    "cost_per_hour",
+    "feedback_negative_ratio",
+)
+
+
+def rfc3339(timestamp: float | None) -> str | None:
+    if timestamp is None:
+        return None
+    return datetime.fromtimestamp(timestamp, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _number(value: float | None) -> float | None:
+    # JSON has no NaN or Infinity; an unknown value is null, never 0.
+    if value is None or math.isnan(value) or math.isinf(value):
+        return None
+    return value
+
+
+def row_to_dict(row: Row) -> dict[str, Any]:
+    data: dict[str, Any] = {"schema": row.schema, "group": row.group, "group_label": row.group_label}
+    for name in FIELD_NAMES:
+        data[name] = _number(row.value(name))
+    data["errors_by_type"] = {kind: _number(rate) for kind, rate in row.errors_by_type.items()}
+    data["missing"] = {name: reason.value for name, reason in row.missing.items() if row.value(name) is None}
+    data["severity"] = {name: level.label for name, level in row.severity.items()}
+    data["stale"] = row.stale
+    return data
+
+
+def snapshot_to_dict(snapshot: Snapshot) -> dict[str, Any]:
+    """The documented JSON snapshot (README "JSON snapshot")."""
+    return {
+        "aitop_version": __version__,
+        "taken_at": rfc3339(snapshot.taken_at),
+        "window_seconds": round(snapshot.window_seconds, 3),
+        "source": {"kind": snapshot.source_kind, "targets": list(snapshot.source_targets)},
+        "schemas": list(snapshot.schemas),
+        "stale": snapshot.stale,
+        "error": snapshot.error,
+        "rows": [row_to_dict(row) for row in snapshot.rows],
+        "alerts": [
+            {
+                "id": alert.id,
+                "rule": alert.rule,
+                "severity": alert.severity.label,
+                "state": alert.state,
+                "schema": alert.schema,
+                "group": alert.group,
+                "field": alert.field,
+                "value": _number(alert.value),
+                "threshold": _number(alert.threshold),
+                "since": rfc3339(alert.since),
+                "message": alert.message,
+            }
+            for alert in snapshot.alerts
+        ],
+        "targets": [
+            {
+                "url": target.url,
+                "kind": target.kind,
+                "up": target.up,
+                "error": target.error,
+                "last_success": rfc3339(target.last_success),
+            }
+            for target in snapshot.targets
+        ],
+    }
+
+
+def to_json(snapshot: Snapshot) -> str:
+    return json.dumps(snapshot_to_dict(snapshot), indent=2, ensure_ascii=False)
+
+
+def to_table(snapshot: Snapshot) -> str:
+    """A fixed-width table for terminals and logs; severity marked with `!` (warning) and `‼` (critical)."""
+    headings = ["SCHEMA", "MODEL"] + [FIELD_BY_NAME[name].heading for name in TABLE_FIELDS]
+    lines = [headings]
+    for row in sorted(snapshot.rows, key=lambda r: -(r.value("request_rate") or 0.0)):
+        cells = [row.schema, row.group]
+        for name in TABLE_FIELDS:
+            text = format_value(name, row.value(name))
+            level = row.severity.get(name)
+            if level is not None and level.value and text != MISSING_MARK:
+                text = ("‼" if level.value == 2 else "!") + text
+            cells.append(text)
+        lines.append(cells)
+    widths = [max(cell_len(line[i]) for line in lines) for i in range(len(headings))]
+
+    def pad(cell: str, width: int, left: bool) -> str:
+        space = " " * (width - cell_len(cell))  # cells, not characters: "👎" is two columns wide
+        return cell + space if left else space + cell
+
+    text_lines = ["  ".join(pad(cell, w, i < 2) for i, (cell, w) in enumerate(zip(line, widths))) for line in lines]
+    footer = [f"window {snapshot.window_seconds:.1f}s · {snapshot.targets_up}/{len(snapshot.targets)} targets up"]
+    for target in snapshot.targets:
+        if not target.up:
+            footer.append(f"DOWN {target.url}: {target.error}")
+    if not snapshot.rows:
+        footer.append("no rows: no known AI-serving metrics were found" if snapshot.targets_up else "no rows")
+    return "\n".join(line.rstrip() for line in text_lines + footer) + "\n"
