@@ -1,0 +1,55 @@
+"""The schema catalog is data; malformed data is an error that names the key."""
+
+import pytest
+
+from aitop.catalog import CatalogError, NameFilter, builtin_schemas, parse_schema
+
+
+def test_builtin_schemas_load():
+    names = {schema.name for schema in builtin_schemas()}
+    assert {"vllm", "llm", "otel_genai"} <= names
+
+
+def test_every_builtin_concept_has_the_right_kind():
+    for schema in builtin_schemas():
+        assert schema.detect and schema.group_labels
+        assert "requests" in schema.concepts
+
+
+def base(**concept):
+    return {"name": "x", "group_labels": ["model"], "detect": ["x_total"], "concept": concept}
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        (base(requests=[{"kind": "gauge", "metric": "x"}]), "concept.requests[0].kind"),
+        (base(bogus=[{"kind": "counter", "metric": "x"}]), "concept.bogus: unknown concept"),
+        (base(requests=[{"kind": "counter"}]), "exactly one of metric or metric_regex"),
+        (base(requests=[{"kind": "counter", "metric": "x", "match": {"a": "("}}]), "match.a: invalid regular"),
+        (base(requests=[{"kind": "counter", "metric": "x", "colour": 1}]), "unknown key(s) colour"),
+        ({"name": "x", "detect": [], "concept": {}}, "missing key group_labels"),
+    ],
+)
+def test_bad_schema_names_the_key(raw, message):
+    with pytest.raises(CatalogError) as caught:
+        parse_schema(raw, "custom.toml")
+    assert message in str(caught.value)
+    assert str(caught.value).startswith("custom.toml")
+
+
+def test_selectors_are_anchored_and_absent_label_reads_empty():
+    schema = parse_schema(base(errors=[{"kind": "counter", "metric": "x_total", "match": {"error_type": ".+"}}]), "t")
+    (variant,) = schema.concepts["errors"]
+    assert variant.selects({"error_type": "timeout"})
+    assert not variant.selects({})
+    schema = parse_schema(base(errors=[{"kind": "counter", "metric": "x_total", "match": {"r": "abort|error"}}]), "t")
+    assert not schema.concepts["errors"][0].selects({"r": "aborted"})
+
+
+def test_name_filter_accepts_with_and_without_total_and_regex_feedback():
+    wanted = NameFilter(builtin_schemas())
+    assert wanted.wants("vllm:request_success_total") and wanted.wants("vllm:request_success_created")
+    assert wanted.wants("llm_feedback_total") and wanted.wants("user_feedback_total")
+    assert not wanted.wants("node_cpu_seconds_total")
+    assert wanted.wants_family("vllm:request_success")  # OpenMetrics TYPE lines name the bare family

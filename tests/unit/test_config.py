@@ -1,0 +1,37 @@
+"""Target normalisation and validation."""
+
+import pytest
+
+from aitop.config import ConfigError, build_config, normalize_target
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("localhost:8000", "http://localhost:8000/metrics"),
+        ("http://h:9/", "http://h:9/metrics"),
+        ("https://h/custom/metrics", "https://h/custom/metrics"),
+    ],
+)
+def test_normalize(raw, expected):
+    assert normalize_target(raw) == expected
+
+
+@pytest.mark.parametrize("raw", ["ftp://h/x", "http://user:secret@h:9/metrics", "http://"])
+def test_refused(raw):
+    with pytest.raises(ConfigError) as caught:
+        normalize_target(raw)
+    assert "secret" not in str(caught.value)
+
+
+def test_env_fallback_order():
+    env = {"PROMETHEUS_URL": "p:9090", "AITOP_URL": "a:1"}
+    assert build_config([], environ=env).targets == ("http://a:1/metrics",)
+    assert build_config([], environ={"PROMETHEUS_URL": "p:9090"}).targets == ("http://p:9090/metrics",)
+    assert build_config(["x:1"], environ=env).targets == ("http://x:1/metrics",)
+
+
+@pytest.mark.parametrize("kwargs", [{"interval": 0.1}, {"window": 0}, {"timeout": float("nan")}])
+def test_bad_numbers(kwargs):
+    with pytest.raises(ConfigError):
+        build_config(["x:1"], environ={}, **kwargs)
