@@ -11,7 +11,7 @@ from rich.cells import cell_len
 
 from aitop import __version__
 from aitop.format import MISSING_MARK, format_value
-from aitop.model import FIELD_BY_NAME, FIELD_NAMES, Row, Snapshot
+from aitop.model import FIELD_BY_NAME, FIELD_NAMES, Missing, Row, Snapshot
 
 #: The columns of the text table (and the TUI's default set), in order.
 TABLE_FIELDS = (
@@ -46,7 +46,9 @@ def row_to_dict(row: Row) -> dict[str, Any]:
     for name in FIELD_NAMES:
         data[name] = _number(row.value(name))
     data["errors_by_type"] = {kind: _number(rate) for kind, rate in row.errors_by_type.items()}
-    data["missing"] = {name: reason.value for name, reason in row.missing.items() if row.value(name) is None}
+    data["missing"] = {
+        name: row.missing.get(name, Missing.NO_METRIC).value for name in FIELD_NAMES if data[name] is None
+    }
     data["severity"] = {name: level.label for name, level in row.severity.items()}
     data["stale"] = row.stale
     return data

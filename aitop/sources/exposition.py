@@ -43,6 +43,10 @@ def _sample_name(line: str) -> str:
     return line[:end]
 
 
+def _looks_like_name(name: str) -> bool:
+    return bool(name) and (name[0].isalpha() or name[0] in "_:")
+
+
 def prefilter(text: str, wanted: NameFilter) -> tuple[str, int, int]:
     """Keep only the sample and `# TYPE`/`# UNIT` lines of wanted families (and `# EOF`).
 
@@ -65,6 +69,8 @@ def prefilter(text: str, wanted: NameFilter) -> tuple[str, int, int]:
         name = _sample_name(line)
         keep = names_cache.get(name)
         if keep is None:
+            if not _looks_like_name(name) and not line.startswith('{"'):  # {"utf8.name"} is Prometheus 3
+                raise ExpositionError(f"unparsable exposition: line {total} does not start with a metric name")
             keep = names_cache[name] = wanted.wants(name)
         if keep:
             kept.append(line)

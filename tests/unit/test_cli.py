@@ -1,0 +1,90 @@
+"""The command line: exit codes, stdout/stderr discipline, snapshot against a real local exporter."""
+
+import json
+import socket
+
+import pytest
+from prometheus_client import CollectorRegistry, Counter, start_http_server
+
+from aitop import cli
+
+
+@pytest.fixture
+def exporter():
+    registry = CollectorRegistry()
+    requests = Counter("llm_requests", "requests", ["model", "status"], registry=registry)
+    requests.labels("gpt-4o", "success").inc(10)
+    server, thread = start_http_server(0, addr="127.0.0.1", registry=registry)
+    yield f"127.0.0.1:{server.server_port}", requests
+    server.shutdown()
+    server.server_close()
+
+
+def test_version(capsys):
+    with pytest.raises(SystemExit) as exited:
+        cli.main(["--version"])
+    assert exited.value.code == 0 and capsys.readouterr().out.startswith("aitop ")
+
+
+def test_no_target_hints_at_demo(capsys, monkeypatch):
+    for name in ("AITOP_URL", "PROMETHEUS_URL"):
+        monkeypatch.delenv(name, raising=False)
+    assert cli.main(["snapshot"]) == 2
+    assert "aitop --demo" in capsys.readouterr().err
+
+
+def test_credentials_in_url_refused_without_echoing_them(capsys):
+    assert cli.main(["snapshot", "http://admin:hunter2@127.0.0.1:9/metrics"]) == 2
+    captured = capsys.readouterr()
+    assert "hunter2" not in captured.err + captured.out and "credentials" in captured.err
+
+
+def test_snapshot_json_on_stdout_only(exporter, capsys):
+    target, requests = exporter
+    requests.labels("gpt-4o", "timeout").inc(0)
+    assert cli.main(["snapshot", target, "--format", "json", "--window", "0.3"]) == 0
+    captured = capsys.readouterr()
+    data = json.loads(captured.out)
+    assert captured.err == ""
+    (row,) = data["rows"]
+    assert (row["schema"], row["group"], row["request_rate"], row["error_rate"]) == ("llm", "gpt-4o", 0.0, None)
+    assert row["missing"]["error_rate"] == "no observations in window"
+
+
+def test_snapshot_with_a_dead_target_still_prints_and_says_why(exporter, capsys):
+    target, _ = exporter
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        dead = f"127.0.0.1:{sock.getsockname()[1]}"  # bound, not listening: refused
+        assert cli.main(["snapshot", target, dead, "--window", "0.2"]) == 0
+    captured = capsys.readouterr()
+    assert "gpt-4o" in captured.out and f"DOWN http://{dead}/metrics" in captured.out
+    assert "cannot connect" in captured.err
+
+
+def test_snapshot_all_targets_down_exits_1(capsys):
+    assert cli.main(["snapshot", "127.0.0.1:9", "--format", "json", "--window", "0.1"]) == 1
+    data = json.loads(capsys.readouterr().out)
+    assert data["rows"] == [] and data["targets"][0]["up"] is False
+
+
+def test_internal_error_prints_no_traceback(monkeypatch, capsys, tmp_path):
+    monkeypatch.setattr(cli, "_state_dir", lambda: tmp_path)
+
+    def explode(argv):
+        token = "SECRET-TOKEN-123"  # a local that a traceback-with-locals would print
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(cli, "_dispatch", explode)
+    assert cli.main(["x"]) == 70
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and "SECRET-TOKEN-123" not in err and "RuntimeError" in err
+    (report,) = tmp_path.glob("crash-*.log")
+    assert report.stat().st_mode & 0o077 == 0
+    assert "SECRET-TOKEN-123" not in report.read_text()
+
+
+def test_tui_refuses_without_a_terminal(capsys):
+    # under pytest stdout is captured, so this is the `ssh host aitop` (no -t) case
+    assert cli.main(["127.0.0.1:9"]) == 2
+    assert "no terminal" in capsys.readouterr().err

@@ -1,0 +1,73 @@
+"""Monitor: judging, stale handling, bounded history."""
+
+import pytest
+
+from aitop.model import History, Row, Severity, Snapshot, TargetHealth
+from aitop.monitor import Monitor
+from aitop.sources.base import Collected
+
+
+class ScriptedCollector:
+    kind = "scrape"
+    targets = ("http://t/metrics",)
+    window_seconds = 30.0
+
+    def __init__(self, *answers):
+        self.answers = list(answers)
+
+    async def collect(self):
+        answer = self.answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    async def aclose(self):
+        pass
+
+
+def collected(rows, up=True, at=100.0):
+    return Collected(at, 30.0, tuple(rows), (TargetHealth("http://t/metrics", "scrape", up, None if up else "HTTP 503"),), ("vllm",))
+
+
+def row(group, error_rate):
+    return Row("vllm", group, "model_name", {"error_rate": error_rate, "latency_p95": 3.0})
+
+
+async def test_rows_are_judged():
+    monitor = Monitor(ScriptedCollector(collected([row("a", 0.09), row("b", 0.001)])))
+    snapshot = await monitor.refresh()
+    assert snapshot.row("vllm", "a").severity["error_rate"] is Severity.CRITICAL
+    assert snapshot.row("vllm", "b").severity["error_rate"] is Severity.OK
+    assert snapshot.row("vllm", "b").severity["latency_p95"] is Severity.CRITICAL
+
+
+async def test_all_targets_down_keeps_last_good_rows_marked_stale():
+    monitor = Monitor(ScriptedCollector(collected([row("a", 0.0)]), collected([], up=False, at=105.0)))
+    first = await monitor.refresh()
+    second = await monitor.refresh()
+    assert second.stale and second.error == "HTTP 503"
+    assert second.rows == first.rows and not second.targets[0].up
+
+
+async def test_collector_crash_becomes_a_stale_snapshot_not_an_exception():
+    monitor = Monitor(ScriptedCollector(collected([row("a", 0.0)]), RuntimeError("boom secret=xyz")))
+    await monitor.refresh()
+    snapshot = await monitor.refresh()
+    assert snapshot.stale and "RuntimeError" in snapshot.error and "xyz" not in snapshot.error
+
+
+async def test_first_poll_failing_gives_empty_stale_snapshot():
+    monitor = Monitor(ScriptedCollector(RuntimeError("x")), clock=lambda: 42.0)
+    snapshot = await monitor.refresh()
+    assert snapshot.stale and snapshot.rows == () and snapshot.taken_at == 42.0
+
+
+def test_history_is_bounded_and_evicts_churned_rows():
+    history = History(maxlen=5, evict_after=3)
+    for i in range(20):
+        rows = (Row("s", f"pod-{i}", "model", {"request_rate": float(i)}), Row("s", "steady", "model", {"request_rate": 1.0}))
+        history.record(Snapshot(float(i), 30, "scrape", (), (), rows))
+    assert len(history.series(("s", "steady"), "request_rate")) == 5
+    assert len(history) <= 5
+    assert history.series(("s", "pod-0"), "request_rate") == ()
+    assert history.series(("s", "pod-19"), "request_rate") == ((19.0, 19.0),)
