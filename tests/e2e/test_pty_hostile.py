@@ -1,0 +1,94 @@
+"""The real TUI in a real pseudo-terminal, fed hostile label values by a real exporter.
+
+Asserts on the bytes that reach the terminal: no escape sequence that came from data (window title, clipboard,
+hyperlink, CSI from a C1 byte) and no crash, and `q` still exits 0.
+"""
+
+from __future__ import annotations
+
+import os
+import pty
+import select
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from prometheus_client import CollectorRegistry, Counter, Histogram, start_http_server
+
+HOSTILE = [
+    "[/]",
+    "[link=http://evil.example]x[/link]",
+    "[@click=app.quit]QUIT[/]",
+    "t\x1b]0;PWNED-TITLE\x07",
+    "c\x1b]52;c;UFdORUQ=\x07",
+    "h\x1b]8;;http://evil.example\x1b\\link\x1b]8;;\x1b\\",
+    "csi\u009b31mred",
+    "bidi\u202eevil",
+    "L" * 1_000_000,
+]
+# Sequences that only data could have produced: Textual never sets titles, clipboards or these links.
+FORBIDDEN = [b"\x1b]0;", b"\x1b]52;", b"\x1b]8;;http://evil", b"\x1b]8;id", b"\xc2\x9b", b"\x1b[2J", "\u202e".encode()]
+
+
+@pytest.fixture
+def hostile_exporter():
+    registry = CollectorRegistry()
+    requests = Counter("llm_requests", "requests", ["model", "status"], registry=registry)
+    latency = Histogram("llm_request_latency_seconds", "latency", ["model"], registry=registry)
+    for model in HOSTILE:
+        requests.labels(model, "success").inc(5)
+        requests.labels(model, "timeout\x1b[2J").inc(1)
+        latency.labels(model).observe(0.4)
+    server, _ = start_http_server(0, addr="127.0.0.1", registry=registry)
+    yield f"http://127.0.0.1:{server.server_port}/metrics", requests
+    server.shutdown()
+    server.server_close()
+
+
+def _read_for(fd: int, seconds: float) -> bytes:
+    chunks = []
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([fd], [], [], 0.1)
+        if ready:
+            try:
+                data = os.read(fd, 65536)
+            except OSError:
+                break
+            if not data:
+                break
+            chunks.append(data)
+    return b"".join(chunks)
+
+
+def test_hostile_labels_never_reach_the_terminal_raw(hostile_exporter, tmp_path):
+    url, requests = hostile_exporter
+    primary, secondary = pty.openpty()
+    env = {**os.environ, "TERM": "xterm-256color", "COLUMNS": "120", "LINES": "40", "HOME": str(tmp_path),
+           "XDG_STATE_HOME": str(tmp_path / "state"), "TEXTUAL_ANIMATIONS": "none"}
+    env.pop("NO_COLOR", None)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "aitop", url, "--interval", "0.5"],
+        stdin=secondary, stdout=secondary, stderr=secondary, env=env, start_new_session=True,
+    )
+    os.close(secondary)
+    try:
+        output = _read_for(primary, 2.0)
+        for model in HOSTILE:  # traffic between polls, so rates are computed and cells redrawn
+            requests.labels(model, "success").inc(3)
+        output += _read_for(primary, 2.0)
+        os.write(primary, b"q")
+        output += _read_for(primary, 3.0)
+        code = process.wait(timeout=10)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+        os.close(primary)
+    assert code == 0, output[-2000:]
+    assert b"Traceback" not in output
+    assert b"llm" in output  # the rows were drawn
+    for needle in FORBIDDEN:
+        assert needle not in output, f"{needle!r} reached the terminal"
+    assert b"PWNED-TITLE" not in output.replace(b"^[]0;PWNED-TITLE", b"")  # only ever shown escaped
