@@ -1,0 +1,141 @@
+"""Table cells as Rich `Text`: values formatted for display, severity as symbol *and* colour.
+
+No Textual here, only Rich, so the rules for what a cell looks like can be tested without an app. Every cell
+is a `SortableText` built from plain strings and styles — never from markup — so a label value such as
+``[/]`` or ``[@click=app.quit]`` stays literal text.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from rich.style import Style
+from rich.text import Text
+
+from aitop.format import MISSING_MARK, format_value
+from aitop.model import FIELD_BY_NAME, Row, Severity
+
+#: The numeric fields of the overview table, in column order.
+TABLE_FIELDS: tuple[str, ...] = (
+    "request_rate",
+    "error_rate",
+    "latency_p50",
+    "latency_p95",
+    "latency_p99",
+    "ttft_p95",
+    "input_tokens_rate",
+    "output_tokens_rate",
+    "cost_per_hour",
+    "feedback_negative_ratio",
+)
+
+#: (column key, heading) for every column of the overview table.
+COLUMNS: tuple[tuple[str, str], ...] = (
+    ("model", "model"),
+    ("schema", "schema"),
+    *((name, FIELD_BY_NAME[name].heading) for name in TABLE_FIELDS),
+)
+
+#: Widest model name shown in the table; longer names end in an ellipsis (the full name is in the model).
+MODEL_WIDTH = 40
+
+WARNING_MARK = "▲"
+CRITICAL_MARK = "‼"
+ROW_CRITICAL_MARK = "●"
+
+
+@dataclass(frozen=True, slots=True)
+class Palette:
+    """Rich colours for severities, taken from the theme's aitop-* variables."""
+
+    ok: str = "green"
+    warning: str = "yellow"
+    critical: str = "red"
+    muted: str = "grey50"
+
+
+class SortableText(Text):
+    """A `Text` that remembers the value it displays, so the table sorts on numbers, not on styled strings.
+
+    `value` is a float for numeric cells (None when missing) and the raw label for text cells.
+    """
+
+    __slots__ = ("value",)
+
+    def __init__(self, text: str = "", style: str | Style = "", *, value: float | str | None = None,
+                 justify: str | None = None) -> None:  # fmt: skip
+        super().__init__(text, style=style, justify=justify, no_wrap=True, end="")  # type: ignore[arg-type]
+        self.value = value
+
+    def __lt__(self, other: object) -> bool:
+        if not isinstance(other, SortableText):
+            return NotImplemented
+        # Missing values sort below every number, so a descending sort puts them last.
+        if self.value is None or other.value is None:
+            return self.value is None and other.value is not None
+        return self.value < other.value  # type: ignore[operator]
+
+    def signature(self) -> tuple[object, ...]:
+        """What the cell looks like. `Text.__eq__` ignores the base style, which carries staleness here."""
+        return (self.plain, str(self.style), tuple(self.spans))
+
+
+def _number(value: float | None) -> float | None:
+    return None if value is None or math.isnan(value) else value
+
+
+def numeric_cell(row: Row, name: str, palette: Palette, *, dim: bool = False) -> SortableText:
+    """The cell for field `name` of `row`: formatted value, severity mark and colour, or a dimmed `—`."""
+    value = _number(row.value(name))
+    base = "dim" if dim else ""
+    if value is None:
+        cell = SortableText(style=base, value=None, justify="right")
+        cell.append(MISSING_MARK, Style(color=palette.muted, dim=True))
+        return cell
+    shown = format_value(name, value)
+    cell = SortableText(style=base, value=value, justify="right")
+    severity = row.severity.get(name, Severity.OK)
+    if severity >= Severity.CRITICAL:
+        style = Style(color=palette.critical, bold=True)
+        cell.append(f"{CRITICAL_MARK} ", style)
+        cell.append(shown, style)
+    elif severity >= Severity.WARNING:
+        style = Style(color=palette.warning)
+        cell.append(f"{WARNING_MARK} ", style)
+        cell.append(shown, style)
+    else:
+        cell.append(shown)
+    return cell
+
+
+def model_cell(row: Row, palette: Palette, *, dim: bool = False) -> SortableText:
+    """The model (group) cell; a row with a critical field is marked before the name."""
+    cell = SortableText(style="dim" if dim else "", value=row.group)
+    if row.worst >= Severity.CRITICAL:
+        cell.append(f"{ROW_CRITICAL_MARK} ", Style(color=palette.critical, bold=True))
+    else:
+        cell.append("  ")  # keeps names aligned with the marked ones
+    cell.append(row.group)
+    cell.truncate(MODEL_WIDTH + 2, overflow="ellipsis")
+    return cell
+
+
+def schema_cell(row: Row, palette: Palette, *, dim: bool = False) -> SortableText:
+    """The schema cell (vllm, tgi, …), in the muted colour."""
+    return SortableText(row.schema, Style(color=palette.muted, dim=dim), value=row.schema)
+
+
+def row_cells(row: Row, palette: Palette, *, stale: bool = False) -> dict[str, SortableText]:
+    """Every cell of `row`, keyed by column key, in column order. `stale` dims the whole row."""
+    cells = {"model": model_cell(row, palette, dim=stale), "schema": schema_cell(row, palette, dim=stale)}
+    for name in TABLE_FIELDS:
+        cells[name] = numeric_cell(row, name, palette, dim=stale)
+    return cells
+
+
+def order_key(cells: tuple[SortableText, SortableText, SortableText]) -> tuple[object, ...]:
+    """Sort key over (request_rate, schema, model) cells: busiest first, unknown rate last, then by name."""
+    rate, schema, model = cells
+    value = rate.value if isinstance(rate.value, float | int) else None
+    return (value is None, -(value or 0.0), str(schema.value), str(model.value))

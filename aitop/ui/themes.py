@@ -1,0 +1,159 @@
+"""Themes as data: `themes/*.toml` files become `textual.theme.Theme` objects.
+
+A theme file holds the fields of `Theme` (``name``, ``primary``, ``background``, ``dark`` …) and an optional
+``[variables]`` table, where aitop reads its own ``aitop-*`` colours. A file that cannot be read or does not
+validate is skipped and reported; it never stops the app.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from textual.color import Color, ColorParseError
+from textual.theme import Theme
+
+import aitop
+from aitop.sanitize import clean
+from aitop.ui.cells import Palette
+
+DEFAULT_THEME = "aitop-dark"
+
+#: aitop's own theme variables. Every TCSS reference to one of these must resolve under any theme.
+AITOP_VARIABLES: tuple[str, ...] = ("aitop-ok", "aitop-warning", "aitop-critical", "aitop-muted")
+
+_COLOUR_FIELDS = (
+    "primary", "secondary", "warning", "error", "success", "accent",
+    "foreground", "background", "surface", "panel", "boost",
+)  # fmt: skip
+_FLOAT_FIELDS = ("luminosity_spread", "text_alpha")
+_KNOWN_FIELDS = frozenset({"name", "dark", "variables", *_COLOUR_FIELDS, *_FLOAT_FIELDS})
+# The name becomes a CSS class (-theme-<name>) on the App, so keep it to characters a class allows.
+_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
+class ThemeFileError(ValueError):
+    """A theme file that does not describe a usable theme."""
+
+
+@dataclass(frozen=True, slots=True)
+class ThemeLoad:
+    """The themes that loaded, and one line per file that did not."""
+
+    themes: tuple[Theme, ...] = ()
+    problems: tuple[str, ...] = field(default_factory=tuple)
+
+
+def builtin_theme_dirs() -> tuple[Path, ...]:
+    """Where the shipped themes live: inside the wheel, else (editable install) the repository's `themes/`."""
+    package = Path(aitop.__file__).parent
+    for candidate in (package / "_themes", package.parent / "themes"):
+        if candidate.is_dir():
+            return (candidate,)
+    return ()
+
+
+def _colour(value: object, where: str) -> str:
+    if not isinstance(value, str):
+        raise ThemeFileError(f"{where}: expected a colour string, got {type(value).__name__}")
+    try:
+        Color.parse(value)
+    except ColorParseError:
+        raise ThemeFileError(f"{where}: not a colour: {clean(value, 40)!r}") from None
+    return value
+
+
+def theme_from_mapping(data: Mapping[str, object]) -> Theme:
+    """Validate a parsed theme file and build the `Theme`; raises `ThemeFileError` naming the bad key."""
+    unknown = sorted(set(data) - _KNOWN_FIELDS)
+    if unknown:
+        raise ThemeFileError(f"unknown key {clean(unknown[0], 40)!r}")
+    name = data.get("name")
+    if not isinstance(name, str) or not _NAME.match(name):
+        raise ThemeFileError("name: required; letters, digits, '-' and '_' only")
+    if "primary" not in data:
+        raise ThemeFileError("primary: required")
+    kwargs: dict[str, object] = {key: _colour(data[key], key) for key in _COLOUR_FIELDS if key in data}
+    for key in _FLOAT_FIELDS:
+        if key in data:
+            value = data[key]
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise ThemeFileError(f"{key}: expected a number")
+            kwargs[key] = float(value)
+    dark = data.get("dark", True)
+    if not isinstance(dark, bool):
+        raise ThemeFileError("dark: expected true or false")
+    raw_variables = data.get("variables", {})
+    if not isinstance(raw_variables, dict):
+        raise ThemeFileError("variables: expected a table")
+    variables: dict[str, str] = {}
+    for key, value in raw_variables.items():
+        if key in AITOP_VARIABLES:
+            # These feed Rich styles directly, so they must be plain colours, not CSS expressions.
+            variables[key] = _colour(value, f"variables.{key}")
+        elif isinstance(value, str):
+            variables[key] = value
+        else:
+            raise ThemeFileError(f"variables.{clean(key, 40)}: expected a string")
+    return Theme(name=name, dark=dark, variables=variables, **kwargs)  # type: ignore[arg-type]
+
+
+def load_theme_file(path: Path) -> Theme:
+    """Read one TOML theme file; raises `ThemeFileError` (or `OSError`) when it is unusable."""
+    with path.open("rb") as handle:
+        try:
+            data = tomllib.load(handle)
+        except tomllib.TOMLDecodeError as exc:
+            raise ThemeFileError(f"not valid TOML: {exc}") from None
+        except UnicodeDecodeError:
+            raise ThemeFileError("not UTF-8 text") from None
+    return theme_from_mapping(data)
+
+
+def load_themes(dirs: Iterable[Path] | None = None) -> ThemeLoad:
+    """Every `*.toml` theme in `dirs` (default: the built-in ones), in name order; the first of a name wins."""
+    themes: dict[str, Theme] = {}
+    problems: list[str] = []
+    for directory in builtin_theme_dirs() if dirs is None else dirs:
+        for path in sorted(Path(directory).glob("*.toml")):
+            try:
+                theme = load_theme_file(path)
+            except (OSError, ThemeFileError) as exc:
+                problems.append(clean(f"theme {path.name} skipped: {exc}"))
+                continue
+            if theme.name in themes:
+                problems.append(clean(f"theme {path.name} skipped: {theme.name!r} is already defined"))
+                continue
+            themes[theme.name] = theme
+    return ThemeLoad(tuple(themes.values()), tuple(problems))
+
+
+def variable_defaults(theme: Theme) -> dict[str, str]:
+    """Fallbacks for the aitop-* variables under a theme that does not define them (e.g. Textual's own)."""
+    return {
+        "aitop-ok": theme.success or "#4EBF71",
+        "aitop-warning": theme.warning or "#FFA62B",
+        "aitop-critical": theme.error or "#BA3C5B",
+        "aitop-muted": "#808080",
+    }
+
+
+def _rich_colour(value: str | None, fallback: str) -> str:
+    # Theme variables may be any CSS colour form; Rich wants plain hex.
+    try:
+        return Color.parse(value).hex6 if value else fallback
+    except ColorParseError:
+        return fallback
+
+
+def palette_from_variables(variables: Mapping[str, str]) -> Palette:
+    """The Rich colours for table and status cells, from `App.theme_variables`."""
+    return Palette(
+        ok=_rich_colour(variables.get("aitop-ok"), "green"),
+        warning=_rich_colour(variables.get("aitop-warning"), "yellow"),
+        critical=_rich_colour(variables.get("aitop-critical"), "red"),
+        muted=_rich_colour(variables.get("aitop-muted"), "grey50"),
+    )

@@ -1,0 +1,59 @@
+"""Cell building without an app: formatting, severity marks, missing values, numeric sort order."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+
+from ui_fakes import make_row
+
+from aitop.format import MISSING_MARK
+from aitop.model import Severity
+from aitop.ui.cells import (
+    MODEL_WIDTH,
+    Palette,
+    SortableText,
+    model_cell,
+    numeric_cell,
+    order_key,
+    row_cells,
+)
+
+PALETTE = Palette(ok="#00FF00", warning="#FFFF00", critical="#FF0000", muted="#808080")
+
+
+def test_nan_is_missing_not_a_number():
+    row = make_row("m", latency_p95=math.nan)
+    cell = numeric_cell(row, "latency_p95", PALETTE)
+    assert cell.plain == MISSING_MARK and cell.value is None
+
+
+def test_warning_and_critical_carry_a_symbol_not_only_colour():
+    row = replace(make_row("m", error_rate=0.02, latency_p95=3.0),
+                  severity={"error_rate": Severity.WARNING, "latency_p95": Severity.CRITICAL})  # fmt: skip
+    warning = numeric_cell(row, "error_rate", PALETTE)
+    critical = numeric_cell(row, "latency_p95", PALETTE)
+    assert warning.plain == "▲ 2.0%" and critical.plain == "‼ 3.00s"
+    assert {span.style.color.name for span in warning.spans} == {"#ffff00"}
+    assert all(span.style.bold for span in critical.spans)
+    assert model_cell(row, PALETTE).plain == "● m"
+
+
+def test_stale_row_is_dim_and_long_names_are_cut():
+    row = make_row("x" * 300, request_rate=1.0)
+    cells = row_cells(row, PALETTE, stale=True)
+    assert all("dim" in str(cell.style) for cell in cells.values())
+    model = cells["model"]
+    assert len(model.plain) == MODEL_WIDTH + 2 and model.plain.endswith("…")
+    assert model.value == row.group  # the sort (and drill-down) keep the whole (sanitised) label
+
+
+def test_sorting_is_numeric_with_missing_last():
+    def key(rate: float | None, group: str) -> tuple[object, ...]:
+        return order_key((SortableText(value=rate), SortableText(value="vllm"), SortableText(value=group)))
+
+    rows = [key(9.5, "b"), key(None, "a"), key(10.0, "c"), key(9.5, "a"), key(0.0, "z")]
+    assert sorted(rows) == [key(10.0, "c"), key(9.5, "a"), key(9.5, "b"), key(0.0, "z"), key(None, "a")]
+    # "10.0" < "9.5" as strings; the cells compare as numbers
+    assert SortableText("9.5", value=9.5) < SortableText("10.0", value=10.0)
+    assert SortableText(MISSING_MARK, value=None) < SortableText("0", value=0.0)
