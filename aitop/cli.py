@@ -20,7 +20,7 @@ from pathlib import Path
 import platformdirs
 
 from aitop import __version__
-from aitop.config import DEFAULT_SNAPSHOT_WINDOW, Config, ConfigError, build_config
+from aitop.config import DEFAULT_SNAPSHOT_WINDOW, Config, ConfigError, build_config, parse_duration
 from aitop.monitor import Monitor
 from aitop.output import to_json, to_table
 from aitop.sources.scrape import ScrapeCollector
@@ -32,9 +32,16 @@ NO_TARGET_HINT = (
 )
 
 
+def _duration(text: str) -> float:
+    try:
+        return parse_duration(text)
+    except ConfigError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def _add_common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("targets", nargs="*", metavar="TARGET", help="a /metrics URL (host:port works too)")
-    parser.add_argument("--timeout", type=float, help="per-request timeout in seconds (default 5)")
+    parser.add_argument("--timeout", type=_duration, help="per-request timeout (default 5s)")
 
 
 def _main_parser() -> argparse.ArgumentParser:
@@ -45,8 +52,8 @@ def _main_parser() -> argparse.ArgumentParser:
     )
     _add_common(parser)
     parser.add_argument("--demo", action="store_true", help="watch an embedded simulated fleet")
-    parser.add_argument("--interval", type=float, help="seconds between refreshes (default 2)")
-    parser.add_argument("--window", type=float, help="rate/percentile window in seconds (default 30)")
+    parser.add_argument("--interval", type=_duration, help="time between refreshes, e.g. 2s (default 2s)")
+    parser.add_argument("--window", type=_duration, help="rate and percentile window, e.g. 1m (default 30s)")
     parser.add_argument("--version", action="version", version=f"aitop {__version__}")
     return parser
 
@@ -58,7 +65,9 @@ def _snapshot_parser() -> argparse.ArgumentParser:
     )
     _add_common(parser)
     parser.add_argument("--format", choices=("json", "table"), default="table")
-    parser.add_argument("--window", type=float, default=DEFAULT_SNAPSHOT_WINDOW, help="seconds between the two scrapes")
+    parser.add_argument(
+        "--window", type=_duration, default=DEFAULT_SNAPSHOT_WINDOW, help="time between the two scrapes, e.g. 30s (default 10s)"
+    )
     return parser
 
 

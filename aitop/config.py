@@ -7,6 +7,7 @@ gets URLs it can use and never one that carries credentials.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -22,6 +23,23 @@ TARGET_ENV_VARS = ("AITOP_URL", "PROMETHEUS_URL")
 
 class ConfigError(ValueError):
     """A setting is unusable; the message says which and why, and is safe to print."""
+
+
+_DURATION_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0}
+_DURATION = re.compile(r"(?:(\d+(?:\.\d+)?)(ms|s|m|h|d|w))+")
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d|w)")
+
+
+def parse_duration(text: str) -> float:
+    """Seconds in a Prometheus-style duration (`500ms`, `30s`, `5m`, `1h30m`) or a bare number of seconds."""
+    value = text.strip()
+    try:
+        return float(value)
+    except ValueError:
+        pass
+    if not _DURATION.fullmatch(value):
+        raise ConfigError(f"not a duration: {value[:40]!r} (use e.g. 30s, 5m, 1h30m or a number of seconds)")
+    return sum(float(number) * _DURATION_UNITS[unit] for number, unit in _DURATION_PART.findall(value))
 
 
 @dataclass(frozen=True, slots=True)

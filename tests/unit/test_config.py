@@ -35,3 +35,21 @@ def test_env_fallback_order():
 def test_bad_numbers(kwargs):
     with pytest.raises(ConfigError):
         build_config(["x:1"], environ={}, **kwargs)
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [("30s", 30), ("5m", 300), ("1h30m", 5400), ("500ms", 0.5), ("2", 2), ("0.25", 0.25), ("1d", 86400)],
+)
+def test_durations(text, seconds):
+    from aitop.config import parse_duration
+
+    assert parse_duration(text) == pytest.approx(seconds)
+
+
+@pytest.mark.parametrize("text", ["", "s", "5 minutes", "-", "3x"])
+def test_bad_durations(text):
+    from aitop.config import parse_duration
+
+    with pytest.raises(ConfigError, match="not a duration"):
+        parse_duration(text)
