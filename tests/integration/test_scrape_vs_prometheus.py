@@ -1,0 +1,258 @@
+"""Acceptance test of issue 2: `aitop snapshot` on a raw /metrics endpoint agrees with real PromQL.
+
+An independent prometheus_client exporter (conftest.LinearCollector) serves counters and
+histograms that grow linearly with wall-clock time at known slopes. aitop scrapes it twice
+(`--window 3s`); a real Prometheus 2.x and a real VictoriaMetrics scrape it every second and
+answer `rate()` / `histogram_quantile()` over 10 s. All three must agree to 0.1 %, and all must
+equal the values computed by hand from the slope tables.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+import time
+
+import pytest
+
+pytestmark = pytest.mark.integration
+
+WINDOW = "10s"  # PromQL range: 10 samples at the 1 s scrape interval
+HISTORY_S = 12.0  # samples a server must hold before [10s] rates are exact (no partial window)
+REL = 1e-3
+AITOP_WINDOW = "3s"
+
+EXPECTED_ROWS = {
+    ("vllm", "llama-3.1-8b"),
+    ("vllm", "qwen2.5-72b"),
+    ("llm", "gpt-4o"),
+    ("llm", "claude-3.5-sonnet"),
+}
+
+_Q = {"p50": "0.5", "p95": "0.95", "p99": "0.99"}
+
+
+def _vllm_queries() -> dict[str, str]:
+    w = WINDOW
+    total = f"sum by (model_name) (rate(vllm:request_success_total[{w}]))"
+    errors = (f'sum by (model_name) (rate(vllm:request_success_total{{finished_reason=~"abort|error"}}[{w}]))')
+    q = {
+        "request_rate": total,
+        "error_rate": f"{errors} / {total}",
+        "input_tokens_rate": f"sum by (model_name) (rate(vllm:prompt_tokens_total[{w}]))",
+        "output_tokens_rate": f"sum by (model_name) (rate(vllm:generation_tokens_total[{w}]))",
+        "running": "sum by (model_name) (vllm:num_requests_running)",
+        "waiting": "sum by (model_name) (vllm:num_requests_waiting)",
+    }
+    for name, qv in _Q.items():
+        q[f"latency_{name}"] = (f"histogram_quantile({qv}, sum by (le, model_name) "
+                                f"(rate(vllm:e2e_request_latency_seconds_bucket[{w}])))")
+        q[f"ttft_{name}"] = (f"histogram_quantile({qv}, sum by (le, model_name) "
+                             f"(rate(vllm:time_to_first_token_seconds_bucket[{w}])))")
+    return q
+
+
+def _llm_queries() -> dict[str, str]:
+    w = WINDOW
+    total = f"sum by (model) (rate(llm_requests_total[{w}]))"
+    errors = f'sum by (model) (rate(llm_requests_total{{status!="success"}}[{w}]))'
+    q = {
+        "request_rate": total,
+        "error_rate": f"{errors} / {total}",
+        "input_tokens_rate": f"sum by (model) (rate(llm_input_tokens_total[{w}]))",
+        "output_tokens_rate": f"sum by (model) (rate(llm_output_tokens_total[{w}]))",
+    }
+    for name, qv in _Q.items():
+        q[f"latency_{name}"] = (f"histogram_quantile({qv}, sum by (le, model) "
+                                f"(rate(llm_request_latency_seconds_bucket[{w}])))")
+    return q
+
+
+#: schema -> (group label, {json field: PromQL})
+QUERIES = {"vllm": ("model_name", _vllm_queries()), "llm": ("model", _llm_queries())}
+
+#: Fields aitop must report as null (unknown) for the llm_* schema: it has no such metrics.
+LLM_ABSENT = ("ttft_p50", "ttft_p95", "ttft_p99", "running", "waiting")
+
+
+def server_rows(known, base_url: str) -> dict[tuple[str, str], dict[str, float]]:
+    """Every field of every row, as the server's PromQL computes it (all at one instant)."""
+    at = time.time()
+    rows: dict[tuple[str, str], dict[str, float]] = {}
+    for schema, (label, queries) in QUERIES.items():
+        for field, query in queries.items():
+            for group, value in known.promql_by(base_url, query, label, at=at).items():
+                rows.setdefault((schema, group), {})[field] = value
+    return rows
+
+
+def assert_rows_close(actual, expected, what: str) -> None:
+    """Every field of `expected` present in `actual` and equal to rel 1e-3; one message for all."""
+    assert set(actual) == set(expected), f"{what}: rows {sorted(actual)} != {sorted(expected)}"
+    bad = []
+    for key, fields in expected.items():
+        for field, want in fields.items():
+            got = actual[key].get(field)
+            if got is None or not isinstance(got, (int, float)) or got != pytest.approx(want, rel=REL):
+                rel = (abs(got - want) / abs(want)) if isinstance(got, (int, float)) and want else None
+                bad.append(f"  {key[0]}/{key[1]} {field}: got {got!r}, want {want!r}"
+                           + (f" (rel err {rel:.2e})" if rel is not None else ""))
+    assert not bad, f"{what}: {len(bad)} value(s) differ by more than {REL:.0e}:\n" + "\n".join(bad)
+
+
+# ---------------------------------------------------------------------------------------------
+# The fixture data itself: a test that cannot fail is a defect, and so is an oracle that is
+# wrong in a way that hides aitop bugs (quantile exactly on a bucket edge, identical engines).
+# ---------------------------------------------------------------------------------------------
+
+
+def test_known_answer_data_is_discriminating(known) -> None:
+    edges_of = {"e2e": known.VLLM_E2E_EDGES, "ttft": known.VLLM_TTFT_EDGES}
+    for e in known.VLLM_ENGINES:
+        total = sum(e.finished.values())
+        assert sum(e.e2e) == pytest.approx(total), f"{e}: e2e count rate != request rate"
+        assert sum(e.ttft) == pytest.approx(total), f"{e}: ttft count rate != request rate"
+    hists = []
+    for model in {e.model for e in known.VLLM_ENGINES}:
+        engines = [e for e in known.VLLM_ENGINES if e.model == model]
+        for kind in ("e2e", "ttft"):
+            hists.append((f"{model} {kind}", edges_of[kind],
+                          [sum(c) for c in zip(*(getattr(e, kind) for e in engines))]))
+    hists += [(f"{m.model} latency", known.LLM_LATENCY_EDGES, m.latency) for m in known.LLM_MODELS]
+    for name, edges, rates in hists:
+        for q in (0.5, 0.95, 0.99):
+            lo, hi = known.quantile_bucket(q, edges, rates)
+            assert hi != math.inf, f"{name} q{q} falls in +Inf"
+            v = known.bucket_quantile(q, edges, rates)
+            margin = 0.05 * (hi - lo)
+            assert lo + margin < v < hi - margin, f"{name} q{q}={v} too close to bucket ({lo}, {hi}]"
+
+    # llama's two engines differ, so only merging bucket increases gives the model's quantiles,
+    # and only summing error counts gives its error ratio.
+    e0, e1 = (e for e in known.VLLM_ENGINES if e.model == "llama-3.1-8b")
+    want = known.expected_rows()[("vllm", "llama-3.1-8b")]
+    for name, q in known.QUANTILES.items():
+        per_engine = [known.bucket_quantile(q, known.VLLM_E2E_EDGES, e.e2e) for e in (e0, e1)]
+        assert per_engine[0] != pytest.approx(per_engine[1], rel=0.01)
+        assert sum(per_engine) / 2 != pytest.approx(want[f"latency_{name}"], rel=0.01)
+        assert max(per_engine) != pytest.approx(want[f"latency_{name}"], rel=0.01)
+    ratios = [sum(e.finished[r] for r in ("abort", "error")) / sum(e.finished.values()) for e in (e0, e1)]
+    assert sum(ratios) / 2 != pytest.approx(want["error_rate"], rel=0.01)
+    assert want["error_rate"] == pytest.approx(0.03)
+    assert known.expected_rows()[("vllm", "qwen2.5-72b")]["error_rate"] == pytest.approx(0.10)
+
+
+# ---------------------------------------------------------------------------------------------
+# Processes: both servers start together; aitop's 3 s snapshot runs at the end of their warm-up
+# (it needs only the exporter, which the servers have scraped by then, so its page is warm).
+# ---------------------------------------------------------------------------------------------
+
+SERVERS = ["prometheus", "victoria_metrics"]
+
+
+@pytest.fixture(scope="module")
+def aitop_process(exporter):
+    """`python -m aitop snapshot <exporter /metrics> --format json --window 3s`, started, not awaited."""
+    argv = [sys.executable, "-m", "aitop", "snapshot", exporter.url, "--format", "json",
+            "--window", AITOP_WINDOW]
+    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        yield argv, proc
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.communicate()
+
+
+@pytest.fixture(scope="module")
+def warm_servers(request, known, prometheus, victoria_metrics) -> dict[str, str]:
+    """{server name: base URL}, each server holding >= 12 s of exporter samples."""
+    servers = {"prometheus": prometheus, "victoria_metrics": victoria_metrics}
+    # Start aitop's ~3.5 s run in the last seconds of the warm-up: both servers are up and idle
+    # by then (its 3 s rate is sensitive to ms of scheduling noise), and no time is wasted.
+    known.wait_for_history(prometheus, HISTORY_S - 4)
+    request.getfixturevalue("aitop_process")
+    for base in servers.values():
+        known.wait_for_history(base, HISTORY_S)
+    return servers
+
+
+@pytest.fixture(scope="module")
+def aitop_snapshot(aitop_process) -> dict:
+    """The parsed JSON snapshot; fails with aitop's stderr when it did not produce one."""
+    argv, proc = aitop_process
+    try:
+        stdout, stderr = proc.communicate(timeout=40)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        stdout, stderr = proc.communicate()
+        pytest.fail(f"{' '.join(argv[1:])} still running after 40 s\n--- stderr ---\n{stderr[-3000:]}")
+    assert proc.returncode == 0, (f"{' '.join(argv[1:])} exited {proc.returncode}\n"
+                                  f"--- stderr ---\n{stderr[-3000:]}\n--- stdout ---\n{stdout[-2000:]}")
+    try:
+        return json.loads(stdout)
+    except json.JSONDecodeError as exc:
+        pytest.fail(f"stdout is not JSON ({exc}):\n{stdout[:2000]}\n--- stderr ---\n{stderr[-2000:]}")
+
+
+# ---------------------------------------------------------------------------------------------
+# The servers see exactly the known slopes (validates exporter + fixtures + PromQL):
+# "prometheus sees the exporter's known rates", and so does VictoriaMetrics.
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("server", SERVERS)
+def test_server_sees_the_exporters_known_rates(known, warm_servers, server) -> None:
+    base = warm_servers[server]
+    assert_rows_close(server_rows(known, base), known.expected_rows(), f"{server} vs hand-computed")
+
+
+# ---------------------------------------------------------------------------------------------
+# aitop.
+# ---------------------------------------------------------------------------------------------
+
+
+def aitop_rows(snapshot: dict) -> dict[tuple[str, str], dict]:
+    rows = {}
+    for row in snapshot["rows"]:
+        key = (row["schema"], row["group"])
+        assert key not in rows, f"duplicate row {key}"
+        rows[key] = row
+    return rows
+
+
+def _comparable(rows: dict, reference: dict) -> dict:
+    """aitop rows restricted to the fields the reference has (so a missing field shows as None)."""
+    return {k: {f: rows[k].get(f) for f in reference.get(k, {})} for k in rows}
+
+
+def test_snapshot_shape(aitop_snapshot, exporter) -> None:
+    snap = aitop_snapshot
+    assert snap["source"]["kind"] == "scrape"
+    assert snap["source"]["targets"] == [exporter.url]
+    assert [t["up"] for t in snap["targets"]] == [True], snap["targets"]
+    rows = aitop_rows(snap)
+    assert set(rows) == EXPECTED_ROWS
+    groups = {k: r.get("group_label") for k, r in rows.items()}
+    assert groups == {k: ("model_name" if k[0] == "vllm" else "model") for k in EXPECTED_ROWS}
+    for key in [k for k in rows if k[0] == "llm"]:
+        absent = {f: rows[key].get(f, "<missing>") for f in LLM_ABSENT}
+        assert absent == dict.fromkeys(LLM_ABSENT), f"{key}: unknown fields must be null, got {absent}"
+
+
+def test_snapshot_matches_hand_computed(known, aitop_snapshot) -> None:
+    expected = known.expected_rows()
+    rows = aitop_rows(aitop_snapshot)
+    assert_rows_close(_comparable(rows, expected), expected, "aitop vs hand-computed")
+
+
+@pytest.mark.parametrize("server", SERVERS)
+def test_snapshot_matches_server(known, aitop_snapshot, warm_servers, server) -> None:
+    """THE acceptance test: aitop's numbers == rate()/histogram_quantile() of a real server."""
+    reference = server_rows(known, warm_servers[server])
+    assert set(reference) == EXPECTED_ROWS
+    rows = aitop_rows(aitop_snapshot)
+    assert_rows_close(_comparable(rows, reference), reference, f"aitop vs {server}")

@@ -1,0 +1,114 @@
+"""Import hygiene: everything outside aitop/ui/ is headless (design.md §1).
+
+Each core module is imported in a fresh interpreter and `textual` must not be in
+`sys.modules` afterwards; no core source line may import textual at all (not even lazily).
+Modules are discovered by walking the package, so new modules are covered automatically.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import aitop
+
+PACKAGE_DIR = Path(aitop.__file__).resolve().parent
+UI_DIR = PACKAGE_DIR / "ui"
+#: Importing `aitop.__main__` runs the program; it is covered by the source scan instead.
+NOT_IMPORTED = {"aitop.__main__"}
+
+TEXTUAL_IMPORT = re.compile(r"^\s*(?:from\s+textual(?:_\w+)?[\s.]|import\s+(?:[\w.]+\s*,\s*)*textual(?:_\w+)?\b)")
+
+# Runs in a fresh interpreter: imports the given modules one by one and stops at the first one
+# after which Textual is loaded, so the culprit is named (not a later, innocent module).
+PROBE = r"""
+import importlib, json, sys, traceback
+
+def textual_loaded():
+    return sorted(m for m in sys.modules if m == "textual" or m.startswith(("textual.", "textual_")))
+
+report = {"checked": [], "culprit": None, "textual": [], "errors": {}}
+for name in json.loads(sys.argv[1]):
+    try:
+        importlib.import_module(name)
+    except BaseException:
+        report["errors"][name] = traceback.format_exc(limit=3)
+    report["checked"].append(name)
+    if textual_loaded():
+        report["culprit"], report["textual"] = name, textual_loaded()[:5]
+        break
+print(json.dumps(report))
+"""
+
+
+def core_source_files() -> list[Path]:
+    return sorted(p for p in PACKAGE_DIR.rglob("*.py")
+                  if UI_DIR not in p.parents and "__pycache__" not in p.parts)
+
+
+def module_name(path: Path) -> str:
+    parts = list(path.relative_to(PACKAGE_DIR.parent).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def core_modules() -> list[str]:
+    return [m for m in map(module_name, core_source_files()) if m not in NOT_IMPORTED]
+
+
+def probe(modules: list[str]) -> dict:
+    proc = subprocess.run([sys.executable, "-c", PROBE, json.dumps(modules)],
+                          capture_output=True, text=True, timeout=60, cwd=PACKAGE_DIR.parent)
+    assert proc.returncode == 0, f"probe crashed:\n{proc.stderr[-3000:]}"
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def test_core_modules_are_discovered() -> None:
+    mods = core_modules()
+    assert {"aitop", "aitop.model", "aitop.sanitize"} <= set(mods), mods
+    assert not [m for m in mods if m == "aitop.ui" or m.startswith("aitop.ui.")]
+
+
+def test_probe_detects_textual() -> None:
+    # The check can fail: a module that loads Textual is named as the culprit.
+    report = probe(["json", "textual", "aitop"])
+    assert report["culprit"] == "textual"
+    assert report["checked"] == ["json", "textual"]
+
+
+def test_core_modules_do_not_import_textual() -> None:
+    remaining, culprits, errors = core_modules(), {}, {}
+    while remaining:  # one interpreter when clean; a new one after each culprit found
+        report = probe(remaining)
+        errors.update(report["errors"])
+        if report["culprit"] is None:
+            break
+        culprits[report["culprit"]] = report["textual"]
+        remaining = [m for m in remaining if m not in report["checked"]]
+    assert not culprits, "core modules that load Textual: " + ", ".join(
+        f"{m} (-> {', '.join(t)})" for m, t in culprits.items())
+    assert not errors, "core modules that fail to import:\n" + "\n".join(
+        f"--- {m}\n{tb}" for m, tb in errors.items())
+
+
+def test_no_core_source_line_imports_textual() -> None:
+    offending = [
+        f"{path.relative_to(PACKAGE_DIR.parent)}:{no}: {line.strip()}"
+        for path in core_source_files()
+        for no, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if TEXTUAL_IMPORT.match(line)
+    ]
+    assert not offending, "Textual imported outside aitop/ui/:\n" + "\n".join(offending)
+
+
+def test_textual_import_pattern() -> None:
+    hits = ["from textual.app import App", "    from textual import work", "import textual",
+            "import os, textual", "from textual_plotext import PlotextPlot", "import textual.app"]
+    misses = ["from aitop.ui.app import AitopApp", "import textualize", "# textual is for ui/",
+              "from rich.text import Text", 'x = "from textual import app"']
+    assert [h for h in hits if not TEXTUAL_IMPORT.match(h)] == []
+    assert [m for m in misses if TEXTUAL_IMPORT.match(m)] == []
