@@ -144,19 +144,23 @@ class ScrapeCollector:
         self._health[result.url] = TargetHealth(previous.url, "scrape", up=True, error=None, last_success=result.wall)
 
     async def _scrape(self, url: str) -> ScrapeResult:
-        started, wall = self.monotonic(), self.wall_clock()
+        stamp = [self.monotonic(), self.wall_clock()]
         try:
             async with asyncio.timeout(self.timeout * 1.5):  # a total deadline: a trickling body cannot hang us
-                body, content_type = await self._fetch(url)
+                body, content_type = await self._fetch(url, stamp)
             parsed = await asyncio.to_thread(parse, body, content_type, self.name_filter)
         except (ScrapeError, ExpositionError) as exc:
-            return ScrapeResult(url, started, wall, error=str(exc))
+            return ScrapeResult(url, *stamp, error=str(exc))
         except Exception as exc:  # noqa: BLE001 — any transport fault is a target fault, described safely
-            return ScrapeResult(url, started, wall, error=_describe(exc, self.timeout))
-        return ScrapeResult(url, started, wall, samples=parsed.samples)
+            return ScrapeResult(url, *stamp, error=_describe(exc, self.timeout))
+        return ScrapeResult(url, *stamp, samples=parsed.samples)
 
-    async def _fetch(self, url: str) -> tuple[str, str]:
+    async def _fetch(self, url: str, stamp: list[float]) -> tuple[str, str]:
         async with self._client.stream("GET", url) as response:
+            # Exporters render the page before sending headers, so their arrival dates the values better
+            # than the request start does: a first scrape also pays for the TCP connect, which skewed a
+            # 3 s rate by 0.8 % against Prometheus when the second scrape reused the connection.
+            stamp[:] = [self.monotonic(), self.wall_clock()]
             if response.status_code != 200:
                 raise ScrapeError(self._status_message(response))
             declared = response.headers.get("content-length", "")
