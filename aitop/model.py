@@ -82,6 +82,8 @@ class Row:
     errors_by_type: Mapping[str, float] = field(default_factory=dict)
     severity: Mapping[str, Severity] = field(default_factory=dict)
     stale: bool = False  # a target behind this row is down: values are its last good window
+    #: field -> how it was computed (the PromQL, or its local equivalent, and how much data), for "explain".
+    provenance: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def key(self) -> tuple[str, str]:
@@ -143,6 +145,11 @@ class Snapshot:
     schemas: tuple[str, ...] = ()
     stale: bool = False  # True when this is the last good data re-shown after a failed poll
     error: str | None = None  # why the latest poll failed, when it did
+    labels: tuple[str, ...] = ()  # label names rows can be grouped by
+    group_by: str | None = None  # the label rows are grouped by; None = each schema's model label
+    backend: str | None = None  # e.g. "Prometheus 2.42.0", when the source can tell
+    warnings: tuple[str, ...] = ()  # partial results and server warnings, already sanitised
+    tls_verified: bool = True  # False while certificate checks are switched off
 
     @property
     def targets_up(self) -> int:

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import replace
 
 from aitop.analysis.thresholds import DEFAULT_THRESHOLDS, Threshold, judge_row
-from aitop.model import History, Snapshot
+from aitop.model import History, Row, Snapshot
 from aitop.sanitize import clean
-from aitop.sources.base import Collector
+from aitop.sources.base import Collector, Points
 
 log = logging.getLogger(__name__)
 
@@ -28,18 +29,53 @@ class Monitor:
         *,
         thresholds: Iterable[Threshold] = DEFAULT_THRESHOLDS,
         clock: Callable[[], float] = time.time,
-        history: History | None = None,
+        recorded: History | None = None,
     ) -> None:
         self.collector = collector
         self.thresholds = tuple(thresholds)
         self.clock = clock
-        self.history = history if history is not None else History()
+        self.recorded = recorded if recorded is not None else History()  # every refresh, ring-buffered
         self.last_good: Snapshot | None = None
         self.polls = 0
 
     @property
     def kind(self) -> str:
         return self.collector.kind
+
+    @property
+    def group_by(self) -> str | None:
+        """The label rows are grouped by (None: each schema's model label)."""
+        return self.collector.group_by
+
+    @group_by.setter
+    def group_by(self, label: str | None) -> None:
+        # Old rows and their history describe other groups: start the trend lines afresh.
+        if label != self.collector.group_by:
+            self.collector.group_by = label
+            self.recorded = History(maxlen=self.recorded.maxlen, evict_after=self.recorded.evict_after)
+            self.last_good = None
+
+    async def breakdown(self, key: tuple[str, str], label: str) -> tuple[Row, ...]:
+        """Row `key` split by a second label, judged like any row. Empty if the source cannot tell."""
+        try:
+            rows = await self.collector.breakdown(key, label)
+        except Exception:  # a drill-down detail must never take the screen down
+            log.exception("breakdown failed")
+            return ()
+        return tuple(judge_row(row, self.thresholds) for row in rows)
+
+    async def history(self, key: tuple[str, str], fields: Sequence[str], seconds: float) -> Mapping[str, Points]:
+        """The last `seconds` of each field of row `key`: from the backend when it keeps history
+        (Prometheus), else from what this monitor has recorded since it started."""
+        try:
+            remote = await self.collector.history(key, fields, seconds)
+        except Exception:
+            log.exception("history query failed")
+            remote = None
+        if remote is not None:
+            return remote
+        since = self.clock() - seconds
+        return {name: tuple(p for p in self.recorded.series(key, name) if p[0] >= since) for name in fields}
 
     async def refresh(self) -> Snapshot:
         """Poll once. Never raises for source faults: they come back as target errors or a stale snapshot."""
@@ -62,9 +98,14 @@ class Monitor:
             targets=targets,
             rows=rows,
             schemas=collected.schemas,
-            error=None,
+            alerts=tuple(collected.alerts),
+            labels=collected.labels,
+            group_by=self.collector.group_by,
+            backend=collected.backend,
+            warnings=collected.warnings,
+            tls_verified=collected.tls_verified,
         )
-        self.history.record(snapshot)
+        self.recorded.record(snapshot)
         self.last_good = snapshot
         return snapshot
 
@@ -81,17 +122,8 @@ class Monitor:
                 stale=True,
                 error=error,
             )
-        return Snapshot(
-            taken_at=last.taken_at,
-            window_seconds=last.window_seconds,
-            source_kind=last.source_kind,
-            source_targets=last.source_targets,
-            targets=tuple(targets) if targets is not None else last.targets,
-            rows=last.rows,
-            alerts=last.alerts,
-            schemas=last.schemas,
-            stale=True,
-            error=error,
+        return replace(
+            last, targets=tuple(targets) if targets is not None else last.targets, stale=True, error=error
         )
 
     async def aclose(self) -> None:

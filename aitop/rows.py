@@ -54,6 +54,17 @@ class TargetData:
 
 
 @dataclass(slots=True)
+class _Provenance:
+    """Where a concept's numbers came from, for the explain view."""
+
+    metrics: set[str] = field(default_factory=set)
+    selector: str = ""
+    series: int = 0
+    targets: set[str] = field(default_factory=set)
+    elapsed: float = 0.0
+
+
+@dataclass(slots=True)
 class _Accumulator:
     group_label: str
     present: set[str] = field(default_factory=set)  # concepts some target exposes for this row
@@ -64,6 +75,7 @@ class _Accumulator:
     error_types: dict[str, float] = field(default_factory=lambda: defaultdict(float))
     votes: list[float] = field(default_factory=lambda: [0.0, 0.0])  # positive, negative per second
     stale: bool = False
+    provenance: dict[str, _Provenance] = field(default_factory=lambda: defaultdict(_Provenance))
 
 
 def _index_by_name(keys: Iterable[SeriesKey]) -> dict[str, list[SeriesKey]]:
@@ -93,13 +105,34 @@ def _series_of(variant: Variant, index: Mapping[str, list[SeriesKey]]) -> Iterab
         yield from index[name]
 
 
-class RowBuilder:
-    """Accumulates targets' series into rows for one refresh."""
+#: The pseudo-label that groups by target (host:port), as Prometheus's `instance` label does.
+INSTANCE = "instance"
 
-    def __init__(self, schemas: Iterable[Schema]) -> None:
+
+class RowBuilder:
+    """Accumulates targets' series into rows for one refresh.
+
+    Rows are grouped by each schema's model label, or by `group_by` when given (any label the series
+    carry, or `instance`); series without that label form a row named `(none)`. `within` keeps only the
+    series of one row — a (schema, group) pair as grouped by `within_group_by` — which is how a row is broken
+    down by a second label.
+    """
+
+    def __init__(
+        self,
+        schemas: Iterable[Schema],
+        *,
+        group_by: str | None = None,
+        within: tuple[str, str] | None = None,
+        within_group_by: str | None = None,
+    ) -> None:
         self.schemas = tuple(schemas)
+        self.group_by = group_by
+        self.within = within
+        self.within_group_by = within_group_by
         self._rows: dict[tuple[str, str], _Accumulator] = {}
         self.detected: set[str] = set()
+        self.labels: set[str] = {INSTANCE}  # label names seen on the series read: choices for group_by
 
     def add_target(self, target: TargetData) -> None:
         latest = target.window.latest
@@ -124,14 +157,11 @@ class RowBuilder:
 
     def _accumulator(
         self, schema: Schema, labels: Mapping[str, str], instance: str
-    ) -> tuple[tuple[str, str], _Accumulator]:
-        for label in schema.group_labels:
-            value = labels.get(label)
-            if value:
-                label_used, group = label, clean(value)
-                break
-        else:
-            label_used, group = "instance", clean(instance)
+    ) -> tuple[tuple[str, str], _Accumulator] | None:
+        if self.within is not None:
+            if (schema.name, _group(schema, labels, instance, self.within_group_by)[1]) != self.within:
+                return None
+        label_used, group = _group(schema, labels, instance, self.group_by)
         key = (schema.name, group)
         accumulator = self._rows.get(key)
         if accumulator is None:
@@ -144,8 +174,18 @@ class RowBuilder:
             labels = dict(key[1])
             if not variant.selects(labels):
                 continue
-            row_key, accumulator = self._accumulator(schema, labels, target.instance)
+            self.labels.update(labels)
+            found = self._accumulator(schema, labels, target.instance)
+            if found is None:
+                continue
+            row_key, accumulator = found
             touched.add(row_key)
+            source = accumulator.provenance[concept]
+            source.metrics.add(key[0])
+            source.selector = variant.selector()
+            source.series += 1
+            source.targets.add(target.instance)
+            source.elapsed = max(source.elapsed, elapsed)
             if variant.kind == "gauge":
                 value = window.latest_raw.get(key)
                 if value is not None and not math.isnan(value):
@@ -173,6 +213,66 @@ class RowBuilder:
 
     def rows(self) -> list[Row]:
         return [_finish(schema, group, acc) for (schema, group), acc in sorted(self._rows.items())]
+
+    def label_names(self) -> tuple[str, ...]:
+        """Labels rows can be grouped by (bucket and quantile labels excluded)."""
+        return tuple(sorted(self.labels - {"le", "quantile"}))
+
+
+def _group(schema: Schema, labels: Mapping[str, str], instance: str, group_by: str | None) -> tuple[str, str]:
+    """(label used, sanitised group value) of a series: the `group_by` label, else the schema's model label."""
+    if group_by is not None:
+        value = instance if group_by == INSTANCE else labels.get(group_by)
+        return group_by, clean(value) if value else "(none)"
+    for label in schema.group_labels:
+        value = labels.get(label)
+        if value:
+            return label, clean(value)
+    return INSTANCE, clean(instance)
+
+
+def _detail(source: _Provenance) -> str:
+    targets = len(source.targets)
+    return (
+        f"{source.series} series from {targets} target{'s' if targets != 1 else ''}, "
+        f"computed locally from scrapes {source.elapsed:.1f}s apart"
+    )
+
+
+def _provenance(acc: _Accumulator) -> dict[str, str]:
+    """One line per field: the PromQL equivalent of what aitop computed, and from how much data."""
+    sources = acc.provenance
+
+    def selected(concept: str) -> str:
+        source = sources[concept]
+        return ", ".join(sorted(source.metrics)) + source.selector
+
+    def rate(concept: str) -> str:
+        return f"sum(rate({selected(concept)}[{sources[concept].elapsed:.1f}s]))"
+
+    expressions: dict[str, tuple[str, str]] = {}  # field -> (expression, concept it rests on)
+    for concept, name in RATE_FIELDS.items():
+        if concept in sources:
+            expressions[name] = (rate(concept), concept)
+    for concept, fields in QUANTILE_FIELDS.items():
+        if concept in sources:
+            window = f"{sources[concept].elapsed:.1f}s"
+            for name, q in fields:
+                expressions[name] = (f"histogram_quantile({q:g}, sum by (le) (rate({selected(concept)}[{window}])))", concept)
+    for concept, name in GAUGE_FIELDS.items():
+        if concept in sources:
+            expressions[name] = (f"{'max' if concept == 'kv_cache' else 'sum'}({selected(concept)})", concept)
+    if "errors" in sources and "requests" in sources:
+        expressions["error_rate"] = (f"{rate('errors')} / {rate('requests')}", "errors")
+    if "cost" in sources:
+        expressions["cost_per_hour"] = (f"{rate('cost')} × 3600", "cost")
+        expressions["cost_per_request"] = (f"{rate('cost')} / request rate", "cost")
+    elif "cost_per_query" in sources:
+        expressions["cost_per_request"] = (f"avg({selected('cost_per_query')})", "cost_per_query")
+        expressions["cost_per_hour"] = (f"avg({selected('cost_per_query')}) × request rate × 3600", "cost_per_query")
+    if "feedback" in sources:
+        expressions["feedback_negative_ratio"] = (f"negative / all votes of {rate('feedback')}", "feedback")
+    return {name: f"{expression} — {_detail(sources[concept])}" for name, (expression, concept) in expressions.items()}
 
 
 def _finish(schema: str, group: str, acc: _Accumulator) -> Row:
@@ -225,6 +325,7 @@ def _finish(schema: str, group: str, acc: _Accumulator) -> Row:
         missing=missing,
         errors_by_type=dict(sorted(acc.error_types.items(), key=lambda item: -item[1])),
         stale=acc.stale,
+        provenance=_provenance(acc),
     )
 
 

@@ -101,6 +101,12 @@ class Variant:
                 return False
         return True
 
+    def selector(self) -> str:
+        """The variant's label selector in PromQL syntax (`{a=~"x",b!~"y"}`), "" when it selects all."""
+        parts = [f'{label}=~"{pattern.pattern}"' for label, pattern in self.match]
+        parts += [f'{label}!~"{pattern.pattern}"' for label, pattern in self.exclude]
+        return "{" + ",".join(parts) + "}" if parts else ""
+
     def type_of(self, labels: Mapping[str, str]) -> str | None:
         """The error type / rating a series carries, from the first type label it has."""
         for label in self.type_labels:

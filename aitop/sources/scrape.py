@@ -11,16 +11,16 @@ from __future__ import annotations
 import asyncio
 import time
 import zlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import httpx
 
 from aitop.catalog import NameFilter, Schema, builtin_schemas
-from aitop.model import TargetHealth
+from aitop.model import Row, TargetHealth
 from aitop.rows import RowBuilder, TargetData
 from aitop.sanitize import clean
-from aitop.sources.base import Collected
+from aitop.sources.base import Collected, Points
 from aitop.sources.exposition import ExpositionError, SeriesKey, parse
 from aitop.store import TargetWindow
 
@@ -103,6 +103,7 @@ class ScrapeCollector:
         self.urls = tuple(dict.fromkeys(urls))
         self.targets = tuple(display_url(url) for url in self.urls)
         self.window_seconds = window
+        self.group_by: str | None = None
         self.timeout = timeout
         self.schemas = tuple(schemas) if schemas is not None else builtin_schemas()
         self.name_filter = NameFilter(self.schemas)
@@ -121,9 +122,7 @@ class ScrapeCollector:
         results = await asyncio.gather(*(self._scrape(url) for url in self.urls))
         for result in results:
             self._record(result)
-        builder = RowBuilder(self.schemas)
-        for url in self.urls:
-            builder.add_target(TargetData(instance_of(url), self._windows[url], self._health[url].up))
+        builder = self._build(RowBuilder(self.schemas, group_by=self.group_by))
         elapsed = max((window.elapsed for window in self._windows.values()), default=0.0)
         return Collected(
             taken_at=self.wall_clock(),
@@ -131,7 +130,21 @@ class ScrapeCollector:
             rows=tuple(builder.rows()),
             targets=tuple(self._health[url] for url in self.urls),
             schemas=tuple(sorted(builder.detected)),
+            labels=builder.label_names(),
         )
+
+    def _build(self, builder: RowBuilder) -> RowBuilder:
+        for url in self.urls:
+            builder.add_target(TargetData(instance_of(url), self._windows[url], self._health[url].up))
+        return builder
+
+    async def breakdown(self, key: tuple[str, str], label: str) -> tuple[Row, ...]:
+        # Computed from the scrapes already held: a drill-down costs no extra request to the target.
+        builder = RowBuilder(self.schemas, group_by=label, within=key, within_group_by=self.group_by)
+        return tuple(self._build(builder).rows())
+
+    async def history(self, key: tuple[str, str], fields: Sequence[str], seconds: float) -> Mapping[str, Points] | None:
+        return None  # a /metrics page has no past: the monitor's own ring buffers are the history
 
     def _record(self, result: ScrapeResult) -> None:
         previous = self._health[result.url]

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from aitop.analysis.thresholds import Threshold
 from aitop.model import FIELD_NAMES, Row, TargetHealth
 from aitop.sanitize import clean
-from aitop.sources.base import Collected
+from aitop.sources.base import Collected, Points
 
 T0 = 1_700_000_000.0
 #: Fixed here rather than taken from the defaults, so the expected severities do not move with them.
@@ -51,8 +51,11 @@ class FakeCollector:
         self.script = list(script)
         self.targets = tuple(targets)
         self.window_seconds = window_seconds
+        self.group_by: str | None = None
         self.calls = 0
         self.closed = False
+        self.breakdowns: dict[tuple[tuple[str, str], str], tuple[Row, ...]] = {}
+        self.remote_history: dict[str, Points] | None = None
 
     async def collect(self) -> Collected:
         item = self.script[min(self.calls, len(self.script) - 1)]
@@ -60,6 +63,12 @@ class FakeCollector:
         if isinstance(item, BaseException):
             raise item
         return item
+
+    async def breakdown(self, key: tuple[str, str], label: str) -> tuple[Row, ...]:
+        return self.breakdowns.get((key, label), ())
+
+    async def history(self, key: tuple[str, str], fields: Sequence[str], seconds: float) -> dict[str, Points] | None:
+        return self.remote_history
 
     async def aclose(self) -> None:
         self.closed = True

@@ -11,9 +11,16 @@ class ScriptedCollector:
     kind = "scrape"
     targets = ("http://t/metrics",)
     window_seconds = 30.0
+    group_by = None
 
     def __init__(self, *answers):
         self.answers = list(answers)
+
+    async def breakdown(self, key, label):
+        return (Row("vllm", "engine-0", label, {"error_rate": 0.2}),)
+
+    async def history(self, key, fields, seconds):
+        return None
 
     async def collect(self):
         answer = self.answers.pop(0)
@@ -71,3 +78,23 @@ def test_history_is_bounded_and_evicts_churned_rows():
     assert len(history) <= 5
     assert history.series(("s", "pod-0"), "request_rate") == ()
     assert history.series(("s", "pod-19"), "request_rate") == ((19.0, 19.0),)
+
+
+async def test_breakdown_rows_are_judged_and_history_falls_back_to_local():
+    now = [100.0]
+    monitor = Monitor(ScriptedCollector(collected([row("a", 0.0)], at=100.0), collected([row("a", 0.5)], at=110.0)),
+                      clock=lambda: now[0])
+    await monitor.refresh()
+    await monitor.refresh()
+    (part,) = await monitor.breakdown(("vllm", "a"), "engine")
+    assert part.severity["error_rate"] is Severity.CRITICAL
+    now[0] = 112.0
+    assert (await monitor.history(("vllm", "a"), ["error_rate"], 5))["error_rate"] == ((110.0, 0.5),)
+    assert len((await monitor.history(("vllm", "a"), ["error_rate"], 60))["error_rate"]) == 2
+
+
+async def test_regrouping_starts_history_afresh():
+    monitor = Monitor(ScriptedCollector(collected([row("a", 0.0)])))
+    await monitor.refresh()
+    monitor.group_by = "engine"
+    assert monitor.collector.group_by == "engine" and len(monitor.recorded) == 0 and monitor.last_good is None

@@ -129,3 +129,58 @@ def test_schema_without_group_label_falls_back_to_instance():
     rows, _ = build((window_of((0, page)), True))
     assert list(rows) == [("llm", "10.0.0.0:8000")]
     assert rows[("llm", "10.0.0.0:8000")].group_label == "instance"
+
+
+def two_engines():
+    e0 = window_of((0, vllm_page("0", 0, 0, 0, {"1": 0, "+Inf": 0})), (10, vllm_page("0", 90, 5, 5, {"1": 90, "+Inf": 100})))
+    e1 = window_of((0, vllm_page("1", 0, 0, 0, {"1": 0, "+Inf": 0})), (10, vllm_page("1", 100, 0, 0, {"1": 10, "+Inf": 100})))
+    other = window_of((0, vllm_page("0", 0, 0, 0, {"1": 0, "+Inf": 0}, model="qwen")),
+                      (10, vllm_page("0", 10, 0, 0, {"1": 10, "+Inf": 10}, model="qwen")))
+    return [TargetData("a:1", e0, True), TargetData("b:1", e1, True), TargetData("c:1", other, True)]
+
+
+def test_group_by_any_label_and_instance():
+    for label, expected in [("engine", {"0", "1"}), ("instance", {"a:1", "b:1", "c:1"}), ("no_such", {"(none)"})]:
+        builder = RowBuilder(builtin_schemas(), group_by=label)
+        for target in two_engines():
+            builder.add_target(target)
+        rows = builder.rows()
+        assert {row.group for row in rows} == expected
+        assert all(row.group_label == label for row in rows)
+    assert {"engine", "finished_reason", "instance", "model_name"} <= set(builder.label_names())
+    assert "le" not in builder.label_names()
+
+
+def test_breakdown_of_one_row_by_a_second_label():
+    builder = RowBuilder(builtin_schemas(), group_by="engine", within=("vllm", "llama"))
+    for target in two_engines():
+        builder.add_target(target)
+    rows = {row.group: row for row in builder.rows()}
+    assert set(rows) == {"0", "1"}  # qwen's engine 0 is not mixed in
+    assert rows["0"].value("error_rate") == pytest.approx(0.1)
+    assert rows["1"].value("error_rate") == 0.0
+    assert rows["0"].value("request_rate") == pytest.approx(10.0)
+
+
+def test_breakdown_within_a_regrouped_row():
+    builder = RowBuilder(builtin_schemas(), group_by="finished_reason", within=("vllm", "1"), within_group_by="engine")
+    for target in two_engines():
+        builder.add_target(target)
+    rows = {row.group: row for row in builder.rows()}
+    assert {group: rows[group].value("request_rate") for group in ("stop", "abort", "error")} == {
+        "stop": 10.0, "abort": 0.0, "error": 0.0}
+    # like PromQL's sum by (finished_reason): series without the label (the latency histogram) form one row
+    assert set(rows) == {"stop", "abort", "error", "(none)"} and rows["(none)"].value("latency_p50") is not None
+
+
+def test_provenance_says_what_was_computed_from_how_much():
+    builder = RowBuilder(builtin_schemas())
+    for target in two_engines():
+        builder.add_target(target)
+    row = {r.group: r for r in builder.rows()}["llama"]
+    assert row.provenance["latency_p95"].startswith(
+        "histogram_quantile(0.95, sum by (le) (rate(vllm:e2e_request_latency_seconds_bucket[10.0s])))")
+    assert "4 series from 2 targets" in row.provenance["latency_p95"]
+    assert row.provenance["error_rate"].startswith(
+        'sum(rate(vllm:request_success_total{finished_reason=~"abort|error"}[10.0s])) / sum(rate(vllm:request_success_total[10.0s]))')
+    assert "ttft_p95" not in row.provenance
