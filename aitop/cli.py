@@ -23,12 +23,13 @@ from aitop import __version__
 from aitop.config import DEFAULT_SNAPSHOT_WINDOW, Config, ConfigError, build_config, parse_duration
 from aitop.monitor import Monitor
 from aitop.output import to_json, to_table
-from aitop.sources.scrape import ScrapeCollector
+from aitop.sources.detect import DetectionError
+from aitop.sources.factory import open_collector
 
 SUBCOMMANDS = ("snapshot", "demo-server")
 NO_TARGET_HINT = (
-    "aitop: no target given. Pass a /metrics URL (aitop http://host:8000/metrics), set $AITOP_URL,\n"
-    "       or try the simulated fleet: aitop --demo"
+    "aitop: no target given. Pass a Prometheus URL (aitop http://prometheus:9090) or /metrics URLs\n"
+    "       (aitop http://host:8000/metrics), set $AITOP_URL, or try the simulated fleet: aitop --demo"
 )
 
 
@@ -40,8 +41,43 @@ def _duration(text: str) -> float:
 
 
 def _add_common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("targets", nargs="*", metavar="TARGET", help="a /metrics URL (host:port works too)")
+    parser.add_argument(
+        "targets", nargs="*", metavar="TARGET",
+        help="a Prometheus-compatible base URL (path prefix allowed) or /metrics URLs; kind auto-detected",
+    )
+    kind = parser.add_mutually_exclusive_group()
+    kind.add_argument("--prometheus", dest="kind", action="store_const", const="prometheus", help="TARGET is a Prometheus server")
+    kind.add_argument("--scrape", dest="kind", action="store_const", const="scrape", help="TARGETs are /metrics pages")
+    parser.set_defaults(kind="auto")
     parser.add_argument("--timeout", type=_duration, help="per-request timeout (default 5s)")
+    auth = parser.add_argument_group("auth and transport (secrets only from files or $AITOP_BEARER_TOKEN / $AITOP_PASSWORD)")
+    auth.add_argument("--bearer-token-file", metavar="FILE", help="send 'Authorization: Bearer <file content>'")
+    auth.add_argument("--basic-auth-user", metavar="USER", help="basic auth user (password from --basic-auth-password-file or $AITOP_PASSWORD)")
+    auth.add_argument("--basic-auth-password-file", metavar="FILE")
+    auth.add_argument("--header", action="append", default=[], metavar="'NAME: VALUE'", help="extra request header (repeatable)")
+    auth.add_argument("--tenant", metavar="ID", help="X-Scope-OrgID for Mimir / Cortex / Thanos")
+    auth.add_argument("--ca-file", metavar="FILE", help="CA bundle to verify the server's certificate")
+    auth.add_argument("--insecure-skip-verify", action="store_true", help="do not verify TLS certificates (shown on screen)")
+
+
+def _config(args: argparse.Namespace, **overrides) -> Config:
+    config = build_config(
+        args.targets,
+        interval=getattr(args, "interval", None),
+        window=overrides.get("window", getattr(args, "window", None)),
+        timeout=args.timeout,
+        kind=args.kind,
+        bearer_token_file=args.bearer_token_file,
+        basic_auth_user=args.basic_auth_user,
+        basic_auth_password_file=args.basic_auth_password_file,
+        headers=args.header,
+        tenant=args.tenant,
+        ca_file=args.ca_file,
+        insecure_skip_verify=args.insecure_skip_verify,
+    )
+    for warning in config.warnings:
+        print(f"aitop: warning: {warning}", file=sys.stderr)
+    return config
 
 
 def _main_parser() -> argparse.ArgumentParser:
@@ -66,7 +102,8 @@ def _snapshot_parser() -> argparse.ArgumentParser:
     _add_common(parser)
     parser.add_argument("--format", choices=("json", "table"), default="table")
     parser.add_argument(
-        "--window", type=_duration, default=DEFAULT_SNAPSHOT_WINDOW, help="time between the two scrapes, e.g. 30s (default 10s)"
+        "--window", type=_duration, default=DEFAULT_SNAPSHOT_WINDOW,
+        help="scrape mode: time between the two scrapes; Prometheus mode: the PromQL range (default 10s)",
     )
     return parser
 
@@ -109,10 +146,11 @@ def _write_crash_report(exc: BaseException) -> Path | None:
 
 
 async def _snapshot(config: Config, output_format: str) -> int:
-    monitor = Monitor(ScrapeCollector(config.targets, window=config.window, timeout=config.timeout))
+    monitor = Monitor(await open_collector(config))
     try:
-        await monitor.refresh()
-        await asyncio.sleep(config.window)
+        if monitor.kind == "scrape":  # a rate needs two scrapes; a Prometheus server has the history
+            await monitor.refresh()
+            await asyncio.sleep(config.window)
         snapshot = await monitor.refresh()
     finally:
         await monitor.aclose()
@@ -124,9 +162,12 @@ async def _snapshot(config: Config, output_format: str) -> int:
 
 
 def _run_tui(config: Config) -> int:
-    from aitop.ui.app import run_tui  # Textual is imported only when a TUI is wanted
+    from aitop.ui.app import NO_TERMINAL_HINT, has_terminal, run_tui  # Textual only when a TUI is wanted
 
-    monitor = Monitor(ScrapeCollector(config.targets, window=config.window, timeout=config.timeout))
+    if not has_terminal():  # refuse before probing any server
+        print(NO_TERMINAL_HINT, file=sys.stderr)
+        return 2
+    monitor = Monitor(asyncio.run(open_collector(config)))
     return run_tui(monitor, interval=config.interval)
 
 
@@ -139,8 +180,7 @@ def _run_demo(args: argparse.Namespace) -> int:
     fleet = DemoFleet()
     url = fleet.start()
     try:
-        config = build_config([url], interval=args.interval, window=args.window, timeout=args.timeout)
-        return _run_tui(config)
+        return _run_tui(build_config([url], interval=args.interval, window=args.window, timeout=args.timeout, kind="scrape"))
     finally:
         fleet.stop()
 
@@ -148,7 +188,7 @@ def _run_demo(args: argparse.Namespace) -> int:
 def _dispatch(argv: Sequence[str]) -> int:
     if argv and argv[0] == "snapshot":
         args = _snapshot_parser().parse_args(argv[1:])
-        config = build_config(args.targets, window=args.window, timeout=args.timeout)
+        config = _config(args)
         if not config.targets:
             print(NO_TARGET_HINT, file=sys.stderr)
             return 2
@@ -163,7 +203,7 @@ def _dispatch(argv: Sequence[str]) -> int:
     _setup_logging(to_file=True)
     if args.demo:
         return _run_demo(args)
-    config = build_config(args.targets, interval=args.interval, window=args.window, timeout=args.timeout)
+    config = _config(args)
     if not config.targets:
         print(NO_TARGET_HINT, file=sys.stderr)
         return 2
@@ -174,7 +214,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `aitop` command; returns the process exit code."""
     try:
         return _dispatch(list(sys.argv[1:] if argv is None else argv))
-    except ConfigError as exc:
+    except (ConfigError, DetectionError) as exc:
         print(f"aitop: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

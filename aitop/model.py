@@ -84,6 +84,9 @@ class Row:
     stale: bool = False  # a target behind this row is down: values are its last good window
     #: field -> how it was computed (the PromQL, or its local equivalent, and how much data), for "explain".
     provenance: Mapping[str, str] = field(default_factory=dict)
+    #: histogram concept (latency, ttft, …) -> ((upper bound, rate of observations ≤ bound), …), cumulative
+    #: as in the exposition, summed across replicas: the window's distribution, for drift detection.
+    distributions: Mapping[str, tuple[tuple[float, float], ...]] = field(default_factory=dict)
 
     @property
     def key(self) -> tuple[str, str]:

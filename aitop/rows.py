@@ -326,6 +326,7 @@ def _finish(schema: str, group: str, acc: _Accumulator) -> Row:
         errors_by_type=dict(sorted(acc.error_types.items(), key=lambda item: -item[1])),
         stale=acc.stale,
         provenance=_provenance(acc),
+        distributions={concept: tuple(sorted(b.items())) for concept, b in acc.buckets.items() if b},
     )
 
 

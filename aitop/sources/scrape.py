@@ -23,6 +23,7 @@ from aitop.sanitize import clean
 from aitop.sources.base import Collected, Points
 from aitop.sources.exposition import ExpositionError, SeriesKey, parse
 from aitop.store import TargetWindow
+from aitop.transport import HttpSettings, httpx_client
 
 #: Only the classic text format: prometheus_client answers OpenMetrics whenever the Accept header names it
 #: (whatever its q), and then escapes `vllm:` to `vllm_`. OpenMetrics is still parsed if a server sends it.
@@ -96,6 +97,7 @@ class ScrapeCollector:
         window: float = 30.0,
         timeout: float = 5.0,
         schemas: Iterable[Schema] | None = None,
+        http: HttpSettings | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         wall_clock: Callable[[], float] = time.time,
         monotonic: Callable[[], float] = time.monotonic,
@@ -111,11 +113,12 @@ class ScrapeCollector:
         self.monotonic = monotonic
         self._windows = {url: TargetWindow(window) for url in self.urls}
         self._health = {url: TargetHealth(display_url(url), "scrape", up=False, error="not scraped yet") for url in self.urls}
-        self._client = httpx.AsyncClient(
-            transport=transport,
-            timeout=httpx.Timeout(timeout, connect=min(timeout, 3.0)),
-            follow_redirects=False,
+        self.tls_verified = not (http and http.insecure_skip_verify)
+        self._client = httpx_client(
+            http or HttpSettings(),
+            timeout=timeout,
             headers={"Accept": ACCEPT, "Accept-Encoding": "gzip", "User-Agent": "aitop"},
+            transport=transport,
         )
 
     async def collect(self) -> Collected:
@@ -131,6 +134,7 @@ class ScrapeCollector:
             targets=tuple(self._health[url] for url in self.urls),
             schemas=tuple(sorted(builder.detected)),
             labels=builder.label_names(),
+            tls_verified=self.tls_verified,
         )
 
     def _build(self, builder: RowBuilder) -> RowBuilder:

@@ -56,16 +56,29 @@ def test_snapshot_with_a_dead_target_still_prints_and_says_why(exporter, capsys)
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         dead = f"127.0.0.1:{sock.getsockname()[1]}"  # bound, not listening: refused
-        assert cli.main(["snapshot", target, dead, "--window", "0.2"]) == 0
+        assert cli.main(["snapshot", target + "/metrics", dead + "/metrics", "--window", "0.2"]) == 0
     captured = capsys.readouterr()
     assert "gpt-4o" in captured.out and f"DOWN http://{dead}/metrics" in captured.out
     assert "cannot connect" in captured.err
 
 
 def test_snapshot_all_targets_down_exits_1(capsys):
-    assert cli.main(["snapshot", "127.0.0.1:9", "--format", "json", "--window", "0.1"]) == 1
+    assert cli.main(["snapshot", "127.0.0.1:9/metrics", "--format", "json", "--window", "0.1"]) == 1
     data = json.loads(capsys.readouterr().out)
     assert data["rows"] == [] and data["targets"][0]["up"] is False
+
+
+def test_unreachable_target_of_unknown_kind_asks_for_a_flag(capsys):
+    assert cli.main(["snapshot", "127.0.0.1:9"]) == 2
+    assert "pass --prometheus or --scrape" in capsys.readouterr().err
+    assert cli.main(["snapshot", "127.0.0.1:9", "--scrape", "--window", "0.1"]) == 1
+
+
+def test_bare_host_port_of_an_exporter_is_scraped_at_metrics(exporter, capsys):
+    target, _ = exporter
+    assert cli.main(["snapshot", target, "--format", "json", "--window", "0.2"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["source"]["targets"] == [f"http://{target}/metrics"] and data["rows"][0]["group"] == "gpt-4o"
 
 
 def test_internal_error_prints_no_traceback(monkeypatch, capsys, tmp_path):

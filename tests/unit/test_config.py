@@ -8,8 +8,9 @@ from aitop.config import ConfigError, build_config, normalize_target
 @pytest.mark.parametrize(
     ("raw", "expected"),
     [
-        ("localhost:8000", "http://localhost:8000/metrics"),
-        ("http://h:9/", "http://h:9/metrics"),
+        ("localhost:8000", "http://localhost:8000"),
+        ("http://h:9/", "http://h:9"),
+        ("http://h:9/prometheus/", "http://h:9/prometheus/"),
         ("https://h/custom/metrics", "https://h/custom/metrics"),
     ],
 )
@@ -26,9 +27,9 @@ def test_refused(raw):
 
 def test_env_fallback_order():
     env = {"PROMETHEUS_URL": "p:9090", "AITOP_URL": "a:1"}
-    assert build_config([], environ=env).targets == ("http://a:1/metrics",)
-    assert build_config([], environ={"PROMETHEUS_URL": "p:9090"}).targets == ("http://p:9090/metrics",)
-    assert build_config(["x:1"], environ=env).targets == ("http://x:1/metrics",)
+    assert build_config([], environ=env).targets == ("http://a:1",)
+    assert build_config([], environ={"PROMETHEUS_URL": "p:9090"}).targets == ("http://p:9090",)
+    assert build_config(["x:1"], environ=env).targets == ("http://x:1",)
 
 
 @pytest.mark.parametrize("kwargs", [{"interval": 0.1}, {"window": 0}, {"timeout": float("nan")}])
