@@ -439,7 +439,7 @@ server.server_close()
 """
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def exporter(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Exporter]:
     """The known-answer exporter on 127.0.0.1:<ephemeral>, in a child interpreter."""
     log = tmp_path_factory.mktemp("exporter") / "exporter.log"
@@ -566,9 +566,29 @@ class _Server:
                 self.proc.wait(timeout=10)
         self._log_fh.close()
 
+    def kill(self) -> None:
+        """SIGKILL, as when a server crashes or its pod is evicted."""
+        self.proc.kill()
+        self.proc.wait(timeout=10)
 
-@pytest.fixture(scope="module")
-def prometheus(exporter: Exporter, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    def restart(self, health_path: str) -> None:
+        """Start the same command again (same port, same data directory) and wait until healthy."""
+        self._log_fh = open(self.log, "ab")  # noqa: SIM115 - closed in stop()
+        self.proc = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL, stdout=self._log_fh,
+                                     stderr=subprocess.STDOUT)
+        self.wait_until(f"GET {health_path} == 200",
+                        lambda: httpx.get(self.base_url + health_path, timeout=1).status_code == 200,
+                        time.monotonic() + STARTUP_TIMEOUT_S)
+
+
+@pytest.fixture(scope="session")
+def prometheus(prometheus_server: _Server) -> str:
+    """Base URL of a real Prometheus scraping the known-answer exporter every second."""
+    return prometheus_server.base_url
+
+
+@pytest.fixture(scope="session")
+def prometheus_server(exporter: Exporter, tmp_path_factory: pytest.TempPathFactory) -> Iterator[_Server]:
     binary = require_binary("prometheus")
     tmp = tmp_path_factory.mktemp("prometheus")
     port = free_port()
@@ -582,29 +602,35 @@ def prometheus(exporter: Exporter, tmp_path_factory: pytest.TempPathFactory) -> 
     ], tmp / "prometheus.log", f"http://127.0.0.1:{port}")
     try:
         server.wait_ready("/-/ready")
-        yield server.base_url
+        yield server
     finally:
         server.stop()
 
 
-@pytest.fixture(scope="module")
-def victoria_metrics(exporter: Exporter, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def start_victoria_metrics(tmp: Path, scrape_config: Path | None = None) -> _Server:
+    """A VictoriaMetrics on a free port answering at once: samples younger than 30 s are not hidden
+    (-search.latencyOffset) and rollups are not cached. Without a scrape config, feed it through
+    /api/v1/import/prometheus."""
     binary = require_binary("victoria-metrics")
-    tmp = tmp_path_factory.mktemp("victoria-metrics")
     port = free_port()
-    config = write_scrape_config(tmp / "scrape.yml", exporter.target)
-    server = _Server("victoria-metrics", [
+    argv = [
         binary,
         f"-httpListenAddr=127.0.0.1:{port}",
         f"-storageDataPath={tmp / 'data'}",
-        f"-promscrape.config={config}",
-        "-promscrape.config.strictParse=false",
-        # By default VM hides samples younger than 30 s (-search.latencyOffset), so a fresh
-        # VM answers nothing for 30 s; and cached rollups would hide new samples.
         "-search.latencyOffset=0s",
         "-search.disableCache",
         "-loggerLevel=WARN",
-    ], tmp / "victoria-metrics.log", f"http://127.0.0.1:{port}")
+    ]
+    if scrape_config is not None:
+        argv += [f"-promscrape.config={scrape_config}", "-promscrape.config.strictParse=false"]
+    return _Server("victoria-metrics", argv, tmp / "victoria-metrics.log", f"http://127.0.0.1:{port}")
+
+
+@pytest.fixture(scope="session")
+def victoria_metrics(exporter: Exporter, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Base URL of a real VictoriaMetrics scraping the known-answer exporter every second."""
+    tmp = tmp_path_factory.mktemp("victoria-metrics")
+    server = start_victoria_metrics(tmp, write_scrape_config(tmp / "scrape.yml", exporter.target))
     try:
         # VM 1.79 makes a NEW series searchable only ~10 s after its first sample (its index
         # is flushed on a timer); /internal/force_flush makes it visible at once.

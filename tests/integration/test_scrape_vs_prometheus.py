@@ -263,3 +263,45 @@ def test_snapshot_matches_server(known, aitop_snapshot, warm_servers, server) ->
     assert set(reference) == EXPECTED_ROWS
     rows = aitop_rows(aitop_snapshot)
     assert_rows_close(_comparable(rows, reference), reference, f"aitop vs {server}")
+
+
+# ---------------------------------------------------------------------------------------------
+# Prometheus mode: aitop pointed at the server itself (kind auto-detected) must give the same
+# numbers as the server's own PromQL and the same rows as scrape mode on the same exporter.
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def prometheus_mode(warm_servers) -> dict[str, dict]:
+    """{server: `aitop snapshot <server base URL> --format json --window 10s`}."""
+    snapshots = {}
+    for server, base in warm_servers.items():
+        argv = [sys.executable, "-m", "aitop", "snapshot", base, "--format", "json", "--window", WINDOW]
+        proc = subprocess.run(argv, capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+        assert proc.returncode == 0, f"{' '.join(argv[1:])} exited {proc.returncode}\n{proc.stderr[-3000:]}"
+        snapshots[server] = json.loads(proc.stdout)
+    return snapshots
+
+
+@pytest.mark.parametrize("server", SERVERS)
+def test_prometheus_mode_matches_the_servers_promql(known, prometheus_mode, warm_servers, server) -> None:
+    snap = prometheus_mode[server]
+    assert snap["source"]["kind"] == "prometheus" and snap["targets"][0]["up"], snap["targets"]
+    assert snap["window_seconds"] == 10 and sorted(snap["schemas"]) == ["llm", "vllm"]
+    rows = aitop_rows(snap)
+    reference = server_rows(known, warm_servers[server])
+    assert_rows_close(_comparable(rows, reference), reference, f"aitop on {server} vs its own PromQL")
+    expected = known.expected_rows()
+    assert_rows_close(_comparable(rows, expected), expected, f"aitop on {server} vs hand-computed")
+
+
+def test_prometheus_mode_has_the_rows_of_scrape_mode(known, prometheus_mode, aitop_snapshot) -> None:
+    scrape = aitop_rows(aitop_snapshot)
+    expected = known.expected_rows()
+    scrape_values = {key: {f: scrape[key][f] for f in fields} for key, fields in expected.items()}
+    for server, snap in prometheus_mode.items():
+        rows = aitop_rows(snap)
+        assert_rows_close(_comparable(rows, scrape_values), scrape_values, f"aitop on {server} vs aitop scrape mode")
+        for key, row in rows.items():  # and the same fields are unknown, for the same reason
+            unknown = {f: r for f, r in row["missing"].items()}
+            assert unknown == scrape[key]["missing"], f"{server} {key}: {unknown} != {scrape[key]['missing']}"

@@ -1,0 +1,244 @@
+"""Reading Prometheus answers: rows from query vectors, failures into safe messages, alerts into `Alert`s.
+
+Everything a server sends is untrusted: label values, warnings, error strings and alert annotations pass
+`clean()` before they reach the model, and messages are built from status codes and `errorType`, never
+from exception text that could carry a URL with credentials (reliability.md §C.4).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import replace
+from datetime import datetime
+
+import requests
+
+from aitop.catalog import FEEDBACK_NEGATIVE, FEEDBACK_POSITIVE
+from aitop.derive import CONCEPT_FIELDS, GAUGE_FIELDS, RATE_FIELDS, Accumulator, finish_row
+from aitop.model import Alert, Missing, Row, Severity
+from aitop.sanitize import clean
+from aitop.sources.promql import Query, SchemaPlan
+
+NONE_GROUP = "(none)"
+_SEVERITIES = {"critical": Severity.CRITICAL, "page": Severity.CRITICAL, "error": Severity.CRITICAL,
+               "warning": Severity.WARNING, "warn": Severity.WARNING}
+_GROUP_LABELS = ("model_name", "model", "gen_ai_request_model", "service", "job", "instance")
+
+
+class QueryFailure(Exception):
+    """A failed request, described safely.
+
+    `transient`: worth retrying soon (a query the server rejects is not). `backoff`: retrying hurts or
+    cannot help yet — an overloaded or starting server, a timeout, refused credentials — so wait longer
+    each time (or as long as `retry_after` says). A refused connection is transient without back-off:
+    nothing is listening, trying again costs nobody anything, and a restarted server is seen at once.
+    """
+
+    def __init__(
+        self, message: str, *, transient: bool = True, backoff: bool = True, retry_after: float | None = None
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.transient = transient
+        self.backoff = backoff
+        self.retry_after = retry_after
+
+    def __str__(self) -> str:
+        return self.message
+
+
+def _retry_after(response: requests.Response) -> float | None:
+    value = response.headers.get("Retry-After", "").strip()
+    try:
+        return max(0.0, float(value)) if value else None
+    except ValueError:
+        return None  # an HTTP date: fall back to the normal back-off
+
+
+def _api_error(response: requests.Response) -> tuple[str, str]:
+    try:
+        body = response.json()
+    except ValueError:
+        return "", ""
+    if not isinstance(body, dict):
+        return "", ""
+    return clean(body.get("errorType", ""), 40), clean(body.get("error", ""), 160)
+
+
+def describe_failure(exc: Exception, response: requests.Response | None, timeout: float) -> QueryFailure:
+    """What went wrong with one request, as a safe message with a retry policy."""
+    if isinstance(exc, QueryFailure):
+        return exc
+    if response is None and isinstance(exc, requests.TooManyRedirects):
+        response = exc.response
+    if response is not None and response.status_code != 200:
+        status = response.status_code
+        error_type, error = _api_error(response)
+        if status in (400, 422):
+            return QueryFailure(f"query rejected ({error_type or status}): {error}".rstrip(": "), transient=False)
+        if status == 503:
+            stopping = response.headers.get("X-Prometheus-Stopping")
+            if stopping is not None:
+                state = "shutting down" if stopping == "true" else "starting up"
+                return QueryFailure(f"Prometheus is {state} (HTTP 503)", retry_after=_retry_after(response))
+        if status == 429:
+            return QueryFailure("rate limited by the server (HTTP 429)", retry_after=_retry_after(response))
+        if status in (401, 403):
+            return QueryFailure(f"not authorised (HTTP {status}): check the token, password or --tenant")
+        if status == 404:
+            return QueryFailure("no Prometheus API here (HTTP 404): is the path prefix right, e.g. /prometheus?")
+        if 300 <= status < 400:
+            where = clean(requests.utils.urlparse(response.headers.get("Location", "")).path or "/", 60)
+            return QueryFailure(f"HTTP {status} redirect to {where} (a login page? aitop does not follow redirects)")
+        detail = f" ({error_type}: {error})" if error_type else ""
+        return QueryFailure(f"HTTP {status} {clean(response.reason or '', 40)}{detail}".strip(),
+                            retry_after=_retry_after(response))
+    if isinstance(exc, requests.Timeout | TimeoutError):
+        return QueryFailure(f"no answer within {timeout:g}s")
+    if isinstance(exc, requests.ConnectionError):
+        return QueryFailure("cannot connect (connection refused or reset)", backoff=False)
+    if isinstance(exc, ValueError | KeyError | TypeError):  # 200 with something that is not the API's JSON
+        return QueryFailure("not a Prometheus API response (a proxy or login page?)")
+    return QueryFailure(f"request failed ({type(exc).__name__})")
+
+
+def response_warnings(response: requests.Response | None) -> list[str]:
+    """Warnings, infos and VictoriaMetrics' isPartial flag of one answer."""
+    if response is None:
+        return []
+    content = response.content
+    if b'"warnings"' not in content and b'"infos"' not in content and b'"isPartial"' not in content:
+        return []
+    try:
+        body = json.loads(content)
+    except ValueError:
+        return []
+    notes = [clean(w, 160) for w in body.get("warnings") or []]
+    notes += [f"info: {clean(i, 160)}" for i in body.get("infos") or []]
+    if body.get("isPartial"):
+        notes.append("partial response: some storage nodes did not answer")
+    return notes
+
+
+def _group(labels: Mapping[str, str], group_labels: tuple[str, ...]) -> tuple[str, str]:
+    for label in group_labels:
+        if labels.get(label):
+            return label, clean(labels[label])
+    return group_labels[0], NONE_GROUP
+
+
+def _fields_of(query: Query) -> tuple[str, ...]:
+    return (query.field,) if query.field else CONCEPT_FIELDS.get(query.concept, ())
+
+
+def _read(acc: Accumulator, query: Query, labels: Mapping[str, str], value: float) -> None:
+    scaled = value * query.scale
+    if query.kind == "quantile":
+        acc.quantiles[query.field] = scaled
+    elif query.kind == "gauge":
+        if value == value:
+            acc.gauges[query.concept].append(scaled)
+        return
+    elif query.kind == "errors":
+        kind = next((labels[t] for t in query.type_labels if labels.get(t)), "error")
+        acc.error_types[clean(kind, 64)] += value
+        acc.rates["errors"] += value
+    elif query.kind == "feedback":
+        rating = next((labels[t] for t in query.type_labels if labels.get(t)), "").lower()
+        if rating in FEEDBACK_POSITIVE:
+            acc.votes[0] += value
+        elif rating in FEEDBACK_NEGATIVE:
+            acc.votes[1] += value
+    else:
+        acc.rates[query.concept] += scaled
+    acc.counted.add(query.concept)
+
+
+def _explain(query: Query, count: int, fields: Mapping[str, str]) -> dict[str, str]:
+    suffix = f" — {count} series answered by the server"
+    lines = {field: query.expr + suffix for field in _fields_of(query)}
+    if query.concept in RATE_FIELDS or query.concept in GAUGE_FIELDS:
+        return lines
+    if query.concept == "errors" and "request_rate" in fields:
+        lines["error_rate"] = f"{query.expr} / {fields['request_rate'].split(' — ')[0]}{suffix}"
+    return lines
+
+
+def assemble_rows(
+    plans: Iterable[SchemaPlan],
+    answered: Mapping[Query, tuple[list, requests.Response | None]],
+    errored: Mapping[Query, Exception],
+    group_by: str | None,
+) -> tuple[list[Row], list[str]]:
+    """Rows from the answered queries of one refresh, and the server's warnings (deduplicated)."""
+    plans = list(plans)
+    rows: dict[tuple[str, str], Accumulator] = {}
+    warnings: list[str] = []
+    explained: dict[tuple[str, str], dict[str, str]] = {}
+    ordered = sorted(answered.items(), key=lambda item: item[0].concept != "requests")  # requests first
+    for query, (result, response) in ordered:
+        warnings.extend(w for w in response_warnings(response) if w not in warnings)
+        for series in result:
+            labels = series.get("metric", {})
+            label, group = _group(labels, query.group_labels)
+            key = (query.schema, group)
+            acc = rows.get(key)
+            if acc is None:
+                acc = rows[key] = Accumulator(group_label=label)
+            _read(acc, query, labels, float(series["value"][1]))
+            lines = explained.setdefault(key, {})
+            lines.update(_explain(query, len(result), lines))
+    present = {plan.schema.name: set(plan.variants) for plan in plans}
+    finished: list[Row] = []
+    for (schema, group), acc in sorted(rows.items()):
+        acc.present |= present.get(schema, set())
+        acc.queries.update(explained.get((schema, group), {}))
+        row = finish_row(schema, group, acc)
+        failed = {field for query in errored if query.schema == schema for field in _fields_of(query)}
+        if failed:
+            missing = dict(row.missing)
+            missing.update({field: Missing.QUERY_ERROR for field in failed if row.value(field) is None})
+            row = replace(row, missing=missing)
+        finished.append(row)
+    for failure in {str(error) for error in errored.values()}:
+        if failure not in warnings:
+            warnings.append(failure)
+    return finished, warnings
+
+
+def alerts_from(body: object) -> tuple[Alert, ...]:
+    """The server's pending and firing alerts (`/api/v1/alerts`), sanitised."""
+    if not isinstance(body, dict) or not isinstance(body.get("data"), dict):
+        return ()
+    alerts = []
+    for raw in body["data"].get("alerts") or []:
+        labels = {str(k): str(v) for k, v in (raw.get("labels") or {}).items()}
+        annotations = raw.get("annotations") or {}
+        name = clean(labels.get("alertname", "alert"), 80)
+        fingerprint = hashlib.sha1(json.dumps(sorted(labels.items())).encode()).hexdigest()[:12]
+        group = next((clean(labels[label]) for label in _GROUP_LABELS if labels.get(label)), "")
+        message = annotations.get("summary") or annotations.get("description") or name
+        try:
+            value: float | None = float(raw.get("value"))
+        except (TypeError, ValueError):
+            value = None
+        try:
+            since = datetime.fromisoformat(str(raw.get("activeAt")).replace("Z", "+00:00")).timestamp()
+        except ValueError:
+            since = 0.0
+        alerts.append(Alert(
+            id=f"prometheus:{name}:{fingerprint}",
+            rule=f"prometheus:{name}",
+            severity=_SEVERITIES.get(labels.get("severity", "").lower(), Severity.WARNING),
+            state=clean(raw.get("state", "firing"), 20),
+            schema="prometheus",
+            group=group,
+            field="",
+            value=value,
+            threshold=None,
+            since=since,
+            message=clean(message, 200),
+        ))
+    return tuple(alerts)

@@ -1,0 +1,83 @@
+"""PromQL planning from the catalog: one query per concept per schema, whatever the number of rows."""
+
+import pytest
+
+from aitop.catalog import builtin_schemas
+from aitop.sources.promql import (
+    duration,
+    group_matcher,
+    history_step,
+    instant_queries,
+    plan_schemas,
+    row_expression,
+)
+
+VLLM_NAMES = {
+    "vllm:request_success_total", "vllm:e2e_request_latency_seconds_bucket", "vllm:time_to_first_token_seconds_bucket",
+    "vllm:prompt_tokens_total", "vllm:num_requests_running", "vllm:kv_cache_usage_perc", "node_cpu_seconds_total",
+}
+
+
+def vllm_plan(names=VLLM_NAMES):
+    (plan,) = plan_schemas(builtin_schemas(), names)
+    return plan
+
+
+def test_only_schemas_the_server_holds_are_planned():
+    assert [p.schema.name for p in plan_schemas(builtin_schemas(), VLLM_NAMES)] == ["vllm"]
+    assert plan_schemas(builtin_schemas(), {"node_cpu_seconds_total"}) == []
+
+
+def test_escaped_colon_names_of_prometheus_2_are_resolved():
+    escaped = {name.replace(":", "_") for name in VLLM_NAMES}
+    plan = vllm_plan(escaped)
+    assert plan.variants["requests"][1] == "vllm_request_success_total"
+    assert plan.variants["latency"][1] == "vllm_e2e_request_latency_seconds"
+
+
+def test_query_texts():
+    queries = {(q.concept, q.field): q.expr for q in instant_queries(vllm_plan(), window=30, group_by=None)}
+    assert queries[("requests", None)] == "sum by (model_name) (rate(vllm:request_success_total[30s]))"
+    assert queries[("errors", None)] == (
+        'sum by (model_name, finished_reason) (rate(vllm:request_success_total{finished_reason=~"abort|error"}[30s]))')
+    assert queries[("latency", "latency_p95")] == (
+        "histogram_quantile(0.95, sum by (le, model_name) (rate(vllm:e2e_request_latency_seconds_bucket[30s])))")
+    assert queries[("kv_cache", None)] == "max by (model_name) (vllm:kv_cache_usage_perc)"
+    assert queries[("running", None)] == "sum by (model_name) (vllm:num_requests_running)"
+
+
+def test_query_count_depends_on_schema_not_on_rows():
+    # 1 requests + 1 errors + 3 latency + 3 ttft + 1 input tokens + running + kv cache
+    assert len(instant_queries(vllm_plan(), window=30, group_by=None)) == 11
+
+
+def test_group_by_and_row_matcher():
+    queries = instant_queries(vllm_plan(), window=60, group_by="engine", matcher='model_name="llama"')
+    requests = next(q for q in queries if q.concept == "requests")
+    assert requests.expr == 'sum by (engine) (rate(vllm:request_success_total{model_name="llama"}[1m]))'.replace("1m", "60s")
+    assert all('model_name="llama"' in q.expr for q in queries)
+
+
+def test_hostile_group_value_is_escaped_in_matchers():
+    assert group_matcher(("model",), 'a"b\\c') == 'model="a\\"b\\\\c"'
+    assert group_matcher(("model",), "(none)") == 'model=""'
+
+
+def test_row_expressions_for_history():
+    plan = vllm_plan()
+    assert row_expression(plan, "error_rate", window=30, matcher='model_name="m"') == (
+        '(sum(rate(vllm:request_success_total{finished_reason=~"abort|error",model_name="m"}[30s])) or vector(0))'
+        ' / sum(rate(vllm:request_success_total{model_name="m"}[30s]))')
+    assert row_expression(plan, "latency_p99", window=30, matcher='model_name="m"').startswith("histogram_quantile(0.99")
+    assert row_expression(plan, "tpot_p95", window=30, matcher="") is None
+
+
+@pytest.mark.parametrize(("seconds", "text"), [(30, "30s"), (1.5, "1500ms"), (0.25, "250ms"), (3600, "3600s")])
+def test_duration(seconds, text):
+    assert duration(seconds) == text
+
+
+@pytest.mark.parametrize("seconds", [300, 3600, 86400, 86400 * 400])
+def test_history_step_respects_the_11000_point_limit(seconds):
+    step = history_step(seconds)
+    assert seconds / step <= 11_000 and step >= 1
