@@ -47,11 +47,13 @@ async def _ask(client: httpx.AsyncClient, url: str, path: str, params: dict | No
     return body if isinstance(body, dict) and body.get("status") == "success" else None
 
 
-async def detect(url: str, *, kind: str, http: HttpSettings, timeout: float) -> Detected:
+async def detect(
+    url: str, *, kind: str, http: HttpSettings, timeout: float, transport: httpx.AsyncBaseTransport | None = None
+) -> Detected:
     """The kind of `url`: as forced by `kind` ("scrape"/"prometheus"), else by asking the server."""
     if kind == "scrape" or (kind == "auto" and _looks_like_metrics_path(url)):
         return Detected("scrape", scrape_url(url))
-    async with httpx_client(http, timeout=timeout, headers={"User-Agent": "aitop"}) as client:
+    async with httpx_client(http, timeout=timeout, headers={"User-Agent": "aitop"}, transport=transport) as client:
         try:
             info = await _ask(client, url, "/api/v1/status/buildinfo")
             if info is None:
