@@ -305,3 +305,15 @@ def test_prometheus_mode_has_the_rows_of_scrape_mode(known, prometheus_mode, ait
         for key, row in rows.items():  # and the same fields are unknown, for the same reason
             unknown = {f: r for f, r in row["missing"].items()}
             assert unknown == scrape[key]["missing"], f"{server} {key}: {unknown} != {scrape[key]['missing']}"
+
+
+def test_a_path_prefix_is_kept(known, prometheus_mode, warm_servers) -> None:
+    """Mimir and VictoriaMetrics serve the API under /prometheus: the base URL keeps its prefix."""
+    base = warm_servers["victoria_metrics"] + "/prometheus"
+    proc = subprocess.run([sys.executable, "-m", "aitop", "snapshot", base, "--format", "json", "--window", WINDOW],
+                          capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    snap = json.loads(proc.stdout)
+    assert snap["source"] == {"kind": "prometheus", "targets": [base]}
+    expected = known.expected_rows()
+    assert_rows_close(_comparable(aitop_rows(snap), expected), expected, "aitop on VictoriaMetrics /prometheus")
