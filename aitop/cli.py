@@ -1,4 +1,4 @@
-"""Command line: parse arguments, build the config, run the TUI, a snapshot or the demo exporter.
+"""Command line: parse arguments, build the config, run the TUI, a snapshot, a check or the demo exporter.
 
 Stdout carries only the requested output; diagnostics go to stderr. Every path returns an exit code and no
 traceback reaches the user: an unexpected error is written, without local variables, to a private file.
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import inspect
 import logging
 import logging.handlers
 import os
@@ -15,18 +16,21 @@ import sys
 import time
 import traceback
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import platformdirs
 
 from aitop import __version__
+from aitop.check import evaluate_snapshot, render_json, render_text, unknown
 from aitop.config import DEFAULT_SNAPSHOT_WINDOW, Config, ConfigError, build_config, parse_duration
 from aitop.monitor import Monitor
 from aitop.output import to_json, to_table
 from aitop.sources.detect import DetectionError
 from aitop.sources.factory import open_collector
+from aitop.transport import HttpSettings
 
-SUBCOMMANDS = ("snapshot", "demo-server")
+SUBCOMMANDS = ("snapshot", "check", "demo-server")
 NO_TARGET_HINT = (
     "aitop: no target given. Pass a Prometheus URL (aitop http://prometheus:9090) or /metrics URLs\n"
     "       (aitop http://host:8000/metrics), set $AITOP_URL, or try the simulated fleet: aitop --demo"
@@ -50,6 +54,11 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
     kind.add_argument("--scrape", dest="kind", action="store_const", const="scrape", help="TARGETs are /metrics pages")
     parser.set_defaults(kind="auto")
     parser.add_argument("--timeout", type=_duration, help="per-request timeout (default 5s)")
+    parser.add_argument(
+        "--config", metavar="PATH",
+        help="TOML config file (default: $AITOP_CONFIG, else config.toml in the user config dir); "
+        "every option is documented in aitop.example.toml",
+    )
     auth = parser.add_argument_group("auth and transport (secrets only from files or $AITOP_BEARER_TOKEN / $AITOP_PASSWORD)")
     auth.add_argument("--bearer-token-file", metavar="FILE", help="send 'Authorization: Bearer <file content>'")
     auth.add_argument("--basic-auth-user", metavar="USER", help="basic auth user (password from --basic-auth-password-file or $AITOP_PASSWORD)")
@@ -74,6 +83,8 @@ def _config(args: argparse.Namespace, **overrides) -> Config:
         tenant=args.tenant,
         ca_file=args.ca_file,
         insecure_skip_verify=args.insecure_skip_verify,
+        config_file=args.config,
+        discover_config=True,
     )
     for warning in config.warnings:
         print(f"aitop: warning: {warning}", file=sys.stderr)
@@ -84,7 +95,8 @@ def _main_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="aitop",
         description="top for AI services: live per-model traffic, errors, latency, tokens, cost and feedback.",
-        epilog="subcommands: aitop snapshot TARGET… --format json|table · aitop demo-server --port N",
+        epilog="subcommands: aitop snapshot TARGET… --format json|table · aitop check TARGET… --format text|json"
+        " · aitop demo-server --port N",
     )
     _add_common(parser)
     parser.add_argument("--demo", action="store_true", help="watch an embedded simulated fleet")
@@ -104,6 +116,31 @@ def _snapshot_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--window", type=_duration, default=DEFAULT_SNAPSHOT_WINDOW,
         help="scrape mode: time between the two scrapes; Prometheus mode: the PromQL range (default 10s)",
+    )
+    return parser
+
+
+class _NagiosParser(argparse.ArgumentParser):
+    """A usage error is UNKNOWN (3) for a monitoring plugin; argparse's 2 would read as CRITICAL."""
+
+    def error(self, message: str):  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        print(f"{self.prog}: error: {message}", file=sys.stderr)
+        raise SystemExit(3)
+
+
+def _check_parser() -> argparse.ArgumentParser:
+    parser = _NagiosParser(
+        prog="aitop check",
+        description="Judge the current window by the alert rules once; exit 0 OK, 1 WARNING, 2 CRITICAL, "
+        "3 UNKNOWN (Nagios plugin convention). Scrape mode takes two scrapes --window apart.",
+    )
+    _add_common(parser)
+    parser.add_argument("--format", choices=("text", "json"), default="text")
+    parser.add_argument(
+        "--window", type=_duration,
+        help="scrape mode: time between the two scrapes; Prometheus mode: the PromQL range "
+        "(default: [check] window in the config, else 10s)",
     )
     return parser
 
@@ -146,7 +183,7 @@ def _write_crash_report(exc: BaseException) -> Path | None:
 
 
 async def _snapshot(config: Config, output_format: str) -> int:
-    monitor = Monitor(await open_collector(config))
+    monitor = Monitor(await open_collector(config), analysis=config.analysis)
     try:
         if monitor.kind == "scrape":  # a rate needs two scrapes; a Prometheus server has the history
             await monitor.refresh()
@@ -161,14 +198,64 @@ async def _snapshot(config: Config, output_format: str) -> int:
     return 0 if snapshot.targets_up else 1
 
 
+async def _check(config: Config, output_format: str) -> int:
+    try:
+        collector = await open_collector(config)
+    except (ConfigError, DetectionError) as exc:
+        result = unknown(str(exc))
+    else:
+        monitor = Monitor(collector, analysis=config.analysis)
+        try:
+            snapshot = await monitor.refresh()
+            # A rate needs two scrapes; a Prometheus server has the history. Nothing reachable: no wait.
+            if monitor.kind == "scrape" and snapshot.targets_up:
+                await asyncio.sleep(config.window)
+                snapshot = await monitor.refresh()
+        finally:
+            await monitor.aclose()
+        result = evaluate_snapshot(snapshot, config.analysis.rules)
+    sys.stdout.write(render_json(result) + "\n" if output_format == "json" else render_text(result))
+    return result.exit_code
+
+
+def _run_check(argv: Sequence[str]) -> int:
+    args = _check_parser().parse_args(argv)
+    try:
+        config = _config(args)
+        window = args.window if args.window is not None else config.check_window or DEFAULT_SNAPSHOT_WINDOW
+        config = replace(config, window=window)
+        if not config.targets:
+            raise ConfigError("no target given (pass TARGET…, set $AITOP_URL, or targets in the config)")
+    except ConfigError as exc:
+        sys.stdout.write(render_text(unknown(str(exc))))
+        return 3
+    _setup_logging(to_file=False)
+    try:
+        return asyncio.run(_check(config, args.format))
+    except KeyboardInterrupt:
+        raise
+    except Exception as exc:  # noqa: BLE001 — a plugin must answer UNKNOWN, never a traceback
+        report = _write_crash_report(exc)
+        where = f"; details in {report}" if report else ""
+        sys.stdout.write(render_text(unknown(f"internal error ({type(exc).__name__}){where}")))
+        return 3
+
+
 def _run_tui(config: Config) -> int:
-    from aitop.ui.app import NO_TERMINAL_HINT, has_terminal, run_tui  # Textual only when a TUI is wanted
+    from aitop.ui.app import NO_TERMINAL_HINT, AitopApp, has_terminal, run_tui  # Textual only for a TUI
 
     if not has_terminal():  # refuse before probing any server
         print(NO_TERMINAL_HINT, file=sys.stderr)
         return 2
-    monitor = Monitor(asyncio.run(open_collector(config)))
-    return run_tui(monitor, interval=config.interval)
+    monitor = Monitor(asyncio.run(open_collector(config)), analysis=config.analysis)
+    if config.theme is None:
+        return run_tui(monitor, interval=config.interval)
+    if "theme_name" in inspect.signature(run_tui).parameters:
+        return run_tui(monitor, interval=config.interval, theme_name=config.theme)
+    # run_tui does not take a theme yet: the same three steps, with the configured theme.
+    app = AitopApp(monitor, interval=config.interval, theme_name=config.theme)
+    app.run()
+    return app.return_code or 0
 
 
 def _run_demo(args: argparse.Namespace) -> int:
@@ -180,7 +267,13 @@ def _run_demo(args: argparse.Namespace) -> int:
     fleet = DemoFleet()
     url = fleet.start()
     try:
-        return _run_tui(build_config([url], interval=args.interval, window=args.window, timeout=args.timeout, kind="scrape"))
+        config = build_config(
+            [url], interval=args.interval, window=args.window, timeout=args.timeout, kind="scrape",
+            config_file=args.config, discover_config=True,
+        )  # the file's rules, prices, theme and bell apply; its targets and auth do not reach the demo
+        for warning in config.warnings:
+            print(f"aitop: warning: {warning}", file=sys.stderr)
+        return _run_tui(replace(config, http=HttpSettings()))
     finally:
         fleet.stop()
 
@@ -194,6 +287,8 @@ def _dispatch(argv: Sequence[str]) -> int:
             return 2
         _setup_logging(to_file=False)
         return asyncio.run(_snapshot(config, args.format))
+    if argv and argv[0] == "check":
+        return _run_check(argv[1:])
     if argv and argv[0] == "demo-server":
         from aitop.demo import serve
 

@@ -1,18 +1,29 @@
-"""Run settings: targets, intervals, windows — validated once, then frozen.
+"""Run settings: targets, intervals, windows, auth, rules — validated once, then frozen.
 
-Flags override the environment, which overrides defaults. Targets are checked here so that every front end
-gets URLs it can use and never one that carries credentials.
+Flags override the environment, which overrides the config file, which overrides defaults. The config file
+is TOML: `--config PATH`, else `$AITOP_CONFIG`, else `$AITOP_CONFIG_DIR/config.toml`, else
+`config.toml` in platformdirs' user config dir (`~/.config/aitop/` on Linux); `aitop.example.toml` at the
+repository root documents every key. Unknown keys and bad values are errors naming the key path. Secrets
+are never read from the file itself — only from files or environment variables it names. Targets are
+checked here so that every front end gets URLs it can use and never one that carries credentials.
 """
 
 from __future__ import annotations
 
 import os
-import re
+import stat
+import tomllib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
 
 import httpx
+import platformdirs
 
+from aitop.analysis.configure import SECTIONS, AnalysisSettings, parse_analysis
+from aitop.analysis.settings import ConfigError, boolean, duration, string, table
+from aitop.analysis.settings import parse_duration as parse_duration
 from aitop.secret import Secret, SecretFileError, read_secret_file
 from aitop.transport import HttpSettings
 
@@ -27,25 +38,9 @@ PASSWORD_ENV_VAR = "AITOP_PASSWORD"
 KINDS = ("auto", "scrape", "prometheus")
 
 
-class ConfigError(ValueError):
-    """A setting is unusable; the message says which and why, and is safe to print."""
-
-
-_DURATION_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0}
-_DURATION = re.compile(r"(?:(\d+(?:\.\d+)?)(ms|s|m|h|d|w))+")
-_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d|w)")
-
-
-def parse_duration(text: str) -> float:
-    """Seconds in a Prometheus-style duration (`500ms`, `30s`, `5m`, `1h30m`) or a bare number of seconds."""
-    value = text.strip()
-    try:
-        return float(value)
-    except ValueError:
-        pass
-    if not _DURATION.fullmatch(value):
-        raise ConfigError(f"not a duration: {value[:40]!r} (use e.g. 30s, 5m, 1h30m or a number of seconds)")
-    return sum(float(number) * _DURATION_UNITS[unit] for number, unit in _DURATION_PART.findall(value))
+CONFIG_ENV_VAR = "AITOP_CONFIG"
+CONFIG_DIR_ENV_VAR = "AITOP_CONFIG_DIR"
+CONFIG_NAME = "config.toml"
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +54,10 @@ class Config:
     kind: str = "auto"  # auto | scrape | prometheus
     http: HttpSettings = HttpSettings()
     warnings: tuple[str, ...] = ()  # things the user should know, e.g. a token file others can read
+    analysis: AnalysisSettings = AnalysisSettings()  # rules, prices, baselines, alert lifecycle, bell
+    theme: str | None = None  # TUI theme name; None: the UI's default
+    check_window: float | None = None  # `aitop check` window from the file ([check] window)
+    config_file: str | None = None  # the file these settings came from, if any
 
 
 def normalize_target(raw: str) -> str:
@@ -102,32 +101,58 @@ def build_config(
     ca_file: str | None = None,
     insecure_skip_verify: bool = False,
     environ: Mapping[str, str] | None = None,
+    config_file: str | os.PathLike[str] | None = None,
+    discover_config: bool = False,
 ) -> Config:
-    """Validate flags (falling back to $AITOP_URL, then $PROMETHEUS_URL, for targets; to
-    $AITOP_BEARER_TOKEN and $AITOP_PASSWORD for credentials)."""
+    """Validate flags, falling back to $AITOP_URL, then $PROMETHEUS_URL, then the config file for targets;
+    to $AITOP_BEARER_TOKEN and $AITOP_PASSWORD (or the env vars the file names) for credentials.
+
+    `config_file` reads that TOML file; `discover_config` looks for one ($AITOP_CONFIG, $AITOP_CONFIG_DIR,
+    the user config dir) — off by default, so a library caller never picks up a user's file by surprise.
+    """
     env = os.environ if environ is None else environ
+    path = find_config_file(config_file, env) if config_file is not None or discover_config else None
+    file = load_config_file(path, env) if path is not None else FileSettings()
+    if kind == "auto" and file.kind is not None:  # "auto" is also the flag's default: the file may narrow it
+        kind = file.kind
     if kind not in KINDS:
         raise ConfigError(f"kind must be one of {', '.join(KINDS)}, not {kind!r}")
-    warnings: list[str] = []
+    warnings: list[str] = list(file.notes)
     http = _http_settings(
-        env, warnings, bearer_token_file, basic_auth_user, basic_auth_password_file, headers, tenant, ca_file,
-        insecure_skip_verify,
-    )
+        env, warnings, file,
+        token_file=bearer_token_file or file.bearer_token_file,
+        user=basic_auth_user or file.basic_auth_user,
+        password_file=basic_auth_password_file or file.basic_auth_password_file,
+        headers=headers,
+        tenant=tenant or file.tenant,
+        ca_file=ca_file or file.ca_file,
+        insecure=insecure_skip_verify or bool(file.insecure_skip_verify),
+    )  # fmt: skip
     chosen = list(targets)
     if not chosen:
         for name in TARGET_ENV_VARS:
             if env.get(name, "").strip():
                 chosen = env[name].split()
                 break
+    if not chosen:
+        chosen = list(file.targets)
     return Config(
         targets=tuple(dict.fromkeys(normalize_target(target) for target in chosen)),
-        interval=positive("--interval", interval if interval is not None else DEFAULT_INTERVAL, MIN_INTERVAL - 1e-9),
-        window=positive("--window", window if window is not None else DEFAULT_WINDOW),
-        timeout=positive("--timeout", timeout if timeout is not None else DEFAULT_TIMEOUT),
+        interval=positive("--interval", _first(interval, file.interval, DEFAULT_INTERVAL), MIN_INTERVAL - 1e-9),
+        window=positive("--window", _first(window, file.window, DEFAULT_WINDOW)),
+        timeout=positive("--timeout", _first(timeout, file.timeout, DEFAULT_TIMEOUT)),
         kind=kind,
         http=http,
         warnings=tuple(warnings),
+        analysis=file.analysis,
+        theme=file.theme,
+        check_window=file.check_window,
+        config_file=str(path) if path is not None else None,
     )
+
+
+def _first(*values: float | None) -> float:
+    return next(value for value in values if value is not None)
 
 
 def _secret_from(file: str | None, env: Mapping[str, str], variable: str, warnings: list[str]) -> Secret | None:
@@ -143,25 +168,221 @@ def _secret_from(file: str | None, env: Mapping[str, str], variable: str, warnin
     return Secret(value) if value else None
 
 
-def _http_settings(env, warnings, token_file, user, password_file, headers, tenant, ca_file, insecure) -> HttpSettings:
-    parsed_headers = []
-    for header in headers:
+def _from_named_env(where: str, variable: str, env: Mapping[str, str]) -> Secret:
+    value = env.get(variable, "").strip()
+    if not value:
+        raise ConfigError(f"{where}: ${variable} is not set or empty")
+    return Secret(value)
+
+
+def _http_settings(env, warnings, file, *, token_file, user, password_file, headers, tenant, ca_file,
+                   insecure) -> HttpSettings:  # fmt: skip
+    parsed_headers = dict(file.headers)
+    for header in headers:  # flags win over the file for the same header name
         name, separator, value = header.partition(":")
         if not separator or not name.strip() or any(c in name for c in " \t\r\n") or "\n" in value or "\r" in value:
             raise ConfigError(f"--header takes 'Name: value', not {header.split(':')[0][:40]!r}…")
-        parsed_headers.append((name.strip(), Secret(value.strip())))
+        for known in [key for key in parsed_headers if key.lower() == name.strip().lower()]:
+            del parsed_headers[known]
+        parsed_headers[name.strip()] = Secret(value.strip())
     if ca_file and not os.path.isfile(os.path.expanduser(ca_file)):
         raise ConfigError(f"--ca-file {ca_file}: no such file")
-    token = _secret_from(token_file, env, TOKEN_ENV_VAR, warnings)
-    password = _secret_from(password_file, env, PASSWORD_ENV_VAR, warnings) if user else None
+    if token_file is None and file.bearer_token_env:
+        token: Secret | None = _from_named_env("http.bearer_token_env", file.bearer_token_env, env)
+    else:
+        token = _secret_from(token_file, env, TOKEN_ENV_VAR, warnings)
+    password = None
+    if user:
+        if password_file is None and file.basic_auth_password_env:
+            password = _from_named_env("http.basic_auth_password_env", file.basic_auth_password_env, env)
+        else:
+            password = _secret_from(password_file, env, PASSWORD_ENV_VAR, warnings)
     if token is not None and user:
         raise ConfigError("give either a bearer token or basic auth, not both")
     return HttpSettings(
         bearer_token=token,
         basic_user=user,
         basic_password=password,
-        headers=tuple(parsed_headers),
+        headers=tuple(parsed_headers.items()),
         tenant=tenant or None,
         ca_file=os.path.expanduser(ca_file) if ca_file else None,
         insecure_skip_verify=insecure,
     )
+
+
+# -- the config file -----------------------------------------------------------------------------------
+
+TOP_KEYS = frozenset({"targets", "kind", "interval", "window", "timeout", "theme", "http", "check"}) | SECTIONS
+HTTP_KEYS = frozenset({
+    "bearer_token_file", "bearer_token_env", "basic_auth_user", "basic_auth_password_file",
+    "basic_auth_password_env", "tenant", "ca_file", "insecure_skip_verify", "headers",
+})  # fmt: skip
+#: Keys people try for inline secrets: refused with a pointer to the file / env alternative.
+_INLINE_SECRETS = {
+    "bearer_token": "bearer_token_file or bearer_token_env",
+    "token": "bearer_token_file or bearer_token_env",
+    "password": "basic_auth_password_file or basic_auth_password_env",
+    "basic_auth_password": "basic_auth_password_file or basic_auth_password_env",
+}
+#: A plain-string header value is refused when its name suggests a credential.
+_SECRET_HEADER_WORDS = ("auth", "key", "token", "secret", "cookie", "password", "session")
+
+
+@dataclass(frozen=True, slots=True)
+class FileSettings:
+    """What a config file says, validated; None where it says nothing."""
+
+    targets: tuple[str, ...] = ()
+    kind: str | None = None
+    interval: float | None = None
+    window: float | None = None
+    timeout: float | None = None
+    theme: str | None = None
+    check_window: float | None = None
+    bearer_token_file: str | None = None
+    bearer_token_env: str | None = None
+    basic_auth_user: str | None = None
+    basic_auth_password_file: str | None = None
+    basic_auth_password_env: str | None = None
+    tenant: str | None = None
+    ca_file: str | None = None
+    insecure_skip_verify: bool | None = None
+    headers: tuple[tuple[str, Secret], ...] = ()
+    analysis: AnalysisSettings = field(default_factory=AnalysisSettings)
+    notes: tuple[str, ...] = ()
+
+
+def default_config_path() -> Path:
+    """`config.toml` in the user config dir (`~/.config/aitop/`, or under $XDG_CONFIG_HOME)."""
+    return Path(platformdirs.user_config_dir("aitop")) / CONFIG_NAME
+
+
+def find_config_file(explicit: str | os.PathLike[str] | None, env: Mapping[str, str]) -> Path | None:
+    """The config file to read: a named one must exist; the default locations are optional."""
+    named = [(explicit, "--config")] if explicit else []
+    if env.get(CONFIG_ENV_VAR, "").strip():
+        named.append((env[CONFIG_ENV_VAR].strip(), f"${CONFIG_ENV_VAR}"))
+    for path, source in named[:1]:
+        file = Path(path).expanduser()
+        if not file.is_file():
+            raise ConfigError(f"{source} {file}: no such file")
+        return file
+    if env.get(CONFIG_DIR_ENV_VAR, "").strip():
+        candidate = Path(env[CONFIG_DIR_ENV_VAR].strip()).expanduser() / CONFIG_NAME
+    else:
+        candidate = default_config_path()
+    return candidate if candidate.is_file() else None
+
+
+def load_config_file(path: str | os.PathLike[str], env: Mapping[str, str] | None = None) -> FileSettings:
+    """Read and validate one TOML config file. Errors start with the file name and the key path."""
+    file = Path(path).expanduser()
+    try:
+        raw = tomllib.loads(file.read_text(encoding="utf-8"))
+        mode = file.stat().st_mode
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{file}: not valid TOML: {exc}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
+        raise ConfigError(f"cannot read {file}: {reason}") from None
+    try:
+        settings = _parse_file(raw, file.parent, os.environ if env is None else env)
+    except ConfigError as exc:
+        raise ConfigError(f"{file}: {exc}") from None
+    if mode & (stat.S_IWGRP | stat.S_IWOTH):
+        # Whoever can edit it can point aitop's credentials at their own server.
+        settings = replace(settings, notes=(*settings.notes, f"{file} is writable by other users (chmod go-w {file})"))
+    return settings
+
+
+def _path_in(base: Path, where: str, value: object) -> str:
+    """A file path from the config: `~` expanded, relative paths taken from the config file's folder."""
+    path = Path(string(where, value)).expanduser()
+    return str(path if path.is_absolute() else base / path)
+
+
+def _env_name(where: str, value: object) -> str:
+    name = string(where, value).strip()
+    if not name or not name.replace("_", "a").isalnum():
+        raise ConfigError(f"{where}: the name of an environment variable, not {name[:40]!r}")
+    return name
+
+
+def _header_value(where: str, name: str, value: object, base: Path, env: Mapping[str, str]) -> Secret:
+    if isinstance(value, str):
+        if any(word in name.lower() for word in _SECRET_HEADER_WORDS):
+            raise ConfigError(f"{where}: looks like a credential; give {{ env = \"VAR\" }} or {{ file = \"PATH\" }}")
+        return Secret(value)
+    ref = table(where, value, frozenset({"env", "file"}))
+    if len(ref) != 1:
+        raise ConfigError(f"{where}: give exactly one of env or file")
+    if "env" in ref:
+        return _from_named_env(f"{where}.env", _env_name(f"{where}.env", ref["env"]), env)
+    try:
+        secret, _ = read_secret_file(_path_in(base, f"{where}.file", ref["file"]))
+    except SecretFileError as exc:
+        raise ConfigError(f"{where}.file: {exc}") from None
+    return secret
+
+
+def _parse_file(raw: Mapping[str, Any], base: Path, env: Mapping[str, str]) -> FileSettings:
+    unknown = sorted(set(raw) - TOP_KEYS)
+    if unknown:
+        hint = f"; secrets go in {_INLINE_SECRETS[unknown[0]]} under [http]" if unknown[0] in _INLINE_SECRETS else ""
+        raise ConfigError(f"{unknown[0]}: unknown key{hint} (known: {', '.join(sorted(TOP_KEYS))})")
+    values: dict[str, Any] = {}
+    if "targets" in raw:
+        targets = raw["targets"]
+        if isinstance(targets, str):
+            targets = [targets]
+        if not isinstance(targets, list):
+            raise ConfigError("targets: expected a list of URLs")
+        values["targets"] = tuple(string(f"targets[{i}]", target) for i, target in enumerate(targets))
+        for i, target in enumerate(values["targets"]):
+            try:
+                normalize_target(target)
+            except ConfigError as exc:
+                raise ConfigError(f"targets[{i}]: {exc}") from None
+    if "kind" in raw:
+        values["kind"] = string("kind", raw["kind"])
+        if values["kind"] not in KINDS:
+            raise ConfigError(f"kind: one of {', '.join(KINDS)}, not {values['kind'][:20]!r}")
+    for key in ("interval", "window", "timeout"):
+        if key in raw:
+            values[key] = duration(key, raw[key], allow_zero=False)
+    if "theme" in raw:
+        values["theme"] = string("theme", raw["theme"])
+    if "check" in raw:
+        check = table("check", raw["check"], frozenset({"window"}))
+        if "window" in check:
+            values["check_window"] = duration("check.window", check["window"], allow_zero=False)
+    if "http" in raw:
+        values.update(_parse_http(raw["http"], base, env))
+    analysis, notes = parse_analysis(raw)
+    return FileSettings(**values, analysis=analysis, notes=notes)
+
+
+def _parse_http(raw: object, base: Path, env: Mapping[str, str]) -> dict[str, Any]:
+    data = table("http", raw)
+    unknown = sorted(set(data) - HTTP_KEYS)
+    if unknown:
+        hint = f"; use {_INLINE_SECRETS[unknown[0]]}" if unknown[0] in _INLINE_SECRETS else ""
+        raise ConfigError(f"http.{unknown[0]}: unknown key{hint} (known: {', '.join(sorted(HTTP_KEYS))})")
+    values: dict[str, Any] = {}
+    for key in ("bearer_token_file", "basic_auth_password_file", "ca_file"):
+        if key in data:
+            values[key] = _path_in(base, f"http.{key}", data[key])
+    for key in ("bearer_token_env", "basic_auth_password_env"):
+        if key in data:
+            values[key] = _env_name(f"http.{key}", data[key])
+    for key in ("basic_auth_user", "tenant"):
+        if key in data:
+            values[key] = string(f"http.{key}", data[key])
+    if "insecure_skip_verify" in data:
+        values["insecure_skip_verify"] = boolean("http.insecure_skip_verify", data["insecure_skip_verify"])
+    if "headers" in data:
+        values["headers"] = tuple(
+            (name, _header_value(f"http.headers.{name}", name, value, base, env))
+            for name, value in table("http.headers", data["headers"]).items()
+        )
+    return values

@@ -1,8 +1,9 @@
-"""One refresh, headless: collect → judge → freeze. Shared by the TUI, `snapshot` and `check`.
+"""One refresh, headless: collect → analyse → freeze. Shared by the TUI, `snapshot` and `check`.
 
-The monitor owns the last good snapshot: when a poll fails outright (every target down, or the collector
-itself broke), it re-issues that snapshot marked stale with the reason, so a front end never loses the
-numbers it was showing.
+The monitor is the stateful owner: it holds the `Analyzer` (baselines, drift, alert states), so every
+refresh judges rows against what came before and carries alerts through their lifecycle. It also owns the
+last good snapshot: when a poll fails outright (every target down, or the collector itself broke), it
+re-issues that snapshot marked stale with the reason, so a front end never loses the numbers it was showing.
 """
 
 from __future__ import annotations
@@ -12,8 +13,11 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 
-from aitop.analysis.thresholds import DEFAULT_THRESHOLDS, Threshold, judge_row
-from aitop.model import History, Row, Snapshot
+from aitop.analysis.baseline import BaselineView
+from aitop.analysis.configure import AnalysisSettings
+from aitop.analysis.engine import Analyzer
+from aitop.analysis.thresholds import Threshold, as_rules
+from aitop.model import Alert, History, Row, Snapshot
 from aitop.sanitize import clean
 from aitop.sources.base import Collector, Points
 
@@ -21,22 +25,45 @@ log = logging.getLogger(__name__)
 
 
 class Monitor:
-    """Drives a `Collector` and turns what it collects into judged, frozen `Snapshot`s."""
+    """Drives a `Collector` and turns what it collects into analysed, frozen `Snapshot`s.
+
+    `analysis` carries the rules, prices and baseline settings (default: the built-in rules). Passing
+    `thresholds` instead keeps the old contract: those fixed thresholds colour the cells and no alerts are
+    raised (backend alerts still pass through).
+    """
 
     def __init__(
         self,
         collector: Collector,
         *,
-        thresholds: Iterable[Threshold] = DEFAULT_THRESHOLDS,
+        thresholds: Iterable[Threshold] | None = None,
         clock: Callable[[], float] = time.time,
         recorded: History | None = None,
+        analysis: AnalysisSettings | None = None,
     ) -> None:
         self.collector = collector
-        self.thresholds = tuple(thresholds)
+        settings = analysis if analysis is not None else AnalysisSettings()
+        if thresholds is not None:
+            settings = replace(settings, rules=as_rules(thresholds))
+        self.analyzer = Analyzer(settings)
         self.clock = clock
         self.recorded = recorded if recorded is not None else History()  # every refresh, ring-buffered
         self.last_good: Snapshot | None = None
         self.polls = 0
+        #: Ring the terminal bell on a new critical alert (config `alerts.bell`; off by default).
+        self.bell = settings.bell
+        #: Critical alerts that started firing in the latest refresh (empty when none did). The UI rings the
+        #: bell when `bell` is on and this is not empty — see `should_ring`.
+        self.new_critical: tuple[Alert, ...] = ()
+
+    @property
+    def should_ring(self) -> bool:
+        """Whether the latest refresh calls for the terminal bell."""
+        return self.bell and bool(self.new_critical)
+
+    def baseline(self, key: tuple[str, str], field: str) -> BaselineView | None:
+        """What is normal for a row's field (mean, std, warm or not), or None before its first value."""
+        return self.analyzer.baseline(key, field, self.clock())
 
     @property
     def kind(self) -> str:
@@ -54,6 +81,8 @@ class Monitor:
             self.collector.group_by = label
             self.recorded = History(maxlen=self.recorded.maxlen, evict_after=self.recorded.evict_after)
             self.last_good = None
+            self.analyzer.reset()
+            self.new_critical = ()
 
     async def breakdown(self, key: tuple[str, str], label: str) -> tuple[Row, ...]:
         """Row `key` split by a second label, judged like any row. Empty if the source cannot tell."""
@@ -62,7 +91,7 @@ class Monitor:
         except Exception:  # a drill-down detail must never take the screen down
             log.exception("breakdown failed")
             return ()
-        return tuple(judge_row(row, self.thresholds) for row in rows)
+        return self.analyzer.judge(rows)
 
     async def history(self, key: tuple[str, str], fields: Sequence[str], seconds: float) -> Mapping[str, Points]:
         """The last `seconds` of each field of row `key`: from the backend when it keeps history
@@ -85,20 +114,29 @@ class Monitor:
         except Exception as exc:  # a collector bug must not take the UI down; say what broke
             log.exception("collector failed")
             return self._stale(f"internal error in {self.collector.kind} source: {clean(type(exc).__name__)}")
-        rows = tuple(judge_row(row, self.thresholds) for row in collected.rows)
+        self.new_critical = ()
         targets = collected.targets
         if targets and not any(target.up for target in targets) and self.last_good is not None:
             errors = "; ".join(sorted({target.error or "down" for target in targets}))
             return self._stale(errors, targets=targets)
+        try:
+            analysis = self.analyzer.process(
+                collected.rows, now=collected.taken_at, window_seconds=collected.window_seconds
+            )
+        except Exception as exc:  # an analysis bug must not hide the numbers: show them unjudged
+            log.exception("analysis failed")
+            return self._stale(f"internal error in the analysis: {clean(type(exc).__name__)}")
+        self.new_critical = analysis.new_critical
         snapshot = Snapshot(
             taken_at=collected.taken_at,
             window_seconds=collected.window_seconds,
             source_kind=self.collector.kind,
             source_targets=self.collector.targets,
             targets=targets,
-            rows=rows,
+            rows=analysis.rows,
             schemas=collected.schemas,
-            alerts=tuple(collected.alerts),
+            # The backend's own alerts (rule "prometheus:…") first, then aitop's.
+            alerts=tuple(collected.alerts) + analysis.alerts,
             labels=collected.labels,
             group_by=self.collector.group_by,
             backend=collected.backend,

@@ -10,6 +10,7 @@ from typing import Any
 from rich.cells import cell_len
 
 from aitop import __version__
+from aitop.analysis.fields import DERIVED_NAMES
 from aitop.format import MISSING_MARK, format_value
 from aitop.model import FIELD_BY_NAME, FIELD_NAMES, Missing, Row, Snapshot
 
@@ -43,12 +44,12 @@ def _number(value: float | None) -> float | None:
 
 def row_to_dict(row: Row) -> dict[str, Any]:
     data: dict[str, Any] = {"schema": row.schema, "group": row.group, "group_label": row.group_label}
-    for name in FIELD_NAMES:
+    # Contract fields, then the analysis's (cost_per_day, latency_drift, …): always present, null when unknown.
+    names = FIELD_NAMES + DERIVED_NAMES
+    for name in names:
         data[name] = _number(row.value(name))
     data["errors_by_type"] = {kind: _number(rate) for kind, rate in row.errors_by_type.items()}
-    data["missing"] = {
-        name: row.missing.get(name, Missing.NO_METRIC).value for name in FIELD_NAMES if data[name] is None
-    }
+    data["missing"] = {name: row.missing.get(name, Missing.NO_METRIC).value for name in names if data[name] is None}
     data["severity"] = {name: level.label for name, level in row.severity.items()}
     data["stale"] = row.stale
     return data

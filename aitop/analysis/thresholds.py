@@ -1,10 +1,14 @@
-"""Fixed thresholds per field, as data: the first line of defence before baselines have warmed up."""
+"""Fixed thresholds per field, as data: the first line of defence before baselines have warmed up.
+
+The alert rules (`aitop.analysis.rules`) supersede these; `as_rules` turns thresholds into cell-only rules.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 
+from aitop.analysis.rules import Rule
 from aitop.model import Row, Severity
 
 
@@ -40,3 +44,15 @@ def judge_row(row: Row, thresholds: Iterable[Threshold]) -> Row:
     """`row` with its `severity` mapping filled in for every field that has a threshold."""
     severity: Mapping[str, Severity] = {t.field: t.judge(row.value(t.field)) for t in thresholds}
     return replace(row, severity=severity)
+
+
+def as_rules(thresholds: Iterable[Threshold]) -> tuple[Rule, ...]:
+    """Fixed thresholds as cell-only rules (`alert=False`): they colour cells and raise no alerts, which
+    is what a `Monitor(thresholds=…)` has always done."""
+    rules = []
+    for threshold in thresholds:
+        for severity, limit in ((Severity.WARNING, threshold.warning), (Severity.CRITICAL, threshold.critical)):
+            if limit is not None:
+                rules.append(Rule(f"{threshold.field}_{severity.label}", threshold.field, ">", severity,
+                                  threshold=limit, alert=False))  # fmt: skip
+    return tuple(rules)

@@ -1,0 +1,141 @@
+"""What "normal" is for each (row, field): a rolling median / MAD over time slots.
+
+Samples are averaged into slots of `window / slots` seconds (30 s by default); the baseline is the median of
+the completed slots of the last `window` (20 min), and its spread combines the typical within-slot noise
+(the median slot variance: how much one reading wanders) with the MAD between slots (how much the level
+wanders). Robust: an incident shorter than half the window moves the median not at all, and a service that
+starts in a bad state is forgotten as soon as good slots outnumber bad ones. Cheap: O(1) per sample, a
+sort of ≤ `slots` numbers per reading, bounded memory. Seasonality-free on purpose: a 20-minute window
+follows the daily swing without modelling it. The slot still filling is never part of the baseline, so a
+reading is not judged against itself.
+
+Unknown values (None, NaN, ±Inf) are gaps: skipped, never treated as 0.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from aitop.analysis.settings import BaselineSettings
+
+#: Deviations are never measured against less spread than this fraction of the mean: a perfectly flat
+#: series would otherwise call any wobble an infinite anomaly.
+RELATIVE_FLOOR = 0.05
+#: MAD → standard deviation for normally distributed data.
+MAD_TO_STD = 1.4826
+
+
+@dataclass(frozen=True, slots=True)
+class BaselineView:
+    """A frozen reading of one baseline."""
+
+    mean: float  # the median level (named mean: it is what rules multiply)
+    std: float  # the spread of a single reading around it
+    samples: int
+    ready: bool
+
+    def score(self, value: float) -> float:
+        """Signed deviation of `value` in (floored) standard deviations."""
+        spread = max(self.std, abs(self.mean) * RELATIVE_FLOOR, 1e-12)
+        return (value - self.mean) / spread
+
+
+def median(values: list[float]) -> float:
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+
+
+class SlotBaseline:
+    """Rolling median / MAD of one series, from per-slot means and variances."""
+
+    __slots__ = ("done", "start", "count", "total", "squares", "first", "samples", "_cached")
+
+    def __init__(self) -> None:
+        self.done: deque[tuple[float, float, float]] = deque()  # (slot end, mean, variance)
+        self.start: float | None = None  # when the filling slot began
+        self.count = 0
+        self.total = 0.0
+        self.squares = 0.0
+        self.first: float | None = None
+        self.samples = 0
+        self._cached: tuple[float, float] | None = None  # (level, std) of `done`; changes only with it
+
+    def add(self, value: float, now: float, settings: BaselineSettings) -> None:
+        width = settings.window / settings.slots
+        if self.start is None:
+            self.start = self.first = now
+        elif now - self.start >= width:
+            self._close(now)
+        self.count += 1
+        self.total += value
+        self.squares += value * value
+        self.samples += 1
+        horizon = now - settings.window
+        while self.done and self.done[0][0] < horizon:
+            self.done.popleft()
+            self._cached = None
+
+    def _close(self, now: float) -> None:
+        if self.count:
+            mean = self.total / self.count
+            variance = max(self.squares / self.count - mean * mean, 0.0)
+            self.done.append((now, mean, variance))
+            self._cached = None
+        self.start, self.count, self.total, self.squares = now, 0, 0.0, 0.0
+
+    def view(self, now: float, settings: BaselineSettings) -> BaselineView | None:
+        if not self.done:
+            return None
+        if self._cached is None:
+            means = [mean for _, mean, _ in self.done]
+            level = median(means)
+            between = MAD_TO_STD * median([abs(mean - level) for mean in means])
+            within = median([variance for _, _, variance in self.done])
+            self._cached = (level, math.sqrt(within + between * between))
+        level, std = self._cached
+        ready = len(self.done) >= settings.min_slots and self.first is not None and now - self.first >= settings.warmup
+        return BaselineView(level, std, self.samples, ready)
+
+
+class Baselines:
+    """Baselines per (row key, field), forgetting rows not seen for `forget_after` seconds."""
+
+    def __init__(self, settings: BaselineSettings) -> None:
+        self.settings = settings
+        self._series: dict[tuple[tuple[str, str], str], SlotBaseline] = {}
+        self._seen: dict[tuple[str, str], float] = {}
+
+    def view(self, key: tuple[str, str], field: str, now: float) -> BaselineView | None:
+        """The baseline of `field` on row `key`, or None before its first completed slot."""
+        series = self._series.get((key, field))
+        return series.view(now, self.settings) if series is not None else None
+
+    def learn(self, key: tuple[str, str], values: Iterable[tuple[str, float | None]], now: float,
+              skip: frozenset[str] = frozenset()) -> None:  # fmt: skip
+        """Feed the row's current values (gaps, and fields in `skip`, are passed over)."""
+        self._seen[key] = now
+        known, settings = self._series, self.settings
+        for field, value in values:
+            if value is None or not math.isfinite(value) or field in skip:
+                continue
+            series = known.get((key, field))
+            if series is None:
+                series = known[(key, field)] = SlotBaseline()
+            series.add(value, now, settings)
+
+    def forget_stale(self, now: float) -> None:
+        horizon = now - self.settings.forget_after
+        gone = {key for key, seen in self._seen.items() if seen < horizon}
+        if not gone:
+            return
+        for key in gone:
+            del self._seen[key]
+        for series_key in [k for k in self._series if k[0] in gone]:
+            del self._series[series_key]
+
+    def __len__(self) -> int:
+        return len(self._series)

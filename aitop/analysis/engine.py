@@ -1,0 +1,254 @@
+"""The stateful half of the analysis: baselines, drift, and alerts with a lifecycle.
+
+Per refresh (`Analyzer.process`): price rows without native cost and project the daily spend; measure
+drift; judge every rule against the baselines as they stood *before* this refresh; step each alert through
+pending → firing → resolved; colour the cells; and only then learn the refresh into the baselines.
+
+Lifecycle of one (rule, row): a breach starts `pending`; a breach that has lasted `for` seconds is
+`firing` (a single clear reading while pending starts over, as in Prometheus). A firing alert starts to
+clear only once the value is back past the limit by the hysteresis margin, and resolves after `clear_for`
+seconds without a new breach — so a value hovering at the limit does not flap. An unknown value holds the
+state; a firing alert without data for `missing_grace` seconds resolves. Resolved alerts stay listed for
+`keep_resolved` seconds. Ids are a hash of rule, schema, group and field: stable across refreshes and
+restarts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+
+from aitop.analysis.baseline import Baselines, BaselineView
+from aitop.analysis.configure import AnalysisSettings
+from aitop.analysis.cost import DAILY_PROVENANCE, daily_spend, priced, with_daily_spend
+from aitop.analysis.drift import DriftTracker
+from aitop.analysis.fields import DRIFT_FIELDS
+from aitop.analysis.messages import context, duration_text, message
+from aitop.analysis.rules import UNKNOWN, Rule, Verdict, evaluate, instant_severity, severity_of
+from aitop.model import Alert, Missing, Row, Severity
+
+_NOT_LEARNT = frozenset(DRIFT_FIELDS.values())  # a drift is already measured against a baseline
+
+
+def alert_id(rule: str, schema: str, group: str, field: str) -> str:
+    """Stable alert id: the same rule on the same row and field always gets the same one."""
+    return hashlib.sha256("\x00".join((rule, schema, group, field)).encode()).hexdigest()[:16]
+
+
+@dataclass(slots=True)
+class _Track:
+    rule: Rule
+    schema: str
+    group: str
+    state: str = "pending"  # pending | firing | resolved
+    since: float = 0.0  # when the current state began
+    fired_at: float = 0.0
+    clear_since: float | None = None
+    last_known: float = 0.0
+    verdict: Verdict = UNKNOWN  # the last known verdict
+    extra: str | None = None  # context for the message, from the last known reading
+
+
+@dataclass(frozen=True, slots=True)
+class Analysis:
+    """What one refresh's analysis produced."""
+
+    rows: tuple[Row, ...]
+    alerts: tuple[Alert, ...]
+    new_critical: tuple[Alert, ...]  # critical alerts that started firing in this refresh
+
+
+class AlertEngine:
+    """Alert states per (rule, row)."""
+
+    def __init__(self, settings: AnalysisSettings) -> None:
+        self.settings = settings.alerts
+        self._tracks: dict[tuple[str, str, str], _Track] = {}
+
+    def step(self, readings: Iterable[tuple[Rule, Row, Verdict, str | None]], now: float) -> list[_Track]:
+        """Advance every alert by one refresh; returns the tracks that started firing."""
+        started: list[_Track] = []
+        seen: set[tuple[str, str, str]] = set()
+        for rule, row, verdict, extra in readings:
+            key = (rule.name, row.schema, row.group)
+            seen.add(key)
+            track = self._tracks.get(key)
+            if track is None:
+                if not verdict.breached:
+                    continue
+                track = self._tracks[key] = _Track(rule, row.schema, row.group, since=now, last_known=now)
+            track.rule = rule
+            if self._advance(track, verdict, extra, now):
+                started.append(track)
+        for key, track in self._tracks.items():
+            if key not in seen:  # the row is gone or no longer matches: no data
+                self._advance(track, UNKNOWN, None, now)
+        horizon = now - self.settings.keep_resolved
+        done = [k for k, t in self._tracks.items() if t.state == "inactive" or (t.state == "resolved" and t.since < horizon)]
+        for key in done:
+            del self._tracks[key]
+        return started
+
+    def _advance(self, track: _Track, verdict: Verdict, extra: str | None, now: float) -> bool:
+        if not verdict.known:
+            if track.state != "resolved" and now - track.last_known >= self.settings.missing_grace:
+                if track.state == "firing":
+                    track.state, track.since, track.extra = "resolved", now, "no data"
+                else:
+                    track.state = "inactive"
+            return False
+        track.last_known, track.verdict = now, verdict
+        if verdict.breached:
+            track.extra = extra  # keep the context of the breach while the value sits in the hysteresis band
+        rule = track.rule
+        if verdict.breached:
+            track.clear_since = None
+            if track.state == "resolved":
+                track.state, track.since = "pending", now
+            if track.state == "pending" and now - track.since >= rule.for_:
+                track.state, track.since, track.fired_at = "firing", now, now
+                return True
+        elif track.state == "pending":
+            track.state = "inactive"  # not breached for the whole `for`: start over
+        elif track.state == "firing":
+            # Clearing starts only once the value is back past the limit by the hysteresis margin; readings
+            # in the band after that do not stop the clock, only a new breach does (above).
+            if verdict.cleared and track.clear_since is None:
+                track.clear_since = now
+            if track.clear_since is not None and now - track.clear_since >= rule.resolve_after:
+                track.state, track.since = "resolved", now
+        return False
+
+    def firing_rules(self) -> dict[tuple[str, str], set[str]]:
+        """Row key → names of the rules firing on it (one pass, not one per row)."""
+        firing: dict[tuple[str, str], set[str]] = {}
+        for track in self._tracks.values():
+            if track.state == "firing":
+                firing.setdefault((track.schema, track.group), set()).add(track.rule.name)
+        return firing
+
+    def alerts(self, now: float) -> tuple[Alert, ...]:
+        """Every listed alert; a lower-severity alert on a field whose worse alert is firing is inhibited."""
+        worst: dict[tuple[str, str, str], Severity] = {}
+        for track in self._tracks.values():
+            if track.state == "firing":
+                where = (track.schema, track.group, track.rule.field)
+                worst[where] = max(worst.get(where, Severity.OK), track.rule.severity)
+        shown = []
+        for track in self._tracks.values():
+            if track.state in ("pending", "firing"):
+                if worst.get((track.schema, track.group, track.rule.field), Severity.OK) > track.rule.severity:
+                    continue
+            shown.append(self.to_alert(track, now))
+        return tuple(sorted(shown, key=lambda a: (-int(a.severity), a.state != "firing", a.since, a.id)))
+
+    @staticmethod
+    def to_alert(track: _Track, now: float) -> Alert:
+        rule, verdict = track.rule, track.verdict
+        if track.state == "resolved":
+            held = duration_text(track.since - track.fired_at)
+            text = message(rule, track.group, verdict, track.extra, "resolved", now - track.since) + f" after {held}"
+        else:
+            text = message(rule, track.group, verdict, track.extra, track.state, now - track.since)
+        return Alert(
+            id=alert_id(rule.name, track.schema, track.group, rule.field),
+            rule=rule.name,
+            severity=rule.severity,
+            state=track.state,
+            schema=track.schema,
+            group=track.group,
+            field=rule.field,
+            value=verdict.value,
+            threshold=verdict.limit,
+            since=track.since,
+            message=text,
+        )
+
+
+class Analyzer:
+    """Owns baselines, drift baselines and alert states; fed every refresh's rows by the monitor."""
+
+    def __init__(self, settings: AnalysisSettings | None = None) -> None:
+        self.settings = settings if settings is not None else AnalysisSettings()
+        self.rules = tuple(rule for rule in self.settings.rules if rule.enabled)
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget everything learnt (e.g. rows were regrouped: old baselines describe other groups)."""
+        self.baselines = Baselines(self.settings.baseline)
+        self.drift = DriftTracker(self.settings.baseline)
+        self.engine = AlertEngine(self.settings)
+
+    def baseline(self, key: tuple[str, str], field: str, now: float) -> BaselineView | None:
+        """The current baseline of a row's field, for display ("normal: 120 ms")."""
+        return self.baselines.view(key, field, now)
+
+    def enrich(self, row: Row) -> Row:
+        """Price table cost and the projected daily spend (stateless; used for breakdown rows too)."""
+        return with_daily_spend(priced(row, self.settings.prices))
+
+    def judge(self, rows: Sequence[Row]) -> tuple[Row, ...]:
+        """Rows enriched and coloured by the rules that need no history (drill-down rows, one-shot use)."""
+        return tuple(replace(row, severity=instant_severity(self.rules, row, {})) for row in map(self.enrich, rows))
+
+    def process(self, rows: Sequence[Row], *, now: float, window_seconds: float) -> Analysis:
+        """Analyse one refresh's rows taken at `now` over a `window_seconds` window (see the module doc)."""
+        enriched = [self._with_drift(priced(row, self.settings.prices), now, window_seconds) for row in rows]
+        readings = []
+        views: dict[tuple[tuple[str, str], str], BaselineView | None] = {}
+
+        def view(row: Row, field: str) -> BaselineView | None:
+            key = (row.key, field)
+            if key not in views:
+                views[key] = self.baselines.view(row.key, field, now)
+            return views[key]
+
+        verdicts_per_row = []
+        for row in enriched:
+            verdicts = []
+            for rule in self.rules:
+                if not rule.filter.matches(row):
+                    continue
+                verdict = evaluate(rule, row, view(row, rule.field) if rule.relative else None)
+                verdicts.append((rule, verdict))
+                if rule.alert:
+                    # Stale rows repeat the last good window: they neither confirm nor clear an alert.
+                    held = UNKNOWN if row.stale else verdict
+                    extra = context(rule, row, lambda name, row=row: view(row, name)) if held.breached else None
+                    readings.append((rule, row, held, extra))
+            verdicts_per_row.append(verdicts)
+        started = self.engine.step(readings, now)
+        judged = []
+        firing = self.engine.firing_rules()
+        for row, verdicts in zip(enriched, verdicts_per_row):
+            judged.append(replace(row, severity=severity_of(verdicts, firing.get(row.key, ()))))
+            if not row.stale:
+                self.baselines.learn(row.key, row.values.items(), now, skip=_NOT_LEARNT)
+        self.baselines.forget_stale(now)
+        self.drift.forget_stale(now)
+        alerts = self.engine.alerts(now)
+        new_critical = tuple(
+            AlertEngine.to_alert(track, now) for track in started if track.rule.severity >= Severity.CRITICAL
+        )
+        return Analysis(tuple(judged), alerts, new_critical)
+
+    def _with_drift(self, row: Row, now: float, window_seconds: float) -> Row:
+        """`row` with its projected daily spend and drift fields (one copy of the row, not two)."""
+        values, missing, provenance = dict(row.values), dict(row.missing), row.provenance
+        values["cost_per_day"], reason = daily_spend(row)
+        if reason is not None:
+            missing["cost_per_day"] = reason
+        if "cost_per_hour" in provenance:
+            provenance = {**provenance, "cost_per_day": DAILY_PROVENANCE}
+        for concept, field in DRIFT_FIELDS.items():
+            buckets = row.distributions.get(concept)
+            if not buckets:
+                values[field] = None
+                missing[field] = Missing.NO_METRIC
+                continue
+            distance, _ = self.drift.measure(row.key, concept, buckets, window_seconds, now, learn=not row.stale)
+            values[field] = distance
+            if distance is None:
+                missing[field] = Missing.NOT_ENOUGH_SAMPLES
+        return replace(row, values=values, missing=missing, provenance=provenance)

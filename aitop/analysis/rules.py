@@ -1,0 +1,229 @@
+"""Alert rules as data: field, comparison, a limit (absolute, a multiple of the baseline, or deviations from
+it), `for`, severity and a row filter — and the defaults from practice (issue 5 §2).
+
+A rule judges one row at one instant (`evaluate`); the alert engine turns those instants into pending →
+firing → resolved with `for`, hysteresis and `clear_for`. A rule relative to a baseline says nothing until
+the baseline has warmed up; a value that is unknown is never judged (never as 0).
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+import re
+from collections.abc import Callable, Collection, Iterable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+from aitop.analysis.baseline import RELATIVE_FLOOR, BaselineView
+from aitop.model import Row, Severity
+
+
+@dataclass(frozen=True, slots=True)
+class Op:
+    """A comparison: `upward` True breaches above the limit, False below, None either side (sigma band)."""
+
+    symbol: str
+    test: Callable[[float, float], bool]
+    upward: bool | None
+    words: str
+
+
+OPS: Mapping[str, Op] = MappingProxyType({
+    ">": Op(">", operator.gt, True, "above"),
+    ">=": Op(">=", operator.ge, True, "at or above"),
+    "<": Op("<", operator.lt, False, "below"),
+    "<=": Op("<=", operator.le, False, "at or below"),
+    "<>": Op("<>", operator.ne, None, "outside"),  # only with `sigma`: a move either way is the anomaly
+})
+#: How a rule's limit is set: exactly one of these rule attributes is given.
+LIMIT_KINDS = ("threshold", "baseline", "sigma")
+
+
+@dataclass(frozen=True, slots=True)
+class RowFilter:
+    """Which rows a rule applies to: anchored regexes on schema and group, and on a grouping label.
+
+    `labels = {model_name = "llama-.*"}` matches rows grouped by `model_name` whose group matches (a row
+    carries the one label it is grouped by); rows grouped by another label do not match.
+    """
+
+    schema: re.Pattern[str] | None = None
+    group: re.Pattern[str] | None = None
+    labels: tuple[tuple[str, re.Pattern[str]], ...] = ()
+
+    def matches(self, row: Row) -> bool:
+        if self.schema is None and self.group is None and not self.labels:
+            return True  # the common case: every row
+        if self.schema is not None and not self.schema.fullmatch(row.schema):
+            return False
+        if self.group is not None and not self.group.fullmatch(row.group):
+            return False
+        return all(row.group_label == label and pattern.fullmatch(row.group) for label, pattern in self.labels)
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """One alert rule. Exactly one of `threshold` (absolute), `baseline` (a multiple of the baseline mean)
+    or `sigma` (baseline mean ± that many standard deviations) sets the limit."""
+
+    name: str
+    field: str
+    op: str
+    severity: Severity
+    threshold: float | None = None
+    baseline: float | None = None
+    sigma: float | None = None
+    for_: float = 0.0  # the condition must hold this long before the alert fires
+    clear_for: float | None = None  # …and be clear this long before it resolves (None: same as `for_`)
+    hysteresis: float = 0.05  # to clear, the value must retreat this fraction of the limit past it
+    #: A `baseline` multiple never sits inside the series' own noise: the limit is at least this many
+    #: standard deviations from the baseline mean (0 turns this off). "20 % above normal" means nothing
+    #: for a series that swings ±40 % from one reading to the next.
+    min_sigma: float = 3.0
+    min_baseline: float = 0.0  # baseline rules are silent while the baseline mean is below this
+    min_request_rate: float = 0.0  # rows with less traffic (req/s) are not judged by this rule
+    filter: RowFilter = field(default_factory=RowFilter)
+    alert: bool = True  # False: only colours the cell, raises no alert
+    enabled: bool = True
+    description: str = ""
+
+    @property
+    def kind(self) -> str:
+        return next(kind for kind in LIMIT_KINDS if getattr(self, kind) is not None)
+
+    @property
+    def relative(self) -> bool:
+        """Whether the rule needs a warm baseline."""
+        return self.threshold is None
+
+    @property
+    def resolve_after(self) -> float:
+        return self.for_ if self.clear_for is None else self.clear_for
+
+    def condition(self) -> str:
+        """The rule in words: `> 0.05`, `> 3× baseline`, `<> 4σ`."""
+        if self.threshold is not None:
+            return f"{self.op} {self.threshold:g}"
+        if self.baseline is not None:
+            return f"{self.op} {self.baseline:g}× baseline"
+        return f"{self.op} {self.sigma:g}σ from baseline"
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """One rule on one row at one instant."""
+
+    known: bool  # False: value unknown, baseline not ready, or too little traffic — hold state
+    breached: bool = False
+    cleared: bool = False  # back past the limit by the hysteresis margin
+    value: float | None = None
+    limit: float | None = None  # the limit on the side the value is on
+    reference: BaselineView | None = None  # the baseline the limit came from, for the message
+
+
+UNKNOWN = Verdict(known=False)
+
+
+def _usable(value: float | None) -> bool:
+    return value is not None and math.isfinite(value)
+
+
+def limits(rule: Rule, baseline: BaselineView | None) -> tuple[float | None, float | None, float] | None:
+    """(lower limit, upper limit, reference the hysteresis margin is measured from); None when unknowable."""
+    op = OPS[rule.op]
+    if rule.threshold is not None:
+        low_high = (rule.threshold, None) if op.upward is False else (None, rule.threshold)
+        return (*low_high, 0.0)
+    if baseline is None or not baseline.ready or baseline.mean < rule.min_baseline:
+        return None
+    if rule.baseline is not None:
+        limit = rule.baseline * baseline.mean
+        noise = rule.min_sigma * baseline.std
+        if op.upward is False:
+            return min(limit, baseline.mean - noise), None, 0.0
+        return None, max(limit, baseline.mean + noise), 0.0
+    assert rule.sigma is not None
+    spread = max(baseline.std, abs(baseline.mean) * RELATIVE_FLOOR, 1e-12) * rule.sigma
+    low, high = baseline.mean - spread, baseline.mean + spread
+    if op.upward is None:
+        return low, high, baseline.mean
+    return (low, None, baseline.mean) if op.upward is False else (None, high, baseline.mean)
+
+
+def evaluate(rule: Rule, row: Row, baseline: BaselineView | None = None) -> Verdict:
+    """Judge `row` by `rule` now. `baseline` is the row's baseline for the rule's field (or None)."""
+    value = row.value(rule.field)
+    if not _usable(value):
+        return UNKNOWN
+    assert value is not None
+    if rule.min_request_rate > 0:
+        traffic = row.value("request_rate")
+        if not _usable(traffic) or traffic < rule.min_request_rate:  # type: ignore[operator]
+            return UNKNOWN
+    bounds = limits(rule, baseline)
+    if bounds is None:
+        return UNKNOWN
+    low, high, reference = bounds
+    op = OPS[rule.op]
+    reference_view = baseline if rule.relative else None
+    breached_high = high is not None and (op.test(value, high) if op.upward else value > high)
+    breached_low = low is not None and (op.test(value, low) if op.upward is False else value < low)
+    if breached_high or breached_low:
+        return Verdict(True, True, False, value, high if breached_high else low, reference_view)
+    # Not breached: cleared only once the value is back past the limit by the hysteresis margin.
+    cleared = True
+    nearest = high if high is not None else low
+    for limit, upward in ((high, True), (low, False)):
+        if limit is None:
+            continue
+        margin = rule.hysteresis * abs(limit - reference)
+        if (upward and value > limit - margin) or (not upward and value < limit + margin):
+            cleared = False
+            nearest = limit
+    return Verdict(True, False, cleared, value, nearest, reference_view)
+
+
+def _rule(name: str, field_name: str, op: str, severity: Severity, description: str, **limit: float) -> Rule:
+    return Rule(name, field_name, op, severity, description=description, **limit)  # type: ignore[arg-type]
+
+
+W, C = Severity.WARNING, Severity.CRITICAL
+#: The defaults from practice. Names follow `<field>_<severity>` for fixed thresholds, so `[thresholds]`
+#: in the config can retune them; override, disable or add rules with `[[rules]]`.
+DEFAULT_RULES: tuple[Rule, ...] = (
+    _rule("latency_p95_critical", "latency_p95", ">", C, "p95 latency above 2 s", threshold=2.0, for_=30.0),
+    _rule("error_rate_warning", "error_rate", ">", W, "more than 1 % of requests fail", threshold=0.01, for_=30.0),
+    _rule("error_rate_critical", "error_rate", ">", C, "more than 5 % of requests fail", threshold=0.05, for_=30.0),
+    _rule("cost_per_day_warning", "cost_per_day", ">", W, "projected spend above $100/day", threshold=100.0,
+          for_=300.0),
+    _rule("feedback_negative_ratio_warning", "feedback_negative_ratio", ">", W, "more than 10 % of votes are 👎",
+          threshold=0.10, for_=30.0),
+    _rule("latency_p95_vs_baseline", "latency_p95", ">", W, "p95 latency above 3× its baseline", baseline=3.0,
+          for_=30.0),
+    _rule("cost_per_hour_vs_baseline", "cost_per_hour", ">", W, "hourly cost more than 20 % above its baseline",
+          baseline=1.2, for_=30.0),
+    _rule("request_rate_collapse", "request_rate", "<", C,
+          "traffic fell below a quarter of its baseline (baselines under 0.2 req/s are too sparse to judge)",
+          baseline=0.25, min_baseline=0.2, for_=30.0),
+)  # fmt: skip
+
+
+def instant_severity(rules: tuple[Rule, ...], row: Row, baselines: Mapping[str, BaselineView | None],
+                     firing: frozenset[str] = frozenset()) -> dict[str, Severity]:  # fmt: skip
+    """Cell severities of `row`: the worst rule breached now (or whose alert on this row is still firing,
+    named in `firing`) per field; OK for every field an applicable rule watches, so the cell reads as judged."""
+    verdicts = [(rule, evaluate(rule, row, baselines.get(rule.field)))
+                for rule in rules if rule.enabled and rule.filter.matches(row)]  # fmt: skip
+    return severity_of(verdicts, firing)
+
+
+def severity_of(verdicts: Iterable[tuple[Rule, Verdict]], firing: Collection[str] = ()) -> dict[str, Severity]:
+    """Per field, the worst severity among rules breached now or named in `firing`; OK when none is."""
+    severity: dict[str, Severity] = {}
+    for rule, verdict in verdicts:
+        level = severity.get(rule.field, Severity.OK)
+        if verdict.breached or rule.name in firing:
+            level = max(level, rule.severity)
+        severity[rule.field] = level
+    return severity
