@@ -22,6 +22,8 @@ from pathlib import Path
 import platformdirs
 
 from aitop import __version__
+from aitop.analysis.configure import AnalysisSettings
+from aitop.analysis.rules import DEFAULT_RULES
 from aitop.check import evaluate_snapshot, render_json, render_text, unknown
 from aitop.config import DEFAULT_SNAPSHOT_WINDOW, Config, ConfigError, build_config, parse_duration
 from aitop.monitor import Monitor
@@ -258,6 +260,24 @@ def _run_tui(config: Config) -> int:
     return app.return_code or 0
 
 
+#: The simulated hosted models spend like real ones, thousands of dollars a day: under the default $100/day
+#: budget every one of them would warn all the time and hide the scripted incidents (the cost spike still
+#: crosses this budget, and the cost-vs-baseline rule).
+DEMO_DAILY_BUDGET = 10_000.0
+
+
+def demo_analysis(analysis: AnalysisSettings) -> AnalysisSettings:
+    """The settings for `--demo`: the default budget rule raised to the demo's scale, a user's own kept."""
+    defaults = {rule.name: rule for rule in DEFAULT_RULES}
+    rules = tuple(
+        replace(rule, threshold=DEMO_DAILY_BUDGET)
+        if rule.field == "cost_per_day" and defaults.get(rule.name) == rule
+        else rule
+        for rule in analysis.rules
+    )
+    return replace(analysis, rules=rules)
+
+
 def _run_demo(args: argparse.Namespace) -> int:
     from aitop.demo import DemoFleet
 
@@ -273,7 +293,7 @@ def _run_demo(args: argparse.Namespace) -> int:
         )  # the file's rules, prices, theme and bell apply; its targets and auth do not reach the demo
         for warning in config.warnings:
             print(f"aitop: warning: {warning}", file=sys.stderr)
-        return _run_tui(replace(config, http=HttpSettings()))
+        return _run_tui(replace(config, http=HttpSettings(), analysis=demo_analysis(config.analysis)))
     finally:
         fleet.stop()
 

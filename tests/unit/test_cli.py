@@ -101,3 +101,17 @@ def test_tui_refuses_without_a_terminal(capsys):
     # under pytest stdout is captured, so this is the `ssh host aitop` (no -t) case
     assert cli.main(["127.0.0.1:9"]) == 2
     assert "no terminal" in capsys.readouterr().err
+
+
+def test_demo_raises_only_the_default_budget():
+    from dataclasses import replace
+
+    from aitop.analysis.configure import AnalysisSettings
+    from aitop.analysis.rules import DEFAULT_RULES
+
+    budget = next(rule for rule in DEFAULT_RULES if rule.field == "cost_per_day")
+    demo = cli.demo_analysis(AnalysisSettings())
+    assert next(r for r in demo.rules if r.name == budget.name).threshold == cli.DEMO_DAILY_BUDGET
+    assert [r for r in demo.rules if r.name != budget.name] == [r for r in DEFAULT_RULES if r.name != budget.name]
+    mine = AnalysisSettings(rules=tuple(replace(r, threshold=50.0) if r is budget else r for r in DEFAULT_RULES))
+    assert next(r for r in cli.demo_analysis(mine).rules if r.name == budget.name).threshold == 50.0
