@@ -1,6 +1,8 @@
-"""The aitop TUI: wiring only — themes, the poll timer and worker, key bindings, signals.
+"""The aitop TUI: wiring only — themes, the poll timer and worker, global key bindings, routing.
 
-What a poll shows lives in the screens and widgets; where numbers come from lives in `aitop.monitor`.
+What a poll shows and what screen keys do live in the screens and widgets; where numbers come from lives
+in `aitop.monitor`. Every snapshot goes to every `DataScreen` on the stack, so a screen underneath is
+current when it comes back to the top.
 """
 
 from __future__ import annotations
@@ -16,13 +18,17 @@ from pathlib import Path
 
 from textual.app import App
 from textual.binding import Binding
+from textual.timer import Timer
 from textual.worker import Worker, WorkerState
 
 from aitop.model import Snapshot
 from aitop.monitor import Monitor
 from aitop.sanitize import clean
-from aitop.ui.screens import OverviewScreen
-from aitop.ui.themes import DEFAULT_THEME, load_themes, variable_defaults
+from aitop.ui.commands import INTERVALS, AitopCommands
+from aitop.ui.screens import DataScreen, HelpScreen, OverviewScreen
+from aitop.ui.themes import DEFAULT_THEME, load_all_themes, next_theme, theme_cycle, variable_defaults
+from aitop.ui.widgets import UiState
+from aitop.ui.widgets.status_bar import format_interval
 
 log = logging.getLogger(__name__)
 
@@ -47,11 +53,32 @@ class AitopApp(App[None]):
     # Absolute, because Textual resolves a relative CSS_PATH against the module of a subclass.
     CSS_PATH = Path(__file__).with_name("aitop.tcss")
     TITLE = "aitop"
+    COMMANDS = App.COMMANDS | {AitopCommands}
+    # Screens get these classes from their size; the TCSS hides the sidebar and columns and shows the
+    # too-small notice with them. Below 60×15 nothing can be laid out usefully (reliability.md D.6).
+    HORIZONTAL_BREAKPOINTS = [(0, "-tiny"), (60, "-narrow"), (100, "-normal"), (160, "-wide")]
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (15, "-tall")]
+    # Every F-key has a letter twin: F-keys are unreliable through some terminals and SSH clients.
     BINDINGS = [
-        Binding("q", "quit", "Quit"),
+        Binding("question_mark", "help", "Help", key_display="?", tooltip="this list of keys"),
+        Binding("f1", "help", "Help", show=False, tooltip="this list of keys"),
+        Binding("q", "quit", "Quit", tooltip="quit aitop"),
+        Binding("f10", "quit", "Quit", show=False, tooltip="quit aitop"),
         # Textual 8 maps ctrl+c to a "press ctrl+q" hint; over SSH users expect it to quit, like top.
-        Binding("ctrl+c", "quit", "Quit", show=False, priority=True),
-        Binding("r", "refresh_now", "Refresh"),
+        Binding("ctrl+c", "quit", "Quit", show=False, priority=True, tooltip="quit aitop"),
+        Binding("p", "toggle_pause", "Pause", tooltip="freeze the display; polling goes on"),
+        Binding("space", "toggle_pause", "Pause", show=False, tooltip="freeze the display; polling goes on"),
+        Binding("r", "refresh_now", "Refresh", show=False, tooltip="poll now (and show it, even paused)"),
+        Binding("f5", "refresh_now", "Refresh", show=False, tooltip="poll now (and show it, even paused)"),
+        Binding("plus", "step_interval(1)", "Slower refresh", show=False, key_display="+", tooltip="longer refresh interval"),
+        Binding("equals_sign", "step_interval(1)", "Slower refresh", show=False, key_display="=", tooltip="longer refresh interval"),
+        Binding("minus", "step_interval(-1)", "Faster refresh", show=False, key_display="-", tooltip="shorter refresh interval"),
+        Binding("t", "cycle_theme", "Theme", show=False, tooltip="next colour theme"),
+        # Declaring any command_palette binding drops Textual's own ctrl+p, so both are declared here.
+        Binding("ctrl+p", "command_palette", "palette", show=False, priority=True, key_display="^p",
+                tooltip="command palette: jump to row, group by, interval, theme, sidebar…"),
+        Binding("colon", "command_palette", "palette", show=False, key_display=":",
+                tooltip="command palette: jump to row, group by, interval, theme, sidebar…"),
     ]
 
     def __init__(
@@ -65,21 +92,30 @@ class AitopApp(App[None]):
         super().__init__()
         self.monitor = monitor
         self.interval = interval
+        #: Seconds between polls, shown and changed with +/- even when no timer runs (tests).
+        self.poll_seconds = interval if interval is not None else 2.0
         self.clock = clock
-        self.snapshot: Snapshot | None = None
+        self.snapshot: Snapshot | None = None  # the snapshot on display
+        self.latest: Snapshot | None = None  # the newest one collected (newer than `snapshot` while paused)
+        self.paused = False
+        self.held = 0
         self.polls_skipped = 0
         self._poll_busy = False
+        self._timer: Timer | None = None
         self._notices: list[str] = []
+        self.theme_names: list[str] = []
         self._use_themes(theme_name)
 
     def _use_themes(self, theme_name: str) -> None:
-        loaded = load_themes()
+        loaded = load_all_themes()
         for theme in loaded.themes:
             self.register_theme(theme)
+        self.theme_names = theme_cycle(theme.name for theme in loaded.themes)
         self._notices.extend(loaded.problems)
         if self.get_theme(theme_name) is None:
-            self._notices.append(clean(f"theme {theme_name!r} not found; using textual-dark", 120))
-            theme_name = "textual-dark"
+            fallback = DEFAULT_THEME if self.get_theme(DEFAULT_THEME) is not None else "textual-dark"
+            self._notices.append(clean(f"theme {theme_name!r} not found; using {fallback}", 120))
+            theme_name = fallback
         self.theme = theme_name
 
     def get_theme_variable_defaults(self) -> dict[str, str]:
@@ -99,9 +135,10 @@ class AitopApp(App[None]):
             self.notify(notice, severity="warning", markup=False)
         if not self.is_headless:
             self._handle_hangup()
+        self._route_state()
         if self.interval is not None:
-            self.request_poll()
-            self.set_interval(self.interval, self.request_poll)
+            self.request_poll()  # poll_once waits for the overview's widgets before showing it
+            self._timer = self.set_interval(self.poll_seconds, self.request_poll)
 
     def _handle_hangup(self) -> None:
         # Textual installs no SIGHUP handler; exit through the app so a dropped SSH session ends cleanly.
@@ -116,29 +153,60 @@ class AitopApp(App[None]):
         except Exception:  # closing must not turn a clean exit into a traceback
             log.exception("closing the monitor failed")
 
-    async def poll_once(self) -> Snapshot:
-        """Refresh the monitor once and show the result. The timer runs exactly this, in a worker."""
+    @property
+    def ui_state(self) -> UiState:
+        """Pause and interval, as the status lines show them."""
+        return UiState(paused=self.paused, held=self.held, interval=self.poll_seconds)
+
+    async def poll_once(self, *, show: bool = False) -> Snapshot:
+        """Refresh the monitor once and show the result (unless paused and not `show`).
+
+        The timer runs exactly this, in a worker. While paused the data keeps being collected — history and
+        alerts stay complete — and only the display holds still.
+        """
         snapshot = await self.monitor.refresh()
-        self.snapshot = snapshot
-        self.overview.apply(snapshot)
+        self.latest = snapshot
+        if self.monitor.should_ring:  # a new critical alert, and the user asked for the bell (off by default)
+            self.bell()
+        # The first poll can beat the overview's layout; showing it then would only park it for later.
+        if self.screen_stack:
+            await self.overview.until_ready()
+        if self.paused and not show:
+            self.held += 1
+            self._route_state()
+        else:
+            self.show(snapshot)
         return snapshot
 
-    def request_poll(self) -> bool:
+    def show(self, snapshot: Snapshot) -> None:
+        """Send `snapshot` to every data screen on the stack."""
+        self.snapshot = snapshot
+        for screen in self.screen_stack:
+            if isinstance(screen, DataScreen):
+                screen.apply(snapshot)
+
+    def _route_state(self) -> None:
+        for screen in self.screen_stack:
+            if isinstance(screen, DataScreen) and screen.ready:
+                screen.apply_state(self.ui_state)
+
+    def request_poll(self, *, show: bool = False) -> bool:
         """Start a poll in the background unless one is still running; True when one was started.
 
         A timer tick that finds a poll in flight is skipped (and counted), never queued and never allowed to
-        cancel it: a poll slower than the interval must still complete.
+        cancel it: a poll slower than the interval must still complete. `show` displays the result even
+        while paused (a regroup or an explicit refresh asked for it).
         """
         if self._poll_busy:
             self.polls_skipped += 1
             return False
         self._poll_busy = True
-        self.run_worker(self._poll_then_release(), group="poll", exit_on_error=False, description="poll")
+        self.run_worker(self._poll_then_release(show), group="poll", exit_on_error=False, description="poll")
         return True
 
-    async def _poll_then_release(self) -> Snapshot:
+    async def _poll_then_release(self, show: bool) -> Snapshot:
         try:
-            return await self.poll_once()
+            return await self.poll_once(show=show)
         finally:
             self._poll_busy = False
 
@@ -149,8 +217,45 @@ class AitopApp(App[None]):
             self.notify(f"refresh failed: {type(error).__name__}", severity="error", markup=False)
 
     def action_refresh_now(self) -> None:
-        """Poll now instead of waiting for the next tick."""
-        self.request_poll()
+        """Poll now instead of waiting for the next tick (and show it, even while paused)."""
+        self.request_poll(show=True)
+
+    def action_toggle_pause(self) -> None:
+        """Freeze or unfreeze the display; polling goes on, and resuming shows the newest data."""
+        self.paused = not self.paused
+        if not self.paused:
+            self.held = 0
+            if self.latest is not None and self.latest is not self.snapshot:
+                self.show(self.latest)
+        self._route_state()
+
+    def set_poll_interval(self, seconds: float) -> None:
+        """Poll every `seconds` from now on."""
+        self.poll_seconds = seconds
+        if self._timer is not None:
+            self._timer.stop()
+            self._timer = self.set_interval(seconds, self.request_poll)
+        self._route_state()
+        self.notify(f"refresh every {format_interval(seconds)}", timeout=2)
+
+    def action_step_interval(self, step: int) -> None:
+        """The next longer (+) or shorter (-) interval of `INTERVALS`."""
+        longer = [s for s in INTERVALS if s > self.poll_seconds]
+        shorter = [s for s in INTERVALS if s < self.poll_seconds]
+        if step > 0 and longer:
+            self.set_poll_interval(longer[0])
+        elif step < 0 and shorter:
+            self.set_poll_interval(shorter[-1])
+
+    def action_cycle_theme(self) -> None:
+        """Switch to the next aitop theme (built-in, then user themes)."""
+        self.theme = next_theme(self.theme, self.theme_names)
+        self.notify(f"theme {self.theme}", timeout=2, markup=False)
+
+    def action_help(self) -> None:
+        """Show every key."""
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
 
 
 def has_terminal() -> bool:
@@ -162,7 +267,7 @@ def has_terminal() -> bool:
     return ttys and os.environ.get("TERM", "") != "dumb"
 
 
-def run_tui(monitor: Monitor, *, interval: float) -> int:
+def run_tui(monitor: Monitor, *, interval: float, theme_name: str = DEFAULT_THEME) -> int:
     """Run the TUI until the user quits; returns the exit status.
 
     Refuses (status 2, one-line hint on stderr) without a terminal: Textual would otherwise write
@@ -171,6 +276,6 @@ def run_tui(monitor: Monitor, *, interval: float) -> int:
     if not has_terminal():
         print(NO_TERMINAL_HINT, file=sys.stderr)
         return 2
-    app = AitopApp(monitor, interval=interval)
+    app = AitopApp(monitor, interval=interval, theme_name=theme_name)
     app.run()
     return app.return_code or 0

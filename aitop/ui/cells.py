@@ -14,28 +14,7 @@ from rich.style import Style
 from rich.text import Text
 
 from aitop.format import MISSING_MARK, format_value
-from aitop.model import FIELD_BY_NAME, Row, Severity
-
-#: The numeric fields of the overview table, in column order.
-TABLE_FIELDS: tuple[str, ...] = (
-    "request_rate",
-    "error_rate",
-    "latency_p50",
-    "latency_p95",
-    "latency_p99",
-    "ttft_p95",
-    "input_tokens_rate",
-    "output_tokens_rate",
-    "cost_per_hour",
-    "feedback_negative_ratio",
-)
-
-#: (column key, heading) for every column of the overview table.
-COLUMNS: tuple[tuple[str, str], ...] = (
-    ("model", "model"),
-    ("schema", "schema"),
-    *((name, FIELD_BY_NAME[name].heading) for name in TABLE_FIELDS),
-)
+from aitop.model import Row, Severity
 
 #: Widest model name shown in the table; longer names end in an ellipsis (the full name is in the model).
 MODEL_WIDTH = 40
@@ -53,6 +32,8 @@ class Palette:
     warning: str = "yellow"
     critical: str = "red"
     muted: str = "grey50"
+    #: Chart and sparkline colours, in plotting order.
+    series: tuple[str, ...] = ("blue", "yellow", "magenta", "green")
 
 
 class SortableText(Text):
@@ -61,12 +42,14 @@ class SortableText(Text):
     `value` is a float for numeric cells (None when missing) and the raw label for text cells.
     """
 
-    __slots__ = ("value",)
+    __slots__ = ("value", "row_key")
 
     def __init__(self, text: str = "", style: str | Style = "", *, value: float | str | None = None,
                  justify: str | None = None) -> None:  # fmt: skip
         super().__init__(text, style=style, justify=justify, no_wrap=True, end="")  # type: ignore[arg-type]
         self.value = value
+        #: The table row this cell belongs to (set on the model cell), so a sort can rank whole rows.
+        self.row_key: str | None = None
 
     def __lt__(self, other: object) -> bool:
         if not isinstance(other, SortableText):
@@ -124,18 +107,3 @@ def model_cell(row: Row, palette: Palette, *, dim: bool = False) -> SortableText
 def schema_cell(row: Row, palette: Palette, *, dim: bool = False) -> SortableText:
     """The schema cell (vllm, tgi, …), in the muted colour."""
     return SortableText(row.schema, Style(color=palette.muted, dim=dim), value=row.schema)
-
-
-def row_cells(row: Row, palette: Palette, *, stale: bool = False) -> dict[str, SortableText]:
-    """Every cell of `row`, keyed by column key, in column order. `stale` dims the whole row."""
-    cells = {"model": model_cell(row, palette, dim=stale), "schema": schema_cell(row, palette, dim=stale)}
-    for name in TABLE_FIELDS:
-        cells[name] = numeric_cell(row, name, palette, dim=stale)
-    return cells
-
-
-def order_key(cells: tuple[SortableText, SortableText, SortableText]) -> tuple[object, ...]:
-    """Sort key over (request_rate, schema, model) cells: busiest first, unknown rate last, then by name."""
-    rate, schema, model = cells
-    value = rate.value if isinstance(rate.value, float | int) else None
-    return (value is None, -(value or 0.0), str(schema.value), str(model.value))

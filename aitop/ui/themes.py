@@ -3,6 +3,9 @@
 A theme file holds the fields of `Theme` (``name``, ``primary``, ``background``, ``dark`` …) and an optional
 ``[variables]`` table, where aitop reads its own ``aitop-*`` colours. A file that cannot be read or does not
 validate is skipped and reported; it never stops the app.
+
+Built-in themes ship in `themes/`; users add their own as ``<user config dir>/aitop/themes/*.toml``
+(platformdirs), where a file may also replace a built-in of the same name.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from platformdirs import user_config_dir
 from textual.color import Color, ColorParseError
 from textual.theme import Theme
 
@@ -21,9 +25,13 @@ from aitop.sanitize import clean
 from aitop.ui.cells import Palette
 
 DEFAULT_THEME = "aitop-dark"
+#: The order `t` cycles through the shipped themes; user themes follow, by name.
+BUILTIN_ORDER: tuple[str, ...] = ("aitop-dark", "aitop-light", "aitop-high-contrast", "aitop-okabe-ito")
 
+#: Chart series variables, in plotting order.
+CHART_VARIABLES: tuple[str, ...] = ("aitop-chart-1", "aitop-chart-2", "aitop-chart-3", "aitop-chart-4")
 #: aitop's own theme variables. Every TCSS reference to one of these must resolve under any theme.
-AITOP_VARIABLES: tuple[str, ...] = ("aitop-ok", "aitop-warning", "aitop-critical", "aitop-muted")
+AITOP_VARIABLES: tuple[str, ...] = ("aitop-ok", "aitop-warning", "aitop-critical", "aitop-muted", *CHART_VARIABLES)
 
 _COLOUR_FIELDS = (
     "primary", "secondary", "warning", "error", "success", "accent",
@@ -54,6 +62,11 @@ def builtin_theme_dirs() -> tuple[Path, ...]:
         if candidate.is_dir():
             return (candidate,)
     return ()
+
+
+def user_theme_dir() -> Path:
+    """Where a user's own theme files live (tests point this at a temporary directory)."""
+    return Path(user_config_dir("aitop")) / "themes"
 
 
 def _colour(value: object, where: str) -> str:
@@ -131,6 +144,31 @@ def load_themes(dirs: Iterable[Path] | None = None) -> ThemeLoad:
     return ThemeLoad(tuple(themes.values()), tuple(problems))
 
 
+def load_all_themes(user_dir: Path | None = None) -> ThemeLoad:
+    """The built-in themes, then the user's (which may replace a built-in of the same name)."""
+    builtin = load_themes()
+    directory = user_theme_dir() if user_dir is None else user_dir
+    user = load_themes([directory]) if directory.is_dir() else ThemeLoad()
+    themes = {theme.name: theme for theme in builtin.themes}
+    themes.update({theme.name: theme for theme in user.themes})
+    return ThemeLoad(tuple(themes.values()), builtin.problems + user.problems)
+
+
+def theme_cycle(names: Iterable[str]) -> list[str]:
+    """The themes `t` steps through: the shipped ones in their fixed order, then any others by name."""
+    names = set(names)
+    return [name for name in BUILTIN_ORDER if name in names] + sorted(names - set(BUILTIN_ORDER))
+
+
+def next_theme(current: str, cycle: list[str]) -> str:
+    """The theme after `current` in `cycle` (the first one when `current` is not in it)."""
+    if not cycle:
+        return current
+    if current not in cycle:
+        return cycle[0]
+    return cycle[(cycle.index(current) + 1) % len(cycle)]
+
+
 def variable_defaults(theme: Theme) -> dict[str, str]:
     """Fallbacks for the aitop-* variables under a theme that does not define them (e.g. Textual's own)."""
     return {
@@ -138,6 +176,10 @@ def variable_defaults(theme: Theme) -> dict[str, str]:
         "aitop-warning": theme.warning or "#FFA62B",
         "aitop-critical": theme.error or "#BA3C5B",
         "aitop-muted": "#808080",
+        "aitop-chart-1": theme.primary or "#5AA9E6",
+        "aitop-chart-2": theme.accent or theme.warning or "#F2A541",
+        "aitop-chart-3": theme.secondary or "#C678DD",
+        "aitop-chart-4": theme.success or "#7EE787",
     }
 
 
@@ -156,4 +198,8 @@ def palette_from_variables(variables: Mapping[str, str]) -> Palette:
         warning=_rich_colour(variables.get("aitop-warning"), "yellow"),
         critical=_rich_colour(variables.get("aitop-critical"), "red"),
         muted=_rich_colour(variables.get("aitop-muted"), "grey50"),
+        series=tuple(
+            _rich_colour(variables.get(name), fallback)
+            for name, fallback in zip(CHART_VARIABLES, Palette().series, strict=True)
+        ),
     )

@@ -10,19 +10,23 @@ from ui_fakes import TARGETS, FakeCollector, collected, down, fleet, make_row, u
 from aitop.format import MISSING_MARK
 from aitop.ui import app as app_module
 from aitop.ui.app import NO_TERMINAL_HINT, run_tui
-from aitop.ui.cells import COLUMNS, CRITICAL_MARK, ROW_CRITICAL_MARK, WARNING_MARK
+from aitop.ui.cells import CRITICAL_MARK, ROW_CRITICAL_MARK, WARNING_MARK
 from aitop.ui.widgets import StatusBar, TopTable
 from aitop.ui.widgets.top_table import split_row_key
 
 SIZE = (120, 40)
-COLUMN_INDEX = {key: index for index, (key, _) in enumerate(COLUMNS)}
+
+
+def column_index(table: TopTable) -> dict[str, int]:
+    """Column key -> position, for the columns shown now."""
+    return {column.key.value: index for index, column in enumerate(table.ordered_columns)}
 
 
 def cells(table: TopTable, key: str) -> dict[str, str]:
     """The plain text of every cell of row `key`, by column key."""
     row = table.get_row(key)
     assert all(isinstance(cell, Text) for cell in row)
-    return {column: row[index].plain for column, index in COLUMN_INDEX.items()}
+    return {column: row[index].plain for column, index in column_index(table).items()}
 
 
 def order(table: TopTable) -> list[str]:
@@ -39,15 +43,16 @@ async def test_rows_appear_with_formatted_cells(make_app):
         assert table.row_count == 4
         assert order(table) == ["llama-3.1-8b", "mixtral-8x7b", "qwen2.5-7b", "bge-large-en"]
         llama = cells(table, "vllm\x1fllama-3.1-8b")
+        trend = llama.pop("trend")
         assert llama == {
             "model": "  llama-3.1-8b", "schema": "vllm", "request_rate": "42.3", "error_rate": "0.2%",
-            "latency_p50": "210ms", "latency_p95": "880ms", "latency_p99": "1.60s", "ttft_p95": "120ms",
-            "input_tokens_rate": "5.4k", "output_tokens_rate": "1.9k", "cost_per_hour": "$3.10",
-            "feedback_negative_ratio": "4.0%",
+            "latency_p95": "880ms", "latency_p99": "1.60s", "ttft_p95": "120ms",
+            "output_tokens_rate": "1.9k", "cost_per_hour": "$3.10", "feedback_negative_ratio": "4.0%",
         }  # fmt: skip
-        headings = [column.label.plain for column in table.ordered_columns]
-        assert headings == ["model", "schema", "req/s", "err %", "p50", "p95", "p99", "TTFT p95",
-                            "in tok/s", "out tok/s", "$/h", "👎 %"]  # fmt: skip
+        assert trend == "       █"  # one poll so far: one bar, at the right
+        headings = [column.label.plain.strip() for column in table.ordered_columns]
+        assert headings == ["model", "schema", "▼req/s", "err %", "p95", "p99", "req/s 5m", "TTFT p95",
+                            "out tok/s", "$/h", "👎 %"]  # fmt: skip
 
 
 async def test_missing_value_shows_dimmed_mark(make_app):
@@ -58,6 +63,7 @@ async def test_missing_value_shows_dimmed_mark(make_app):
         table = app.query_one(TopTable)
         assert cells(table, "tgi\x1fqwen2.5-7b")["feedback_negative_ratio"] == MISSING_MARK
         bge = table.get_row("tgi\x1fbge-large-en")
+        COLUMN_INDEX = column_index(table)
         missing = bge[COLUMN_INDEX["cost_per_hour"]]
         assert missing.plain == MISSING_MARK and missing.value is None
         assert any(span.style.dim for span in missing.spans)
@@ -72,6 +78,7 @@ async def test_severity_has_symbol_and_theme_colour(make_app):
         await pilot.pause()
         table = app.query_one(TopTable)
         mixtral = table.get_row("vllm\x1fmixtral-8x7b")
+        COLUMN_INDEX = column_index(table)
         error_cell = mixtral[COLUMN_INDEX["error_rate"]]
         assert error_cell.plain == f"{CRITICAL_MARK} 7.1%"
         critical = app.theme_variables["aitop-critical"].upper()
@@ -281,3 +288,18 @@ def test_run_tui_refuses_on_dumb_terminal(monkeypatch, capsys):
     assert "TERM=dumb" in capsys.readouterr().err
     monkeypatch.setenv("TERM", "xterm-256color")
     assert app_module.has_terminal() is True
+
+
+async def test_bell_rings_only_when_the_monitor_asks(make_app, monkeypatch) -> None:
+    from aitop.monitor import Monitor
+    from ui_fakes import collected, fleet
+
+    app = make_app([collected(fleet())])
+    rings = []
+    monkeypatch.setattr(app, "bell", lambda: rings.append(1))
+    async with app.run_test(size=(120, 40)):
+        await app.poll_once()
+        assert rings == []  # off by default (and nothing new and critical)
+        monkeypatch.setattr(Monitor, "should_ring", property(lambda self: True))
+        await app.poll_once()
+        assert rings == [1]

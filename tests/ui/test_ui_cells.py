@@ -9,15 +9,8 @@ from ui_fakes import make_row
 
 from aitop.format import MISSING_MARK
 from aitop.model import Severity
-from aitop.ui.cells import (
-    MODEL_WIDTH,
-    Palette,
-    SortableText,
-    model_cell,
-    numeric_cell,
-    order_key,
-    row_cells,
-)
+from aitop.ui.cells import MODEL_WIDTH, Palette, SortableText, model_cell, numeric_cell, schema_cell
+from aitop.ui.view import SortOrder
 
 PALETTE = Palette(ok="#00FF00", warning="#FFFF00", critical="#FF0000", muted="#808080")
 
@@ -41,19 +34,21 @@ def test_warning_and_critical_carry_a_symbol_not_only_colour():
 
 def test_stale_row_is_dim_and_long_names_are_cut():
     row = make_row("x" * 300, request_rate=1.0)
-    cells = row_cells(row, PALETTE, stale=True)
-    assert all("dim" in str(cell.style) for cell in cells.values())
-    model = cells["model"]
+    cells = [model_cell(row, PALETTE, dim=True), schema_cell(row, PALETTE, dim=True),
+             numeric_cell(row, "request_rate", PALETTE, dim=True), numeric_cell(row, "latency_p95", PALETTE, dim=True)]
+    assert all("dim" in str(cell.style) for cell in cells)
+    model = cells[0]
     assert len(model.plain) == MODEL_WIDTH + 2 and model.plain.endswith("…")
     assert model.value == row.group  # the sort (and drill-down) keep the whole (sanitised) label
 
 
 def test_sorting_is_numeric_with_missing_last():
-    def key(rate: float | None, group: str) -> tuple[object, ...]:
-        return order_key((SortableText(value=rate), SortableText(value="vllm"), SortableText(value=group)))
-
-    rows = [key(9.5, "b"), key(None, "a"), key(10.0, "c"), key(9.5, "a"), key(0.0, "z")]
-    assert sorted(rows) == [key(10.0, "c"), key(9.5, "a"), key(9.5, "b"), key(0.0, "z"), key(None, "a")]
+    rows = [make_row("b", request_rate=9.5), make_row("a", request_rate=None), make_row("c", request_rate=10.0),
+            make_row("a2", request_rate=9.5), make_row("z", request_rate=0.0)]  # fmt: skip
+    ranked = [row.group for row in SortOrder("request_rate").rank(rows)]
+    assert ranked == ["c", "a2", "b", "z", "a"]
+    # inverted: smallest first, but unknown still last
+    assert [row.group for row in SortOrder("request_rate", reverse=True).rank(rows)] == ["z", "a2", "b", "c", "a"]
     # "10.0" < "9.5" as strings; the cells compare as numbers
     assert SortableText("9.5", value=9.5) < SortableText("10.0", value=10.0)
     assert SortableText(MISSING_MARK, value=None) < SortableText("0", value=0.0)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from rich.text import Text
 from ui_fakes import TARGETS, collected, down, make_row, up
 
+from aitop.ui.screens import DetailScreen, OverviewScreen
 from aitop.ui.widgets import StatusBar, TopTable
 
 HOSTILE = [
@@ -71,6 +72,15 @@ async def test_hostile_labels_render_as_literal_text(make_app):
 
         for y in range(1, table.row_count + 1):
             await pilot.click(TopTable, offset=(4, y))
+            await pilot.pause()
+            if isinstance(app.screen, DetailScreen):  # a click on the highlighted row drills down
+                await app.workers.wait_for_complete()
+                await pilot.pause()
+                title = app.screen.query_one("#detail-title").render()
+                assert "\x1b" not in str(title)
+                await pilot.press("escape")
+                await pilot.pause()
+            assert isinstance(app.screen, OverviewScreen)
         await pilot.click(StatusBar, offset=(60, 0))
         await pilot.click(StatusBar, offset=(100, 0))
         await pilot.pause()

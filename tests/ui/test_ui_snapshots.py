@@ -1,10 +1,14 @@
-"""Snapshot tests of the overview (pytest-textual-snapshot). Review changes with `--snapshot-update` and
-the generated snapshot_report.html before accepting them."""
+"""Snapshot tests (pytest-textual-snapshot): one per screen state worth seeing. Review changes with
+`--snapshot-update` and the generated snapshot_report.html before accepting them.
+
+Deterministic: frozen clock, scripted data, fixed Prometheus-like history for charts, no timer (the apps
+are built with interval=None), fixed theme.
+"""
 
 from __future__ import annotations
 
 import pytest
-from ui_fakes import TARGETS, collected, down, fleet, up
+from ui_fakes import TARGETS, FakeCollector, collected, down, fleet, fleet_alerts, make_row, remote_history, up
 
 
 async def poll(pilot) -> None:
@@ -19,4 +23,61 @@ def one_target_down():
 
 @pytest.mark.parametrize("size", [(120, 40), (80, 24)], ids=["120x40", "80x24"])
 def test_overview(snap_compare, make_app, size):
+    """A target down: ✗ 2/3 up and its error in the status line; 80×24 hides columns."""
     assert snap_compare(make_app([one_target_down()]), terminal_size=size, run_before=poll)
+
+
+def test_overview_wide_with_firing_alerts(snap_compare, make_app):
+    """200×60: more columns, and the alert sidebar, worst first."""
+    app = make_app([collected(fleet(), alerts=fleet_alerts(), backend="Prometheus 2.53.0")])
+    assert snap_compare(app, terminal_size=(200, 60), run_before=poll)
+
+
+def test_drill_down_with_charts(snap_compare, make_app):
+    """Enter on mixtral: fields, charts over 15 minutes, errors by type, split by instance."""
+    source = FakeCollector([collected(fleet(), alerts=fleet_alerts())])
+    source.remote_history = remote_history()
+    source.breakdowns[(("vllm", "mixtral-8x7b"), "instance")] = (
+        make_row("10.0.0.5:8000", request_rate=9.0, error_rate=0.09, latency_p50=1.1, latency_p95=3.1, latency_p99=7.0,
+                 ttft_p95=1.8, output_tokens_rate=610, group_label="instance"),
+        make_row("10.0.0.7:8000", request_rate=3.5, error_rate=0.02, latency_p50=0.5, latency_p95=1.2, latency_p99=2.2,
+                 ttft_p95=0.6, output_tokens_rate=270, group_label="instance"),
+    )  # fmt: skip
+
+    async def drill(pilot) -> None:
+        await poll(pilot)
+        await pilot.press("down", "enter")
+        await pilot.pause()
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+
+    assert snap_compare(make_app([], collector=source), terminal_size=(120, 40), run_before=drill)
+
+
+def test_paused(snap_compare, make_app):
+    """PAUSED, with one newer snapshot held back."""
+
+    async def pause(pilot) -> None:
+        await poll(pilot)
+        await pilot.press("p")
+        await poll(pilot)
+
+    app = make_app([collected(fleet()), collected(fleet()[:2])])
+    assert snap_compare(app, terminal_size=(100, 24), run_before=pause)
+
+
+def test_light_theme(snap_compare, make_app):
+    """aitop-light, with severities in colours dark enough for a white background."""
+    app = make_app([collected(fleet(), alerts=fleet_alerts())], theme_name="aitop-light")
+    assert snap_compare(app, terminal_size=(120, 40), run_before=poll)
+
+
+def test_help_screen(snap_compare, make_app):
+    """`?`: every key, by where it works."""
+
+    async def help_(pilot) -> None:
+        await poll(pilot)
+        await pilot.press("question_mark")
+        await pilot.pause()
+
+    assert snap_compare(make_app([collected(fleet())]), terminal_size=(120, 40), run_before=help_)

@@ -9,7 +9,6 @@ import pytest
 from ui_fakes import collected, fleet
 
 from aitop.ui.app import AitopApp
-from aitop.ui.cells import COLUMNS
 from aitop.ui.themes import AITOP_VARIABLES, builtin_theme_dirs, load_themes, palette_from_variables
 from aitop.ui.widgets import TopTable
 
@@ -76,7 +75,7 @@ async def test_app_uses_aitop_dark_and_declares_variables_for_any_theme(make_app
         await app.poll_once()
         await pilot.pause()
         table = app.query_one(TopTable)
-        error_column = [key for key, _ in COLUMNS].index("error_rate")
+        error_column = [column.key.value for column in table.ordered_columns].index("error_rate")
 
         def critical_colour() -> str:
             cell = table.get_row("vllm\x1fmixtral-8x7b")[error_column]
@@ -95,5 +94,38 @@ async def test_unknown_theme_falls_back_with_a_notice(make_app, name):
     app: AitopApp = make_app([collected(fleet())], theme_name=name)
     async with app.run_test(size=(120, 40), notifications=True) as pilot:
         await pilot.pause()
-        assert app.theme == "textual-dark"
+        assert app.theme == "aitop-dark"
         assert any("no-such-theme" in str(note.message) for note in app._notifications)
+
+
+def test_builtin_themes_are_complete_and_severities_distinct():
+    loaded = load_themes()
+    names = {theme.name for theme in loaded.themes}
+    assert {"aitop-dark", "aitop-light", "aitop-high-contrast", "aitop-okabe-ito"} <= names
+    for theme in loaded.themes:
+        assert set(AITOP_VARIABLES) <= set(theme.variables), theme.name
+        severities = {theme.variables[name].upper() for name in ("aitop-ok", "aitop-warning", "aitop-critical")}
+        assert len(severities) == 3, theme.name
+    light = {theme.name: theme for theme in loaded.themes}["aitop-light"]
+    assert light.dark is False
+    okabe_ito = {"#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7"}
+    okabe = {theme.name: theme for theme in loaded.themes}["aitop-okabe-ito"]
+    used = {okabe.variables[name].upper() for name in AITOP_VARIABLES if name != "aitop-muted"}
+    assert used <= okabe_ito
+
+
+async def test_user_themes_load_replace_and_report_bad_files(make_app, isolate_user_themes):
+    isolate_user_themes.mkdir()
+    (isolate_user_themes / "paper.toml").write_text(GOOD)
+    (isolate_user_themes / "broken.toml").write_text(BAD["colour.toml"])
+    (isolate_user_themes / "dark.toml").write_text(
+        'name = "aitop-dark"\nprimary = "#123456"\n[variables]\naitop-critical = "#AA0000"\n')
+    app = make_app([collected(fleet())], theme_name="paper")
+    async with app.run_test(size=(120, 40), notifications=True) as pilot:
+        await pilot.pause()
+        assert app.theme == "paper"
+        assert app.theme_names[-1] == "paper" and app.theme_names[0] == "aitop-dark"
+        assert any("broken.toml" in str(note.message) for note in app._notifications)
+        app.theme = "aitop-dark"
+        await pilot.pause()
+        assert app.theme_variables["aitop-critical"].upper() == "#AA0000"  # the user's copy replaced it

@@ -7,8 +7,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from collections.abc import Mapping
+
 from aitop.analysis.thresholds import Threshold
-from aitop.model import FIELD_NAMES, Row, TargetHealth
+from aitop.model import FIELD_NAMES, Alert, Missing, Row, Severity, TargetHealth
 from aitop.sanitize import clean
 from aitop.sources.base import Collected, Points
 
@@ -74,17 +76,45 @@ class FakeCollector:
         self.closed = True
 
 
-def make_row(group: str, *, schema: str = "vllm", stale: bool = False, **values: float | None) -> Row:
+def make_row(group: str, *, schema: str = "vllm", stale: bool = False, group_label: str = "model_name",
+             errors_by_type: Mapping[str, float] | None = None, provenance: Mapping[str, str] | None = None,
+             missing: Mapping[str, Missing] | None = None, **values: float | None) -> Row:  # fmt: skip
     """A row as a real collector builds it: label values pass `clean()` on their way into the model."""
     unknown = set(values) - set(FIELD_NAMES)
     assert not unknown, f"not row fields: {unknown}"
     return Row(
         schema=clean(schema),
         group=clean(group),
-        group_label="model_name",
+        group_label=group_label,
         values={name: values.get(name) for name in FIELD_NAMES},
         stale=stale,
+        errors_by_type=dict(errors_by_type or {}),
+        provenance=dict(provenance or {}),
+        missing=dict(missing or {}),
     )
+
+
+def alert(group: str, field: str = "error_rate", *, severity: Severity = Severity.CRITICAL, state: str = "firing",
+          value: float | None = 0.071, threshold: float | None = 0.05, since: float = T0 - 192, schema: str = "vllm",
+          rule: str = "error_rate_high", message: str = "", id: str | None = None) -> Alert:  # fmt: skip
+    """An alert as the alert engine (or Prometheus, with a "prometheus:" rule) reports it."""
+    return Alert(id=id or f"{rule}/{schema}/{group}", rule=rule, severity=severity, state=state, schema=schema,
+                 group=group, field=field, value=value, threshold=threshold, since=since, message=message)  # fmt: skip
+
+
+def fleet_alerts() -> list[Alert]:
+    """Alerts over `fleet()`: two firing, one pending, one resolved, one from Prometheus."""
+    return [
+        alert("qwen2.5-7b", "error_rate", severity=Severity.WARNING, value=0.015, threshold=0.01, since=T0 - 40,
+              rule="error_rate_warn"),
+        alert("mixtral-8x7b", "error_rate", message="errors 7.1% over 5m (threshold 5%)"),
+        alert("mixtral-8x7b", "latency_p95", value=2.7, threshold=2.0, since=T0 - 30, state="pending",
+              rule="latency_p95_high"),
+        alert("llama-3.1-8b", "cost_per_hour", severity=Severity.WARNING, value=3.1, threshold=3.0,
+              state="resolved", rule="spend_high", since=T0 - 900),
+        alert("mixtral-8x7b", "", rule="prometheus:VLLMQueueBacklog", value=None, threshold=None, since=T0 - 3700,
+              message="queue backlog above 50 for 10m", id="prom-1"),
+    ]  # fmt: skip
 
 
 def up(url: str) -> TargetHealth:
@@ -101,6 +131,11 @@ def collected(
     taken_at: float = T0,
     targets: Sequence[TargetHealth] | None = None,
     schemas: Sequence[str] = ("vllm", "tgi"),
+    alerts: Sequence[Alert] = (),
+    labels: Sequence[str] = ("engine", "instance", "model_name"),
+    backend: str | None = None,
+    warnings: Sequence[str] = (),
+    tls_verified: bool = True,
 ) -> Collected:
     return Collected(
         taken_at=taken_at,
@@ -108,7 +143,38 @@ def collected(
         rows=tuple(rows),
         targets=tuple(targets) if targets is not None else tuple(up(url) for url in TARGETS),
         schemas=tuple(schemas),
+        alerts=tuple(alerts),
+        labels=tuple(labels),
+        backend=backend,
+        warnings=tuple(warnings),
+        tls_verified=tls_verified,
     )
+
+
+def history_points(start: float, end: float, step: float, shape) -> tuple[tuple[float, float | None], ...]:
+    """(t, shape(i)) from `start` to `end` every `step` seconds: fixed, deterministic chart data."""
+    count = int((end - start) // step) + 1
+    return tuple((start + i * step, shape(i)) for i in range(count))
+
+
+def remote_history(end: float = T0 + 2, span: float = 900.0) -> dict[str, tuple[tuple[float, float | None], ...]]:
+    """A Prometheus-like history for every chart field over `span` seconds before `end`."""
+    start = end - span
+    wave = lambda base, amp: (lambda i: base + amp * ((i % 20) - 10) ** 2 / 100)  # noqa: E731
+    return {
+        "request_rate": history_points(start, end, 15, wave(40, 8)),
+        "error_rate": history_points(start, end, 15, lambda i: 0.002 if i < 40 else 0.07),
+        "latency_p50": history_points(start, end, 15, wave(0.2, 0.05)),
+        "latency_p95": history_points(start, end, 15, wave(0.85, 0.3)),
+        "latency_p99": history_points(start, end, 15, lambda i: None if 20 <= i < 25 else 1.6 + (i % 7) / 10),
+        "ttft_p50": history_points(start, end, 15, wave(0.08, 0.02)),
+        "ttft_p95": history_points(start, end, 15, wave(0.12, 0.05)),
+        "ttft_p99": history_points(start, end, 15, wave(0.2, 0.05)),
+        "tpot_p95": history_points(start, end, 15, wave(0.03, 0.01)),
+        "input_tokens_rate": history_points(start, end, 15, wave(5400, 800)),
+        "output_tokens_rate": history_points(start, end, 15, wave(1900, 300)),
+        "cost_per_hour": history_points(start, end, 15, wave(3.1, 0.5)),
+    }
 
 
 def fleet() -> list[Row]:
@@ -119,7 +185,8 @@ def fleet() -> list[Row]:
                  cost_per_hour=3.1, feedback_negative_ratio=0.04),
         make_row("mixtral-8x7b", request_rate=12.5, error_rate=0.071, latency_p50=0.9, latency_p95=2.7,
                  latency_p99=6.1, ttft_p95=1.4, input_tokens_rate=2100, output_tokens_rate=880,
-                 cost_per_hour=5.5, feedback_negative_ratio=0.12),
+                 cost_per_hour=5.5, feedback_negative_ratio=0.12,
+                 errors_by_type={"timeout": 0.61, "rate_limited": 0.28, "server_error": 0.0}),
         make_row("qwen2.5-7b", schema="tgi", request_rate=8.1, error_rate=0.015, latency_p50=0.33,
                  latency_p95=0.95, latency_p99=1.2, ttft_p95=0.2, input_tokens_rate=960,
                  output_tokens_rate=410, cost_per_hour=0.9),

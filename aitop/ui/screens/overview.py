@@ -1,32 +1,291 @@
-"""The main screen: status line, the model table, and the key footer."""
+"""The main screen: status line, the model table, the alert sidebar, the filter line and the key footer.
+
+Everything the overview's keys do lives here; the app only routes snapshots and global keys to it.
+"""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
-
+from textual import on
 from textual.app import ComposeResult
-from textual.screen import Screen
-from textual.widgets import Footer
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.events import Resize
+from textual.widgets import DataTable, Input
 
-from aitop.model import Snapshot
-from aitop.ui.widgets import StatusBar, TopTable
+from aitop.model import Alert, Snapshot
+from aitop.sanitize import clean
+from aitop.ui.columns import ALL_COLUMNS, COLUMN_BY_KEY, SORT_KEYS
+from aitop.ui.screens.base import DataScreen
+from aitop.ui.screens.detail import DetailScreen
+from aitop.ui.screens.modals import CANCELLED, AlertsScreen, ExplainScreen, PickerScreen
+from aitop.ui.view import FilterError, RowFilter
+from aitop.ui.widgets import AlertSidebar, FilterBar, KeyBar, StatusBar, TooSmall, TopTable
+from aitop.ui.widgets.alert_sidebar import AlertList
+from aitop.ui.widgets.top_table import TREND_FIELDS, row_key, split_row_key
+
+#: Narrowest terminal that shows the alert sidebar; below it the status line carries a count badge.
+SIDEBAR_MIN_WIDTH = 100
+#: Sidebar widths (normal, from 160 columns); set here, not in the TCSS, because the table's column set
+#: is computed from the width left to it.
+SIDEBAR_WIDTH = 38
+SIDEBAR_WIDE = 48
+WIDE_SCREEN = 160
+FILTER_HELP = "filter rows by regex; a leading ! hides matches"
 
 
-class OverviewScreen(Screen[None]):
-    """One row per model with rates, errors, latency, tokens, cost and feedback."""
+def _sort_bindings() -> list[Binding]:
+    letters = [
+        Binding(letter, f"sort_by('{key}')", f"Sort by {COLUMN_BY_KEY[key].heading}", show=False,
+                tooltip=f"sort by {COLUMN_BY_KEY[key].heading} (again: invert)")
+        for letter, key in SORT_KEYS.items()
+    ]
+    # The footer shows every sort key as one entry: one widget instead of thirteen keeps it cheap to
+    # redraw, and the help lists each key on its own line.
+    shown = "<>I" + "".join(SORT_KEYS)
+    return [
+        Binding("greater_than_sign", "sort_move(1)", "Sort", key_display=shown,
+                tooltip="sort by the column to the right"),
+        Binding("less_than_sign", "sort_move(-1)", "Sort column left", key_display="<", show=False,
+                tooltip="sort by the column to the left"),
+        Binding("I", "sort_invert", "Invert sort", show=False, tooltip="invert the sort"),
+        *letters,
+    ]
 
-    def __init__(self, *, clock: Callable[[], float] = time.time) -> None:
-        super().__init__(id="overview")
-        self._clock = clock
+
+class OverviewScreen(DataScreen):
+    """One row per model with rates, errors, latency, trend, tokens, cost and feedback."""
+
+    BINDINGS = [
+        Binding("slash", "filter", "Filter", key_display="/", tooltip=FILTER_HELP),
+        Binding("f4", "filter", "Filter", show=False, tooltip=FILTER_HELP),
+        Binding("escape", "clear_filter", "Clear filter", tooltip="clear the filter"),
+        Binding("g", "group_by", "Group", tooltip="group rows by another label (engine, instance…)"),
+        *_sort_bindings(),
+        Binding("o", "pick_sort", "Sort by…", show=False, tooltip="choose the sort column from a list"),
+        Binding("f6", "pick_sort", "Sort by…", show=False, tooltip="choose the sort column from a list"),
+        Binding("e", "explain", "Explain", show=False, tooltip="how the sort column's value was computed"),
+        Binding("w", "cycle_trend", "Trend field", show=False, tooltip="trend column: req/s or p95"),
+        Binding("a", "toggle_alerts", "Alerts", tooltip="show or hide the alert sidebar"),
+    ]
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(id="overview", **kwargs)
+        self.snapshot: Snapshot | None = None
+        self.sidebar_on = True
+        self.add_class("-sidebar-off")  # until there is an alert to list
 
     def compose(self) -> ComposeResult:
-        yield StatusBar(clock=self._clock, id="status")
-        yield TopTable(id="top")
-        yield Footer()
+        yield StatusBar(clock=self.clock, id="status")
+        with Horizontal(id="body"):
+            yield TopTable(id="top")
+            yield AlertSidebar(clock=self.clock, id="sidebar")
+        yield FilterBar(id="filter")
+        yield KeyBar()
+        yield TooSmall()
 
-    def apply(self, snapshot: Snapshot) -> None:
+    @property
+    def table(self) -> TopTable:
+        """The model table."""
+        return self.query_one(TopTable)
+
+    @property
+    def sidebar_visible(self) -> bool:
+        """Whether the alert sidebar is on screen: on, wide enough, and with alerts to list.
+
+        With no alerts it steps aside, so the table gets the columns back; it returns with the first alert.
+        """
+        has_alerts = self.snapshot is not None and bool(self.snapshot.alerts)
+        return self.sidebar_on and has_alerts and self.app.size.width >= SIDEBAR_MIN_WIDTH
+
+    def when_ready(self) -> None:
+        self._sync_sidebar()
+        self.table.focus()
+
+    def on_resize(self, event: Resize) -> None:
+        super().on_resize(event)
+        if self.ready:
+            self._sync_sidebar()
+
+    def _sync_sidebar(self, *, redraw: bool = True) -> None:
+        visible = self.sidebar_visible
+        width = self.app.size.width
+        sidebar_width = SIDEBAR_WIDE if width >= WIDE_SCREEN else SIDEBAR_WIDTH
+        self.query_one(AlertSidebar).styles.width = sidebar_width
+        self.set_class(not visible, "-sidebar-off")
+        self.query_one(StatusBar).show_alert_badge(not visible)
+        self.table.fit(width - (sidebar_width if visible else 0), redraw=redraw)
+
+    def show_snapshot(self, snapshot: Snapshot) -> None:
         """Show `snapshot` in every widget of the screen, as one repaint."""
+        self.snapshot = snapshot
         with self.app.batch_update():
-            self.query_one(StatusBar).apply(snapshot)
-            self.query_one(TopTable).apply(snapshot)
+            super().show_snapshot(snapshot)
+            self._sync_sidebar(redraw=False)  # first: the alerts decide the table's width, hence its columns
+            self.table.apply(snapshot, self.app.monitor.recorded)  # type: ignore[attr-defined]
+            self.query_one(AlertSidebar).show_alerts(snapshot.alerts)
+            self._show_counts()
+
+    # -- drill-down ------------------------------------------------------------------------------------
+
+    @on(DataTable.RowSelected, "#top")
+    def _row_chosen(self, event: DataTable.RowSelected) -> None:
+        # A focused DataTable consumes Enter, so drill-down hangs off its RowSelected message.
+        event.stop()
+        if event.row_key.value is not None:
+            self.open_detail(split_row_key(event.row_key.value))
+
+    def open_detail(self, key: tuple[str, str]) -> bool:
+        """Drill into row `key` (selecting it here, so Esc comes back to it); False if it is not shown."""
+        if self.snapshot is None or self.snapshot.row(*key) is None:
+            self.notify(f"no row {clean(key[1], 60)!r} in the current view", severity="warning", markup=False)
+            return False
+        self.table.select_key(row_key(self.snapshot.row(*key)))  # type: ignore[arg-type]
+        self.app.push_screen(DetailScreen(key, snapshot=self.snapshot, clock=self.clock))
+        return True
+
+    def jump_to(self, key: tuple[str, str]) -> bool:
+        """Come back to the overview and put the cursor on row `key` (clearing a filter that hides it)."""
+        while len(self.app.screen_stack) > 1 and self.app.screen is not self:
+            self.app.pop_screen()
+        if self.snapshot is None or self.snapshot.row(*key) is None:
+            return False
+        wanted = row_key(self.snapshot.row(*key))  # type: ignore[arg-type]
+        if wanted not in self.table.rows:
+            self.action_clear_filter()
+        self.table.focus()
+        return self.table.select_key(wanted)
+
+    @on(AlertList.Chosen)
+    def _alert_chosen(self, event: AlertList.Chosen) -> None:
+        event.stop()
+        self.open_alert(event.alert)
+
+    def open_alert(self, alert: Alert) -> None:
+        """Drill into the row an alert is about."""
+        self.open_detail((alert.schema, alert.group))
+
+    # -- filter ----------------------------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Offer "Esc Clear filter" only while there is a filter to clear."""
+        if action == "clear_filter":
+            return self.has_class("-filtering")  # set while the filter line shows, i.e. while one is typed or kept
+        return True
+
+    def action_filter(self) -> None:
+        """Show the filter line and type into it."""
+        self.add_class("-filtering")
+        self.refresh_bindings()
+        bar = self.query_one(FilterBar)
+        bar.input.value = self.table.row_filter.text
+        bar.input.focus()
+        self._show_counts()
+
+    @on(Input.Changed, "#filter-input")
+    def _filter_typed(self, event: Input.Changed) -> None:
+        event.stop()
+        try:
+            self.table.set_filter(RowFilter(event.value))
+        except FilterError as exc:
+            self.query_one(FilterBar).show_error(str(exc))  # the last valid filter stays in force
+            return
+        self._show_counts()
+
+    @on(Input.Submitted, "#filter-input")
+    def _filter_kept(self, event: Input.Submitted) -> None:
+        event.stop()
+        try:
+            RowFilter(event.value).compile()
+        except FilterError as exc:
+            self.notify(str(exc), severity="error", markup=False)
+            return
+        if not RowFilter(event.value).active:
+            self.action_clear_filter()
+            return
+        self.table.focus()
+
+    def action_clear_filter(self) -> None:
+        """Drop the filter and hide its line."""
+        self.table.set_filter(RowFilter())
+        self.query_one(FilterBar).input.value = ""
+        self.remove_class("-filtering")
+        self.refresh_bindings()
+        self.table.focus()
+
+    def _show_counts(self) -> None:
+        self.query_one(FilterBar).show_counts(*self.table.counts)
+
+    # -- sort, group, trend ----------------------------------------------------------------------------
+
+    def action_sort_move(self, step: int) -> None:
+        """Move the sort to the next column left or right (`<` / `>`)."""
+        self.table.set_sort(self.table.sort_order.moved(self.table.sortable_keys, step))
+
+    def action_sort_invert(self) -> None:
+        """Flip the sort direction (`I`)."""
+        self.table.set_sort(self.table.sort_order.inverted())
+
+    def action_sort_by(self, key: str) -> None:
+        """Sort by column `key`; again inverts it."""
+        self.table.set_sort(self.table.sort_order.by(key))
+
+    def action_pick_sort(self) -> None:
+        """Choose the sort column from a list (htop's F6)."""
+        choices = [(column.key, column.heading) for column in ALL_COLUMNS if column.key != "trend"]
+
+        def chosen(key: object) -> None:
+            if key is not CANCELLED:
+                self.action_sort_by(str(key))
+
+        self.app.push_screen(PickerScreen("Sort by", choices, current=self.table.sort_order.key), chosen)
+
+    def action_group_by(self) -> None:
+        """Choose the label rows are grouped by (model, endpoint, instance, …)."""
+        labels = self.snapshot.labels if self.snapshot is not None else ()
+        choices: list[tuple[str | None, str]] = [(None, "model (default)")]
+        choices += [(label, clean(label, 60)) for label in labels]
+        current = self.app.monitor.group_by  # type: ignore[attr-defined]
+        self.app.push_screen(PickerScreen("Group rows by", choices, current=current), self.set_group_by)
+
+    def set_group_by(self, label: object) -> None:
+        """Regroup by `label` (None: each schema's model label) and poll at once to show it."""
+        if label is CANCELLED or label == self.app.monitor.group_by:  # type: ignore[attr-defined]
+            return
+        self.app.monitor.group_by = label  # type: ignore[attr-defined]
+        self.notify(f"grouping by {clean(label, 60) if label else 'model'}", markup=False)
+        self.app.request_poll(show=True)  # type: ignore[attr-defined]
+
+    def action_cycle_trend(self) -> None:
+        """Switch the trend column between request rate and p95 latency."""
+        fields = list(TREND_FIELDS)
+        self.table.set_trend(fields[(fields.index(self.table.trend_field) + 1) % len(fields)])
+
+    # -- explain, alerts ------------------------------------------------------------------------------
+
+    def action_explain(self) -> None:
+        """Explain the sort column's value of the selected row (the drill-down explains any field)."""
+        row = self.table.selected_row
+        if row is None:
+            self.notify("no row selected", severity="warning")
+            return
+        column = COLUMN_BY_KEY[self.table.sort_order.key]
+        field = column.field or "request_rate"
+        self.app.push_screen(ExplainScreen(row, field, self.snapshot))
+
+    def action_toggle_alerts(self) -> None:
+        """Show or hide the alert sidebar; when the terminal is too narrow for it, list alerts full-screen."""
+        if self.app.size.width < SIDEBAR_MIN_WIDTH:
+            alerts = self.snapshot.alerts if self.snapshot is not None else ()
+
+            def chosen(alert: object) -> None:
+                if isinstance(alert, Alert):
+                    self.open_alert(alert)
+
+            self.app.push_screen(AlertsScreen(alerts, clock=self.clock), chosen)
+            return
+        self.sidebar_on = not self.sidebar_on
+        self._sync_sidebar()
+        if not self.sidebar_on:
+            self.table.focus()
+        quiet = "" if self.snapshot is not None and self.snapshot.alerts else " (no alerts now)"
+        self.notify(f"alert sidebar {'on' if self.sidebar_on else 'off'}{quiet}", timeout=2)

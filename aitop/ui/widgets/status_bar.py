@@ -1,10 +1,16 @@
-"""The status line above the table: where data comes from, whether it is fresh, and how old it is."""
+"""The status line on top of every screen: where data comes from, whether it is fresh, how old it is.
+
+Badges that change what the numbers mean (PAUSED, TLS NOT VERIFIED, firing alerts) come first, so a narrow
+terminal cuts the tail of the line, never them. Banners (STALE/DISCONNECTED, partial data) get lines of their
+own above it.
+"""
 
 from __future__ import annotations
 
 import math
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from rich.style import Style
@@ -14,12 +20,28 @@ from textual.widgets import Static
 
 from aitop.model import Snapshot
 from aitop.sanitize import clean
-from aitop.ui.cells import CRITICAL_MARK, Palette
+from aitop.ui.alert_text import alert_badge
+from aitop.ui.cells import CRITICAL_MARK, WARNING_MARK, Palette
 from aitop.ui.themes import palette_from_variables
 
 SEPARATOR = " · "
 URL_WIDTH = 48
 ERROR_WIDTH = 120
+
+
+@dataclass(frozen=True, slots=True)
+class UiState:
+    """What the app, not the data, says about the display: paused or live, and how often it polls.
+
+    Attributes:
+        paused: the display is frozen while polls go on.
+        held: snapshots collected since the display froze (shown on resume).
+        interval: seconds between polls; None when no timer runs.
+    """
+
+    paused: bool = False
+    held: int = 0
+    interval: float | None = None
 
 
 def display_url(url: str, width: int = URL_WIDTH) -> str:
@@ -93,10 +115,43 @@ def banner_text(snapshot: Snapshot, palette: Palette) -> Text | None:
     return Text.assemble((f" {CRITICAL_MARK} {word}: ", style), (reason, style), (" ", style), end="")
 
 
-def status_text(snapshot: Snapshot | None, now: float, palette: Palette) -> Text:
-    """The whole status widget content for `snapshot` at time `now` (banner line first when stale)."""
+def partial_text(snapshot: Snapshot, palette: Palette) -> Text | None:
+    """The PARTIAL line when the source answered only in part (server warnings), else None."""
+    if not snapshot.warnings:
+        return None
+    style = Style(color=palette.warning, bold=True, reverse=True)
+    more = f" (+{len(snapshot.warnings) - 1} more)" if len(snapshot.warnings) > 1 else ""
+    first = clean(snapshot.warnings[0], ERROR_WIDTH)
+    return Text.assemble((f" {WARNING_MARK} PARTIAL data: ", style), (first, style), (f"{more} ", style), end="")
+
+
+def _badges(snapshot: Snapshot | None, state: UiState, palette: Palette, alerts: bool) -> list[Text]:
+    badges = []
+    if state.paused:
+        held = f" · {state.held} new" if state.held else ""
+        badges.append(Text(f" PAUSED{held} (p) ", Style(color=palette.warning, bold=True, reverse=True)))
+    if snapshot is not None and not snapshot.tls_verified:
+        # Permanent while checks are off: anyone on the path could be feeding these numbers.
+        badges.append(Text(" TLS NOT VERIFIED ", Style(color=palette.critical, bold=True, reverse=True)))
+    if alerts and snapshot is not None:
+        badge = alert_badge(snapshot.alerts, palette)
+        if badge is not None:
+            badges.append(badge)
+    return badges
+
+
+def status_text(snapshot: Snapshot | None, now: float, palette: Palette, state: UiState | None = None,
+                *, alert_badge: bool = False) -> Text:  # fmt: skip
+    """The whole status widget content for `snapshot` at time `now` (banner lines first).
+
+    `alert_badge` adds the firing/pending count, for screens where the alert sidebar is not showing.
+    """
+    state = state or UiState()
     line = Text(end="", no_wrap=True, overflow="ellipsis")
     line.append("aitop", Style(bold=True))
+    for badge in _badges(snapshot, state, palette, alert_badge):
+        line.append(" ")
+        line.append_text(badge)
     if snapshot is None:
         line.append(f"{SEPARATOR}connecting…", Style(color=palette.muted))
         return line
@@ -107,35 +162,47 @@ def status_text(snapshot: Snapshot | None, now: float, palette: Palette) -> Text
         age.stylize(Style(color=palette.critical, bold=True))
     muted = Style(color=palette.muted)
     schemas = ", ".join(clean(schema, 32) for schema in snapshot.schemas) or "no known schema"
-    parts = [
-        Text(clean(_source(snapshot))),
-        health,
-        age,
-        Text(f"window {format_age(snapshot.window_seconds)}", muted),
-        Text(f"{len(snapshot.rows)} models", muted),
-        Text(schemas, muted),
-    ]
+    source = _source(snapshot)
+    if snapshot.backend:
+        source += f" ({clean(snapshot.backend, 40)})"
+    noun = "models" if snapshot.group_by is None else f"{clean(snapshot.group_by, 24)} groups"
+    parts = [Text(clean(source)), health, age, Text(f"window {format_age(snapshot.window_seconds)}", muted)]
+    if state.interval is not None:
+        parts.append(Text(f"every {format_interval(state.interval)}", muted))
+    parts += [Text(f"{len(snapshot.rows)} {noun}", muted), Text(schemas, muted)]
     if failure is not None:
         parts.append(failure)
     for part in parts:
         line.append(SEPARATOR)
         line.append_text(part)
-    banner = banner_text(snapshot, palette)
-    if banner is None:
+    banners = [b for b in (banner_text(snapshot, palette), partial_text(snapshot, palette)) if b is not None]
+    if not banners:
         return line
-    return Text("\n", end="", no_wrap=True, overflow="ellipsis").join([banner, line])
+    return Text("\n", end="", no_wrap=True, overflow="ellipsis").join([*banners, line])
+
+
+def format_interval(seconds: float) -> str:
+    """`500ms`, `2s`, `1m`: the poll interval as typed on the command line."""
+    if seconds < 1:
+        return f"{seconds * 1000:.0f}ms"
+    if seconds < 60:
+        return f"{seconds:g}s"
+    return f"{seconds / 60:g}m"
 
 
 class StatusBar(Static):
     """Source, target health, schemas, window and data age; a banner while the data is stale.
 
     The age is recomputed every second from the injected clock, so it keeps counting between polls.
+    `alert_badge` is set by the screen: True where no alert sidebar is showing.
     """
 
     def __init__(self, *, clock: Callable[[], float] = time.time, id: str | None = None) -> None:
         super().__init__(markup=False, id=id)
         self.clock = clock
         self.snapshot: Snapshot | None = None
+        self.state = UiState()
+        self.alert_badge = True
         self.text = Text()
 
     def on_mount(self) -> None:
@@ -151,11 +218,23 @@ class StatusBar(Static):
         self.snapshot = snapshot
         self.render_status()
 
+    def apply_state(self, state: UiState) -> None:
+        """Show the app's pause and interval state."""
+        self.state = state
+        self.render_status()
+
+    def show_alert_badge(self, show: bool) -> None:
+        """Count firing alerts in the line (when the sidebar that lists them is hidden)."""
+        self.alert_badge = show
+        self.render_status()
+
     def render_status(self) -> None:
         """Recompute the text (the age changes even when the snapshot does not)."""
         palette = palette_from_variables(self.app.theme_variables)
-        text = status_text(self.snapshot, self.clock(), palette)
+        text = status_text(self.snapshot, self.clock(), palette, self.state, alert_badge=self.alert_badge)
         self.set_class(self.snapshot is not None and self.snapshot.stale, "-stale")
         if text != self.text or str(text.style) != str(self.text.style):
+            # Only a banner appearing or going changes the height; a new age or count does not.
+            relayout = text.plain.count("\n") != self.text.plain.count("\n")
             self.text = text
-            self.update(text)
+            self.update(text, layout=relayout)

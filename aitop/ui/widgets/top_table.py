@@ -1,18 +1,35 @@
-"""The overview table: one row per (schema, model), updated in place on every snapshot."""
+"""The overview table: one row per (schema, group), updated in place on every snapshot.
+
+The table keeps the view state — sort, filter, trend field, visible columns — so it survives refreshes,
+regrouping and resizes. A poll only adds, updates and removes rows; the columns are rebuilt only when the
+header changes (another sort column, group label or terminal width), which is a user action, not a tick.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
+from rich.style import Style
 from rich.text import Text
+from textual.binding import Binding
 from textual.coordinate import Coordinate
+from textual.events import Resize
 from textual.theme import Theme
-from textual.widgets import DataTable
 from textual.widgets.data_table import CellDoesNotExist
 
-from aitop.model import Row, Snapshot
-from aitop.ui.cells import COLUMNS, TABLE_FIELDS, Palette, SortableText, order_key, row_cells
+from aitop.model import FIELD_BY_NAME, History, Row, Snapshot
+from aitop.sanitize import clean
+from aitop.ui.cells import MODEL_WIDTH, Palette, SortableText, model_cell, numeric_cell, schema_cell
+from aitop.ui.columns import COLUMN_BY_KEY, MODEL, SCHEMA, TREND, Column, visible_columns
+from aitop.ui.sparkline import TREND_SECONDS, sparkline
 from aitop.ui.themes import palette_from_variables
+from aitop.ui.view import RowFilter, SortOrder
+from aitop.ui.widgets.nav_table import NavTable
 
 _SEPARATOR = "\x1f"  # sanitised labels cannot contain it (clean() turns it into "^_"), so keys never collide
+#: Fields the trend column can follow (the `w` key cycles them).
+TREND_FIELDS: tuple[str, ...] = ("request_rate", "latency_p95")
+TREND_WIDTH = 8
 
 
 def row_key(row: Row) -> str:
@@ -26,39 +43,72 @@ def split_row_key(key: str) -> tuple[str, str]:
     return schema, group
 
 
-class TopTable(DataTable[Text]):
-    """A `top`-style table of models, busiest first.
+def trend_cell(points, *, end: float, palette: Palette, dim: bool = False) -> SortableText:
+    """The sparkline cell; its sort value is the newest known point."""
+    latest = next((value for _, value in reversed(points) if value is not None), None)
+    cell = SortableText(style="dim" if dim else "", value=latest)
+    cell.append(sparkline(points, end=end, span=TREND_SECONDS, width=TREND_WIDTH), Style(color=palette.series[0]))
+    return cell
+
+
+class TopTable(NavTable):
+    """A `top`-style table of models, sorted, filtered and trimmed to the width it has.
 
     `apply()` diffs a snapshot against what is shown — adds new rows, updates changed cells, removes
-    vanished rows — and re-sorts, keeping the cursor on the same model.
+    vanished rows — and re-sorts, keeping the cursor on the same row.
     """
+
+    BINDINGS = [
+        # A row cursor never moves sideways, so Home/End go to the first/last row, as in htop.
+        Binding("home", "first_row", "First row", show=False),
+        Binding("end", "last_row", "Last row", show=False),
+    ]
 
     def __init__(self, *, name: str | None = None, id: str | None = None, classes: str | None = None) -> None:
         # The model column stays put when a narrow terminal scrolls the numbers sideways.
         super().__init__(cursor_type="row", zebra_stripes=True, fixed_columns=1, name=name, id=id, classes=classes)
         self.snapshot: Snapshot | None = None
+        self.recorded: History | None = None
+        self.sort_order = SortOrder()
+        self.row_filter = RowFilter()
+        self.trend_field = TREND_FIELDS[0]
+        self.shown_columns: tuple[Column, ...] = visible_columns(120)
+        self.model_width = COLUMN_BY_KEY[MODEL].width
+        self._fit_width = 120
+        self._header: tuple[object, ...] = ()
 
     def on_mount(self) -> None:
         self._ensure_columns()
         self.app.theme_changed_signal.subscribe(self, self._on_theme_changed)
 
-    def _ensure_columns(self) -> None:
-        # The first poll is started from App.on_mount and may land before this widget's own on_mount.
-        if self.columns:
-            return
-        for key, heading in COLUMNS:
-            justify = "right" if key in TABLE_FIELDS else "left"
-            self.add_column(Text(heading, justify=justify, no_wrap=True), key=key)
+    def on_resize(self, event: Resize) -> None:
+        self.fit(event.size.width)
+
+    def fit(self, width: int, *, redraw: bool = True) -> None:
+        """Show the columns that fit `width` cells (called on resize, and by the screen as soon as it
+        knows the width the table is about to get, so a refresh never shows the old column set)."""
+        self._fit_width = width
+        shown = visible_columns(max(width - 1, 0), model_width=self.model_width)  # 1 cell: the scrollbar
+        if shown != self.shown_columns:
+            self.shown_columns = shown
+            if redraw:
+                self.redraw()
 
     def _on_theme_changed(self, _theme: Theme) -> None:
         # Severity colours are baked into the cells, so a new theme means rebuilding the styles.
-        if self.snapshot is not None:
-            self.apply(self.snapshot)
+        self.redraw()
 
     @property
     def palette(self) -> Palette:
-        """The severity colours of the current theme."""
+        """The severity and series colours of the current theme."""
         return palette_from_variables(self.app.theme_variables)
+
+    @property
+    def sortable_keys(self) -> list[str]:
+        """The visible columns `<` and `>` step through (the trend column has no single value to sort by)."""
+        return [column.key for column in self.shown_columns if column.key != TREND]
+
+    # -- selection -------------------------------------------------------------------------------------
 
     @property
     def selected_key(self) -> str | None:
@@ -78,13 +128,132 @@ class TopTable(DataTable[Text]):
             return None
         return self.snapshot.row(*split_row_key(key))
 
-    def apply(self, snapshot: Snapshot) -> None:
-        """Show `snapshot`: add, update and remove rows by key, then re-sort. Never clears the table."""
-        self._ensure_columns()
+    def select_key(self, key: str) -> bool:
+        """Put the cursor on row `key`; False when that row is not shown."""
+        if key not in self.rows:
+            return False
+        self.move_cursor(row=self.get_row_index(key), animate=False)
+        return True
+
+    def shown_keys(self) -> list[str]:
+        """Row keys in display order."""
+        return [self.coordinate_to_cell_key(Coordinate(i, 0)).row_key.value or "" for i in range(self.row_count)]
+
+    def action_first_row(self) -> None:
+        """Move to the first row."""
+        if self.row_count:
+            self.move_cursor(row=0, animate=False)
+
+    def action_last_row(self) -> None:
+        """Move to the last row."""
+        if self.row_count:
+            self.move_cursor(row=self.row_count - 1, animate=False)
+
+    # -- view state ------------------------------------------------------------------------------------
+
+    def set_sort(self, order: SortOrder) -> None:
+        """Sort by `order` now and on every refresh."""
+        self.sort_order = order
+        self.redraw()
+
+    def set_filter(self, row_filter: RowFilter) -> None:
+        """Show only the rows `row_filter` keeps; raises `FilterError` (and changes nothing) when invalid."""
+        row_filter.compile()
+        self.row_filter = row_filter
+        self.redraw()
+
+    def set_trend(self, field: str) -> None:
+        """Draw the trend column from `field`'s history."""
+        self.trend_field = field
+        self.redraw()
+
+    @property
+    def counts(self) -> tuple[int, int]:
+        """(rows shown, rows in the snapshot)."""
+        total = len(self.snapshot.rows) if self.snapshot is not None else 0
+        return self.row_count, total
+
+    # -- rendering -------------------------------------------------------------------------------------
+
+    def _headings(self) -> list[tuple[str, Text]]:
+        group = self.snapshot.group_by if self.snapshot is not None else None
+        order = self.sort_order
+        arrow = "▼" if order.descending else "▲"
+        headings = []
+        for column in self.shown_columns:
+            if column.key == MODEL:
+                text = clean(group, 24) if group else column.heading
+            elif column.key == TREND:
+                text = f"{FIELD_BY_NAME[self.trend_field].heading} 5m"
+            else:
+                text = column.heading
+            mark = arrow if column.key == order.key else " "
+            if column.numeric:
+                label = Text(f"{mark}{text}", justify="right", no_wrap=True)
+            else:
+                label = Text(f"{text}{mark if column.key != TREND else ''}", no_wrap=True)
+            if column.key == order.key:
+                label.stylize(Style(underline=True))
+            headings.append((column.key, label))
+        return headings
+
+    def _ensure_columns(self) -> None:
+        headings = self._headings()
+        signature = (self.model_width, *((key, label.plain) for key, label in headings))
+        if signature == self._header and self.columns:
+            return
+        self._header = signature
+        self.clear(columns=True)
+        for (key, label), column in zip(headings, self.shown_columns, strict=True):
+            # Fixed widths: set now, not measured later on idle, so every frame has its final layout.
+            width = self.model_width if key == MODEL else column.width
+            self.add_column(label, key=key, width=width)
+
+    def _track_model_width(self, rows) -> None:
+        """Widen (or narrow) the model column to the longest name shown, within the cap."""
+        longest = max((len(row.group) for row in rows), default=0)
+        width = min(max(longest + 2, len("model") + 1, 12), MODEL_WIDTH + 2)
+        if width != self.model_width:
+            self.model_width = width
+            self.fit(self._fit_width, redraw=False)  # apply() is drawing anyway
+
+    def redraw(self) -> None:
+        """Show the current snapshot again, e.g. after the view state or the theme changed."""
+        if self.snapshot is not None:
+            self.apply(self.snapshot, self.recorded)
+        else:
+            self._ensure_columns()
+
+    def _cells(self, row: Row, palette: Palette, stale: bool) -> dict[str, SortableText]:
+        cells: dict[str, SortableText] = {}
+        for column in self.shown_columns:
+            if column.key == MODEL:
+                cell = model_cell(row, palette, dim=stale)
+                cell.row_key = row_key(row)
+            elif column.key == SCHEMA:
+                cell = schema_cell(row, palette, dim=stale)
+            elif column.key == TREND:
+                points = self.recorded.series(row.key, self.trend_field) if self.recorded is not None else ()
+                end = self.snapshot.taken_at if self.snapshot is not None else 0.0
+                cell = trend_cell(points, end=end, palette=palette, dim=stale)
+            else:
+                cell = numeric_cell(row, column.key, palette, dim=stale)
+            cells[column.key] = cell
+        return cells
+
+    def apply(self, snapshot: Snapshot, recorded: History | None = None) -> None:
+        """Show `snapshot`: add, update and remove rows by key, then re-sort. Never clears the rows on a
+        refresh; `recorded` is the history the trend column is drawn from."""
         self.snapshot = snapshot
+        self.recorded = recorded
         selected = self.selected_key
+        cursor = self.cursor_row
+        rows = self.sort_order.rank(self.row_filter.apply(snapshot.rows))
+        self._track_model_width(rows)
+        self._ensure_columns()  # a new header clears the rows too; the cursor is restored by key below
         palette = self.palette
-        wanted = {row_key(row): row_cells(row, palette, stale=snapshot.stale or row.stale) for row in snapshot.rows}
+        rank = {row_key(row): index for index, row in enumerate(rows)}
+        wanted = {row_key(row): self._cells(row, palette, snapshot.stale or row.stale) for row in rows}
         for key in [key for key in self.rows if key.value not in wanted]:
             self.remove_row(key)
         for key, cells in wanted.items():
@@ -92,15 +261,18 @@ class TopTable(DataTable[Text]):
                 self._update_row(key, cells)
             else:
                 self.add_row(*cells.values(), key=key)
-        self.sort("request_rate", "schema", "model", key=order_key)
+        self.sort(MODEL, key=lambda cell: rank.get(cell.row_key, len(rank)))
         if selected is not None and selected in self.rows:
             self.move_cursor(row=self.get_row_index(selected), animate=False)
+        elif self.row_count:
+            # The selected row vanished (filtered out, regrouped): stay at the same height in the list.
+            self.move_cursor(row=min(cursor, self.row_count - 1), animate=False)
 
-    def _update_row(self, key: str, cells: dict[str, SortableText]) -> None:
+    def _update_row(self, key: str, cells: Mapping[str, SortableText]) -> None:
         for column, cell in cells.items():
             old = self.get_cell(key, column)
             if isinstance(old, SortableText) and old.signature() == cell.signature():
-                if old.value != cell.value:
+                if old.value != cell.value or old.row_key != cell.row_key:
                     # Same text (1.004 and 1.001 both show "1.00"), but the sort must see the new number.
                     self.update_cell(key, column, cell)
                 continue

@@ -1,0 +1,126 @@
+"""Alerts as Rich `Text`, and the order the sidebar lists them in. No Textual here.
+
+aitop's own alerts and the server's (rule names prefixed ``prometheus:``) arrive in one tuple; they are
+shown the same way. Alert text comes from rule files and servers, so it is treated as untrusted: built
+into `Text` from plain strings (never markup) and passed through `clean()` again, which is idempotent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from rich.style import Style
+from rich.text import Text
+
+from aitop.format import format_value
+from aitop.model import FIELD_BY_NAME, Alert, Severity
+from aitop.sanitize import clean
+from aitop.ui.cells import CRITICAL_MARK, WARNING_MARK, Palette
+
+_STATE_RANK = {"firing": 0, "pending": 1, "resolved": 2}
+#: Longest alert message shown in the sidebar (the explain view is the place for more).
+MESSAGE_WIDTH = 200
+
+
+def ordered(alerts: Iterable[Alert]) -> list[Alert]:
+    """Worst severity first; then firing, pending, resolved; then the longest-standing first.
+
+    The oldest firing alert goes on top because it has hurt longest; ids break ties so the order is stable.
+    """
+    return sorted(alerts, key=lambda a: (-int(a.severity), _STATE_RANK.get(a.state, 3), a.since, a.id))
+
+
+def format_duration(seconds: float) -> str:
+    """A compact duration for alert ages: 45s, 3m12s, 2h05m, 3d04h."""
+    seconds = max(0, int(seconds))
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m{seconds % 60:02d}s"
+    if seconds < 86400:
+        return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+    return f"{seconds // 86400}d{seconds % 86400 // 3600:02d}h"
+
+
+def severity_badge(severity: Severity, palette: Palette) -> Text:
+    """`‼ CRIT` / `▲ WARN` / `· info`: a symbol and a word, so the severity survives NO_COLOR."""
+    if severity >= Severity.CRITICAL:
+        return Text(f"{CRITICAL_MARK} CRIT", Style(color=palette.critical, bold=True))
+    if severity >= Severity.WARNING:
+        return Text(f"{WARNING_MARK} WARN", Style(color=palette.warning, bold=True))
+    return Text("· info", Style(color=palette.muted))
+
+
+def _amount(field: str, value: float | None) -> str:
+    if value is None:
+        return "?"
+    if field in FIELD_BY_NAME:
+        return format_value(field, value)
+    return f"{value:.4g}"
+
+
+def comparison(alert: Alert) -> str:
+    """What crossed what: `err % 7.1% > 5.0%`, or just the value when there is no threshold."""
+    spec = FIELD_BY_NAME.get(alert.field)
+    name = spec.heading if spec else clean(alert.field, 40)
+    if alert.value is None and alert.threshold is None:
+        return name
+    shown = f"{name} {_amount(alert.field, alert.value)}".strip()
+    if alert.threshold is not None:
+        relation = ">" if alert.value is None or alert.value >= alert.threshold else "<"
+        shown += f" {relation} {_amount(alert.field, alert.threshold)}"
+    return shown
+
+
+def alert_text(alert: Alert, now: float, palette: Palette, *, width: int = 40) -> Text:
+    """Three lines for the sidebar: severity, state and age; where; what against which threshold and why."""
+    muted = Style(color=palette.muted)
+    state_style = {
+        "firing": Style(bold=True),
+        "pending": Style(italic=True),
+        "resolved": Style(dim=True),
+    }.get(alert.state, Style())
+    head = Text.assemble(severity_badge(alert.severity, palette), " ", (clean(alert.state, 12), state_style),
+                         (f" {format_duration(now - alert.since)}", muted))  # fmt: skip
+    where = clean(alert.group, 80) or "(whole source)"
+    schema = f" · {clean(alert.schema, 24)}" if alert.schema else ""
+    second = Text.assemble(("  ", ""), (where, Style(bold=True)), (schema, muted))
+    rule = clean(alert.rule, 60)
+    what = comparison(alert)
+    third = Text.assemble(("  ", ""), what, (f" · {rule}" if what else rule, muted))
+    lines = [head, second, third]
+    if alert.message:
+        lines.append(Text.assemble(("  ", ""), (clean(alert.message, MESSAGE_WIDTH), muted)))
+    for line in lines:
+        line.no_wrap = True
+        line.overflow = "ellipsis"
+        line.truncate(width, overflow="ellipsis")
+    return Text("\n").join(lines)
+
+
+def alert_counts(alerts: Iterable[Alert]) -> tuple[int, int]:
+    """(firing, pending) alerts; resolved ones need no attention."""
+    firing = pending = 0
+    for alert in alerts:
+        if alert.state == "firing":
+            firing += 1
+        elif alert.state == "pending":
+            pending += 1
+    return firing, pending
+
+
+def alert_badge(alerts: Iterable[Alert], palette: Palette) -> Text | None:
+    """`‼ 2 firing ▲ 1 pending` for the status line when the sidebar is not shown; None when all is quiet."""
+    alerts = list(alerts)
+    firing, pending = alert_counts(alerts)
+    if not firing and not pending:
+        return None
+    worst = max((a.severity for a in alerts if a.state in ("firing", "pending")), default=Severity.OK)
+    colour = palette.critical if worst >= Severity.CRITICAL else palette.warning
+    mark = CRITICAL_MARK if worst >= Severity.CRITICAL else WARNING_MARK
+    parts = []
+    if firing:
+        parts.append(f"{firing} firing")
+    if pending:
+        parts.append(f"{pending} pending")
+    return Text(f"{mark} ALERTS {' '.join(parts)} (a)", Style(color=colour, bold=True, reverse=True))

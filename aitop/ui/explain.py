@@ -1,0 +1,67 @@
+"""What the `e` key shows: how a value was computed, from how much data, and why it is `—` if it is.
+
+No Textual here. Provenance strings carry label values (PromQL selectors), so they are `clean()`ed again
+and placed in `Text` as plain strings.
+"""
+
+from __future__ import annotations
+
+from rich.style import Style
+from rich.text import Text
+
+from aitop.format import format_value
+from aitop.model import FIELD_BY_NAME, Missing, Row, Severity, Snapshot
+from aitop.sanitize import clean
+from aitop.ui.cells import CRITICAL_MARK, WARNING_MARK, Palette
+
+PROVENANCE_WIDTH = 2000
+
+#: What a user can do about each kind of missing value.
+MISSING_ADVICE: dict[Missing, str] = {
+    Missing.NO_METRIC: "none of this schema's metrics for it were found on the source",
+    Missing.NOT_ENOUGH_SAMPLES: "a rate needs two scrapes; it appears after the next refresh",
+    Missing.NO_OBSERVATIONS: "the metric exists but nothing was observed in the window",
+    Missing.TARGET_DOWN: "the target serving it did not answer",
+    Missing.QUERY_ERROR: "the query for it failed; see the status line",
+}
+
+
+def severity_words(row: Row, field: str, palette: Palette) -> Text:
+    """`‼ critical`, `▲ warning` or `ok`, with the symbol so it reads without colour."""
+    severity = row.severity.get(field, Severity.OK)
+    if severity >= Severity.CRITICAL:
+        return Text(f"{CRITICAL_MARK} critical", Style(color=palette.critical, bold=True))
+    if severity >= Severity.WARNING:
+        return Text(f"{WARNING_MARK} warning", Style(color=palette.warning, bold=True))
+    return Text("ok", Style(color=palette.ok))
+
+
+def explain_text(row: Row, field: str, snapshot: Snapshot | None, palette: Palette) -> Text:
+    """The explain panel for `field` of `row`: value, meaning, computation, and the reason for a gap."""
+    spec = FIELD_BY_NAME[field]
+    label = Style(bold=True)
+    muted = Style(color=palette.muted)
+    value = row.value(field)
+    lines = [
+        Text.assemble((f"{spec.heading}", Style(bold=True, underline=True)), "  ",
+                      (clean(row.group, 80), label), (f"  ({clean(row.schema, 24)})", muted)),  # fmt: skip
+        Text(""),
+        Text.assemble(("value     ", label), format_value(field, value), "  ", severity_words(row, field, palette)),
+        Text.assemble(("meaning   ", label), f"{spec.description} ({spec.unit})"),
+    ]
+    provenance = row.provenance.get(field)
+    if provenance:
+        lines.append(Text.assemble(("computed  ", label), clean(provenance, PROVENANCE_WIDTH)))
+    else:
+        lines.append(Text.assemble(("computed  ", label), ("no computation recorded for this field", muted)))
+    reason = row.missing_reason(field)
+    down = row.stale or (snapshot is not None and snapshot.stale)
+    if reason is not None:
+        why = f"{reason.value} — {MISSING_ADVICE.get(reason, '')}".rstrip(" —")
+        lines.append(Text.assemble(("why —     ", label), why))
+    if down:
+        error = clean(snapshot.error, 200) if snapshot is not None and snapshot.error else "a target is down"
+        lines.append(Text.assemble(("stale     ", label), f"last good window shown: {error}"))
+    lines.append(Text(""))
+    lines.append(Text("Esc closes · e on another field explains it", muted))
+    return Text("\n").join(lines)

@@ -1,0 +1,119 @@
+"""What the overview shows of a snapshot: which rows (filter) in which order (sort). No Textual here.
+
+Both are plain values so they survive refreshes, regrouping and screen changes, and are tested without
+an app. A sort ranks `Row`s by their numbers, not by formatted cells; missing values always go last,
+whichever the direction, because "unknown" is never the best or the worst.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from aitop.model import Row
+from aitop.ui.columns import COLUMN_BY_KEY, MODEL, SCHEMA
+
+#: Longest filter pattern accepted; a regex is compiled once per change, never per row and refresh.
+MAX_PATTERN = 200
+
+
+class FilterError(ValueError):
+    """A filter the user typed that is not a valid regular expression; the message says why."""
+
+
+@dataclass(frozen=True, slots=True)
+class RowFilter:
+    """A case-insensitive regex over a row's group and schema; a leading `!` keeps non-matching rows.
+
+    Attributes:
+        text: what the user typed, `!` included.
+    """
+
+    text: str = ""
+
+    @property
+    def inverted(self) -> bool:
+        """True when the filter keeps the rows that do *not* match."""
+        return self.text.startswith("!")
+
+    @property
+    def pattern(self) -> str:
+        """The regular expression without the `!`."""
+        return self.text[1:] if self.inverted else self.text
+
+    @property
+    def active(self) -> bool:
+        """False for the empty filter (and a lone `!`), which keep every row."""
+        return bool(self.pattern)
+
+    def compile(self) -> re.Pattern[str] | None:
+        """The compiled pattern (None when inactive); raises `FilterError` with a short reason."""
+        if not self.active:
+            return None
+        if len(self.pattern) > MAX_PATTERN:
+            raise FilterError(f"pattern longer than {MAX_PATTERN} characters")
+        try:
+            return re.compile(self.pattern, re.IGNORECASE)
+        except re.error as exc:
+            where = f" at position {exc.pos}" if exc.pos is not None else ""
+            raise FilterError(f"invalid regex: {exc.msg}{where}") from None
+
+    def apply(self, rows: Iterable[Row]) -> list[Row]:
+        """The rows this filter keeps, in their given order. Call `compile()` first to validate."""
+        compiled = self.compile()
+        if compiled is None:
+            return list(rows)
+        keep = not self.inverted
+        return [row for row in rows if bool(compiled.search(row.group) or compiled.search(row.schema)) == keep]
+
+
+@dataclass(frozen=True, slots=True)
+class SortOrder:
+    """Sort by column `key`; numbers descend and names ascend by default, `reverse` flips that."""
+
+    key: str = "request_rate"
+    reverse: bool = False
+
+    @property
+    def descending(self) -> bool:
+        """Whether the biggest (or last in the alphabet) comes first, as shown by the header arrow."""
+        natural = COLUMN_BY_KEY[self.key].numeric
+        return natural != self.reverse
+
+    def inverted(self) -> SortOrder:
+        """The same column, the other way round (the `I` key)."""
+        return SortOrder(self.key, not self.reverse)
+
+    def by(self, key: str) -> SortOrder:
+        """Sort by `key` in its natural direction; choosing the current column again inverts it, like htop."""
+        return self.inverted() if key == self.key else SortOrder(key)
+
+    def moved(self, keys: Sequence[str], step: int) -> SortOrder:
+        """The sort column `step` places along `keys` (the visible sortable columns), wrapping around."""
+        if not keys:
+            return self
+        if self.key not in keys:  # the sort column was hidden by a resize: start from an end
+            return SortOrder(keys[0] if step > 0 else keys[-1], self.reverse)
+        return SortOrder(keys[(keys.index(self.key) + step) % len(keys)], self.reverse)
+
+    def rank(self, rows: Iterable[Row]) -> list[Row]:
+        """`rows` in display order: by the sort column, missing values last, then schema and group."""
+        rows = list(rows)
+        by_name = sorted(rows, key=lambda row: (row.schema.casefold(), row.group.casefold(), row.key))
+        if self.key in (MODEL, SCHEMA):
+            if self.key == MODEL:
+                by_name.sort(key=lambda row: row.group.casefold(), reverse=self.descending)
+            else:
+                by_name.sort(key=lambda row: row.schema.casefold(), reverse=self.descending)
+            return by_name
+        known = [row for row in by_name if _number(row, self.key) is not None]
+        unknown = [row for row in by_name if _number(row, self.key) is None]
+        # Python's sort is stable, so rows with equal values stay in name order.
+        known.sort(key=lambda row: _number(row, self.key), reverse=self.descending)  # type: ignore[arg-type, return-value]
+        return known + unknown
+
+
+def _number(row: Row, name: str) -> float | None:
+    value = row.value(name)
+    return None if value is None or value != value else value

@@ -1,0 +1,129 @@
+"""Responsive layout and the status line: 80×24, 200×60, resize keeping state, the too-small notice, the
+alert sidebar and its badge, and the badges that change what the numbers mean (TLS, PARTIAL, PAUSED)."""
+
+from __future__ import annotations
+
+from ui_fakes import collected, fleet, fleet_alerts
+
+from aitop.ui.screens import DetailScreen, OverviewScreen
+from aitop.ui.screens.modals import AlertsScreen
+from aitop.ui.widgets import AlertList, AlertSidebar, StatusBar, TooSmall, TopTable
+from aitop.ui.widgets.top_table import split_row_key
+
+NARROW = ["model", "request_rate", "error_rate", "latency_p95", "latency_p99", "trend", "cost_per_hour"]
+
+
+def columns(table: TopTable) -> list[str]:
+    return [str(column.key.value) for column in table.ordered_columns]
+
+
+async def start(app, pilot) -> TopTable:
+    await app.poll_once()
+    await pilot.pause()
+    return app.query_one(TopTable)
+
+
+async def test_80x24_hides_columns_and_the_sidebar_becomes_a_badge(make_app):
+    app = make_app([collected(fleet(), alerts=fleet_alerts())])
+    async with app.run_test(size=(80, 24)) as pilot:
+        table = await start(app, pilot)
+        assert columns(table) == NARROW
+        assert not app.query_one(AlertSidebar).display or not app.screen.sidebar_visible
+        status = app.query_one(StatusBar).text.plain
+        assert "‼ ALERTS 3 firing 1 pending (a)" in status
+        await pilot.press("a")  # too narrow for the sidebar: the list opens over the screen
+        assert isinstance(app.screen, AlertsScreen)
+        alerts = app.screen.query_one(AlertList)
+        assert [a.rule for a in alerts.alerts][:2] == ["prometheus:VLLMQueueBacklog", "error_rate_high"]
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, DetailScreen) and app.screen.key == ("vllm", "mixtral-8x7b")
+        await app.workers.wait_for_complete()
+        await pilot.press("escape")
+        assert isinstance(app.screen, OverviewScreen)
+        await pilot.press("a", "escape")
+        assert isinstance(app.screen, OverviewScreen)
+        await pilot.press("a")
+        assert isinstance(app.screen, AlertsScreen)
+        await pilot.press("a")  # `a` closes it again
+        assert isinstance(app.screen, OverviewScreen)
+
+
+async def test_wide_terminal_shows_more_columns_and_the_alert_sidebar(make_app):
+    app = make_app([collected(fleet(), alerts=fleet_alerts())])
+    async with app.run_test(size=(200, 60)) as pilot:
+        table = await start(app, pilot)
+        overview = app.screen
+        sidebar = app.query_one(AlertSidebar)
+        assert overview.sidebar_visible and sidebar.display and sidebar.outer_size.width == 48
+        assert {"latency_p50", "input_tokens_rate", "schema"} <= set(columns(table))
+        assert "ALERTS" not in app.query_one(StatusBar).text.plain  # the sidebar lists them
+        assert "Alerts · 3 firing · 1 pending" in str(app.query_one("#alerts-title").render())
+        await pilot.press("tab")
+        assert isinstance(app.focused, AlertList)
+        await pilot.press("j", "k", "enter")  # first: the Prometheus alert on mixtral
+        await pilot.pause()
+        assert isinstance(app.screen, DetailScreen) and app.screen.key == ("vllm", "mixtral-8x7b")
+        await app.workers.wait_for_complete()
+        await pilot.press("escape")
+        await pilot.press("a")
+        await pilot.pause()
+        assert not overview.sidebar_visible and not sidebar.display
+        assert "‼ ALERTS 3 firing 1 pending (a)" in app.query_one(StatusBar).text.plain
+        assert "running" in columns(table)  # the table took the space back
+        await pilot.press("a")
+        await pilot.pause()
+        assert overview.sidebar_visible and sidebar.display
+
+
+async def test_sidebar_steps_aside_without_alerts(make_app):
+    app = make_app([collected(fleet(), alerts=fleet_alerts()), collected(fleet())])
+    async with app.run_test(size=(120, 40)) as pilot:
+        table = await start(app, pilot)
+        assert app.screen.sidebar_visible and columns(table) == NARROW
+        await app.poll_once()
+        await pilot.pause()
+        assert not app.screen.sidebar_visible and len(columns(table)) == 11
+
+
+async def test_resize_keeps_sort_filter_and_selection_and_too_small_shows_a_notice(make_app):
+    app = make_app([collected(fleet())])
+    async with app.run_test(size=(120, 40)) as pilot:
+        table = await start(app, pilot)
+        await pilot.press("P", "slash", *"mix|llama", "enter", "down")
+        selected = table.selected_key
+        assert selected is not None and split_row_key(selected)[1] == "llama-3.1-8b"
+        for size in [(80, 24), (50, 12), (200, 60), (120, 40)]:
+            await pilot.resize_terminal(*size)
+            await pilot.pause()
+            assert table.selected_key == selected, size
+            assert table.sort_order.key == "latency_p95" and table.row_filter.text == "mix|llama"
+            assert table.row_count == 2
+        await pilot.resize_terminal(50, 12)
+        await pilot.pause()
+        notice = app.screen.query_one(TooSmall)
+        assert notice.display and not app.screen.query_one("#body").display
+        assert "50×12" in str(notice.render()) and "60×15" in str(notice.render())
+        await pilot.resize_terminal(80, 24)
+        await pilot.pause()
+        assert not notice.display and app.screen.query_one("#body").display and columns(table) == NARROW
+
+
+async def test_status_line_backend_tls_partial_interval_and_paused(make_app):
+    snapshot = collected(fleet(), backend="Prometheus 2.53.0", tls_verified=False,
+                         warnings=["store gateway 10.0.0.9 unreachable", "query hit the sample limit"])  # fmt: skip
+    app = make_app([snapshot])
+    async with app.run_test(size=(160, 40)) as pilot:
+        await start(app, pilot)
+        status = app.query_one(StatusBar)
+        banner, line = status.text.plain.split("\n")
+        assert "PARTIAL data: store gateway 10.0.0.9 unreachable (+1 more)" in banner
+        assert line.startswith("aitop  TLS NOT VERIFIED ")
+        assert "(Prometheus 2.53.0)" in line and "every 2s" in line and "vllm, tgi" in line
+        await pilot.press("p")
+        assert status.text.plain.split("\n")[1].startswith("aitop  PAUSED (p)   TLS NOT VERIFIED ")
+        await pilot.press("enter")
+        await pilot.pause()
+        detail_status = app.screen.query_one(StatusBar).text.plain
+        assert "PAUSED" in detail_status and "TLS NOT VERIFIED" in detail_status and "PARTIAL" in detail_status
+        await app.workers.wait_for_complete()
