@@ -1,15 +1,21 @@
 """Row fields from aggregated rates, shared by both sources.
 
 A source fills one `Accumulator` per row — summed rates per concept, merged bucket rates (or quantiles a
-server already computed), gauge readings, vote rates — and `finish_row` derives the contract's fields from
-it, with a reason for every field it cannot know and a one-line provenance for the explain view.
+server already computed), summary quantile lines, mean numerator/denominator rates, gauge readings, vote
+rates — and `finish_row` derives the contract's fields from it, with a reason for every field it cannot
+know and a one-line provenance for the explain view.
+
+A latency-like field (latency, TTFT, TPOT, queue) is read from the best source the row has: a summary
+quantile when exactly one series holds it (summaries of separate series cannot be merged), else histogram
+buckets, else a mean (Δsum/Δcount), else a gauge's last value. A mean or a last value fills every field of
+its concept, and its provenance says it is not a percentile.
 """
 
 from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from aitop.model import Missing, Row
@@ -38,17 +44,29 @@ CONCEPT_FIELDS: Mapping[str, tuple[str, ...]] = {
     "cost_per_query": ("cost_per_hour", "cost_per_request"),
     "feedback": ("feedback_negative_ratio",),
 }
+#: What a latency-like field read from something other than a histogram is (said in its provenance).
+KIND_NOTES: Mapping[str, str] = {
+    "summary": "a client-side summary quantile of one series (summaries are not mergeable)",
+    "mean": "a mean (Δsum/Δcount), not a percentile: no histogram exists",
+    "gauge": "the last observed value (a gauge), not a percentile",
+}
+_AGGREGATE: Mapping[str, Callable[[list[float]], float]] = {
+    "sum": sum, "max": max, "avg": lambda values: sum(values) / len(values),
+}
 
 
 @dataclass(slots=True)
 class Provenance:
-    """Where a concept's numbers came from, for the explain view."""
+    """Where a concept's numbers came from (one per concept and variant kind), for the explain view."""
 
     metrics: set[str] = field(default_factory=set)
+    counts: set[str] = field(default_factory=set)  # a mean's denominator
     selector: str = ""
     series: int = 0
     targets: set[str] = field(default_factory=set)
     elapsed: float = 0.0
+    scale: float = 1.0
+    aggregate: str = "sum"
 
 
 @dataclass(slots=True)
@@ -56,17 +74,23 @@ class Accumulator:
     """Everything known about one row while a source aggregates; `finish_row` turns it into a `Row`."""
 
     group_label: str
-    present: set[str] = field(default_factory=set)  # concepts some target exposes for this row
+    present: set[str] = field(default_factory=set)  # concepts with a series in this row
+    exposed: set[str] = field(default_factory=set)  # concepts the row's targets expose (for any row)
     counted: set[str] = field(default_factory=set)  # concepts with a series that has a window-long increase
     rates: dict[str, float] = field(default_factory=lambda: defaultdict(float))
     buckets: dict[str, dict[float, float]] = field(default_factory=lambda: defaultdict(lambda: defaultdict(float)))
     gauges: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    aggregates: dict[str, str] = field(default_factory=dict)  # gauge concept -> sum | max | avg
+    summaries: dict[str, dict[float, list[float]]] = field(default_factory=lambda: defaultdict(lambda: defaultdict(list)))
+    means: dict[str, list[float]] = field(default_factory=lambda: defaultdict(lambda: [0.0, 0.0]))
     error_types: dict[str, float] = field(default_factory=lambda: defaultdict(float))
     votes: list[float] = field(default_factory=lambda: [0.0, 0.0])  # positive, negative per second
     stale: bool = False
-    provenance: dict[str, Provenance] = field(default_factory=lambda: defaultdict(Provenance))
+    provenance: dict[tuple[str, str], Provenance] = field(default_factory=lambda: defaultdict(Provenance))
     quantiles: dict[str, float] = field(default_factory=dict)  # field -> value a server computed (NaN: none)
     queries: dict[str, str] = field(default_factory=dict)  # field -> the PromQL a server answered
+    kind_queries: dict[tuple[str, str], str] = field(default_factory=dict)  # (field, source kind) -> PromQL
+    absent: Mapping[str, str] = field(default_factory=dict)  # concept -> why the schema cannot provide it
 
 
 def _detail(source: Provenance) -> str:
@@ -77,48 +101,92 @@ def _detail(source: Provenance) -> str:
     )
 
 
-def _provenance(acc: Accumulator) -> dict[str, str]:
-    """One line per field: the PromQL a server answered, or the PromQL equivalent of what aitop computed
-    locally and from how much data."""
-    if acc.queries:
-        return dict(acc.queries)
+def _scaled(source: Provenance) -> str:
+    return "" if source.scale == 1 else f" × {source.scale:g}"
+
+
+def _selected(source: Provenance, counts: bool = False) -> str:
+    return ", ".join(sorted(source.counts if counts else source.metrics)) + source.selector
+
+
+def _rate(source: Provenance, counts: bool = False) -> str:
+    return f"sum(rate({_selected(source, counts)}[{source.elapsed:.1f}s]))"
+
+
+def _distribution_line(acc: Accumulator, concept: str, kind: str, q: float) -> str:
+    source = acc.provenance[(concept, kind)]
+    window = f"{source.elapsed:.1f}s"
+    if kind == "histogram":
+        bounds = "" if source.scale == 1 else f" (bounds × {source.scale:g})"
+        return f"histogram_quantile({q:g}, sum by (le) (rate({_selected(source)}[{window}]))){bounds} — {_detail(source)}"
+    if kind == "summary":
+        return f'{_selected(source)}{{quantile="{q:g}"}}{_scaled(source)} — {KIND_NOTES[kind]}; {_detail(source)}'
+    if kind == "mean":
+        return f"{_rate(source)} / {_rate(source, counts=True)}{_scaled(source)} — {KIND_NOTES[kind]}; {_detail(source)}"
+    return f"{source.aggregate}({_selected(source)}){_scaled(source)} — {KIND_NOTES[kind]}; {_detail(source)}"
+
+
+def _local_provenance(acc: Accumulator, used: Mapping[str, str]) -> dict[str, str]:
+    """One line per field: the PromQL equivalent of what aitop computed locally, and from how much data.
+    `used` names the source kind each latency-like field was read from."""
     sources = acc.provenance
+    lines: dict[str, str] = {}
 
-    def selected(concept: str) -> str:
-        source = sources[concept]
-        return ", ".join(sorted(source.metrics)) + source.selector
+    def counter(concept: str) -> Provenance | None:
+        return sources.get((concept, "counter"))
 
-    def rate(concept: str) -> str:
-        return f"sum(rate({selected(concept)}[{sources[concept].elapsed:.1f}s]))"
-
-    expressions: dict[str, tuple[str, str]] = {}  # field -> (expression, concept it rests on)
     for concept, name in RATE_FIELDS.items():
-        if concept in sources:
-            expressions[name] = (rate(concept), concept)
+        if (source := counter(concept)) is not None:
+            lines[name] = f"{_rate(source)}{_scaled(source)} — {_detail(source)}"
     for concept, fields in QUANTILE_FIELDS.items():
-        if concept in sources:
-            window = f"{sources[concept].elapsed:.1f}s"
-            for name, q in fields:
-                expressions[name] = (f"histogram_quantile({q:g}, sum by (le) (rate({selected(concept)}[{window}])))", concept)
+        for name, q in fields:
+            if name in used:
+                lines[name] = _distribution_line(acc, concept, used[name], q)
     for concept, name in GAUGE_FIELDS.items():
-        if concept in sources:
-            expressions[name] = (f"{'max' if concept == 'kv_cache' else 'sum'}({selected(concept)})", concept)
-    if "errors" in sources and "requests" in sources:
-        expressions["error_rate"] = (f"{rate('errors')} / {rate('requests')}", "errors")
-    if "cost" in sources:
-        expressions["cost_per_hour"] = (f"{rate('cost')} × 3600", "cost")
-        expressions["cost_per_request"] = (f"{rate('cost')} / request rate", "cost")
-    elif "cost_per_query" in sources:
-        expressions["cost_per_request"] = (f"avg({selected('cost_per_query')})", "cost_per_query")
-        expressions["cost_per_hour"] = (f"avg({selected('cost_per_query')}) × request rate × 3600", "cost_per_query")
-    if "feedback" in sources:
-        expressions["feedback_negative_ratio"] = (f"negative / all votes of {rate('feedback')}", "feedback")
-    return {name: f"{expression} — {_detail(sources[concept])}" for name, (expression, concept) in expressions.items()}
+        if (source := sources.get((concept, "gauge"))) is not None:
+            lines[name] = f"{source.aggregate}({_selected(source)}){_scaled(source)} — {_detail(source)}"
+    errors, requests = counter("errors"), counter("requests")
+    if errors is not None and requests is not None:
+        lines["error_rate"] = f"{_rate(errors)} / {_rate(requests)} — {_detail(errors)}"
+    if (cost := counter("cost")) is not None:
+        lines["cost_per_hour"] = f"{_rate(cost)}{_scaled(cost)} × 3600 — {_detail(cost)}"
+        lines["cost_per_request"] = f"{_rate(cost)}{_scaled(cost)} / request rate — {_detail(cost)}"
+    elif (per_query := sources.get(("cost_per_query", "gauge"))) is not None:
+        selected = _selected(per_query)
+        lines["cost_per_request"] = f"avg({selected}) — {_detail(per_query)}"
+        lines["cost_per_hour"] = f"avg({selected}) × request rate × 3600 — {_detail(per_query)}"
+    if (feedback := counter("feedback")) is not None:
+        lines["feedback_negative_ratio"] = f"negative / all votes of {_rate(feedback)} — {_detail(feedback)}"
+    return lines
+
+
+def _distribution(acc: Accumulator, concept: str, name: str, q: float) -> tuple[float | None, str | None, int]:
+    """(value, source kind, summary series that could not be merged) of one latency-like field."""
+    unmerged = 0
+    lines = acc.summaries.get(concept, {}).get(q)
+    if lines:
+        if len(lines) == 1:
+            return lines[0], "summary", 0
+        unmerged = len(lines)
+    if name in acc.quantiles:
+        return acc.quantiles[name], "histogram", unmerged
+    buckets = acc.buckets.get(concept)
+    if buckets:
+        return histogram_quantile(q, buckets.items()), "histogram", unmerged
+    if concept in acc.means:
+        total, count = acc.means[concept]
+        return (total / count if count else math.nan), "mean", unmerged
+    samples = acc.gauges.get(concept)
+    if samples:
+        return _AGGREGATE[acc.aggregates.get(concept, "avg")](samples), "gauge", unmerged
+    return None, None, unmerged
 
 
 def finish_row(schema: str, group: str, acc: Accumulator) -> Row:
+    """The `Row` of one accumulated group: contract fields, missing reasons, provenance."""
     values: dict[str, float | None] = {}
     missing: dict[str, Missing] = {}
+    notes: dict[str, str] = {}  # field -> why it is empty, when the catalog or the data can say more
 
     def unknown(concept: str) -> Missing:
         if concept not in acc.present:
@@ -137,30 +205,48 @@ def finish_row(schema: str, group: str, acc: Accumulator) -> Row:
     requests = acc.rates.get("requests") if "requests" in acc.counted else None
     for concept, name in RATE_FIELDS.items():
         put(name, acc.rates.get(concept, 0.0) if concept in acc.counted else None, concept)
+    used: dict[str, str] = {}
     for concept, fields in QUANTILE_FIELDS.items():
-        buckets = acc.buckets.get(concept, {})
         for name, q in fields:
-            if name in acc.quantiles:
-                put(name, acc.quantiles[name], concept)
-            else:
-                put(name, histogram_quantile(q, buckets.items()) if buckets else None, concept)
+            value, kind, unmerged = _distribution(acc, concept, name, q)
+            put(name, value, concept)
+            if kind is not None:
+                used[name] = kind
+            if unmerged and kind is None:
+                missing[name] = Missing.NO_METRIC  # no mergeable source: a summary's series cannot be combined
+                notes[name] = (f"not shown: {unmerged} series of a summary hold this row, and summary quantiles "
+                               "cannot be merged (no histogram or mean to fall back on)")
     for concept, name in GAUGE_FIELDS.items():
         samples = acc.gauges.get(concept)
-        value = None
-        if samples:
-            value = max(samples) if concept == "kv_cache" else sum(samples)
-        put(name, value, concept)
+        aggregate = acc.aggregates.get(concept, "max" if concept == "kv_cache" else "sum")
+        put(name, _AGGREGATE[aggregate](samples) if samples else None, concept)
 
-    # Errors are often counted only when they happen: with requests counted, no error series means 0.
-    # With no requests in the window the rate is unknown, not 0.
-    errors = acc.rates.get("errors", 0.0) if "errors" in acc.present and requests is not None else None
+    # Errors are often counted only when they happen: with requests counted and errors exposed by the
+    # target, no error series for this row means 0. With no requests in the window the rate is unknown.
+    exposed = "errors" in acc.present or "errors" in acc.exposed
+    errors = acc.rates.get("errors", 0.0) if exposed and requests is not None else None
     put("error_rate", min(errors / requests, 1.0) if errors is not None and requests else None, "errors")
-    if values["error_rate"] is None and "errors" in acc.present:
+    if values["error_rate"] is None and exposed:
         missing["error_rate"] = Missing.NO_OBSERVATIONS if requests == 0 else unknown("requests")
 
     _cost(acc, requests, put)
     positive, negative = acc.votes
     put("feedback_negative_ratio", negative / (positive + negative) if positive + negative > 0 else None, "feedback")
+
+    if acc.queries or acc.kind_queries:  # a server answered: its PromQL, for the source each field used
+        provenance = dict(acc.queries)
+        provenance.update({name: acc.kind_queries[(name, kind)] for name, kind in used.items()
+                           if (name, kind) in acc.kind_queries})
+    else:
+        provenance = _local_provenance(acc, used)
+    for concept, why in acc.absent.items():
+        for name in CONCEPT_FIELDS.get(concept, ()):
+            if values.get(name) is None:
+                notes.setdefault(name, f"not exposed: {why}")
+    for name, note in notes.items():
+        provenance.setdefault(name, note)
+    if values["error_rate"] is not None and "error_rate" not in provenance:
+        provenance["error_rate"] = "0: the error metric has no series for this row (failures are counted when they happen)"
     return Row(
         schema=schema,
         group=group,
@@ -169,7 +255,7 @@ def finish_row(schema: str, group: str, acc: Accumulator) -> Row:
         missing=missing,
         errors_by_type=dict(sorted(acc.error_types.items(), key=lambda item: -item[1])),
         stale=acc.stale,
-        provenance=_provenance(acc),
+        provenance=provenance,
         distributions={concept: tuple(sorted(b.items())) for concept, b in acc.buckets.items() if b},
     )
 

@@ -15,9 +15,10 @@ from datetime import datetime
 
 import requests
 
-from aitop.catalog import FEEDBACK_NEGATIVE, FEEDBACK_POSITIVE
-from aitop.derive import CONCEPT_FIELDS, GAUGE_FIELDS, RATE_FIELDS, Accumulator, finish_row
+from aitop.catalog import FEEDBACK_NEGATIVE, FEEDBACK_POSITIVE, Schema
+from aitop.derive import CONCEPT_FIELDS, KIND_NOTES, QUANTILE_FIELDS, Accumulator, finish_row
 from aitop.model import Alert, Missing, Row, Severity
+from aitop.prommath import parse_le
 from aitop.sanitize import clean
 from aitop.sources.promql import Query, SchemaPlan
 
@@ -130,23 +131,38 @@ def _group(labels: Mapping[str, str], group_labels: tuple[str, ...]) -> tuple[st
 
 
 def _fields_of(query: Query) -> tuple[str, ...]:
-    return (query.field,) if query.field else CONCEPT_FIELDS.get(query.concept, ())
+    """The fields a query's answer fills (for every reading of its expression)."""
+    fields: dict[str, None] = {}
+    for reading in query.readings():
+        fields.update(dict.fromkeys((reading.field,) if reading.field else CONCEPT_FIELDS.get(reading.concept, ())))
+    return tuple(fields)
 
 
 def _read(acc: Accumulator, query: Query, labels: Mapping[str, str], value: float) -> None:
     scaled = value * query.scale
+    variant = query.variant
+    acc.present.add(query.concept)
     if query.kind == "quantile":
         acc.quantiles[query.field] = scaled
     elif query.kind == "gauge":
         if value == value:
             acc.gauges[query.concept].append(scaled)
+            acc.aggregates[query.concept] = variant.aggregate if variant is not None else "sum"
         return
+    elif query.kind == "summary":
+        quantile = parse_le(labels.get("quantile"))
+        if quantile is None:
+            return
+        acc.summaries[query.concept][quantile].append(scaled)
+    elif query.kind == "mean":
+        # The server divided already; NaN (nothing counted in the window) stays NaN.
+        acc.means[query.concept] = [scaled, 1.0]
     elif query.kind == "errors":
-        kind = next((labels[t] for t in query.type_labels if labels.get(t)), "error")
+        kind = (variant.type_of(labels) if variant is not None else None) or "error"
         acc.error_types[clean(kind, 64)] += value
         acc.rates["errors"] += value
     elif query.kind == "feedback":
-        rating = next((labels[t] for t in query.type_labels if labels.get(t)), "").lower()
+        rating = ((variant.type_of(labels) if variant is not None else None) or "").lower()
         if rating in FEEDBACK_POSITIVE:
             acc.votes[0] += value
         elif rating in FEEDBACK_NEGATIVE:
@@ -156,14 +172,30 @@ def _read(acc: Accumulator, query: Query, labels: Mapping[str, str], value: floa
     acc.counted.add(query.concept)
 
 
-def _explain(query: Query, count: int, fields: Mapping[str, str]) -> dict[str, str]:
-    suffix = f" — {count} series answered by the server"
-    lines = {field: query.expr + suffix for field in _fields_of(query)}
-    if query.concept in RATE_FIELDS or query.concept in GAUGE_FIELDS:
-        return lines
-    if query.concept == "errors" and "request_rate" in fields:
-        lines["error_rate"] = f"{query.expr} / {fields['request_rate'].split(' — ')[0]}{suffix}"
-    return lines
+def _explain(query: Query) -> tuple[str, str]:
+    """(expression, " — note") of a query, for the fields it fills."""
+    note = f"{KIND_NOTES[query.kind]}; " if query.kind in KIND_NOTES else ""
+    scaled = "" if query.scale == 1 or query.kind in ("errors", "feedback") else f" × {query.scale:g}"
+    return query.expr + scaled, note
+
+
+def _explanations(parts: Mapping[str, list[tuple[str, str, int]]]) -> dict[str, str]:
+    """field -> one line: the PromQL (summed queries joined by +), what it is, and how many series answered.
+    The error ratio quotes the request expression as its denominator."""
+    lines = {}
+    for field, found in parts.items():
+        exprs = " + ".join(dict.fromkeys(expr for expr, _, _ in found))
+        lines[field] = (exprs, found[0][1], sum(count for _, _, count in found))
+    out = {field: f"{expr} — {note}{count} series answered by the server" for field, (expr, note, count) in lines.items()}
+    if "errors" in lines:
+        expr, _, count = lines["errors"]
+        requests_expr = lines["request_rate"][0] if "request_rate" in lines else ""
+        if " + " in requests_expr:
+            requests_expr = f"({requests_expr})"
+        ratio = f"{expr} / {requests_expr}" if requests_expr else expr
+        out["error_rate"] = f"{ratio} — {count} series answered by the server"
+        del out["errors"]
+    return out
 
 
 def assemble_rows(
@@ -174,27 +206,40 @@ def assemble_rows(
 ) -> tuple[list[Row], list[str]]:
     """Rows from the answered queries of one refresh, and the server's warnings (deduplicated)."""
     plans = list(plans)
+    schemas = {plan.schema.name: plan.schema for plan in plans}
     rows: dict[tuple[str, str], Accumulator] = {}
     warnings: list[str] = []
-    explained: dict[tuple[str, str], dict[str, str]] = {}
-    ordered = sorted(answered.items(), key=lambda item: item[0].concept != "requests")  # requests first
-    for query, (result, response) in ordered:
+    parts: dict[tuple[str, str], dict[str, list[tuple[str, str, int]]]] = {}
+    readings = [(reading, answer) for query, answer in answered.items() for reading in query.readings()]
+    for query, (result, response) in readings:
         warnings.extend(w for w in response_warnings(response) if w not in warnings)
+        schema = schemas.get(query.schema)
+        expr, note = _explain(query)
         for series in result:
             labels = series.get("metric", {})
             label, group = _group(labels, query.group_labels)
             key = (query.schema, group)
             acc = rows.get(key)
             if acc is None:
-                acc = rows[key] = Accumulator(group_label=label)
+                acc = rows[key] = Accumulator(group_label=label, absent=_absent(schema))
+            elif schema is not None and label in schema.group_labels and acc.group_label not in schema.group_labels:
+                acc.group_label = label
             _read(acc, query, labels, float(series["value"][1]))
-            lines = explained.setdefault(key, {})
-            lines.update(_explain(query, len(result), lines))
-    present = {plan.schema.name: set(plan.variants) for plan in plans}
+            if query.concept in QUANTILE_FIELDS:  # finish_row picks the line of the source it used
+                line = f"{expr} — {note}{len(result)} series answered by the server"
+                for field in (query.field,) if query.field else CONCEPT_FIELDS[query.concept]:
+                    acc.kind_queries[(field, "histogram" if query.kind == "quantile" else query.kind)] = line
+                continue
+            fields = ("errors",) if query.concept == "errors" else CONCEPT_FIELDS.get(query.concept, ())
+            for field in fields:
+                found = parts.setdefault(key, {}).setdefault(field, [])
+                if not any(e == expr for e, _, _ in found):
+                    found.append((expr, note, len(result)))
+    exposed = {plan.schema.name: set(plan.chosen) for plan in plans}
     finished: list[Row] = []
     for (schema, group), acc in sorted(rows.items()):
-        acc.present |= present.get(schema, set())
-        acc.queries.update(explained.get((schema, group), {}))
+        acc.exposed |= exposed.get(schema, set())
+        acc.queries.update(_explanations(parts.get((schema, group), {})))
         row = finish_row(schema, group, acc)
         failed = {field for query in errored if query.schema == schema for field in _fields_of(query)}
         if failed:
@@ -206,6 +251,12 @@ def assemble_rows(
         if failure not in warnings:
             warnings.append(failure)
     return finished, warnings
+
+
+def _absent(schema: Schema | None) -> dict[str, str]:
+    if schema is None:
+        return {}
+    return {concept: f"{schema.title}: {why}" for concept, why in schema.absent.items()}
 
 
 def alerts_from(body: object) -> tuple[Alert, ...]:

@@ -1,20 +1,23 @@
 """PromQL for every concept of every detected schema, built from the catalog (pure; no I/O).
 
-One instant query per concept per schema, aggregated server-side by the group label, so the number of
-queries never grows with the number of rows. The same expressions, narrowed to one group with a matcher,
-serve `query_range` for a row's history.
+One instant query per concept per schema (per quantile for histograms), aggregated server-side by the
+group label, so the number of queries never grows with the number of rows. The same expressions, narrowed
+to one group with a matcher, serve `query_range` for a row's history.
 
-Names are resolved against what the server holds: prometheus_client escapes `vllm:` to `vllm_` when a
-Prometheus 2.x server negotiates OpenMetrics, so a catalog name is looked up in both spellings.
+Which schemas and variants are used is decided by `aitop.catalog.match` from the server's metric names —
+the rules scrape mode uses — including the escaped spelling (`vllm_x` for `vllm:x`) a Prometheus 2.x
+server stores when it negotiated OpenMetrics. A schema that stands down for another on the same target
+(`suppressed_by`) keeps only series of instances where the other is absent (`unless on (instance)`).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Collection, Iterable
-from dataclasses import dataclass
+import re
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass, field, replace
 
-from aitop.catalog import Schema, Variant
+from aitop.catalog import Resolved, Schema, Variant, choose_all, fingerprint
 from aitop.derive import GAUGE_FIELDS, QUANTILE_FIELDS, RATE_FIELDS
 
 INSTANCE = "instance"
@@ -37,132 +40,270 @@ class Query:
 
     schema: str
     concept: str
-    kind: str  # rate | errors | feedback | quantile | gauge
+    kind: str  # rate | errors | feedback | quantile | gauge | mean | summary
     expr: str
     group_labels: tuple[str, ...]
     type_labels: tuple[str, ...] = ()
     field: str | None = None  # for quantiles: which field the answer fills
     scale: float = 1.0
+    variant: Variant | None = None  # the catalog entry behind it (error-type format, aggregate)
+    also: tuple[Query, ...] = ()  # other readings of the same expression (it is sent once)
+
+    def readings(self) -> tuple[Query, ...]:
+        """This query and the others answered by the same expression."""
+        return (self, *self.also)
 
 
 @dataclass(frozen=True, slots=True)
 class SchemaPlan:
-    """A detected schema with the variant (and the server's spelling of its metric) chosen per concept."""
+    """A detected schema with what to read per concept on this server."""
 
     schema: Schema
-    variants: dict[str, tuple[Variant, str]]  # concept -> (variant, metric name as stored on the server)
+    variants: dict[str, tuple[Variant, str]]  # concept -> (first variant, its metric as stored on the server)
+    chosen: dict[str, tuple[Resolved, ...]] = field(default_factory=dict)  # concept -> every variant to read
+    unless: str = ""  # selector of the suppressing schemas' fingerprints, when the server holds any
+    scope: str = ""  # selector of this schema's own fingerprint, for variants read only where it shows
+    scoped: frozenset[Variant] = frozenset()  # variants whose series may belong to another system
 
-    def group_labels(self, group_by: str | None) -> tuple[str, ...]:
+    def group_labels(self, group_by: str | None, variant: Variant | None = None) -> tuple[str, ...]:
         if group_by:
             return (group_by,)
-        return self.schema.group_labels or (INSTANCE,)
+        labels = self.schema.group_labels_of(variant) if variant is not None else self.schema.group_labels
+        return labels or (INSTANCE,)
+
+    def wrap(self, vector: str, variant: Variant | None = None) -> str:
+        """`vector` restricted as scrape mode restricts a target: only instances showing this schema's
+        fingerprint (for a scoped variant), none where a suppressing schema was found."""
+        if variant is not None and variant in self.scoped and self.scope:
+            vector = f"({vector} and on ({INSTANCE}) group by ({INSTANCE}) ({self.scope}))"
+        if self.unless:
+            vector = f"({vector} unless on ({INSTANCE}) group by ({INSTANCE}) ({self.unless}))"
+        return vector
 
 
-def _spellings(name: str) -> tuple[str, ...]:
-    return (name, name.replace(":", "_")) if ":" in name else (name,)
+def _alternatives(names: Iterable[str]) -> str:
+    return "|".join(re.escape(name) for name in names)
 
 
-def _resolve(variant: Variant, names: Collection[str]) -> str | None:
-    """The server's name for what this variant aggregates, or None when the server has none."""
-    if variant.metric_regex is not None:
-        return variant.metric_regex.pattern if any(variant.metric_regex.fullmatch(n) for n in names) else None
-    wanted = variant.metric + "_bucket" if variant.kind == "histogram" else None
-    for candidate in variant.value_names if wanted is None else (wanted,):
-        for spelling in _spellings(candidate):
-            if spelling in names:
-                return spelling.removesuffix("_bucket") if wanted else spelling
-    return None
+def _names_selector(names: Sequence[str]) -> str:
+    return '{__name__=~"' + _escape(_alternatives(names)) + '"}' if names else ""
+
+
+def _readers(schemas: Iterable[Schema]) -> dict[str, set[str]]:
+    """metric name (without `_total`) -> the schemas that read it."""
+    readers: dict[str, set[str]] = {}
+    for schema in schemas:
+        for variant in schema.variants():
+            for metric in (*variant.metrics, *variant.count):
+                readers.setdefault(metric.removesuffix("_total"), set()).add(schema.name)
+    return readers
+
+
+def _needs_scope(schema: Schema, variant: Variant, readers: dict[str, set[str]]) -> bool:
+    """Could a series this variant reads belong to another system? Yes for a generic schema, and for names
+    another schema reads too — unless that schema outranks this one on shared targets (it is excluded
+    there anyway: `suppressed_by`)."""
+    if schema.scoped:
+        return True
+    others = {other for metric in (*variant.metrics, *variant.count)
+              for other in readers.get(metric.removesuffix("_total"), ())} - {schema.name}
+    return bool(others - set(schema.suppressed_by))
 
 
 def plan_schemas(schemas: Iterable[Schema], names: Collection[str]) -> list[SchemaPlan]:
-    """The schemas whose fingerprints the server holds, each with its first available variant per concept."""
+    """The schemas whose fingerprints the server holds, each with the variants to read per concept."""
+    schemas = tuple(schemas)
+    prints = {schema.name: fingerprint(schema, names) for schema in schemas}
+    readers = _readers(schemas)
     plans = []
     for schema in schemas:
-        if not any(spelling in names for name in schema.detect for spelling in _spellings(name)):
+        if not prints[schema.name]:
             continue
-        chosen: dict[str, tuple[Variant, str]] = {}
-        for concept, variants in schema.concepts.items():
-            for variant in variants:
-                resolved = _resolve(variant, names)
-                if resolved is not None:
-                    chosen[concept] = (variant, resolved)
-                    break
-        plans.append(SchemaPlan(schema, chosen))
+        chosen = choose_all(schema, names)
+        variants = {concept: (found[0].variant, found[0].metrics[0]) for concept, found in chosen.items()}
+        suppressors = [name for other in schema.suppressed_by for name in prints.get(other, ())]
+        scoped = frozenset(found.variant for entries in chosen.values() for found in entries
+                           if _needs_scope(schema, found.variant, readers))
+        plans.append(SchemaPlan(schema, variants, chosen, _names_selector(suppressors),
+                                _names_selector(prints[schema.name]), scoped))
     return plans
 
 
-def _selector(variant: Variant, metric: str, extra: str = "") -> str:
-    """`metric{matchers}`; a regex variant selects on `__name__` (its `metric` is the pattern)."""
+def _selector(variant: Variant, names: Sequence[str], extra: Sequence[str] = ()) -> str:
+    """`metric{matchers}`; several names (or a regex variant) select on `__name__`."""
     matchers = [f'{label}=~"{_escape(p.pattern)}"' for label, p in variant.match]
     matchers += [f'{label}!~"{_escape(p.pattern)}"' for label, p in variant.exclude]
-    if extra:
-        matchers.append(extra)
-    if variant.metric_regex is not None:
-        return "{" + ",".join([f'__name__=~"{_escape(metric)}"', *matchers]) + "}"
-    return metric + ("{" + ",".join(matchers) + "}" if matchers else "")
+    matchers += [m for m in extra if m]
+    if variant.metric_regex is not None or len(names) > 1:
+        pattern = variant.metric_regex.pattern if variant.metric_regex is not None else _alternatives(names)
+        return "{" + ",".join([f'__name__=~"{_escape(pattern)}"', *matchers]) + "}"
+    return names[0] + ("{" + ",".join(matchers) + "}" if matchers else "")
 
 
 def _by(labels: Iterable[str]) -> str:
     return ", ".join(dict.fromkeys(labels))
 
 
+class GroupMatcher(str):
+    """A matcher selecting one row's group (`label="value"`), that remembers its parts so a query whose
+    variant names rows by another label (LiteLLM's `requested_model`) can select the same row."""
+
+    label: str
+    value: str
+
+    def __new__(cls, label: str, value: str) -> GroupMatcher:
+        matcher = super().__new__(cls, f'{label}="{_escape(value)}"')
+        matcher.label, matcher.value = label, value
+        return matcher
+
+    def for_variant(self, schema: Schema, variant: Variant) -> str:
+        own = schema.group_labels_of(variant)
+        if self.label in schema.model_labels and own and self.label not in own:
+            return GroupMatcher(own[0], self.value)
+        return self
+
+
+def group_matcher(labels: tuple[str, ...], group: str) -> GroupMatcher:
+    """A matcher selecting one group; "(none)" selects series without the label."""
+    return GroupMatcher(labels[0], "" if group == "(none)" else group)
+
+
+def _matcher_for(matcher: str, plan: SchemaPlan, variant: Variant) -> str:
+    return matcher.for_variant(plan.schema, variant) if isinstance(matcher, GroupMatcher) else matcher
+
+
+def _quantiles_regex(concept: str) -> str:
+    return _escape(_alternatives(f"{q:g}" for _, q in QUANTILE_FIELDS[concept]))
+
+
+def _vector(plan: SchemaPlan, variant: Variant, names: Sequence[str], labels: Sequence[str], extra: Sequence[str],
+            fn=lambda selector: selector) -> str:
+    """`fn(selector)` over the variant's series, with the row label in `labels[0]`, restricted as `wrap` says.
+
+    With several group labels a series is named by the first it has (scrape mode's rule), so the others
+    are copied into the first where it is empty (`label_replace` over disjoint selections), and series with
+    none of them are named by their target — then one `by (labels[0])` groups them all. Grouping by all
+    the labels at once would split one model's series into rows by which labels they happen to carry.
+    """
+    if len(labels) < 2:
+        return plan.wrap(fn(_selector(variant, names, extra)), variant)
+    first = labels[0]
+    branches = [fn(_selector(variant, names, [*extra, f'{first}!=""']))]
+    for i, label in enumerate((*labels[1:], INSTANCE)):
+        empty = [f'{other}=""' for other in labels[: i + 1]]
+        present = [f'{label}!=""'] if label != INSTANCE else [f'{other}=""' for other in labels[i + 1:]]
+        selected = fn(_selector(variant, names, [*extra, *empty, *present]))
+        branches.append(f'label_replace({selected}, "{first}", "$1", "{label}", "(.+)")')
+    return plan.wrap("(" + " or ".join(branches) + ")", variant)
+
+
 def instant_queries(plan: SchemaPlan, *, window: float, group_by: str | None, matcher: str = "") -> list[Query]:
     """Every query one refresh of this schema needs; `matcher` narrows them to one row (for a breakdown)."""
     w = duration(window)
-    group = plan.group_labels(group_by)
     queries: list[Query] = []
     name = plan.schema.name
-    for concept, (variant, metric) in plan.variants.items():
-        if variant.kind == "histogram":
-            for field, q in QUANTILE_FIELDS.get(concept, ()):
-                expr = f"histogram_quantile({q:g}, sum by ({_by(['le', *group])}) (rate({_selector(variant, metric + '_bucket', matcher)}[{w}])))"
-                queries.append(Query(name, concept, "quantile", expr, group, field=field, scale=variant.scale))
-        elif variant.kind == "gauge":
-            aggregate = "max" if concept == "kv_cache" else ("avg" if concept == "cost_per_query" else variant.aggregate)
-            expr = f"{aggregate} by ({_by(group)}) ({_selector(variant, metric, matcher)})"
-            queries.append(Query(name, concept, "gauge", expr, group, scale=variant.scale))
-        else:
-            types = variant.type_labels if concept in ("errors", "feedback") else ()
-            kind = concept if concept in ("errors", "feedback") else "rate"
-            expr = f"sum by ({_by([*group, *types])}) (rate({_selector(variant, metric, matcher)}[{w}]))"
-            queries.append(Query(name, concept, kind, expr, group, types, scale=variant.scale))
-    return queries
+
+    def rate(selector: str) -> str:
+        return f"rate({selector}[{w}])"
+
+    for concept, entries in plan.chosen.items():
+        for resolved in entries:
+            variant = resolved.variant
+            labels = plan.group_labels(group_by, variant)
+            group = labels[:1]  # several labels are coalesced into the first (_vector)
+            extra = [_matcher_for(matcher, plan, variant)]
+            common = {"group_labels": group, "scale": variant.scale, "variant": variant}
+            if variant.kind == "histogram":
+                inner = _vector(plan, variant, resolved.values, labels, extra, rate)
+                for field_name, q in QUANTILE_FIELDS.get(concept, ()):
+                    expr = f"histogram_quantile({q:g}, sum by ({_by(['le', *group])}) ({inner}))"
+                    queries.append(Query(name, concept, "quantile", expr, field=field_name, **common))
+            elif variant.kind == "summary":
+                # Raw quantile lines: whether one series or several hold a row is decided while reading.
+                quantiles = f'quantile=~"{_quantiles_regex(concept)}"'
+                expr = _vector(plan, variant, resolved.values, labels, [*extra, quantiles])
+                queries.append(Query(name, concept, "summary", expr, **common))
+            elif variant.kind == "mean":
+                total = _vector(plan, variant, resolved.values, labels, extra, rate)
+                count = _vector(plan, variant, resolved.counts, labels, extra, rate)
+                expr = f"sum by ({_by(group)}) ({total}) / sum by ({_by(group)}) ({count})"
+                queries.append(Query(name, concept, "mean", expr, **common))
+            elif variant.kind == "gauge":
+                expr = f"{variant.aggregate} by ({_by(group)}) ({_vector(plan, variant, resolved.values, labels, extra)})"
+                queries.append(Query(name, concept, "gauge", expr, **common))
+            else:
+                types = variant.type_by if concept in ("errors", "feedback") else ()
+                kind = concept if concept in ("errors", "feedback") else "rate"
+                # One query per name of a summed counter, added while reading: rate() over several names
+                # fails when two of them have the same labels ("vector cannot contain metrics with the same
+                # labelset"), and `a + b` would drop the groups only one of them has.
+                names = [(n,) for n in resolved.values] if variant.metric_regex is None else [resolved.values]
+                for selected in names:
+                    vector = _vector(plan, variant, selected, labels, extra, rate)
+                    expr = f"sum by ({_by([*group, *types])}) ({vector})"
+                    queries.append(Query(name, concept, kind, expr, type_labels=types, **common))
+    # One request per expression: SGLang's aborted counter is both a summand of requests and the errors.
+    unique: dict[str, Query] = {}
+    for query in queries:
+        first = unique.get(query.expr)
+        unique[query.expr] = query if first is None else replace(first, also=(*first.also, query))
+    return list(unique.values())
 
 
 def row_expression(plan: SchemaPlan, field: str, *, window: float, matcher: str) -> str | None:
     """One field of one row as a single PromQL expression (for `query_range`), or None if unavailable."""
     w = duration(window)
 
+    def entries(concept: str) -> list[tuple[Resolved, Variant, str]]:
+        return [(found, found.variant, _matcher_for(matcher, plan, found.variant)) for found in plan.chosen.get(concept, ())]
+
+    def scaled(expr: str, variant: Variant) -> str:
+        return expr if variant.scale == 1 else f"{expr} * {variant.scale:g}"
+
+    def rate_of(variant: Variant, names: Sequence[str], extra: str) -> str:
+        return f"sum({plan.wrap(f'rate({_selector(variant, names, [extra])}[{w}])', variant)})"
+
     def rate(concept: str) -> str | None:
-        if concept not in plan.variants:
+        if not (found := entries(concept)):
             return None
-        variant, metric = plan.variants[concept]
-        return f"sum(rate({_selector(variant, metric, matcher)}[{w}]))"
+        resolved, variant, extra = found[0]
+        names = [(n,) for n in resolved.values] if variant.metric_regex is None else [resolved.values]
+        terms = [rate_of(variant, selected, extra) for selected in names]
+        # `or vector(0)` per name: a name without series must not blank the sum of the others
+        total = terms[0] if len(terms) == 1 else " + ".join(f"({term} or vector(0))" for term in terms)
+        return scaled(total, variant)
+
+    def distribution(resolved: Resolved, variant: Variant, extra: str, q: float) -> str:
+        if variant.kind == "histogram":
+            bucket_rates = plan.wrap(f"rate({_selector(variant, resolved.values, [extra])}[{w}])", variant)
+            return scaled(f"histogram_quantile({q:g}, sum by (le) ({bucket_rates}))", variant)
+        if variant.kind == "mean":
+            total, count = rate_of(variant, resolved.values, extra), rate_of(variant, resolved.counts, extra)
+            return scaled(f"{total} / {count}", variant)
+        if variant.kind == "summary":  # only while one series holds the row, as in the table
+            line = plan.wrap(_selector(variant, resolved.values, [extra, f'quantile="{q:g}"']), variant)
+            return scaled(f"(max({line}) and on () (count({line}) == 1))", variant)
+        return scaled(f"{variant.aggregate}({plan.wrap(_selector(variant, resolved.values, [extra]), variant)})", variant)
 
     for concept, name in RATE_FIELDS.items():
         if field == name:
             return rate(concept)
     for concept, fields in QUANTILE_FIELDS.items():
         for name, q in fields:
-            if field == name and concept in plan.variants:
-                variant, metric = plan.variants[concept]
-                scaled = "" if variant.scale == 1 else f" * {variant.scale:g}"
-                return f"histogram_quantile({q:g}, sum by (le) (rate({_selector(variant, metric + '_bucket', matcher)}[{w}]))){scaled}"
+            if field == name and (found := entries(concept)):
+                # a summary, else its fallback: the source the table shows
+                return " or ".join(f"({distribution(*entry, q)})" for entry in found) if len(found) > 1 \
+                    else distribution(*found[0], q)
     for concept, name in GAUGE_FIELDS.items():
-        if field == name and concept in plan.variants:
-            variant, metric = plan.variants[concept]
-            return f"{'max' if concept == 'kv_cache' else 'sum'}({_selector(variant, metric, matcher)})"
+        if field == name and (found := entries(concept)):
+            resolved, variant, extra = found[0]
+            gauge = plan.wrap(_selector(variant, resolved.values, [extra]), variant)
+            return scaled(f"{variant.aggregate}({gauge})", variant)
     if field == "error_rate" and rate("errors") and rate("requests"):
         return f"({rate('errors')} or vector(0)) / {rate('requests')}"
     if field == "cost_per_hour" and rate("cost"):
         return f"{rate('cost')} * 3600"
     return None
-
-
-def group_matcher(labels: tuple[str, ...], group: str) -> str:
-    """A matcher selecting one group; "(none)" selects series without the label."""
-    value = "" if group == "(none)" else group
-    return f'{labels[0]}="{_escape(value)}"'
 
 
 def history_step(seconds: float, points: int = 240, max_points: int = 11_000) -> float:

@@ -15,7 +15,10 @@ Fixture API
                        ``target`` the ``host:port`` for a scrape config. A prometheus_client registry
                        with ``LinearCollector``, served (classic text format) by a child interpreter.
 ``prometheus``         module scope -> base URL (``http://127.0.0.1:PORT``) of /usr/bin/prometheus scraping
-                       the exporter every 1 s; returned once the target is up.
+                       the exporter every 1 s (job ``aitop-exporter``), and every tests/data fixture page
+                       (job ``aitop-fixtures``, see ``fixture_pages``); returned once the exporter is up.
+``fixture_pages``      session scope -> ``FixturePages(ports, t0)``: the schema fixture pages, one port each,
+                       counters growing at (fixture value) / 10 per second (fixture_server.py).
 ``victoria_metrics``   module scope -> base URL of /usr/bin/victoria-metrics scraping the exporter every 1 s.
 ``free_port()``        a free TCP port on 127.0.0.1.
 ``promql(base, q)``    instant query -> ``{labels-tuple: float}`` (labels-tuple = sorted ``(name, value)`` pairs).
@@ -493,20 +496,70 @@ def require_binary(name: str) -> str:
     pytest.skip(msg)
 
 
-def write_scrape_config(path: Path, target: str) -> Path:
-    path.write_text(
+def write_scrape_config(path: Path, target: str, extra_jobs: Mapping[str, Sequence[str]] | None = None) -> Path:
+    """A 1 s scrape config for the known-answer exporter, plus `extra_jobs` ({job name: targets})."""
+    jobs = {JOB: [target], **(extra_jobs or {})}
+    text = (
         "global:\n"
         "  scrape_interval: 1s\n"
         "  scrape_timeout: 1s\n"
         "  evaluation_interval: 1s\n"
         "scrape_configs:\n"
-        f"  - job_name: {JOB}\n"
-        "    metrics_path: /metrics\n"
-        "    honor_timestamps: true\n"
-        "    static_configs:\n"
-        f"      - targets: ['{target}']\n"
     )
+    for job, targets in jobs.items():
+        text += (
+            f"  - job_name: {job}\n"
+            "    metrics_path: /metrics\n"
+            "    honor_timestamps: true\n"
+            "    static_configs:\n"
+            f"      - targets: [{', '.join(repr(t) for t in targets)}]\n"
+        )
+    path.write_text(text)
     return path
+
+
+# ---------------------------------------------------------------------------------------------
+# The schema fixture pages (tests/data/*.prom), each on its own port, growing linearly in time
+# (fixture_server.py): a second job of the session's Prometheus, for the catalog's Prometheus-mode tests.
+# ---------------------------------------------------------------------------------------------
+
+FIXTURE_JOB = "aitop-fixtures"
+
+
+@dataclass(frozen=True)
+class FixturePages:
+    ports: Mapping[str, int]  # fixture name -> port
+    t0: float
+
+    def instance(self, name: str) -> str:
+        return f"127.0.0.1:{self.ports[name]}"
+
+    def url(self, name: str) -> str:
+        return f"http://{self.instance(name)}/metrics"
+
+
+@pytest.fixture(scope="session")
+def fixture_pages(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FixturePages]:
+    """Every tests/data fixture page served by a child interpreter, one port each."""
+    log = tmp_path_factory.mktemp("fixture-pages") / "fixture-pages.log"
+    script = Path(__file__).with_name("fixture_server.py")
+    with open(log, "wb") as err:
+        proc = subprocess.Popen([sys.executable, str(script)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err)
+    try:
+        line = proc.stdout.readline()
+        if not line:
+            proc.wait(timeout=10)
+            pytest.fail(f"fixture server exited with {proc.returncode}:\n{_log_tail(log)}", pytrace=False)
+        info = json.loads(line)
+        yield FixturePages(ports=info["ports"], t0=info["t0"])
+    finally:
+        proc.stdin.close()
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=5)
+        proc.stdout.close()
 
 
 def _log_tail(log: Path, lines: int = 30) -> str:
@@ -588,11 +641,13 @@ def prometheus(prometheus_server: _Server) -> str:
 
 
 @pytest.fixture(scope="session")
-def prometheus_server(exporter: Exporter, tmp_path_factory: pytest.TempPathFactory) -> Iterator[_Server]:
+def prometheus_server(exporter: Exporter, fixture_pages: FixturePages,
+                      tmp_path_factory: pytest.TempPathFactory) -> Iterator[_Server]:
     binary = require_binary("prometheus")
     tmp = tmp_path_factory.mktemp("prometheus")
     port = free_port()
-    config = write_scrape_config(tmp / "prometheus.yml", exporter.target)
+    fixtures = {FIXTURE_JOB: [fixture_pages.instance(name) for name in fixture_pages.ports]}
+    config = write_scrape_config(tmp / "prometheus.yml", exporter.target, fixtures)
     server = _Server("prometheus", [
         binary,
         f"--config.file={config}",

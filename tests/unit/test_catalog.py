@@ -2,7 +2,7 @@
 
 import pytest
 
-from aitop.catalog import CatalogError, NameFilter, builtin_schemas, parse_schema
+from aitop.catalog import CONCEPT_KINDS, CatalogError, NameFilter, builtin_schemas, parse_schema
 
 
 def test_builtin_schemas_load():
@@ -13,7 +13,10 @@ def test_builtin_schemas_load():
 def test_every_builtin_concept_has_the_right_kind():
     for schema in builtin_schemas():
         assert schema.detect and schema.group_labels
-        assert "requests" in schema.concepts
+        # a request counter, or a reason why the system has none (llama.cpp)
+        assert "requests" in schema.concepts or "requests" in schema.absent
+        for concept, variants in schema.concepts.items():
+            assert all(variant.kind in CONCEPT_KINDS[concept] for variant in variants)
 
 
 def base(**concept):

@@ -1,0 +1,68 @@
+"""The fixture expositions in this folder, and pages derived from them (shared by unit and integration tests).
+
+Each `<schema>.prom` is a first scrape of that system written from metric-schemas.md (its client library's
+text style, HELP/TYPE lines, `_created` series where the library prints them). A later scrape is the same
+page with every counter, histogram bucket/_sum/_count and summary _sum/_count multiplied by a factor;
+gauges, summary quantile lines and `_created` stay. Two scrapes 10 s apart with factor 2 therefore give a
+rate of (fixture value) / 10 per second for every counter — the numbers the expectations are written in.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+DATA = Path(__file__).parent
+
+#: Fixture name -> the schema it exercises (file stem == schema name, plus the two composite pages).
+SCHEMA_FIXTURES = (
+    "bentoml", "fastapi", "flask", "kserve", "litellm", "llamacpp", "llm", "lmdeploy", "otel_genai", "ray_serve",
+    "ray_vllm", "sglang", "tgi", "triton", "trtllm", "vllm", "xinference",
+)
+MIXED = "mixed_litellm_vllm_node"
+NODE = "node_exporter"
+ALL = (*SCHEMA_FIXTURES, MIXED, NODE)
+
+_GROWING = {"counter"}
+_CHILDREN = ("_bucket", "_sum", "_count")
+
+
+def read(name: str) -> str:
+    return (DATA / f"{name}.prom").read_text(encoding="utf-8")
+
+
+def _types(text: str) -> dict[str, str]:
+    types = {}
+    for line in text.splitlines():
+        if line.startswith("# TYPE "):
+            _, _, name, kind = line.split(None, 3)
+            types[name] = kind.strip()
+    return types
+
+
+def _grows(name: str, types: dict[str, str]) -> bool:
+    """Does this sample count up over time (a counter, or a histogram's/summary's buckets, sum and count)?"""
+    if name in types:
+        return types[name] in _GROWING  # a summary's quantile line or a gauge stays
+    for suffix in _CHILDREN:
+        family = name.removesuffix(suffix)
+        if family != name and types.get(family) in ("histogram", "summary"):
+            return True
+    return False
+
+
+def scaled(text: str, factor: float, timestamp_ms: int | None = None) -> str:
+    """The page with growing samples multiplied by `factor` (and every sample stamped, if asked)."""
+    types = _types(text)
+    out = []
+    for line in text.splitlines():
+        if not line or line.startswith("#"):
+            out.append(line)
+            continue
+        head, value = line.rsplit(" ", 1)
+        name = head.split("{", 1)[0]
+        number = float(value)
+        if _grows(name, types):
+            number *= factor
+        stamp = f" {timestamp_ms}" if timestamp_ms is not None else ""
+        out.append(f"{head} {number!r}{stamp}")
+    return "\n".join(out) + "\n"

@@ -1,0 +1,175 @@
+"""Every schema fixture page through a real Prometheus: aitop's Prometheus mode gives the hand-computed rows.
+
+The session's Prometheus scrapes each tests/data page (fixture_server.py: one port per page, counters
+growing at (fixture value) / 10 per second, exact sample timestamps) besides the known-answer exporter.
+One refresh of `PrometheusCollector` must give, for every page, the rows tests/data/expected.py computes
+by hand — the same numbers, and the same missing reasons, as scrape mode computes from two scrapes of the
+page (the unit tests' path) — and no other rows: no FastAPI rows for vLLM's own HTTP metrics, no vLLM rows
+for Triton's vLLM backend, nothing from the node exporter page.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "data"))
+
+import expected  # noqa: E402
+import pages  # noqa: E402
+
+from aitop.catalog import NameFilter, builtin_schemas  # noqa: E402
+from aitop.detect_report import build_report, names_by_instance, names_query, render_text  # noqa: E402
+from aitop.model import Missing  # noqa: E402
+from aitop.rows import RowBuilder, TargetData  # noqa: E402
+from aitop.sources.exposition import parse  # noqa: E402
+from aitop.sources.prometheus import PrometheusCollector  # noqa: E402
+from aitop.store import TargetWindow  # noqa: E402
+
+pytestmark = pytest.mark.integration
+
+WINDOW_S = 10.0
+HISTORY_S = 12.0
+REL = 1e-6  # exact timestamps on linear data: Prometheus's rate() is exact up to float noise
+
+
+def _at(fixture_pages, name: str, table: dict) -> dict:
+    instance = fixture_pages.instance(name)
+    return {(schema, group.replace(expected.INSTANCE, instance)): value for (schema, group), value in table.items()}
+
+
+def _wait_for_history(known, base: str, fixture_pages) -> None:
+    series = f'tgi_request_count{{instance="{fixture_pages.instance("tgi")}"}}'
+    deadline = time.monotonic() + 30
+    while known.history_seconds(base, series) < HISTORY_S:
+        if time.monotonic() > deadline:
+            pytest.fail(f"Prometheus holds under {HISTORY_S}s of the fixture pages after 30 s")
+        time.sleep(0.25)
+
+
+@pytest.fixture(scope="module")
+def collected(known, prometheus, fixture_pages):
+    """One refresh of aitop's Prometheus mode against the session's Prometheus, and the collector."""
+    _wait_for_history(known, prometheus, fixture_pages)
+    collector = PrometheusCollector(prometheus, window=WINDOW_S, timeout=10)
+
+    async def refresh():
+        result = await collector.collect()
+        wanted = ((("litellm", "gpt-4o"), "request_rate"), (("triton", "bert"), "latency_p95"),
+                  (("triton", "resnet50"), "latency_p95"), (("llamacpp", fixture_pages.instance("llamacpp")), "tpot_p95"))
+        histories = {key: await collector.history(key, [field], 20) for key, field in wanted}
+        breakdown = await collector.breakdown(("litellm", "gpt-4o"), "api_key_alias")
+        await collector.aclose()
+        return result, histories, breakdown
+
+    result, histories, breakdown = asyncio.run(refresh())
+    assert result.targets[0].up, result.targets
+    return {"result": result, "rows": {row.key: row for row in result.rows}, "histories": histories,
+            "breakdown": {row.group: row for row in breakdown}}
+
+
+def _scrape_mode_rows(fixture_pages, name: str) -> dict:
+    """What scrape mode computes from two scrapes of the page 10 s apart (the unit tests' path)."""
+    wanted = NameFilter(builtin_schemas())
+    text = pages.read(name)
+    window = TargetWindow(30.0)
+    for i, page in enumerate((text, pages.scaled(text, 2.0))):
+        window.add(10.0 * i, 1_754_990_000.0 + 10.0 * i, parse(page, "text/plain", wanted).samples)
+    builder = RowBuilder(builtin_schemas())
+    builder.add_target(TargetData(fixture_pages.instance(name), window, True))
+    return {row.key: row for row in builder.rows()}
+
+
+def _mismatches(row, want: dict) -> list[str]:
+    bad = []
+    for field, value in want.items():
+        got = row.value(field)
+        if isinstance(value, Missing):
+            if got is not None or row.missing_reason(field) is not value:
+                bad.append(f"{row.key} {field}: got {got!r} ({row.missing_reason(field)}), want missing: {value.value}")
+        elif got is None or got != pytest.approx(value, rel=REL, abs=1e-12):
+            bad.append(f"{row.key} {field}: got {got!r}, want {value!r}")
+    return bad
+
+
+def test_no_rows_but_the_pages_expected_ones(collected, known, fixture_pages) -> None:
+    """Exactly the known exporter's rows and every page's expected rows: nothing spurious."""
+    want = set(known.expected_rows())
+    for name in pages.SCHEMA_FIXTURES:
+        want |= set(_at(fixture_pages, name, expected.EXPECTED[name]))
+    want |= set(expected.MIXED_ROWS)
+    assert set(collected["rows"]) == want
+    assert not collected["result"].warnings, collected["result"].warnings
+
+
+@pytest.mark.parametrize("name", pages.SCHEMA_FIXTURES)
+def test_prometheus_mode_equals_hand_computed_and_scrape_mode(collected, fixture_pages, name) -> None:
+    rows = collected["rows"]
+    want = _at(fixture_pages, name, expected.EXPECTED[name])
+    bad = [line for key, fields in want.items() for line in _mismatches(rows[key], fields)]
+    assert not bad, f"{name}: Prometheus mode vs hand-computed:\n  " + "\n  ".join(bad)
+    types = _at(fixture_pages, name, expected.ERRORS_BY_TYPE.get(name, {}))
+    for key in want:
+        assert rows[key].errors_by_type == pytest.approx(types.get(key, {}), rel=REL), key
+    scrape = _scrape_mode_rows(fixture_pages, name)
+    assert set(scrape) == set(want)
+    for key, row in scrape.items():  # same numbers, and the same reasons for the missing ones
+        same = {field: row.value(field) if row.value(field) is not None else row.missing_reason(field)
+                for field in row.values}
+        assert not _mismatches(rows[key], same), (key, _mismatches(rows[key], same))
+
+
+def test_mixed_page_in_prometheus_mode(collected) -> None:
+    bad = [line for key, fields in expected.MIXED_ROWS.items() for line in _mismatches(collected["rows"][key], fields)]
+    assert not bad, "\n".join(bad)
+
+
+def test_provenance_is_the_promql_with_what_kind_of_number_it_is(collected) -> None:
+    rows = collected["rows"]
+    bert, resnet = rows[("triton", "bert")], rows[("triton", "resnet50")]
+    assert "a mean (Δsum/Δcount), not a percentile" in bert.provenance["latency_p95"]
+    assert bert.provenance["latency_p95"].startswith("sum by (model) (rate(nv_inference_request_duration_us[10s]))")
+    assert "not mergeable" in resnet.provenance["latency_p95"]
+    litellm = rows[("litellm", "gpt-4o")]
+    assert litellm.group_label == "model"
+    assert litellm.provenance["request_rate"].startswith(
+        "sum by (requested_model) (rate(litellm_proxy_total_requests_metric_total[10s]))")
+    assert "TGI exposes no time-to-first-token metric" in next(
+        row for key, row in rows.items() if key[0] == "tgi").provenance["ttft_p95"]
+
+
+def test_history_and_breakdown_use_each_variants_group_label(collected, fixture_pages) -> None:
+    """A row's history and breakdown select it by the label each query groups by (LiteLLM's request counter
+    names the model `requested_model`), and a mean or a one-series summary has a history too."""
+    def last(key, field):
+        points = [v for _, v in collected["histories"][key][field] if v is not None]
+        assert points, (key, field)
+        return points[-1]
+
+    assert last(("litellm", "gpt-4o"), "request_rate") == pytest.approx(300.0, rel=1e-3)
+    assert last(("triton", "bert"), "latency_p95") == pytest.approx(26_000_000 / 4000 * 1e-6, rel=1e-3)
+    assert last(("triton", "resnet50"), "latency_p95") == pytest.approx(21000e-6, rel=1e-6)
+    assert last(("llamacpp", fixture_pages.instance("llamacpp")), "tpot_p95") == pytest.approx(0.025, rel=1e-3)
+    split = collected["breakdown"]
+    assert set(split) == {"prod", "batch"}
+    assert split["prod"].value("request_rate") == pytest.approx(200.0, rel=REL)
+    assert split["batch"].value("request_rate") == pytest.approx(100.0, rel=REL)
+    assert split["prod"].value("error_rate") == pytest.approx(60 / 2000, rel=REL)
+
+
+def test_detect_report_from_a_prometheus_server_per_instance(collected, prometheus, exporter, fixture_pages) -> None:
+    """`aitop detect` on a server: the catalog's names per instance, so standing down works per target."""
+    answer = httpx.post(f"{prometheus}/api/v1/query", data={"query": names_query(builtin_schemas())}, timeout=10)
+    names = names_by_instance(answer.json()["data"]["result"])
+    report = build_report(builtin_schemas(), names, collected["result"])
+    found = {schema.name: schema for schema in report.schemas}
+    assert set(found) == {schema.name for schema in builtin_schemas()}
+    assert found["fastapi"].targets == (fixture_pages.instance("fastapi"),)  # not vLLM's own HTTP layer
+    assert set(found["vllm"].targets) == {exporter.target, fixture_pages.instance("vllm"),
+                                          fixture_pages.instance(pages.MIXED)}  # not Triton's vLLM backend
+    assert "vllm — vLLM" in render_text(report)
