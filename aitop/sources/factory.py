@@ -24,8 +24,10 @@ async def open_collector(config: Config) -> Collector:
         from aitop.sources.prometheus import PrometheusCollector
 
         return PrometheusCollector(
-            servers[0].url, window=config.window, timeout=config.timeout, http=config.http, backend=servers[0].backend
+            servers[0].url, window=config.window, timeout=config.timeout, http=config.http, backend=servers[0].backend,
+            schemas=config.schemas,
         )
     return ScrapeCollector(
-        [item.url for item in found], window=config.window, timeout=config.timeout, http=config.http
+        [item.url for item in found], window=config.window, timeout=config.timeout, http=config.http,
+        schemas=config.schemas,
     )
