@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import inspect
 import logging
 import logging.handlers
@@ -15,7 +16,7 @@ import os
 import sys
 import time
 import traceback
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -28,11 +29,16 @@ from aitop.check import evaluate_snapshot, render_json, render_text, unknown
 from aitop.config import DEFAULT_SNAPSHOT_WINDOW, Config, ConfigError, build_config, parse_duration
 from aitop.monitor import Monitor
 from aitop.output import to_json, to_table
-from aitop.sources.detect import DetectionError
+from aitop.sources.detect import DetectionError, PendingCollector
 from aitop.sources.factory import open_collector
 from aitop.transport import HttpSettings
 
-SUBCOMMANDS = ("snapshot", "check", "demo-server")
+log = logging.getLogger(__name__)
+
+SUBCOMMANDS = ("snapshot", "check", "detect", "demo-server")
+NO_TTY_HINT = (
+    "aitop: no TTY ({problem}): use ssh -t for the live view, or --once (aitop snapshot …) for a plain snapshot"
+)
 NO_TARGET_HINT = (
     "aitop: no target given. Pass a Prometheus URL (aitop http://prometheus:9090) or /metrics URLs\n"
     "       (aitop http://host:8000/metrics), set $AITOP_URL, or try the simulated fleet: aitop --demo"
@@ -87,6 +93,7 @@ def _config(args: argparse.Namespace, **overrides) -> Config:
         insecure_skip_verify=args.insecure_skip_verify,
         config_file=args.config,
         discover_config=True,
+        theme=getattr(args, "theme", None),
     )
     for warning in config.warnings:
         print(f"aitop: warning: {warning}", file=sys.stderr)
@@ -102,6 +109,11 @@ def _main_parser() -> argparse.ArgumentParser:
     )
     _add_common(parser)
     parser.add_argument("--demo", action="store_true", help="watch an embedded simulated fleet")
+    parser.add_argument("--theme", metavar="NAME", help="aitop-dark (default), aitop-light, aitop-high-contrast, aitop-okabe-ito, or yours")
+    parser.add_argument(
+        "--once", action="store_true",
+        help="print one plain-text snapshot and exit (no TUI; for pipes, files and TERM=dumb)",
+    )
     parser.add_argument("--interval", type=_duration, help="time between refreshes, e.g. 2s (default 2s)")
     parser.add_argument("--window", type=_duration, help="rate and percentile window, e.g. 1m (default 30s)")
     parser.add_argument("--version", action="version", version=f"aitop {__version__}")
@@ -129,6 +141,17 @@ class _NagiosParser(argparse.ArgumentParser):
         self.print_usage(sys.stderr)
         print(f"{self.prog}: error: {message}", file=sys.stderr)
         raise SystemExit(3)
+
+
+def _detect_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="aitop detect",
+        description="Which schemas the targets expose, where each concept comes from, and why a field is empty.",
+    )
+    _add_common(parser)
+    parser.add_argument("--format", choices=("text", "json"), default="text")
+    parser.add_argument("--window", type=_duration, help="rate window (default 30s)")
+    return parser
 
 
 def _check_parser() -> argparse.ArgumentParser:
@@ -243,21 +266,104 @@ def _run_check(argv: Sequence[str]) -> int:
         return 3
 
 
-def _run_tui(config: Config) -> int:
-    from aitop.ui.app import NO_TERMINAL_HINT, AitopApp, has_terminal, run_tui  # Textual only for a TUI
+def terminal_problem() -> str | None:
+    """Why a full-screen UI cannot run here (None when it can): no TTY on either end, or a dumb terminal."""
+    try:
+        if not sys.stdin.isatty():
+            return "stdin is not a TTY"
+        if not sys.stdout.isatty():
+            return "stdout is not a TTY"
+    except (AttributeError, ValueError):  # closed or replaced streams
+        return "no terminal"
+    if os.environ.get("TERM", "") in ("dumb", "unknown"):
+        return f"TERM={os.environ['TERM']}"
+    return None
 
-    if not has_terminal():  # refuse before probing any server
-        print(NO_TERMINAL_HINT, file=sys.stderr)
+
+@contextlib.contextmanager
+def _crash_reports_without_locals(app_class: type) -> Iterator[None]:
+    """While the TUI runs, an exception escaping a handler goes to a private crash file, not the screen.
+
+    Textual renders such an exception with `show_locals=True`: a bearer token in a local variable or a header
+    dict would be printed on the terminal (reliability.md §C.4). Textual 8.2 routes every one of them through
+    `App._handle_exception` (textual is pinned exactly, so this private hook is checked on upgrade).
+    """
+    original = app_class._handle_exception
+
+    from rich.text import Text
+
+    def handle_exception(app, error: Exception) -> None:
+        report = _write_crash_report(error)
+        where = f"; details in {report}" if report else ""
+        log.error("internal error in the TUI (%s)%s", type(error).__name__, where)
+        app._return_code = 1
+        if app._exception is None:  # a pilot test re-raises it; a real run only exits
+            app._exception = error
+            app._exception_event.set()
+        app._exit_renderables.append(Text(f"aitop: internal error ({type(error).__name__}){where}"))
+        app._close_messages_no_wait()
+
+    app_class._handle_exception = handle_exception
+    try:
+        yield
+    finally:
+        app_class._handle_exception = original
+
+
+def _exit_on_hangup(fd: int = 0) -> None:
+    """End the process when the terminal hangs up, even if no SIGHUP arrives.
+
+    A dropped SSH session that is not our controlling terminal (or SIGHUP ignored, as under nohup) sends no
+    signal; Textual's input thread then reads EOF from the dead tty forever, spinning the CPU (reliability.md
+    §D.6, §F 28). A daemon thread waits for POLLHUP on stdin, then raises SIGHUP — the app's own handler exits
+    cleanly with status 129 — and exits hard 3 s later if nothing handled it.
+    """
+    import select
+    import signal
+    import threading
+
+    def watch() -> None:
+        poller = select.poll()
+        poller.register(fd, select.POLLHUP | select.POLLERR | select.POLLNVAL)  # hang-ups only, not input
+        while True:
+            events = poller.poll()
+            if any(mask & (select.POLLHUP | select.POLLERR | select.POLLNVAL) for _, mask in events):
+                os.kill(os.getpid(), signal.SIGHUP)
+                time.sleep(3.0)
+                os._exit(129)
+
+    threading.Thread(target=watch, name="aitop-hangup-watch", daemon=True).start()
+
+
+def _open_for_tui(config: Config):
+    """The collector for the TUI: a target that cannot be reached yet does not stop it from starting."""
+    try:
+        collector = asyncio.run(open_collector(config))
+    except DetectionError as error:
+        collector = PendingCollector(lambda: open_collector(config), config.targets, window_seconds=config.window,
+                                     error=error)
+    if hasattr(collector, "poll_budget"):  # a slow target or query must not hold the refresh back
+        collector.poll_budget = config.interval
+    return collector
+
+
+def _run_tui(config: Config) -> int:
+    from aitop.ui.app import AitopApp, has_terminal, run_tui  # Textual only for a TUI
+
+    if not has_terminal() or os.environ.get("TERM", "") == "unknown":  # refuse before probing any server
+        print(NO_TTY_HINT.format(problem=terminal_problem() or "no terminal"), file=sys.stderr)
         return 2
-    monitor = Monitor(asyncio.run(open_collector(config)), analysis=config.analysis)
-    if config.theme is None:
-        return run_tui(monitor, interval=config.interval)
-    if "theme_name" in inspect.signature(run_tui).parameters:
-        return run_tui(monitor, interval=config.interval, theme_name=config.theme)
-    # run_tui does not take a theme yet: the same three steps, with the configured theme.
-    app = AitopApp(monitor, interval=config.interval, theme_name=config.theme)
-    app.run()
-    return app.return_code or 0
+    monitor = Monitor(_open_for_tui(config), analysis=config.analysis)
+    _exit_on_hangup()
+    with _crash_reports_without_locals(AitopApp):
+        if config.theme is None:
+            return run_tui(monitor, interval=config.interval)
+        if "theme_name" in inspect.signature(run_tui).parameters:
+            return run_tui(monitor, interval=config.interval, theme_name=config.theme)
+        # run_tui does not take a theme yet: the same three steps, with the configured theme.
+        app = AitopApp(monitor, interval=config.interval, theme_name=config.theme)
+        app.run()
+        return app.return_code or 0
 
 
 #: The simulated hosted models spend like real ones, thousands of dollars a day: under the default $100/day
@@ -289,7 +395,7 @@ def _run_demo(args: argparse.Namespace) -> int:
     try:
         config = build_config(
             [url], interval=args.interval, window=args.window, timeout=args.timeout, kind="scrape",
-            config_file=args.config, discover_config=True,
+            config_file=args.config, discover_config=True, theme=args.theme,
         )  # the file's rules, prices, theme and bell apply; its targets and auth do not reach the demo
         for warning in config.warnings:
             print(f"aitop: warning: {warning}", file=sys.stderr)
@@ -309,6 +415,16 @@ def _dispatch(argv: Sequence[str]) -> int:
         return asyncio.run(_snapshot(config, args.format))
     if argv and argv[0] == "check":
         return _run_check(argv[1:])
+    if argv and argv[0] == "detect":
+        from aitop.detect_command import detect_command
+
+        args = _detect_parser().parse_args(argv[1:])
+        config = _config(args)
+        if not config.targets:
+            print(NO_TARGET_HINT, file=sys.stderr)
+            return 2
+        _setup_logging(to_file=False)
+        return asyncio.run(detect_command(config, args.format))
     if argv and argv[0] == "demo-server":
         from aitop.demo import serve
 
@@ -322,6 +438,10 @@ def _dispatch(argv: Sequence[str]) -> int:
     if not config.targets:
         print(NO_TARGET_HINT, file=sys.stderr)
         return 2
+    if args.once:  # what `aitop snapshot --format table` prints, without a terminal
+        window = args.window if args.window is not None else DEFAULT_SNAPSHOT_WINDOW
+        _setup_logging(to_file=False)
+        return asyncio.run(_snapshot(replace(config, window=window), "table"))
     return _run_tui(config)
 
 

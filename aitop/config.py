@@ -24,6 +24,7 @@ import platformdirs
 from aitop.analysis.configure import SECTIONS, AnalysisSettings, parse_analysis
 from aitop.analysis.settings import ConfigError, boolean, duration, string, table
 from aitop.analysis.settings import parse_duration as parse_duration
+from aitop.catalog import CatalogError, builtin_schemas, schemas_from_config, with_custom
 from aitop.secret import Secret, SecretFileError, read_secret_file
 from aitop.transport import HttpSettings
 
@@ -56,6 +57,7 @@ class Config:
     warnings: tuple[str, ...] = ()  # things the user should know, e.g. a token file others can read
     analysis: AnalysisSettings = AnalysisSettings()  # rules, prices, baselines, alert lifecycle, bell
     theme: str | None = None  # TUI theme name; None: the UI's default
+    schemas: tuple | None = None  # the catalog with the config file's own schemas; None: the built-in ones
     check_window: float | None = None  # `aitop check` window from the file ([check] window)
     config_file: str | None = None  # the file these settings came from, if any
 
@@ -103,6 +105,7 @@ def build_config(
     environ: Mapping[str, str] | None = None,
     config_file: str | os.PathLike[str] | None = None,
     discover_config: bool = False,
+    theme: str | None = None,
 ) -> Config:
     """Validate flags, falling back to $AITOP_URL, then $PROMETHEUS_URL, then the config file for targets;
     to $AITOP_BEARER_TOKEN and $AITOP_PASSWORD (or the env vars the file names) for credentials.
@@ -145,7 +148,8 @@ def build_config(
         http=http,
         warnings=tuple(warnings),
         analysis=file.analysis,
-        theme=file.theme,
+        theme=theme or file.theme,
+        schemas=with_custom(file.schemas) if file.schemas else None,
         check_window=file.check_window,
         config_file=str(path) if path is not None else None,
     )
@@ -212,7 +216,7 @@ def _http_settings(env, warnings, file, *, token_file, user, password_file, head
 
 # -- the config file -----------------------------------------------------------------------------------
 
-TOP_KEYS = frozenset({"targets", "kind", "interval", "window", "timeout", "theme", "http", "check"}) | SECTIONS
+TOP_KEYS = frozenset({"targets", "kind", "interval", "window", "timeout", "theme", "http", "check", "schema"}) | SECTIONS
 HTTP_KEYS = frozenset({
     "bearer_token_file", "bearer_token_env", "basic_auth_user", "basic_auth_password_file",
     "basic_auth_password_env", "tenant", "ca_file", "insecure_skip_verify", "headers",
@@ -239,6 +243,7 @@ class FileSettings:
     timeout: float | None = None
     theme: str | None = None
     check_window: float | None = None
+    schemas: tuple = ()  # users' in-house schemas ([[schema]] tables, the catalog files' shape)
     bearer_token_file: str | None = None
     bearer_token_env: str | None = None
     basic_auth_user: str | None = None
@@ -292,7 +297,17 @@ def load_config_file(path: str | os.PathLike[str], env: Mapping[str, str] | None
     if mode & (stat.S_IWGRP | stat.S_IWOTH):
         # Whoever can edit it can point aitop's credentials at their own server.
         settings = replace(settings, notes=(*settings.notes, f"{file} is writable by other users (chmod go-w {file})"))
+    if mode & (stat.S_IRGRP | stat.S_IROTH) and _inline_header_values(raw):
+        # Header values written in the file are sent like credentials (API keys): keep the file private.
+        settings = replace(settings, notes=(*settings.notes, f"{file} holds header values and is readable by other "
+                                                             f"users (chmod 600 {file})"))
     return settings
+
+
+def _inline_header_values(raw: Mapping[str, Any]) -> bool:
+    http = raw.get("http")
+    headers = http.get("headers") if isinstance(http, dict) else None
+    return isinstance(headers, dict) and any(isinstance(value, str) for value in headers.values())
 
 
 def _path_in(base: Path, where: str, value: object) -> str:
@@ -352,6 +367,11 @@ def _parse_file(raw: Mapping[str, Any], base: Path, env: Mapping[str, str]) -> F
             values[key] = duration(key, raw[key], allow_zero=False)
     if "theme" in raw:
         values["theme"] = string("theme", raw["theme"])
+    if "schema" in raw:
+        try:
+            values["schemas"] = schemas_from_config(raw["schema"], "", known=[s.name for s in builtin_schemas()])
+        except CatalogError as exc:
+            raise ConfigError(str(exc).removeprefix(": ")) from None
     if "check" in raw:
         check = table("check", raw["check"], frozenset({"window"}))
         if "window" in check:

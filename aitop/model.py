@@ -115,6 +115,8 @@ class TargetHealth:
     up: bool
     error: str | None = None
     last_success: float | None = None  # unix time
+    down_since: float | None = None  # unix time of the first failed poll of the current outage
+    failures: int = 0  # failed polls since the source was created (errors, timeouts, unparsable answers)
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,16 +5,51 @@ last adjusted value, so the restart counts from there). The increase between any
 subtraction — the same total as summing pairwise increases with Prometheus's reset rule (a drop, or a
 changed `_created`, restarts the count from zero), without walking every scrape in the window.
 Histogram buckets reset together: a drop in a histogram's `_count` or a new `_created` resets all of them.
+
+Memory: a frame holds its values in a flat array of doubles laid out by a `key -> position` index that
+consecutive frames share while the set of series stays the same (the usual case), so a 30 s window of
+16 scrapes costs 8 bytes per series per scrape, and every frame refers to the same key objects.
 """
 
 from __future__ import annotations
 
+from array import array
 from collections import deque
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
 from aitop.sources.exposition import SeriesKey
 
 _COUNTERISH_SUFFIXES = ("_bucket", "_count", "_sum")
+
+#: Series key -> position in a frame's array; shared by the frames of one set of series.
+Layout = dict[SeriesKey, int]
+
+
+class FrameValues(Mapping[SeriesKey, float]):
+    """A read-only `key -> value` view of one frame's array."""
+
+    __slots__ = ("_layout", "_data")
+
+    def __init__(self, layout: Layout, data: array) -> None:
+        self._layout = layout
+        self._data = data
+
+    def __getitem__(self, key: SeriesKey) -> float:
+        return self._data[self._layout[key]]
+
+    def get(self, key: SeriesKey, default: float | None = None) -> float | None:
+        position = self._layout.get(key)
+        return default if position is None else self._data[position]
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._layout
+
+    def __iter__(self) -> Iterator[SeriesKey]:
+        return iter(self._layout)
+
+    def __len__(self) -> int:
+        return len(self._layout)
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,15 +58,23 @@ class Frame:
 
     monotonic: float
     wall: float
-    values: dict[SeriesKey, float]
+    layout: Layout
+    data: array  # adjusted values, by `layout` position
+
+    @property
+    def values(self) -> FrameValues:
+        return FrameValues(self.layout, self.data)
 
 
 @dataclass(slots=True)
 class _SeriesState:
+    key: SeriesKey  # the one key object every frame's layout uses for this series
+    group: tuple[str, tuple[tuple[str, str], ...]]  # the series that reset with it (`_reset_group`)
     raw: float
     last_seen: float
     offset: float = 0.0
     created: float | None = None
+    position: int = 0  # in the latest frame's layout
 
 
 def _reset_group(key: SeriesKey) -> tuple[str, tuple[tuple[str, str], ...]]:
@@ -49,42 +92,58 @@ class TargetWindow:
 
     window: float
     frames: deque[Frame] = field(default_factory=deque)
-    latest_raw: dict[SeriesKey, float] = field(default_factory=dict)  # gauges are read as they are
+    _raw: array = field(default_factory=lambda: array("d"))  # the latest scrape's raw values, by layout
     _state: dict[SeriesKey, _SeriesState] = field(default_factory=dict)
+
+    @property
+    def latest_raw(self) -> Mapping[SeriesKey, float]:
+        """The latest scrape's values as scraped (gauges are read as they are)."""
+        return FrameValues(self.frames[-1].layout, self._raw) if self.frames else {}
 
     def add(self, monotonic: float, wall: float, samples: dict[SeriesKey, float]) -> None:
         """Record a scrape. `_created` samples are consumed here as reset signals, not stored."""
         created: dict[tuple[str, tuple[tuple[str, str], ...]], float] = {}
         values: dict[SeriesKey, float] = {}
-        for (name, labels), value in samples.items():
+        for key, value in samples.items():
+            name = key[0]
             if name.endswith("_created"):
-                created[(name[: -len("_created")], labels)] = value
+                created[(name[: -len("_created")], key[1])] = value
             else:
-                values[(name, labels)] = value
+                values[key] = value
         reset_groups = self._reset_groups(values, created)
-        adjusted: dict[SeriesKey, float] = {}
+        previous_layout = self.frames[-1].layout if self.frames else None
+        same = previous_layout is not None and previous_layout.keys() == values.keys()
+        layout: Layout = previous_layout if same else {}  # type: ignore[assignment]
+        adjusted = array("d", bytes(8 * len(values)))
+        raws = array("d", bytes(8 * len(values)))
         state = self._state
-        for key, raw in values.items():
-            previous = state.get(key)
-            group = _reset_group(key)
-            if previous is None:
-                state[key] = _SeriesState(raw=raw, last_seen=monotonic, created=created.get(group))
-                adjusted[key] = raw
-                continue
-            if group in reset_groups or raw < previous.raw:
-                previous.offset += previous.raw
-            previous.raw = raw
-            previous.last_seen = monotonic
-            previous.created = created.get(group, previous.created)
-            adjusted[key] = raw + previous.offset
-        self.frames.append(Frame(monotonic=monotonic, wall=wall, values=adjusted))
-        self.latest_raw = values
+        for index, (key, raw) in enumerate(values.items()):
+            series = state.get(key)
+            if series is None:
+                group = _reset_group(key)
+                series = state[key] = _SeriesState(key, group, raw, monotonic, created=created.get(group))
+                value = raw
+            else:
+                if raw < series.raw or series.group in reset_groups:
+                    series.offset += series.raw
+                series.raw = raw
+                series.last_seen = monotonic
+                if created:
+                    series.created = created.get(series.group, series.created)
+                value = raw + series.offset
+            if not same:
+                series.position = layout[series.key] = index
+            adjusted[series.position] = value
+            raws[series.position] = raw
+        self.frames.append(Frame(monotonic, wall, layout, adjusted))
+        self._raw = raws
         self._trim()
         # A series that left the page is remembered while a frame of the window still holds it (so a brief
         # gap is not mistaken for a reset), then forgotten: label churn cannot grow the state without bound.
-        oldest = self.frames[0].monotonic
-        for key in [key for key, series in state.items() if series.last_seen < oldest]:
-            del state[key]
+        if len(state) > len(values):  # else every series is on the latest page
+            oldest = self.frames[0].monotonic
+            for key in [key for key, series in state.items() if series.last_seen < oldest]:
+                del state[key]
 
     def _reset_groups(self, values: dict[SeriesKey, float], created: dict) -> set:
         groups = set()
@@ -123,14 +182,20 @@ class TargetWindow:
 
     def increase(self, key: SeriesKey) -> float | None:
         """How much a counter series grew over the window; None when it has no earlier sample to compare."""
-        latest = self.latest
-        if latest is None or len(self.frames) < 2 or key not in latest.values:
+        frames = self.frames
+        if len(frames) < 2:
             return None
-        now = latest.values[key]
-        for frame in self.frames:
+        latest = frames[-1]
+        layout = latest.layout
+        position = layout.get(key)
+        if position is None:
+            return None
+        now = latest.data[position]
+        for frame in frames:
             if frame is latest:
                 return None
-            then = frame.values.get(key)
-            if then is not None:
-                return now - then
+            # Frames of the same set of series share the layout, so the position holds.
+            at = position if frame.layout is layout else frame.layout.get(key)
+            if at is not None:
+                return now - frame.data[at]
         return None

@@ -10,6 +10,9 @@ be replayed to another origin, and a 302 to a login page is better reported than
 from __future__ import annotations
 
 import base64
+import random
+import ssl
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -20,6 +23,90 @@ import requests.auth
 from aitop.secret import Secret
 
 TENANT_HEADER = "X-Scope-OrgID"
+_DNS_ERRORS = ("name or service not known", "temporary failure in name resolution", "nodename nor servname",
+               "no address associated", "failed to resolve", "nameresolutionerror", "getaddrinfo failed")
+
+
+BACKOFF_FIRST, BACKOFF_CAP = 1.0, 30.0
+#: Bytes decoded per step: a gzip bomb is stopped with at most this much beyond the cap in memory.
+INFLATE_STEP = 256 * 1024
+
+
+class TooLarge(Exception):
+    """A body decoded past its cap."""
+
+
+class BoundedInflater:
+    """gzip / deflate decoding that stops at `limit` decoded bytes, holding at most one step beyond it.
+
+    One 64 KiB gzip chunk can expand to ~67 MB in a single call, so every call is given `max_length` and the
+    unconsumed input is fed back step by step (reliability.md §B.4)."""
+
+    def __init__(self, encoding: str, limit: int, step: int = INFLATE_STEP) -> None:
+        self._inflater = zlib.decompressobj(16 + zlib.MAX_WBITS if "gzip" in encoding else zlib.MAX_WBITS)
+        self.limit, self.step, self.decoded = limit, step, 0
+
+    def feed(self, data: bytes) -> list[bytes]:
+        """The decoded pieces of `data`; raises `TooLarge` past the limit."""
+        pieces = []
+        while True:
+            piece = self._inflater.decompress(data, self.step)
+            self.decoded += len(piece)
+            if self.decoded > self.limit:
+                raise TooLarge(self.decoded)
+            if piece:
+                pieces.append(piece)
+            data = self._inflater.unconsumed_tail
+            if not data and len(piece) < self.step:
+                return pieces
+
+    def flush(self) -> bytes:
+        tail = self._inflater.flush()
+        self.decoded += len(tail)
+        if self.decoded > self.limit:
+            raise TooLarge(self.decoded)
+        return tail
+
+
+def backoff_delay(failures: int, *, first: float = BACKOFF_FIRST, cap: float = BACKOFF_CAP) -> float:
+    """Seconds to wait after the `failures`-th failure in a row: 1, 2, 4 … capped at 30, each with jitter
+    (equal jitter: between half and all of it, so the wait grows yet clients spread out)."""
+    ceiling = min(cap, first * 2 ** max(0, failures - 1))
+    return random.uniform(ceiling / 2, ceiling)
+
+
+def _chain(error: BaseException):
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        yield current
+        current = current.__cause__ or current.__context__
+
+
+def connect_failure(error: BaseException) -> str | None:
+    """The short cause of a failed connection ("connection refused", "DNS lookup failed", …) found anywhere
+    in the exception chain (httpx says only "All connection attempts failed"), or None."""
+    if is_dns_failure(error):
+        return "DNS lookup failed"
+    for cause in _chain(error):
+        text = str(cause).lower()
+        if isinstance(cause, ConnectionRefusedError) or "connection refused" in text or "errno 111" in text:
+            return "connection refused"
+        if isinstance(cause, ConnectionResetError) or "connection reset" in text:
+            return "connection reset"
+        if "no route to host" in text or "host is unreachable" in text:
+            return "host unreachable"
+        if "network is unreachable" in text:
+            return "network unreachable"
+    return None
+
+
+def is_dns_failure(error: BaseException | str) -> bool:
+    """Whether an error (or its text, or any exception it was raised from) says a host name did not resolve."""
+    if isinstance(error, str):
+        return any(marker in error.lower() for marker in _DNS_ERRORS)
+    return any(is_dns_failure(f"{type(cause).__name__} {cause}") for cause in _chain(error))
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,17 +175,26 @@ def httpx_client(
     timeout: float,
     headers: dict[str, str],
     transport: httpx.AsyncBaseTransport | None = None,
+    ssl_context: ssl.SSLContext | None = None,
 ) -> httpx.AsyncClient:
-    """An async client with the settings applied (proxies from the environment)."""
+    """An async client with the settings applied (proxies from the environment).
+
+    `ssl_context`: one from `ssl_context(settings)`, shared by clients made often (building one loads the CA
+    bundle: ~30 ms)."""
     return httpx.AsyncClient(
         transport=transport,
         auth=_HttpxAuth(settings),
-        verify=settings.verify,
+        verify=ssl_context if ssl_context is not None else settings.verify,
         timeout=httpx.Timeout(timeout, connect=min(timeout, 3.0)),
         follow_redirects=False,
         headers=headers,
         trust_env=True,
     )
+
+
+def ssl_context(settings: HttpSettings) -> ssl.SSLContext:
+    """The TLS context `settings` ask for (system CAs or the CA file; none when checks are off)."""
+    return httpx.create_ssl_context(verify=settings.verify, trust_env=True)
 
 
 def requests_session(settings: HttpSettings) -> requests.Session:
@@ -108,4 +204,5 @@ def requests_session(settings: HttpSettings) -> requests.Session:
     session.auth = RequestsAuth(settings)
     session.max_redirects = 0
     session.headers["User-Agent"] = "aitop"
+    session.headers["Accept-Encoding"] = "gzip"  # decoded by the caller under a size cap, never by urllib3
     return session

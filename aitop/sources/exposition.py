@@ -1,12 +1,19 @@
-"""Turning a /metrics body into samples: a cheap pre-filter by metric name, then prometheus_client's parser.
+"""Turning a /metrics body into samples: a cheap pre-filter by metric name, then a parser.
 
 A large exposition (node exporter, kube-state-metrics) is mostly families no schema needs; dropping their
 lines before parsing keeps a 100k-line page cheap. The parser is picked from Content-Type: the classic
 parser silently misreads OpenMetrics (exemplars become timestamps), so the two are never mixed.
+
+The kept lines of a classic text page are first read by `_parse_plain`, a regex fast path for the common
+shape (`name{a="b",…} value [timestamp]`, no escapes) that gives exactly what prometheus_client's text
+parser gives, `_total` added to counter samples included. Any line outside that shape sends the whole page
+to prometheus_client, so unusual input is judged, and rejected, exactly as before.
 """
 
 from __future__ import annotations
 
+import math
+import re
 from dataclasses import dataclass
 
 from prometheus_client.openmetrics.parser import text_string_to_metric_families as parse_openmetrics
@@ -35,28 +42,20 @@ class Parsed:
 
 
 def _sample_name(line: str) -> str:
-    end = len(line)
-    for stop in ("{", " ", "\t"):
-        index = line.find(stop)
-        if 0 <= index < end:
-            end = index
-    return line[:end]
+    """The text before the first `{`, space or tab."""
+    return line.partition("{")[0].partition(" ")[0].partition("\t")[0]
 
 
 def _looks_like_name(name: str) -> bool:
     return bool(name) and (name[0].isalpha() or name[0] in "_:")
 
 
-def prefilter(text: str, wanted: NameFilter) -> tuple[str, int, int]:
-    """Keep only the sample and `# TYPE`/`# UNIT` lines of wanted families (and `# EOF`).
-
-    Returns the filtered text and the counts of lines seen and kept.
-    """
+def _kept_lines(text: str, wanted: NameFilter) -> tuple[list[str], int]:
+    """The sample and `# TYPE`/`# UNIT` lines of wanted families (and `# EOF`), and the count of lines seen."""
     kept: list[str] = []
-    total = 0
     names_cache: dict[str, bool] = {}
-    for line in text.splitlines():
-        total += 1
+    lines = text.splitlines()
+    for number, line in enumerate(lines, 1):
         if not line:
             continue
         if line[0] == "#":
@@ -70,11 +69,94 @@ def prefilter(text: str, wanted: NameFilter) -> tuple[str, int, int]:
         keep = names_cache.get(name)
         if keep is None:
             if not _looks_like_name(name) and not line.startswith('{"'):  # {"utf8.name"} is Prometheus 3
-                raise ExpositionError(f"unparsable exposition: line {total} does not start with a metric name")
+                raise ExpositionError(f"unparsable exposition: line {number} does not start with a metric name")
             keep = names_cache[name] = wanted.wants(name)
         if keep:
             kept.append(line)
+    return kept, len(lines)
+
+
+def prefilter(text: str, wanted: NameFilter) -> tuple[str, int, int]:
+    """Keep only the sample and `# TYPE`/`# UNIT` lines of wanted families (and `# EOF`).
+
+    Returns the filtered text and the counts of lines seen and kept.
+    """
+    kept, total = _kept_lines(text, wanted)
     return "\n".join(kept) + "\n", total, len(kept)
+
+
+_NAME = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
+# (name{label="value",…}), name, labels, value, then an optional integer timestamp; no escapes, spaces only.
+_LABEL = r'(?!__)[a-zA-Z_][a-zA-Z0-9_]*="[^"\\]*"'  # `__name__` and other reserved names: the full parser
+_PLAIN_SAMPLE = re.compile(
+    rf"(([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{{((?:{_LABEL},)*{_LABEL})?\}})?) +([^ ]+)(?: +-?[0-9]{{1,19}})? *"
+)
+_LABEL_PAIR = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="([^"]*)"')
+#: Sample names a family of each type accepts (prometheus_client's text parser); others are untyped.
+_ALLOWED_SUFFIXES = {"summary": ("_count", "_sum", ""), "histogram": ("_count", "_sum", "_bucket")}
+_KINDS = frozenset(("counter", "gauge", "summary", "histogram", "gaugehistogram", "unknown", "info", "stateset", "untyped"))
+#: `name{labels}` text -> its series key, kept across scrapes: every scrape of a series then yields the same
+#: key object (cheap dict lookups in the store, one copy in memory) and skips the label parsing. Emptied when
+#: full, so label churn cannot grow it without bound (at most ~40 MB).
+_KEYS: dict[str, SeriesKey] = {}
+_KEYS_MAX = 200_000
+
+
+def _parse_plain(lines: list[str]) -> dict[SeriesKey, float] | None:
+    """The samples of pre-filtered classic text lines, or None when a line needs the full parser.
+
+    Follows prometheus_client's text parser: a `# TYPE` line opens a family; a sample whose name the family
+    does not accept closes it and stands alone (untyped); samples of a counter family whose name lacks
+    `_total` get it appended. Values are read as that parser reads them (`int`, else `float`).
+    """
+    samples: dict[SeriesKey, float] = {}
+    family = ""
+    allowed: tuple[str, ...] = ()
+    suffix = ""  # "_total" while the open family is a counter named without it
+    for line in lines:
+        if line[0] == "#":
+            if '"' in line or not line.isascii():  # quoted names; whitespace str.split() alone would see
+                return None
+            parts = line.split()
+            if len(parts) < 2 or parts[1] not in ("TYPE", "HELP"):
+                continue  # `# UNIT …`, `# EOF`: comments to the text parser
+            if parts[1] == "HELP" or len(parts) != 4 or parts[2] == family or not _NAME.fullmatch(parts[2]):
+                return None
+            family, kind = parts[2], parts[3]
+            if kind not in _KINDS or family == "_total":  # the text parser's Metric() rejects both
+                return None
+            allowed = tuple(family + end for end in _ALLOWED_SUFFIXES.get(kind, ("",)))
+            suffix = "_total" if kind == "counter" and not family.endswith("_total") else ""
+            continue
+        match = _PLAIN_SAMPLE.fullmatch(line)
+        if match is None:
+            return None
+        series, name, label_text, text = match.groups()
+        key = _KEYS.get(series)
+        if key is None:
+            pairs = _LABEL_PAIR.findall(label_text) if label_text else []
+            if len(pairs) > 1 and len(dict(pairs)) != len(pairs):
+                return None  # a repeated label name: the text parser rejects the page
+            if len(_KEYS) >= _KEYS_MAX:
+                _KEYS.clear()
+            key = _KEYS[series] = (name, tuple(sorted(pairs)))
+        if name in allowed:
+            if suffix:
+                key = (name + suffix, key[1])
+        else:
+            family, allowed, suffix = "", (), ""
+        if "_" in text:
+            return None
+        try:
+            value = float(text)
+        except ValueError:
+            return None
+        if math.isinf(value):
+            return None  # the text parser reads huge integers with int(), which float() then rejects
+        if value == 0 and text.lstrip("+-").isdigit():
+            value = 0.0  # int("-0") is 0, where float("-0") is -0.0
+        samples[key] = value
+    return samples
 
 
 def parse(body: str, content_type: str, wanted: NameFilter) -> Parsed:
@@ -83,16 +165,19 @@ def parse(body: str, content_type: str, wanted: NameFilter) -> Parsed:
     if media_type and media_type not in ("text/plain", OPENMETRICS, "application/octet-stream"):
         raise ExpositionError(f"not a metrics page (Content-Type {clean(media_type, 60)})")
     body = body.removeprefix("\ufeff")
-    filtered, total, kept = prefilter(body, wanted)
+    kept, total = _kept_lines(body, wanted)
+    fast = _parse_plain(kept) if media_type != OPENMETRICS else None
+    if fast is not None:
+        return Parsed(samples=fast, lines_total=total, lines_kept=len(kept))
     parser = parse_openmetrics if media_type == OPENMETRICS else parse_text
     samples: dict[SeriesKey, float] = {}
     try:
         # Both parsers are lazy generators that can fail halfway: materialise inside the try, so a
         # half-parsed page never reaches the model. They raise more than ValueError on bad input.
-        for family in list(parser(filtered)):
+        for family in list(parser("\n".join(kept) + "\n")):
             for sample in family.samples:
                 samples[(sample.name, tuple(sorted(sample.labels.items())))] = float(sample.value)
     except Exception as exc:  # noqa: BLE001 — IndexError/KeyError/AttributeError happen (reliability.md §B.2)
         detail = clean(str(exc) or type(exc).__name__, 120)
         raise ExpositionError(f"unparsable exposition: {detail}") from None
-    return Parsed(samples=samples, lines_total=total, lines_kept=kept)
+    return Parsed(samples=samples, lines_total=total, lines_kept=len(kept))

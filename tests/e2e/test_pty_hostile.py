@@ -47,6 +47,16 @@ def hostile_exporter():
     server.server_close()
 
 
+def _read_until(fd: int, needle: bytes, seconds: float) -> bytes:
+    """Read until `needle` has arrived (or `seconds` passed): a fixed wait flakes on a loaded machine, where
+    the first poll of this 22 MB page can take a few seconds."""
+    output = b""
+    deadline = time.monotonic() + seconds
+    while needle not in output and time.monotonic() < deadline:
+        output += _read_for(fd, 0.1)
+    return output
+
+
 def _read_for(fd: int, seconds: float) -> bytes:
     chunks = []
     deadline = time.monotonic() + seconds
@@ -75,13 +85,15 @@ def test_hostile_labels_never_reach_the_terminal_raw(hostile_exporter, tmp_path)
     )
     os.close(secondary)
     try:
-        output = _read_for(primary, 2.0)
+        output = _read_until(primary, b"llm", 20.0)
         for model in HOSTILE:  # traffic between polls, so rates are computed and cells redrawn
             requests.labels(model, "success").inc(3)
         output += _read_for(primary, 2.0)
         os.write(primary, b"q")
-        output += _read_for(primary, 3.0)
-        code = process.wait(timeout=10)
+        deadline = time.monotonic() + 10
+        while process.poll() is None and time.monotonic() < deadline:  # keep reading: a full pty blocks it
+            output += _read_for(primary, 0.1)
+        code = process.wait(timeout=1)
     finally:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)

@@ -100,7 +100,8 @@ def test_internal_error_prints_no_traceback(monkeypatch, capsys, tmp_path):
 def test_tui_refuses_without_a_terminal(capsys):
     # under pytest stdout is captured, so this is the `ssh host aitop` (no -t) case
     assert cli.main(["127.0.0.1:9"]) == 2
-    assert "no terminal" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "no TTY" in err and "ssh -t" in err and "--once" in err  # reliability.md §F 29
 
 
 def test_demo_raises_only_the_default_budget():
@@ -115,3 +116,18 @@ def test_demo_raises_only_the_default_budget():
     assert [r for r in demo.rules if r.name != budget.name] == [r for r in DEFAULT_RULES if r.name != budget.name]
     mine = AnalysisSettings(rules=tuple(replace(r, threshold=50.0) if r is budget else r for r in DEFAULT_RULES))
     assert next(r for r in cli.demo_analysis(mine).rules if r.name == budget.name).threshold == 50.0
+
+
+def test_detect_reports_schemas_concepts_and_reasons(exporter, capsys):
+    target, _ = exporter
+    assert cli.main(["detect", target + "/metrics"]) == 0
+    out = capsys.readouterr().out
+    assert "llm — " in out and "requests        counter   llm_requests_total" in out
+    assert "running: no such metric — looked for llm_inflight_requests" in out
+    assert cli.main(["detect", target + "/metrics", "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)
+
+
+def test_detect_on_a_dead_target_exits_1(capsys):
+    assert cli.main(["detect", "127.0.0.1:9/metrics"]) == 1
+    assert "cannot connect" in capsys.readouterr().err

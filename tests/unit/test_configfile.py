@@ -255,3 +255,27 @@ def test_the_tui_gets_the_theme_and_the_monitor_gets_the_analysis(tmp_path, monk
     assert cli.main(["--config", str(path), "127.0.0.1:1/metrics"]) == 0
     assert seen["theme"] == "aitop-light" and seen["interval"] == 3.0
     assert seen["monitor"].bell and "error_rate_warning" not in {r.name for r in seen["monitor"].analyzer.rules}
+
+
+def test_custom_schema_from_the_config_file(tmp_path):
+    from aitop.config import build_config
+
+    path = tmp_path / "config.toml"
+    path.write_text(
+        '[[schema]]\nname = "inhouse"\ngroup_labels = ["svc_model"]\ndetect = ["acme_llm_calls_total"]\n'
+        '[[schema.concept.requests]]\nkind = "counter"\nmetric = "acme_llm_calls_total"\n'
+    )
+    config = build_config(["x:1/metrics"], config_file=path, environ={})
+    assert config.schemas[-1].name == "inhouse" and "vllm" in {s.name for s in config.schemas}
+    path.write_text('[[schema]]\nname = "broken"\n')
+    with pytest.raises(ConfigError, match="schema\\[0\\]"):
+        build_config(["x:1/metrics"], config_file=path, environ={})
+
+
+def test_theme_flag_beats_the_file(tmp_path):
+    from aitop.config import build_config
+
+    path = tmp_path / "config.toml"
+    path.write_text('theme = "aitop-light"\n')
+    assert build_config(["x:1"], config_file=path, environ={}).theme == "aitop-light"
+    assert build_config(["x:1"], config_file=path, environ={}, theme="aitop-okabe-ito").theme == "aitop-okabe-ito"

@@ -78,7 +78,8 @@ async def test_bad_answers_are_target_errors_and_the_good_target_is_unaffected(a
 @pytest.mark.parametrize(
     ("exception", "message"),
     [
-        (httpx.ConnectError("[Errno 111] Connection refused"), "cannot connect: Connection refused"),
+        (httpx.ConnectError("[Errno 111] Connection refused"), "cannot connect: connection refused"),
+        (httpx.ConnectError("[Errno -2] Name or service not known"), "DNS lookup failed for bad"),
         (httpx.ReadTimeout("timed out"), "no answer within 5s"),
         (httpx.ConnectTimeout("timed out"), "connect timed out"),
         (httpx.RemoteProtocolError("peer closed"), "connection broken mid-response"),

@@ -1,0 +1,205 @@
+"""A simulated 24 h soak (reliability.md §F 26): 17,280 polls 5 s apart with 5 % of the label sets replaced at
+every poll (pod churn), through the real scrape collector, monitor, analysis and history — on a fake clock
+and an in-process HTTP transport, so a day takes minutes. Prints RSS and the size of every per-series
+structure at each simulated hour, and checks the bound.
+
+    .venv/bin/python tests/faults/soak.py                 # the full day: 17,280 polls
+    .venv/bin/python tests/faults/soak.py --polls 2000    # a shorter run
+
+The bound: RSS at 24 h stays under 1.5 × RSS at 1 h and under RSS(1 h) + 64 MiB; every per-series structure
+(scrape window state, history, baselines, drift, alert tracks) stays at a plateau set by its eviction
+horizon, not by the number of label sets ever seen. tests/faults/test_fault_matrix_bounds.py runs a short
+version of this in the suite.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import os
+import sys
+import time
+from collections import deque
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from server import TEXT, Exporter  # noqa: E402
+
+from aitop.analysis.configure import AnalysisSettings  # noqa: E402
+from aitop.model import History  # noqa: E402
+from aitop.monitor import Monitor  # noqa: E402
+from aitop.sources.scrape import ScrapeCollector  # noqa: E402
+
+URL = "http://soak.test:8000/metrics"
+PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
+
+
+def rss_mib() -> float:
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * PAGE_SIZE / 2**20
+
+
+class FakeClock:
+    def __init__(self, now: float = 1_700_000_000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@dataclass
+class Checkpoint:
+    poll: int
+    hours: float
+    rss_mib: float
+    sizes: dict[str, int]
+
+
+@dataclass
+class SoakResult:
+    polls: int
+    label_sets_seen: int
+    seconds: float
+    checkpoints: list[Checkpoint] = field(default_factory=list)
+
+
+def sizes(monitor: Monitor, collector: ScrapeCollector) -> dict[str, int]:
+    """How many entries each per-series structure holds right now."""
+    window = collector._windows[URL]
+    analyzer = monitor.analyzer
+    return {
+        "window_series": len(window._state),
+        "window_frames": len(window.frames),
+        "history_rows": len(monitor.recorded),
+        "history_series": len(monitor.recorded._series),
+        "history_longest": max((len(b) for b in monitor.recorded._series.values()), default=0),
+        "baselines": len(analyzer.baselines._series),
+        "drift": len(analyzer.drift._baselines),
+        "alert_tracks": len(analyzer.engine._tracks),
+        "rows": len(monitor.last_good.rows) if monitor.last_good else 0,
+    }
+
+
+async def soak(polls: int = 17_280, *, models: int = 40, churn: float = 0.05, interval: float = 5.0,
+               every: int = 720, analysis: AnalysisSettings | None = None, history: History | None = None,
+               report=None) -> SoakResult:
+    """Run the simulated soak; `report(checkpoint)` is called every `every` polls and at the end."""
+    clock = FakeClock()
+    exporter = Exporter([f"model-{i:03d}" for i in range(models)], rate=7.0)
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, headers=TEXT, stream=httpx.ByteStream(exporter.page().encode()))
+
+    collector = ScrapeCollector([URL], window=30.0, timeout=5.0, transport=httpx.MockTransport(answer),
+                                wall_clock=clock, monotonic=clock)
+    monitor = Monitor(collector, clock=clock, analysis=analysis, recorded=history)
+    result = SoakResult(polls=polls, label_sets_seen=0, seconds=0.0)
+    started = time.perf_counter()
+    for poll in range(1, polls + 1):
+        exporter.churn(churn)
+        await monitor.refresh()
+        clock.now += interval
+        if poll % every == 0 or poll == polls:
+            gc.collect()
+            checkpoint = Checkpoint(poll, poll * interval / 3600, rss_mib(), sizes(monitor, collector))
+            result.checkpoints.append(checkpoint)
+            if report is not None:
+                report(checkpoint)
+    await monitor.aclose()
+    result.label_sets_seen = models + exporter._serial
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+class ContainerWatch:
+    """Finds containers anywhere in the process (dicts, lists, sets, deques) that keep growing: take a
+    `sample()` at each checkpoint, then `growing()` lists those that grew between every pair of samples."""
+
+    def __init__(self) -> None:
+        self.samples: list[dict[int, tuple[object, int]]] = []
+
+    def sample(self) -> None:
+        gc.collect()
+        kinds = (dict, list, set, deque)
+        bounded = (lambda o: type(o) is deque and o.maxlen is not None)  # a ring buffer fills, then stays
+        found = {id(o): (o, len(o)) for o in gc.get_objects() if type(o) in kinds and not bounded(o)}
+        # The collector stops tracking a dict of strings and tuples of strings (nothing there can form a
+        # cycle), so module-level caches are looked up by name as well.
+        for name, module in list(sys.modules.items()):
+            if name.startswith("aitop"):
+                for value in list(vars(module).values()):
+                    if type(value) in kinds:
+                        found[id(value)] = (value, len(value))
+        self.samples.append(found)
+
+    def growing(self, at_least: int = 10) -> list[str]:
+        common = set.intersection(*(set(s) for s in self.samples))
+        found = []
+        for key in common:
+            lengths = [s[key][1] for s in self.samples]
+            if all(b - a >= at_least for a, b in zip(lengths, lengths[1:])):
+                found.append(f"{_describe(self.samples[-1][key][0])}: {' -> '.join(map(str, lengths))}")
+        return sorted(found)
+
+    def clear(self) -> None:
+        self.samples.clear()
+
+
+def _describe(container: object) -> str:
+    """A module-level name for `container` when it has one (e.g. aitop.sources.exposition._KEYS)."""
+    for module in list(sys.modules.values()):
+        for name, value in list(getattr(module, "__dict__", {}).items()):
+            if value is container:
+                return f"{module.__name__}.{name}"
+    return f"a {type(container).__name__}"
+
+
+def check(result: SoakResult) -> list[str]:
+    """The soak's bound; returns the violations (empty when it holds)."""
+    problems = []
+    first = next((c for c in result.checkpoints if c.hours >= 1.0), result.checkpoints[0])
+    last = result.checkpoints[-1]
+    if last.rss_mib > min(first.rss_mib * 1.5, first.rss_mib + 64):
+        problems.append(f"RSS grew from {first.rss_mib:.1f} MiB at {first.hours:g} h to {last.rss_mib:.1f} MiB")
+    for name, size in last.sizes.items():
+        peak = max(c.sizes[name] for c in result.checkpoints if c.hours >= 1.0) if name else size
+        if size > max(first.sizes[name] * 1.25, first.sizes[name] + 50) or peak > first.sizes[name] * 1.5 + 50:
+            problems.append(f"{name} grew from {first.sizes[name]} to {size} (peak {peak})")
+    return problems
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--polls", type=int, default=17_280)
+    parser.add_argument("--models", type=int, default=40)
+    parser.add_argument("--churn", type=float, default=0.05)
+    args = parser.parse_args()
+    print(f"soak: {args.polls} polls × 5 s, {args.models} label sets, {args.churn:.0%} replaced per poll; "
+          f"RSS at start {rss_mib():.1f} MiB")
+    print(f"{'hour':>5} {'poll':>6} {'RSS MiB':>8}  sizes")
+
+    def report(c: Checkpoint) -> None:
+        print(f"{c.hours:5.1f} {c.poll:6d} {c.rss_mib:8.1f}  " + " ".join(f"{k}={v}" for k, v in c.sizes.items()),
+              flush=True)
+
+    result = asyncio.run(soak(args.polls, models=args.models, churn=args.churn, report=report))
+    problems = check(result)
+    print(f"{result.label_sets_seen:,} label sets seen in {result.seconds:.0f} s of wall time; "
+          + ("bound holds" if not problems else "BOUND VIOLATED: " + "; ".join(problems)))
+    return 1 if problems else 0
+
+
+def short_settings() -> AnalysisSettings:
+    """Analysis settings whose forgetting horizons are short enough for the in-suite soak to reach them."""
+    settings = AnalysisSettings()
+    return replace(settings, baseline=replace(settings.baseline, forget_after=150.0),
+                   alerts=replace(settings.alerts, keep_resolved=30.0, missing_grace=15.0))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
