@@ -404,27 +404,26 @@ def _run_demo(args: argparse.Namespace) -> int:
         fleet.stop()
 
 
+def _headless(parser: argparse.ArgumentParser, argv: Sequence[str], command) -> int:
+    """Run a one-shot command (`snapshot`, `detect`) that prints to stdout and logs to stderr."""
+    args = parser.parse_args(argv)
+    config = _config(args)
+    if not config.targets:
+        print(NO_TARGET_HINT, file=sys.stderr)
+        return 2
+    _setup_logging(to_file=False)
+    return asyncio.run(command(config, args.format))
+
+
 def _dispatch(argv: Sequence[str]) -> int:
     if argv and argv[0] == "snapshot":
-        args = _snapshot_parser().parse_args(argv[1:])
-        config = _config(args)
-        if not config.targets:
-            print(NO_TARGET_HINT, file=sys.stderr)
-            return 2
-        _setup_logging(to_file=False)
-        return asyncio.run(_snapshot(config, args.format))
+        return _headless(_snapshot_parser(), argv[1:], _snapshot)
     if argv and argv[0] == "check":
         return _run_check(argv[1:])
     if argv and argv[0] == "detect":
         from aitop.detect_command import detect_command
 
-        args = _detect_parser().parse_args(argv[1:])
-        config = _config(args)
-        if not config.targets:
-            print(NO_TARGET_HINT, file=sys.stderr)
-            return 2
-        _setup_logging(to_file=False)
-        return asyncio.run(detect_command(config, args.format))
+        return _headless(_detect_parser(), argv[1:], detect_command)
     if argv and argv[0] == "demo-server":
         from aitop.demo import serve
 
