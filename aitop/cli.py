@@ -186,13 +186,19 @@ def _setup_logging(to_file: bool) -> None:
     root = logging.getLogger()
     root.setLevel(logging.INFO if to_file else logging.WARNING)
     if to_file:  # a TUI owns the terminal: log lines on stderr would tear the screen
-        handler: logging.Handler = logging.handlers.RotatingFileHandler(
-            _state_dir() / "aitop.log", maxBytes=1_000_000, backupCount=1
-        )
+        path = _state_dir() / "aitop.log"
+        handler: logging.Handler = logging.handlers.RotatingFileHandler(path, maxBytes=1_000_000, backupCount=1)
+        try:
+            path.chmod(0o600)  # private, like the crash reports
+        except OSError:
+            pass
     else:
         handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root.handlers[:] = [handler]
+    # httpx logs every request's full URL at INFO: query strings can carry API keys, and they are noise.
+    for chatty in ("httpx", "httpcore"):
+        logging.getLogger(chatty).setLevel(logging.WARNING)
 
 
 def _write_crash_report(exc: BaseException) -> Path | None:

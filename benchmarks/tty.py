@@ -25,27 +25,27 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
 
-def clean_env(home: str, **extra: str) -> dict[str, str]:
-    """A terminal-like environment with a throwaway HOME (no user config, logs kept out of the real one)."""
-    env = {key: value for key, value in os.environ.items() if not key.startswith(("AITOP_", "PROMETHEUS_", "XDG_"))}
-    env.pop("NO_COLOR", None)
-    env.update(HOME=home, TERM="xterm-256color", COLORTERM="truecolor", LANG="C.UTF-8", LC_ALL="C.UTF-8",
+def clean_env(home: str) -> dict[str, str]:
+    """A terminal-like environment as an SSH session gets it (TERM=xterm-256color; ssh forwards no
+    COLORTERM, so 256 colours), with a throwaway HOME: no user config, logs kept out of the real one."""
+    dropped = ("AITOP_", "PROMETHEUS_", "XDG_", "NO_COLOR", "COLORTERM", "TEXTUAL_")
+    env = {key: value for key, value in os.environ.items() if not key.startswith(dropped)}
+    env.update(HOME=home, TERM="xterm-256color", LANG="C.UTF-8", LC_ALL="C.UTF-8",
                XDG_CONFIG_HOME=f"{home}/.config", XDG_STATE_HOME=f"{home}/.state", XDG_CACHE_HOME=f"{home}/.cache")
-    env.update(extra)
     return env
 
 
 class Terminal:
     """`argv` running on the slave side of a pty of `columns`×`lines`; output drained and timestamped."""
 
-    def __init__(self, argv: Sequence[str], *, columns: int = 120, lines: int = 40, env: dict | None = None) -> None:
+    def __init__(self, argv: Sequence[str], *, columns: int = 120, lines: int = 40) -> None:
         self._home = tempfile.TemporaryDirectory(prefix="aitop-bench-")
         master, slave = pty.openpty()
         fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", lines, columns, 0, 0))
         self.started = time.monotonic()
         self.process = subprocess.Popen(
             list(argv), stdin=slave, stdout=slave, stderr=slave, close_fds=True, start_new_session=True,
-            env=env if env is not None else clean_env(self._home.name),
+            env=clean_env(self._home.name),
         )
         os.close(slave)
         self.master = master

@@ -95,14 +95,21 @@ _LABEL_PAIR = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="([^"]*)"')
 #: Sample names a family of each type accepts (prometheus_client's text parser); others are untyped.
 _ALLOWED_SUFFIXES = {"summary": ("_count", "_sum", ""), "histogram": ("_count", "_sum", "_bucket")}
 _KINDS = frozenset(("counter", "gauge", "summary", "histogram", "gaugehistogram", "unknown", "info", "stateset", "untyped"))
-#: `name{labels}` text -> its series key, kept across scrapes: every scrape of a series then yields the same
-#: key object (cheap dict lookups in the store, one copy in memory) and skips the label parsing. Emptied when
-#: full, so label churn cannot grow it without bound (at most ~40 MB).
-_KEYS: dict[str, SeriesKey] = {}
-_KEYS_MAX = 200_000
+class SeriesKeys:
+    """Series keys by their `name{labels}` text, kept for one target across its scrapes.
+
+    Every scrape of a series then yields the same key object (cheap dict lookups in the store, one copy in
+    memory) and skips the label parsing. Only the latest scrape's series are kept, so label churn cannot
+    grow it: its size follows the live series, not every label set ever seen.
+    """
+
+    __slots__ = ("known",)
+
+    def __init__(self) -> None:
+        self.known: dict[str, SeriesKey] = {}
 
 
-def _parse_plain(lines: list[str]) -> dict[SeriesKey, float] | None:
+def _parse_plain(lines: list[str], keys: SeriesKeys) -> dict[SeriesKey, float] | None:
     """The samples of pre-filtered classic text lines, or None when a line needs the full parser.
 
     Follows prometheus_client's text parser: a `# TYPE` line opens a family; a sample whose name the family
@@ -110,6 +117,7 @@ def _parse_plain(lines: list[str]) -> dict[SeriesKey, float] | None:
     `_total` get it appended. Values are read as that parser reads them (`int`, else `float`).
     """
     samples: dict[SeriesKey, float] = {}
+    known, seen = keys.known, {}
     family = ""
     allowed: tuple[str, ...] = ()
     suffix = ""  # "_total" while the open family is a counter named without it
@@ -132,14 +140,13 @@ def _parse_plain(lines: list[str]) -> dict[SeriesKey, float] | None:
         if match is None:
             return None
         series, name, label_text, text = match.groups()
-        key = _KEYS.get(series)
+        key = known.get(series)
         if key is None:
             pairs = _LABEL_PAIR.findall(label_text) if label_text else []
             if len(pairs) > 1 and len(dict(pairs)) != len(pairs):
                 return None  # a repeated label name: the text parser rejects the page
-            if len(_KEYS) >= _KEYS_MAX:
-                _KEYS.clear()
-            key = _KEYS[series] = (name, tuple(sorted(pairs)))
+            key = (name, tuple(sorted(pairs)))
+        seen[series] = key
         if name in allowed:
             if suffix:
                 key = (name + suffix, key[1])
@@ -156,17 +163,21 @@ def _parse_plain(lines: list[str]) -> dict[SeriesKey, float] | None:
         if value == 0 and text.lstrip("+-").isdigit():
             value = 0.0  # int("-0") is 0, where float("-0") is -0.0
         samples[key] = value
+    keys.known = seen
     return samples
 
 
-def parse(body: str, content_type: str, wanted: NameFilter) -> Parsed:
-    """Parse the wanted samples of an exposition. Raises `ExpositionError` (never anything else)."""
+def parse(body: str, content_type: str, wanted: NameFilter, keys: SeriesKeys | None = None) -> Parsed:
+    """Parse the wanted samples of an exposition. Raises `ExpositionError` (never anything else).
+
+    Pass the same `keys` for every scrape of one target to reuse its series keys.
+    """
     media_type = content_type.split(";", 1)[0].strip().lower()
     if media_type and media_type not in ("text/plain", OPENMETRICS, "application/octet-stream"):
         raise ExpositionError(f"not a metrics page (Content-Type {clean(media_type, 60)})")
     body = body.removeprefix("\ufeff")
     kept, total = _kept_lines(body, wanted)
-    fast = _parse_plain(kept) if media_type != OPENMETRICS else None
+    fast = _parse_plain(kept, keys or SeriesKeys()) if media_type != OPENMETRICS else None
     if fast is not None:
         return Parsed(samples=fast, lines_total=total, lines_kept=len(kept))
     parser = parse_openmetrics if media_type == OPENMETRICS else parse_text

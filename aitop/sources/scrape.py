@@ -28,7 +28,7 @@ from aitop.model import Row, TargetHealth
 from aitop.rows import RowBuilder, TargetData
 from aitop.sanitize import clean
 from aitop.sources.base import Collected, Points
-from aitop.sources.exposition import OPENMETRICS, ExpositionError, SeriesKey, parse, prefilter
+from aitop.sources.exposition import OPENMETRICS, ExpositionError, SeriesKey, SeriesKeys, parse, prefilter
 from aitop.store import TargetWindow
 from aitop.transport import BoundedInflater, HttpSettings, TooLarge, connect_failure, httpx_client, ssl_context
 
@@ -250,6 +250,7 @@ class ScrapeCollector:
         self.max_series = MAX_SERIES
         self.evict_after = EVICT_AFTER
         self._windows = {url: TargetWindow(window) for url in self.urls}
+        self._keys = {url: SeriesKeys() for url in self.urls}  # used by one scrape at a time (single flight)
         self._health = {url: TargetHealth(display_url(url), "scrape", up=False, error="not scraped yet") for url in self.urls}
         self._tasks: dict[str, asyncio.Task[ScrapeResult]] = {}  # single flight: the scrape in progress
         self._started: dict[str, float] = {}
@@ -402,7 +403,7 @@ class ScrapeCollector:
         if count > self.max_series:
             notes.append(f"showing {self.max_series:,} of {count:,} series (per-target cap)")
         try:
-            samples = parse(filtered, content_type, self.name_filter).samples
+            samples = parse(filtered, content_type, self.name_filter, self._keys[url]).samples
         except ExpositionError as exc:
             bad = _locate_error(filtered, content_type, self.name_filter)
             if bad is None:

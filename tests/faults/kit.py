@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import html
 import os
+import pty
 import re
+import select
+import signal
+import struct
+import subprocess
+import sys
+import termios
 import threading
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 
 from server import FaultServer
 
@@ -74,16 +84,6 @@ def screen_text(app) -> str:
 
 # -- a real terminal ----------------------------------------------------------------------------------
 
-import fcntl  # noqa: E402
-import pty  # noqa: E402
-import select  # noqa: E402
-import signal  # noqa: E402
-import struct  # noqa: E402
-import subprocess  # noqa: E402
-import sys  # noqa: E402
-import termios  # noqa: E402
-from collections.abc import Mapping, Sequence  # noqa: E402
-
 ESC_OR_C1 = re.compile(rb"\x1b|\xc2[\x80-\x9f]")
 
 
@@ -99,7 +99,7 @@ class PtySession:
     """
 
     def __init__(self, args: Sequence[str], env: Mapping[str, str], *, size: tuple[int, int] = (120, 40),
-                 controlling: bool = True, stderr=None) -> None:
+                 controlling: bool = True, stderr=None, command: Sequence[str] | None = None) -> None:
         self.master, slave = pty.openpty()
         set_size(slave, *size)
 
@@ -107,7 +107,7 @@ class PtySession:
             fcntl.ioctl(0, termios.TIOCSCTTY, 0)
 
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "aitop", *args], stdin=slave, stdout=slave,
+            [*(command or (sys.executable, "-m", "aitop")), *args], stdin=slave, stdout=slave,
             stderr=stderr if stderr is not None else slave, env=dict(env), start_new_session=True,
             preexec_fn=become_controlling if controlling else None,
         )
@@ -117,8 +117,6 @@ class PtySession:
 
     def read(self, seconds: float = 0.0) -> bytes:
         """Read what arrives within `seconds` (at least what is already there)."""
-        import time
-
         deadline = time.monotonic() + seconds
         got = b""
         while not self.closed:
@@ -137,8 +135,6 @@ class PtySession:
         return got
 
     def read_until(self, needle: bytes | Callable[[bytes], bool], timeout: float = 10.0) -> bool:
-        import time
-
         deadline = time.monotonic() + timeout
         test = needle if callable(needle) else (lambda out: needle in out)
         while not test(self.output):
@@ -153,8 +149,6 @@ class PtySession:
 
     def wait(self, timeout: float) -> int:
         """Wait for the exit, reading all the while (a full pty buffer would block the app's writes)."""
-        import time
-
         deadline = time.monotonic() + timeout
         while self.process.poll() is None:
             if time.monotonic() > deadline:
@@ -190,14 +184,12 @@ def plain(output: bytes) -> str:
     return text.decode("utf-8", "replace")
 
 
-def aitop_env(tmp: "os.PathLike[str]", **extra: str) -> dict[str, str]:
+def aitop_env(tmp: os.PathLike[str], **extra: str) -> dict[str, str]:
     """An environment for a child aitop: its own HOME/state/config dirs, a 256-colour terminal."""
-    from pathlib import Path
-
     tmp = Path(tmp)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AITOP_", "PROMETHEUS_", "NO_COLOR", "TEXTUAL"))}
+    dropped = ("AITOP_", "PROMETHEUS_", "NO_COLOR", "TEXTUAL", "COLUMNS", "LINES")  # the pty's size rules
+    env = {k: v for k, v in os.environ.items() if not k.startswith(dropped)}
     env.update(TERM="xterm-256color", HOME=str(tmp), XDG_STATE_HOME=str(tmp / "state"),
-               XDG_CONFIG_HOME=str(tmp / "config"), TEXTUAL_ANIMATIONS="none", COLUMNS="", LINES="")
-    env.pop("COLUMNS"), env.pop("LINES")
+               XDG_CONFIG_HOME=str(tmp / "config"), TEXTUAL_ANIMATIONS="none")
     env.update(extra)
     return env

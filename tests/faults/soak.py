@@ -10,6 +10,13 @@ The bound: RSS at 24 h stays under 1.5 × RSS at 1 h and under RSS(1 h) + 64 MiB
 (scrape window state, history, baselines, drift, alert tracks) stays at a plateau set by its eviction
 horizon, not by the number of label sets ever seen. tests/faults/test_fault_matrix_bounds.py runs a short
 version of this in the suite.
+
+Measured (2 cores, Python 3.11; 40 label sets, 34,600 seen over the day; ~10 min of wall time):
+  with exposition.py's process-wide parse-key cache (up to 200,000 entries): RSS 65.3 MiB at 1 h, ~190 MiB
+  at 12 h, 200.1 MiB at 24 h (× 3.1) — BOUND VIOLATED (every other structure flat);
+  with that cache kept per target, holding only its latest scrape (exposition.SeriesKeys): RSS 54.5 MiB at 1 h, 57.4 MiB at 24 h
+  (× 1.05); window_series 520, history_rows 160 (at most 720 points each), baselines ~3,600, drift ~590,
+  alert_tracks ~290 — all flat from the first hour.
 """
 
 from __future__ import annotations
@@ -167,7 +174,11 @@ def check(result: SoakResult) -> list[str]:
     if last.rss_mib > min(first.rss_mib * 1.5, first.rss_mib + 64):
         problems.append(f"RSS grew from {first.rss_mib:.1f} MiB at {first.hours:g} h to {last.rss_mib:.1f} MiB")
     for name, size in last.sizes.items():
-        peak = max(c.sizes[name] for c in result.checkpoints if c.hours >= 1.0) if name else size
+        peak = max(c.sizes[name] for c in result.checkpoints if c.hours >= first.hours)
+        if name == "history_longest":  # a ring buffer: it fills and empties with the rows' lifetimes
+            if peak > History().maxlen:
+                problems.append(f"a history ring buffer holds {peak} points, over its {History().maxlen}")
+            continue
         if size > max(first.sizes[name] * 1.25, first.sizes[name] + 50) or peak > first.sizes[name] * 1.5 + 50:
             problems.append(f"{name} grew from {first.sizes[name]} to {size} (peak {peak})")
     return problems

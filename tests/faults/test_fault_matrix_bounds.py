@@ -6,12 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import json
 import time
 import tracemalloc
 
 import pytest
-from kit import monitor, prometheus, scrape
+from kit import prometheus, scrape
 from server import JSON, TEXT, PrometheusAPI, Reply, gzip_bomb, huge_vector, query_kind
 from soak import ContainerWatch, short_settings, soak
 
@@ -250,8 +249,6 @@ def test_f26_soak_structures_reach_a_plateau(short_soak):
 
 
 @pytest.mark.xdist_group("faults-soak")
-@pytest.mark.xfail(strict=True, reason="needs the parse-key cache in aitop/sources/exposition.py (_KEYS, up to "
-                   "200,000 entries ≈ 130 MiB) bounded by the live series: proposed diff in the issue 7 report")
 def test_f26_no_container_grows_with_label_churn(short_soak):
     *_, growing = short_soak
     assert growing == [], "containers that grow with every new label set: " + "; ".join(growing)

@@ -9,7 +9,7 @@ import json
 
 import pytest
 from kit import monitor, prometheus, scrape, values
-from server import OPENMETRICS, TEXT, Exporter, PrometheusAPI, Reply, api_success, vector
+from server import OPENMETRICS, TEXT, Exporter, PrometheusAPI, Reply
 
 from aitop.format import format_value
 from aitop.model import Missing

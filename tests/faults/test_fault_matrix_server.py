@@ -183,27 +183,34 @@ async def test_f03_slow_query_single_flight(serve):
     collector = prometheus(server, timeout=5.0)
     collector.poll_budget = 0.1  # the TUI sets its interval here
     snapshots, durations = [], []
-    for _ in range(7):  # a poll every 0.2 s ("5 s"), for ~1.4 s
+    answered_at = None  # the poll that first showed the slow query's answer
+    # A poll every 0.2 s ("5 s") until the slow answer arrived (~0.8 s) and two polls after it; a loaded
+    # machine stretches the count, never the checks below.
+    while len(snapshots) < 40 and (answered_at is None or len(snapshots) < answered_at + 3):
         started = time.monotonic()
         snapshots.append(await collector.collect())
         durations.append(time.monotonic() - started)
+        if answered_at is None and snapshots[-1].rows[0].value("latency_p95") is not None:
+            answered_at = len(snapshots) - 1
         await asyncio.sleep(max(0.0, 0.2 - durations[-1]))
     server.stop()  # ends the slow answer still in progress
     await collector.aclose()
 
+    polls = len(snapshots)
+    assert answered_at is not None and answered_at >= 3  # "40 s" of waiting took several polls
     is_p95 = lambda r: query_kind(r) == "latency_p95"  # noqa: E731
     assert server.max_concurrent(is_p95) == 1  # never two requests for that query at once
-    assert server.count(is_p95) == 2  # the first, and one more after it answered
-    assert server.count(lambda r: query_kind(r) == "requests") == 7  # the other panels: every poll
+    assert 2 <= server.count(is_p95) <= 3 < polls  # the first, one more after it answered (maybe a third)
+    assert server.count(lambda r: query_kind(r) == "requests") == polls  # the other panels: every poll
     assert max(durations) < 0.4  # no poll waited for the slow query
     slow = [s for s in snapshots if any(w.startswith("slow query: llm latency p95") for w in s.warnings)]
-    assert len(slow) >= 4
+    assert len(slow) >= 3
     for snapshot in snapshots:
         assert values(snapshot, "request_rate") == {"alpha": 10.0, "beta": 4.0}
     # Until its first answer the slow field says why it is empty; afterwards its last answer is shown.
     first = snapshots[0].rows[0]
     assert first.value("latency_p95") is None and first.missing_reason("latency_p95") is Missing.QUERY_ERROR
-    assert snapshots[-1].rows[0].value("latency_p95") == 0.25
+    assert all(s.rows[0].value("latency_p95") == 0.25 for s in snapshots[answered_at:])
 
 
 # -- §F 4 ----------------------------------------------------------------------------------------------
@@ -282,7 +289,7 @@ async def test_f05_timeout_errors_back_off_and_keep_the_old_values(serve, clock)
     mode["p95"] = True
     clock.advance(2)
     one = await mon.refresh()
-    assert not one.stale and one.rows == good.rows or one.row("llm", "alpha").value("latency_p95") == 0.25
+    assert not one.stale and one.row("llm", "alpha").value("latency_p95") == 0.25  # the old value, kept
     assert any("timeout" in w and "latency p95" in w and "showing the answer from 2s ago" in w for w in one.warnings)
     p95 = lambda r: query_kind(r) == "latency_p95"  # noqa: E731
     sent = server.count(p95)

@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import os
 import re
-import signal
 import subprocess
 import sys
 import time
@@ -430,7 +429,7 @@ def scenario_f30(tmp_path: Path) -> dict:
     env = aitop_env(tmp_path)
     with FaultServer(api, lifetime=60) as server:
         args = [server.url, "--prometheus", "--bearer-token-file", str(token), "--interval", "0.5", "--timeout", "1"]
-        session = _spawn_wrapper(wrapper, token, args, env)
+        session = PtySession([str(token), *args], env, command=[sys.executable, str(wrapper)])
         try:
             drawn = session.read_until(b"alpha", 20)
             cmdline = Path(f"/proc/{session.process.pid}/cmdline").read_bytes()
@@ -445,7 +444,7 @@ def scenario_f30(tmp_path: Path) -> dict:
     log = state / "aitop.log"
     return {"drawn": drawn, "refused": refused, "code": code, "screen": session.output, "cmdline": cmdline,
             "crashes": list(state.glob("crash-*.log")), "log": log.read_text() if log.exists() else "",
-            "authorization": authorization}
+            "log_mode": log.stat().st_mode & 0o777 if log.exists() else None, "authorization": authorization}
 
 
 def test_f30_planted_secret_never_reaches_screen_logs_crash_files_or_ps(terminal_runs):
@@ -463,29 +462,8 @@ def test_f30_planted_secret_never_reaches_screen_logs_crash_files_or_ps(terminal
                         ("log", run["log"]), ("crash file", report)]:
         assert PLANTED not in text, f"the secret reached the {where}"
     assert "RuntimeError: forced failure in a handler" in report and "bearer_token =" not in report  # no locals
-    assert crash.stat().st_mode & 0o777 == 0o600
-
-
-def _spawn_wrapper(wrapper: Path, token: Path, args: list[str], env: dict[str, str]) -> PtySession:
-    session = PtySession.__new__(PtySession)
-    import pty
-
-    from kit import set_size
-
-    session.master, slave = pty.openpty()
-    set_size(slave, 120, 40)
-
-    def become_controlling() -> None:
-        import fcntl
-        import termios
-
-        fcntl.ioctl(0, termios.TIOCSCTTY, 0)
-
-    session.process = subprocess.Popen([sys.executable, str(wrapper), str(token), *args], stdin=slave, stdout=slave,
-                                       stderr=slave, env=env, start_new_session=True, preexec_fn=become_controlling)
-    os.close(slave)
-    session.output, session.closed = b"", False
-    return session
+    assert crash.stat().st_mode & 0o777 == 0o600 and run["log_mode"] == 0o600
+    assert "internal error in the TUI (RuntimeError)" in run["log"] and "HTTP Request:" not in run["log"]
 
 
 def test_f30_user_info_in_urls_and_a_readable_config_are_refused_or_warned(tmp_path, capsys, state_dir):

@@ -16,7 +16,7 @@ from pages import ALL, read  # noqa: E402
 
 from aitop.catalog import NameFilter, builtin_schemas
 from aitop.sources import exposition
-from aitop.sources.exposition import ExpositionError, parse
+from aitop.sources.exposition import ExpositionError, SeriesKeys, parse
 
 WANTED = NameFilter(builtin_schemas())
 M = "vllm:num_requests_running"
@@ -93,7 +93,7 @@ def outcome(body: str, content_type: str = "text/plain; version=0.0.4"):
 def both(body: str, monkeypatch) -> tuple:
     fast = outcome(body)
     with monkeypatch.context() as patched:
-        patched.setattr(exposition, "_parse_plain", lambda lines: None)
+        patched.setattr(exposition, "_parse_plain", lambda lines, keys: None)
         reference = outcome(body)
     return fast, reference
 
@@ -138,3 +138,18 @@ def test_random_mutations_match_the_text_parser(monkeypatch):
 def test_nan_values_survive():
     samples = parse(f'{M}{{model_name="m"}} NaN\n', "text/plain", WANTED).samples
     assert math.isnan(samples[(M, (("model_name", "m"),))])
+
+
+def test_series_keys_are_reused_across_scrapes_and_hold_only_the_latest_one():
+    page = lambda models: "".join(  # noqa: E731
+        f'vllm:num_requests_running{{model_name="{m}"}} 1\n' for m in models
+    )
+    keys = SeriesKeys()
+    first = parse(page(["a", "b"]), "text/plain", WANTED, keys).samples
+    second = parse(page(["a", "c"]), "text/plain", WANTED, keys).samples
+    key_a = next(k for k in first if k[1] == (("model_name", "a"),))
+    assert next(k for k in second if k[1] == (("model_name", "a"),)) is key_a  # the same object, not re-parsed
+    assert sorted(keys.known) == ['vllm:num_requests_running{model_name="a"}', 'vllm:num_requests_running{model_name="c"}']
+    for n in range(50):  # label churn: the cache follows the live series, not every label set ever seen
+        parse(page([f"m{n}", f"m{n + 1}"]), "text/plain", WANTED, keys)
+    assert len(keys.known) == 2
