@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import re
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -48,3 +49,12 @@ class Collector(Protocol):
         ...
 
     async def aclose(self) -> None: ...
+
+
+_LABEL_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
+
+
+def plain_label_names(names: Iterable[str]) -> tuple[str, ...]:
+    """The label names offered for grouping: only classic names. A Prometheus 3 UTF-8 name can hold control
+    characters or PromQL syntax, and the choices are shown and sent back as they are."""
+    return tuple(name for name in names if _LABEL_NAME.fullmatch(name))

@@ -293,3 +293,51 @@ def alerts_from(body: object) -> tuple[Alert, ...]:
             message=clean(message, 200),
         ))
     return tuple(alerts)
+
+
+def unknown_where_failed(rows: list[Row], errored: Mapping[Query, Exception]) -> list[Row]:
+    """A field whose query failed is unknown ("query error"), never a number derived from its absence —
+    a failed error query must not read as 0 % errors (reliability.md §F 6, 8)."""
+    failed: dict[str, dict[str, str]] = {}
+    for query, error in errored.items():
+        for field in _fields_of(query):
+            failed.setdefault(query.schema, {})[field] = str(error)
+    if not failed:
+        return rows
+    out = []
+    for row in rows:
+        fields = failed.get(row.schema, {})
+        known = [field for field in fields if row.values.get(field) is not None]
+        if known:
+            values, missing, provenance = dict(row.values), dict(row.missing), dict(row.provenance)
+            for field in known:
+                values[field] = None
+                missing[field] = Missing.QUERY_ERROR
+                provenance[field] = f"query error: {fields[field]}"
+            errors_by_type = {} if "error_rate" in known else row.errors_by_type
+            row = replace(row, values=values, missing=missing, provenance=provenance, errors_by_type=errors_by_type)
+        out.append(row)
+    return out
+
+
+def with_infos(rows: list[Row], answered: Mapping[Query, tuple[list, requests.Response | None]]) -> list[Row]:
+    """Attach the server's info annotations to the provenance of the fields they concern (drill-down)."""
+    notes: dict[str, dict[str, list[str]]] = {}
+    for query, (_, response) in answered.items():
+        infos = [w for w in response_warnings(response) if w.startswith("info: ")]
+        if infos:
+            for field in _fields_of(query):
+                notes.setdefault(query.schema, {}).setdefault(field, []).extend(infos)
+    if not notes:
+        return rows
+    out = []
+    for row in rows:
+        fields = notes.get(row.schema, {})
+        marked = {f: lines for f, lines in fields.items() if row.value(f) is not None}
+        if marked:
+            provenance = dict(row.provenance)
+            for field, lines in marked.items():
+                provenance[field] = " — ".join([provenance.get(field, ""), *dict.fromkeys(lines)]).lstrip(" —")
+            row = replace(row, provenance=provenance)
+        out.append(row)
+    return out

@@ -1,11 +1,7 @@
 """Prometheus mode: PromQL against a Prometheus-compatible server (Prometheus, Thanos, Mimir, VictoriaMetrics).
 
 Queries go through prometheus-api-client, whose calls block, so each runs in a worker thread, a few at a
-time. The library drops a response's `warnings` and headers, so the session it is given carries a response
-hook that keeps the latest response per thread: partial-data warnings, `Retry-After` and
-`X-Prometheus-Stopping` are read from there. The same hook reads the body itself — capped on the wire and
-after gunzip, and within a total deadline — so neither a 100k-series answer, a gzip bomb nor a trickling
-server can exhaust memory or hang a thread.
+time, through `PromHttp` (bounded bodies, total deadlines, failures classified).
 
 Polling discipline (reliability.md §D.1, §D.2): at most one request per query is in flight; `collect()`
 waits `poll_budget` seconds for answers and reports a query still running as slow (showing its last answer),
@@ -19,24 +15,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import threading
 import time
-import zlib
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
-from urllib.parse import urlsplit
 
 import requests
-import urllib3.exceptions
-from prometheus_api_client import PrometheusApiClientException, PrometheusConnect  # noqa: F401 — re-exported
-from urllib3.util.retry import Retry
 
 from aitop.catalog import Schema, builtin_schemas
-from aitop.model import Missing, Row, TargetHealth
+from aitop.model import Row, TargetHealth
 from aitop.sanitize import clean
-from aitop.sources.base import Collected, Points
+from aitop.sources.base import Collected, Points, plain_label_names
 from aitop.sources.promql import (
     Query,
     SchemaPlan,
@@ -47,32 +37,25 @@ from aitop.sources.promql import (
     plan_schemas,
     row_expression,
 )
-from aitop.sources.prom_results import QueryFailure, alerts_from, assemble_rows, describe_failure, response_warnings
-from aitop.sources.scrape import plain_label_names
-from aitop.transport import (
-    BoundedInflater,
-    HttpSettings,
-    TooLarge,
-    backoff_delay,
-    connect_failure,
-    is_dns_failure,
-    requests_session,
+from aitop.sources.prom_http import PromHttp
+from aitop.sources.prom_results import (
+    QueryFailure,
+    alerts_from,
+    assemble_rows,
+    response_warnings,
+    unknown_where_failed,
+    with_infos,
 )
+from aitop.transport import HttpSettings, backoff_delay
 
 log = logging.getLogger(__name__)
 
 MAX_IN_FLIGHT = 4  # well under Prometheus's default --query.max-concurrency of 20
 REDETECT_SECONDS = 60.0  # new schemas (a LiteLLM gateway deployed) show up within a minute
 BAD_QUERY_RETRY_SECONDS = 60.0  # 400/422 are not transient: no fast retry
-AUTH_RETRY_SECONDS = 60.0  # refused credentials or a missing tenant: retry slowly
 #: Series kept per query answer; `limit=` asks servers that know it (Prometheus 3.2+) for one more.
 MAX_SERIES = 20_000
-#: Per response: compressed bytes on the wire, and bytes after gunzip (reliability.md §D.4).
-MAX_WIRE_BYTES = 8 * 1024 * 1024
-MAX_DECODED_BYTES = 32 * 1024 * 1024
-_CHUNK = 64 * 1024
 _ALERTS = "\0alerts"  # the in-flight key of the alerts request
-_NARROW_HINT = " — narrow the query: a shorter --window, or group by fewer labels"
 
 
 @dataclass(slots=True)
@@ -114,14 +97,8 @@ class PrometheusCollector:
         self.max_series = MAX_SERIES
         settings = http or HttpSettings()
         self.tls_verified = not settings.insecure_skip_verify
-        self._host = clean(urlsplit(self.base_url).hostname or "", 80)
-        self._local = threading.local()
-        self._session = requests_session(settings)
-        self._session.hooks["response"].append(self._remember_response)
-        # aitop backs off itself (and honours Retry-After); the library's own retries would hide that.
-        self._client = PrometheusConnect(
-            url=self.base_url, session=self._session, retry=Retry(total=0, redirect=0), timeout=timeout
-        )
+        self._http = PromHttp(self.base_url, timeout, settings)
+        self._client = self._http.client
         self._gate = asyncio.Semaphore(MAX_IN_FLIGHT)
         self._plans: list[SchemaPlan] = []
         self._labels: tuple[str, ...] = ()
@@ -135,126 +112,14 @@ class PrometheusCollector:
         self._failures = 0
         self._alerts_supported = True
         self._last_alerts: tuple = ()
-        self.queries_sent = 0  # every HTTP request, for tests and benchmarks
         self.failures_total = 0  # failed polls and failed queries, for tests and the status line
         self._health = TargetHealth(self.targets[0], "prometheus", up=False, error="not queried yet")
         self._last_rows: tuple[Row, ...] = ()
 
-    # -- HTTP plumbing (runs in worker threads) ---------------------------------------------------
-    def _remember_response(self, response: requests.Response, *args, **kwargs) -> None:
-        """Session hook, before requests reads the body: keep the response, read the body within bounds."""
-        self._local.response = response
-        media_type = response.headers.get("Content-Type", "").split(";", 1)[0].strip().lower()
-        if response.status_code == 200 and media_type in ("text/html", "application/xhtml+xml"):
-            response.close()
-            raise QueryFailure(f"unexpected HTML from {self._host} — authentication proxy?")
-        self._read_body(response)
-
-    def _read_body(self, response: requests.Response) -> None:
-        raw = response.raw
-        if raw is None or response._content is not False:  # already read (or a test's canned response)
-            return
-        declared = response.headers.get("Content-Length", "")
-        if declared.isdigit() and int(declared) > MAX_WIRE_BYTES:
-            response.close()
-            raise QueryFailure(f"response too large: {int(declared) // 2**20} MiB exceeds the {MAX_WIRE_BYTES // 2**20} MiB cap")
-        encoding = response.headers.get("Content-Encoding", "").strip().lower()
-        if encoding in ("", "identity"):
-            inflater = None
-        elif encoding in ("gzip", "x-gzip", "deflate"):
-            inflater = BoundedInflater(encoding, MAX_DECODED_BYTES)
-        else:
-            response.close()
-            raise QueryFailure(f"unsupported Content-Encoding {clean(encoding, 30)}")
-        deadline = getattr(self._local, "deadline", None)
-        chunks: list[bytes] = []
-        wire = decoded = 0
-        try:
-            while True:
-                # read1: whatever one receive brings, so the deadline is checked however slowly bytes trickle
-                # (stream()/read(n) would block until n bytes arrived).
-                chunk = raw.read1(_CHUNK, decode_content=False)
-                if not chunk:
-                    break
-                wire += len(chunk)
-                if wire > MAX_WIRE_BYTES:
-                    raise QueryFailure(f"response too large: exceeds the {MAX_WIRE_BYTES // 2**20} MiB cap")
-                if inflater is not None:
-                    chunks.extend(inflater.feed(chunk))
-                else:
-                    decoded += len(chunk)
-                    if decoded > MAX_DECODED_BYTES:
-                        raise TooLarge(decoded)
-                    chunks.append(chunk)
-                if deadline is not None and time.monotonic() > deadline:
-                    raise QueryFailure(f"no complete answer within {self.timeout * 1.5:g}s")
-            if inflater is not None:
-                chunks.append(inflater.flush())
-        except TooLarge:
-            chunks.clear()
-            response.close()
-            raise QueryFailure(
-                f"response too large: decoded body exceeds the {MAX_DECODED_BYTES // 2**20} MiB cap"
-            ) from None
-        except QueryFailure:
-            chunks.clear()
-            response.close()
-            raise
-        except urllib3.exceptions.ReadTimeoutError:
-            response.close()
-            raise QueryFailure(f"no answer within {self.timeout:g}s") from None
-        except (urllib3.exceptions.HTTPError, OSError, zlib.error):
-            response.close()
-            raise QueryFailure("connection broken mid-response (answer incomplete)") from None
-        response._content = b"".join(chunks)
-        response._content_consumed = True
-        response.close()
-
-    def _failure(self, exc: Exception, response: requests.Response | None) -> QueryFailure:
-        """`describe_failure`, plus what Prometheus mode knows better: DNS, auth, tenants, narrowing hints."""
-        if isinstance(exc, QueryFailure):
-            return exc
-        if response is None and isinstance(exc, requests.ConnectionError):
-            reason = getattr(exc.args[0], "reason", None) if exc.args else None
-            if isinstance(reason, urllib3.exceptions.ReadTimeoutError):  # requests reports it as ConnectionError
-                return QueryFailure(f"no answer within {self.timeout:g}s")
-            if is_dns_failure(exc):
-                return QueryFailure(f"DNS lookup failed for {self._host}")
-            cause = connect_failure(exc)
-            if cause in ("connection refused", "connection reset"):
-                return QueryFailure(f"cannot connect: {cause}", backoff=False)
-        failure = describe_failure(exc, response, self.timeout)
-        if response is None or response.status_code == 200:
-            return failure
-        status = response.status_code
-        if status in (401, 403):
-            body = (response.content or b"")[:512].decode("utf-8", "replace").lower()
-            if "no org id" in body or "tenant" in body and "missing" in body:
-                message = f"missing tenant (set --tenant): the server answered HTTP {status} 'no org id'"
-            else:
-                message = f"authentication failed: {failure.message}"
-            return QueryFailure(message, retry_after=AUTH_RETRY_SECONDS)
-        if status in (400, 422):
-            text = failure.message.lower()
-            if any(word in text for word in ("too many samples", "maximum resolution", "too many series",
-                                              "limit", "max-chunks", "max_chunks", "max-series")):
-                return QueryFailure(failure.message + _NARROW_HINT, transient=False)
-        return failure
-
-    def _call(self, function: Callable, *args, **kwargs):
-        self._local.response = None
-        self._local.deadline = time.monotonic() + self.timeout * 1.5
-        self.queries_sent += 1
-        try:
-            result = function(*args, **kwargs)
-        except Exception as exc:  # noqa: BLE001 — every failure is classified from what was received
-            raise self._failure(exc, getattr(self._local, "response", None)) from None
-        return result, getattr(self._local, "response", None)
-
     async def _run(self, function: Callable, *args, **kwargs):
         """One request in a worker thread; ends when the thread does (its own deadlines bound it)."""
         async with self._gate:
-            return await asyncio.to_thread(self._call, function, *args, **kwargs)
+            return await asyncio.to_thread(self._http.call, function, *args, **kwargs)
 
     async def _run_bounded(self, function: Callable, *args, **kwargs):
         """`_run` with a deadline for callers that must not wait longer (detection, drill-down)."""
@@ -313,7 +178,7 @@ class PrometheusCollector:
             if self._query_next.get(query.expr, -float("inf")) <= now:
                 self._start(query.expr, now, self._client.custom_query, query.expr, params)
         if self._alerts_supported:
-            self._start(_ALERTS, now, partial(self._session.get, timeout=self.timeout), f"{self.base_url}/api/v1/alerts")
+            self._start(_ALERTS, now, partial(self._http.session.get, timeout=self.timeout), f"{self.base_url}/api/v1/alerts")
         planned = {q.expr for q in queries} | {_ALERTS}
         waiting = [flight.task for key, flight in self._inflight.items() if key in planned]
         if waiting:
@@ -372,7 +237,7 @@ class PrometheusCollector:
 
         # Off the event loop: a capped answer can still be 20,000 series.
         rows, server_warnings = await asyncio.to_thread(assemble_rows, self._plans, answered, errored, self.group_by)
-        rows = _with_infos(_unknown_where_failed(rows, errored), answered)
+        rows = with_infos(unknown_where_failed(rows, errored), answered)
         self._failures = 0
         self._next_attempt = -float("inf")
         self._health = TargetHealth(self.targets[0], "prometheus", up=True, error=None, last_success=taken_at,
@@ -471,6 +336,11 @@ class PrometheusCollector:
         return self._collected(taken_at, self._last_rows, ())
 
     @property
+    def queries_sent(self) -> int:
+        """Every HTTP request sent so far, for tests and benchmarks."""
+        return self._http.queries_sent
+
+    @property
     def next_attempt(self) -> float:
         """Monotonic time before which the server is not asked again (after a failure with back-off)."""
         return self._next_attempt
@@ -533,7 +403,7 @@ class PrometheusCollector:
         if flights:
             await asyncio.gather(*flights, return_exceptions=True)
         self._inflight.clear()
-        self._session.close()
+        self._http.close()
 
 
 def _number(text: str) -> float | None:
@@ -544,55 +414,3 @@ def _number(text: str) -> float | None:
 def _label(query: Query) -> str:
     """A query's name in messages: its field (latency_p95) or concept (requests) and schema."""
     return f"{query.schema} {(query.field or query.concept).replace('_', ' ')}"
-
-
-def _unknown_where_failed(rows: list[Row], errored: Mapping[Query, Exception]) -> list[Row]:
-    """A field whose query failed is unknown ("query error"), never a number derived from its absence —
-    a failed error query must not read as 0 % errors (reliability.md §F 6, 8)."""
-    from aitop.sources.prom_results import _fields_of
-
-    failed: dict[str, dict[str, str]] = {}
-    for query, error in errored.items():
-        for field in _fields_of(query):
-            failed.setdefault(query.schema, {})[field] = str(error)
-    if not failed:
-        return rows
-    out = []
-    for row in rows:
-        fields = failed.get(row.schema, {})
-        known = [field for field in fields if row.values.get(field) is not None]
-        if known:
-            values, missing, provenance = dict(row.values), dict(row.missing), dict(row.provenance)
-            for field in known:
-                values[field] = None
-                missing[field] = Missing.QUERY_ERROR
-                provenance[field] = f"query error: {fields[field]}"
-            errors_by_type = {} if "error_rate" in known else row.errors_by_type
-            row = replace(row, values=values, missing=missing, provenance=provenance, errors_by_type=errors_by_type)
-        out.append(row)
-    return out
-
-
-def _with_infos(rows: list[Row], answered: Mapping[Query, tuple[list, requests.Response | None]]) -> list[Row]:
-    """Attach the server's info annotations to the provenance of the fields they concern (drill-down)."""
-    from aitop.sources.prom_results import _fields_of
-
-    notes: dict[str, dict[str, list[str]]] = {}
-    for query, (_, response) in answered.items():
-        infos = [w for w in response_warnings(response) if w.startswith("info: ")]
-        if infos:
-            for field in _fields_of(query):
-                notes.setdefault(query.schema, {}).setdefault(field, []).extend(infos)
-    if not notes:
-        return rows
-    out = []
-    for row in rows:
-        fields = notes.get(row.schema, {})
-        marked = {f: lines for f, lines in fields.items() if row.value(f) is not None}
-        if marked:
-            provenance = dict(row.provenance)
-            for field, lines in marked.items():
-                provenance[field] = " — ".join([provenance.get(field, ""), *dict.fromkeys(lines)]).lstrip(" —")
-            row = replace(row, provenance=provenance)
-        out.append(row)
-    return out

@@ -16,8 +16,7 @@ from soak import ContainerWatch, short_settings, soak
 
 from aitop.model import History
 from aitop.monitor import Monitor
-from aitop.sources import prometheus as prometheus_module
-from aitop.sources import scrape as scrape_module
+from aitop.sources import fetch, prom_http
 
 # -- §F 14 ---------------------------------------------------------------------------------------------
 
@@ -45,7 +44,7 @@ async def test_f14_huge_vector_is_capped_with_showing_n_of_m(serve, clock, honou
 
 
 async def test_f14_response_byte_cap(serve, clock, monkeypatch):
-    monkeypatch.setattr(prometheus_module, "MAX_WIRE_BYTES", 64 * 1024)
+    monkeypatch.setattr(prom_http, "MAX_WIRE_BYTES", 64 * 1024)
     api = PrometheusAPI()
     api.fault(lambda r: huge_vector(5_000) if query_kind(r) == "requests" else None)  # ~300 KB of JSON
     collector = prometheus(serve(api), clock)
@@ -189,7 +188,7 @@ async def test_f15_gzip_bomb_stops_at_the_decoded_cap(serve, clock):
     finally:
         tracemalloc.stop()
     await collector.aclose()
-    cap = scrape_module.MAX_DECODED_BYTES
+    cap = fetch.MAX_DECODED_BYTES
     assert result.targets[0].error == "response too large: decoded body exceeds the 64 MiB cap"
     assert peak < cap + 2 * 2**20, f"peak {peak / 2**20:.1f} MiB for a {cap / 2**20:.0f} MiB cap"
 
@@ -207,7 +206,7 @@ async def test_f15_gzip_bomb_against_the_prometheus_api(serve, clock):
     finally:
         tracemalloc.stop()
     await collector.aclose()
-    cap = prometheus_module.MAX_DECODED_BYTES
+    cap = prom_http.MAX_DECODED_BYTES
     assert any("llm requests: response too large: decoded body exceeds the 32 MiB cap" in w for w in result.warnings)
     assert peak < cap + 4 * 2**20, f"peak {peak / 2**20:.1f} MiB for a {cap / 2**20:.0f} MiB cap"
 

@@ -85,7 +85,7 @@ def test_internal_error_prints_no_traceback(monkeypatch, capsys, tmp_path):
     monkeypatch.setattr(cli, "_state_dir", lambda: tmp_path)
 
     def explode(argv):
-        token = "SECRET-TOKEN-123"  # a local that a traceback-with-locals would print
+        token = "SECRET-TOKEN-123"  # noqa: F841 — a local that a traceback-with-locals would print
         raise RuntimeError("boom")
 
     monkeypatch.setattr(cli, "_dispatch", explode)

@@ -1,6 +1,5 @@
 """Monitor: judging, stale handling, bounded history."""
 
-import pytest
 
 from aitop.model import History, Row, Severity, Snapshot, TargetHealth
 from aitop.monitor import Monitor

@@ -5,7 +5,7 @@ import gzip
 import httpx
 import pytest
 
-from aitop.sources import scrape
+from aitop.sources import fetch
 from aitop.sources.scrape import ScrapeCollector
 
 PAGE = 'vllm:request_success_total{model_name="m",finished_reason="stop"} %d\n'
@@ -104,7 +104,7 @@ async def test_gzip_is_decoded():
 
 
 async def test_gzip_bomb_is_stopped_at_the_decoded_cap(monkeypatch):
-    monkeypatch.setattr(scrape, "MAX_DECODED_BYTES", 1_000_000)
+    monkeypatch.setattr(fetch, "MAX_DECODED_BYTES", 1_000_000)
     bomb = gzip.compress(b"#" * 50_000_000)  # ~50 KB on the wire
 
     def handler(request):
@@ -116,7 +116,7 @@ async def test_gzip_bomb_is_stopped_at_the_decoded_cap(monkeypatch):
 
 
 async def test_wire_cap_and_declared_length(monkeypatch):
-    monkeypatch.setattr(scrape, "MAX_WIRE_BYTES", 1000)
+    monkeypatch.setattr(fetch, "MAX_WIRE_BYTES", 1000)
 
     def handler(request):
         return respond(200, b"#" * 5000)

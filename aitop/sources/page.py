@@ -1,0 +1,147 @@
+"""One scraped page, read within bounds: line breaks made safe, long label values cut, series capped.
+
+Overlong label values are cut before parsing, and each page is capped at a number of series with a
+"showing N of M" note; a page that fails to parse is bisected to name its bad line (reliability.md §D.4,
+§F 14, 18, 22-24).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+from aitop.catalog import NameFilter
+from aitop.sources.exposition import OPENMETRICS, ExpositionError, SeriesKey, SeriesKeys, parse, prefilter
+
+#: Label values longer than this are cut (plus a hash, so distinct values stay distinct) before parsing:
+#: prometheus_client reads labels a character at a time, and nobody reads a 1 MB model name anyway.
+MAX_LABEL_VALUE = 1024
+#: A parse error's line is looked for only in pages up to this many lines (it costs a few more parses).
+_LOCATE_MAX_LINES = 50_000
+
+
+_LONG_VALUE = re.compile(r'"[^"\n]{%d}' % (MAX_LABEL_VALUE + 1))  # cheap: tried only where a quote opens
+_QUOTED = re.compile(r'"([^"\\\n]*(?:\\.[^"\\\n]*)*)"')
+
+
+def _shorten(match: re.Match[str]) -> str:
+    value = match.group(1)
+    if len(value) <= MAX_LABEL_VALUE:
+        return match.group(0)
+    head = value[:MAX_LABEL_VALUE]
+    trailing = len(head) - len(head.rstrip("\\"))
+    if trailing % 2:  # never cut an escape in half
+        head = head[:-1]
+    digest = hashlib.sha1(value.encode("utf-8", "surrogatepass")).hexdigest()[:10]
+    return f'"{head}…#{digest}"'
+
+
+def shorten_label_values(body: str) -> str:
+    """`body` with every quoted value longer than `MAX_LABEL_VALUE` cut (a hash keeps them distinct)."""
+    if _LONG_VALUE.search(body) is None:
+        return body
+    return _QUOTED.sub(_shorten, body)
+
+
+#: Characters `str.splitlines()` breaks lines at, besides "\n" (and "\r\n"): inside a label value or a HELP
+#: text they would split one line into two and fail the whole page. Replaced by visible escapes first.
+_LINE_BREAKS = re.compile("\r(?!\n)|[\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
+_BREAK_MARKS = {"\r": "^M", "\x0b": "^K", "\x0c": "^L"}
+
+
+def protect_line_breaks(body: str) -> str:
+    """`body` with every line-breaking character other than "\n" made visible (CRLF endings kept)."""
+    lone_cr = "\r" in body and body.count("\r") != body.count("\r\n")
+    if not lone_cr and not any(char in body for char in "\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"):
+        return body  # the usual case, decided by a few C-speed scans
+    return _LINE_BREAKS.sub(lambda m: _BREAK_MARKS.get(m.group(), f"<U+{ord(m.group()):04X}>"), body)
+
+
+def served_openmetrics(body: str) -> bool:
+    """An OpenMetrics page ends with `# EOF`; the classic text format has no such line."""
+    return body.rstrip().endswith("\n# EOF") or body.strip() == "# EOF"
+
+
+def _is_sample(line: str) -> bool:
+    return bool(line) and line[0] != "#"
+
+
+def cap_series(filtered: str, limit: int) -> tuple[str, int]:
+    """Keep the first `limit` sample lines of a pre-filtered page (and its metadata and `# EOF`).
+
+    Returns the text and how many sample lines the page had."""
+    lines = filtered.splitlines()
+    count = sum(1 for line in lines if _is_sample(line))
+    if count <= limit:
+        return filtered, count
+    kept: list[str] = []
+    seen = 0
+    for line in lines:
+        if _is_sample(line):
+            seen += 1
+            if seen > limit:
+                continue
+        kept.append(line)
+    return "\n".join(kept) + "\n", count
+
+
+def _locate_error(filtered: str, content_type: str, wanted: NameFilter) -> str | None:
+    """The first line of `filtered` that makes the parser fail (bisecting on prefixes), or None."""
+    lines = filtered.splitlines()
+    if len(lines) > _LOCATE_MAX_LINES:
+        return None
+    openmetrics = content_type.startswith(OPENMETRICS)
+
+    def fails(count: int) -> bool:
+        text = "\n".join(line for line in lines[:count] if line != "# EOF") + "\n"
+        try:
+            parse(text + ("# EOF\n" if openmetrics else ""), content_type, wanted)
+        except ExpositionError:
+            return True
+        return False
+
+    low, high = 1, len(lines)
+    if not fails(high):
+        return None
+    while low < high:  # the shortest failing prefix ends with the bad line
+        middle = (low + high) // 2
+        if fails(middle):
+            high = middle
+        else:
+            low = middle + 1
+    return lines[high - 1]
+
+
+def read_page(
+    body: str, content_type: str, wanted: NameFilter, keys: SeriesKeys, max_series: int
+) -> tuple[dict[SeriesKey, float], tuple[str, ...], int]:
+    """Parse one page within bounds: its samples, notes about it, and how many duplicate lines it had.
+
+    Raises `ExpositionError` naming the offending line. CPU-bound: callers run it in a worker thread.
+    """
+    notes: list[str] = []
+    media_type = content_type.split(";", 1)[0].strip().lower()
+    body = protect_line_breaks(body.removeprefix("\ufeff"))
+    if media_type in ("", "text/plain") and served_openmetrics(body):
+        # The classic parser would read exemplars as timestamps and seconds as milliseconds.
+        content_type = OPENMETRICS
+        notes.append("OpenMetrics page served as text/plain (parsed as OpenMetrics)")
+    filtered, _, _ = prefilter(body, wanted)
+    filtered = shorten_label_values(filtered)
+    filtered, count = cap_series(filtered, max_series)
+    if count > max_series:
+        notes.append(f"showing {max_series:,} of {count:,} series (per-target cap)")
+    try:
+        samples = parse(filtered, content_type, wanted, keys).samples
+    except ExpositionError as exc:
+        bad = _locate_error(filtered, content_type, wanted)
+        if bad is None:
+            raise
+        number = next((i for i, line in enumerate(body.splitlines(), 1) if line == bad), None)
+        where = f"parse error line {number}" if number is not None else "parse error"
+        detail = str(exc).removeprefix("unparsable exposition: ")
+        raise ExpositionError(f"unparsable exposition: {where}: {detail}") from None
+    duplicates = max(0, min(count, max_series) - len(samples))
+    if duplicates:
+        notes.append(f"{duplicates} duplicate series lines (last value kept)")
+    return samples, tuple(notes), duplicates
