@@ -295,6 +295,8 @@ def _histogram(fam: HistogramMetricFamily, labels: list[str], edges: Sequence[fl
 
 #: Per-request flag set by the WSGI middleware: is the scraper a time-series server?
 _scrape = threading.local()
+#: Wall times at which the pages served to aitop were computed (the exact instants of its samples).
+AITOP_RENDERS: list[float] = []
 
 #: User-Agent prefixes of the servers whose scrapes get explicit sample timestamps.
 SERVER_USER_AGENTS = ("Prometheus/", "vm_promscrape")
@@ -327,6 +329,8 @@ class LinearCollector(Collector):
         now, ts = self.clock(), None
         if getattr(_scrape, "server", False):
             now, ts = _stamp(now)
+        elif getattr(_scrape, "aitop", False):
+            AITOP_RENDERS.append(now)
         el = HISTORY_S + (now - self.t0)
         vl = ["model_name", "engine"]
 
@@ -383,6 +387,10 @@ class Exporter:
     port: int
     t0: float
 
+    def aitop_renders(self) -> list[float]:
+        """Wall times at which the exporter computed each page it served to aitop, oldest first."""
+        return httpx.get(self.url.removesuffix("/metrics") + "/aitop-renders", timeout=5).json()
+
 
 class _QuietHandler(WSGIRequestHandler):
     def log_message(self, format, *args):  # noqa: A002 - stdlib signature
@@ -399,12 +407,18 @@ def _for_scrapers(app):
        Prometheus 2.42 stores `vllm_*` names. VictoriaMetrics asks for text/plain and gets the real
        `vllm:*` names. Text for everyone keeps the names vLLM documents in both servers.
     2. Marks scrapes by Prometheus / VictoriaMetrics for explicit timestamps (LinearCollector).
+    3. Notes when each of aitop's pages was computed, and serves that list at /aitop-renders (JSON).
     """
 
     def wrapped(environ, start_response):
+        if environ.get("PATH_INFO") == "/aitop-renders":
+            start_response("200 OK", [("Content-Type", "application/json")])
+            return [json.dumps(AITOP_RENDERS).encode()]
         environ = dict(environ)
         environ.pop("HTTP_ACCEPT", None)
-        _scrape.server = environ.get("HTTP_USER_AGENT", "").startswith(SERVER_USER_AGENTS)
+        agent = environ.get("HTTP_USER_AGENT", "")
+        _scrape.server = agent.startswith(SERVER_USER_AGENTS)
+        _scrape.aitop = agent.startswith("aitop")
         return app(environ, start_response)
 
     return wrapped

@@ -3,7 +3,7 @@ alert sidebar and its badge, and the badges that change what the numbers mean (T
 
 from __future__ import annotations
 
-from ui_fakes import collected, fleet, fleet_alerts
+from ui_fakes import collected, fleet, fleet_alerts, settle
 
 from aitop.ui.screens import DetailScreen, OverviewScreen
 from aitop.ui.screens.modals import AlertsScreen
@@ -100,13 +100,12 @@ async def test_resize_keeps_sort_filter_and_selection_and_too_small_shows_a_noti
             assert table.sort_order.key == "latency_p95" and table.row_filter.text == "mix|llama"
             assert table.row_count == 2
         await pilot.resize_terminal(50, 12)
-        await pilot.pause()
         notice = app.screen.query_one(TooSmall)
-        assert notice.display and not app.screen.query_one("#body").display
+        assert await settle(pilot, lambda: notice.display and not app.screen.query_one("#body").display)
         assert "50×12" in str(notice.render()) and "60×15" in str(notice.render())
         await pilot.resize_terminal(80, 24)
-        await pilot.pause()
-        assert not notice.display and app.screen.query_one("#body").display and columns(table) == NARROW
+        assert await settle(pilot, lambda: not notice.display and app.screen.query_one("#body").display)
+        assert await settle(pilot, lambda: columns(table) == NARROW), columns(table)
 
 
 async def test_status_line_backend_tls_partial_interval_and_paused(make_app):

@@ -5,7 +5,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 
 from collections.abc import Mapping
 
@@ -193,3 +194,12 @@ def fleet() -> list[Row]:
         make_row("bge-large-en", schema="tgi", request_rate=0.5, error_rate=0.0, latency_p50=0.012,
                  latency_p95=0.03, latency_p99=0.05),
     ]  # fmt: skip
+
+
+async def settle(pilot, condition: Callable[[], bool], timeout: float = 5.0) -> bool:
+    """Pause until `condition()` holds or `timeout` passes; returns it. One idle wait is not always enough on
+    a loaded machine: the pilot judges idleness by CPU time, and a starved process looks idle."""
+    deadline = time.monotonic() + timeout
+    while not condition() and time.monotonic() < deadline:
+        await pilot.pause(0.02)
+    return condition()
