@@ -24,9 +24,13 @@ from aitop.analysis.configure import AnalysisSettings
 from aitop.analysis.cost import DAILY_PROVENANCE, daily_spend, priced, with_daily_spend
 from aitop.analysis.drift import DriftTracker
 from aitop.analysis.fields import DRIFT_FIELDS
+from aitop.derive import QUANTILE_FIELDS
 from aitop.analysis.messages import context, duration_text, message
 from aitop.analysis.rules import UNKNOWN, Rule, Verdict, evaluate, instant_severity, severity_of
 from aitop.model import Alert, Missing, Row, Severity
+
+#: Why a drift is unknown where its quantiles are known: only a scrape sees the bucket distribution.
+NO_BUCKETS = "drift needs the bucket distribution, which scrape mode reads; Prometheus mode gets the server's quantiles"
 
 _NOT_LEARNT = frozenset(DRIFT_FIELDS.values())  # a drift is already measured against a baseline
 
@@ -246,6 +250,9 @@ class Analyzer:
             if not buckets:
                 values[field] = None
                 missing[field] = Missing.NO_METRIC
+                if any(row.values.get(name) is not None for name, _ in QUANTILE_FIELDS.get(concept, ())):
+                    # Quantiles without buckets: the server computed them (Prometheus mode); say so in `e`.
+                    provenance = {**provenance, field: NO_BUCKETS}
                 continue
             distance, _ = self.drift.measure(row.key, concept, buckets, window_seconds, now, learn=not row.stale)
             values[field] = distance

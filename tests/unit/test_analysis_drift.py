@@ -81,3 +81,12 @@ def test_drift_is_a_row_field_and_usable_in_rules():
     assert analysis.rows[0].value("latency_drift") == pytest.approx(0.8)
     (alert,) = analysis.alerts
     assert alert.state == "firing" and alert.message.startswith("latency drift 0.80 (threshold 0.30) on m")
+
+
+def test_quantiles_without_buckets_say_drift_needs_a_scrape():
+    """Prometheus mode: the server's quantiles, no buckets. Unknown drift, and `e` says why."""
+    row = Row("vllm", "m", "model_name", {"latency_p95": 0.4})
+    (judged,) = Analyzer(AnalysisSettings()).process([row], now=T0, window_seconds=30.0).rows
+    assert judged.value("latency_drift") is None and judged.missing_reason("latency_drift") is Missing.NO_METRIC
+    assert "scrape mode" in judged.provenance["latency_drift"]
+    assert "ttft_drift" not in judged.provenance  # no TTFT quantiles either: simply no such metric
