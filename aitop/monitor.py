@@ -104,7 +104,7 @@ class Monitor:
         if remote is not None:
             return remote
         since = self.clock() - seconds
-        return {name: tuple(p for p in self.recorded.series(key, name) if p[0] >= since) for name in fields}
+        return {name: self.recorded.series(key, name, since=since) for name in fields}
 
     async def refresh(self) -> Snapshot:
         """Poll once. Never raises for source faults: they come back as target errors or a stale snapshot."""

@@ -102,30 +102,44 @@ class RowBuilder:
 
     def _add_variant(self, schema, concept, resolved: Resolved, target, index, touched) -> None:
         variant = resolved.variant
+        # The same for every series of the variant: worked out once, not per series (a target has 10⁵).
+        common = (variant.selector(), target.window.elapsed, {})
         for part, names in (("value", resolved.values), ("count", resolved.counts)):
             for name in names:
                 for key in index[name]:
-                    self._add_series(schema, concept, variant, part, key, target, touched)
+                    self._add_series(schema, concept, variant, part, key, target, touched, common)
 
-    def _add_series(self, schema, concept, variant: Variant, part: str, key: SeriesKey, target, touched) -> None:
+    def _add_series(self, schema, concept, variant: Variant, part: str, key: SeriesKey, target, touched,
+                    common: tuple[str, float, dict]) -> None:  # fmt: skip
         labels = dict(key[1])
         if not variant.selects(labels):
             return
         self.labels.update(labels)
-        found = self._accumulator(schema, variant, labels, target.instance)
+        selector, elapsed, groups = common
+        # Series of one row share their grouping labels (a histogram's buckets differ only in `le`): the row
+        # and its provenance entry are looked up and set up once per row and variant, not once per series.
+        cacheable = self.group_by is None and self.within is None
+        group_key = tuple(labels.get(label) for label in schema.group_labels_of(variant)) if cacheable else None
+        found = groups.get(group_key) if cacheable else None
         if found is None:
-            return
-        row_key, acc = found
-        touched.add(row_key)
-        acc.present.add(concept)
-        window, elapsed = target.window, target.window.elapsed
-        source = acc.provenance[(concept, variant.kind)]
+            found = self._accumulator(schema, variant, labels, target.instance)
+            if found is None:
+                return
+            row_key, acc = found
+            touched.add(row_key)
+            acc.present.add(concept)
+            source = acc.provenance[(concept, variant.kind)]
+            source.selector = selector
+            source.targets.add(target.instance)
+            source.elapsed = max(source.elapsed, elapsed)
+            source.scale, source.aggregate = variant.scale, variant.aggregate
+            found = (row_key, acc, source)
+            if cacheable:
+                groups[group_key] = found
+        _, acc, source = found
         (source.counts if part == "count" else source.metrics).add(key[0])
-        source.selector = variant.selector()
         source.series += 1
-        source.targets.add(target.instance)
-        source.elapsed = max(source.elapsed, elapsed)
-        source.scale, source.aggregate = variant.scale, variant.aggregate
+        window = target.window
         if variant.kind in ("gauge", "summary"):
             value = window.latest_raw.get(key)
             if value is None:

@@ -5,8 +5,9 @@ Two pages, each read as the second of two scrapes (so the store computes real in
 * mixed: vLLM families for a few dozen models (5 % of the lines) inside node-exporter/kube-state-like noise;
 * relevant: ~100,000 lines of vLLM families only (~830 models), every line of which aitop keeps.
 
-aitop's figure is `exposition.parse` (pre-filter + parser) + `TargetWindow.add` (store) + `RowBuilder`
-(rows, quantiles); the baseline is `text_string_to_metric_families` materialising every family of the page.
+aitop's figure is `exposition.parse` (pre-filter + parser, with the target's `SeriesKeys` cache filled by
+the scrape before, as the scrape collector keeps it) + `TargetWindow.add` (store) + `RowBuilder` (rows,
+quantiles); the baseline is `text_string_to_metric_families` materialising every family of the page.
 Throughput is reported as page samples per second (sample lines of the page / time).
 """
 
@@ -21,7 +22,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from aitop.catalog import NameFilter, builtin_schemas
 from aitop.rows import RowBuilder, TargetData
-from aitop.sources.exposition import parse
+from aitop.sources.exposition import SeriesKeys, parse
 from aitop.store import TargetWindow
 from benchmarks.pages import VllmFleet, lanes_for, mixed_page
 from benchmarks.report import Figure
@@ -62,13 +63,14 @@ def _baseline(text: str) -> int:
     return sum(len(family.samples) for family in text_string_to_metric_families(text))
 
 
-def _ingest(pair: Pair, previous: dict, schemas, wanted) -> tuple[float, float, float, int]:
-    """CPU seconds of parse, store and rows for the second scrape, and the number of rows."""
+def _ingest(pair: Pair, previous: dict, schemas, wanted, keys: SeriesKeys) -> tuple[float, float, float, int]:
+    """CPU seconds of parse, store and rows for the second scrape, and the number of rows. `keys` is the
+    target's series-key cache, as the scrape collector keeps one per target across its scrapes."""
     window = TargetWindow(30.0)
     window.add(0.0, 0.0, previous)
     gc.collect()
     t0 = time.process_time()
-    parsed = parse(pair.after, CONTENT_TYPE, wanted)
+    parsed = parse(pair.after, CONTENT_TYPE, wanted, keys)
     t1 = time.process_time()
     window.add(10.0, 10.0, parsed.samples)
     t2 = time.process_time()
@@ -85,8 +87,9 @@ def run(quick: bool) -> list[Figure]:
     repeat = 1 if quick else 3
     figures: list[Figure] = []
     for pair in pages():
-        previous = parse(pair.before, CONTENT_TYPE, wanted).samples  # also warms what a running aitop has warm
-        runs = [_ingest(pair, previous, schemas, wanted) for _ in range(repeat)]
+        keys = SeriesKeys()  # one target's cache, filled by the scrape before: the steady state
+        previous = parse(pair.before, CONTENT_TYPE, wanted, keys).samples  # also warms what aitop has warm
+        runs = [_ingest(pair, previous, schemas, wanted, keys) for _ in range(repeat)]
         parse_s, store_s, rows_s = (statistics.median(run[i] for run in runs) for i in range(3))
         ours = statistics.median(sum(run[:3]) for run in runs)
         theirs, samples = cpu_seconds(lambda: _baseline(pair.after), repeat=repeat)
@@ -97,7 +100,8 @@ def run(quick: bool) -> list[Figure]:
         figures.append(Figure(
             "1", f"ingest 100k-line page, {pair.label}", ours * 1e3, "ms", baseline_ms, "prometheus_client",
             "≤ ×0.10 (10× faster)" if faster else "≤ ×1.00 (no slower)",
-            (lambda v: v <= 0.10 * baseline_ms) if faster else (lambda v: v <= baseline_ms), note,
+            # Bound now: a bare closure would judge every page against the last page's baseline.
+            (lambda v, limit=(0.10 if faster else 1.0) * baseline_ms: v <= limit), note,
         ))
         figures.append(Figure("1", f"  throughput, {pair.label}", samples / ours, "samples/s", samples / theirs,
                               "prometheus_client"))

@@ -5,7 +5,9 @@
 prints `GET <monotonic time>` per scrape, so a benchmark can tell refreshes apart.
 `python -m benchmarks.servers prometheus --groups N` imitates the parts of Prometheus's HTTP API aitop uses,
 answering every instant query with one series per group (values jittered on every answer).
-Both listen on 127.0.0.1 (port 0 = any free one) and print `READY <port>` once listening.
+`python -m benchmarks.servers linear --lanes N` serves the same page rendered once, counters growing
+linearly in time (for a real Prometheus to scrape: cheap to serve at 2,000 models).
+All listen on 127.0.0.1 (port 0 = any free one) and print `READY <port>` once listening.
 """
 
 from __future__ import annotations
@@ -68,6 +70,33 @@ def exporter_handler(lanes: int, changing: int | None, log: bool = False) -> typ
     return Exporter
 
 
+_GROWING = ("_total", "_bucket", "_sum", "_count")
+
+
+def linear_handler(lanes: int) -> type[BaseHTTPRequestHandler]:
+    """A vLLM page of `lanes` models rendered once, then served with every counter, bucket, sum and count
+    scaled by the time since start (growing at 1/1000 of its value per second), so a real Prometheus
+    scraping it computes non-zero rates and quantiles without the fleet being simulated per scrape."""
+    from benchmarks.pages import VllmFleet
+
+    page = []  # (line, None) for lines that stay, (head, value) for samples that grow; in page order
+    for line in VllmFleet(lanes).render().splitlines():
+        head, _, value = line.rpartition(" ")
+        grows = not line.startswith("#") and head.partition("{")[0].endswith(_GROWING)
+        page.append((head, float(value)) if grows else (line, None))
+    start = time.time()
+
+    class Linear(_Quiet):
+        def do_GET(self) -> None:
+            if urlsplit(self.path).path != "/metrics":
+                return self.reply(b"not found\n", "text/plain", 404)
+            factor = 1.0 + (time.time() - start) / 1000
+            body = "\n".join(text if value is None else f"{text} {value * factor!r}" for text, value in page) + "\n"
+            self.reply(body.encode(), "text/plain; version=0.0.4; charset=utf-8")
+
+    return Linear
+
+
 def _label_values(label: str, groups: int) -> list[str]:
     if label == "model_name":
         return [f"model-{i:05d}" for i in range(groups)]
@@ -117,6 +146,15 @@ def prometheus_handler(groups: int) -> type[BaseHTTPRequestHandler]:
     return Prometheus
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address) -> None:
+        # A scraper that gave up mid-answer (a timeout on a loaded machine) is its business, not a traceback.
+        if not isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+            super().handle_error(request, client_address)
+
+
 class Child:
     """A running server: its base URL, and the monotonic times of the scrapes it logged (`--log`)."""
 
@@ -156,17 +194,20 @@ def child(kind: str, *args: str) -> Iterator[str]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.servers")
-    parser.add_argument("kind", choices=("exporter", "prometheus"))
+    parser.add_argument("kind", choices=("exporter", "linear", "prometheus"))
     parser.add_argument("--lanes", type=int, default=50)
     parser.add_argument("--changing", type=int, default=None)
     parser.add_argument("--groups", type=int, default=100)
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--log", action="store_true", help="print `GET <monotonic>` for every scrape")
     args = parser.parse_args()
-    handler = (exporter_handler(args.lanes, args.changing, args.log) if args.kind == "exporter"
-               else prometheus_handler(args.groups))
-    server = ThreadingHTTPServer(("127.0.0.1", args.port), handler)
-    server.daemon_threads = True
+    if args.kind == "exporter":
+        handler = exporter_handler(args.lanes, args.changing, args.log)
+    elif args.kind == "linear":
+        handler = linear_handler(args.lanes)
+    else:
+        handler = prometheus_handler(args.groups)
+    server = _Server(("127.0.0.1", args.port), handler)
     print(f"READY {server.server_port}", flush=True)
     try:
         server.serve_forever()

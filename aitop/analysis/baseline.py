@@ -15,8 +15,8 @@ Unknown values (None, NaN, ±Inf) are gaps: skipped, never treated as 0.
 from __future__ import annotations
 
 import math
-from collections import deque
-from collections.abc import Iterable
+from array import array
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from aitop.analysis.settings import BaselineSettings
@@ -43,7 +43,7 @@ class BaselineView:
         return (value - self.mean) / spread
 
 
-def median(values: list[float]) -> float:
+def median(values: Sequence[float]) -> float:
     ordered = sorted(values)
     middle = len(ordered) // 2
     return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
@@ -55,7 +55,9 @@ class SlotBaseline:
     __slots__ = ("done", "start", "count", "total", "squares", "first", "samples", "_cached")
 
     def __init__(self) -> None:
-        self.done: deque[tuple[float, float, float]] = deque()  # (slot end, mean, variance)
+        # Completed slots as (slot end, mean, variance) triples in one flat array of doubles, oldest first:
+        # one object per series instead of three floats and a tuple per slot (thousands of series keep 40).
+        self.done = array("d")
         self.start: float | None = None  # when the filling slot began
         self.count = 0
         self.total = 0.0
@@ -65,25 +67,24 @@ class SlotBaseline:
         self._cached: tuple[float, float] | None = None  # (level, std) of `done`; changes only with it
 
     def add(self, value: float, now: float, settings: BaselineSettings) -> None:
-        width = settings.window / settings.slots
         if self.start is None:
             self.start = self.first = now
-        elif now - self.start >= width:
+        elif now - self.start >= settings.window / settings.slots:
             self._close(now)
         self.count += 1
         self.total += value
         self.squares += value * value
         self.samples += 1
-        horizon = now - settings.window
-        while self.done and self.done[0][0] < horizon:
-            self.done.popleft()
+        done, horizon = self.done, now - settings.window
+        while done and done[0] < horizon:
+            del done[:3]
             self._cached = None
 
     def _close(self, now: float) -> None:
         if self.count:
             mean = self.total / self.count
             variance = max(self.squares / self.count - mean * mean, 0.0)
-            self.done.append((now, mean, variance))
+            self.done.extend((now, mean, variance))
             self._cached = None
         self.start, self.count, self.total, self.squares = now, 0, 0.0, 0.0
 
@@ -91,13 +92,14 @@ class SlotBaseline:
         if not self.done:
             return None
         if self._cached is None:
-            means = [mean for _, mean, _ in self.done]
+            means = self.done[1::3]
             level = median(means)
             between = MAD_TO_STD * median([abs(mean - level) for mean in means])
-            within = median([variance for _, _, variance in self.done])
+            within = median(self.done[2::3])
             self._cached = (level, math.sqrt(within + between * between))
         level, std = self._cached
-        ready = len(self.done) >= settings.min_slots and self.first is not None and now - self.first >= settings.warmup
+        ready = (len(self.done) // 3 >= settings.min_slots and self.first is not None
+                 and now - self.first >= settings.warmup)
         return BaselineView(level, std, self.samples, ready)
 
 
@@ -106,36 +108,36 @@ class Baselines:
 
     def __init__(self, settings: BaselineSettings) -> None:
         self.settings = settings
-        self._series: dict[tuple[tuple[str, str], str], SlotBaseline] = {}
+        self._rows: dict[tuple[str, str], dict[str, SlotBaseline]] = {}  # row key -> field -> baseline
         self._seen: dict[tuple[str, str], float] = {}
 
     def view(self, key: tuple[str, str], field: str, now: float) -> BaselineView | None:
         """The baseline of `field` on row `key`, or None before its first completed slot."""
-        series = self._series.get((key, field))
+        series = self._rows.get(key, {}).get(field)
         return series.view(now, self.settings) if series is not None else None
 
     def learn(self, key: tuple[str, str], values: Iterable[tuple[str, float | None]], now: float,
               skip: frozenset[str] = frozenset()) -> None:  # fmt: skip
         """Feed the row's current values (gaps, and fields in `skip`, are passed over)."""
         self._seen[key] = now
-        known, settings = self._series, self.settings
+        known = self._rows.get(key)
+        if known is None:
+            known = self._rows[key] = {}
+        settings, isfinite = self.settings, math.isfinite
         for field, value in values:
-            if value is None or not math.isfinite(value) or field in skip:
+            if value is None or field in skip or not isfinite(value):
                 continue
-            series = known.get((key, field))
+            series = known.get(field)
             if series is None:
-                series = known[(key, field)] = SlotBaseline()
+                series = known[field] = SlotBaseline()
             series.add(value, now, settings)
 
     def forget_stale(self, now: float) -> None:
         horizon = now - self.settings.forget_after
-        gone = {key for key, seen in self._seen.items() if seen < horizon}
-        if not gone:
-            return
+        gone = [key for key, seen in self._seen.items() if seen < horizon]
         for key in gone:
             del self._seen[key]
-        for series_key in [k for k in self._series if k[0] in gone]:
-            del self._series[series_key]
+            self._rows.pop(key, None)
 
     def __len__(self) -> int:
-        return len(self._series)
+        return sum(map(len, self._rows.values()))

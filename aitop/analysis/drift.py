@@ -13,28 +13,41 @@ from __future__ import annotations
 
 import bisect
 import math
+from array import array
 from collections import deque
 from collections.abc import Sequence
+from itertools import accumulate
+from operator import add, sub
 
 from aitop.analysis.baseline import median
 from aitop.analysis.settings import BaselineSettings
 
 Cdf = tuple[tuple[float, float], ...]  # (upper bound, fraction ≤ bound), bounds ascending, last is +Inf
 
-def to_cdf(buckets: Sequence[tuple[float, float]]) -> tuple[Cdf, float] | None:
-    """(CDF, total rate) from cumulative buckets; None without a +Inf bucket, with < 2 buckets or no data."""
+def _fractions(buckets: Sequence[tuple[float, float]]) -> tuple[tuple[float, ...], list[float], float] | None:
+    """(bounds, fraction of observations ≤ each bound, total rate) from cumulative buckets; None without a
+    +Inf bucket, with < 2 buckets or no data. Bounds and fractions apart: cheaper to compare and average."""
     if len(buckets) < 2:
         return None
     ordered = sorted(buckets)
     bound, total = ordered[-1]
     if not math.isinf(bound) or not total > 0:
         return None
-    running = 0.0
-    points = []
-    for le, count in ordered:
-        running = max(running, min(count, total))  # force monotonicity, as histogram_quantile does
-        points.append((le, running / total))
-    return tuple(points), total
+    bounds, counts = zip(*ordered)
+    # Forced monotone (a running maximum, capped at the total), as histogram_quantile does.
+    running = accumulate(counts, max, initial=0.0)  # from 0: a negative or NaN count counts as none
+    next(running)
+    fractions = [min(total, count) / total for count in running]
+    return bounds, fractions, total
+
+
+def to_cdf(buckets: Sequence[tuple[float, float]]) -> tuple[Cdf, float] | None:
+    """(CDF, total rate) from cumulative buckets; None without a +Inf bucket, with < 2 buckets or no data."""
+    found = _fractions(buckets)
+    if found is None:
+        return None
+    bounds, fractions, total = found
+    return tuple(zip(bounds, fractions)), total
 
 
 def _at(cdf: Cdf, bounds: list[float], x: float) -> float:
@@ -57,38 +70,47 @@ class DistributionBaseline:
     """Rolling per-bound median of one (row, histogram)'s CDF over time slots (like `SlotBaseline`), so a
     short incident does not become the reference shape. Starts over when the bucket layout changes."""
 
-    __slots__ = ("bounds", "done", "start", "count", "totals", "first")
+    __slots__ = ("_median", "bounds", "count", "done", "first", "start", "totals")
 
     def __init__(self) -> None:
         self.bounds: tuple[float, ...] = ()
-        self.done: deque[tuple[float, tuple[float, ...]]] = deque()  # (slot end, mean CDF)
+        # (slot end, mean fraction per bound); arrays, not tuples of floats: a thousand rows keep 40 each
+        self.done: deque[tuple[float, array]] = deque()
         self.start = 0.0
         self.count = 0
         self.totals: list[float] = []
         self.first = 0.0
+        self._median: tuple[float, ...] | None = None  # per-bound median of `done`; changes only with it
 
     def ready(self, now: float, settings: BaselineSettings) -> bool:
         return len(self.done) >= settings.min_slots and now - self.first >= settings.warmup
 
-    def cdf(self) -> Cdf:
-        # A pointwise median of monotone CDFs is itself monotone.
-        columns = zip(*(fractions for _, fractions in self.done))
-        return tuple(zip(self.bounds, (median(list(column)) for column in columns)))
+    def fractions(self) -> tuple[float, ...]:
+        """The baseline's fraction at each bound: the per-bound median of the slots (monotone, as a
+        pointwise median of monotone CDFs is)."""
+        if self._median is None:
+            self._median = tuple(median(list(column)) for column in zip(*(means for _, means in self.done)))
+        return self._median
 
-    def learn(self, cdf: Cdf, now: float, settings: BaselineSettings) -> None:
-        bounds = tuple(le for le, _ in cdf)
+    def cdf(self) -> Cdf:
+        return tuple(zip(self.bounds, self.fractions()))
+
+    def learn(self, bounds: tuple[float, ...], fractions: Sequence[float], now: float,
+              settings: BaselineSettings) -> None:  # fmt: skip
         if bounds != self.bounds:
-            self.bounds, self.done, self.first = bounds, deque(), now
+            self.bounds, self.done, self.first, self._median = bounds, deque(), now, None
             self.start, self.count, self.totals = now, 0, [0.0] * len(bounds)
         elif now - self.start >= settings.window / settings.slots:
             if self.count:
-                self.done.append((now, tuple(total / self.count for total in self.totals)))
+                self.done.append((now, array("d", [total / self.count for total in self.totals])))
+                self._median = None
             self.start, self.count, self.totals = now, 0, [0.0] * len(bounds)
         self.count += 1
-        self.totals = [total + fraction for total, (_, fraction) in zip(self.totals, cdf)]
+        self.totals = list(map(add, self.totals, fractions))
         horizon = now - settings.window
         while self.done and self.done[0][0] < horizon:
             self.done.popleft()
+            self._median = None
 
 
 class DriftTracker:
@@ -103,21 +125,21 @@ class DriftTracker:
                 window_seconds: float, now: float, learn: bool = True) -> tuple[float | None, str]:  # fmt: skip
         """(KS distance or None, why None: "" | "few" (too few observations) | "warming")."""
         self._seen[key] = now
-        found = to_cdf(buckets)
+        found = _fractions(buckets)
         if found is None:
             return None, "few"
-        cdf, total = found
+        bounds, fractions, total = found
         if total * window_seconds < self.settings.drift_min_observations:
             return None, "few"
         baseline = self._baselines.get((key, concept))
         distance = None
-        same_layout = baseline is not None and baseline.bounds == tuple(le for le, _ in cdf)
-        if same_layout and baseline.ready(now, self.settings):  # type: ignore[union-attr]
-            distance = ks_distance(cdf, baseline.cdf())
+        if baseline is not None and baseline.bounds == bounds and baseline.ready(now, self.settings):
+            # Same bounds: the KS distance is the largest point-wise gap (what `ks_distance` computes).
+            distance = max(map(abs, map(sub, fractions, baseline.fractions())))
         if learn:
             if baseline is None:
                 baseline = self._baselines[(key, concept)] = DistributionBaseline()
-            baseline.learn(cdf, now, self.settings)
+            baseline.learn(bounds, fractions, now, self.settings)
         return distance, "" if distance is not None else "warming"
 
     def forget_stale(self, now: float) -> None:

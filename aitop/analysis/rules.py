@@ -153,10 +153,9 @@ def limits(rule: Rule, baseline: BaselineView | None) -> tuple[float | None, flo
 
 def evaluate(rule: Rule, row: Row, baseline: BaselineView | None = None) -> Verdict:
     """Judge `row` by `rule` now. `baseline` is the row's baseline for the rule's field (or None)."""
-    value = row.value(rule.field)
-    if not _usable(value):
+    value = row.values.get(rule.field)
+    if value is None or not math.isfinite(value):
         return UNKNOWN
-    assert value is not None
     if rule.min_request_rate > 0:
         traffic = row.value("request_rate")
         if not _usable(traffic) or traffic < rule.min_request_rate:  # type: ignore[operator]

@@ -13,10 +13,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from rich.cells import cell_len
 from rich.style import Style
 from rich.text import Text
+from textual.geometry import Region
 from textual.theme import Theme
-from textual.widgets import Static
+from textual.widget import Widget
 
 from aitop.model import Snapshot
 from aitop.sanitize import clean
@@ -102,15 +104,22 @@ def _health(snapshot: Snapshot, palette: Palette) -> tuple[Text, Text | None]:
         return health, None
     reason = clean(down.error or "down", ERROR_WIDTH)
     where = "" if len(snapshot.source_targets) == 1 else f"{_target_name(down.url)}: "
+    if down.down_since is not None:  # when the outage began, local time (reliability.md §F 21)
+        since = time.strftime("%H:%M:%S", time.localtime(down.down_since))
+        where = f"{where.removesuffix(': ')} DOWN since {since}: ".lstrip()
     return health, Text(f"✗ {where}{reason}", Style(color=palette.critical))
 
 
 def banner_text(snapshot: Snapshot, palette: Palette) -> Text | None:
     """The STALE / DISCONNECTED line, or None while data is fresh."""
-    if not snapshot.stale:
+    # Every target down at the very first poll is not "stale" (there is nothing older to keep), yet it
+    # needs the banner most: a UI started against a dead server says so at once (reliability.md §F 1).
+    down = bool(snapshot.targets) and not snapshot.targets_up and not snapshot.rows
+    if not snapshot.stale and not down:
         return None
     word = "STALE — showing the last good data" if snapshot.rows else "DISCONNECTED — no data yet"
-    reason = clean(snapshot.error or "poll failed", ERROR_WIDTH)
+    error = snapshot.error or "; ".join(sorted({target.error or "down" for target in snapshot.targets}))
+    reason = clean(error or "poll failed", ERROR_WIDTH)
     style = Style(color=palette.critical, bold=True, reverse=True)
     return Text.assemble((f" {CRITICAL_MARK} {word}: ", style), (reason, style), (" ", style), end="")
 
@@ -190,15 +199,31 @@ def format_interval(seconds: float) -> str:
     return f"{seconds / 60:g}m"
 
 
-class StatusBar(Static):
+def changed_span(old: Text, new: Text) -> Region | None:
+    """The cells where `new` differs from `old` (line, first to last changed cell), when that is all that
+    differs — same length, same styles at the same places, one line — else None (repaint it all). The
+    age ticking every second then rewrites two characters on the terminal, not the whole line."""
+    if len(old.plain) != len(new.plain) or old.spans != new.spans or str(old.style) != str(new.style):
+        return None
+    changed = [(y, a, b) for y, (a, b) in enumerate(zip(old.plain.split("\n"), new.plain.split("\n"))) if a != b]
+    if len(changed) != 1:
+        return None
+    y, before, after = changed[0]
+    start = next(i for i, (x, z) in enumerate(zip(before, after)) if x != z)
+    end = len(after) - next(i for i, (x, z) in enumerate(zip(reversed(before), reversed(after))) if x != z)
+    return Region(cell_len(after[:start]), y, cell_len(after[start:end]), 1)
+
+
+class StatusBar(Widget):
     """Source, target health, schemas, window and data age; a banner while the data is stale.
 
-    The age is recomputed every second from the injected clock, so it keeps counting between polls.
+    The age is recomputed every second from the injected clock once the data is overdue, so it keeps
+    counting while polls fail or lag.
     `alert_badge` is set by the screen: True where no alert sidebar is showing.
     """
 
     def __init__(self, *, clock: Callable[[], float] = time.time, id: str | None = None) -> None:
-        super().__init__(markup=False, id=id)
+        super().__init__(id=id)
         self.clock = clock
         self.snapshot: Snapshot | None = None
         self.state = UiState()
@@ -207,7 +232,17 @@ class StatusBar(Static):
 
     def on_mount(self) -> None:
         self.render_status()
-        self.set_interval(1.0, self.render_status)
+        self.set_interval(1.0, self._tick)
+
+    def _tick(self) -> None:
+        """Once a second: count the age on only while the data is overdue (older than the refresh interval
+        and a second) or stale. On schedule every refresh shows "updated 0s ago" anyway, and a live display
+        then writes nothing to the terminal between refreshes."""
+        snapshot, interval = self.snapshot, self.state.interval
+        if snapshot is None:
+            return
+        if snapshot.stale or interval is None or self.clock() - snapshot.taken_at >= interval + 1.0:
+            self.render_status()
         self.app.theme_changed_signal.subscribe(self, self._on_theme_changed)
 
     def _on_theme_changed(self, _theme: Theme) -> None:
@@ -236,5 +271,12 @@ class StatusBar(Static):
         if text != self.text or str(text.style) != str(self.text.style):
             # Only a banner appearing or going changes the height; a new age or count does not.
             relayout = text.plain.count("\n") != self.text.plain.count("\n")
+            span = None if relayout else changed_span(self.text, text)
             self.text = text
-            self.update(text, layout=relayout)
+            if span is not None:
+                self.refresh(span)
+            else:
+                self.refresh(layout=relayout)
+
+    def render(self) -> Text:
+        return self.text

@@ -7,8 +7,6 @@ header changes (another sort column, group label or terminal width), which is a 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 from rich.style import Style
 from rich.text import Text
 from textual.binding import Binding
@@ -24,7 +22,7 @@ from aitop.ui.columns import COLUMN_BY_KEY, MODEL, SCHEMA, TREND, Column, visibl
 from aitop.ui.sparkline import TREND_SECONDS, sparkline
 from aitop.ui.themes import palette_from_variables
 from aitop.ui.view import RowFilter, SortOrder
-from aitop.ui.widgets.nav_table import NavTable
+from aitop.ui.widgets.lazy_table import LazyTable
 
 _SEPARATOR = "\x1f"  # sanitised labels cannot contain it (clean() turns it into "^_"), so keys never collide
 #: Fields the trend column can follow (the `w` key cycles them).
@@ -51,7 +49,7 @@ def trend_cell(points, *, end: float, palette: Palette, dim: bool = False) -> So
     return cell
 
 
-class TopTable(NavTable):
+class TopTable(LazyTable):
     """A `top`-style table of models, sorted, filtered and trimmed to the width it has.
 
     `apply()` diffs a snapshot against what is shown — adds new rows, updates changed cells, removes
@@ -76,6 +74,7 @@ class TopTable(NavTable):
         self.model_width = COLUMN_BY_KEY[MODEL].width
         self._fit_width = 120
         self._header: tuple[object, ...] = ()
+        self._palette = Palette()  # the theme's, taken on every apply() for the rows built until the next
 
     def on_mount(self) -> None:
         self._ensure_columns()
@@ -233,8 +232,10 @@ class TopTable(NavTable):
             elif column.key == SCHEMA:
                 cell = schema_cell(row, palette, dim=stale)
             elif column.key == TREND:
-                points = self.recorded.series(row.key, self.trend_field) if self.recorded is not None else ()
                 end = self.snapshot.taken_at if self.snapshot is not None else 0.0
+                # Only the points the sparkline shows, not the whole history, for every row on every refresh.
+                points = (self.recorded.series(row.key, self.trend_field, since=end - TREND_SECONDS)
+                          if self.recorded is not None else ())
                 cell = trend_cell(points, end=end, palette=palette, dim=stale)
             else:
                 cell = numeric_cell(row, column.key, palette, dim=stale)
@@ -243,7 +244,8 @@ class TopTable(NavTable):
 
     def apply(self, snapshot: Snapshot, recorded: History | None = None) -> None:
         """Show `snapshot`: add, update and remove rows by key, then re-sort. Never clears the rows on a
-        refresh; `recorded` is the history the trend column is drawn from."""
+        refresh; `recorded` is the history the trend column is drawn from. Rows off screen only take note
+        of their new values (`LazyTable.defer`), so a refresh costs the rows on screen."""
         self.snapshot = snapshot
         self.recorded = recorded
         selected = self.selected_key
@@ -251,29 +253,27 @@ class TopTable(NavTable):
         rows = self.sort_order.rank(self.row_filter.apply(snapshot.rows))
         self._track_model_width(rows)
         self._ensure_columns()  # a new header clears the rows too; the cursor is restored by key below
-        palette = self.palette
+        self._palette = self.palette
+        before = self.shown()
         rank = {row_key(row): index for index, row in enumerate(rows)}
-        wanted = {row_key(row): self._cells(row, palette, snapshot.stale or row.stale) for row in rows}
-        for key in [key for key in self.rows if key.value not in wanted]:
+        for key in [key for key in self.rows if key.value not in rank]:
+            self.forget(key.value)  # type: ignore[arg-type]
             self.remove_row(key)
-        for key, cells in wanted.items():
+        for row, key in zip(rows, rank):
+            stale = snapshot.stale or row.stale
             if key in self.rows:
-                self._update_row(key, cells)
+                self.defer(key, (row, stale))
             else:
-                self.add_row(*cells.values(), key=key)
-        self.sort(MODEL, key=lambda cell: rank.get(cell.row_key, len(rank)))
+                self.add_row(*self._cells(row, self._palette, stale).values(), key=key)
+        self.reorder(rank)
         if selected is not None and selected in self.rows:
             self.move_cursor(row=self.get_row_index(selected), animate=False)
         elif self.row_count:
             # The selected row vanished (filtered out, regrouped): stay at the same height in the list.
             self.move_cursor(row=min(cursor, self.row_count - 1), animate=False)
+        self.repaint_changes(before)
 
-    def _update_row(self, key: str, cells: Mapping[str, SortableText]) -> None:
-        for column, cell in cells.items():
-            old = self.get_cell(key, column)
-            if isinstance(old, SortableText) and old.signature() == cell.signature():
-                if old.value != cell.value or old.row_key != cell.row_key:
-                    # Same text (1.004 and 1.001 both show "1.00"), but the sort must see the new number.
-                    self.update_cell(key, column, cell)
-                continue
-            self.update_cell(key, column, cell, update_width=True)
+    def build(self, key: str, item: object) -> dict[str, SortableText]:
+        """The cells of a deferred row, now that it is on screen."""
+        row, stale = item  # type: ignore[misc]
+        return self._cells(row, self._palette, stale)

@@ -1,0 +1,223 @@
+"""A `NavTable` whose refresh costs what is on screen, not what is in the table.
+
+`DataTable` is built for tables edited a cell at a time: every `update_cell` repaints the whole widget and
+bumps a counter that is part of every render cache key, so one changed cell re-renders every visible cell,
+and updating 1,000 rows builds and stores 11,000 cells per refresh although 36 rows are on screen. Here:
+
+* `defer(key, item)` records a row's new content without touching the table; rows on screen are brought up
+  to date by `flush_visible()` (via `repaint_changes` after a refresh, and in `render_lines` before every
+  paint, so rows scrolled into view are current before they are drawn); `build(key, item)` (the subclass)
+  makes the cells only then;
+* `reorder(rank)` moves rows without repainting, and `repaint_changes(shown_before)` repaints only the
+  rows on screen that look different from before, each up to its last changed cell, so the terminal
+  receives the rows that changed, not the whole table;
+* rendered cells are cached by the cell object itself: a line whose cells did not change is reassembled
+  from cached segments instead of going through Rich again;
+* on a terminal, neighbouring cells drawn alike are merged into one segment (their click meta is reduced to
+  the row, all a row cursor needs), so a row costs one colour sequence per run of like cells, not one per
+  cell.
+
+This relies on `DataTable` internals (`_data`, `_update_count`, `_row_locations`, `_render_cell`); Textual
+is pinned to an exact release in pyproject.toml for that reason, and the UI tests exercise every path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from functools import lru_cache
+
+from rich.segment import Segment
+from rich.style import Style
+from rich.text import Text
+from textual._two_way_dict import TwoWayDict
+from textual.geometry import Region
+from textual.strip import Strip
+from textual.widgets.data_table import ColumnKey, RowKey
+
+from aitop.ui.widgets.nav_table import NavTable
+
+#: Rendered cells kept (a screenful is a few hundred; the rest are rows scrolled past).
+_CACHED_CELLS = 4096
+
+
+class LazyTable(NavTable):
+    """A `NavTable` that builds and repaints only the rows on screen (see the module doc)."""
+
+    def __init__(self, **kwargs) -> None:
+        # Before the base class: its constructor already clears caches (`_clear_caches`, style updates).
+        self._deferred: dict[str, object] = {}  # row key -> what `build` makes its cells from
+        # (row index, column index, style, width, cursor, hover, hover shown, pseudo classes) -> (cell, lines)
+        self._rendered: dict[tuple, tuple[Text, list[list[Segment]]]] = {}
+        self._merged: dict[int, tuple[Strip, Strip]] = {}  # line -> (line as rendered, with cells merged)
+        super().__init__(**kwargs)
+
+    # -- deferred rows -----------------------------------------------------------------------------------
+
+    def build(self, key: str, item: object) -> Mapping[str, Text]:
+        """The cells of row `key` (column key -> cell) from what was deferred for it."""
+        raise NotImplementedError
+
+    def defer(self, key: str, item: object) -> None:
+        """Row `key` (already in the table) should show `item`; built when it is on screen."""
+        self._deferred[key] = item
+
+    def forget(self, key: str) -> None:
+        """Drop what was deferred for a row that is being removed."""
+        self._deferred.pop(key, None)
+
+    def visible_rows(self) -> range:
+        """Indexes of the rows that can be on screen now (every row is one line high here)."""
+        first = int(self.scroll_y)
+        height = self.size.height - (self.header_height if self.show_header else 0)
+        return range(first, min(first + max(height, 0) + 1, self.row_count))
+
+    def shown(self) -> dict[int, dict]:
+        """What the rows on screen show now: row index -> {column key: cell} (for `repaint_changes`)."""
+        get_key, data = self._row_locations.get_key, self._data
+        return {index: dict(data[get_key(index)]) for index in self.visible_rows()}
+
+    def reorder(self, rank: Mapping[str, int]) -> None:
+        """Put the rows in the order `rank` gives (row key -> index), without repainting: the repaint is
+        left to `repaint_changes`, which repaints only the lines that now look different."""
+        locations = self._row_locations
+        if all(locations.get(key) == index for key, index in rank.items()):  # type: ignore[call-overload]
+            return
+        self._row_locations = TwoWayDict({row_key: rank[row_key.value] for row_key in self._data})
+        self._update_count += 1
+
+    def repaint_changes(self, before: Mapping[int, Mapping]) -> None:
+        """Repaint the rows on screen that look different from `before` (a `shown()` taken before the
+        update), each up to its last changed cell: the terminal receives those, not the whole table.
+        Sideways-scrolled tables repaint whole rows (the fixed model column does not move with the rest)."""
+        self.flush_visible()
+        spans = self._column_spans()
+        header = self.header_height if self.show_header else 0
+        for index, cells in self.shown().items():
+            old = before.get(index)
+            changed = [column for column, cell in cells.items()
+                       if old is None or not _same_look(old.get(column), cell)]  # fmt: skip
+            if not changed:
+                continue
+            if self.scroll_x or old is None:
+                self.refresh_row(index)
+                continue
+            # One region per row, from its start: Textual writes a repainted span from the start of the
+            # widget's line anyway, so a second span on the same line would write that prefix again.
+            end = max(sum(spans[column.value if isinstance(column, ColumnKey) else column]) for column in changed)
+            self._refresh_region(Region(0, index + header, end, 1))
+
+    def flush_visible(self) -> bool:
+        """Bring the rows on screen up to date (without repainting); True when any cell was written."""
+        if not self._deferred:
+            return False
+        written = False
+        get_key = self._row_locations.get_key
+        for index in self.visible_rows():
+            row_key = get_key(index)
+            item = self._deferred.pop(row_key.value, None) if row_key is not None else None
+            if item is not None:
+                written |= self._write(row_key, self.build(row_key.value, item))  # type: ignore[arg-type]
+        if written:
+            self._update_count += 1  # part of every DataTable cache key: drop what was rendered from old data
+        return written
+
+    def _column_spans(self) -> dict[str, tuple[int, int]]:
+        """Column key -> (x, width) in the table's virtual space."""
+        spans, x = {}, self._row_label_column_width
+        for column in self.ordered_columns:
+            width = column.get_render_width(self)
+            spans[column.key.value] = (x, width)
+            x += width
+        return spans
+
+    def _write(self, row_key: RowKey, cells: Mapping[str, Text]) -> bool:
+        """Store the cells of row `row_key` that changed; True when any was written."""
+        data = self._data[row_key]
+        written = False
+        for column, cell in cells.items():
+            old = data.get(column)  # type: ignore[call-overload]
+            # Same text (1.004 and 1.001 both show "1.00") is still written when the number behind it moved:
+            # the sort reads it. Otherwise the old cell stays, and with it its cached rendering.
+            if old is not None and _same_look(old, cell) and _same_values(old, cell):
+                continue
+            data[column] = cell  # type: ignore[index]
+            written = True
+        return written
+
+    def _render_line(self, y: int, x1: int, x2: int, base_style: Style) -> Strip:
+        strip = super()._render_line(y, x1, x2, base_style)  # cached by the base class while unchanged
+        header = self.header_height if self.show_header else 0
+        # Only for a terminal: merging exists to shrink what is written to one, and headless screenshots
+        # (the snapshot tests) compare segment structure. Header clicks name their column: kept as is.
+        if y < header or self.app.is_headless:
+            return strip
+        merged = self._merged.get(y)
+        if merged is None or merged[0] is not strip:
+            merged = self._merged[y] = (strip, _merge_cells(strip))
+        return merged[1]
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        # Rows scrolled into view since the last refresh are brought up to date before they are drawn.
+        self.flush_visible()
+        return super().render_lines(crop)
+
+    # -- rendered-cell cache -----------------------------------------------------------------------------
+
+    def _render_cell(self, row_index: int, column_index: int, base_style: Style, width: int,
+                     cursor: bool = False, hover: bool = False):  # fmt: skip
+        if row_index < 0 or column_index < 0:  # header and labels: the base class caches them well enough
+            return super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
+        row_key = self._row_locations.get_key(row_index)
+        cell = self._data[row_key][self._column_locations.get_key(column_index)]
+        key = (row_index, column_index, base_style, width, cursor, hover, self._show_hover_cursor,
+               self._pseudo_class_state)  # fmt: skip
+        cached = self._rendered.get(key)
+        if cached is not None and cached[0] is cell:
+            return cached[1]
+        lines = super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
+        if len(self._rendered) >= _CACHED_CELLS:
+            self._rendered.clear()
+        self._rendered[key] = (cell, lines)
+        return lines
+
+    def _clear_caches(self) -> None:
+        super()._clear_caches()
+        self._rendered.clear()
+
+    def notify_style_update(self) -> None:
+        self._rendered.clear()  # a new theme restyles the cursor and stripes
+        super().notify_style_update()
+
+
+@lru_cache(maxsize=4096)
+def _row_only(style: Style) -> Style:
+    """`style` with its click meta naming the row only (column 0): a row cursor selects rows, not cells."""
+    return style + Style.from_meta({"column": 0})
+
+
+def _merge_cells(strip: Strip) -> Strip:
+    """The line with every cell's meta reduced to its row, so neighbouring cells drawn alike become one
+    segment. Each segment is written with its own colour sequence and a reset (~24 bytes): a run of plain
+    numbers then costs one sequence instead of one or two per cell."""
+    segments = []
+    for text, style, control in strip:
+        if style is not None and style._meta and style.meta.get("column", 0):
+            style = _row_only(style)
+        segments.append(Segment(text, style, control))
+    return Strip(Segment.simplify(segments), strip.cell_length)
+
+
+def _same_look(old: Text | None, new: Text) -> bool:
+    if old is new:
+        return True
+    if old is None:
+        return False
+    signature = getattr(new, "signature", None)
+    if signature is not None and hasattr(old, "signature"):
+        return old.signature() == signature()
+    return old == new and str(old.style) == str(new.style)
+
+
+def _same_values(old: Text, new: Text) -> bool:
+    return getattr(old, "value", None) == getattr(new, "value", None) and \
+        getattr(old, "row_key", None) == getattr(new, "row_key", None)

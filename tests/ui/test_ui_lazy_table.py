@@ -1,0 +1,55 @@
+"""The overview table builds and repaints only what is on screen (aitop.ui.widgets.lazy_table), and still
+shows every row current once it scrolls into view."""
+
+from __future__ import annotations
+
+from rich.segment import Segment
+from rich.style import Style
+from textual.strip import Strip
+from ui_fakes import T0, collected, make_row
+
+from aitop.ui.widgets import TopTable
+from aitop.ui.widgets.lazy_table import _merge_cells
+
+SIZE = (120, 24)
+ROWS = 200
+
+
+def fleet(rate: float) -> list:
+    # Requests fall with the index, so the default sort (busiest first) keeps row i at index i.
+    return [make_row(f"model-{i:03d}", request_rate=rate * (ROWS - i), error_rate=0.0) for i in range(ROWS)]
+
+
+def shown_rate(table: TopTable, index: int) -> str:
+    key = table.coordinate_to_cell_key((index, 0)).row_key
+    return table.get_cell(key, "request_rate").plain
+
+
+async def test_rows_off_screen_are_brought_up_to_date_when_scrolled_into_view(make_app):
+    app = make_app([collected(fleet(1.0)), collected(fleet(2.0), taken_at=T0 + 2)])
+    async with app.run_test(size=SIZE) as pilot:
+        await app.poll_once()
+        await pilot.pause()
+        table = app.query_one(TopTable)
+        assert table.row_count == ROWS and shown_rate(table, ROWS - 1) == "1.00"
+        await app.poll_once()
+        await pilot.pause()
+        assert shown_rate(table, 0) == "400"  # on screen: current at once
+        assert shown_rate(table, ROWS - 1) == "1.00"  # off screen: not rebuilt…
+        assert len(table._deferred) > ROWS // 2
+        table.action_last_row()
+        await pilot.pause()
+        assert shown_rate(table, ROWS - 1) == "2.00"  # …until it is drawn
+
+
+def test_cells_drawn_alike_become_one_segment_and_keep_their_row():
+    plain = Style(color="white")
+    strip = Strip([
+        Segment(" a ", plain + Style.from_meta({"row": 3, "column": 0})),
+        Segment(" b ", plain + Style.from_meta({"row": 3, "column": 1})),
+        Segment(" c ", Style(color="red") + Style.from_meta({"row": 3, "column": 2})),
+    ])
+    merged = list(_merge_cells(strip))
+    assert [segment.text for segment in merged] == [" a  b ", " c "]
+    assert all(segment.style.meta["row"] == 3 for segment in merged)
+    assert _merge_cells(strip).cell_length == strip.cell_length
