@@ -1,32 +1,36 @@
 """Command line: parse arguments, build the config, run the TUI, a snapshot, a check or the demo exporter.
 
 Stdout carries only the requested output; diagnostics go to stderr. Every path returns an exit code and no
-traceback reaches the user: an unexpected error is written, without local variables, to a private file.
+traceback reaches the user: an unexpected error is written, without local variables, to a private file
+(`aitop.guard`).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import inspect
 import logging
 import logging.handlers
 import os
 import sys
-import time
-import traceback
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
-from pathlib import Path
 
-import platformdirs
 
 from aitop import __version__
 from aitop.analysis.configure import AnalysisSettings
 from aitop.analysis.rules import DEFAULT_RULES
 from aitop.check import evaluate_snapshot, render_json, render_text, unknown
 from aitop.config import DEFAULT_SNAPSHOT_WINDOW, Config, ConfigError, build_config, parse_duration
+from aitop.guard import (
+    crash_reports_without_locals,
+    exit_on_hangup,
+    setup_logging,
+    terminal_problem,
+    thread_errors_off_the_terminal,
+    write_crash_report,
+)
 from aitop.monitor import Monitor
 from aitop.output import to_json, to_table
 from aitop.sources.detect import DetectionError, PendingCollector
@@ -176,43 +180,6 @@ def _demo_server_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _state_dir() -> Path:
-    path = Path(platformdirs.user_state_dir("aitop"))
-    path.mkdir(parents=True, exist_ok=True, mode=0o700)
-    return path
-
-
-def _setup_logging(to_file: bool) -> None:
-    root = logging.getLogger()
-    root.setLevel(logging.INFO if to_file else logging.WARNING)
-    if to_file:  # a TUI owns the terminal: log lines on stderr would tear the screen
-        path = _state_dir() / "aitop.log"
-        handler: logging.Handler = logging.handlers.RotatingFileHandler(path, maxBytes=1_000_000, backupCount=1)
-        try:
-            path.chmod(0o600)  # private, like the crash reports
-        except OSError:
-            pass
-    else:
-        handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    root.handlers[:] = [handler]
-    # httpx logs every request's full URL at INFO: query strings can carry API keys, and they are noise.
-    for chatty in ("httpx", "httpcore"):
-        logging.getLogger(chatty).setLevel(logging.WARNING)
-
-
-def _write_crash_report(exc: BaseException) -> Path | None:
-    """Write the traceback — frames only, never local variables — to a 0600 file."""
-    try:
-        path = _state_dir() / f"crash-{time.strftime('%Y%m%d-%H%M%S')}.log"
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(descriptor, "w") as handle:
-            handle.write("".join(traceback.format_exception(type(exc), exc, exc.__traceback__)))
-        return path
-    except OSError:
-        return None
-
-
 async def _snapshot(config: Config, output_format: str) -> int:
     monitor = Monitor(await open_collector(config), analysis=config.analysis)
     try:
@@ -260,85 +227,16 @@ def _run_check(argv: Sequence[str]) -> int:
     except ConfigError as exc:
         sys.stdout.write(render_text(unknown(str(exc))))
         return 3
-    _setup_logging(to_file=False)
+    setup_logging(to_file=False)
     try:
         return asyncio.run(_check(config, args.format))
     except KeyboardInterrupt:
         raise
     except Exception as exc:  # noqa: BLE001 — a plugin must answer UNKNOWN, never a traceback
-        report = _write_crash_report(exc)
+        report = write_crash_report(exc)
         where = f"; details in {report}" if report else ""
         sys.stdout.write(render_text(unknown(f"internal error ({type(exc).__name__}){where}")))
         return 3
-
-
-def terminal_problem() -> str | None:
-    """Why a full-screen UI cannot run here (None when it can): no TTY on either end, or a dumb terminal."""
-    try:
-        if not sys.stdin.isatty():
-            return "stdin is not a TTY"
-        if not sys.stdout.isatty():
-            return "stdout is not a TTY"
-    except (AttributeError, ValueError):  # closed or replaced streams
-        return "no terminal"
-    if os.environ.get("TERM", "") in ("dumb", "unknown"):
-        return f"TERM={os.environ['TERM']}"
-    return None
-
-
-@contextlib.contextmanager
-def _crash_reports_without_locals(app_class: type) -> Iterator[None]:
-    """While the TUI runs, an exception escaping a handler goes to a private crash file, not the screen.
-
-    Textual renders such an exception with `show_locals=True`: a bearer token in a local variable or a header
-    dict would be printed on the terminal (reliability.md §C.4). Textual 8.2 routes every one of them through
-    `App._handle_exception` (textual is pinned exactly, so this private hook is checked on upgrade).
-    """
-    original = app_class._handle_exception
-
-    from rich.text import Text
-
-    def handle_exception(app, error: Exception) -> None:
-        report = _write_crash_report(error)
-        where = f"; details in {report}" if report else ""
-        log.error("internal error in the TUI (%s)%s", type(error).__name__, where)
-        app._return_code = 1
-        if app._exception is None:  # a pilot test re-raises it; a real run only exits
-            app._exception = error
-            app._exception_event.set()
-        app._exit_renderables.append(Text(f"aitop: internal error ({type(error).__name__}){where}"))
-        app._close_messages_no_wait()
-
-    app_class._handle_exception = handle_exception
-    try:
-        yield
-    finally:
-        app_class._handle_exception = original
-
-
-def _exit_on_hangup(fd: int = 0) -> None:
-    """End the process when the terminal hangs up, even if no SIGHUP arrives.
-
-    A dropped SSH session that is not our controlling terminal (or SIGHUP ignored, as under nohup) sends no
-    signal; Textual's input thread then reads EOF from the dead tty forever, spinning the CPU (reliability.md
-    §D.6, §F 28). A daemon thread waits for POLLHUP on stdin, then raises SIGHUP — the app's own handler exits
-    cleanly with status 129 — and exits hard 3 s later if nothing handled it.
-    """
-    import select
-    import signal
-    import threading
-
-    def watch() -> None:
-        poller = select.poll()
-        poller.register(fd, select.POLLHUP | select.POLLERR | select.POLLNVAL)  # hang-ups only, not input
-        while True:
-            events = poller.poll()
-            if any(mask & (select.POLLHUP | select.POLLERR | select.POLLNVAL) for _, mask in events):
-                os.kill(os.getpid(), signal.SIGHUP)
-                time.sleep(3.0)
-                os._exit(129)
-
-    threading.Thread(target=watch, name="aitop-hangup-watch", daemon=True).start()
 
 
 def _open_for_tui(config: Config):
@@ -360,8 +258,8 @@ def _run_tui(config: Config) -> int:
         print(NO_TTY_HINT.format(problem=terminal_problem() or "no terminal"), file=sys.stderr)
         return 2
     monitor = Monitor(_open_for_tui(config), analysis=config.analysis)
-    _exit_on_hangup()
-    with _crash_reports_without_locals(AitopApp):
+    exit_on_hangup()
+    with crash_reports_without_locals(AitopApp), thread_errors_off_the_terminal():
         if config.theme is None:
             return run_tui(monitor, interval=config.interval)
         if "theme_name" in inspect.signature(run_tui).parameters:
@@ -417,7 +315,7 @@ def _headless(parser: argparse.ArgumentParser, argv: Sequence[str], command) -> 
     if not config.targets:
         print(NO_TARGET_HINT, file=sys.stderr)
         return 2
-    _setup_logging(to_file=False)
+    setup_logging(to_file=False)
     return asyncio.run(command(config, args.format))
 
 
@@ -436,7 +334,7 @@ def _dispatch(argv: Sequence[str]) -> int:
         args = _demo_server_parser().parse_args(argv[1:])
         return serve(args.port)
     args = _main_parser().parse_args(argv)
-    _setup_logging(to_file=True)
+    setup_logging(to_file=True)
     if args.demo:
         return _run_demo(args)
     config = _config(args)
@@ -445,7 +343,7 @@ def _dispatch(argv: Sequence[str]) -> int:
         return 2
     if args.once:  # what `aitop snapshot --format table` prints, without a terminal
         window = args.window if args.window is not None else DEFAULT_SNAPSHOT_WINDOW
-        _setup_logging(to_file=False)
+        setup_logging(to_file=False)
         return asyncio.run(_snapshot(replace(config, window=window), "table"))
     return _run_tui(config)
 
@@ -460,7 +358,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     except Exception as exc:  # noqa: BLE001 — the last line of defence: no traceback, no secrets on screen
-        report = _write_crash_report(exc)
+        report = write_crash_report(exc)
         where = f"; details in {report}" if report else ""
         print(f"aitop: internal error ({type(exc).__name__}){where}", file=sys.stderr)
         return 70

@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from aitop.model import Missing, Row
-from aitop.prommath import histogram_quantile
+from aitop.prommath import forced_monotonic, histogram_quantile
 
 #: Which quantiles of which histogram concept become which fields.
 QUANTILE_FIELDS: Mapping[str, tuple[tuple[str, float], ...]] = {
@@ -44,6 +44,7 @@ CONCEPT_FIELDS: Mapping[str, tuple[str, ...]] = {
     "cost_per_query": ("cost_per_hour", "cost_per_request"),
     "feedback": ("feedback_negative_ratio",),
 }
+MONOTONICITY_INFO = "input to histogram_quantile needed to be fixed for monotonicity"
 #: What a latency-like field read from something other than a histogram is (said in its provenance).
 KIND_NOTES: Mapping[str, str] = {
     "summary": "a client-side summary quantile of one series (summaries are not mergeable)",
@@ -239,6 +240,12 @@ def finish_row(schema: str, group: str, acc: Accumulator) -> Row:
                            if (name, kind) in acc.kind_queries})
     else:
         provenance = _local_provenance(acc, used)
+        for concept, fields in QUANTILE_FIELDS.items():  # as Prometheus's info annotation says (§F 25)
+            buckets = acc.buckets.get(concept)
+            if buckets and forced_monotonic(buckets.items()):
+                for name, _ in fields:
+                    if used.get(name) == "histogram" and name in provenance:
+                        provenance[name] += f" — info: {MONOTONICITY_INFO}"
     for concept, why in acc.absent.items():
         for name in CONCEPT_FIELDS.get(concept, ()):
             if values.get(name) is None:

@@ -106,6 +106,17 @@ def histogram_quantile(q: float, buckets: Iterable[tuple[float, float]]) -> floa
     return start + (end - start) * _go_divide(rank - previous_count, count)
 
 
+def forced_monotonic(buckets: Iterable[tuple[float, float]]) -> bool:
+    """Whether `histogram_quantile` has to raise a bucket count to keep the counts monotonic (Prometheus then
+    adds the info annotation "input to histogram_quantile needed to be fixed for monotonicity")."""
+    highest = -math.inf
+    for _, count in sorted(merge_buckets([buckets]).items()):
+        if count < highest and not _almost_equal(highest, count):
+            return True
+        highest = max(highest, count)
+    return False
+
+
 def _ensure_monotonic(counts: Sequence[float]) -> list[float]:
     fixed = list(counts)
     previous = fixed[0]

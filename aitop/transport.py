@@ -10,8 +10,10 @@ be replayed to another origin, and a 302 to a login page is better reported than
 from __future__ import annotations
 
 import base64
+import email.utils
 import random
 import ssl
+import time
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -73,6 +75,27 @@ def backoff_delay(failures: int, *, first: float = BACKOFF_FIRST, cap: float = B
     (equal jitter: between half and all of it, so the wait grows yet clients spread out)."""
     ceiling = min(cap, first * 2 ** max(0, failures - 1))
     return random.uniform(ceiling / 2, ceiling)
+
+
+def retry_after_seconds(value: str, now: float | None = None) -> float | None:
+    """Seconds to wait from a Retry-After header: delay-seconds or an HTTP date (RFC 9110 §10.2.3), at most
+    10 minutes; None when absent or unreadable (the normal back-off applies then)."""
+    value = value.strip()
+    if not value:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            return None
+        if when.tzinfo is None:  # an HTTP date is GMT; a zone-less one is read as such
+            return None
+        seconds = when.timestamp() - (time.time() if now is None else now)
+    if seconds != seconds:  # NaN
+        return None
+    return min(max(0.0, seconds), 600.0)
 
 
 def _chain(error: BaseException):

@@ -89,6 +89,8 @@ def moved_field(row: Row, fields: tuple[str, ...], baseline_of: Callable[[str], 
         if baseline.mean <= 0 or value <= 0:
             continue
         ratio = value / baseline.mean
+        if not 0 < ratio < math.inf:  # a baseline of values near the float limit overflows (1e308: mean inf)
+            continue
         distance = abs(math.log(ratio))
         if distance >= math.log(MOVED_RATIO) and (best is None or distance > best[0]):
             best = (distance, name, ratio)

@@ -14,7 +14,7 @@ from collections.abc import Callable
 import httpx
 
 from aitop.sanitize import clean
-from aitop.transport import BoundedInflater, TooLarge, connect_failure
+from aitop.transport import BoundedInflater, TooLarge, connect_failure, retry_after_seconds
 
 #: Only the classic text format: prometheus_client answers OpenMetrics whenever the Accept header names it
 #: (whatever its q), and then escapes `vllm:` to `vllm_`. OpenMetrics is still parsed if a server sends it.
@@ -103,7 +103,7 @@ def status_error(response: httpx.Response) -> ScrapeError:
     if response.is_redirect:
         target = httpx.URL(response.headers.get("location", ""))
         message += f" to {clean(target.path or '/', 60)} (a login page? aitop does not follow redirects)"
-    retry_after = _retry_after(response.headers.get("retry-after", ""))
+    retry_after = retry_after_seconds(response.headers.get("retry-after", ""))
     if status == 429:
         return ScrapeError(f"rate limited ({message})" + (f"; retrying in {retry_after:g}s" if retry_after else ""),
                            retry_after=retry_after)
@@ -131,11 +131,3 @@ def describe_failure(exc: Exception, timeout: float, host: str = "") -> str:
 
 def _mib(size: int) -> str:
     return f"{size / 1024 / 1024:g} MiB"
-
-
-def _retry_after(value: str) -> float | None:
-    """Seconds from a Retry-After header (an HTTP date is ignored); capped at 10 minutes."""
-    try:
-        return min(max(0.0, float(value.strip())), 600.0) if value.strip() else None
-    except ValueError:
-        return None

@@ -21,6 +21,7 @@ from aitop.model import Alert, Missing, Row, Severity
 from aitop.prommath import parse_le
 from aitop.sanitize import clean
 from aitop.sources.promql import Query, SchemaPlan
+from aitop.transport import retry_after_seconds
 
 NONE_GROUP = "(none)"
 _SEVERITIES = {"critical": Severity.CRITICAL, "page": Severity.CRITICAL, "error": Severity.CRITICAL,
@@ -51,11 +52,7 @@ class QueryFailure(Exception):
 
 
 def _retry_after(response: requests.Response) -> float | None:
-    value = response.headers.get("Retry-After", "").strip()
-    try:
-        return max(0.0, float(value)) if value else None
-    except ValueError:
-        return None  # an HTTP date: fall back to the normal back-off
+    return retry_after_seconds(response.headers.get("Retry-After", ""))
 
 
 def _api_error(response: requests.Response) -> tuple[str, str]:
@@ -215,6 +212,16 @@ def assemble_rows(
         warnings.extend(w for w in response_warnings(response) if w not in warnings)
         schema = schemas.get(query.schema)
         expr, note = _explain(query)
+        # The same for every series of the answer: made once per query, not once per series (1,000 rows ×
+        # 15 queries is 15,000 series a refresh).
+        if query.concept in QUANTILE_FIELDS:  # finish_row picks the line of the source it used
+            line = f"{expr} — {note}{len(result)} series answered by the server"
+            kind = "histogram" if query.kind == "quantile" else query.kind
+            explained = [(field, kind) for field in ((query.field,) if query.field else CONCEPT_FIELDS[query.concept])]
+            fields: tuple[str, ...] = ()
+        else:
+            explained = []
+            fields = ("errors",) if query.concept == "errors" else CONCEPT_FIELDS.get(query.concept, ())
         for series in result:
             labels = series.get("metric", {})
             label, group = _group(labels, query.group_labels)
@@ -225,12 +232,8 @@ def assemble_rows(
             elif schema is not None and label in schema.group_labels and acc.group_label not in schema.group_labels:
                 acc.group_label = label
             _read(acc, query, labels, float(series["value"][1]))
-            if query.concept in QUANTILE_FIELDS:  # finish_row picks the line of the source it used
-                line = f"{expr} — {note}{len(result)} series answered by the server"
-                for field in (query.field,) if query.field else CONCEPT_FIELDS[query.concept]:
-                    acc.kind_queries[(field, "histogram" if query.kind == "quantile" else query.kind)] = line
-                continue
-            fields = ("errors",) if query.concept == "errors" else CONCEPT_FIELDS.get(query.concept, ())
+            for explained_key in explained:
+                acc.kind_queries[explained_key] = line
             for field in fields:
                 found = parts.setdefault(key, {}).setdefault(field, [])
                 if not any(e == expr for e, _, _ in found):
@@ -241,11 +244,15 @@ def assemble_rows(
         acc.exposed |= exposed.get(schema, set())
         acc.queries.update(_explanations(parts.get((schema, group), {})))
         row = finish_row(schema, group, acc)
-        failed = {field for query in errored if query.schema == schema for field in _fields_of(query)}
+        failed = {field: str(error) for query, error in errored.items() if query.schema == schema
+                  for field in _fields_of(query)}
         if failed:
-            missing = dict(row.missing)
-            missing.update({field: Missing.QUERY_ERROR for field in failed if row.value(field) is None})
-            row = replace(row, missing=missing)
+            missing, provenance = dict(row.missing), dict(row.provenance)
+            for field, error in failed.items():
+                if row.value(field) is None:  # (a field with a value is handled by _unknown_where_failed)
+                    missing[field] = Missing.QUERY_ERROR
+                    provenance[field] = f"query error: {error}"
+            row = replace(row, missing=missing, provenance=provenance)
         finished.append(row)
     for failure in {str(error) for error in errored.values()}:
         if failure not in warnings:

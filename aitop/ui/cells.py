@@ -78,18 +78,27 @@ def numeric_cell(row: Row, name: str, palette: Palette, *, dim: bool = False) ->
         return cell
     shown = format_value(name, value)
     cell = SortableText(style=base, value=value, justify="right")
+    # A server's info annotation on the query behind the value (e.g. histogram buckets forced monotonic):
+    # the value is underlined, taking no width; `e` shows the annotation (reliability.md §F 9).
+    noted = Style(underline=True) if has_info(row, name) else Style()
     severity = row.severity.get(name, Severity.OK)
     if severity >= Severity.CRITICAL:
         style = Style(color=palette.critical, bold=True)
         cell.append(f"{CRITICAL_MARK} ", style)
-        cell.append(shown, style)
+        cell.append(shown, style + noted)
     elif severity >= Severity.WARNING:
         style = Style(color=palette.warning)
         cell.append(f"{WARNING_MARK} ", style)
-        cell.append(shown, style)
+        cell.append(shown, style + noted)
     else:
-        cell.append(shown)
+        cell.append(shown, noted)
     return cell
+
+
+def has_info(row: Row, name: str) -> bool:
+    """Whether the server attached an info annotation to the query behind `name` of `row`."""
+    provenance = row.provenance.get(name, "")
+    return provenance.startswith("info: ") or " — info: " in provenance
 
 
 def model_cell(row: Row, palette: Palette, *, dim: bool = False) -> SortableText:

@@ -11,7 +11,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from server import App, FaultServer  # noqa: E402
+from server import App, FaultServer
 
 
 class Clock:

@@ -86,6 +86,41 @@ def screen_text(app) -> str:
 
 ESC_OR_C1 = re.compile(rb"\x1b|\xc2[\x80-\x9f]")
 
+_CSI = re.compile(rb"\x1b\[([0-?]*)([ -/]*)([@-~])")
+#: The CSI sequences Textual itself writes (by shape: private marker, intermediates, final byte): SGR,
+#: cursor position (always row;column), private modes set/reset, the mode query, the kitty keyboard.
+TEXTUAL_CSI = {"m", "H", "?h", "?l", "?$p", ">u", "<u", "?u"}
+#: The one OSC Textual writes: the mouse pointer's shape (xterm OSC 22), a bare word.
+_TEXTUAL_OSC = re.compile(rb"\x1b\]22;[a-z-]*(\x07|\x1b\\)")
+
+
+def escape_audit(output: bytes) -> dict[str, int]:
+    """Account for every escape sequence in a terminal capture.
+
+    Everything Textual writes is a CSI sequence of a known shape (`TEXTUAL_CSI`, cursor moves always with
+    both coordinates) or OSC 22; anything else — another CSI (`ESC[2J`, a bare `ESC[H`), any other OSC (title,
+    clipboard, hyperlink), DCS/APC/PM/SOS, a lone ESC, or a C1 control (U+0080–U+009F, raw or UTF-8) — can
+    only have come from data, and is counted in `from_data` (the test wants 0).
+    """
+    counts = {"bytes": len(output), "esc": output.count(b"\x1b"), "csi": 0, "osc22": 0, "from_data": 0,
+              "c1": 0, "visible_escapes": output.count(b"^[")}
+    foreign: list[bytes] = []
+    for match in _CSI.finditer(output):
+        params, intermediates, final = match.groups()
+        shape = (bytes(c for c in params if c in b"?<=>") + intermediates + final).decode()
+        if shape not in TEXTUAL_CSI or (final == b"H" and not re.fullmatch(rb"\d+;\d+", params)):
+            foreign.append(match.group(0))
+        counts["csi"] += 1
+    rest = _CSI.sub(b"", output)
+    counts["osc22"] = len(_TEXTUAL_OSC.findall(rest))
+    rest = _TEXTUAL_OSC.sub(b"", rest)
+    foreign += [rest[i : i + 16] for i in (m.start() for m in re.finditer(rb"\x1b", rest))]
+    text = output.decode("utf-8", "surrogateescape")  # a raw 0x80–0x9F byte becomes a lone surrogate
+    counts["c1"] = sum(1 for c in text if 0x80 <= ord(c) <= 0x9F or 0xDC80 <= ord(c) <= 0xDC9F)
+    counts["from_data"] = len(foreign) + counts["c1"]
+    counts["examples"] = foreign[:5]  # type: ignore[assignment]
+    return counts
+
 
 def set_size(fd: int, columns: int, lines: int) -> None:
     fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", lines, columns, 0, 0))

@@ -19,6 +19,7 @@ login pages, redirects, 429 with Retry-After, gzip bombs, huge vectors, and two 
 
 from __future__ import annotations
 
+import email.utils
 import gzip
 import json
 import random
@@ -398,8 +399,10 @@ def redirect(location: str, status: int = 302) -> Reply:
     return Reply(status, "", {"Location": location, "Content-Type": "text/html"})
 
 
-def rate_limited(retry_after: float) -> Reply:
-    return Reply(429, "too many outstanding requests", {"Content-Type": "text/plain", "Retry-After": f"{retry_after:g}"})
+def rate_limited(retry_after: float, *, as_date: bool = False) -> Reply:
+    """429 with Retry-After in seconds, or (`as_date`) as the HTTP date that many seconds from now."""
+    value = email.utils.formatdate(time.time() + retry_after, usegmt=True) if as_date else f"{retry_after:g}"
+    return Reply(429, "too many outstanding requests", {"Content-Type": "text/plain", "Retry-After": value})
 
 
 _BOMBS: dict[tuple[int, bytes], bytes] = {}
@@ -563,6 +566,12 @@ class PrometheusAPI:
             elif "llm_requests_total" in expr:
                 samples.append(({"model": model}, value or rate))
         infos = self.infos if expr.startswith("histogram_quantile(") else []
+        if request.path.endswith("/query_range"):  # the drill-down's charts: a matrix, a point a minute
+            start = float(request.param("start") or 1_700_000_000.0)
+            end = float(request.param("end") or start)
+            stamps = [start + 60 * i for i in range(max(1, min(60, int((end - start) // 60) + 1)))]
+            result = [{"metric": dict(m), "values": [[t, str(v)] for t in stamps]} for m, v in samples]
+            return api_success({"resultType": "matrix", "result": result}, infos=infos)
         return api_success(vector(samples), infos=infos)
 
 

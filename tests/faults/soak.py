@@ -11,12 +11,15 @@ The bound: RSS at 24 h stays under 1.5 × RSS at 1 h and under RSS(1 h) + 64 MiB
 horizon, not by the number of label sets ever seen. tests/faults/test_fault_matrix_bounds.py runs a short
 version of this in the suite.
 
-Measured (2 cores, Python 3.11; 40 label sets, 34,600 seen over the day; ~10 min of wall time):
+Measured (2 cores, Python 3.11; 40 label sets, 34,600 seen over the day; 13–40 min of wall time under nice 19
+on a shared machine, load 4–8):
   with exposition.py's process-wide parse-key cache (up to 200,000 entries): RSS 65.3 MiB at 1 h, ~190 MiB
   at 12 h, 200.1 MiB at 24 h (× 3.1) — BOUND VIOLATED (every other structure flat);
-  with that cache kept per target, holding only its latest scrape (exposition.SeriesKeys): RSS 54.5 MiB at 1 h, 57.4 MiB at 24 h
-  (× 1.05); window_series 520, history_rows 160 (at most 720 points each), baselines ~3,600, drift ~590,
-  alert_tracks ~290 — all flat from the first hour.
+  with that cache kept per target, holding only its latest scrape (exposition.SeriesKeys), deque History:
+  RSS 54.5 MiB at 1 h, 57.5 MiB at 24 h (× 1.055);
+  with the array-based History, Baselines and drift (Nov 23): RSS 47.9 MiB at 1 h, 51.1 MiB at 24 h
+  (× 1.067). In both: window_series 520, history_rows 160 (at most 720 points each), baselines ~3,600,
+  drift ~590, alert_tracks ~290 — all flat from the first hour.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
+import itertools
 import os
 import sys
 import time
@@ -35,12 +39,12 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from server import TEXT, Exporter  # noqa: E402
+from server import TEXT, Exporter
 
-from aitop.analysis.configure import AnalysisSettings  # noqa: E402
-from aitop.model import History  # noqa: E402
-from aitop.monitor import Monitor  # noqa: E402
-from aitop.sources.scrape import ScrapeCollector  # noqa: E402
+from aitop.analysis.configure import AnalysisSettings
+from aitop.model import FIELD_NAMES, History
+from aitop.monitor import Monitor
+from aitop.sources.scrape import ScrapeCollector
 
 URL = "http://soak.test:8000/metrics"
 PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
@@ -79,17 +83,28 @@ def sizes(monitor: Monitor, collector: ScrapeCollector) -> dict[str, int]:
     """How many entries each per-series structure holds right now."""
     window = collector._windows[URL]
     analyzer = monitor.analyzer
+    recorded = monitor.recorded
+    rows = getattr(recorded, "_rows", None)  # per row: a ring of recordings as arrays of doubles
+    if rows is not None:
+        series, longest = len(rows) * len(FIELD_NAMES), max((len(r.times) for r in rows.values()), default=0)
+    else:  # (the earlier layout: a deque per row and field)
+        series, longest = len(recorded._series), max((len(b) for b in recorded._series.values()), default=0)
     return {
         "window_series": len(window._state),
         "window_frames": len(window.frames),
-        "history_rows": len(monitor.recorded),
-        "history_series": len(monitor.recorded._series),
-        "history_longest": max((len(b) for b in monitor.recorded._series.values()), default=0),
-        "baselines": len(analyzer.baselines._series),
-        "drift": len(analyzer.drift._baselines),
-        "alert_tracks": len(analyzer.engine._tracks),
+        "history_rows": len(recorded),
+        "history_series": series,
+        "history_longest": longest,
+        "baselines": len(analyzer.baselines),  # (row, field) baselines
+        "drift": _entries(analyzer.drift, "_baselines"),
+        "alert_tracks": _entries(analyzer.engine, "_tracks"),
         "rows": len(monitor.last_good.rows) if monitor.last_good else 0,
     }
+
+
+def _entries(structure: object, attribute: str) -> int:
+    """How many entries a structure holds: its len() when it has one, else that of its `attribute`."""
+    return len(structure) if hasattr(structure, "__len__") else len(getattr(structure, attribute))
 
 
 async def soak(polls: int = 17_280, *, models: int = 40, churn: float = 0.05, interval: float = 5.0,
@@ -149,7 +164,7 @@ class ContainerWatch:
         found = []
         for key in common:
             lengths = [s[key][1] for s in self.samples]
-            if all(b - a >= at_least for a, b in zip(lengths, lengths[1:])):
+            if all(b - a >= at_least for a, b in itertools.pairwise(lengths)):
                 found.append(f"{_describe(self.samples[-1][key][0])}: {' -> '.join(map(str, lengths))}")
         return sorted(found)
 

@@ -6,9 +6,11 @@ broken histograms — through the real collectors over real sockets.
 from __future__ import annotations
 
 import json
+import logging
+import time
 
 import pytest
-from kit import monitor, prometheus, scrape, values
+from kit import monitor, prometheus, scrape, screen_text, values
 from server import OPENMETRICS, TEXT, Exporter, PrometheusAPI, Reply
 
 from aitop.format import format_value
@@ -78,7 +80,7 @@ async def test_f18_invisible_and_huge_labels_prometheus_mode(serve, clock):
 SPECIAL = {"finite": "5", "nan": "NaN", "pinf": "+Inf", "ninf": "-Inf", "huge": "1e+308", "negzero": "-0"}
 
 
-async def test_f19_special_floats_and_integer_timestamps(serve, clock):
+async def test_f19_special_floats_and_integer_timestamps(serve, clock, caplog):
     from aitop.ui.view import SortOrder
 
     api = PrometheusAPI(dict.fromkeys(SPECIAL, 1.0))
@@ -96,8 +98,10 @@ async def test_f19_special_floats_and_integer_timestamps(serve, clock):
     mon = monitor(prometheus(serve(api), clock), clock)
     for _ in range(8):  # enough polls for baselines to start learning
         snapshot = await mon.refresh()
+        assert not snapshot.stale, snapshot.error  # no exception anywhere (the monitor would show it stale)
         clock.advance(60)
     await mon.aclose()
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR], caplog.text[-2000:]
     rate = values(snapshot, "request_rate")
     assert rate["finite"] == 5.0 and rate["huge"] == 1e308 and rate["pinf"] == float("inf")
     assert rate["ninf"] == float("-inf") and rate["negzero"] == 0.0
@@ -108,12 +112,27 @@ async def test_f19_special_floats_and_integer_timestamps(serve, clock):
     for order in (SortOrder("request_rate"), SortOrder("request_rate").inverted()):
         assert order.rank(snapshot.rows)[-1].group == "nan"
     # Excluded from baselines: only finite values are learnt.
-    learnt = {key[0][1] for key in mon.analyzer.baselines._series if key[1] == "request_rate"}
+    baselines = mon.analyzer.baselines
+    learnt = {row.group for row in snapshot.rows if baselines.view(row.key, "request_rate", clock()) is not None}
     assert {"finite", "huge", "negzero"} <= learnt and not learnt & {"nan", "pinf", "ninf"}
     # The JSON contract has no NaN/Infinity: unknown is null; the table renders without an exception.
     rows = {row["group"]: row for row in json.loads(to_json(snapshot))["rows"]}
     assert rows["nan"]["request_rate"] is None and rows["pinf"]["request_rate"] is None
     assert "+Inf" in to_table(snapshot)
+    # The TUI's cells: ±Inf spelt out, NaN the unknown mark; nothing raises.
+    from aitop.ui.cells import Palette, numeric_cell
+
+    shown = {row.group: numeric_cell(row, "request_rate", Palette()).plain for row in snapshot.rows}
+    assert shown["pinf"].endswith("+Inf") and shown["ninf"].endswith("-Inf") and shown["nan"] == "—"
+    # Excluded from averages: the recorded history keeps them, the trend's bin means and the charts skip them.
+    from aitop.ui.sparkline import sparkline
+    from aitop.ui.widgets.charts import ChartSeries
+
+    points = [(float(t), v) for t, v in enumerate([2.0, float("inf"), 2.0, float("nan"), 2.0, float("-inf"), 2.0,
+                                                   None, 2.0, 2.0])]
+    assert sparkline(points, end=9.0, span=100.0, width=5) == "█████"  # every bin's mean is 2.0
+    assert sparkline(points[:4], end=9.0, span=100.0, width=4) == "█ █ "  # one point per cell: gaps
+    assert ChartSeries("x", "request_rate", tuple(points)).known == [(t, 2.0) for t, v in points if v == 2.0]
 
 
 # -- §F 20 ---------------------------------------------------------------------------------------------
@@ -128,13 +147,17 @@ def _page(requests: dict[str, float], created: dict[str, float]) -> str:
     return "\n".join(lines) + "\n"
 
 
-async def test_f20_counter_reset_and_created_change(serve, clock):
-    pages = iter([
-        _page({"dropped": 995, "created": 100}, {"created": 1_700_000_000}),
-        _page({"dropped": 1000, "created": 120}, {"created": 1_700_000_000}),
-        _page({"dropped": 5, "created": 150}, {"created": 1_700_003_600}),  # 1000 -> 5; a new _created
-    ])
-    collector = scrape(serve(lambda r: Reply(200, next(pages), TEXT)), clock=clock, window=5)
+PAGES_F20 = [
+    _page({"dropped": 995, "created": 100}, {"created": 1_700_000_000}),
+    _page({"dropped": 1000, "created": 120}, {"created": 1_700_000_000}),
+    _page({"dropped": 5, "created": 150}, {"created": 1_700_003_600}),  # 1000 -> 5; a new _created
+]
+
+
+@pytest.mark.parametrize("window", [5, 10], ids=["window-after-the-reset", "window-across-the-reset"])
+async def test_f20_counter_reset_and_created_change(serve, clock, window):
+    pages = iter(PAGES_F20)
+    collector = scrape(serve(lambda r: Reply(200, next(pages), TEXT)), clock=clock, window=window)
     await collector.collect()
     clock.advance(5)
     before = values(await collector.collect(), "request_rate")
@@ -142,9 +165,14 @@ async def test_f20_counter_reset_and_created_change(serve, clock):
     clock.advance(5)
     after = values(await collector.collect(), "request_rate")
     await collector.aclose()
-    # Counted from 0 after the reset: 5 / 5 s; the changed _created is a reset too: 150 / 5 s, not 30 / 5 s.
-    assert after == {"dropped": 1.0, "created": 30.0}
-    assert all(rate >= 0 for rate in after.values())
+    assert all(rate >= 0 for rate in after.values())  # never negative
+    if window == 5:
+        # Counted from 0 after the reset: 5 / 5 s; the changed _created is a reset too: 150 / 5 s, not 30 / 5 s.
+        assert after == {"dropped": 1.0, "created": 30.0}
+    else:
+        # A window that spans the reset counts both sides, as increase() does: (1000 − 995) + 5 over 10 s, and
+        # (120 − 100) + 150 over 10 s — the reset is counted, neither lost nor negative.
+        assert after == {"dropped": 1.0, "created": 17.0}
 
 
 # -- §F 21 ---------------------------------------------------------------------------------------------
@@ -185,6 +213,40 @@ async def test_f21_one_of_three_targets_dies_and_returns_as_a_new_process(serve,
     rates = values(await collector.collect(), "request_rate")
     await collector.aclose()
     assert rates == pytest.approx({"m0": 2.0, "m1": 2.0, "m2": 2.0})  # the rate restarts cleanly
+
+
+async def test_f21_the_screen_names_the_target_down_and_since_when(serve, clock):
+    from rich.style import Style
+
+    from aitop.monitor import Monitor
+    from aitop.ui.app import AitopApp
+    from aitop.ui.widgets import TopTable
+
+    servers = [serve(Exporter([f"m{i}"], rate=10.0)) for i in range(3)]
+    collector = scrape(*servers, clock=clock, window=10)
+    app = AitopApp(Monitor(collector, clock=clock), interval=None, clock=clock)
+    async with app.run_test(size=(200, 30)) as pilot:
+        await app.poll_once()
+        clock.advance(5)
+        await app.poll_once()
+        servers[1].refuse()
+        for _ in range(3):
+            clock.advance(5)
+            await app.poll_once()
+        await pilot.pause()
+        down_at = collector._health[collector.urls[1]].down_since
+        assert down_at == clock() - 10  # its first failed scrape
+        since = time.strftime("%H:%M:%S", time.localtime(down_at))
+        text = screen_text(app)
+        assert "✗ 2/3 up" in text
+        assert f"✗ 127.0.0.1:{servers[1].port} DOWN since {since}: cannot connect: connection refused" in text
+        table = app.query_one(TopTable)
+        dim = {}
+        for key in table.rows:
+            model = table.get_row(key)[0]
+            style = Style.parse(model.style) if isinstance(model.style, str) else model.style
+            dim[model.value] = bool(style.dim)
+        assert dim == {"m0": False, "m1": True, "m2": False}  # its row stale (dimmed), the others live
 
 
 async def test_f21_a_brief_outage_restarts_the_rate_through_reset_detection(serve, clock):
@@ -256,7 +318,8 @@ CRASHERS = {
 @pytest.mark.parametrize("kind", sorted(CRASHERS))
 async def test_f23_parser_exceptions_become_a_parse_error_with_the_line(serve, clock, kind):
     content_type, bad_page, line = CRASHERS[kind]
-    pages = iter([(TEXT["Content-Type"], GOOD), (TEXT["Content-Type"], GOOD.replace("10", "20")), (content_type, bad_page)])
+    pages = iter([(TEXT["Content-Type"], GOOD), (TEXT["Content-Type"], GOOD.replace("10", "20")), (content_type, bad_page),
+                  (TEXT["Content-Type"], GOOD.replace("10", "40"))])
 
     def app(request):
         media, body = next(pages)
@@ -269,11 +332,14 @@ async def test_f23_parser_exceptions_become_a_parse_error_with_the_line(serve, c
     frames = len(collector._windows[collector.urls[0]].frames)
     clock.advance(5)
     bad = await collector.collect()  # no exception escapes: the target reports it
-    await collector.aclose()
     assert not bad.targets[0].up
     assert bad.targets[0].error.startswith(f"unparsable exposition: parse error line {line}")
     assert len(collector._windows[collector.urls[0]].frames) == frames  # nothing of that scrape was kept
     assert [r.values for r in bad.rows] == [r.values for r in good.rows]
+    clock.advance(5)
+    again = await collector.collect()  # and it keeps running: the next good page is read as usual
+    await collector.aclose()
+    assert again.targets[0].up and values(again, "request_rate") == {"m": pytest.approx(30 / 15)}
 
 
 async def test_f23_a_line_separator_in_a_type_line_does_not_break_the_page(serve, clock):
@@ -335,7 +401,9 @@ CASES = {
 }
 
 
-async def test_f25_histogram_edge_cases_in_direct_mode(serve, clock):
+async def _f25_rows(serve, clock) -> dict:
+    """The rows of a scrape-mode collector fed `CASES` (and an all-zero histogram) twice, 5 s apart."""
+
     def page(scale: float) -> str:
         lines = ["# TYPE llm_request_latency_seconds histogram", "# TYPE llm_requests_total counter"]
         for model, buckets in CASES.items():
@@ -349,6 +417,11 @@ async def test_f25_histogram_edge_cases_in_direct_mode(serve, clock):
     clock.advance(5)
     rows = {row.group: row for row in (await collector.collect()).rows}
     await collector.aclose()
+    return rows
+
+
+async def test_f25_histogram_edge_cases_in_direct_mode(serve, clock):
+    rows = await _f25_rows(serve, clock)
     assert rows["spellings"].value("latency_p50") == pytest.approx(0.15)
     assert rows["spellings"].value("latency_p95") == pytest.approx(1.0)  # rank in +Inf: 2nd-highest bound
     for model in ("no_inf", "one_bucket", "all_zero"):
@@ -358,3 +431,10 @@ async def test_f25_histogram_edge_cases_in_direct_mode(serve, clock):
     assert rows["non_monotonic"].value("latency_p99") == pytest.approx(979.75)
     # The full histograms.test vectors (q<0, q>1, NaN, negative buckets, coalescing, ...) are unit tests of
     # the same function: tests/unit/test_prommath.py.
+
+
+async def test_f25_forced_monotonicity_is_flagged_in_direct_mode(serve, clock):
+    rows = await _f25_rows(serve, clock)
+    note = "input to histogram_quantile needed to be fixed for monotonicity"
+    assert note in rows["non_monotonic"].provenance["latency_p50"]  # as Prometheus's info annotation says
+    assert note not in rows["spellings"].provenance["latency_p50"]

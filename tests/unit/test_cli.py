@@ -6,7 +6,7 @@ import socket
 import pytest
 from prometheus_client import CollectorRegistry, Counter, start_http_server
 
-from aitop import cli
+from aitop import cli, guard
 
 
 @pytest.fixture
@@ -82,7 +82,7 @@ def test_bare_host_port_of_an_exporter_is_scraped_at_metrics(exporter, capsys):
 
 
 def test_internal_error_prints_no_traceback(monkeypatch, capsys, tmp_path):
-    monkeypatch.setattr(cli, "_state_dir", lambda: tmp_path)
+    monkeypatch.setattr(guard, "state_dir", lambda: tmp_path)
 
     def explode(argv):
         token = "SECRET-TOKEN-123"  # noqa: F841 — a local that a traceback-with-locals would print
