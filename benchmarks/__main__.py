@@ -30,7 +30,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", default=",".join(ITEMS), help="comma-separated items to run (default: all)")
     parser.add_argument("--soak-refreshes", type=int, default=None, metavar="N",
                         help="refreshes of item 5's 500-row soak (default 5,000; --quick 1,600; the issue's figure: "
-                             "10,000, about 13 min on 2 cores)")
+                             "10,000, about 17 min on 2 cores)")
     args = parser.parse_args(argv)
     chosen = [item.strip() for item in args.only.split(",") if item.strip()]
     unknown = [item for item in chosen if item not in ITEMS]

@@ -175,7 +175,7 @@ def start(quick: bool, soak: int | None = None) -> None:
     """Start the soak (`soak` refreshes; by default 1,600 quick, else 5,000) and the scrape-store measurement
     in child interpreters; `run()` collects them. Niced: they yield to the items measuring time, and use
     what those leave of the second core. 1,600 is the least that is steady over its last half (the history
-    fills at 720 refreshes, the baselines at 600); 10,000, the issue's figure, takes ~13 min here."""
+    fills at 720 refreshes, the baselines at 600); 10,000, the issue's figure, takes ~17 min here."""
     soak = soak or (1600 if quick else 5000)
     for kind, refreshes in (("soak", str(soak)), ("scrape", "12" if quick else "24")):
         command = ["nice", "-n", "5", sys.executable, "-m", "benchmarks.memory", kind, refreshes]
