@@ -348,3 +348,19 @@ def with_infos(rows: list[Row], answered: Mapping[Query, tuple[list, requests.Re
             row = replace(row, provenance=provenance)
         out.append(row)
     return out
+
+
+def query_label(query: Query) -> str:
+    """A query's name in messages: its field (latency_p95) or concept (requests) and schema."""
+    return f"{query.schema} {(query.field or query.concept).replace('_', ' ')}"
+
+
+def capped(query: Query, result: list, limit: int, warnings: list[str]) -> list:
+    """At most `limit` series of an answer; more adds a "showing N of M" warning (a server that honours
+    `limit=` sends one more than asked, so M is then a lower bound)."""
+    if len(result) <= limit:
+        return result
+    at_least = "≥" if len(result) == limit + 1 else ""
+    warnings.append(f"{query_label(query)}: showing {limit:,} of {at_least}{len(result):,} series"
+                    " — group by fewer labels or filter")
+    return result[:limit]

@@ -42,6 +42,8 @@ from aitop.sources.prom_results import (
     QueryFailure,
     alerts_from,
     assemble_rows,
+    capped,
+    query_label,
     response_warnings,
     unknown_where_failed,
     with_infos,
@@ -216,7 +218,7 @@ class PrometheusCollector:
             if empty_partial:  # Thanos with a store down: "no data", never an empty answer read as 0
                 failed[query] = QueryFailure(f"no data (partial): {response_warnings(response)[0]}")
                 continue
-            answered[query] = (self._capped(query, result, warnings), response)
+            answered[query] = (capped(query, result, self.max_series, warnings), response)
             self._answers[query.expr] = (answered[query][0], None, now)
             for key in (self._query_failures, self._query_error, self._query_next):
                 key.pop(query.expr, None)
@@ -224,7 +226,7 @@ class PrometheusCollector:
             self._query_failed(query, failure, now)
             self._fallback(query, failure.message, failure.transient, answered, errored, warnings, now)
         for query, age in running.items():
-            warnings.append(f"slow query: {_label(query)} still running after {age:.0f}s (one request at a time)")
+            warnings.append(f"slow query: {query_label(query)} still running after {age:.0f}s (one request at a time)")
             self._fallback(query, f"slow query: no answer yet after {age:.0f}s", True, answered, errored, warnings, now,
                            note=False)
         for query in queries:  # not sent this poll: rejected (400/422) or backing off
@@ -246,14 +248,6 @@ class PrometheusCollector:
         merged = list(dict.fromkeys([*warnings, *server_warnings]))
         return self._collected(taken_at, self._last_rows, merged, alerts=self._last_alerts)
 
-    def _capped(self, query: Query, result: list, warnings: list[str]) -> list:
-        if len(result) <= self.max_series:
-            return result
-        at_least = "≥" if len(result) == self.max_series + 1 else ""  # the server stopped at `limit`
-        warnings.append(f"{_label(query)}: showing {self.max_series:,} of {at_least}{len(result):,} series"
-                        " — group by fewer labels or filter")
-        return result[: self.max_series]
-
     def _query_failed(self, query: Query, failure: QueryFailure, now: float) -> None:
         self._query_error[query.expr] = failure
         if not failure.transient:
@@ -271,9 +265,9 @@ class PrometheusCollector:
         if transient and cached is not None:
             answered[query] = (cached[0], None)  # its warnings were shown when it arrived
             if note:
-                warnings.append(f"{_label(query)}: {message}; showing the answer from {now - cached[2]:.0f}s ago")
+                warnings.append(f"{query_label(query)}: {message}; showing the answer from {now - cached[2]:.0f}s ago")
         else:
-            errored[query] = QueryFailure(f"{_label(query)}: {message}", transient=transient)
+            errored[query] = QueryFailure(f"{query_label(query)}: {message}", transient=transient)
 
     def _forget_unplanned(self, planned: set[str]) -> None:
         """Drop what belongs to queries no longer asked (after a regroup): answers, back-offs, and requests
@@ -409,8 +403,3 @@ class PrometheusCollector:
 def _number(text: str) -> float | None:
     value = float(text)
     return None if value != value else value
-
-
-def _label(query: Query) -> str:
-    """A query's name in messages: its field (latency_p95) or concept (requests) and schema."""
-    return f"{query.schema} {(query.field or query.concept).replace('_', ' ')}"

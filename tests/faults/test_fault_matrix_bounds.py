@@ -178,11 +178,8 @@ async def test_f14_keys_answered_while_a_real_scrape_parses_a_big_page(serve):
 # -- §F 15 ---------------------------------------------------------------------------------------------
 
 
-async def test_f15_gzip_bomb_stops_at_the_decoded_cap(serve, clock):
-    bomb = gzip_bomb(200 * 2**20)  # 200 MiB of '#'
-    assert len(bomb) < 256 * 1024
-    server = serve(lambda r: Reply(200, bomb, {**TEXT, "Content-Encoding": "gzip"}))
-    collector = scrape(server, clock=clock)
+async def collect_with_peak(collector):
+    """One poll of `collector` (then closed): its result and the peak of memory allocated meanwhile."""
     gc.collect()
     tracemalloc.start()
     try:
@@ -191,6 +188,15 @@ async def test_f15_gzip_bomb_stops_at_the_decoded_cap(serve, clock):
     finally:
         tracemalloc.stop()
     await collector.aclose()
+    return result, peak
+
+
+async def test_f15_gzip_bomb_stops_at_the_decoded_cap(serve, clock):
+    bomb = gzip_bomb(200 * 2**20)  # 200 MiB of '#'
+    assert len(bomb) < 256 * 1024
+    server = serve(lambda r: Reply(200, bomb, {**TEXT, "Content-Encoding": "gzip"}))
+    collector = scrape(server, clock=clock)
+    result, peak = await collect_with_peak(collector)
     cap = fetch.MAX_DECODED_BYTES
     assert result.targets[0].error == "response too large: decoded body exceeds the 64 MiB cap"
     assert peak < cap + 2 * 2**20, f"peak {peak / 2**20:.1f} MiB for a {cap / 2**20:.0f} MiB cap"
@@ -201,14 +207,7 @@ async def test_f15_gzip_bomb_against_the_prometheus_api(serve, clock):
     api = PrometheusAPI()
     api.fault(lambda r: Reply(200, bomb, {**JSON, "Content-Encoding": "gzip"}) if query_kind(r) == "requests" else None)
     collector = prometheus(serve(api), clock)
-    gc.collect()
-    tracemalloc.start()
-    try:
-        result = await collector.collect()
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
-    await collector.aclose()
+    result, peak = await collect_with_peak(collector)
     cap = prom_http.MAX_DECODED_BYTES
     assert any("llm requests: response too large: decoded body exceeds the 32 MiB cap" in w for w in result.warnings)
     assert peak < cap + 4 * 2**20, f"peak {peak / 2**20:.1f} MiB for a {cap / 2**20:.0f} MiB cap"
