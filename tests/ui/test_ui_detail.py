@@ -196,3 +196,21 @@ async def test_charts_recolour_on_theme_change_and_use_markers_under_no_color(ma
         built = screen.query_one("#chart-latency", MetricChart).plt.build()
         assert "•" in built and "+" in built and "x" in built  # p50, p95, p99 differ by shape
         assert screen.query_one("#fields").get_row("latency_p95")[1].plain.startswith("‼")
+
+
+async def test_a_drill_down_closed_before_its_first_frame_does_not_crash(make_app):
+    """Enter then Esc within one frame (a click on a row, then Esc, in a real terminal): the screen is gone
+    before its deferred set-up runs, which must then do nothing."""
+    app = make_app([collected(fleet())] * 3)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await app.poll_once()
+        await pilot.pause()
+        overview = app.screen
+        for _ in range(5):
+            assert overview.open_detail(("vllm", "llama-3.1-8b"))
+            app.pop_screen()
+            await pilot.pause()
+        assert app.screen is overview and app.is_running
+        await app.poll_once()
+        await pilot.pause()
+        assert app.return_code is None

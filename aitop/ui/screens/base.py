@@ -40,6 +40,8 @@ class DataScreen(Screen[None]):
         return True
 
     def _become_ready(self) -> None:
+        if self not in self.app.screen_stack:
+            return  # closed before its first frame (Enter then Esc at once): its widgets are going away
         self.ready = True
         self._ready_event.set()
         self.when_ready()
