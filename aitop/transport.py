@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import email.utils
+import os
 import random
 import ssl
 import time
@@ -21,6 +22,7 @@ from dataclasses import dataclass
 import httpx
 import requests
 import requests.auth
+import requests.utils
 
 from aitop.secret import Secret
 
@@ -220,10 +222,17 @@ def ssl_context(settings: HttpSettings) -> ssl.SSLContext:
     return httpx.create_ssl_context(verify=settings.verify, trust_env=True)
 
 
-def requests_session(settings: HttpSettings) -> requests.Session:
-    """A requests session for prometheus-api-client with the settings applied."""
+def requests_session(settings: HttpSettings, base_url: str) -> requests.Session:
+    """A requests session for prometheus-api-client with the settings applied, for the server at `base_url`.
+
+    The environment (`HTTP(S)_PROXY`, `NO_PROXY`, `REQUESTS_CA_BUNDLE`/`CURL_CA_BUNDLE`) is read here, once:
+    requests would otherwise walk `os.environ` on every request (~0.4 ms of CPU each, 16 per refresh)."""
     session = requests.Session()
+    session.trust_env = False
+    session.proxies.update(requests.utils.get_environ_proxies(base_url))
     session.verify = settings.verify
+    if session.verify is True:
+        session.verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
     session.auth = RequestsAuth(settings)
     session.max_redirects = 0
     session.headers["User-Agent"] = "aitop"

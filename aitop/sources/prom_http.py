@@ -42,7 +42,7 @@ class PromHttp:
         self.queries_sent = 0  # every HTTP request, for tests and benchmarks
         self._host = clean(urlsplit(base_url).hostname or "", 80)
         self._local = threading.local()
-        self.session = requests_session(settings)
+        self.session = requests_session(settings, base_url)
         self.session.hooks["response"].append(self._remember_response)
         # aitop backs off itself (and honours Retry-After); the library's own retries would hide that.
         self.client = PrometheusConnect(

@@ -101,3 +101,19 @@ def test_token_from_environment(fake_prometheus, monkeypatch, capsys):
     assert cli.main(["snapshot", fake_prometheus, "--format", "json"]) == 0
     out, err = capsys.readouterr()
     assert json.loads(out)["rows"][0]["group"] == "gpt-4o" and TOKEN not in out + err
+
+
+@pytest.mark.parametrize("bypassed", [False, True])
+def test_prometheus_queries_go_through_the_environment_proxy(fake_prometheus, monkeypatch, capsys, bypassed):
+    """HTTP_PROXY / NO_PROXY are honoured in Prometheus mode (read once per server, not per request): the
+    server's name does not resolve, so the answer can only come through the proxy (the fake server)."""
+    monkeypatch.setenv("AITOP_BEARER_TOKEN", TOKEN)
+    monkeypatch.setenv("HTTP_PROXY", fake_prometheus.removesuffix("/prom"))
+    monkeypatch.setenv("NO_PROXY", "prometheus.invalid" if bypassed else "localhost")
+    code = cli.main(["snapshot", "http://prometheus.invalid:9090/prom", "--prometheus", "--format", "json"])
+    out, err = capsys.readouterr()
+    if bypassed:
+        assert code == 1 and "prometheus.invalid" in out + err and not FakePrometheus.seen
+    else:
+        assert code == 0 and json.loads(out)["rows"][0]["group"] == "gpt-4o"
+        assert FakePrometheus.seen and all(h.get("Host") == "prometheus.invalid:9090" for h in FakePrometheus.seen)
