@@ -5,6 +5,7 @@ padding, widths that fit exactly or not at all); and anything the fast path does
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 from itertools import product
 
@@ -139,6 +140,19 @@ class CellApp(App):
                 table.add_row(cell, cell, cell, key=f"{name}/{parity}")
 
 
+@contextlib.asynccontextmanager
+async def cell_table(theme: str | None = None, *, hover_shown: bool = True):
+    """A running CellApp's table, settled (in `theme` if given), with the hover cursor shown or not."""
+    app = CellApp()
+    async with app.run_test(size=(80, 24 + 2 * len(NAMES))) as pilot:
+        if theme is not None:
+            app.theme = theme
+        await pilot.pause()
+        table = app.query_one(CellTable)
+        table._show_hover_cursor = hover_shown
+        yield table
+
+
 def rich_render(table: DataTable, *args) -> list[list[Segment]]:
     """The cell as DataTable renders it through Rich, bypassing every cache."""
     table._cell_render_cache.clear()
@@ -206,11 +220,7 @@ FLAGS = list(product((False, True), (False, True)))  # (cursor, hover)
 
 @pytest.mark.parametrize("theme", ["textual-dark", "textual-light"])
 async def test_fast_path_matches_rich_for_every_cell_and_style(theme):
-    app = CellApp()
-    async with app.run_test(size=(80, 24 + 2 * len(NAMES))) as pilot:
-        app.theme = theme
-        await pilot.pause()
-        table = app.query_one(CellTable)
+    async with cell_table(theme) as table:
         # The hover cursor counts only once the mouse has moved over the table (both ways in one theme).
         for shown in (False, True) if theme == "textual-dark" else (True,):
             table._show_hover_cursor = shown
@@ -218,11 +228,7 @@ async def test_fast_path_matches_rich_for_every_cell_and_style(theme):
 
 
 async def test_fast_path_matches_rich_under_other_cursor_priorities_paddings_and_fixed_rows():
-    app = CellApp()
-    async with app.run_test(size=(80, 24 + 2 * len(NAMES))) as pilot:
-        await pilot.pause()
-        table = app.query_one(CellTable)
-        table._show_hover_cursor = True
+    async with cell_table() as table:
         rows = [2 * NAMES.index(name) + parity for name in ("numeric critical", "model critical", "trend",
                                                             "text right trailing blanks", "text left", "wide")
                 for parity in (0, 1)]  # fmt: skip
@@ -237,11 +243,7 @@ async def test_fast_path_matches_rich_under_other_cursor_priorities_paddings_and
 
 async def test_a_new_cell_in_the_same_place_reuses_its_styles_and_still_matches_rich():
     """On a refresh a cell is replaced where it stands: LazyTable reuses the styles worked out for that place."""
-    app = CellApp()
-    async with app.run_test(size=(80, 24 + 2 * len(NAMES))) as pilot:
-        await pilot.pause()
-        table = app.query_one(CellTable)
-        table._show_hover_cursor = True
+    async with cell_table() as table:
         replacements = [name for name, (_, ordinary) in CASES.items() if ordinary]
         calls = []
         cell_styles = table._cell_styles
@@ -296,10 +298,7 @@ async def test_every_cell_painted_in_the_overview_matches_rich(make_app):
 
 
 async def test_ordinary_cells_skip_rich_and_fallbacks_go_through_it(monkeypatch):
-    app = CellApp()
-    async with app.run_test(size=(80, 24 + 2 * len(NAMES))) as pilot:
-        await pilot.pause()
-        table = app.query_one(CellTable)
+    async with cell_table(hover_shown=False) as table:
         base = table._get_row_style(0, table.rich_style)
         width = {name: max(CASES[name][0].cell_len + 2, 12) for name in NAMES}  # room for every case
         expected = {name: rich_render(table, 2 * NAMES.index(name), 1, base, width[name], False, False)
