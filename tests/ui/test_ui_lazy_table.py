@@ -3,13 +3,18 @@ shows every row current once it scrolls into view."""
 
 from __future__ import annotations
 
+from unittest.mock import patch
+
 from rich.segment import Segment
 from rich.style import Style
+from textual.app import App, ComposeResult
+from textual.dom import DOMNode
 from textual.strip import Strip
+from textual.widgets import Button, DataTable
 from ui_fakes import T0, collected, make_row
 
 from aitop.ui.widgets import TopTable
-from aitop.ui.widgets.lazy_table import _merge_cells
+from aitop.ui.widgets.lazy_table import LazyTable, _merge_cells
 
 SIZE = (120, 24)
 ROWS = 200
@@ -53,3 +58,60 @@ def test_cells_drawn_alike_become_one_segment_and_keep_their_row():
     assert [segment.text for segment in merged] == [" a  b ", " c "]
     assert all(segment.style.meta["row"] == 3 for segment in merged)
     assert _merge_cells(strip).cell_length == strip.cell_length
+
+
+class _StyledApp(App):
+    CSS = """
+    Screen.-alert { background: darkred; }
+    Screen.-alert LazyTable > .datatable--even-row { background: darkblue; }
+    """
+
+    def compose(self) -> ComposeResult:
+        yield LazyTable(zebra_stripes=True, fixed_columns=1)
+        yield Button("elsewhere")
+
+
+COMPONENTS = ("datatable--header", "datatable--fixed", "datatable--even-row", "datatable--odd-row",
+              "datatable--cursor", "datatable--hover")
+
+
+def _fresh(table: LazyTable) -> dict[str, Style]:
+    """Every style LazyTable keeps, worked out afresh the way DataTable does."""
+    styles = {name: DataTable.get_component_styles(table, name).rich_style for name in COMPONENTS}
+    return {**styles, "table": DOMNode.rich_style.fget(table)}
+
+
+def _kept(table: LazyTable) -> dict[str, Style]:
+    return {**{name: table.get_component_styles(name).rich_style for name in COMPONENTS}, "table": table.rich_style}
+
+
+async def test_styles_kept_between_paints_follow_theme_class_and_focus_changes():
+    """The component styles LazyTable works out once per style update are the ones DataTable would work out
+    on every line, after a theme change, a class on an ancestor, and focus moving away (a pseudo-class)."""
+    app = _StyledApp()
+    async with app.run_test() as pilot:
+        table = app.query_one(LazyTable)
+        table.focus()
+        await pilot.pause()
+        before = _kept(table)
+        assert before == _fresh(table)
+        walks = 0
+        original = DOMNode.rich_style.fget
+
+        def counting(node):
+            nonlocal walks
+            walks += 1
+            return original(node)
+
+        with patch.object(DOMNode, "rich_style", property(counting)):
+            assert _kept(table) == before and walks == 0  # kept: no walk up the DOM on the next line
+
+        changes = [lambda: setattr(app, "theme", "textual-light"),
+                   lambda: app.screen.add_class("-alert"),
+                   lambda: app.query_one(Button).focus()]  # fmt: skip
+        for change in changes:
+            change()
+            await pilot.pause()
+            now = _kept(table)
+            assert now == _fresh(table) and now != before
+            before = now
