@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from aitop.model import Missing, Row
-from aitop.prommath import forced_monotonic, histogram_quantile
+from aitop.prommath import Histogram
 
 #: Which quantiles of which histogram concept become which fields.
 QUANTILE_FIELDS: Mapping[str, tuple[tuple[str, float], ...]] = {
@@ -161,8 +161,10 @@ def _local_provenance(acc: Accumulator, used: Mapping[str, str]) -> dict[str, st
     return lines
 
 
-def _distribution(acc: Accumulator, concept: str, name: str, q: float) -> tuple[float | None, str | None, int]:
-    """(value, source kind, summary series that could not be merged) of one latency-like field."""
+def _distribution(acc: Accumulator, concept: str, name: str, q: float,
+                  histograms: dict[str, Histogram]) -> tuple[float | None, str | None, int]:  # fmt: skip
+    """(value, source kind, summary series that could not be merged) of one latency-like field.
+    `histograms` keeps each concept's merged buckets for its other fields."""
     unmerged = 0
     lines = acc.summaries.get(concept, {}).get(q)
     if lines:
@@ -173,7 +175,10 @@ def _distribution(acc: Accumulator, concept: str, name: str, q: float) -> tuple[
         return acc.quantiles[name], "histogram", unmerged
     buckets = acc.buckets.get(concept)
     if buckets:
-        return histogram_quantile(q, buckets.items()), "histogram", unmerged
+        histogram = histograms.get(concept)
+        if histogram is None:
+            histogram = histograms[concept] = Histogram(buckets.items())
+        return histogram.quantile(q), "histogram", unmerged
     if concept in acc.means:
         total, count = acc.means[concept]
         return (total / count if count else math.nan), "mean", unmerged
@@ -207,9 +212,10 @@ def finish_row(schema: str, group: str, acc: Accumulator) -> Row:
     for concept, name in RATE_FIELDS.items():
         put(name, acc.rates.get(concept, 0.0) if concept in acc.counted else None, concept)
     used: dict[str, str] = {}
+    histograms: dict[str, Histogram] = {}  # concept -> its buckets merged and sorted, once per row
     for concept, fields in QUANTILE_FIELDS.items():
         for name, q in fields:
-            value, kind, unmerged = _distribution(acc, concept, name, q)
+            value, kind, unmerged = _distribution(acc, concept, name, q, histograms)
             put(name, value, concept)
             if kind is not None:
                 used[name] = kind
@@ -242,7 +248,8 @@ def finish_row(schema: str, group: str, acc: Accumulator) -> Row:
         provenance = _local_provenance(acc, used)
         for concept, fields in QUANTILE_FIELDS.items():  # as Prometheus's info annotation says (§F 25)
             buckets = acc.buckets.get(concept)
-            if buckets and forced_monotonic(buckets.items()):
+            histogram = histograms.get(concept) or (Histogram(buckets.items()) if buckets else None)
+            if histogram is not None and histogram.forced_monotonic():
                 for name, _ in fields:
                     if used.get(name) == "histogram" and name in provenance:
                         provenance[name] += f" — info: {MONOTONICITY_INFO}"

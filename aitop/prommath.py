@@ -67,54 +67,75 @@ def merge_buckets(bucket_sets: Iterable[Iterable[tuple[float, float]]]) -> dict[
     return merged
 
 
+class Histogram:
+    """A classic histogram's (upper bound, cumulative count) pairs, merged by bound and sorted once, so that
+    several quantiles (and the monotonicity check) of one row cost one sort, not one each."""
+
+    __slots__ = ("_bounds", "_counts", "ordered")
+
+    def __init__(self, buckets: Iterable[tuple[float, float]]) -> None:
+        self.ordered: list[tuple[float, float]] = sorted(merge_buckets([buckets]).items())
+        self._bounds: list[float] | None = None
+        self._counts: list[float] = []
+
+    def quantile(self, q: float) -> float:
+        """The q-quantile, as `histogram_quantile` gives it."""
+        if math.isnan(q):
+            return math.nan
+        if q < 0:
+            return -math.inf
+        if q > 1:
+            return math.inf
+        ordered = self.ordered
+        if not ordered or ordered[-1][0] != math.inf:
+            return math.nan
+        if self._bounds is None:
+            self._counts = _ensure_monotonic([count for _, count in ordered])
+            self._bounds = [upper for upper, _ in ordered]
+        bounds, counts = self._bounds, self._counts
+        if len(bounds) < 2:
+            return math.nan
+        total = counts[-1]
+        if total == 0 or math.isnan(total):
+            return math.nan
+        rank = q * total
+        index = _first_at_least(counts, rank, len(counts) - 1)
+        if index == len(bounds) - 1:
+            return bounds[-2]
+        if index == 0 and bounds[0] <= 0:
+            return bounds[0]
+        start = 0.0
+        previous_count = 0.0
+        if index > 0:
+            start = bounds[index - 1]
+            previous_count = counts[index - 1]
+        end = bounds[index]
+        count = counts[index] - previous_count
+        return start + (end - start) * _go_divide(rank - previous_count, count)
+
+    def forced_monotonic(self) -> bool:
+        """Whether a quantile has to raise a bucket count to keep the counts monotonic (see `forced_monotonic`)."""
+        highest = -math.inf
+        for _, count in self.ordered:
+            if count < highest and not _almost_equal(highest, count):
+                return True
+            highest = max(highest, count)
+        return False
+
+
 def histogram_quantile(q: float, buckets: Iterable[tuple[float, float]]) -> float:
     """The q-quantile of a classic histogram given as (upper bound, cumulative count) pairs.
 
     Returns NaN when Prometheus would (no +Inf bucket, fewer than two buckets, no observations), -Inf for
     q < 0 and +Inf for q > 1.
     """
-    if math.isnan(q):
-        return math.nan
-    if q < 0:
-        return -math.inf
-    if q > 1:
-        return math.inf
-    coalesced = merge_buckets([buckets])
-    ordered: list[tuple[float, float]] = sorted(coalesced.items())
-    if not ordered or ordered[-1][0] != math.inf:
-        return math.nan
-    counts = _ensure_monotonic([count for _, count in ordered])
-    bounds = [upper for upper, _ in ordered]
-    if len(bounds) < 2:
-        return math.nan
-    total = counts[-1]
-    if total == 0 or math.isnan(total):
-        return math.nan
-    rank = q * total
-    index = _first_at_least(counts, rank, len(counts) - 1)
-    if index == len(bounds) - 1:
-        return bounds[-2]
-    if index == 0 and bounds[0] <= 0:
-        return bounds[0]
-    start = 0.0
-    previous_count = 0.0
-    if index > 0:
-        start = bounds[index - 1]
-        previous_count = counts[index - 1]
-    end = bounds[index]
-    count = counts[index] - previous_count
-    return start + (end - start) * _go_divide(rank - previous_count, count)
+    return Histogram(buckets).quantile(q)
 
 
 def forced_monotonic(buckets: Iterable[tuple[float, float]]) -> bool:
     """Whether `histogram_quantile` has to raise a bucket count to keep the counts monotonic (Prometheus then
     adds the info annotation "input to histogram_quantile needed to be fixed for monotonicity")."""
-    highest = -math.inf
-    for _, count in sorted(merge_buckets([buckets]).items()):
-        if count < highest and not _almost_equal(highest, count):
-            return True
-        highest = max(highest, count)
-    return False
+    return Histogram(buckets).forced_monotonic()
 
 
 def _ensure_monotonic(counts: Sequence[float]) -> list[float]:

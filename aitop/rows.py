@@ -5,13 +5,20 @@ across targets and extra labels (engine, instance, replica); histogram bucket ra
 only then turned into quantiles. A field no schema provides, or that lacks data, is None with a reason.
 Which schemas and variants a target exposes is decided by `aitop.catalog.match`, the same rules
 Prometheus mode plans its queries with.
+
+A target's series are read in two steps: a *plan* (which schemas and variants, which series each reads
+and into which row, each series' bucket bound or error type) that depends only on the set of series, and
+the per-refresh arithmetic over the plan. The set of series rarely changes between scrapes, and the store
+then keeps the same layout object, so a `RowCache` keeps the plan of the latest layout across refreshes:
+a refresh then only reads values. The plan is rebuilt whenever the layout (or the grouping) changes, and
+only the latest is kept, so label churn cannot grow it.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from aitop.catalog import FEEDBACK_NEGATIVE, FEEDBACK_POSITIVE, Resolved, Schema, Variant, choose_all, detect_schemas
 from aitop.catalog.match import index_names
@@ -20,10 +27,25 @@ from aitop.model import Row
 from aitop.prommath import parse_le
 from aitop.sanitize import clean
 from aitop.sources.exposition import SeriesKey
-from aitop.store import TargetWindow
+from aitop.store import Layout, TargetWindow
 
 #: The pseudo-label that groups by target (host:port), as Prometheus's `instance` label does.
 INSTANCE = "instance"
+
+
+class RowCache:
+    """One target's row plan, kept across refreshes while its set of series (its layout) stays the same.
+
+    Give each target its own, and only to builders of one configuration (a drill-down builder gets none):
+    a plan built for another grouping or another layout is replaced, never reused.
+    """
+
+    __slots__ = ("config", "layout", "plan")
+
+    def __init__(self) -> None:
+        self.layout: Layout | None = None
+        self.config: tuple | None = None
+        self.plan: _Plan | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +55,37 @@ class TargetData:
     instance: str  # host:port, the group of last resort for schemas without a model label
     window: TargetWindow
     up: bool
+    cache: RowCache | None = None  # this target's plan from earlier refreshes, if the caller keeps one
+
+
+@dataclass(slots=True)
+class _Slot:
+    """The series of one variant (and part) that land in one row: set up once per refresh, not per series."""
+
+    concept: str
+    variant: Variant
+    part: str  # "value" or "count" (a mean's denominator)
+    row_key: tuple[str, str]
+    label_used: str
+    names: set[str] = field(default_factory=set)  # sample names, for the provenance
+    series: int = 0
+
+
+@dataclass(slots=True)
+class _SchemaPlan:
+    schema: Schema
+    chosen: dict[str, tuple[Resolved, ...]]
+    slots: list[_Slot]
+    #: (slot index, position in the layout, key, extra) per series, in the order they are summed:
+    #: extra is a histogram's scaled bound, a summary's quantile, a feedback rating (+1/-1/0) or an error type.
+    series: list[tuple[int, int, SeriesKey, object]]
+
+
+@dataclass(slots=True)
+class _Plan:
+    suppressed: dict[str, str]
+    schemas: list[_SchemaPlan]
+    labels: set[str]  # label names of the selected series
 
 
 class RowBuilder:
@@ -69,116 +122,147 @@ class RowBuilder:
         latest = target.window.latest
         if latest is None:
             return
-        index = index_names(latest.values)
+        cache = target.cache
+        config = (self.schemas, self.group_by, self.within, self.within_group_by, target.instance)
+        if cache is not None and cache.layout is latest.layout and cache.config == config and cache.plan is not None:
+            plan = cache.plan
+        else:
+            plan = self._plan(latest.layout, target.instance)
+            if cache is not None:
+                cache.layout, cache.config, cache.plan = latest.layout, config, plan
+        self.suppressed.update(plan.suppressed)
+        self.labels |= plan.labels
+        for schema_plan in plan.schemas:
+            self._apply(schema_plan, target)
+
+    # -- the plan: everything that depends only on the set of series ------------------------------------
+
+    def _plan(self, layout: Layout, instance: str) -> _Plan:
+        index = index_names(layout)
         found, suppressed = detect_schemas(self.schemas, index)
-        self.suppressed.update(suppressed)
+        plan = _Plan(suppressed, [], set())
         for schema in found:
-            self.detected.add(schema.name)
-            chosen = self.chosen[(target.instance, schema.name)] = choose_all(schema, index)
-            touched: set[tuple[str, str]] = set()
+            chosen = choose_all(schema, index)
+            schema_plan = _SchemaPlan(schema, chosen, [], [])
+            slots: dict[tuple, int] = {}
             for concept, entries in chosen.items():
                 for resolved in entries:
-                    self._add_variant(schema, concept, resolved, target, index, touched)
-            for key in touched:
-                accumulator = self._rows[key]
-                accumulator.exposed |= set(chosen)
-                accumulator.stale |= not target.up
+                    variant = resolved.variant
+                    for part, names in (("value", resolved.values), ("count", resolved.counts)):
+                        for name in names:
+                            for key in index[name]:
+                                self._plan_series(schema_plan, slots, plan.labels, concept, variant, part,
+                                                  key, layout[key], instance)  # fmt: skip
+            plan.schemas.append(schema_plan)
+        return plan
 
-    def _accumulator(
-        self, schema: Schema, variant: Variant, labels: Mapping[str, str], instance: str
-    ) -> tuple[tuple[str, str], Accumulator] | None:
-        own = schema.group_labels_of(variant)
-        if self.within is not None:
-            if (schema.name, _group(own, labels, instance, self.within_group_by)[1]) != self.within:
-                return None
-        label_used, group = _group(own, labels, instance, self.group_by)
-        key = (schema.name, group)
-        accumulator = self._rows.get(key)
-        if accumulator is None:
-            accumulator = self._rows[key] = Accumulator(group_label=label_used, absent=_absent(schema))
-        elif label_used in schema.group_labels and accumulator.group_label not in schema.group_labels:
-            accumulator.group_label = label_used  # name the row by the schema's own label when any series has it
-        return key, accumulator
-
-    def _add_variant(self, schema, concept, resolved: Resolved, target, index, touched) -> None:
-        variant = resolved.variant
-        # The same for every series of the variant: worked out once, not per series (a target has 10⁵).
-        common = (variant.selector(), target.window.elapsed, {})
-        for part, names in (("value", resolved.values), ("count", resolved.counts)):
-            for name in names:
-                for key in index[name]:
-                    self._add_series(schema, concept, variant, part, key, target, touched, common)
-
-    def _add_series(self, schema, concept, variant: Variant, part: str, key: SeriesKey, target, touched,
-                    common: tuple[str, float, dict]) -> None:  # fmt: skip
+    def _plan_series(self, schema_plan: _SchemaPlan, slots: dict, labels_seen: set[str], concept: str,
+                     variant: Variant, part: str, key: SeriesKey, position: int, instance: str) -> None:  # fmt: skip
         labels = dict(key[1])
         if not variant.selects(labels):
             return
-        self.labels.update(labels)
-        selector, elapsed, groups = common
-        # Series of one row share their grouping labels (a histogram's buckets differ only in `le`): the row
-        # and its provenance entry are looked up and set up once per row and variant, not once per series.
-        cacheable = self.group_by is None and self.within is None
-        group_key = tuple(labels.get(label) for label in schema.group_labels_of(variant)) if cacheable else None
-        found = groups.get(group_key) if cacheable else None
-        if found is None:
-            found = self._accumulator(schema, variant, labels, target.instance)
-            if found is None:
+        labels_seen.update(labels)
+        schema = schema_plan.schema
+        own = schema.group_labels_of(variant)
+        if self.within is not None and (schema.name, _group(own, labels, instance, self.within_group_by)[1]) != self.within:
+            return
+        label_used, group = _group(own, labels, instance, self.group_by)
+        # Slots are numbered in the order their first series comes, the order rows were set up in before.
+        slot_key = (id(variant), concept, part, group, label_used)
+        index = slots.get(slot_key)
+        if index is None:
+            index = slots[slot_key] = len(schema_plan.slots)
+            schema_plan.slots.append(_Slot(concept, variant, part, (schema.name, group), label_used))
+        slot = schema_plan.slots[index]
+        slot.names.add(key[0])
+        slot.series += 1
+        extra: object = None
+        if variant.kind == "summary":
+            extra = parse_le(labels.get("quantile"))
+            if extra is None:  # the summary's _sum/_count lines have no quantile
                 return
-            row_key, acc = found
-            touched.add(row_key)
-            acc.present.add(concept)
-            source = acc.provenance[(concept, variant.kind)]
-            source.selector = selector
-            source.targets.add(target.instance)
-            source.elapsed = max(source.elapsed, elapsed)
-            source.scale, source.aggregate = variant.scale, variant.aggregate
-            found = (row_key, acc, source)
-            if cacheable:
-                groups[group_key] = found
-        _, acc, source = found
-        (source.counts if part == "count" else source.metrics).add(key[0])
-        source.series += 1
-        window = target.window
-        if variant.kind in ("gauge", "summary"):
-            value = window.latest_raw.get(key)
-            if value is None:
-                return
-            if variant.kind == "gauge":
+        elif variant.kind == "histogram":
+            bound = parse_le(labels.get("le"))
+            extra = None if bound is None else bound * variant.scale
+        elif concept == "feedback" and variant.kind == "counter":
+            rating = (variant.type_of(labels) or "").lower()
+            extra = 1 if rating in FEEDBACK_POSITIVE else -1 if rating in FEEDBACK_NEGATIVE else 0
+        elif concept == "errors" and variant.kind == "counter":
+            extra = clean(variant.type_of(labels) or "error", 64)
+        schema_plan.series.append((index, position, key, extra))
+
+    # -- a refresh: the arithmetic over the plan -------------------------------------------------------
+
+    def _open(self, schema: Schema, slot: _Slot, target: TargetData, elapsed: float) -> Accumulator:
+        """The slot's row, created or renamed as needed, with its provenance entry filled in."""
+        acc = self._rows.get(slot.row_key)
+        if acc is None:
+            acc = self._rows[slot.row_key] = Accumulator(group_label=slot.label_used, absent=_absent(schema))
+        elif slot.label_used in schema.group_labels and acc.group_label not in schema.group_labels:
+            acc.group_label = slot.label_used  # name the row by the schema's own label when any series has it
+        variant = slot.variant
+        acc.present.add(slot.concept)
+        source = acc.provenance[(slot.concept, variant.kind)]
+        source.selector = variant.selector()
+        source.targets.add(target.instance)
+        source.elapsed = max(source.elapsed, elapsed)
+        source.scale, source.aggregate = variant.scale, variant.aggregate
+        (source.counts if slot.part == "count" else source.metrics).update(slot.names)
+        source.series += slot.series
+        return acc
+
+    def _apply(self, plan: _SchemaPlan, target: TargetData) -> None:
+        schema, window = plan.schema, target.window
+        self.detected.add(schema.name)
+        self.chosen[(target.instance, schema.name)] = plan.chosen
+        elapsed = window.elapsed
+        accumulators = [self._open(schema, slot, target, elapsed) for slot in plan.slots]
+        frames = window.frames
+        latest, raw = frames[-1], window.raw
+        # While the window's oldest frame has the latest layout, a series' increase is one subtraction.
+        base = frames[0].data if len(frames) >= 2 and frames[0].layout is latest.layout else None
+        now = latest.data
+        for index, position, key, extra in plan.series:
+            slot, acc = plan.slots[index], accumulators[index]
+            concept, variant = slot.concept, slot.variant
+            kind = variant.kind
+            if kind == "gauge":
+                value = raw[position]
                 if not math.isnan(value):
                     acc.gauges[concept].append(value * variant.scale)
                     acc.aggregates[concept] = variant.aggregate
-                return
-            quantile = parse_le(labels.get("quantile"))
-            if quantile is not None:  # the summary's _sum/_count lines have no quantile
-                acc.summaries[concept][quantile].append(value * variant.scale)
+                continue
+            if kind == "summary":
+                acc.summaries[concept][extra].append(raw[position] * variant.scale)
                 acc.counted.add(concept)
-            return
-        increase = window.increase(key)
-        if increase is None or elapsed <= 0:
-            return
-        rate = increase / elapsed
-        acc.counted.add(concept)
-        if variant.kind == "histogram":
-            bound = parse_le(labels.get("le"))
-            if bound is not None:
-                acc.buckets[concept][bound * variant.scale] += rate
-        elif variant.kind == "mean":
-            parts = acc.means[concept]
-            if part == "count":
-                parts[1] += rate
+                continue
+            increase = now[position] - base[position] if base is not None else window.increase(key)
+            if increase is None or elapsed <= 0:
+                continue
+            rate = increase / elapsed
+            acc.counted.add(concept)
+            if kind == "histogram":
+                if extra is not None:
+                    acc.buckets[concept][extra] += rate
+            elif kind == "mean":
+                parts = acc.means[concept]
+                if slot.part == "count":
+                    parts[1] += rate
+                else:
+                    parts[0] += rate * variant.scale
+            elif concept == "feedback":
+                if extra == 1:
+                    acc.votes[0] += rate
+                elif extra == -1:
+                    acc.votes[1] += rate
             else:
-                parts[0] += rate * variant.scale
-        elif concept == "feedback":
-            rating = (variant.type_of(labels) or "").lower()
-            if rating in FEEDBACK_POSITIVE:
-                acc.votes[0] += rate
-            elif rating in FEEDBACK_NEGATIVE:
-                acc.votes[1] += rate
-        else:
-            acc.rates[concept] += rate * variant.scale
-            if concept == "errors":
-                acc.error_types[clean(variant.type_of(labels) or "error", 64)] += rate
+                acc.rates[concept] += rate * variant.scale
+                if concept == "errors":
+                    acc.error_types[extra] += rate
+        for key in {slot.row_key for slot in plan.slots}:
+            accumulator = self._rows[key]
+            accumulator.exposed |= set(plan.chosen)
+            accumulator.stale |= not target.up
 
     def rows(self) -> list[Row]:
         return [finish_row(schema, group, acc) for (schema, group), acc in sorted(self._rows.items())]

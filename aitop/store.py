@@ -100,6 +100,11 @@ class TargetWindow:
         """The latest scrape's values as scraped (gauges are read as they are)."""
         return FrameValues(self.frames[-1].layout, self._raw) if self.frames else {}
 
+    @property
+    def raw(self) -> array:
+        """The latest scrape's values as scraped, by position in the latest frame's layout."""
+        return self._raw
+
     def add(self, monotonic: float, wall: float, samples: dict[SeriesKey, float]) -> None:
         """Record a scrape. `_created` samples are consumed here as reset signals, not stored."""
         created: dict[tuple[str, tuple[tuple[str, str], ...]], float] = {}

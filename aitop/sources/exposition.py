@@ -41,16 +41,11 @@ class Parsed:
     lines_kept: int
 
 
-def _sample_name(line: str) -> str:
-    """The text before the first `{`, space or tab."""
-    return line.partition("{")[0].partition(" ")[0].partition("\t")[0]
-
-
 def _looks_like_name(name: str) -> bool:
     return bool(name) and (name[0].isalpha() or name[0] in "_:")
 
 
-def _kept_lines(text: str, wanted: NameFilter) -> tuple[list[str], int]:
+def kept_lines(text: str, wanted: NameFilter) -> tuple[list[str], int]:
     """The sample and `# TYPE`/`# UNIT` lines of wanted families (and `# EOF`), and the count of lines seen."""
     kept: list[str] = []
     names_cache: dict[str, bool] = {}
@@ -65,7 +60,9 @@ def _kept_lines(text: str, wanted: NameFilter) -> tuple[list[str], int]:
             elif line.startswith("# EOF"):
                 kept.append(line)
             continue
-        name = _sample_name(line)
+        name = line.partition("{")[0]  # the text before the first `{`, space or tab (inline: every line)
+        if " " in name or "\t" in name:
+            name = name.partition(" ")[0].partition("\t")[0]
         keep = names_cache.get(name)
         if keep is None:
             if not _looks_like_name(name) and not line.startswith('{"'):  # {"utf8.name"} is Prometheus 3
@@ -81,7 +78,7 @@ def prefilter(text: str, wanted: NameFilter) -> tuple[str, int, int]:
 
     Returns the filtered text and the counts of lines seen and kept.
     """
-    kept, total = _kept_lines(text, wanted)
+    kept, total = kept_lines(text, wanted)
     return "\n".join(kept) + "\n", total, len(kept)
 
 
@@ -172,11 +169,24 @@ def parse(body: str, content_type: str, wanted: NameFilter, keys: SeriesKeys | N
 
     Pass the same `keys` for every scrape of one target to reuse its series keys.
     """
+    media_type = _media_type(content_type)
+    kept, total = kept_lines(body.removeprefix("\ufeff"), wanted)
+    return _parse_kept(kept, total, media_type, keys)
+
+
+def parse_kept(kept: list[str], content_type: str, keys: SeriesKeys | None = None) -> Parsed:
+    """`parse` of lines `prefilter` (or `kept_lines`) already kept: the page is not filtered again."""
+    return _parse_kept(kept, len(kept), _media_type(content_type), keys)
+
+
+def _media_type(content_type: str) -> str:
     media_type = content_type.split(";", 1)[0].strip().lower()
     if media_type and media_type not in ("text/plain", OPENMETRICS, "application/octet-stream"):
         raise ExpositionError(f"not a metrics page (Content-Type {clean(media_type, 60)})")
-    body = body.removeprefix("\ufeff")
-    kept, total = _kept_lines(body, wanted)
+    return media_type
+
+
+def _parse_kept(kept: list[str], total: int, media_type: str, keys: SeriesKeys | None) -> Parsed:
     fast = _parse_plain(kept, keys or SeriesKeys()) if media_type != OPENMETRICS else None
     if fast is not None:
         return Parsed(samples=fast, lines_total=total, lines_kept=len(kept))

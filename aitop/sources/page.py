@@ -11,7 +11,7 @@ import hashlib
 import re
 
 from aitop.catalog import NameFilter
-from aitop.sources.exposition import OPENMETRICS, ExpositionError, SeriesKey, SeriesKeys, parse, prefilter
+from aitop.sources.exposition import OPENMETRICS, ExpositionError, SeriesKey, SeriesKeys, kept_lines, parse, parse_kept
 
 #: Label values longer than this are cut (plus a hash, so distinct values stay distinct) before parsing:
 #: prometheus_client reads labels a character at a time, and nobody reads a 1 MB model name anyway.
@@ -126,13 +126,19 @@ def read_page(
         # The classic parser would read exemplars as timestamps and seconds as milliseconds.
         content_type = OPENMETRICS
         notes.append("OpenMetrics page served as text/plain (parsed as OpenMetrics)")
-    filtered, _, _ = prefilter(body, wanted)
-    filtered = shorten_label_values(filtered)
-    filtered, count = cap_series(filtered, max_series)
+    # The page is split and filtered once; its kept lines are parsed as they are unless a label value
+    # had to be cut or the series capped (both rare), which work on the text.
+    kept, _ = kept_lines(body, wanted)
+    filtered = "\n".join(kept) + "\n"
+    count = len(kept) - filtered.count("\n#") - filtered.startswith("#")  # sample lines: kept lines are never empty
+    shortened = shorten_label_values(filtered)
+    if shortened is not filtered or count > max_series:
+        filtered, count = cap_series(shortened, max_series)
+        kept = [line for line in filtered.splitlines() if line]
     if count > max_series:
         notes.append(f"showing {max_series:,} of {count:,} series (per-target cap)")
     try:
-        samples = parse(filtered, content_type, wanted, keys).samples
+        samples = parse_kept(kept, content_type, keys).samples
     except ExpositionError as exc:
         bad = _locate_error(filtered, content_type, wanted)
         if bad is None:

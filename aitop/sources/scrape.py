@@ -19,7 +19,7 @@ import httpx
 
 from aitop.catalog import NameFilter, Schema, builtin_schemas
 from aitop.model import Row, TargetHealth
-from aitop.rows import RowBuilder, TargetData
+from aitop.rows import RowBuilder, RowCache, TargetData
 from aitop.sanitize import clean
 from aitop.sources.base import Collected, Points, plain_label_names
 from aitop.sources.exposition import ExpositionError, SeriesKey, SeriesKeys
@@ -97,6 +97,7 @@ class ScrapeCollector:
         self.evict_after = EVICT_AFTER
         self._windows = {url: TargetWindow(window) for url in self.urls}
         self._keys = {url: SeriesKeys() for url in self.urls}  # used by one scrape at a time (single flight)
+        self._plans = {url: RowCache() for url in self.urls}  # the main view's row plans (not drill-downs')
         self._health = {url: TargetHealth(display_url(url), "scrape", up=False, error="not scraped yet") for url in self.urls}
         self._tasks: dict[str, asyncio.Task[ScrapeResult]] = {}  # single flight: the scrape in progress
         self._started: dict[str, float] = {}
@@ -162,12 +163,13 @@ class ScrapeCollector:
         )
 
     def _rows(self) -> tuple[tuple[Row, ...], tuple[str, ...], tuple[str, ...]]:
-        builder = self._build(RowBuilder(self.schemas, group_by=self.group_by))
+        builder = self._build(RowBuilder(self.schemas, group_by=self.group_by), self._plans)
         return tuple(builder.rows()), tuple(sorted(builder.detected)), plain_label_names(builder.label_names())
 
-    def _build(self, builder: RowBuilder) -> RowBuilder:
+    def _build(self, builder: RowBuilder, plans: Mapping[str, RowCache] | None = None) -> RowBuilder:
         for url in self.urls:
-            builder.add_target(TargetData(instance_of(url), self._windows[url], self._health[url].up))
+            cache = plans[url] if plans is not None else None
+            builder.add_target(TargetData(instance_of(url), self._windows[url], self._health[url].up, cache))
         return builder
 
     async def metric_names(self) -> dict[str, set[str]]:
