@@ -13,11 +13,18 @@ import select
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
+from wsgiref.simple_server import make_server
 
 import pytest
-from prometheus_client import CollectorRegistry, Counter, Histogram, start_http_server
+from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client.exposition import (
+    ThreadingWSGIServer,
+    _SilentHandler,
+    make_wsgi_app,
+)
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "faults"))
 from kit import escape_audit
@@ -48,7 +55,10 @@ def hostile_exporter():
         requests.labels(model, "success").inc(5)
         requests.labels(model, "timeout\x1b[2J").inc(1)
         latency.labels(model).observe(0.4)
-    server, _ = start_http_server(0, addr="127.0.0.1", registry=registry)
+    # What start_http_server(0, addr="127.0.0.1", registry=registry) does, but polling for shutdown every
+    # 50 ms: its thread polls every 0.5 s, and shutdown() waits for that poll.
+    server = make_server("127.0.0.1", 0, make_wsgi_app(registry), ThreadingWSGIServer, handler_class=_SilentHandler)
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
     yield f"http://127.0.0.1:{server.server_port}/metrics", requests
     server.shutdown()
     server.server_close()

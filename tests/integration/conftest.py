@@ -17,10 +17,14 @@ Fixture API
 ``prometheus``         module scope -> base URL (``http://127.0.0.1:PORT``) of /usr/bin/prometheus scraping
                        the exporter every 1 s (job ``aitop-exporter``), and every tests/data fixture page
                        (job ``aitop-fixtures``, see ``fixture_pages``); returned once the exporter is up.
+``prometheus_launched``, ``victoria_metrics_launched``
+                       session scope -> the same servers' ``_Server``, started but not waited for: a fixture
+                       that needs both starts both first, then waits (their start-ups overlap).
 ``fixture_pages``      session scope -> ``FixturePages(ports, t0)``: the schema fixture pages, one port each,
                        counters growing at (fixture value) / 10 per second (fixture_server.py).
 ``victoria_metrics``   module scope -> base URL of /usr/bin/victoria-metrics scraping the exporter every 1 s.
 ``free_port()``        a free TCP port on 127.0.0.1.
+``HTTP``               an ``httpx.Client`` for the tests' own requests (``httpx.get()`` costs ~30 ms a call).
 ``promql(base, q)``    instant query -> ``{labels-tuple: float}`` (labels-tuple = sorted ``(name, value)`` pairs).
 ``promql_by(base, q, label)`` -> ``{label value: float}`` for ``sum by (label)`` style results.
 ``wait_for_history(base, seconds)`` blocks until the server holds >= ``seconds`` of exporter samples.
@@ -59,6 +63,12 @@ from prometheus_client.registry import Collector
 from prometheus_client.utils import floatToGoString
 
 INF = math.inf
+
+#: One client for the tests' own requests to the servers: `HTTP.get()` builds a new client, TLS context
+#: included, for every call (~30 ms each on this 2-core box; a test asks dozens of questions). No keep-alive:
+#: a pooled connection could outlive a killed server (test_zz_prometheus_restart), and a fresh local
+#: connection costs well under a millisecond.
+HTTP = httpx.Client(limits=httpx.Limits(max_keepalive_connections=0))
 
 # ---------------------------------------------------------------------------------------------
 # Known-answer data. Every slope is "per second". Histograms are given as NON-cumulative
@@ -389,7 +399,7 @@ class Exporter:
 
     def aitop_renders(self) -> list[float]:
         """Wall times at which the exporter computed each page it served to aitop, oldest first."""
-        return httpx.get(self.url.removesuffix("/metrics") + "/aitop-renders", timeout=5).json()
+        return HTTP.get(self.url.removesuffix("/metrics") + "/aitop-renders", timeout=5).json()
 
 
 class _QuietHandler(WSGIRequestHandler):
@@ -435,7 +445,9 @@ def serve_exporter(host: str = "127.0.0.1", port: int = 0, t0: float | None = No
     reg.register(LinearCollector(t0))
     server = make_server(host, port, _for_scrapers(make_wsgi_app(reg)),
                          ThreadingWSGIServer, handler_class=_QuietHandler)
-    thread = threading.Thread(target=server.serve_forever, name="aitop-test-exporter", daemon=True)
+    # (polling for shutdown every 50 ms, not 0.5 s: shutdown() waits for the poll)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
+                              name="aitop-test-exporter", daemon=True)
     thread.start()
     return server, thread, t0
 
@@ -608,17 +620,22 @@ class _Server:
                 self.fail(f"timed out after {STARTUP_TIMEOUT_S:.0f}s waiting for {what}")
             time.sleep(0.1)
 
+    def wait_healthy(self, health_path: str, deadline: float | None = None) -> None:
+        """Until the health endpoint answers 200 (the server is up; it may not have scraped yet)."""
+        deadline = time.monotonic() + STARTUP_TIMEOUT_S if deadline is None else deadline
+        self.wait_until(f"GET {health_path} == 200",
+                        lambda: HTTP.get(self.base_url + health_path, timeout=1).status_code == 200,
+                        deadline)
+
     def wait_ready(self, health_path: str, flush_path: str | None = None) -> None:
         """Health endpoint answers 200, then the exporter target is up (flushing before each
         look when the server buffers fresh samples)."""
         deadline = time.monotonic() + STARTUP_TIMEOUT_S
-        self.wait_until(f"GET {health_path} == 200",
-                        lambda: httpx.get(self.base_url + health_path, timeout=1).status_code == 200,
-                        deadline)
+        self.wait_healthy(health_path, deadline)
 
         def target_up() -> bool:
             if flush_path:
-                httpx.get(self.base_url + flush_path, timeout=5).raise_for_status()
+                HTTP.get(self.base_url + flush_path, timeout=5).raise_for_status()
             return any(v == 1 for v in promql(self.base_url, f'up{{job="{JOB}"}}').values())
 
         self.wait_until(f'up{{job="{JOB}"}} == 1', target_up, deadline)
@@ -644,7 +661,7 @@ class _Server:
         self.proc = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL, stdout=self._log_fh,
                                      stderr=subprocess.STDOUT)
         self.wait_until(f"GET {health_path} == 200",
-                        lambda: httpx.get(self.base_url + health_path, timeout=1).status_code == 200,
+                        lambda: HTTP.get(self.base_url + health_path, timeout=1).status_code == 200,
                         time.monotonic() + STARTUP_TIMEOUT_S)
 
 
@@ -655,8 +672,19 @@ def prometheus(prometheus_server: _Server) -> str:
 
 
 @pytest.fixture(scope="session")
-def prometheus_server(exporter: Exporter, fixture_pages: FixturePages,
-                      tmp_path_factory: pytest.TempPathFactory) -> Iterator[_Server]:
+def prometheus_server(prometheus_launched: _Server) -> _Server:
+    """The session's Prometheus, ready: the exporter target is up.
+
+    Prometheus 2.42 hands its scrape loops their targets only at its discovery's first 5 s tick, so this
+    takes ~5 s after the launch, whatever the machine does meanwhile."""
+    prometheus_launched.wait_ready("/-/ready")
+    return prometheus_launched
+
+
+@pytest.fixture(scope="session")
+def prometheus_launched(exporter: Exporter, fixture_pages: FixturePages,
+                        tmp_path_factory: pytest.TempPathFactory) -> Iterator[_Server]:
+    """The session's Prometheus process, started and not waited for (`prometheus_server` waits)."""
     binary = require_binary("prometheus")
     tmp = tmp_path_factory.mktemp("prometheus")
     port = free_port()
@@ -670,7 +698,6 @@ def prometheus_server(exporter: Exporter, fixture_pages: FixturePages,
         "--log.level=warn",
     ], tmp / "prometheus.log", f"http://127.0.0.1:{port}")
     try:
-        server.wait_ready("/-/ready")
         yield server
     finally:
         server.stop()
@@ -696,15 +723,21 @@ def start_victoria_metrics(tmp: Path, scrape_config: Path | None = None) -> _Ser
 
 
 @pytest.fixture(scope="session")
-def victoria_metrics(exporter: Exporter, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def victoria_metrics(victoria_metrics_launched: _Server) -> str:
     """Base URL of a real VictoriaMetrics scraping the known-answer exporter every second."""
+    # VM 1.79 makes a NEW series searchable only ~10 s after its first sample (its index
+    # is flushed on a timer); /internal/force_flush makes it visible at once.
+    victoria_metrics_launched.wait_ready("/health", flush_path="/internal/force_flush")
+    return victoria_metrics_launched.base_url
+
+
+@pytest.fixture(scope="session")
+def victoria_metrics_launched(exporter: Exporter, tmp_path_factory: pytest.TempPathFactory) -> Iterator[_Server]:
+    """The session's VictoriaMetrics process, started and not waited for (`victoria_metrics` waits)."""
     tmp = tmp_path_factory.mktemp("victoria-metrics")
     server = start_victoria_metrics(tmp, write_scrape_config(tmp / "scrape.yml", exporter.target))
     try:
-        # VM 1.79 makes a NEW series searchable only ~10 s after its first sample (its index
-        # is flushed on a timer); /internal/force_flush makes it visible at once.
-        server.wait_ready("/health", flush_path="/internal/force_flush")
-        yield server.base_url
+        yield server
     finally:
         server.stop()
 
@@ -720,7 +753,7 @@ def _query(base_url: str, query: str, at: float | None = None) -> dict:
     params = {"query": query}
     if at is not None:
         params["time"] = f"{at:.3f}"
-    resp = httpx.get(f"{base_url}/api/v1/query", params=params, timeout=10)
+    resp = HTTP.get(f"{base_url}/api/v1/query", params=params, timeout=10)
     resp.raise_for_status()
     body = resp.json()
     if body.get("status") != "success":

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import time
 
-import httpx
 import pytest
 
 from aitop.sources.prometheus import PrometheusCollector
@@ -42,13 +41,13 @@ def imported(known, tmp_path_factory) -> dict[int, str]:
     try:
         deadline = time.monotonic() + known.STARTUP_TIMEOUT_S
         for server in servers.values():
-            server.wait_until("GET /health == 200", lambda s=server: httpx.get(s.base_url + "/health", timeout=1).status_code == 200, deadline)
+            server.wait_until("GET /health == 200", lambda s=server: known.HTTP.get(s.base_url + "/health", timeout=1).status_code == 200, deadline)
         now = time.time()
         for n, server in servers.items():
-            httpx.post(server.base_url + "/api/v1/import/prometheus", content=exposition(n, now), timeout=30).raise_for_status()
+            known.HTTP.post(server.base_url + "/api/v1/import/prometheus", content=exposition(n, now), timeout=30).raise_for_status()
 
         def all_visible(server, n) -> bool:
-            httpx.get(server.base_url + "/internal/force_flush", timeout=5)
+            known.HTTP.get(server.base_url + "/internal/force_flush", timeout=5)
             return len(known.promql(server.base_url, "llm_requests_total")) == 2 * n
 
         for n, server in servers.items():

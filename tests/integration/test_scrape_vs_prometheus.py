@@ -3,7 +3,7 @@
 An independent prometheus_client exporter (conftest.LinearCollector) serves counters and
 histograms that grow linearly with wall-clock time at known slopes. aitop scrapes it twice
 (`--window 8s`); a real Prometheus 2.x and a real VictoriaMetrics scrape it every second and
-answer `rate()` / `histogram_quantile()` over 10 s. All three must agree to 0.1 %, and all must
+answer `rate()` / `histogram_quantile()` over 5 s. All three must agree to 0.1 %, and all must
 equal the values computed by hand from the slope tables.
 
 The servers receive each sample's exact timestamp (aitop gets the plain page, as from vLLM), so
@@ -28,8 +28,11 @@ from aitop.model import FIELD_NAMES
 
 pytestmark = pytest.mark.integration
 
-WINDOW = "10s"  # PromQL range: 10 samples at the 1 s scrape interval
-HISTORY_S = 12.0  # samples a server must hold before [10s] rates are exact (no partial window)
+# PromQL range: 5 samples at the 1 s scrape interval. With exact sample timestamps on linear data a rate
+# is exact over any full window, so a longer one only lengthens the servers' warm-up (HISTORY_S).
+WINDOW = "5s"
+WINDOW_S = 5
+HISTORY_S = 7.0  # samples a server must hold before [5s] rates are exact (no partial window, 2 s spare)
 REL = 1e-3
 #: Rows' fields that are per-second rates: they scale with the window aitop measured, unlike ratios,
 #: quantiles and gauges.
@@ -173,8 +176,8 @@ def test_known_answer_data_is_discriminating(known) -> None:
 
 
 # ---------------------------------------------------------------------------------------------
-# Processes: both servers start together; aitop's 8 s snapshot runs during the end of their warm-up
-# (it needs only the exporter, which the servers have scraped by then, so its page is warm).
+# Processes: both servers start together; aitop's 8 s snapshot runs during their warm-up, once both
+# have started (it needs only the exporter, which VictoriaMetrics has scraped by then, so its page is warm).
 # ---------------------------------------------------------------------------------------------
 
 SERVERS = ["prometheus", "victoria_metrics"]
@@ -197,13 +200,16 @@ def aitop_process(exporter):
 
 
 @pytest.fixture(scope="module")
-def warm_servers(request, known, prometheus, victoria_metrics) -> dict[str, str]:
-    """{server name: base URL}, each server holding >= 12 s of exporter samples."""
-    servers = {"prometheus": prometheus, "victoria_metrics": victoria_metrics}
-    # Start aitop's run so that it ends with the warm-up: both servers are up and mostly idle by then
-    # (a short rate is sensitive to ms of scheduling noise), and no time is wasted.
-    known.wait_for_history(prometheus, HISTORY_S - AITOP_WINDOW_S - 1)
+def warm_servers(request, known, prometheus_launched, victoria_metrics_launched) -> dict[str, str]:
+    """{server name: base URL}, each server holding >= HISTORY_S of exporter samples."""
+    # Both processes are launched before either is waited for, so their start-ups overlap. The warm-up ends
+    # HISTORY_S after Prometheus's first scrape, which its target discovery delays ~5 s after the launch.
+    # aitop's run (~9 s) starts once both servers are up, so their start-up bursts of CPU are over (a short
+    # rate is sensitive to ms of scheduling noise), and ends within that warm-up: no time is wasted.
+    victoria_metrics = request.getfixturevalue("victoria_metrics")  # up and scraping: ~1-2 s
+    prometheus_launched.wait_healthy("/-/ready")  # serving; its first scrape comes a few seconds later
     request.getfixturevalue("aitop_process")
+    servers = {"prometheus": request.getfixturevalue("prometheus"), "victoria_metrics": victoria_metrics}
     for base in servers.values():
         known.wait_for_history(base, HISTORY_S)
     return servers
@@ -316,15 +322,44 @@ def test_snapshot_matches_server(known, aitop_snapshot, warm_servers, server, da
 # ---------------------------------------------------------------------------------------------
 
 
+#: VictoriaMetrics' API under the /prometheus prefix Mimir uses too (test_a_path_prefix_is_kept).
+PREFIXED = "victoria_metrics/prometheus"
+
+
 @pytest.fixture(scope="module")
-def prometheus_mode(warm_servers) -> dict[str, dict]:
-    """{server: `aitop snapshot <server base URL> --format json --window 10s`}."""
-    snapshots = {}
-    for server, base in warm_servers.items():
+def prometheus_mode_runs(warm_servers) -> dict[str, tuple[str, list[str], int, str, str]]:
+    """{server or PREFIXED: (base URL, argv, exit code, stdout, stderr)} of
+    `aitop snapshot <base URL> --format json --window 5s`.
+
+    The three runs go side by side: each is mostly Python start-up, and they ask different servers (or
+    paths) about data that holds still (exact rates of linear counters), so their order does not matter."""
+    bases = {**warm_servers, PREFIXED: warm_servers["victoria_metrics"] + "/prometheus"}
+    procs = {}
+    for name, base in bases.items():
         argv = [sys.executable, "-m", "aitop", "snapshot", base, "--format", "json", "--window", WINDOW]
-        proc = subprocess.run(argv, capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
-        assert proc.returncode == 0, f"{' '.join(argv[1:])} exited {proc.returncode}\n{proc.stderr[-3000:]}"
-        snapshots[server] = json.loads(proc.stdout)
+        procs[name] = (base, argv, subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                                    stderr=subprocess.PIPE, text=True))
+    runs = {}
+    try:
+        for name, (base, argv, proc) in procs.items():
+            stdout, stderr = proc.communicate(timeout=60)
+            runs[name] = (base, argv, proc.returncode, stdout, stderr)
+    finally:
+        for _, _, proc in procs.values():
+            if proc.poll() is None:
+                proc.kill()
+                proc.communicate()
+    return runs
+
+
+@pytest.fixture(scope="module")
+def prometheus_mode(prometheus_mode_runs, warm_servers) -> dict[str, dict]:
+    """{server: `aitop snapshot <server base URL> --format json --window 5s`}."""
+    snapshots = {}
+    for server in warm_servers:
+        _, argv, code, stdout, stderr = prometheus_mode_runs[server]
+        assert code == 0, f"{' '.join(argv[1:])} exited {code}\n{stderr[-3000:]}"
+        snapshots[server] = json.loads(stdout)
     return snapshots
 
 
@@ -332,7 +367,7 @@ def prometheus_mode(warm_servers) -> dict[str, dict]:
 def test_prometheus_mode_matches_the_servers_promql(known, prometheus_mode, warm_servers, server) -> None:
     snap = prometheus_mode[server]
     assert snap["source"]["kind"] == "prometheus" and snap["targets"][0]["up"], snap["targets"]
-    assert snap["window_seconds"] == 10
+    assert snap["window_seconds"] == WINDOW_S
     if server == "victoria_metrics":
         assert sorted(snap["schemas"]) == ["llm", "vllm"]
     else:  # the session's Prometheus also scrapes every schema fixture page
@@ -358,13 +393,11 @@ def test_prometheus_mode_has_the_rows_of_scrape_mode(known, prometheus_mode, ait
             assert unknown == theirs, f"{server} {key}: {unknown} != {theirs}"
 
 
-def test_a_path_prefix_is_kept(known, prometheus_mode, warm_servers) -> None:
+def test_a_path_prefix_is_kept(known, prometheus_mode_runs) -> None:
     """Mimir and VictoriaMetrics serve the API under /prometheus: the base URL keeps its prefix."""
-    base = warm_servers["victoria_metrics"] + "/prometheus"
-    proc = subprocess.run([sys.executable, "-m", "aitop", "snapshot", base, "--format", "json", "--window", WINDOW],
-                          capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    snap = json.loads(proc.stdout)
+    base, _, code, stdout, stderr = prometheus_mode_runs[PREFIXED]
+    assert code == 0, stderr[-2000:]
+    snap = json.loads(stdout)
     assert snap["source"] == {"kind": "prometheus", "targets": [base]}
     expected = known.expected_rows()
     assert_rows_close(_comparable(aitop_rows(snap), expected), expected, "aitop on VictoriaMetrics /prometheus")

@@ -17,7 +17,6 @@ import sys
 import time
 from pathlib import Path
 
-import httpx
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "data"))
@@ -35,8 +34,9 @@ from aitop.store import TargetWindow  # noqa: E402
 
 pytestmark = pytest.mark.integration
 
-WINDOW_S = 10.0
-HISTORY_S = 12.0
+# Exact timestamps on linear data make a rate exact over any full window: a short one keeps the warm-up short.
+WINDOW_S = 5.0
+HISTORY_S = 7.0  # before [5s] rates are exact: no partial window, 2 s spare
 REL = 1e-6  # exact timestamps on linear data: Prometheus's rate() is exact up to float noise
 
 
@@ -135,12 +135,12 @@ def test_provenance_is_the_promql_with_what_kind_of_number_it_is(collected) -> N
     rows = collected["rows"]
     bert, resnet = rows[("triton", "bert")], rows[("triton", "resnet50")]
     assert "a mean (Δsum/Δcount), not a percentile" in bert.provenance["latency_p95"]
-    assert bert.provenance["latency_p95"].startswith("sum by (model) (rate(nv_inference_request_duration_us[10s]))")
+    assert bert.provenance["latency_p95"].startswith(f"sum by (model) (rate(nv_inference_request_duration_us[{WINDOW_S:g}s]))")
     assert "not mergeable" in resnet.provenance["latency_p95"]
     litellm = rows[("litellm", "gpt-4o")]
     assert litellm.group_label == "model"
     assert litellm.provenance["request_rate"].startswith(
-        "sum by (requested_model) (rate(litellm_proxy_total_requests_metric_total[10s]))")
+        f"sum by (requested_model) (rate(litellm_proxy_total_requests_metric_total[{WINDOW_S:g}s]))")
     assert "TGI exposes no time-to-first-token metric" in next(
         row for key, row in rows.items() if key[0] == "tgi").provenance["ttft_p95"]
 
@@ -165,9 +165,9 @@ def test_history_and_breakdown_use_each_variants_group_label(collected, fixture_
     assert split["prod"].value("error_rate") == pytest.approx(60 / 2000, rel=REL)
 
 
-def test_detect_report_from_a_prometheus_server_per_instance(collected, prometheus, exporter, fixture_pages) -> None:
+def test_detect_report_from_a_prometheus_server_per_instance(collected, known, prometheus, exporter, fixture_pages) -> None:
     """`aitop detect` on a server: the catalog's names per instance, so standing down works per target."""
-    answer = httpx.post(f"{prometheus}/api/v1/query", data={"query": names_query(builtin_schemas())}, timeout=10)
+    answer = known.HTTP.post(f"{prometheus}/api/v1/query", data={"query": names_query(builtin_schemas())}, timeout=10)
     names = names_by_instance(answer.json()["data"]["result"])
     report = build_report(builtin_schemas(), names, collected["result"])
     found = {schema.name: schema for schema in report.schemas}

@@ -1,5 +1,6 @@
 """Fixtures for the TUI tests: a frozen clock, an app built on a real Monitor over a scripted collector, and
-no user theme directory or NO_COLOR leaking in from the machine running the tests."""
+no user theme directory or NO_COLOR leaking in from the machine running the tests. (The quicker pilot,
+`quick_pilot`, is suite-wide: tests/conftest.py.)"""
 
 from __future__ import annotations
 
@@ -7,24 +8,12 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pytest
-import textual._wait
 from ui_fakes import THRESHOLDS, FakeCollector, FrozenClock
 
 from aitop.monitor import Monitor
 from aitop.sources.base import Collected
 from aitop.ui import themes
 from aitop.ui.app import AitopApp
-
-
-@pytest.fixture(autouse=True)
-def quick_pilot(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Let the pilot poll for idleness every 5 ms instead of 20 ms.
-
-    Each `pilot.press()` waits for the app to go idle two or three times, sleeping one granule each time;
-    at Textual's 20 ms that is ~60 ms per key, mostly asleep, and the key tests press hundreds of keys.
-    Idleness is still judged the same way (CPU time against wall time), only sampled more often.
-    """
-    monkeypatch.setattr(textual._wait, "SLEEP_GRANULARITY", 0.005)
 
 
 @pytest.fixture(autouse=True)
