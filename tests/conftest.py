@@ -9,6 +9,7 @@ import pytest
 import textual._wait
 
 
+@pytest.hookimpl(tryfirst=True)  # xdist reads the groups in its own hook: ours must run before it
 def pytest_collection_modifyitems(items):
     for item in items:
         if item.get_closest_marker("integration") is not None:
