@@ -23,6 +23,7 @@ from aitop.analysis.rules import Rule, evaluate
 from aitop.model import Severity, Snapshot
 from aitop.output import rfc3339
 from aitop.sanitize import clean
+from aitop.secret import mask, mask_data
 
 OK, WARNING, CRITICAL, UNKNOWN = "OK", "WARNING", "CRITICAL", "UNKNOWN"
 EXIT_CODES = {OK: 0, WARNING: 1, CRITICAL: 2, UNKNOWN: 3}
@@ -140,7 +141,7 @@ def render_text(result: CheckResult) -> str:
         where = f" {finding.schema}/{finding.group}" if finding.group else ""
         rule = f" [{finding.rule}]" if finding.rule else ""
         lines.append(f"{finding.status}{where}{rule}: {finding.message}")
-    return "\n".join(lines) + "\n"
+    return mask("\n".join(lines) + "\n")
 
 
 def _finite(value: float | None) -> float | None:
@@ -168,4 +169,4 @@ def render_json(result: CheckResult) -> str:
             {"url": t.url, "up": t.up, "error": t.error} for t in (snapshot.targets if snapshot else ())
         ],
     }
-    return json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False)
+    return json.dumps(mask_data(data), indent=2, ensure_ascii=False, allow_nan=False)

@@ -32,6 +32,7 @@ from aitop.guard import (
     write_crash_report,
 )
 from aitop.monitor import Monitor
+from aitop.secret import mask
 from aitop.output import to_json, to_table
 from aitop.sources.detect import DetectionError, PendingCollector
 from aitop.sources.factory import open_collector
@@ -192,7 +193,7 @@ async def _snapshot(config: Config, output_format: str) -> int:
     sys.stdout.write(to_json(snapshot) + "\n" if output_format == "json" else to_table(snapshot))
     for target in snapshot.targets:
         if not target.up:
-            print(f"aitop: {target.url}: {target.error}", file=sys.stderr)
+            print(mask(f"aitop: {target.url}: {target.error}"), file=sys.stderr)
     return 0 if snapshot.targets_up else 1
 
 
@@ -353,7 +354,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return _dispatch(list(sys.argv[1:] if argv is None else argv))
     except (ConfigError, DetectionError) as exc:
-        print(f"aitop: {exc}", file=sys.stderr)
+        print(mask(f"aitop: {exc}"), file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

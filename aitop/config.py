@@ -10,7 +10,9 @@ checked here so that every front end gets URLs it can use and never one that car
 
 from __future__ import annotations
 
+import math
 import os
+import re
 import stat
 import tomllib
 from collections.abc import Mapping, Sequence
@@ -25,7 +27,8 @@ from aitop.analysis.configure import SECTIONS, AnalysisSettings, parse_analysis
 from aitop.analysis.settings import ConfigError, boolean, duration, string, table
 from aitop.analysis.settings import parse_duration as parse_duration
 from aitop.catalog import CatalogError, builtin_schemas, schemas_from_config, with_custom
-from aitop.secret import Secret, SecretFileError, read_secret_file
+from aitop.config_http import INLINE_SECRETS, http_settings, parse_http
+from aitop.secret import Secret
 from aitop.transport import HttpSettings
 
 DEFAULT_INTERVAL = 2.0
@@ -33,9 +36,12 @@ DEFAULT_WINDOW = 30.0
 DEFAULT_SNAPSHOT_WINDOW = 10.0
 DEFAULT_TIMEOUT = 5.0
 MIN_INTERVAL = 0.5
+#: Allowed ranges, in seconds: past these a value is a typo (or 1e308), and sleeps and PromQL ranges overflow.
+INTERVAL_RANGE = (MIN_INTERVAL, 3600.0)
+WINDOW_RANGE = (0.001, 30 * 86400.0)
+TIMEOUT_RANGE = (0.001, 600.0)
+_RANGES = {"interval": INTERVAL_RANGE, "window": WINDOW_RANGE, "timeout": TIMEOUT_RANGE}
 TARGET_ENV_VARS = ("AITOP_URL", "PROMETHEUS_URL")
-TOKEN_ENV_VAR = "AITOP_BEARER_TOKEN"
-PASSWORD_ENV_VAR = "AITOP_PASSWORD"
 KINDS = ("auto", "scrape", "prometheus")
 
 
@@ -82,9 +88,19 @@ def normalize_target(raw: str) -> str:
     return str(url).rstrip("/") if url.path in ("", "/") else str(url)
 
 
-def positive(name: str, value: float, minimum: float = 0.0) -> float:
-    if not value > minimum:  # also rejects NaN
-        raise ConfigError(f"{name} must be greater than {minimum:g}, not {value!r}")
+def _span(seconds: float) -> str:
+    """`seconds` as the shortest exact duration: 30d, 1h, 10m, 0.5s, 1ms."""
+    for unit, size in (("d", 86400.0), ("h", 3600.0), ("m", 60.0), ("s", 1.0)):
+        if seconds >= size and (seconds / size).is_integer():
+            return f"{seconds / size:g}{unit}"
+    return f"{seconds * 1000:g}ms" if seconds < 1 else f"{seconds:g}s"
+
+
+def bounded(name: str, value: float, allowed: tuple[float, float]) -> float:
+    """`value` if it lies in `allowed` (inclusive), else an error giving the range."""
+    low, high = allowed
+    if not (math.isfinite(value) and low <= value <= high):  # also rejects NaN
+        raise ConfigError(f"{name} must be between {_span(low)} and {_span(high)}, not {value:g}s")
     return value
 
 
@@ -121,7 +137,7 @@ def build_config(
     if kind not in KINDS:
         raise ConfigError(f"kind must be one of {', '.join(KINDS)}, not {kind!r}")
     warnings: list[str] = list(file.notes)
-    http = _http_settings(
+    http = http_settings(
         env, warnings, file,
         token_file=bearer_token_file or file.bearer_token_file,
         user=basic_auth_user or file.basic_auth_user,
@@ -135,15 +151,15 @@ def build_config(
     if not chosen:
         for name in TARGET_ENV_VARS:
             if env.get(name, "").strip():
-                chosen = env[name].split()
+                chosen = [url for url in re.split(r"[\s,]+", env[name]) if url]  # "a,b" and "a b" alike
                 break
     if not chosen:
         chosen = list(file.targets)
     return Config(
         targets=tuple(dict.fromkeys(normalize_target(target) for target in chosen)),
-        interval=positive("--interval", _first(interval, file.interval, DEFAULT_INTERVAL), MIN_INTERVAL - 1e-9),
-        window=positive("--window", _first(window, file.window, DEFAULT_WINDOW)),
-        timeout=positive("--timeout", _first(timeout, file.timeout, DEFAULT_TIMEOUT)),
+        interval=bounded("--interval", _first(interval, file.interval, DEFAULT_INTERVAL), INTERVAL_RANGE),
+        window=bounded("--window", _first(window, file.window, DEFAULT_WINDOW), WINDOW_RANGE),
+        timeout=bounded("--timeout", _first(timeout, file.timeout, DEFAULT_TIMEOUT), TIMEOUT_RANGE),
         kind=kind,
         http=http,
         warnings=tuple(warnings),
@@ -159,79 +175,9 @@ def _first(*values: float | None) -> float:
     return next(value for value in values if value is not None)
 
 
-def _secret_from(file: str | None, env: Mapping[str, str], variable: str, warnings: list[str]) -> Secret | None:
-    if file:
-        try:
-            secret, warning = read_secret_file(file)
-        except SecretFileError as exc:
-            raise ConfigError(str(exc)) from None
-        if warning:
-            warnings.append(warning)
-        return secret
-    value = env.get(variable, "").strip()
-    return Secret(value) if value else None
-
-
-def _from_named_env(where: str, variable: str, env: Mapping[str, str]) -> Secret:
-    value = env.get(variable, "").strip()
-    if not value:
-        raise ConfigError(f"{where}: ${variable} is not set or empty")
-    return Secret(value)
-
-
-def _http_settings(env, warnings, file, *, token_file, user, password_file, headers, tenant, ca_file,
-                   insecure) -> HttpSettings:  # fmt: skip
-    parsed_headers = dict(file.headers)
-    for header in headers:  # flags win over the file for the same header name
-        name, separator, value = header.partition(":")
-        if not separator or not name.strip() or any(c in name for c in " \t\r\n") or "\n" in value or "\r" in value:
-            raise ConfigError(f"--header takes 'Name: value', not {header.split(':')[0][:40]!r}…")
-        for known in [key for key in parsed_headers if key.lower() == name.strip().lower()]:
-            del parsed_headers[known]
-        parsed_headers[name.strip()] = Secret(value.strip())
-    if ca_file and not os.path.isfile(os.path.expanduser(ca_file)):
-        raise ConfigError(f"--ca-file {ca_file}: no such file")
-    if token_file is None and file.bearer_token_env:
-        token: Secret | None = _from_named_env("http.bearer_token_env", file.bearer_token_env, env)
-    else:
-        token = _secret_from(token_file, env, TOKEN_ENV_VAR, warnings)
-    password = None
-    if user:
-        if password_file is None and file.basic_auth_password_env:
-            password = _from_named_env("http.basic_auth_password_env", file.basic_auth_password_env, env)
-        else:
-            password = _secret_from(password_file, env, PASSWORD_ENV_VAR, warnings)
-    if token is not None and user:
-        raise ConfigError("give either a bearer token or basic auth, not both")
-    return HttpSettings(
-        bearer_token=token,
-        basic_user=user,
-        basic_password=password,
-        headers=tuple(parsed_headers.items()),
-        tenant=tenant or None,
-        ca_file=os.path.expanduser(ca_file) if ca_file else None,
-        insecure_skip_verify=insecure,
-    )
-
-
 # -- the config file -----------------------------------------------------------------------------------
 
 TOP_KEYS = frozenset({"targets", "kind", "interval", "window", "timeout", "theme", "http", "check", "schema"}) | SECTIONS
-HTTP_KEYS = frozenset({
-    "bearer_token_file", "bearer_token_env", "basic_auth_user", "basic_auth_password_file",
-    "basic_auth_password_env", "tenant", "ca_file", "insecure_skip_verify", "headers",
-})  # fmt: skip
-#: Keys people try for inline secrets: refused with a pointer to the file / env alternative.
-_INLINE_SECRETS = {
-    "bearer_token": "bearer_token_file or bearer_token_env",
-    "token": "bearer_token_file or bearer_token_env",
-    "password": "basic_auth_password_file or basic_auth_password_env",
-    "basic_auth_password": "basic_auth_password_file or basic_auth_password_env",
-}
-#: A plain-string header value is refused when its name suggests a credential.
-_SECRET_HEADER_WORDS = ("auth", "key", "token", "secret", "cookie", "password", "session")
-
-
 @dataclass(frozen=True, slots=True)
 class FileSettings:
     """What a config file says, validated; None where it says nothing."""
@@ -250,6 +196,8 @@ class FileSettings:
     basic_auth_password_file: str | None = None
     basic_auth_password_env: str | None = None
     tenant: str | None = None
+    tenant_file: str | None = None
+    tenant_env: str | None = None
     ca_file: str | None = None
     insecure_skip_verify: bool | None = None
     headers: tuple[tuple[str, Secret], ...] = ()
@@ -310,40 +258,10 @@ def _inline_header_values(raw: Mapping[str, Any]) -> bool:
     return isinstance(headers, dict) and any(isinstance(value, str) for value in headers.values())
 
 
-def _path_in(base: Path, where: str, value: object) -> str:
-    """A file path from the config: `~` expanded, relative paths taken from the config file's folder."""
-    path = Path(string(where, value)).expanduser()
-    return str(path if path.is_absolute() else base / path)
-
-
-def _env_name(where: str, value: object) -> str:
-    name = string(where, value).strip()
-    if not name or not name.replace("_", "a").isalnum():
-        raise ConfigError(f"{where}: the name of an environment variable, not {name[:40]!r}")
-    return name
-
-
-def _header_value(where: str, name: str, value: object, base: Path, env: Mapping[str, str]) -> Secret:
-    if isinstance(value, str):
-        if any(word in name.lower() for word in _SECRET_HEADER_WORDS):
-            raise ConfigError(f"{where}: looks like a credential; give {{ env = \"VAR\" }} or {{ file = \"PATH\" }}")
-        return Secret(value)
-    ref = table(where, value, frozenset({"env", "file"}))
-    if len(ref) != 1:
-        raise ConfigError(f"{where}: give exactly one of env or file")
-    if "env" in ref:
-        return _from_named_env(f"{where}.env", _env_name(f"{where}.env", ref["env"]), env)
-    try:
-        secret, _ = read_secret_file(_path_in(base, f"{where}.file", ref["file"]))
-    except SecretFileError as exc:
-        raise ConfigError(f"{where}.file: {exc}") from None
-    return secret
-
-
 def _parse_file(raw: Mapping[str, Any], base: Path, env: Mapping[str, str]) -> FileSettings:
     unknown = sorted(set(raw) - TOP_KEYS)
     if unknown:
-        hint = f"; secrets go in {_INLINE_SECRETS[unknown[0]]} under [http]" if unknown[0] in _INLINE_SECRETS else ""
+        hint = f"; secrets go in {INLINE_SECRETS[unknown[0]]} under [http]" if unknown[0] in INLINE_SECRETS else ""
         raise ConfigError(f"{unknown[0]}: unknown key{hint} (known: {', '.join(sorted(TOP_KEYS))})")
     values: dict[str, Any] = {}
     if "targets" in raw:
@@ -364,7 +282,7 @@ def _parse_file(raw: Mapping[str, Any], base: Path, env: Mapping[str, str]) -> F
             raise ConfigError(f"kind: one of {', '.join(KINDS)}, not {values['kind'][:20]!r}")
     for key in ("interval", "window", "timeout"):
         if key in raw:
-            values[key] = duration(key, raw[key], allow_zero=False)
+            values[key] = bounded(key, duration(key, raw[key], allow_zero=False), _RANGES[key])
     if "theme" in raw:
         values["theme"] = string("theme", raw["theme"])
     if "schema" in raw:
@@ -375,34 +293,10 @@ def _parse_file(raw: Mapping[str, Any], base: Path, env: Mapping[str, str]) -> F
     if "check" in raw:
         check = table("check", raw["check"], frozenset({"window"}))
         if "window" in check:
-            values["check_window"] = duration("check.window", check["window"], allow_zero=False)
+            values["check_window"] = bounded("check.window", duration("check.window", check["window"], allow_zero=False),
+                                             WINDOW_RANGE)
+    http_notes: list[str] = []
     if "http" in raw:
-        values.update(_parse_http(raw["http"], base, env))
+        values.update(parse_http(raw["http"], base, env, http_notes))
     analysis, notes = parse_analysis(raw)
-    return FileSettings(**values, analysis=analysis, notes=notes)
-
-
-def _parse_http(raw: object, base: Path, env: Mapping[str, str]) -> dict[str, Any]:
-    data = table("http", raw)
-    unknown = sorted(set(data) - HTTP_KEYS)
-    if unknown:
-        hint = f"; use {_INLINE_SECRETS[unknown[0]]}" if unknown[0] in _INLINE_SECRETS else ""
-        raise ConfigError(f"http.{unknown[0]}: unknown key{hint} (known: {', '.join(sorted(HTTP_KEYS))})")
-    values: dict[str, Any] = {}
-    for key in ("bearer_token_file", "basic_auth_password_file", "ca_file"):
-        if key in data:
-            values[key] = _path_in(base, f"http.{key}", data[key])
-    for key in ("bearer_token_env", "basic_auth_password_env"):
-        if key in data:
-            values[key] = _env_name(f"http.{key}", data[key])
-    for key in ("basic_auth_user", "tenant"):
-        if key in data:
-            values[key] = string(f"http.{key}", data[key])
-    if "insecure_skip_verify" in data:
-        values["insecure_skip_verify"] = boolean("http.insecure_skip_verify", data["insecure_skip_verify"])
-    if "headers" in data:
-        values["headers"] = tuple(
-            (name, _header_value(f"http.headers.{name}", name, value, base, env))
-            for name, value in table("http.headers", data["headers"]).items()
-        )
-    return values
+    return FileSettings(**values, analysis=analysis, notes=(*notes, *http_notes))

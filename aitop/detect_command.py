@@ -8,6 +8,7 @@ import sys
 
 from aitop.config import Config
 from aitop.detect_report import build_report, render_text, report_to_dict
+from aitop.secret import mask, mask_data
 from aitop.sources.factory import open_collector
 
 
@@ -21,10 +22,10 @@ async def detect_command(config: Config, output_format: str) -> int:
         await collector.aclose()
     report = build_report(collector.schemas, names, collected)
     if output_format == "json":
-        sys.stdout.write(json.dumps(report_to_dict(report), indent=2, ensure_ascii=False) + "\n")
+        sys.stdout.write(json.dumps(mask_data(report_to_dict(report)), indent=2, ensure_ascii=False) + "\n")
     else:
-        sys.stdout.write(render_text(report))
+        sys.stdout.write(mask(render_text(report)))
     for target in collected.targets:
         if not target.up:
-            print(f"aitop: {target.url}: {target.error}", file=sys.stderr)
+            print(mask(f"aitop: {target.url}: {target.error}"), file=sys.stderr)
     return 0 if any(target.up for target in collected.targets) else 1

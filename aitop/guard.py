@@ -19,6 +19,8 @@ from pathlib import Path
 
 import platformdirs
 
+from aitop.secret import mask
+
 log = logging.getLogger("aitop.cli")
 
 
@@ -26,6 +28,14 @@ def state_dir() -> Path:
     path = Path(platformdirs.user_state_dir("aitop"))
     path.mkdir(parents=True, exist_ok=True, mode=0o700)
     return path
+
+
+class MaskingFormatter(logging.Formatter):
+    """Formats a record, traceback included, then masks every credential aitop holds: an exception's text
+    can quote a server's answer, and that can echo a header back."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return mask(super().format(record))
 
 
 def setup_logging(to_file: bool) -> None:
@@ -40,7 +50,7 @@ def setup_logging(to_file: bool) -> None:
             pass
     else:
         handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(MaskingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root.handlers[:] = [handler]
     # httpx logs every request's full URL at INFO: query strings can carry API keys, and they are noise.
     for chatty in ("httpx", "httpcore"):
@@ -48,12 +58,12 @@ def setup_logging(to_file: bool) -> None:
 
 
 def write_crash_report(exc: BaseException) -> Path | None:
-    """Write the traceback — frames only, never local variables — to a 0600 file."""
+    """Write the traceback — frames only, never local variables, credentials masked — to a 0600 file."""
     try:
         path = state_dir() / f"crash-{time.strftime('%Y%m%d-%H%M%S')}.log"
         descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(descriptor, "w") as handle:
-            handle.write("".join(traceback.format_exception(type(exc), exc, exc.__traceback__)))
+            handle.write(mask("".join(traceback.format_exception(type(exc), exc, exc.__traceback__))))
         return path
     except OSError:
         return None

@@ -159,6 +159,7 @@ class Monitor:
                 rows=(),
                 stale=True,
                 error=error,
+                tls_verified=getattr(self.collector, "tls_verified", True),
             )
         return replace(
             last, targets=tuple(targets) if targets is not None else last.targets, stale=True, error=error

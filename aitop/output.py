@@ -13,6 +13,7 @@ from aitop import __version__
 from aitop.analysis.fields import DERIVED_NAMES
 from aitop.format import MISSING_MARK, format_value
 from aitop.model import FIELD_BY_NAME, FIELD_NAMES, Missing, Row, Snapshot
+from aitop.secret import mask, mask_data
 
 #: The columns of the text table (and the TUI's default set), in order.
 TABLE_FIELDS = (
@@ -61,7 +62,8 @@ def snapshot_to_dict(snapshot: Snapshot) -> dict[str, Any]:
         "aitop_version": __version__,
         "taken_at": rfc3339(snapshot.taken_at),
         "window_seconds": round(snapshot.window_seconds, 3),
-        "source": {"kind": snapshot.source_kind, "targets": list(snapshot.source_targets)},
+        "source": {"kind": snapshot.source_kind, "targets": list(snapshot.source_targets),
+                   "tls_verified": snapshot.tls_verified},
         "schemas": list(snapshot.schemas),
         "stale": snapshot.stale,
         "error": snapshot.error,
@@ -96,7 +98,8 @@ def snapshot_to_dict(snapshot: Snapshot) -> dict[str, Any]:
 
 
 def to_json(snapshot: Snapshot) -> str:
-    return json.dumps(snapshot_to_dict(snapshot), indent=2, ensure_ascii=False)
+    """The JSON snapshot, with every credential aitop holds masked wherever it came from."""
+    return json.dumps(mask_data(snapshot_to_dict(snapshot)), indent=2, ensure_ascii=False)
 
 
 def to_table(snapshot: Snapshot) -> str:
@@ -120,9 +123,11 @@ def to_table(snapshot: Snapshot) -> str:
 
     text_lines = ["  ".join(pad(cell, w, i < 2) for i, (cell, w) in enumerate(zip(line, widths))) for line in lines]
     footer = [f"window {snapshot.window_seconds:.1f}s · {snapshot.targets_up}/{len(snapshot.targets)} targets up"]
+    if not snapshot.tls_verified:
+        footer.append("TLS certificates NOT verified (--insecure-skip-verify)")
     for target in snapshot.targets:
         if not target.up:
             footer.append(f"DOWN {target.url}: {target.error}")
     if not snapshot.rows:
         footer.append("no rows: no known AI-serving metrics were found" if snapshot.targets_up else "no rows")
-    return "\n".join(line.rstrip() for line in text_lines + footer) + "\n"
+    return mask("\n".join(line.rstrip() for line in text_lines + footer) + "\n")

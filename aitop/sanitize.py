@@ -1,7 +1,8 @@
 """The one boundary where untrusted strings become safe display text (design.md §5, reliability.md §C.2).
 
 Label values, HELP text, alert annotations and server error bodies come from whoever controls an exporter or
-a proxy. Before such a string enters the model it passes `clean()`: every control character that a terminal
+a proxy. Before such a string enters the model it passes `clean()`: every credential aitop holds is masked
+(a server may echo the request's `Authorization` header back), every control character that a terminal
 would act on becomes a visible escape, and the length is capped. Rich/Textual markup is *not* escaped here —
 widgets receive `rich.text.Text`, which never parses markup, so `[/]` or `[@click=…]` stay plain characters.
 """
@@ -9,6 +10,8 @@ widgets receive `rich.text.Text`, which never parses markup, so `[/]` or `[@clic
 from __future__ import annotations
 
 from functools import lru_cache
+
+from aitop.secret import generation, mask, mask_longest
 
 #: Longest display string, in characters, after escaping.
 MAX_LENGTH = 256
@@ -49,16 +52,19 @@ def _escape_all(text: str) -> str:
 
 
 @lru_cache(maxsize=8192)
-def _clean_short(text: str, limit: int) -> str:
-    escaped = _escape_all(text)
+def _clean_short(text: str, limit: int, secrets: int) -> str:
+    # `secrets` (the secret registry's generation) is part of the key: a text cached before a credential
+    # was loaded must be masked again.
+    escaped = _escape_all(mask(text))
     return escaped if len(escaped) <= limit else escaped[: limit - 1] + ELLIPSIS
 
 
 def clean(text: object, limit: int = MAX_LENGTH) -> str:
-    """Return `text` as a single line with every control, bidi and zero-width character made visible,
-    capped at `limit` characters (an ellipsis marks the cut)."""
+    """Return `text` as a single line with every secret aitop holds masked (`***`), every control, bidi and
+    zero-width character made visible, capped at `limit` characters (an ellipsis marks the cut)."""
     value = text if isinstance(text, str) else str(text)
-    if len(value) <= limit:
-        return _clean_short(value, limit)
+    window = limit + mask_longest()  # a secret that starts before the cut is masked whole, not half shown
+    if len(value) <= window:
+        return _clean_short(value, limit, generation())
     # Only the part that can survive the cap is looked at: a 1 MB label costs the same as a short one.
-    return _escape_all(value[:limit])[: limit - 1] + ELLIPSIS
+    return _escape_all(mask(value[:window]))[: limit - 1] + ELLIPSIS

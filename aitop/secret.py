@@ -1,30 +1,72 @@
 """Credentials that cannot leak by accident.
 
-A `Secret` prints as `***` in str(), repr(), f-strings, logs and tracebacks with locals; the value comes out
-only through `reveal()`, which is called where an HTTP request's auth header is built and nowhere else.
-Secrets are read from files or environment variables, never from the command line (visible in `ps`).
+A `Secret` prints as `***` in str(), repr(), f-strings (whatever the format spec), logs and tracebacks with
+locals; the value comes out only through `reveal()`, which is called where an HTTP request's auth header is
+built and nowhere else. Secrets are read from files or environment variables, never from the command line
+(visible in `ps`).
+
+A server can still send a credential back: some proxies and API gateways echo the request's `Authorization`
+header in their error bodies. So every live `Secret` is also remembered here, and `mask()` replaces each of
+them — and the forms a request carries it in (percent-encoded, base64 basic auth) — with `***` in any text.
+`aitop.sanitize.clean()` calls it where untrusted text enters the model, and every writer (JSON, table,
+`check`, stderr, the log, crash files) calls it again on what it writes.
 """
 
 from __future__ import annotations
 
 import os
 import stat
+import weakref
 from pathlib import Path
+from urllib.parse import quote, quote_plus
 
 MASK = "***"
+#: Shorter values are not masked (a header value "1" would blank every digit); a config warning says so.
+MIN_MASKED_LENGTH = 4
+
+_live: dict[int, tuple[weakref.ref, tuple[str, ...]]] = {}
+_generation = 0
+_masks_cache: tuple[int, tuple[str, ...]] = (-1, ())
+
+
+def _changed() -> None:
+    global _generation
+    _generation += 1
+
+
+def _forget(key: int) -> None:
+    if _live.pop(key, None) is not None:
+        _changed()
+
+
+def _forms(value: str) -> tuple[str, ...]:
+    """The ways `value` can come back in text: as sent, and percent-encoded (URLs, form bodies)."""
+    if len(value) < MIN_MASKED_LENGTH:
+        return ()
+    return tuple(dict.fromkeys((value, quote(value, safe=""), quote_plus(value, safe=""))))
 
 
 class Secret:
-    """A credential; `str()` and `repr()` never show it."""
+    """A credential; `str()`, `repr()` and `format()` never show it, and `mask()` hides it in any text."""
 
-    __slots__ = ("_value",)
+    __slots__ = ("_value", "__weakref__")
 
     def __init__(self, value: str) -> None:
         self._value = value
+        forms = _forms(value)
+        if forms:
+            key = id(self)
+            _live[key] = (weakref.ref(self, lambda _ref, key=key: _forget(key)), forms)
+            _changed()
 
     def reveal(self) -> str:
         """The credential itself. Call only where it goes into a request."""
         return self._value
+
+    @property
+    def maskable(self) -> bool:
+        """Whether `mask()` can hide it (values under `MIN_MASKED_LENGTH` characters cannot be)."""
+        return len(self._value) >= MIN_MASKED_LENGTH
 
     def __repr__(self) -> str:
         return f"Secret({MASK!r})"
@@ -33,7 +75,7 @@ class Secret:
         return MASK
 
     def __format__(self, spec: str) -> str:
-        return MASK
+        return MASK  # whatever the spec: f"{token:>40}" must not print the value either
 
     def __bool__(self) -> bool:
         return bool(self._value)
@@ -42,12 +84,61 @@ class Secret:
         raise TypeError("a Secret cannot be pickled")
 
 
+def generation() -> int:
+    """A number that changes whenever the set of live secrets does (for caches of masked text)."""
+    return _generation
+
+
+def _masks() -> tuple[str, ...]:
+    global _masks_cache
+    if _masks_cache[0] != _generation:
+        forms = {form for _, (_ref, secret_forms) in list(_live.items()) for form in secret_forms}
+        _masks_cache = (_generation, tuple(sorted(forms, key=len, reverse=True)))  # longest first: no partial hits
+    return _masks_cache[1]
+
+
+def mask(text: str) -> str:
+    """`text` with every live secret (in any of the forms it is sent in) replaced by `***`."""
+    for form in _masks():
+        if form in text:
+            text = text.replace(form, MASK)
+    return text
+
+
+def mask_data(value: object) -> object:
+    """`value` (JSON-like: dicts, lists, strings, numbers) with `mask()` applied to every string in it, keys
+    included. Masking the data rather than its JSON text keeps the JSON valid whatever a secret looks like."""
+    if isinstance(value, str):
+        return mask(value)
+    if isinstance(value, dict):
+        return {mask(k) if isinstance(k, str) else k: mask_data(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [mask_data(item) for item in value]
+    return value
+
+
+def mask_longest() -> int:
+    """The length of the longest text `mask()` replaces (0 when there is none)."""
+    masks = _masks()
+    return len(masks[0]) if masks else 0
+
+
 class SecretFileError(ValueError):
     """A credential file cannot be used; the message names the file, never its content."""
 
 
+def check_value(value: str, where: str) -> str | None:
+    """Why `value` cannot be sent in an HTTP header (None when it can); never quotes the value."""
+    if "\n" in value or "\r" in value:
+        return f"{where} holds more than one line: it must hold the credential alone, on one line"
+    if any(ord(char) < 0x20 and char != "\t" or ord(char) == 0x7F for char in value):
+        return f"{where} holds control characters, which cannot be sent in an HTTP header"
+    return None
+
+
 def read_secret_file(path: str | os.PathLike[str]) -> tuple[Secret, str | None]:
-    """The secret in `path` (surrounding whitespace stripped) and a warning if others can read the file."""
+    """The secret in `path` (surrounding whitespace stripped) and a warning if its group or others can read
+    the file. A file with more than one line is refused (a header cannot carry it)."""
     file = Path(path).expanduser()
     try:
         mode = file.stat().st_mode
@@ -57,7 +148,11 @@ def read_secret_file(path: str | os.PathLike[str]) -> tuple[Secret, str | None]:
         raise SecretFileError(f"cannot read {file}: {reason}") from None
     if not value:
         raise SecretFileError(f"{file} is empty")
+    problem = check_value(value, str(file))
+    if problem:
+        raise SecretFileError(problem)
     warning = None
     if mode & (stat.S_IRWXG | stat.S_IRWXO):
-        warning = f"{file} is readable by other users (chmod 600 {file})"
+        who = "other users" if mode & stat.S_IRWXO else "its group"
+        warning = f"{file} is readable by {who} (chmod 600 {file})"
     return Secret(value), warning

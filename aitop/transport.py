@@ -15,14 +15,16 @@ import os
 import random
 import ssl
 import time
+import warnings
 import zlib
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import httpx
 import requests
 import requests.auth
 import requests.utils
+import urllib3.exceptions
 
 from aitop.secret import Secret
 
@@ -127,6 +129,46 @@ def connect_failure(error: BaseException) -> str | None:
     return None
 
 
+#: What servers answer (HTTP 400) to plain HTTP on a TLS port: Go's net/http (Prometheus, Thanos, Mimir,
+#: VictoriaMetrics) and nginx.
+_HTTPS_ONLY = (b"http request to an https server", b"plain http request was sent to https port")
+HTTPS_HINT = "the server speaks HTTPS; use https://"
+
+
+def speaks_https(status: int, body: bytes) -> bool:
+    """Whether an answer says plain HTTP was sent to a server that speaks only HTTPS."""
+    return status == 400 and any(marker in body[:1024].lower() for marker in _HTTPS_ONLY)
+
+
+def _causes(error: BaseException):
+    """`_chain`, plus the errors urllib3 and requests keep in `.reason` and `args` rather than as causes."""
+    seen: set[int] = set()
+    pending = [error]
+    while pending:
+        current = pending.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        nested = [current.__cause__, current.__context__, getattr(current, "reason", None), *current.args]
+        pending.extend(item for item in nested if isinstance(item, BaseException))
+
+
+def tls_failure(error: BaseException) -> str | None:
+    """A TLS failure anywhere in the exception chain in a few words, or None: a certificate the client does
+    not trust (with what to do about it), or a handshake that failed."""
+    for cause in _causes(error):
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            detail = (cause.verify_message or "").strip() or "untrusted certificate"
+            return (f"TLS certificate verification failed ({detail[:80]}): give the CA with --ca-file, "
+                    "or --insecure-skip-verify")
+    for cause in _causes(error):
+        if isinstance(cause, ssl.SSLError):
+            reason = getattr(cause, "reason", None) or type(cause).__name__
+            return f"TLS handshake failed ({str(reason)[:60]})"
+    return None
+
+
 def is_dns_failure(error: BaseException | str) -> bool:
     """Whether an error (or its text, or any exception it was raised from) says a host name did not resolve."""
     if isinstance(error, str):
@@ -142,9 +184,17 @@ class HttpSettings:
     basic_user: str | None = None
     basic_password: Secret | None = None
     headers: tuple[tuple[str, Secret], ...] = ()  # values may be API keys: treated as secrets
-    tenant: str | None = None
+    tenant: str | Secret | None = None  # a Secret when read from tenant_file / tenant_env
     ca_file: str | None = None
     insecure_skip_verify: bool = False
+    # The basic-auth header's base64 token, held as a Secret so that an echo of it is masked too.
+    _basic_token: Secret | None = field(default=None, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.basic_user is not None:
+            password = self.basic_password.reveal() if self.basic_password is not None else ""
+            token = base64.b64encode(f"{self.basic_user}:{password}".encode()).decode()
+            object.__setattr__(self, "_basic_token", Secret(token))
 
     @property
     def verify(self) -> bool | str:
@@ -157,12 +207,10 @@ class HttpSettings:
         # The one place secrets are revealed: while a request's headers are being built.
         if self.bearer_token is not None:
             yield "Authorization", f"Bearer {self.bearer_token.reveal()}"
-        elif self.basic_user is not None:
-            password = self.basic_password.reveal() if self.basic_password is not None else ""
-            token = base64.b64encode(f"{self.basic_user}:{password}".encode()).decode()
-            yield "Authorization", f"Basic {token}"
+        elif self._basic_token is not None:
+            yield "Authorization", f"Basic {self._basic_token.reveal()}"
         if self.tenant:
-            yield TENANT_HEADER, self.tenant
+            yield TENANT_HEADER, self.tenant.reveal() if isinstance(self.tenant, Secret) else self.tenant
         for name, value in self.headers:
             yield name, value.reveal()
 
@@ -231,6 +279,9 @@ def requests_session(settings: HttpSettings, base_url: str) -> requests.Session:
     session.trust_env = False
     session.proxies.update(requests.utils.get_environ_proxies(base_url))
     session.verify = settings.verify
+    if settings.insecure_skip_verify:
+        # The user asked for it and the screen / JSON say so: urllib3's warning on every request is only noise.
+        warnings.filterwarnings("ignore", category=urllib3.exceptions.InsecureRequestWarning)
     if session.verify is True:
         session.verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
     session.auth = RequestsAuth(settings)

@@ -18,6 +18,8 @@ class ConfigError(ValueError):
     """A setting is unusable; the message says which and why, and is safe to print."""
 
 
+#: The longest duration any setting takes (a year and a day).
+MAX_DURATION = 366 * 86400.0
 _DURATION_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0}
 _DURATION = re.compile(r"(?:(\d+(?:\.\d+)?)(ms|s|m|h|d|w))+")
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d|w)")
@@ -93,6 +95,8 @@ def duration(where: str, value: object, *, allow_zero: bool = True) -> float:
         seconds = number(where, value)
     if seconds < 0 or (not allow_zero and seconds == 0):
         raise ConfigError(f"{where}: must be {'positive' if not allow_zero else 'zero or more'}, not {value!r}")
+    if seconds > MAX_DURATION:  # 1e308 would overflow every clock sum it enters
+        raise ConfigError(f"{where}: must be at most 366d, not {seconds:g}s")
     return seconds
 
 

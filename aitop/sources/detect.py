@@ -22,7 +22,15 @@ import httpx
 from aitop.model import Row, TargetHealth
 from aitop.sanitize import clean
 from aitop.sources.base import Collected, Collector, Points
-from aitop.transport import HttpSettings, backoff_delay, connect_failure, httpx_client
+from aitop.transport import (
+    HTTPS_HINT,
+    HttpSettings,
+    backoff_delay,
+    connect_failure,
+    httpx_client,
+    speaks_https,
+    tls_failure,
+)
 
 
 class DetectionError(Exception):
@@ -40,7 +48,7 @@ class DetectionError(Exception):
 def _reason(exc: httpx.HTTPError) -> tuple[str, bool]:
     if isinstance(exc, httpx.TimeoutException):
         return "timed out", False
-    reason = connect_failure(exc)
+    reason = tls_failure(exc) or connect_failure(exc)
     if reason is not None:
         return reason, reason == "DNS lookup failed"
     if isinstance(exc, httpx.ConnectError):
@@ -66,6 +74,10 @@ def _looks_like_metrics_path(url: str) -> bool:
 
 async def _ask(client: httpx.AsyncClient, url: str, path: str, params: dict | None = None) -> dict | None:
     response = await client.get(url.rstrip("/") + path, params=params)
+    if speaks_https(response.status_code, response.content):
+        https = str(httpx.URL(url).copy_with(scheme="https"))
+        raise DetectionError(f"{clean(httpx.URL(url).host)}: {HTTPS_HINT.removesuffix('https://')}{clean(https, 120)}",
+                             reason=HTTPS_HINT)
     if response.status_code != 200 or "json" not in response.headers.get("content-type", ""):
         return None
     try:

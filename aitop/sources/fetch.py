@@ -14,7 +14,15 @@ from collections.abc import Callable
 import httpx
 
 from aitop.sanitize import clean
-from aitop.transport import BoundedInflater, TooLarge, connect_failure, retry_after_seconds
+from aitop.transport import (
+    HTTPS_HINT,
+    BoundedInflater,
+    TooLarge,
+    connect_failure,
+    retry_after_seconds,
+    speaks_https,
+    tls_failure,
+)
 
 #: Only the classic text format: prometheus_client answers OpenMetrics whenever the Accept header names it
 #: (whatever its q), and then escapes `vllm:` to `vllm_`. OpenMetrics is still parsed if a server sends it.
@@ -45,7 +53,12 @@ async def fetch_page(client: httpx.AsyncClient, url: str, on_headers: Callable[[
     async with client.stream("GET", url) as response:
         on_headers()
         if response.status_code != 200:
-            raise status_error(response)
+            head = b""
+            if response.status_code == 400:  # a few bytes to tell "plain HTTP sent to an HTTPS port"
+                async for chunk in response.aiter_raw(1024):
+                    head = chunk
+                    break
+            raise status_error(response, head)
         media_type = response.headers.get("content-type", "").split(";", 1)[0].strip().lower()
         if media_type in ("text/html", "application/xhtml+xml"):
             host = clean(httpx.URL(url).host, 60)
@@ -93,9 +106,14 @@ def _decoder(encoding: str) -> BoundedInflater | None:
     raise ScrapeError(f"unsupported Content-Encoding {clean(encoding, 30)}")
 
 
-def status_error(response: httpx.Response) -> ScrapeError:
-    """The error for a non-200 answer, with when to try again (refused credentials, 429, Retry-After)."""
+def status_error(response: httpx.Response, head: bytes = b"") -> ScrapeError:
+    """The error for a non-200 answer, with when to try again (refused credentials, 429, Retry-After).
+    `head`: the body's first bytes, when read."""
     status = response.status_code
+    if speaks_https(status, head):
+        https = str(response.url.copy_with(scheme="https")) if response.url.scheme == "http" else ""
+        return ScrapeError(f"{HTTPS_HINT.removesuffix('https://')}{clean(https, 120) or 'https://'} "
+                           f"(HTTP {status} to plain http://)")
     message = f"HTTP {status} {clean(response.reason_phrase, 40)}".rstrip()
     if status in (401, 403):
         return ScrapeError(f"authentication failed ({message}): check the token or password; "
@@ -116,6 +134,8 @@ def describe_failure(exc: Exception, timeout: float, host: str = "") -> str:
         return "connect timed out"
     if isinstance(exc, httpx.TimeoutException | TimeoutError):
         return f"no answer within {timeout:g}s"
+    if isinstance(exc, httpx.ConnectError) and tls_failure(exc):
+        return str(tls_failure(exc))
     if isinstance(exc, httpx.ConnectError):
         reason = connect_failure(exc)
         if reason == "DNS lookup failed":

@@ -22,7 +22,15 @@ from urllib3.util.retry import Retry
 
 from aitop.sanitize import clean
 from aitop.sources.prom_results import QueryFailure, describe_failure
-from aitop.transport import BoundedInflater, HttpSettings, TooLarge, connect_failure, is_dns_failure, requests_session
+from aitop.transport import (
+    BoundedInflater,
+    HttpSettings,
+    TooLarge,
+    connect_failure,
+    is_dns_failure,
+    requests_session,
+    tls_failure,
+)
 
 AUTH_RETRY_SECONDS = 60.0  # refused credentials or a missing tenant: retry slowly
 #: Per response: compressed bytes on the wire, and bytes after gunzip (reliability.md §D.4).
@@ -122,6 +130,8 @@ class PromHttp:
         """`describe_failure`, plus what Prometheus mode knows better: DNS, auth, tenants, narrowing hints."""
         if isinstance(exc, QueryFailure):
             return exc
+        if response is None and tls_failure(exc):
+            return QueryFailure(str(tls_failure(exc)))
         if response is None and isinstance(exc, requests.ConnectionError):
             reason = getattr(exc.args[0], "reason", None) if exc.args else None
             if isinstance(reason, urllib3.exceptions.ReadTimeoutError):  # requests reports it as ConnectionError

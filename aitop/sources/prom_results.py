@@ -21,7 +21,7 @@ from aitop.model import Alert, Missing, Row, Severity
 from aitop.prommath import parse_le
 from aitop.sanitize import clean
 from aitop.sources.promql import Query, SchemaPlan
-from aitop.transport import retry_after_seconds
+from aitop.transport import HTTPS_HINT, retry_after_seconds, speaks_https
 
 NONE_GROUP = "(none)"
 _SEVERITIES = {"critical": Severity.CRITICAL, "page": Severity.CRITICAL, "error": Severity.CRITICAL,
@@ -74,6 +74,10 @@ def describe_failure(exc: Exception, response: requests.Response | None, timeout
     if response is not None and response.status_code != 200:
         status = response.status_code
         error_type, error = _api_error(response)
+        if speaks_https(status, response.content or b""):
+            https = "https://" + clean(requests.utils.urlparse(response.url or "").netloc, 80)
+            return QueryFailure(f"{HTTPS_HINT.removesuffix('https://')}{https} (HTTP {status} to plain http://)",
+                                transient=False)
         if status in (400, 422):
             return QueryFailure(f"query rejected ({error_type or status}): {error}".rstrip(": "), transient=False)
         if status == 503:

@@ -61,8 +61,16 @@ def fake_prometheus():
 
 
 def args(url, token_file, *extra):
+    """A snapshot with every kind of credential; the API key header comes from the config file (a credential
+    header on the command line is refused), which names a file beside the token file."""
+    folder = token_file.parent
+    (folder / "api-key").write_text(API_KEY + "\n")
+    (folder / "api-key").chmod(0o600)
+    config = folder / "config.toml"
+    config.write_text('[http.headers]\nX-API-Key = { file = "api-key" }\n')
+    config.chmod(0o600)
     return ["snapshot", url, "--format", "json", "--bearer-token-file", str(token_file), "--tenant", "team-a",
-            "--header", f"X-API-Key: {API_KEY}", *extra]
+            "--config", str(config), *extra]
 
 
 def test_credentials_tenant_and_headers_reach_the_server(fake_prometheus, tmp_path, capsys):

@@ -23,7 +23,7 @@ SNAPSHOT = Snapshot(
 def test_json_contract():
     data = json.loads(to_json(SNAPSHOT))
     assert data["taken_at"] == "2023-11-14T22:13:20.250Z"
-    assert data["source"] == {"kind": "scrape", "targets": ["http://a/metrics"]}
+    assert data["source"] == {"kind": "scrape", "targets": ["http://a/metrics"], "tls_verified": True}
     (row,) = data["rows"]
     assert set(FIELD_NAMES) <= set(row)
     assert row["request_rate"] == 12.5 and row["error_rate"] == 0.052
