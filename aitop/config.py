@@ -93,7 +93,7 @@ def _span(seconds: float) -> str:
     for unit, size in (("d", 86400.0), ("h", 3600.0), ("m", 60.0), ("s", 1.0)):
         if seconds >= size and (seconds / size).is_integer():
             return f"{seconds / size:g}{unit}"
-    return f"{seconds * 1000:g}ms" if seconds < 1 else f"{seconds:g}s"
+    return f"{seconds * 1000:g}ms" if seconds < 0.1 else f"{seconds:g}s"
 
 
 def bounded(name: str, value: float, allowed: tuple[float, float]) -> float:
@@ -282,7 +282,7 @@ def _parse_file(raw: Mapping[str, Any], base: Path, env: Mapping[str, str]) -> F
             raise ConfigError(f"kind: one of {', '.join(KINDS)}, not {values['kind'][:20]!r}")
     for key in ("interval", "window", "timeout"):
         if key in raw:
-            values[key] = bounded(key, duration(key, raw[key], allow_zero=False), _RANGES[key])
+            values[key] = bounded(key, duration(key, raw[key], allow_zero=False, maximum=math.inf), _RANGES[key])
     if "theme" in raw:
         values["theme"] = string("theme", raw["theme"])
     if "schema" in raw:
@@ -293,8 +293,8 @@ def _parse_file(raw: Mapping[str, Any], base: Path, env: Mapping[str, str]) -> F
     if "check" in raw:
         check = table("check", raw["check"], frozenset({"window"}))
         if "window" in check:
-            values["check_window"] = bounded("check.window", duration("check.window", check["window"], allow_zero=False),
-                                             WINDOW_RANGE)
+            seconds = duration("check.window", check["window"], allow_zero=False, maximum=math.inf)
+            values["check_window"] = bounded("check.window", seconds, WINDOW_RANGE)
     http_notes: list[str] = []
     if "http" in raw:
         values.update(parse_http(raw["http"], base, env, http_notes))

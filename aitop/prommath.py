@@ -1,4 +1,5 @@
-"""Counter and histogram arithmetic exactly as Prometheus does it (reliability.md §A.7–A.8).
+"""Histogram arithmetic exactly as Prometheus does it (reliability.md §A.7–A.8); counter increases with resets
+are `aitop.store`'s.
 
 `histogram_quantile` follows `BucketQuantile`, `coalesceBuckets` and `ensureMonotonicAndIgnoreSmallDeltas`
 in prometheus/prometheus `promql/quantile.go`. Aggregation happens *before* the quantile: callers sum bucket
@@ -21,17 +22,6 @@ def parse_le(raw: str) -> float | None:
         return float(raw)
     except (TypeError, ValueError):
         return None
-
-
-def counter_increase(previous: float, current: float, *, reset: bool = False) -> float:
-    """How much a counter grew between two samples: the difference, or `current` after a reset.
-
-    A drop in value is a reset (the process restarted and counted up from zero again); so is a changed
-    `_created` timestamp, which callers pass as `reset=True`. Never negative.
-    """
-    if reset or current < previous:
-        return max(current, 0.0)
-    return current - previous
 
 
 _MIN_NORMAL = 2.2250738585072014e-308

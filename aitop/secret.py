@@ -154,5 +154,6 @@ def read_secret_file(path: str | os.PathLike[str]) -> tuple[Secret, str | None]:
     warning = None
     if mode & (stat.S_IRWXG | stat.S_IRWXO):
         who = "other users" if mode & stat.S_IRWXO else "its group"
-        warning = f"{file} is readable by {who} (chmod 600 {file})"
+        verb = "readable" if mode & (stat.S_IRGRP | stat.S_IROTH) else "writable"
+        warning = f"{file} is {verb} by {who} (chmod 600 {file})"
     return Secret(value), warning

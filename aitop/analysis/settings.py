@@ -84,8 +84,9 @@ def boolean(where: str, value: object) -> bool:
     return value
 
 
-def duration(where: str, value: object, *, allow_zero: bool = True) -> float:
-    """A duration given as "30s"/"5m" or a number of seconds."""
+def duration(where: str, value: object, *, allow_zero: bool = True, maximum: float = MAX_DURATION) -> float:
+    """A duration given as "30s"/"5m" or a number of seconds, at most `maximum` (a caller with a narrower
+    range of its own checks it, and says it, itself)."""
     if isinstance(value, str):
         try:
             seconds = parse_duration(value)
@@ -95,7 +96,7 @@ def duration(where: str, value: object, *, allow_zero: bool = True) -> float:
         seconds = number(where, value)
     if seconds < 0 or (not allow_zero and seconds == 0):
         raise ConfigError(f"{where}: must be {'positive' if not allow_zero else 'zero or more'}, not {value!r}")
-    if seconds > MAX_DURATION:  # 1e308 would overflow every clock sum it enters
+    if seconds > maximum:  # 1e308 would overflow every clock sum it enters
         raise ConfigError(f"{where}: must be at most 366d, not {seconds:g}s")
     return seconds
 

@@ -66,6 +66,13 @@ def test_noise_gives_the_level_and_the_per_reading_spread():
     assert view.mean == pytest.approx(10, abs=0.2) and view.std == pytest.approx(1.0, abs=0.25)
 
 
+def test_spread_between_slots_is_the_mad_scaled_to_a_standard_deviation():
+    series = [level for level in (1.0, 2.0, 3.0, 4.0, 5.0) for _ in range(15)]  # one flat 30 s slot per level
+    view = feed([*series, 3.0]).view(len(series) * STEP + STEP, SETTINGS)
+    # Slot means 1..5: median 3, absolute deviations 2 1 0 1 2, MAD 1; no spread within a slot.
+    assert view.mean == 3.0 and view.std == pytest.approx(1.4826, rel=1e-9)
+
+
 def test_warm_up_needs_time_and_slots():
     assert not feed([1.0] * 50).view(100.0, SETTINGS).ready  # 100 s < 2 min warm-up
     assert feed([1.0] * 70).view(140.0, SETTINGS).ready

@@ -38,6 +38,15 @@ def test_exact_names_win_over_globs_in_config_order():
     assert PriceTable().lookup("x") is None
 
 
+def test_an_exact_name_wins_over_a_glob_listed_before_it():
+    price_a, price_b = Price(1.0, 2.0), Price(3.0, 4.0)
+    table = PriceTable((("gpt-*", price_a), ("gpt-4o", price_b), ("m[1]", price_a)))
+    assert table.lookup("gpt-4o") == ("gpt-4o", price_b)  # not the earlier glob
+    assert table.lookup("gpt-4o-mini") == ("gpt-*", price_a)
+    assert table.lookup("m[1]") == ("m[1]", price_a)  # a name with glob characters matches itself exactly
+    assert table.lookup("m1") == ("m[1]", price_a)  # (and, as a glob, what it describes)
+
+
 def test_native_cost_always_wins():
     native = Row("llm", "gpt-4o", "model", {**TOKENS, "cost_per_hour": 12.0, "cost_per_request": 0.001})
     assert priced(native, PRICES) is native

@@ -35,6 +35,11 @@ def test_non_monotonic_buckets_are_forced_monotonic():
     assert [f for _, f in cdf] == [0.6, 0.6, 1.0]
 
 
+def test_bucket_counts_above_the_total_are_capped_at_one():
+    cdf, total = to_cdf(((0.1, 12.0), (1.0, 11.0), (INF, 10.0)))  # counts drifted past +Inf (float noise, races)
+    assert total == 10.0 and [f for _, f in cdf] == [1.0, 1.0, 1.0]
+
+
 def test_ks_distance_known_values():
     fast, _ = to_cdf(FAST)
     slow, _ = to_cdf(SLOW)

@@ -60,10 +60,18 @@ def test_warning_only_exits_1_and_missing_values_are_not_judged():
     ((DOWN,), (), "UNKNOWN"),
     ((UP, DOWN), (row("a", error_rate=0.0),), "UNKNOWN"),  # what could not be seen may be worse
     ((UP, DOWN), (row("a", error_rate=0.5),), "CRITICAL"),  # a dead target does not hide a known critical
+    ((UP, DOWN), (row("a", error_rate=0.02),), "UNKNOWN"),  # ...but outranks a known warning (may be worse)
     ((UP,), (), "UNKNOWN"),  # nothing aitop knows how to read
 ])
 def test_unknown_when_something_cannot_be_seen(targets, rows, status):
     assert evaluate_snapshot(snapshot(*rows, targets=targets), DEFAULT_RULES).status == status
+
+
+def test_unknown_outranks_warning_in_the_exit_code_and_the_report_order():
+    result = evaluate_snapshot(snapshot(row("a", error_rate=0.02), targets=(UP, DOWN)), DEFAULT_RULES)
+    assert (result.status, result.exit_code) == ("UNKNOWN", 3)
+    assert [f.status for f in result.findings] == ["UNKNOWN", "WARNING"]
+    assert result.summary.startswith("AITOP UNKNOWN: 1 warning, 1 unknown — http://b/metrics: cannot connect")
 
 
 def test_all_targets_down_is_one_line():

@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from aitop.prommath import counter_increase, histogram_quantile, merge_buckets, parse_le
+from aitop.prommath import histogram_quantile, merge_buckets, parse_le
 
 INF = math.inf
 POSITIVE = [(0.1, 50), (0.2, 70), (1, 110), (INF, 120)]
@@ -119,15 +119,3 @@ def test_parse_le_malformed(raw):
     assert parse_le(raw) is None
 
 
-@pytest.mark.parametrize(
-    ("previous", "current", "reset", "expected"),
-    [(10, 15, False, 5), (15, 3, False, 3), (15, 20, True, 20), (5, 5, False, 0), (5, -1, False, 0)],
-)
-def test_counter_increase(previous, current, reset, expected):
-    assert counter_increase(previous, current, reset=reset) == expected
-
-
-def test_counter_resets_sum_like_prometheus_increase():
-    # functions.test: 0 1 2 3 2 3 4 -> 7 (the drop to 2 is a reset, counted as +2)
-    values = [0, 1, 2, 3, 2, 3, 4]
-    assert sum(counter_increase(a, b) for a, b in zip(values, values[1:])) == 7

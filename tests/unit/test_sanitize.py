@@ -36,3 +36,37 @@ def test_escapes_near_the_cap_never_leak_a_raw_control():
 
 def test_non_strings_are_stringified():
     assert clean(42) == "42"
+
+
+@pytest.mark.parametrize(("raw", "expected"), [
+    ("x" * 10, "x" * 10),  # exactly the limit: kept whole, no ellipsis
+    ("x" * 11, "x" * 9 + "…"),  # one over: cut to limit - 1, plus the ellipsis (limit characters in all)
+    ("\x1b" * 4 + "ab", "^[^[^[^[ab"),  # escaping grows it to exactly the limit
+    ("\x1b" * 5 + "ab", "^[^[^[^[^…"),  # ...and one past it
+    ("y" * 500, "y" * 9 + "…"),  # the long path (only the part that can survive is looked at)
+])
+def test_cap_is_exact(raw, expected):
+    assert clean(raw, 10) == expected and len(clean(raw, 10)) == len(expected) <= 10
+
+
+def test_held_secrets_are_masked_before_the_cap():
+    from aitop.secret import Secret
+
+    token = Secret("tok_MASKME_0123456789")
+    assert clean("bad token Bearer tok_MASKME_0123456789") == "bad token Bearer ***"
+    assert clean("x" * 5 + "tok_MASKME_0123456789", 10) == "xxxxx***"  # masked whole, not cut to a prefix
+    straddling = "y" * 250 + "tok_MASKME_0123456789" + "z" * 1000  # starts before the cap, ends after it
+    assert "tok_" not in clean(straddling) and clean(straddling).startswith("y" * 250 + "***")
+    del token
+    assert clean("bad token Bearer tok_MASKME_0123456789") == "bad token Bearer tok_MASKME_0123456789"  # gone
+
+
+def test_masks_follow_the_live_secrets_and_their_encoded_forms():
+    from aitop.secret import Secret
+
+    text = "GET /x?key=p%40ss%20word%2F1 and p%40ss+word%2F1 and p@ss word/1"
+    assert clean(text) == text  # cached unmasked while no such secret exists...
+    password = Secret("p@ss word/1")
+    assert clean(text) == "GET /x?key=*** and *** and ***"  # ...and masked once one does (cache keyed on it)
+    assert clean("ab1") == "ab1" and not Secret("ab1").maskable  # too short to mask without garbling
+    del password
