@@ -257,7 +257,7 @@ def httpx_client(
     return httpx.AsyncClient(
         transport=transport,
         auth=_HttpxAuth(settings),
-        verify=ssl_context if ssl_context is not None else settings.verify,
+        verify=ssl_context if ssl_context is not None else _context_for(settings),
         timeout=httpx.Timeout(timeout, connect=min(timeout, 3.0)),
         follow_redirects=False,
         headers=headers,
@@ -267,7 +267,12 @@ def httpx_client(
 
 def ssl_context(settings: HttpSettings) -> ssl.SSLContext:
     """The TLS context `settings` ask for (system CAs or the CA file; none when checks are off)."""
+    if isinstance(settings.verify, str):  # httpx deprecates a CA path for `verify`: give it the context
+        return ssl.create_default_context(cafile=settings.verify)
     return httpx.create_ssl_context(verify=settings.verify, trust_env=True)
+
+
+_context_for = ssl_context  # (httpx_client's parameter of the same name hides the function there)
 
 
 def requests_session(settings: HttpSettings, base_url: str) -> requests.Session:

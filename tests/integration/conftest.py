@@ -40,6 +40,7 @@ import math
 import os
 import shutil
 import socket
+import ssl
 import subprocess
 import sys
 import threading
@@ -801,3 +802,39 @@ def known():
     neither `import conftest` nor sys.modules["conftest"] reliably means this file.
     """
     return types.SimpleNamespace(**{k: v for k, v in globals().items() if not k.startswith("__")})
+
+
+class TlsPrometheus:
+    """A Prometheus that speaks only HTTPS: its URL, certificate, key, and a HOME for the aitop runs."""
+
+    def __init__(self, url: str, cert: Path, key: Path, home: Path) -> None:
+        self.url, self.cert, self.key, self.home = url, cert, key, home
+        self.port = url.rsplit(":", 1)[1]
+
+
+@pytest.fixture(scope="session")
+def tls_prometheus(tmp_path_factory: pytest.TempPathFactory):
+    """A Prometheus answering only HTTPS on 127.0.0.1, with a fresh self-signed EC certificate."""
+    openssl, binary = require_binary("openssl"), require_binary("prometheus")
+    tmp = tmp_path_factory.mktemp("tls")
+    cert, key = tmp / "cert.pem", tmp / "key.pem"
+    subprocess.run([openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                    "-keyout", str(key), "-out", str(cert), "-days", "2", "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1"], check=True, capture_output=True)
+    web = tmp / "web.yml"
+    web.write_text(f"tls_server_config:\n  cert_file: {cert}\n  key_file: {key}\n")
+    config = tmp / "prometheus.yml"
+    config.write_text("global:\n  scrape_interval: 15s\n")
+    port = free_port()
+    server = _Server("prometheus (TLS)", [
+        binary, f"--config.file={config}", f"--web.config.file={web}", f"--storage.tsdb.path={tmp / 'data'}",
+        f"--web.listen-address=127.0.0.1:{port}", "--log.level=warn",
+    ], tmp / "prometheus.log", f"https://127.0.0.1:{port}")
+    with httpx.Client(verify=ssl.create_default_context(cafile=str(cert))) as client:
+        server.wait_until("GET /-/ready == 200 over TLS",
+                          lambda: client.get(server.base_url + "/-/ready", timeout=1).status_code == 200,
+                          time.monotonic() + STARTUP_TIMEOUT_S)
+    try:
+        yield TlsPrometheus(server.base_url, cert, key, tmp)
+    finally:
+        server.stop()
