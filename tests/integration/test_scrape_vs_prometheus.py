@@ -398,6 +398,6 @@ def test_a_path_prefix_is_kept(known, prometheus_mode_runs) -> None:
     base, _, code, stdout, stderr = prometheus_mode_runs[PREFIXED]
     assert code == 0, stderr[-2000:]
     snap = json.loads(stdout)
-    assert snap["source"] == {"kind": "prometheus", "targets": [base]}
+    assert snap["source"] == {"kind": "prometheus", "targets": [base], "tls_verified": True}
     expected = known.expected_rows()
     assert_rows_close(_comparable(aitop_rows(snap), expected), expected, "aitop on VictoriaMetrics /prometheus")
