@@ -66,5 +66,12 @@ def clean(text: object, limit: int = MAX_LENGTH) -> str:
     window = limit + mask_longest()  # a secret that starts before the cut is masked whole, not half shown
     if len(value) <= window:
         return _clean_short(value, limit, generation())
-    # Only the part that can survive the cap is looked at: a 1 MB label costs the same as a short one.
-    return _escape_all(mask(value[:window]))[: limit - 1] + ELLIPSIS
+    # Only the part that can survive the cap is looked at: a 1 MB label costs the same as a short one. Masking
+    # shortens the text, so the part is widened until `window` characters are left after it: only then does
+    # a secret cut at the part's end lie wholly beyond the cap.
+    end = window
+    head = mask(value[:end])
+    while len(head) < window and end < len(value):
+        end *= 2
+        head = mask(value[:end])
+    return _escape_all(head)[: limit - 1] + ELLIPSIS

@@ -33,12 +33,16 @@ def echo(request: Request) -> str:
 
 class EchoingPrometheus(PrometheusAPI):
     """The fault suite's Prometheus, echoing each request's credentials: a model (label value) is named after
-    them, every quantile query carries them in an `info`, and the p99 query is rejected with them."""
+    them, every quantile query carries them in an `info`, the p99 query is rejected with them, and a firing
+    alert has them in its name, labels and summary."""
 
     def __call__(self, request: Request) -> Action:
         said = echo(request)
         self.models = {"alpha": 10.0, f"m {said}": 4.0}
         self.infos = [f"upstream saw {said}"]
+        self.alerts = [{"labels": {"alertname": f"Echo {said}", "severity": "critical", "model": f"m {said}"},
+                        "annotations": {"summary": f"gateway saw {said}"}, "state": "firing",
+                        "activeAt": "2026-12-01T00:00:00Z", "value": "1"}]
         if "histogram_quantile(0.99" in (request.param("query") or ""):
             return api_error(400, "execution", f"bad token: {said}")
         return super().__call__(request)
@@ -173,8 +177,12 @@ def test_echoed_error_body_reaches_snapshot_and_check_masked(echo_runs):
     snapshot = json.loads(echo_runs["outputs"]["snapshot json (prometheus)"].stdout)
     groups = {row["group"] for row in snapshot["rows"]}
     assert "m authorization=Bearer *** x-api-key=*** x-team=***" in groups
+    (alert,) = [alert for alert in snapshot["alerts"] if alert["rule"].startswith("prometheus:")]
+    assert (alert["rule"], alert["group"], alert["message"]) == (f"prometheus:Echo {FULL_ECHO}…",
+                                                                 f"m {FULL_ECHO}", f"gateway saw {FULL_ECHO}")
+    assert alert["id"].startswith(f"prometheus:Echo {FULL_ECHO}…:")
     check = echo_runs["outputs"]["check text (prometheus)"].stdout
-    assert "Bearer ***" in check or "***" in check
+    assert f"CRITICAL prometheus/m {FULL_ECHO} [prometheus:Echo {FULL_ECHO}…]: gateway saw {FULL_ECHO}" in check
     scrape = json.loads(echo_runs["outputs"]["snapshot json (scrape)"].stdout)
     errors = [target["error"] for target in scrape["targets"] if not target["up"]]
     assert errors and all("bad token Bearer ***" in error or "***" in error for error in errors), errors

@@ -70,3 +70,14 @@ def test_masks_follow_the_live_secrets_and_their_encoded_forms():
     assert clean(text) == "GET /x?key=*** and *** and ***"  # ...and masked once one does (cache keyed on it)
     assert clean("ab1") == "ab1" and not Secret("ab1").maskable  # too short to mask without garbling
     del password
+
+
+def test_a_secret_cut_by_the_cap_never_shows_even_after_earlier_masks_shortened_the_text():
+    from aitop.secret import Secret
+
+    first, second = Secret("first_SECRET_0123456789abcdef"), Secret("second-SECRET-xyz-0987")
+    text = "e " + first.reveal() + " " + first.reveal() + " tail " + second.reveal() + " and more text" * 3
+    shown = clean(text, 40)
+    assert "SECRET" not in shown and "second" not in shown and len(shown) == 40
+    assert shown.startswith("e *** *** tail *** and more text and")
+    del first, second
