@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from aitop.secret import generation, mask, mask_longest
+from aitop import secret as _secret
+from aitop.secret import mask, mask_longest
 
 #: Longest display string, in characters, after escaping.
 MAX_LENGTH = 256
@@ -63,9 +64,11 @@ def clean(text: object, limit: int = MAX_LENGTH) -> str:
     """Return `text` as a single line with every secret aitop holds masked (`***`), every control, bidi and
     zero-width character made visible, capped at `limit` characters (an ellipsis marks the cut)."""
     value = text if isinstance(text, str) else str(text)
+    if len(value) <= limit:  # the common case, kept cheap: one cached call
+        return _clean_short(value, limit, _secret.generation())
     window = limit + mask_longest()  # a secret that starts before the cut is masked whole, not half shown
     if len(value) <= window:
-        return _clean_short(value, limit, generation())
+        return _clean_short(value, limit, _secret.generation())
     # Only the part that can survive the cap is looked at: a 1 MB label costs the same as a short one. Masking
     # shortens the text, so the part is widened until `window` characters are left after it: only then does
     # a secret cut at the part's end lie wholly beyond the cap.
