@@ -36,7 +36,7 @@ INLINE_SECRETS = {
 #: A plain-string header value in the file is refused when its name suggests a credential.
 _SECRET_HEADER_WORDS = ("auth", "key", "token", "secret", "cookie", "password", "session")
 #: Header names refused on the command line: Authorization, Cookie, *-Token, *Api-Key* (any case).
-_CREDENTIAL_HEADER = re.compile(r"^(proxy-)?authorization$|^(set-)?cookie$|[-_]token$|api[-_]?key", re.IGNORECASE)
+_CREDENTIAL_HEADER = re.compile(r"^(proxy-)?authorization$|^(set-)?cookie$|(^|[-_])token$|api[-_]?key", re.IGNORECASE)
 
 
 def path_in(base: Path, where: str, value: object) -> str:

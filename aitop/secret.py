@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import stat
+import threading
 import weakref
 from pathlib import Path
 from urllib.parse import quote, quote_plus
@@ -24,19 +25,18 @@ MASK = "***"
 #: Shorter values are not masked (a header value "1" would blank every digit); a config warning says so.
 MIN_MASKED_LENGTH = 4
 
+# Live secrets: id -> (weak reference, the forms to mask). Worker threads mask too, so the registry is
+# changed and read under a lock; a secret's death only bumps the generation (a weakref callback can run
+# inside any allocation, even one made while the lock is held), and dead entries are dropped on the next read.
+_lock = threading.RLock()
 _live: dict[int, tuple[weakref.ref, tuple[str, ...]]] = {}
 _generation = 0
 _masks_cache: tuple[int, tuple[str, ...]] = (-1, ())
 
 
-def _changed() -> None:
+def _changed(_ref: object = None) -> None:
     global _generation
     _generation += 1
-
-
-def _forget(key: int) -> None:
-    if _live.pop(key, None) is not None:
-        _changed()
 
 
 def _forms(value: str) -> tuple[str, ...]:
@@ -55,9 +55,9 @@ class Secret:
         self._value = value
         forms = _forms(value)
         if forms:
-            key = id(self)
-            _live[key] = (weakref.ref(self, lambda _ref, key=key: _forget(key)), forms)
-            _changed()
+            with _lock:
+                _live[id(self)] = (weakref.ref(self, _changed), forms)
+                _changed()
 
     def reveal(self) -> str:
         """The credential itself. Call only where it goes into a request."""
@@ -91,10 +91,19 @@ def generation() -> int:
 
 def _masks() -> tuple[str, ...]:
     global _masks_cache
-    if _masks_cache[0] != _generation:
-        forms = {form for _, (_ref, secret_forms) in list(_live.items()) for form in secret_forms}
-        _masks_cache = (_generation, tuple(sorted(forms, key=len, reverse=True)))  # longest first: no partial hits
-    return _masks_cache[1]
+    cache = _masks_cache
+    if cache[0] == _generation:
+        return cache[1]
+    with _lock:
+        stamp, forms = _generation, set()
+        for key, (ref, secret_forms) in list(_live.items()):
+            if ref() is None:
+                del _live[key]
+            else:
+                forms.update(secret_forms)
+        cache = (stamp, tuple(sorted(forms, key=len, reverse=True)))  # longest first: no partial hits
+        _masks_cache = cache
+    return cache[1]
 
 
 def mask(text: str) -> str:

@@ -24,7 +24,7 @@ def write(folder: Path, name: str, text: str) -> Path:
 
 
 @pytest.mark.parametrize("name", ["Authorization", "authorization", "Proxy-Authorization", "Cookie", "X-Auth-Token",
-                                  "X-Vault-Token", "x_session_token", "X-Api-Key", "api-key", "X-APIKEY", "Api_Key-2"])
+                                  "X-Vault-Token", "Private-Token", "token", "x_session_token", "X-Api-Key", "api-key", "X-APIKEY", "Api_Key-2"])
 def test_credential_headers_on_the_command_line_are_refused_with_the_config_file_hint(name):
     with pytest.raises(ConfigError) as caught:
         build_config(["x:1"], headers=[f"{name}: {VALUE}"], environ={})
