@@ -24,7 +24,7 @@ import httpx
 import platformdirs
 
 from aitop.analysis.configure import SECTIONS, AnalysisSettings, parse_analysis
-from aitop.analysis.settings import ConfigError, boolean, duration, string, table
+from aitop.analysis.settings import ConfigError, duration, string, table
 from aitop.analysis.settings import parse_duration as parse_duration
 from aitop.catalog import CatalogError, builtin_schemas, schemas_from_config, with_custom
 from aitop.config_http import INLINE_SECRETS, http_settings, parse_http
