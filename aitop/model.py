@@ -88,6 +88,11 @@ class Row:
     #: histogram concept (latency, ttft, …) -> ((upper bound, rate of observations ≤ bound), …), cumulative
     #: as in the exposition, summed across replicas: the window's distribution, for drift detection.
     distributions: Mapping[str, tuple[tuple[float, float], ...]] = field(default_factory=dict)
+    #: Unix time from which the row's window holds unbroken data (a counter reset behind it restarts it);
+    #: None when the source cannot tell. The analysis judges a row only once this is a full window ago.
+    data_since: float | None = None
+    #: (targets up, targets) behind the row, in scrape mode with several targets; None otherwise.
+    replicas: tuple[int, int] | None = None
 
     @property
     def key(self) -> tuple[str, str]:

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from aitop.sources.exposition import SeriesKey
 
 _COUNTERISH_SUFFIXES = ("_bucket", "_count", "_sum")
+_COUNTER_SUFFIXES = ("_total", "_bucket", "_count")
 
 #: Series key -> position in a frame's array; shared by the frames of one set of series.
 Layout = dict[SeriesKey, int]
@@ -60,6 +61,7 @@ class Frame:
     wall: float
     layout: Layout
     data: array  # adjusted values, by `layout` position
+    raw: array | None = None  # values as scraped, by `layout` position (a gauge's reading at that scrape)
 
     @property
     def values(self) -> FrameValues:
@@ -94,6 +96,17 @@ class TargetWindow:
     frames: deque[Frame] = field(default_factory=deque)
     _raw: array = field(default_factory=lambda: array("d"))  # the latest scrape's raw values, by layout
     _state: dict[SeriesKey, _SeriesState] = field(default_factory=dict)
+    #: Unix time of the first scrape, and of the latest scrape in which a counter restarted from zero: the
+    #: window is unbroken only from the later of the two (the row builder passes it on as `Row.data_since`).
+    started_wall: float | None = None
+    reset_wall: float | None = None
+
+    @property
+    def data_since(self) -> float | None:
+        """Unix time from which this target's window holds unbroken data (None before the first scrape)."""
+        if self.started_wall is None:
+            return None
+        return self.started_wall if self.reset_wall is None else max(self.started_wall, self.reset_wall)
 
     @property
     def latest_raw(self) -> Mapping[SeriesKey, float]:
@@ -122,6 +135,9 @@ class TargetWindow:
         adjusted = array("d", bytes(8 * len(values)))
         raws = array("d", bytes(8 * len(values)))
         state = self._state
+        if self.started_wall is None:
+            self.started_wall = wall
+        reset = bool(reset_groups)
         for index, (key, raw) in enumerate(values.items()):
             series = state.get(key)
             if series is None:
@@ -131,6 +147,8 @@ class TargetWindow:
             else:
                 if raw < series.raw or series.group in reset_groups:
                     series.offset += series.raw
+                    # Gauges drop all the time (their offset is never read); a counter dropping is a restart.
+                    reset = reset or key[0].endswith(_COUNTER_SUFFIXES)
                 series.raw = raw
                 series.last_seen = monotonic
                 if created:
@@ -140,7 +158,9 @@ class TargetWindow:
                 series.position = layout[series.key] = index
             adjusted[series.position] = value
             raws[series.position] = raw
-        self.frames.append(Frame(monotonic, wall, layout, adjusted))
+        if reset:
+            self.reset_wall = wall
+        self.frames.append(Frame(monotonic, wall, layout, adjusted, raws))
         self._raw = raws
         self._trim()
         # A series that left the page is remembered while a frame of the window still holds it (so a brief
@@ -184,6 +204,25 @@ class TargetWindow:
     def elapsed(self) -> float:
         base, latest = self.base, self.latest
         return latest.monotonic - base.monotonic if base and latest else 0.0
+
+    def mean(self, key: SeriesKey) -> float | None:
+        """A gauge's mean over the window's scrapes (Prometheus `avg_over_time`): every scrape after the base
+        frame, or the only one; NaN readings are skipped. None when no scrape in the window holds the series."""
+        frames = self.frames
+        if not frames:
+            return None
+        latest = frames[-1]
+        position = latest.layout.get(key)
+        total, count = 0.0, 0
+        for frame in list(frames)[1:] if len(frames) >= 2 else frames:
+            at = position if frame.layout is latest.layout else frame.layout.get(key)
+            if at is None or frame.raw is None:
+                continue
+            value = frame.raw[at]
+            if value == value:
+                total += value
+                count += 1
+        return total / count if count else None
 
     def increase(self, key: SeriesKey) -> float | None:
         """How much a counter series grew over the window; None when it has no earlier sample to compare."""
