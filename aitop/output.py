@@ -53,6 +53,7 @@ def row_to_dict(row: Row) -> dict[str, Any]:
     data["severity"] = {name: level.label for name, level in row.severity.items()}
     data["stale"] = row.stale
     data["replicas"] = None if row.replicas is None else {"up": row.replicas[0], "total": row.replicas[1]}
+    data["warming"] = row.warming  # not judged yet: its window is not full (live views only)
     return data
 
 

@@ -203,8 +203,8 @@ class Analyzer:
         """Since when `row` has been watched without a gap (None: not seen in the latest refresh)."""
         return self._watched.get((grouping, row.schema, row.group))
 
-    def _warm(self, rows: Sequence[Row], grouping: str | None, now: float, warmup: float) -> set[tuple[str, str]]:
-        """Keys of `rows` watched for a full `warmup` window; rows not in `rows` start over when they return."""
+    def _watch(self, rows: Sequence[Row], grouping: str | None, now: float) -> dict[tuple[str, str], float]:
+        """Seconds each of `rows` has been watched without a gap; rows not in `rows` start over on return."""
         seen = {}
         for row in rows:
             key = (grouping, row.schema, row.group)
@@ -215,8 +215,7 @@ class Analyzer:
         for key in [key for key in self._watched if key[0] == grouping and key not in seen]:
             del self._watched[key]
         self._watched.update(seen)
-        # A little slack: a window measured between two scrapes is the requested one give or take jitter.
-        return {key[1:] for key, since in seen.items() if now - since >= warmup * 0.95}
+        return {key[1:]: now - since for key, since in seen.items()}
 
     def baseline(self, key: tuple[str, str], field: str, now: float) -> BaselineView | None:
         """The current baseline of a row's field, for display ("normal: 120 ms")."""
@@ -240,8 +239,8 @@ class Analyzer:
         """
         model_rows = rows if alert_rows is None else alert_rows
         enriched = [self._with_drift(priced(row, self.settings.prices), now, window_seconds) for row in model_rows]
-        warm = self._warm(enriched, None, now, warmup)
-        verdicts_per_row, readings = self._judge(enriched, warm, now, with_baselines=True)
+        enriched = self._warming(enriched, self._watch(enriched, None, now), warmup)
+        verdicts_per_row, readings = self._judge(enriched, now, with_baselines=True)
         started = self.engine.step(readings, now)
         alerting = self.engine.alerting_fields()
         judged = []
@@ -253,8 +252,8 @@ class Analyzer:
                 self.baselines.learn(row.key, row.values.items(), now, skip=skip)
         if alert_rows is not None:  # the view is grouped otherwise: mark its cells by their own values
             view = [with_daily_spend(priced(row, self.settings.prices)) for row in rows]
-            view_warm = self._warm(view, grouping or "", now, warmup)
-            view_verdicts, _ = self._judge(view, view_warm, now, with_baselines=False)
+            view = self._warming(view, self._watch(view, grouping or "", now), warmup)
+            view_verdicts, _ = self._judge(view, now, with_baselines=False)
             judged = [_with(row, severity=severity_of(verdicts)) for row, verdicts in zip(view, view_verdicts)]
         self.baselines.forget_stale(now)
         self.drift.forget_stale(now)
@@ -264,7 +263,14 @@ class Analyzer:
         )
         return Analysis(tuple(judged), alerts, new_critical)
 
-    def _judge(self, rows: Sequence[Row], warm: set[tuple[str, str]], now: float, *, with_baselines: bool):
+    @staticmethod
+    def _warming(rows: list[Row], watched: dict[tuple[str, str], float], warmup: float) -> list[Row]:
+        """`rows` carrying their warm-up progress (watched, needed), when there is a warm-up."""
+        if warmup <= 0:
+            return rows
+        return [_with(row, warmup=(watched[row.key], warmup)) for row in rows]
+
+    def _judge(self, rows: Sequence[Row], now: float, *, with_baselines: bool):
         """(verdicts per row, alert readings): every applicable rule on every row; a row still warming up,
         and a relative rule without baselines, say UNKNOWN (which holds an alert's state)."""
         views: dict[tuple[tuple[str, str], str], BaselineView | None] = {}
@@ -283,7 +289,7 @@ class Analyzer:
         for row in rows:
             verdicts = []
             values = row.values
-            judged = row.key in warm
+            judged = not row.warming
             for rule, field, relative, row_filter in plan:
                 if row_filter is not None and not row_filter.matches(row):
                     continue
@@ -325,11 +331,11 @@ class Analyzer:
 
 
 _ROW_FIELDS = ("schema", "group", "group_label", "values", "missing", "errors_by_type", "severity", "stale",
-               "provenance", "distributions", "data_since", "replicas")
+               "provenance", "distributions", "data_since", "replicas", "warmup")
 assert tuple(f.name for f in fields(Row)) == _ROW_FIELDS, "Row changed: update _with() below"
 
 
-def _with(row: Row, *, values=None, missing=None, provenance=None, severity=None) -> Row:
+def _with(row: Row, *, values=None, missing=None, provenance=None, severity=None, warmup=None) -> Row:
     """`dataclasses.replace` for the fields the analysis sets, several times cheaper (two copies of every
     row per refresh)."""
     return Row(
@@ -345,4 +351,5 @@ def _with(row: Row, *, values=None, missing=None, provenance=None, severity=None
         distributions=row.distributions,
         data_since=row.data_since,
         replicas=row.replicas,
+        warmup=row.warmup if warmup is None else warmup,
     )

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 
 from aitop.analysis.baseline import RELATIVE_FLOOR, BaselineView
+from aitop.format import format_value
 from aitop.model import Row, Severity
 
 
@@ -108,7 +109,7 @@ class Rule:
     def condition(self) -> str:
         """The rule in words: `> 0.05`, `> 3× baseline`, `<> 4σ`."""
         if self.threshold is not None:
-            return f"{self.op} {self.threshold:g}"
+            return f"{self.op} {format_value(self.field, self.threshold)}"
         if self.baseline is not None:
             return f"{self.op} {self.baseline:g}× baseline"
         return f"{self.op} {self.sigma:g}σ from baseline"
