@@ -32,7 +32,7 @@ from aitop.guard import (
     write_crash_report,
 )
 from aitop.monitor import Monitor
-from aitop.output import to_json, to_json_line, to_table
+from aitop.output import to_json, to_table
 from aitop.sources.detect import DetectionError, PendingCollector
 from aitop.sources.factory import open_collector
 from aitop.transport import HttpSettings
@@ -211,32 +211,6 @@ async def _snapshot(config: Config, output_format: str) -> int:
     return 0 if snapshot.targets_up else 1
 
 
-async def _watch(config: Config, count: int | None) -> int:
-    """Refresh every interval as the TUI does (warm-up, `for`, `keep_firing_for`) and print JSON lines."""
-    monitor = Monitor(await open_collector(config), analysis=config.analysis, warmup=True)
-    if hasattr(monitor.collector, "poll_budget"):  # a slow target must not hold the refresh back
-        monitor.collector.poll_budget = config.interval
-    loop = asyncio.get_running_loop()
-    printed = 0
-    try:
-        while count is None or printed < count:
-            started = loop.time()
-            snapshot = await monitor.refresh()
-            try:
-                sys.stdout.write(to_json_line(snapshot) + "\n")
-                sys.stdout.flush()
-            except BrokenPipeError:  # `aitop watch … | head`: the reader has gone, which is not an error
-                sys.stdout = None  # type: ignore[assignment]  # nothing more is written to the closed pipe
-                return 0
-            printed += 1
-            if count is not None and printed >= count:
-                break
-            await asyncio.sleep(max(0.0, config.interval - (loop.time() - started)))
-    finally:
-        await monitor.aclose()
-    return 0
-
-
 def _run_watch(argv: Sequence[str]) -> int:
     parser = _watch_parser()
     args = parser.parse_args(argv)
@@ -248,7 +222,9 @@ def _run_watch(argv: Sequence[str]) -> int:
         return 2
     setup_logging(to_file=False)
     try:
-        return asyncio.run(_watch(config, args.count))
+        from aitop.watch import watch
+
+        return asyncio.run(watch(config, args.count))
     except KeyboardInterrupt:  # the documented way to stop it
         return 0
 

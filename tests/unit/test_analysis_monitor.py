@@ -124,3 +124,17 @@ async def test_json_rows_carry_the_derived_fields_null_when_unknown():
     assert row["cost_per_day"] == 48.0
     assert row["latency_drift"] is None and row["missing"]["latency_drift"] == "no such metric"
     assert {"ttft_drift", "output_length_drift"} <= set(row)
+
+
+async def test_a_regrouped_source_without_model_rows_never_rekeys_alerts_to_the_view_groups():
+    source = Clocked()
+    source.rows = [Row("vllm", "m", "model_name", {"error_rate": 0.2, "request_rate": 10.0})]
+    monitor = Monitor(source)
+    await poll(monitor, source, 40)
+    (firing,) = [a for a in monitor.last_good.alerts if a.rule == "error_rate_critical"]
+    monitor.group_by = source.group_by = "engine"
+    source.rows = [Row("vllm", "0", "engine", {"error_rate": 0.2, "request_rate": 10.0})]
+    await poll(monitor, source, 10)
+    alerts = [a for a in monitor.last_good.alerts if a.rule == "error_rate_critical"]
+    assert [(a.group, a.state, a.since) for a in alerts] == [("m", "firing", firing.since)]  # held, unjudged
+    assert monitor.last_good.rows[0].severity["error_rate"] is Severity.CRITICAL  # the view's cell: its value
