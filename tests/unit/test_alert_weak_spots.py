@@ -229,3 +229,67 @@ def test_every_number_a_person_reads_has_its_unit_and_no_exponent():
         [Row("llm", "gpt-4o", "model", {"cost_per_hour": 13_340.2 / 24})], now=T0, window_seconds=30)
     assert analysis.alerts[0].message.startswith("projected spend $13,340/day (threshold $10,000/day) on gpt-4o")
     assert "e+" not in analysis.alerts[0].message
+
+
+# -- steady cost, baselines that do not learn incidents, warm-up after an outage -------------------------
+
+
+def test_a_per_query_cost_gauge_is_the_mean_of_the_windows_scrapes_not_the_last_query():
+    # mutant: the gauge read at the latest scrape only -> $0.005 a request, the last query's cost
+    requests = series("llm_requests_total", model="m", status="success")
+    cost = series("llm_cost_per_query_usd", model="m")
+    latency = {series("llm_request_latency_seconds_bucket", model="m", le="+Inf"): 0.0}
+    scrapes = [(t, {requests: 10.0 * t, cost: (0.001 if i % 2 else 0.005), **latency})
+               for i, t in enumerate((0, 2, 4, 6, 8, 10))]  # fmt: skip
+    builder = RowBuilder(builtin_schemas())
+    builder.add_target(TargetData("a:1", window_of(*scrapes, window=10.0), True))
+    (m,) = builder.rows()
+    assert m.value("cost_per_request") == pytest.approx((0.001 * 3 + 0.005 * 2) / 5)  # the 5 scrapes after the base
+    assert m.value("cost_per_hour") == pytest.approx(m.value("cost_per_request") * 10.0 * 3600)
+    assert "avg_over_time(llm_cost_per_query_usd" in m.provenance["cost_per_request"]
+
+
+def test_a_baseline_does_not_learn_from_a_cell_whose_alert_is_firing():
+    # mutant: every field learnt whatever the alerts -> the incident's 9 s becomes part of "normal"
+    analyzer = Analyzer(AnalysisSettings(rules=(rule("latency_p95_critical", for_=0.0),)))
+    for i in range(150):  # 5 minutes of 0.5 s, then 8 minutes of a 9 s incident: most of the 20-minute window
+        analyzer.process([row(latency_p95=0.5)], now=T0 + i * STEP, window_seconds=30)
+    for i in range(150, 390):
+        analyzer.process([row(latency_p95=9.0)], now=T0 + i * STEP, window_seconds=30)
+    baseline = analyzer.baseline(("vllm", "m"), "latency_p95", T0 + 390 * STEP)
+    assert baseline.mean == pytest.approx(0.5)
+
+
+async def test_after_an_outage_of_the_source_every_row_warms_up_again():
+    from aitop.model import TargetHealth
+    from aitop.monitor import Monitor
+    from aitop.sources.base import Collected
+
+    class Source:
+        kind, targets, window_seconds, group_by = "prometheus", ("http://prom:9090",), 10.0, None
+        now, up = T0, True
+
+        async def collect(self):
+            health = TargetHealth(self.targets[0], "prometheus", self.up, error=None if self.up else "refused")
+            return Collected(self.now, 10.0, (row(error_rate=0.5),) if self.up else (), (health,), ("vllm",))
+
+        async def aclose(self):
+            pass
+
+    source = Source()
+    monitor = Monitor(source, analysis=AnalysisSettings(rules=(rule("error_rate_critical", for_=0.0),)), warmup=True)
+    for _ in range(6):
+        source.now += STEP
+        snapshot = await monitor.refresh()
+    assert [a.state for a in snapshot.alerts] == ["firing"]
+    source.up = False
+    source.now += STEP
+    await monitor.refresh()
+    source.up = True
+    source.now += STEP
+    snapshot = await monitor.refresh()  # back: a restarted server's window has a gap
+    assert snapshot.rows[0].warming and snapshot.rows[0].severity["error_rate"] is Severity.OK
+    for _ in range(5):
+        source.now += STEP
+        snapshot = await monitor.refresh()
+    assert not snapshot.rows[0].warming and snapshot.rows[0].severity["error_rate"] is Severity.CRITICAL
