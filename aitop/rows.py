@@ -87,6 +87,7 @@ class _Plan:
     suppressed: dict[str, str]
     schemas: list[_SchemaPlan]
     labels: set[str]  # label names of the selected series
+    averaged: set[SeriesKey] = field(default_factory=set)  # gauges read as their mean over the window
 
 
 class RowBuilder:
@@ -134,6 +135,8 @@ class RowBuilder:
                 cache.layout, cache.config, cache.plan = latest.layout, config, plan
         self.suppressed.update(plan.suppressed)
         self.labels |= plan.labels
+        if plan.averaged and not plan.averaged <= target.window.averaged:
+            target.window.averaged |= plan.averaged  # the store keeps their readings from the next scrape on
         for schema_plan in plan.schemas:
             if target.expired:
                 # Down, and its last samples have left the window (Prometheus staleness): it no longer counts
@@ -158,13 +161,14 @@ class RowBuilder:
                     for part, names in (("value", resolved.values), ("count", resolved.counts)):
                         for name in names:
                             for key in index[name]:
-                                self._plan_series(schema_plan, slots, plan.labels, concept, variant, part,
-                                                  key, layout[key], instance)  # fmt: skip
+                                self._plan_series(schema_plan, slots, plan.labels, plan.averaged, concept,
+                                                  variant, part, key, layout[key], instance)  # fmt: skip
             plan.schemas.append(schema_plan)
         return plan
 
-    def _plan_series(self, schema_plan: _SchemaPlan, slots: dict, labels_seen: set[str], concept: str,
-                     variant: Variant, part: str, key: SeriesKey, position: int, instance: str) -> None:  # fmt: skip
+    def _plan_series(self, schema_plan: _SchemaPlan, slots: dict, labels_seen: set[str], averaged: set[SeriesKey],
+                     concept: str, variant: Variant, part: str, key: SeriesKey, position: int,
+                     instance: str) -> None:  # fmt: skip
         labels = dict(key[1])
         if not variant.selects(labels):
             return
@@ -194,6 +198,8 @@ class RowBuilder:
         elif concept == "feedback" and variant.kind == "counter":
             rating = (variant.type_of(labels) or "").lower()
             extra = 1 if rating in FEEDBACK_POSITIVE else -1 if rating in FEEDBACK_NEGATIVE else 0
+        elif concept == "cost_per_query" and variant.kind == "gauge":
+            averaged.add(key)
         elif concept == "errors" and variant.kind == "counter":
             extra = clean(variant.type_of(labels) or "error", 64)
         schema_plan.series.append((index, position, key, extra))

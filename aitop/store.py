@@ -61,7 +61,8 @@ class Frame:
     wall: float
     layout: Layout
     data: array  # adjusted values, by `layout` position
-    raw: array | None = None  # values as scraped, by `layout` position (a gauge's reading at that scrape)
+    #: The readings of the gauges averaged over the window (`TargetWindow.averaged`), as scraped.
+    kept: Mapping[SeriesKey, float] | None = None
 
     @property
     def values(self) -> FrameValues:
@@ -96,6 +97,9 @@ class TargetWindow:
     frames: deque[Frame] = field(default_factory=deque)
     _raw: array = field(default_factory=lambda: array("d"))  # the latest scrape's raw values, by layout
     _state: dict[SeriesKey, _SeriesState] = field(default_factory=dict)
+    #: Gauges whose every reading in the window is kept, for their mean (a per-query cost): the row builder
+    #: names them when it plans. Only these: keeping every series' readings would double the store.
+    averaged: set[SeriesKey] = field(default_factory=set)
     #: Unix time of the first scrape, and of the latest scrape in which a counter restarted from zero: the
     #: window is unbroken only from the later of the two (the row builder passes it on as `Row.data_since`).
     started_wall: float | None = None
@@ -160,7 +164,9 @@ class TargetWindow:
             raws[series.position] = raw
         if reset:
             self.reset_wall = wall
-        self.frames.append(Frame(monotonic, wall, layout, adjusted, raws))
+        averaged = self.averaged
+        kept = {key: values[key] for key in averaged if key in values} if averaged else None
+        self.frames.append(Frame(monotonic, wall, layout, adjusted, kept))
         self._raw = raws
         self._trim()
         # A series that left the page is remembered while a frame of the window still holds it (so a brief
@@ -207,19 +213,16 @@ class TargetWindow:
 
     def mean(self, key: SeriesKey) -> float | None:
         """A gauge's mean over the window's scrapes (Prometheus `avg_over_time`): every scrape after the base
-        frame, or the only one; NaN readings are skipped. None when no scrape in the window holds the series."""
+        frame (or the only one) that kept its reading, and always the latest; NaN readings are skipped. None
+        when the latest scrape does not hold the series. Readings are kept only for keys in `averaged`."""
         frames = self.frames
-        if not frames:
+        if not frames or key not in frames[-1].layout:
             return None
-        latest = frames[-1]
-        position = latest.layout.get(key)
         total, count = 0.0, 0
-        for frame in list(frames)[1:] if len(frames) >= 2 else frames:
-            at = position if frame.layout is latest.layout else frame.layout.get(key)
-            if at is None or frame.raw is None:
-                continue
-            value = frame.raw[at]
-            if value == value:
+        readings = [frame.kept.get(key) if frame.kept else None for frame in list(frames)[1:-1]]
+        readings.append(self.latest_raw[key])  # kept or not (the key may have been named after this scrape)
+        for value in readings:
+            if value is not None and value == value:
                 total += value
                 count += 1
         return total / count if count else None

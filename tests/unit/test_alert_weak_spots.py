@@ -20,6 +20,7 @@ from aitop.derive import Accumulator, finish_row
 from aitop.format import format_value
 from aitop.model import Alert, Row, Severity
 from aitop.rows import RowBuilder, TargetData
+from aitop.store import TargetWindow
 
 T0 = 1_700_000_000.0
 STEP = 2.0
@@ -239,11 +240,12 @@ def test_a_per_query_cost_gauge_is_the_mean_of_the_windows_scrapes_not_the_last_
     requests = series("llm_requests_total", model="m", status="success")
     cost = series("llm_cost_per_query_usd", model="m")
     latency = {series("llm_request_latency_seconds_bucket", model="m", le="+Inf"): 0.0}
-    scrapes = [(t, {requests: 10.0 * t, cost: (0.001 if i % 2 else 0.005), **latency})
-               for i, t in enumerate((0, 2, 4, 6, 8, 10))]  # fmt: skip
-    builder = RowBuilder(builtin_schemas())
-    builder.add_target(TargetData("a:1", window_of(*scrapes, window=10.0), True))
-    (m,) = builder.rows()
+    window = TargetWindow(10.0)
+    for i, t in enumerate((0, 2, 4, 6, 8, 10)):  # a refresh per scrape, as the collector runs them
+        window.add(t, T0 + t, {requests: 10.0 * t, cost: (0.001 if i % 2 else 0.005), **latency})
+        builder = RowBuilder(builtin_schemas())
+        builder.add_target(TargetData("a:1", window, True))
+        (m,) = builder.rows()
     assert m.value("cost_per_request") == pytest.approx((0.001 * 3 + 0.005 * 2) / 5)  # the 5 scrapes after the base
     assert m.value("cost_per_hour") == pytest.approx(m.value("cost_per_request") * 10.0 * 3600)
     assert "avg_over_time(llm_cost_per_query_usd" in m.provenance["cost_per_request"]
