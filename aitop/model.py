@@ -171,6 +171,8 @@ class Alert:
     threshold: float | None
     since: float  # unix time
     message: str
+    #: What a firing alert needs to resolve ("clears after 30s below 2.00s"); empty otherwise.
+    resolution: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -158,13 +158,15 @@ class AlertEngine:
     @staticmethod
     def to_alert(track: _Track, now: float) -> Alert:
         rule, verdict = track.rule, track.verdict
+        needs = ""
         if track.state == "resolved":
             held = duration_text(track.since - track.fired_at)
             text = message(rule, track.group, verdict, track.extra, "resolved", now - track.since) + f" after {held}"
         else:
             text = message(rule, track.group, verdict, track.extra, track.state, now - track.since)
             if track.state == "firing":
-                text += ", " + resolution(rule, verdict, None if track.clear_since is None else now - track.clear_since)
+                needs = resolution(rule, verdict, None if track.clear_since is None else now - track.clear_since)
+                text += ", " + needs
         return Alert(
             id=alert_id(rule.name, track.schema, track.group, rule.field),
             rule=rule.name,
@@ -177,6 +179,7 @@ class AlertEngine:
             threshold=verdict.limit,
             since=track.since,
             message=text,
+            resolution=needs,
         )
 
 

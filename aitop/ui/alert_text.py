@@ -87,6 +87,8 @@ def alert_text(alert: Alert, now: float, palette: Palette, *, width: int = 40) -
     what = comparison(alert)
     third = Text.assemble(("  ", ""), what, (f" · {rule}" if what else rule, muted))
     lines = [head, second, third]
+    if alert.resolution:  # its own line: at the end of a long message it would be cut off
+        lines.append(Text.assemble(("  ", ""), (clean(alert.resolution, 80), state_style)))
     if alert.message:
         lines.append(Text.assemble(("  ", ""), (clean(alert.message, MESSAGE_WIDTH), muted)))
     for line in lines:

@@ -63,6 +63,7 @@ def test_hovering_inside_the_old_band_resolves_and_the_sidebar_says_what_it_need
     assert firing.message.endswith("clears after 30s below 2.00s")
     clearing = trace[25][2].alerts[0]  # 10 s after the value went under 2 s
     assert clearing.state == "firing" and clearing.message.endswith("clearing: 10s of 30s below 2.00s")
+    assert clearing.resolution == "clearing: 10s of 30s below 2.00s"  # the sidebar's own line
     # The cell shows the value's own state while the alert waits to resolve.
     assert trace[25][2].rows[0].severity["latency_p95"] is Severity.OK
 
