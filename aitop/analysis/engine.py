@@ -202,10 +202,6 @@ class Analyzer:
         """The source came back after an outage: every row's window has a gap, so warm up again."""
         self._watched.clear()
 
-    def warm_since(self, row: Row, grouping: str | None = None) -> float | None:
-        """Since when `row` has been watched without a gap (None: not seen in the latest refresh)."""
-        return self._watched.get((grouping, row.schema, row.group))
-
     def _watch(self, rows: Sequence[Row], grouping: str | None, now: float) -> dict[tuple[str, str], float]:
         """Seconds each of `rows` has been watched without a gap; rows not in `rows` start over on return."""
         seen = {}
