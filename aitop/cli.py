@@ -40,7 +40,7 @@ from aitop.transport import HttpSettings
 
 log = logging.getLogger(__name__)
 
-SUBCOMMANDS = ("snapshot", "check", "detect", "demo-server")
+SUBCOMMANDS = ("snapshot", "watch", "check", "detect", "demo-server")
 NO_TTY_HINT = (
     "aitop: no TTY ({problem}): use ssh -t for the live view, or --once (aitop snapshot …) for a plain snapshot"
 )
@@ -109,7 +109,8 @@ def _main_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="aitop",
         description="top for AI services: live per-model traffic, errors, latency, tokens, cost and feedback.",
-        epilog="subcommands: aitop snapshot TARGET… --format json|table · aitop check TARGET… --format text|json"
+        epilog="subcommands: aitop snapshot TARGET… --format json|table · aitop watch TARGET… --format jsonl"
+        " · aitop check TARGET… --format text|json"
         " · aitop demo-server --port N",
     )
     _add_common(parser)
@@ -159,6 +160,20 @@ def _detect_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _watch_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="aitop watch",
+        description="Refresh like the TUI and print one JSON snapshot per line (rows, and alerts with their "
+        "state and since) until interrupted, or --count lines.",
+    )
+    _add_common(parser)
+    parser.add_argument("--format", choices=("jsonl",), default="jsonl", help="one JSON document per line")
+    parser.add_argument("--count", type=int, metavar="N", help="stop after N snapshots (default: until interrupted)")
+    parser.add_argument("--interval", type=_duration, help="time between refreshes, e.g. 2s (default 2s)")
+    parser.add_argument("--window", type=_duration, help="rate and percentile window, e.g. 1m (default 30s)")
+    return parser
+
+
 def _check_parser() -> argparse.ArgumentParser:
     parser = _NagiosParser(
         prog="aitop check",
@@ -195,6 +210,24 @@ async def _snapshot(config: Config, output_format: str) -> int:
         if not target.up:
             print(mask(f"aitop: {target.url}: {target.error}"), file=sys.stderr)
     return 0 if snapshot.targets_up else 1
+
+
+def _run_watch(argv: Sequence[str]) -> int:
+    parser = _watch_parser()
+    args = parser.parse_args(argv)
+    if args.count is not None and args.count < 1:
+        parser.error("--count: at least 1")
+    config = _config(args)
+    if not config.targets:
+        print(NO_TARGET_HINT, file=sys.stderr)
+        return 2
+    setup_logging(to_file=False)
+    try:
+        from aitop.watch import watch
+
+        return asyncio.run(watch(config, args.count))
+    except KeyboardInterrupt:  # the documented way to stop it
+        return 0
 
 
 async def _check(config: Config, output_format: str) -> int:
@@ -258,7 +291,7 @@ def _run_tui(config: Config) -> int:
     if not has_terminal() or os.environ.get("TERM", "") == "unknown":  # refuse before probing any server
         print(NO_TTY_HINT.format(problem=terminal_problem() or "no terminal"), file=sys.stderr)
         return 2
-    monitor = Monitor(_open_for_tui(config), analysis=config.analysis)
+    monitor = Monitor(_open_for_tui(config), analysis=config.analysis, warmup=True)
     exit_on_hangup()
     with crash_reports_without_locals(AitopApp), thread_errors_off_the_terminal():
         if config.theme is None:
@@ -323,6 +356,8 @@ def _headless(parser: argparse.ArgumentParser, argv: Sequence[str], command) -> 
 def _dispatch(argv: Sequence[str]) -> int:
     if argv and argv[0] == "snapshot":
         return _headless(_snapshot_parser(), argv[1:], _snapshot)
+    if argv and argv[0] == "watch":
+        return _run_watch(argv[1:])
     if argv and argv[0] == "check":
         return _run_check(argv[1:])
     if argv and argv[0] == "detect":

@@ -92,6 +92,9 @@ class Accumulator:
     queries: dict[str, str] = field(default_factory=dict)  # field -> the PromQL a server answered
     kind_queries: dict[tuple[str, str], str] = field(default_factory=dict)  # (field, source kind) -> PromQL
     absent: Mapping[str, str] = field(default_factory=dict)  # concept -> why the schema cannot provide it
+    data_since: float | None = None  # unix time from which every target's window behind the row is unbroken
+    replicas: set[str] = field(default_factory=set)  # targets behind the row (scrape mode)
+    replicas_up: set[str] = field(default_factory=set)
 
 
 def _detail(source: Provenance) -> str:
@@ -154,8 +157,9 @@ def _local_provenance(acc: Accumulator, used: Mapping[str, str]) -> dict[str, st
         lines["cost_per_request"] = f"{_rate(cost)}{_scaled(cost)} / request rate — {_detail(cost)}"
     elif (per_query := sources.get(("cost_per_query", "gauge"))) is not None:
         selected = _selected(per_query)
-        lines["cost_per_request"] = f"avg({selected}) — {_detail(per_query)}"
-        lines["cost_per_hour"] = f"avg({selected}) × request rate × 3600 — {_detail(per_query)}"
+        mean = f"avg(avg_over_time({selected}[{per_query.elapsed:.1f}s]))"
+        lines["cost_per_request"] = f"{mean} — {_detail(per_query)}"
+        lines["cost_per_hour"] = f"{mean} × request rate × 3600 — {_detail(per_query)}"
     if (feedback := counter("feedback")) is not None:
         lines["feedback_negative_ratio"] = f"negative / all votes of {_rate(feedback)} — {_detail(feedback)}"
     return lines
@@ -268,9 +272,13 @@ def finish_row(schema: str, group: str, acc: Accumulator) -> Row:
         values=values,
         missing=missing,
         errors_by_type=dict(sorted(acc.error_types.items(), key=lambda item: -item[1])),
-        stale=acc.stale,
+        # Scrape mode: the row repeats its last good window only when no target behind it is up; with some
+        # up it is live, and `replicas` says how many are missing.
+        stale=acc.stale or bool(acc.replicas) and not acc.replicas_up,
         provenance=provenance,
         distributions={concept: tuple(sorted(b.items())) for concept, b in acc.buckets.items() if b},
+        data_since=acc.data_since,
+        replicas=(len(acc.replicas_up), len(acc.replicas)) if len(acc.replicas) > 1 else None,
     )
 
 

@@ -1,10 +1,12 @@
-"""Human display of field values, shared by the TUI and `aitop snapshot --format table`."""
+"""Human display of field values: the one formatter for every number a person reads — table cells, the
+sidebar, alert messages, `aitop check`, explain. Units and significant digits come from the field's
+declaration (`aitop.model.SPEC_BY_NAME`); no number is ever shown in exponent notation."""
 
 from __future__ import annotations
 
 import math
 
-from aitop.model import FIELD_BY_NAME
+from aitop.model import SPEC_BY_NAME
 
 #: What a cell shows when its value is unknown; the reason is available next to it.
 MISSING_MARK = "—"
@@ -47,6 +49,28 @@ def _usd(value: float) -> str:
     return f"${value:.5f}"
 
 
+def _usd_per_day(value: float) -> str:
+    return f"${value:,.0f}/day" if value >= 100 else f"${value:.2f}/day"
+
+
+def _distance(value: float) -> str:
+    """A KS distance (0 … 1): two significant digits, at least two decimals ("0.30", "0.077")."""
+    if value == 0 or abs(value) >= 0.1:
+        return f"{value:.2f}"
+    return _plain(value, 2)
+
+
+def _plain(value: float, digits: int = 3) -> str:
+    """A number of no declared unit: `digits` significant digits, thousands separated, never an exponent."""
+    size = abs(value)
+    if size >= 10 ** digits:
+        return f"{value:,.0f}"
+    if size == 0:
+        return "0"
+    decimals = max(0, digits - 1 - math.floor(math.log10(size)))
+    return f"{value:.{min(decimals, 12)}f}"
+
+
 _BY_UNIT = {
     "req/s": _rate,
     "tokens/s": _rate,
@@ -54,6 +78,8 @@ _BY_UNIT = {
     "fraction": _percent,
     "USD/h": _usd,
     "USD": _usd,
+    "USD/d": _usd_per_day,
+    "KS": _distance,
     "requests": lambda value: f"{value:.0f}",
 }
 
@@ -64,4 +90,5 @@ def format_value(field: str, value: float | None) -> str:
         return MISSING_MARK
     if math.isinf(value):
         return "+Inf" if value > 0 else "-Inf"
-    return _BY_UNIT[FIELD_BY_NAME[field].unit](value)
+    spec = SPEC_BY_NAME.get(field)
+    return _BY_UNIT.get(spec.unit, _plain)(value) if spec is not None else _plain(value)

@@ -71,6 +71,29 @@ FIELDS: tuple[FieldSpec, ...] = (
 FIELD_NAMES: tuple[str, ...] = tuple(spec.name for spec in FIELDS)
 FIELD_BY_NAME: Mapping[str, FieldSpec] = MappingProxyType({spec.name: spec for spec in FIELDS})
 
+#: Histogram concept → the row field holding its drift (KS distance to the baseline distribution).
+#: `output_length` is the per-request generated-token histogram, where a schema exposes one.
+DRIFT_FIELDS: Mapping[str, str] = MappingProxyType(
+    {"latency": "latency_drift", "ttft": "ttft_drift", "output_length": "output_length_drift"}
+)
+#: Fields the analysis adds to a row (`aitop.analysis`), declared here beside the contract's so that one
+#: formatter reads every field's unit.
+DERIVED_FIELDS: tuple[FieldSpec, ...] = (
+    FieldSpec("cost_per_day", "USD/d", "$/day", "projected spend per day at the current hourly rate"),
+    *(
+        FieldSpec(name, "KS", f"{concept} drift",
+                  f"KS distance between this window's {concept} distribution and its baseline (0 same … 1 disjoint)")
+        for concept, name in DRIFT_FIELDS.items()
+    ),
+)  # fmt: skip
+#: Every field a person can read, contract and derived, by name.
+SPEC_BY_NAME: Mapping[str, FieldSpec] = MappingProxyType({spec.name: spec for spec in (*FIELDS, *DERIVED_FIELDS)})
+
+#: A window measured between two scrapes is the requested one give or take their jitter: a row watched
+#: for this share of its window counts as warm.
+WARMUP_SLACK = 0.95
+
+
 @dataclass(frozen=True, slots=True)
 class Row:
     """One line of the table: a model (or endpoint, or target) served under one schema."""
@@ -88,6 +111,19 @@ class Row:
     #: histogram concept (latency, ttft, …) -> ((upper bound, rate of observations ≤ bound), …), cumulative
     #: as in the exposition, summed across replicas: the window's distribution, for drift detection.
     distributions: Mapping[str, tuple[tuple[float, float], ...]] = field(default_factory=dict)
+    #: Unix time from which the row's window holds unbroken data (a counter reset behind it restarts it);
+    #: None when the source cannot tell. The analysis judges a row only once this is a full window ago.
+    data_since: float | None = None
+    #: (targets up, targets) behind the row, in scrape mode with several targets; None otherwise.
+    replicas: tuple[int, int] | None = None
+    #: (seconds watched, seconds needed) when the live views' warm-up applies: the row is judged only once
+    #: it has been watched for a full window. None: no warm-up (one-shot snapshot, check).
+    warmup: tuple[float, float] | None = None
+
+    @property
+    def warming(self) -> bool:
+        """Whether the row is still warming up (its cells and alerts are not judged yet)."""
+        return self.warmup is not None and self.warmup[0] < self.warmup[1] * WARMUP_SLACK
 
     @property
     def key(self) -> tuple[str, str]:
@@ -135,6 +171,8 @@ class Alert:
     threshold: float | None
     since: float  # unix time
     message: str
+    #: What a firing alert needs to resolve ("clears after 30s below 2.00s"); empty otherwise.
+    resolution: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -40,6 +40,7 @@ class Monitor:
         clock: Callable[[], float] = time.time,
         recorded: History | None = None,
         analysis: AnalysisSettings | None = None,
+        warmup: bool = False,
     ) -> None:
         self.collector = collector
         settings = analysis if analysis is not None else AnalysisSettings()
@@ -55,6 +56,10 @@ class Monitor:
         #: Critical alerts that started firing in the latest refresh (empty when none did). The UI rings the
         #: bell when `bell` is on and this is not empty — see `should_ring`.
         self.new_critical: tuple[Alert, ...] = ()
+        #: Judge a row only once it has been watched for a full window: on for the live views (TUI, `watch`);
+        #: off for one-shot `snapshot`/`check`, whose window is complete by construction.
+        self.warmup = warmup
+        self._source_down = False
 
     @property
     def should_ring(self) -> bool:
@@ -76,12 +81,12 @@ class Monitor:
 
     @group_by.setter
     def group_by(self, label: str | None) -> None:
-        # Old rows and their history describe other groups: start the trend lines afresh.
+        # Old rows and their history describe other groups: start the trend lines afresh. Alerts and
+        # baselines belong to the (schema, model) rows and are kept: the collector goes on supplying them.
         if label != self.collector.group_by:
             self.collector.group_by = label
             self.recorded = History(maxlen=self.recorded.maxlen, evict_after=self.recorded.evict_after)
             self.last_good = None
-            self.analyzer.reset()
             self.new_critical = ()
 
     async def breakdown(self, key: tuple[str, str], label: str) -> tuple[Row, ...]:
@@ -116,12 +121,26 @@ class Monitor:
             return self._stale(f"internal error in {self.collector.kind} source: {clean(type(exc).__name__)}")
         self.new_critical = ()
         targets = collected.targets
-        if targets and not any(target.up for target in targets) and self.last_good is not None:
-            errors = "; ".join(sorted({target.error or "down" for target in targets}))
-            return self._stale(errors, targets=targets)
+        if targets and not any(target.up for target in targets):
+            self._source_down = True
+            if self.last_good is not None:
+                errors = "; ".join(sorted({target.error or "down" for target in targets}))
+                return self._stale(errors, targets=targets)
+        elif self._source_down:
+            # Back after an outage: the windows have a gap (a restarted Prometheus reads low rates), so
+            # every row warms up again before it is judged.
+            self._source_down = False
+            self.analyzer.restart()
+        alert_rows = None
+        if self.collector.group_by is not None:
+            # Alerts follow the (schema, model) rows. A source that cannot supply them beside a regrouped
+            # view (Prometheus mode, for now) leaves its alerts unjudged, never re-keyed to the view's groups.
+            alert_rows = collected.model_rows if collected.model_rows is not None else ()
         try:
             analysis = self.analyzer.process(
-                collected.rows, now=collected.taken_at, window_seconds=collected.window_seconds
+                collected.rows, now=collected.taken_at, window_seconds=collected.window_seconds,
+                warmup=self.collector.window_seconds if self.warmup else 0.0,
+                alert_rows=alert_rows, grouping=self.collector.group_by,
             )
         except Exception as exc:  # an analysis bug must not hide the numbers: show them unjudged
             log.exception("analysis failed")

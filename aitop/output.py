@@ -53,6 +53,8 @@ def row_to_dict(row: Row) -> dict[str, Any]:
     data["missing"] = {name: row.missing.get(name, Missing.NO_METRIC).value for name in names if data[name] is None}
     data["severity"] = {name: level.label for name, level in row.severity.items()}
     data["stale"] = row.stale
+    data["replicas"] = None if row.replicas is None else {"up": row.replicas[0], "total": row.replicas[1]}
+    data["warming"] = row.warming  # not judged yet: its window is not full (live views only)
     return data
 
 
@@ -102,6 +104,11 @@ def to_json(snapshot: Snapshot) -> str:
     return json.dumps(mask_data(snapshot_to_dict(snapshot)), indent=2, ensure_ascii=False)
 
 
+def to_json_line(snapshot: Snapshot) -> str:
+    """The snapshot as one line of JSON (`aitop watch --format jsonl`)."""
+    return json.dumps(snapshot_to_dict(snapshot), ensure_ascii=False, separators=(",", ":"))
+
+
 def to_table(snapshot: Snapshot) -> str:
     """A fixed-width table for terminals and logs; severity marked with `!` (warning) and `‼` (critical)."""
     headings = ["SCHEMA", "MODEL"] + [FIELD_BY_NAME[name].heading for name in TABLE_FIELDS]
@@ -128,6 +135,9 @@ def to_table(snapshot: Snapshot) -> str:
     for target in snapshot.targets:
         if not target.up:
             footer.append(f"DOWN {target.url}: {target.error}")
+    for row in snapshot.rows:
+        if row.replicas is not None and row.replicas[0] < row.replicas[1]:
+            footer.append(f"{row.schema}/{row.group}: {row.replicas[0]}/{row.replicas[1]} replicas up")
     if not snapshot.rows:
         footer.append("no rows: no known AI-serving metrics were found" if snapshot.targets_up else "no rows")
     return mask("\n".join(line.rstrip() for line in text_lines + footer) + "\n")

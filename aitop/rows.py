@@ -56,6 +56,7 @@ class TargetData:
     window: TargetWindow
     up: bool
     cache: RowCache | None = None  # this target's plan from earlier refreshes, if the caller keeps one
+    expired: bool = False  # down, with its last scrape older than the window: its series no longer count
 
 
 @dataclass(slots=True)
@@ -86,6 +87,7 @@ class _Plan:
     suppressed: dict[str, str]
     schemas: list[_SchemaPlan]
     labels: set[str]  # label names of the selected series
+    averaged: set[SeriesKey] = field(default_factory=set)  # gauges read as their mean over the window
 
 
 class RowBuilder:
@@ -117,6 +119,7 @@ class RowBuilder:
         self.suppressed: dict[str, str] = {}  # schema -> the schema it stood down for
         self.chosen: dict[tuple[str, str], dict[str, tuple[Resolved, ...]]] = {}  # (instance, schema) -> concepts
         self.labels: set[str] = {INSTANCE}  # label names seen on the series read: choices for group_by
+        self._expired: list[tuple[_SchemaPlan, TargetData]] = []  # expired targets, placed by `rows`
 
     def add_target(self, target: TargetData) -> None:
         latest = target.window.latest
@@ -132,8 +135,15 @@ class RowBuilder:
                 cache.layout, cache.config, cache.plan = latest.layout, config, plan
         self.suppressed.update(plan.suppressed)
         self.labels |= plan.labels
+        if plan.averaged and not plan.averaged <= target.window.averaged:
+            target.window.averaged |= plan.averaged  # the store keeps their readings from the next scrape on
         for schema_plan in plan.schemas:
-            self._apply(schema_plan, target)
+            if target.expired:
+                # Down, and its last samples have left the window (Prometheus staleness): it no longer counts
+                # in rows other targets feed, which say a replica is missing (see `rows`).
+                self._expired.append((schema_plan, target))
+            else:
+                self._apply(schema_plan, target)
 
     # -- the plan: everything that depends only on the set of series ------------------------------------
 
@@ -151,13 +161,14 @@ class RowBuilder:
                     for part, names in (("value", resolved.values), ("count", resolved.counts)):
                         for name in names:
                             for key in index[name]:
-                                self._plan_series(schema_plan, slots, plan.labels, concept, variant, part,
-                                                  key, layout[key], instance)  # fmt: skip
+                                self._plan_series(schema_plan, slots, plan.labels, plan.averaged, concept,
+                                                  variant, part, key, layout[key], instance)  # fmt: skip
             plan.schemas.append(schema_plan)
         return plan
 
-    def _plan_series(self, schema_plan: _SchemaPlan, slots: dict, labels_seen: set[str], concept: str,
-                     variant: Variant, part: str, key: SeriesKey, position: int, instance: str) -> None:  # fmt: skip
+    def _plan_series(self, schema_plan: _SchemaPlan, slots: dict, labels_seen: set[str], averaged: set[SeriesKey],
+                     concept: str, variant: Variant, part: str, key: SeriesKey, position: int,
+                     instance: str) -> None:  # fmt: skip
         labels = dict(key[1])
         if not variant.selects(labels):
             return
@@ -187,6 +198,8 @@ class RowBuilder:
         elif concept == "feedback" and variant.kind == "counter":
             rating = (variant.type_of(labels) or "").lower()
             extra = 1 if rating in FEEDBACK_POSITIVE else -1 if rating in FEEDBACK_NEGATIVE else 0
+        elif concept == "cost_per_query" and variant.kind == "gauge":
+            averaged.add(key)
         elif concept == "errors" and variant.kind == "counter":
             extra = clean(variant.type_of(labels) or "error", 64)
         schema_plan.series.append((index, position, key, extra))
@@ -211,12 +224,14 @@ class RowBuilder:
         source.series += slot.series
         return acc
 
-    def _apply(self, plan: _SchemaPlan, target: TargetData) -> None:
+    def _apply(self, plan: _SchemaPlan, target: TargetData, only: set[tuple[str, str]] | None = None) -> None:
+        """Add the target's series to their rows (with `only`, to those rows alone)."""
         schema, window = plan.schema, target.window
         self.detected.add(schema.name)
         self.chosen[(target.instance, schema.name)] = plan.chosen
         elapsed = window.elapsed
-        accumulators = [self._open(schema, slot, target, elapsed) for slot in plan.slots]
+        accumulators = [self._open(schema, slot, target, elapsed) if only is None or slot.row_key in only else None
+                        for slot in plan.slots]  # fmt: skip
         frames = window.frames
         latest, raw = frames[-1], window.raw
         # While the window's oldest frame has the latest layout, a series' increase is one subtraction.
@@ -224,10 +239,15 @@ class RowBuilder:
         now = latest.data
         for index, position, key, extra in plan.series:
             slot, acc = plan.slots[index], accumulators[index]
+            if acc is None:
+                continue
             concept, variant = slot.concept, slot.variant
             kind = variant.kind
             if kind == "gauge":
-                value = raw[position]
+                # A per-query cost is the last query's: its mean over the window is what a query costs.
+                value = window.mean(key) if concept == "cost_per_query" else raw[position]
+                if value is None:
+                    continue
                 if not math.isnan(value):
                     acc.gauges[concept].append(value * variant.scale)
                     acc.aggregates[concept] = variant.aggregate
@@ -259,12 +279,25 @@ class RowBuilder:
                 acc.rates[concept] += rate * variant.scale
                 if concept == "errors":
                     acc.error_types[extra] += rate
-        for key in {slot.row_key for slot in plan.slots}:
+        since = window.data_since
+        for key in {slot.row_key for slot in plan.slots if only is None or slot.row_key in only}:
             accumulator = self._rows[key]
             accumulator.exposed |= set(plan.chosen)
-            accumulator.stale |= not target.up
+            accumulator.replicas.add(target.instance)
+            if target.up:
+                accumulator.replicas_up.add(target.instance)
+            if since is not None:
+                accumulator.data_since = since if accumulator.data_since is None else max(accumulator.data_since, since)
 
     def rows(self) -> list[Row]:
+        live = set(self._rows)
+        for plan, target in self._expired:
+            keys = {slot.row_key for slot in plan.slots}
+            for key in keys & live:
+                self._rows[key].replicas.add(target.instance)
+            if keys - live:  # rows only down targets feed keep their last good window, stale, until evicted
+                self._apply(plan, target, only=keys - live)
+        self._expired.clear()
         return [finish_row(schema, group, acc) for (schema, group), acc in sorted(self._rows.items())]
 
     def label_names(self) -> tuple[str, ...]:

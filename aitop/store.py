@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from aitop.sources.exposition import SeriesKey
 
 _COUNTERISH_SUFFIXES = ("_bucket", "_count", "_sum")
+_COUNTER_SUFFIXES = ("_total", "_bucket", "_count")
 
 #: Series key -> position in a frame's array; shared by the frames of one set of series.
 Layout = dict[SeriesKey, int]
@@ -60,6 +61,8 @@ class Frame:
     wall: float
     layout: Layout
     data: array  # adjusted values, by `layout` position
+    #: The readings of the gauges averaged over the window (`TargetWindow.averaged`), as scraped.
+    kept: Mapping[SeriesKey, float] | None = None
 
     @property
     def values(self) -> FrameValues:
@@ -94,6 +97,20 @@ class TargetWindow:
     frames: deque[Frame] = field(default_factory=deque)
     _raw: array = field(default_factory=lambda: array("d"))  # the latest scrape's raw values, by layout
     _state: dict[SeriesKey, _SeriesState] = field(default_factory=dict)
+    #: Gauges whose every reading in the window is kept, for their mean (a per-query cost): the row builder
+    #: names them when it plans. Only these: keeping every series' readings would double the store.
+    averaged: set[SeriesKey] = field(default_factory=set)
+    #: Unix time of the first scrape, and of the latest scrape in which a counter restarted from zero: the
+    #: window is unbroken only from the later of the two (the row builder passes it on as `Row.data_since`).
+    started_wall: float | None = None
+    reset_wall: float | None = None
+
+    @property
+    def data_since(self) -> float | None:
+        """Unix time from which this target's window holds unbroken data (None before the first scrape)."""
+        if self.started_wall is None:
+            return None
+        return self.started_wall if self.reset_wall is None else max(self.started_wall, self.reset_wall)
 
     @property
     def latest_raw(self) -> Mapping[SeriesKey, float]:
@@ -122,6 +139,9 @@ class TargetWindow:
         adjusted = array("d", bytes(8 * len(values)))
         raws = array("d", bytes(8 * len(values)))
         state = self._state
+        if self.started_wall is None:
+            self.started_wall = wall
+        reset = bool(reset_groups)
         for index, (key, raw) in enumerate(values.items()):
             series = state.get(key)
             if series is None:
@@ -131,6 +151,8 @@ class TargetWindow:
             else:
                 if raw < series.raw or series.group in reset_groups:
                     series.offset += series.raw
+                    # Gauges drop all the time (their offset is never read); a counter dropping is a restart.
+                    reset = reset or key[0].endswith(_COUNTER_SUFFIXES)
                 series.raw = raw
                 series.last_seen = monotonic
                 if created:
@@ -140,7 +162,11 @@ class TargetWindow:
                 series.position = layout[series.key] = index
             adjusted[series.position] = value
             raws[series.position] = raw
-        self.frames.append(Frame(monotonic, wall, layout, adjusted))
+        if reset:
+            self.reset_wall = wall
+        averaged = self.averaged
+        kept = {key: values[key] for key in averaged if key in values} if averaged else None
+        self.frames.append(Frame(monotonic, wall, layout, adjusted, kept))
         self._raw = raws
         self._trim()
         # A series that left the page is remembered while a frame of the window still holds it (so a brief
@@ -184,6 +210,22 @@ class TargetWindow:
     def elapsed(self) -> float:
         base, latest = self.base, self.latest
         return latest.monotonic - base.monotonic if base and latest else 0.0
+
+    def mean(self, key: SeriesKey) -> float | None:
+        """A gauge's mean over the window's scrapes (Prometheus `avg_over_time`): every scrape after the base
+        frame (or the only one) that kept its reading, and always the latest; NaN readings are skipped. None
+        when the latest scrape does not hold the series. Readings are kept only for keys in `averaged`."""
+        frames = self.frames
+        if not frames or key not in frames[-1].layout:
+            return None
+        total, count = 0.0, 0
+        readings = [frame.kept.get(key) if frame.kept else None for frame in list(frames)[1:-1]]
+        readings.append(self.latest_raw[key])  # kept or not (the key may have been named after this scrape)
+        for value in readings:
+            if value is not None and value == value:
+                total += value
+                count += 1
+        return total / count if count else None
 
     def increase(self, key: SeriesKey) -> float | None:
         """How much a counter series grew over the window; None when it has no earlier sample to compare."""

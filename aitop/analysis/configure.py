@@ -31,13 +31,18 @@ from aitop.model import Severity
 
 SECTIONS = frozenset({"rules", "thresholds", "prices", "baseline", "alerts"})
 RULE_KEYS = frozenset({
-    "name", "field", "op", "threshold", "baseline", "sigma", "for", "clear_for", "hysteresis", "severity",
+    "name", "field", "op", "threshold", "baseline", "sigma", "for", "keep_firing_for", "clear_for", "hysteresis",
+    "severity",
     "schema", "group", "labels", "min_baseline", "min_sigma", "min_request_rate", "alert", "enabled", "description",
 })  # fmt: skip
 _SEVERITIES = {"warning": Severity.WARNING, "critical": Severity.CRITICAL}
 _RULE_NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 #: `for` of rules added through `[thresholds]` (the defaults' own value).
 THRESHOLD_FOR = 30.0
+_HYSTERESIS_NOTE = (
+    "rules.hysteresis is accepted but no longer used: a firing alert resolves once its condition has been "
+    "false for keep_firing_for (default: its for), whatever the margin"
+)
 _OFFSET_NOTE = (
     "baseline.offset is accepted but not used yet: the Prometheus collector cannot run offset queries, "
     "so baselines are learnt locally"
@@ -85,13 +90,15 @@ def _rule_changes(where: str, raw: Mapping[str, Any]) -> dict[str, Any]:
         changes["severity"] = _SEVERITIES[level]
     if "for" in raw:
         changes["for_"] = duration(f"{where}.for", raw["for"])
-    if "clear_for" in raw:
-        changes["clear_for"] = duration(f"{where}.clear_for", raw["clear_for"])
-    if "hysteresis" in raw:
+    if "keep_firing_for" in raw and "clear_for" in raw:
+        raise ConfigError(f"{where}: give keep_firing_for or its old name clear_for, not both")
+    for key in ("keep_firing_for", "clear_for"):  # clear_for: the name before keep_firing_for
+        if key in raw:
+            changes["keep_firing_for"] = duration(f"{where}.{key}", raw[key])
+    if "hysteresis" in raw:  # validated so a typo still fails, but no longer used (see _HYSTERESIS_NOTE)
         value = number(f"{where}.hysteresis", raw["hysteresis"], minimum=0)
         if value >= 1:
             raise ConfigError(f"{where}.hysteresis: a fraction below 1 (0.1 = 10 %), not {value!r}")
-        changes["hysteresis"] = value
     for key in ("min_baseline", "min_sigma", "min_request_rate"):
         if key in raw:
             changes[key] = number(f"{where}.{key}", raw[key], minimum=0)
@@ -199,6 +206,8 @@ def parse_analysis(raw: Mapping[str, Any]) -> tuple[AnalysisSettings, tuple[str,
         rules = parse_thresholds(raw["thresholds"], rules)
     if "rules" in raw:
         rules = parse_rules(raw["rules"], rules)
+        if any(isinstance(entry, dict) and "hysteresis" in entry for entry in raw["rules"]):
+            notes.append(_HYSTERESIS_NOTE)
     baseline = _section("baseline", raw.get("baseline", {}), _BASELINE_PARSERS, BaselineSettings)
     if baseline.offset is not None:
         notes.append(_OFFSET_NOTE)

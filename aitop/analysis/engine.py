@@ -2,15 +2,22 @@
 
 Per refresh (`Analyzer.process`): price rows without native cost and project the daily spend; measure
 drift; judge every rule against the baselines as they stood *before* this refresh; step each alert through
-pending → firing → resolved; colour the cells; and only then learn the refresh into the baselines.
+pending → firing → resolved; colour the cells; and only then learn the refresh into the baselines (a field
+with an alert firing on it is not learnt: an incident must not become the new normal).
 
-Lifecycle of one (rule, row): a breach starts `pending`; a breach that has lasted `for` seconds is
-`firing` (a single clear reading while pending starts over, as in Prometheus). A firing alert starts to
-clear only once the value is back past the limit by the hysteresis margin, and resolves after `clear_for`
-seconds without a new breach — so a value hovering at the limit does not flap. An unknown value holds the
-state; a firing alert without data for `missing_grace` seconds resolves. Resolved alerts stay listed for
-`keep_resolved` seconds. Ids are a hash of rule, schema, group and field: stable across refreshes and
-restarts.
+Lifecycle of one (rule, row), Prometheus's: a breach starts `pending`; a breach that has lasted `for`
+seconds is `firing` (a single clear reading while pending starts over). A firing alert resolves once the
+condition has been false for `keep_firing_for` seconds (default: its `for`); a breach in between restarts
+that count, so a value hovering at the limit does not flap. No value margin holds an alert beyond that. An
+unknown value holds the state; a firing alert without data for `missing_grace` seconds resolves. Resolved
+alerts stay listed for `keep_resolved` seconds. Ids are a hash of rule, schema, group and field: stable
+across refreshes and restarts.
+
+Warm-up: a row is judged only once aitop has watched it for a full window (`warmup` seconds, the source's
+window), counted again from a row's reappearance, from a counter reset behind it (`Row.data_since`) and from
+`restart()` (the source came back after an outage). Alerts belong to the (schema, model) rows; when the view
+is grouped by another label the monitor passes those rows as `alert_rows`, so `g` changes what the table
+shows, never an alert's state or its `since`.
 """
 
 from __future__ import annotations
@@ -24,7 +31,7 @@ from aitop.analysis.configure import AnalysisSettings
 from aitop.analysis.cost import DAILY_PROVENANCE, daily_spend, priced, with_daily_spend
 from aitop.analysis.drift import DriftTracker
 from aitop.analysis.fields import DRIFT_FIELDS
-from aitop.analysis.messages import context, duration_text, message
+from aitop.analysis.messages import context, duration_text, message, resolution
 from aitop.analysis.rules import UNKNOWN, RowFilter, Rule, Verdict, evaluate, instant_severity, severity_of
 from aitop.derive import QUANTILE_FIELDS
 from aitop.model import Alert, Missing, Row, Severity
@@ -105,7 +112,7 @@ class AlertEngine:
             return False
         track.last_known, track.verdict = now, verdict
         if verdict.breached:
-            track.extra = extra  # keep the context of the breach while the value sits in the hysteresis band
+            track.extra = extra  # keep the context of the breach while the alert waits to resolve
         rule = track.rule
         if verdict.breached:
             track.clear_since = None
@@ -117,21 +124,21 @@ class AlertEngine:
         elif track.state == "pending":
             track.state = "inactive"  # not breached for the whole `for`: start over
         elif track.state == "firing":
-            # Clearing starts only once the value is back past the limit by the hysteresis margin; readings
-            # in the band after that do not stop the clock, only a new breach does (above).
-            if verdict.cleared and track.clear_since is None:
+            # The condition is false: count `keep_firing_for` from the first such reading; only a new
+            # breach (above) stops the count.
+            if track.clear_since is None:
                 track.clear_since = now
-            if track.clear_since is not None and now - track.clear_since >= rule.resolve_after:
+            if now - track.clear_since >= rule.resolve_after:
                 track.state, track.since = "resolved", now
         return False
 
-    def firing_rules(self) -> dict[tuple[str, str], set[str]]:
-        """Row key → names of the rules firing on it (one pass, not one per row)."""
-        firing: dict[tuple[str, str], set[str]] = {}
+    def alerting_fields(self) -> dict[tuple[str, str], set[str]]:
+        """Row key → fields with an alert firing on them (one pass, not one per row)."""
+        alerting: dict[tuple[str, str], set[str]] = {}
         for track in self._tracks.values():
             if track.state == "firing":
-                firing.setdefault((track.schema, track.group), set()).add(track.rule.name)
-        return firing
+                alerting.setdefault((track.schema, track.group), set()).add(track.rule.field)
+        return alerting
 
     def alerts(self, now: float) -> tuple[Alert, ...]:
         """Every listed alert; a lower-severity alert on a field whose worse alert is firing is inhibited."""
@@ -151,11 +158,15 @@ class AlertEngine:
     @staticmethod
     def to_alert(track: _Track, now: float) -> Alert:
         rule, verdict = track.rule, track.verdict
+        needs = ""
         if track.state == "resolved":
             held = duration_text(track.since - track.fired_at)
             text = message(rule, track.group, verdict, track.extra, "resolved", now - track.since) + f" after {held}"
         else:
             text = message(rule, track.group, verdict, track.extra, track.state, now - track.since)
+            if track.state == "firing":
+                needs = resolution(rule, verdict, None if track.clear_since is None else now - track.clear_since)
+                text += ", " + needs
         return Alert(
             id=alert_id(rule.name, track.schema, track.group, rule.field),
             rule=rule.name,
@@ -168,6 +179,7 @@ class AlertEngine:
             threshold=verdict.limit,
             since=track.since,
             message=text,
+            resolution=needs,
         )
 
 
@@ -180,10 +192,29 @@ class Analyzer:
         self.reset()
 
     def reset(self) -> None:
-        """Forget everything learnt (e.g. rows were regrouped: old baselines describe other groups)."""
+        """Forget everything learnt: baselines, drift, alert states and warm-up."""
         self.baselines = Baselines(self.settings.baseline)
         self.drift = DriftTracker(self.settings.baseline)
         self.engine = AlertEngine(self.settings)
+        self._watched: dict[tuple[str | None, str, str], float] = {}  # (grouping, row key) -> since when
+
+    def restart(self) -> None:
+        """The source came back after an outage: every row's window has a gap, so warm up again."""
+        self._watched.clear()
+
+    def _watch(self, rows: Sequence[Row], grouping: str | None, now: float) -> dict[tuple[str, str], float]:
+        """Seconds each of `rows` has been watched without a gap; rows not in `rows` start over on return."""
+        seen = {}
+        for row in rows:
+            key = (grouping, row.schema, row.group)
+            since = self._watched.get(key, now)
+            if row.data_since is not None:
+                since = max(since, row.data_since)  # a counter reset behind the row: its window restarts
+            seen[key] = since
+        for key in [key for key in self._watched if key[0] == grouping and key not in seen]:
+            del self._watched[key]
+        self._watched.update(seen)
+        return {key[1:]: now - since for key, since in seen.items()}
 
     def baseline(self, key: tuple[str, str], field: str, now: float) -> BaselineView | None:
         """The current baseline of a row's field, for display ("normal: 120 ms")."""
@@ -197,30 +228,72 @@ class Analyzer:
         """Rows enriched and coloured by the rules that need no history (drill-down rows, one-shot use)."""
         return tuple(replace(row, severity=instant_severity(self.rules, row, {})) for row in map(self.enrich, rows))
 
-    def process(self, rows: Sequence[Row], *, now: float, window_seconds: float) -> Analysis:
-        """Analyse one refresh's rows taken at `now` over a `window_seconds` window (see the module doc)."""
-        enriched = [self._with_drift(priced(row, self.settings.prices), now, window_seconds) for row in rows]
-        readings = []
+    def process(self, rows: Sequence[Row], *, now: float, window_seconds: float, warmup: float = 0.0,
+                alert_rows: Sequence[Row] | None = None, grouping: str | None = None) -> Analysis:  # fmt: skip
+        """Analyse one refresh's rows taken at `now` over a `window_seconds` window (see the module doc).
+
+        `warmup`: seconds a row must have been watched before it is judged (the source's full window).
+        `alert_rows`: the (schema, model) rows when `rows` are grouped by another label (`grouping`); alerts,
+        baselines and drift follow those, and the view's cells are marked by their own values.
+        """
+        model_rows = rows if alert_rows is None else alert_rows
+        enriched = [self._with_drift(priced(row, self.settings.prices), now, window_seconds) for row in model_rows]
+        enriched = self._warming(enriched, self._watch(enriched, None, now), warmup)
+        verdicts_per_row, readings = self._judge(enriched, now, with_baselines=True)
+        started = self.engine.step(readings, now)
+        alerting = self.engine.alerting_fields()
+        judged = []
+        for row, verdicts in zip(enriched, verdicts_per_row):
+            judged.append(_with(row, severity=severity_of(verdicts)))
+            if not row.stale:
+                # A field alerting now describes the incident, not normal: it is left out of the baseline.
+                skip = _NOT_LEARNT | alerting[row.key] if row.key in alerting else _NOT_LEARNT
+                self.baselines.learn(row.key, row.values.items(), now, skip=skip)
+        if alert_rows is not None:  # the view is grouped otherwise: mark its cells by their own values
+            view = [with_daily_spend(priced(row, self.settings.prices)) for row in rows]
+            view = self._warming(view, self._watch(view, grouping or "", now), warmup)
+            view_verdicts, _ = self._judge(view, now, with_baselines=False)
+            judged = [_with(row, severity=severity_of(verdicts)) for row, verdicts in zip(view, view_verdicts)]
+        self.baselines.forget_stale(now)
+        self.drift.forget_stale(now)
+        alerts = self.engine.alerts(now)
+        new_critical = tuple(
+            AlertEngine.to_alert(track, now) for track in started if track.rule.severity >= Severity.CRITICAL
+        )
+        return Analysis(tuple(judged), alerts, new_critical)
+
+    @staticmethod
+    def _warming(rows: list[Row], watched: dict[tuple[str, str], float], warmup: float) -> list[Row]:
+        """`rows` carrying their warm-up progress (watched, needed), when there is a warm-up."""
+        if warmup <= 0:
+            return rows
+        return [_with(row, warmup=(watched[row.key], warmup)) for row in rows]
+
+    def _judge(self, rows: Sequence[Row], now: float, *, with_baselines: bool):
+        """(verdicts per row, alert readings): every applicable rule on every row; a row still warming up,
+        and a relative rule without baselines, say UNKNOWN (which holds an alert's state)."""
         views: dict[tuple[tuple[str, str], str], BaselineView | None] = {}
 
         def view(row: Row, field: str) -> BaselineView | None:
             key = (row.key, field)
             if key not in views:
-                views[key] = self.baselines.view(row.key, field, now)
+                views[key] = self.baselines.view(row.key, field, now) if with_baselines else None
             return views[key]
 
         # What each rule needs, looked up once per refresh rather than once per row and rule.
         plan = [(rule, rule.field, rule.relative, rule.filter if rule.filter != _EVERY_ROW else None)
                 for rule in self.rules]  # fmt: skip
         verdicts_per_row = []
-        for row in enriched:
+        readings = []
+        for row in rows:
             verdicts = []
             values = row.values
+            judged = not row.warming
             for rule, field, relative, row_filter in plan:
                 if row_filter is not None and not row_filter.matches(row):
                     continue
-                if values.get(field) is None:
-                    verdict = UNKNOWN  # what `evaluate` says of an unknown value, without asking it
+                if not judged or values.get(field) is None:
+                    verdict = UNKNOWN  # warming up, or what `evaluate` says of an unknown value
                 else:
                     verdict = evaluate(rule, row, view(row, field) if relative else None)
                 verdicts.append((rule, verdict))
@@ -230,20 +303,7 @@ class Analyzer:
                     extra = context(rule, row, lambda name, row=row: view(row, name)) if held.breached else None
                     readings.append((rule, row, held, extra))
             verdicts_per_row.append(verdicts)
-        started = self.engine.step(readings, now)
-        judged = []
-        firing = self.engine.firing_rules()
-        for row, verdicts in zip(enriched, verdicts_per_row):
-            judged.append(_with(row, severity=severity_of(verdicts, firing.get(row.key, ()))))
-            if not row.stale:
-                self.baselines.learn(row.key, row.values.items(), now, skip=_NOT_LEARNT)
-        self.baselines.forget_stale(now)
-        self.drift.forget_stale(now)
-        alerts = self.engine.alerts(now)
-        new_critical = tuple(
-            AlertEngine.to_alert(track, now) for track in started if track.rule.severity >= Severity.CRITICAL
-        )
-        return Analysis(tuple(judged), alerts, new_critical)
+        return verdicts_per_row, readings
 
     def _with_drift(self, row: Row, now: float, window_seconds: float) -> Row:
         """`row` with its projected daily spend and drift fields (one copy of the row, not two)."""
@@ -270,11 +330,11 @@ class Analyzer:
 
 
 _ROW_FIELDS = ("schema", "group", "group_label", "values", "missing", "errors_by_type", "severity", "stale",
-               "provenance", "distributions")
+               "provenance", "distributions", "data_since", "replicas", "warmup")
 assert tuple(f.name for f in fields(Row)) == _ROW_FIELDS, "Row changed: update _with() below"
 
 
-def _with(row: Row, *, values=None, missing=None, provenance=None, severity=None) -> Row:
+def _with(row: Row, *, values=None, missing=None, provenance=None, severity=None, warmup=None) -> Row:
     """`dataclasses.replace` for the fields the analysis sets, several times cheaper (two copies of every
     row per refresh)."""
     return Row(
@@ -288,4 +348,7 @@ def _with(row: Row, *, values=None, missing=None, provenance=None, severity=None
         stale=row.stale,
         provenance=row.provenance if provenance is None else provenance,
         distributions=row.distributions,
+        data_since=row.data_since,
+        replicas=row.replicas,
+        warmup=row.warmup if warmup is None else warmup,
     )

@@ -10,23 +10,10 @@ from collections.abc import Mapping
 from types import MappingProxyType
 
 from aitop.format import format_value
-from aitop.model import FIELD_BY_NAME, FIELD_NAMES, FieldSpec
+from aitop.model import DERIVED_FIELDS, DRIFT_FIELDS, FIELD_NAMES
 
-#: Histogram concept → the row field holding its drift (KS distance to the baseline distribution).
-#: `output_length` is the per-request generated-token histogram, where a schema exposes one.
-DRIFT_FIELDS: Mapping[str, str] = MappingProxyType(
-    {"latency": "latency_drift", "ttft": "ttft_drift", "output_length": "output_length_drift"}
-)
+__all__ = ["DERIVED_FIELDS", "DERIVED_NAMES", "DRIFT_FIELDS", "NOUNS", "RULE_FIELDS", "noun", "show"]
 
-#: Derived fields, in output order.
-DERIVED_FIELDS: tuple[FieldSpec, ...] = (
-    FieldSpec("cost_per_day", "USD/d", "$/day", "projected spend per day at the current hourly rate"),
-    *(
-        FieldSpec(name, "KS", f"{concept} drift",
-                  f"KS distance between this window's {concept} distribution and its baseline (0 same … 1 disjoint)")
-        for concept, name in DRIFT_FIELDS.items()
-    ),
-)  # fmt: skip
 DERIVED_NAMES: tuple[str, ...] = tuple(spec.name for spec in DERIVED_FIELDS)
 #: Every field a rule may judge.
 RULE_FIELDS: frozenset[str] = frozenset(FIELD_NAMES) | frozenset(DERIVED_NAMES)
@@ -63,11 +50,7 @@ def noun(field: str) -> str:
 
 
 def show(field: str, value: float | None) -> str:
-    """`value` of `field` in its display unit ("5.2%", "2.10s", "$1,234/day", "KS 0.42")."""
+    """`value` of `field` in its display unit ("5.2%", "2.10s", "$13,340/day", "0.077"); "?" when unknown."""
     if value is None or value != value:
         return "?"
-    if field in FIELD_BY_NAME:
-        return format_value(field, value)
-    if field == "cost_per_day":
-        return f"${value:,.0f}/day" if value >= 100 else f"${value:.2f}/day"
-    return f"{value:.2f}"
+    return format_value(field, value)

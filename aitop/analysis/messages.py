@@ -122,3 +122,15 @@ def message(rule: Rule, group: str, verdict: Verdict, extra: str | None, state: 
         else:
             parts.append(f"{state} for {duration_text(duration)}")
     return ", ".join(parts)
+
+
+def resolution(rule: Rule, verdict: Verdict, clearing: float | None) -> str:
+    """What a firing alert needs to resolve: "clears after 30s below 2.00s", or how far it has got
+    ("clearing: 12s of 30s below 2.00s") once the condition is false."""
+    upward = OPS[rule.op].upward
+    side = "below" if upward else "above" if upward is False else "inside"
+    wait = duration_text(rule.resolve_after)
+    limit = show(rule.field, verdict.limit)
+    if clearing is None:
+        return f"clears after {wait} {side} {limit}"
+    return f"clearing: {duration_text(clearing)} of {wait} {side} {limit}"

@@ -2,8 +2,9 @@
 it), `for`, severity and a row filter — and the defaults from practice (issue 5 §2).
 
 A rule judges one row at one instant (`evaluate`); the alert engine turns those instants into pending →
-firing → resolved with `for`, hysteresis and `clear_for`. A rule relative to a baseline says nothing until
-the baseline has warmed up; a value that is unknown is never judged (never as 0).
+firing → resolved with `for` and `keep_firing_for`, as Prometheus does. A rule relative to a baseline says
+nothing until the baseline has warmed up; a value that is unknown (None, NaN, ±Inf) is never judged (never
+as 0).
 """
 
 from __future__ import annotations
@@ -11,11 +12,12 @@ from __future__ import annotations
 import math
 import operator
 import re
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
 from aitop.analysis.baseline import RELATIVE_FLOOR, BaselineView
+from aitop.format import format_value
 from aitop.model import Row, Severity
 
 
@@ -75,8 +77,10 @@ class Rule:
     baseline: float | None = None
     sigma: float | None = None
     for_: float = 0.0  # the condition must hold this long before the alert fires
-    clear_for: float | None = None  # …and be clear this long before it resolves (None: same as `for_`)
-    hysteresis: float = 0.05  # to clear, the value must retreat this fraction of the limit past it
+    #: A firing alert resolves once the condition has been false this long (None: same as `for_`). This is
+    #: the only thing that holds a firing alert: no value margin does, so a value that settles just inside
+    #: the limit resolves on time instead of firing for as long as anyone watches.
+    keep_firing_for: float | None = None
     #: A `baseline` multiple never sits inside the series' own noise: the limit is at least this many
     #: standard deviations from the baseline mean (0 turns this off). "20 % above normal" means nothing
     #: for a series that swings ±40 % from one reading to the next.
@@ -99,12 +103,13 @@ class Rule:
 
     @property
     def resolve_after(self) -> float:
-        return self.for_ if self.clear_for is None else self.clear_for
+        """Seconds the condition must stay false before a firing alert resolves."""
+        return self.for_ if self.keep_firing_for is None else self.keep_firing_for
 
     def condition(self) -> str:
         """The rule in words: `> 0.05`, `> 3× baseline`, `<> 4σ`."""
         if self.threshold is not None:
-            return f"{self.op} {self.threshold:g}"
+            return f"{self.op} {format_value(self.field, self.threshold)}"
         if self.baseline is not None:
             return f"{self.op} {self.baseline:g}× baseline"
         return f"{self.op} {self.sigma:g}σ from baseline"
@@ -116,7 +121,6 @@ class Verdict:
 
     known: bool  # False: value unknown, baseline not ready, or too little traffic — hold state
     breached: bool = False
-    cleared: bool = False  # back past the limit by the hysteresis margin
     value: float | None = None
     limit: float | None = None  # the limit on the side the value is on
     reference: BaselineView | None = None  # the baseline the limit came from, for the message
@@ -130,7 +134,7 @@ def _usable(value: float | None) -> bool:
 
 
 def limits(rule: Rule, baseline: BaselineView | None) -> tuple[float | None, float | None, float] | None:
-    """(lower limit, upper limit, reference the hysteresis margin is measured from); None when unknowable."""
+    """(lower limit, upper limit, the baseline mean a sigma band is centred on); None when unknowable."""
     op = OPS[rule.op]
     if rule.threshold is not None:
         low_high = (rule.threshold, None) if op.upward is False else (None, rule.threshold)
@@ -169,18 +173,12 @@ def evaluate(rule: Rule, row: Row, baseline: BaselineView | None = None) -> Verd
     breached_high = high is not None and (op.test(value, high) if op.upward else value > high)
     breached_low = low is not None and (op.test(value, low) if op.upward is False else value < low)
     if breached_high or breached_low:
-        return Verdict(True, True, False, value, high if breached_high else low, reference_view)
-    # Not breached: cleared only once the value is back past the limit by the hysteresis margin.
-    cleared = True
-    nearest = high if high is not None else low
-    for limit, upward in ((high, True), (low, False)):
-        if limit is None:
-            continue
-        margin = rule.hysteresis * abs(limit - reference)
-        if (upward and value > limit - margin) or (not upward and value < limit + margin):
-            cleared = False
-            nearest = limit
-    return Verdict(True, False, cleared, value, nearest, reference_view)
+        return Verdict(True, True, value, high if breached_high else low, reference_view)
+    if high is not None and low is not None:  # a band: the side the value is nearer to
+        nearest = high if high - value <= value - low else low
+    else:
+        nearest = high if high is not None else low
+    return Verdict(True, False, value, nearest, reference_view)
 
 
 def _rule(name: str, field_name: str, op: str, severity: Severity, description: str, **limit: float) -> Rule:
@@ -208,21 +206,25 @@ DEFAULT_RULES: tuple[Rule, ...] = (
 )  # fmt: skip
 
 
-def instant_severity(rules: tuple[Rule, ...], row: Row, baselines: Mapping[str, BaselineView | None],
-                     firing: frozenset[str] = frozenset()) -> dict[str, Severity]:  # fmt: skip
-    """Cell severities of `row`: the worst rule breached now (or whose alert on this row is still firing,
-    named in `firing`) per field; OK for every field an applicable rule watches, so the cell reads as judged."""
+def instant_severity(rules: tuple[Rule, ...], row: Row,
+                     baselines: Mapping[str, BaselineView | None]) -> dict[str, Severity]:  # fmt: skip
+    """Cell severities of `row`: the worst rule its value breaches now, per field; OK for every field an
+    applicable rule watches, so the cell reads as judged."""
     verdicts = [(rule, evaluate(rule, row, baselines.get(rule.field)))
                 for rule in rules if rule.enabled and rule.filter.matches(row)]  # fmt: skip
-    return severity_of(verdicts, firing)
+    return severity_of(verdicts)
 
 
-def severity_of(verdicts: Iterable[tuple[Rule, Verdict]], firing: Collection[str] = ()) -> dict[str, Severity]:
-    """Per field, the worst severity among rules breached now or named in `firing`; OK when none is."""
+def severity_of(verdicts: Iterable[tuple[Rule, Verdict]]) -> dict[str, Severity]:
+    """Per field, the worst severity among the rules the value breaches now; OK when none is.
+
+    The mark follows the value, not the alert: an alert still firing through `keep_firing_for` over a value
+    back inside its limit leaves the cell unmarked (the sidebar says what resolution needs).
+    """
     severity: dict[str, Severity] = {}
     for rule, verdict in verdicts:
         level = severity.get(rule.field, Severity.OK)
-        if verdict.breached or rule.name in firing:
+        if verdict.breached:
             level = max(level, rule.severity)
         severity[rule.field] = level
     return severity

@@ -27,6 +27,9 @@ class Collected:
     warnings: tuple[str, ...] = ()
     tls_verified: bool = True
     alerts: tuple = ()  # alerts the backend itself reports (Prometheus /api/v1/alerts)
+    #: When `rows` are grouped by another label: the same data as (schema, model) rows, which alerts and
+    #: baselines follow whatever the view's grouping. None: `rows` are those rows (or the source cannot tell).
+    model_rows: tuple[Row, ...] | None = None
 
 
 class Collector(Protocol):

@@ -229,7 +229,10 @@ def instant_queries(plan: SchemaPlan, *, window: float, group_by: str | None, ma
                 expr = f"sum by ({_by(group)}) ({total}) / sum by ({_by(group)}) ({count})"
                 queries.append(Query(name, concept, "mean", expr, **common))
             elif variant.kind == "gauge":
-                expr = f"{variant.aggregate} by ({_by(group)}) ({_vector(plan, variant, resolved.values, labels, extra)})"
+                # A per-query cost gauge holds the last query's cost: averaged over the window it is steady
+                # when traffic is (× the request rate it gives the spend); other gauges are read as they are.
+                over = (lambda sel: f"avg_over_time({sel}[{w}])") if concept == "cost_per_query" else (lambda sel: sel)
+                expr = f"{variant.aggregate} by ({_by(group)}) ({_vector(plan, variant, resolved.values, labels, extra, over)})"
                 queries.append(Query(name, concept, "gauge", expr, **common))
             else:
                 types = variant.type_by if concept in ("errors", "feedback") else ()

@@ -98,6 +98,7 @@ class ScrapeCollector:
         self._windows = {url: TargetWindow(window) for url in self.urls}
         self._keys = {url: SeriesKeys() for url in self.urls}  # used by one scrape at a time (single flight)
         self._plans = {url: RowCache() for url in self.urls}  # the main view's row plans (not drill-downs')
+        self._model_plans = {url: RowCache() for url in self.urls}  # the (schema, model) rows' while regrouped
         self._health = {url: TargetHealth(display_url(url), "scrape", up=False, error="not scraped yet") for url in self.urls}
         self._tasks: dict[str, asyncio.Task[ScrapeResult]] = {}  # single flight: the scrape in progress
         self._started: dict[str, float] = {}
@@ -149,7 +150,7 @@ class ScrapeCollector:
         for url in self.urls:
             warnings.extend(f"{self._health[url].url}: {note}" for note in self._notes[url])
         # Rows from thousands of series take a while to build: off the event loop, so keys stay answered.
-        rows, schemas, labels = await asyncio.to_thread(self._rows)
+        rows, schemas, labels, model_rows = await asyncio.to_thread(self._rows)
         elapsed = max((window.elapsed for window in self._windows.values()), default=0.0)
         return Collected(
             taken_at=self.wall_clock(),
@@ -160,16 +161,24 @@ class ScrapeCollector:
             labels=labels,
             warnings=tuple(warnings),
             tls_verified=self.tls_verified,
+            model_rows=model_rows,
         )
 
-    def _rows(self) -> tuple[tuple[Row, ...], tuple[str, ...], tuple[str, ...]]:
+    def _rows(self) -> tuple[tuple[Row, ...], tuple[str, ...], tuple[str, ...], tuple[Row, ...] | None]:
         builder = self._build(RowBuilder(self.schemas, group_by=self.group_by), self._plans)
-        return tuple(builder.rows()), tuple(sorted(builder.detected)), plain_label_names(builder.label_names())
+        models = None
+        if self.group_by is not None:  # alerts follow the (schema, model) rows whatever the view's grouping
+            models = tuple(self._build(RowBuilder(self.schemas), self._model_plans).rows())
+        return tuple(builder.rows()), tuple(sorted(builder.detected)), plain_label_names(builder.label_names()), models
 
     def _build(self, builder: RowBuilder, plans: Mapping[str, RowCache] | None = None) -> RowBuilder:
+        now = self.monotonic()
         for url in self.urls:
             cache = plans[url] if plans is not None else None
-            builder.add_target(TargetData(instance_of(url), self._windows[url], self._health[url].up, cache))
+            window, up = self._windows[url], self._health[url].up
+            # Like Prometheus's staleness: a down target counts until its last samples leave the window.
+            expired = not up and window.latest is not None and now - window.latest.monotonic >= self.window_seconds
+            builder.add_target(TargetData(instance_of(url), window, up, cache, expired=expired))
         return builder
 
     async def metric_names(self) -> dict[str, set[str]]:

@@ -13,7 +13,7 @@ from rich.style import Style
 from rich.text import Text
 
 from aitop.format import format_value
-from aitop.model import FIELD_BY_NAME, Alert, Severity
+from aitop.model import SPEC_BY_NAME, Alert, Severity
 from aitop.sanitize import clean
 from aitop.ui.cells import CRITICAL_MARK, WARNING_MARK, Palette
 
@@ -54,14 +54,12 @@ def severity_badge(severity: Severity, palette: Palette) -> Text:
 def _amount(field: str, value: float | None) -> str:
     if value is None:
         return "?"
-    if field in FIELD_BY_NAME:
-        return format_value(field, value)
-    return f"{value:.4g}"
+    return format_value(field, value)  # a backend alert's unknown field gets plain significant digits
 
 
 def comparison(alert: Alert) -> str:
     """What crossed what: `err % 7.1% > 5.0%`, or just the value when there is no threshold."""
-    spec = FIELD_BY_NAME.get(alert.field)
+    spec = SPEC_BY_NAME.get(alert.field)
     name = spec.heading if spec else clean(alert.field, 40)
     if alert.value is None and alert.threshold is None:
         return name
@@ -89,6 +87,8 @@ def alert_text(alert: Alert, now: float, palette: Palette, *, width: int = 40) -
     what = comparison(alert)
     third = Text.assemble(("  ", ""), what, (f" · {rule}" if what else rule, muted))
     lines = [head, second, third]
+    if alert.resolution:  # its own line: at the end of a long message it would be cut off
+        lines.append(Text.assemble(("  ", ""), (clean(alert.resolution, 80), state_style)))
     if alert.message:
         lines.append(Text.assemble(("  ", ""), (clean(alert.message, MESSAGE_WIDTH), muted)))
     for line in lines:

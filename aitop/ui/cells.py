@@ -108,9 +108,21 @@ def model_cell(row: Row, palette: Palette, *, dim: bool = False) -> SortableText
         cell.append(f"{ROW_CRITICAL_MARK} ", Style(color=palette.critical, bold=True))
     else:
         cell.append("  ")  # keeps names aligned with the marked ones
-    cell.append(row.group)
+    note = replicas_note(row)
+    if note:
+        cell.append(row.group[: MODEL_WIDTH - len(note) - 1])
+        cell.append(f" {note}", Style(color=palette.warning))
+    else:
+        cell.append(row.group)
     cell.truncate(MODEL_WIDTH + 2, overflow="ellipsis")
     return cell
+
+
+def replicas_note(row: Row) -> str:
+    """"2/3 replicas up" when some of the targets behind a row are down; empty otherwise."""
+    if row.replicas is None or row.replicas[0] >= row.replicas[1]:
+        return ""
+    return f"{row.replicas[0]}/{row.replicas[1]} replicas up"
 
 
 def schema_cell(row: Row, palette: Palette, *, dim: bool = False) -> SortableText:

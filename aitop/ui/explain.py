@@ -12,6 +12,7 @@ from rich.text import Text
 from aitop.format import format_value
 from aitop.model import FIELD_BY_NAME, Missing, Row, Severity, Snapshot
 from aitop.sanitize import clean
+from aitop.ui.alert_text import format_duration
 from aitop.ui.cells import CRITICAL_MARK, WARNING_MARK, Palette
 
 PROVENANCE_WIDTH = 2000
@@ -34,6 +35,16 @@ def severity_words(row: Row, field: str, palette: Palette) -> Text:
     if severity >= Severity.WARNING:
         return Text(f"{WARNING_MARK} warning", Style(color=palette.warning, bold=True))
     return Text("ok", Style(color=palette.ok))
+
+
+def warmup_words(row: Row) -> str:
+    """How the warm-up stands: a row is judged once its window holds a full window of data (not a request
+    count), counted from when aitop first saw it, a counter reset behind it, a source outage or a regroup."""
+    watched, needed = row.warmup  # type: ignore[misc]
+    if row.warming:
+        return (f"not yet: warming up, {format_duration(watched)} of a full {format_duration(needed)} window "
+                "watched (cells unmarked, alerts wait)")
+    return f"yes: its window holds a full {format_duration(needed)} of data (warm-up: a full window, not a request count)"
 
 
 def explain_text(row: Row, field: str, snapshot: Snapshot | None, palette: Palette) -> Text:
@@ -62,6 +73,12 @@ def explain_text(row: Row, field: str, snapshot: Snapshot | None, palette: Palet
     if down:
         error = clean(snapshot.error, 200) if snapshot is not None and snapshot.error else "a target is down"
         lines.append(Text.assemble(("stale     ", label), f"last good window shown: {error}"))
+    if row.replicas is not None and row.replicas[0] < row.replicas[1]:
+        up, total = row.replicas
+        lines.append(Text.assemble(("replicas  ", label), f"{up}/{total} replicas up: a down target's series "
+                                   "count until its last scrape leaves the window, then no more"))  # fmt: skip
+    if row.warmup is not None:
+        lines.append(Text.assemble(("judged    ", label), warmup_words(row)))
     lines.append(Text(""))
     lines.append(Text("Esc closes · e on another field explains it", muted))
     return Text("\n").join(lines)

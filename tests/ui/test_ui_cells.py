@@ -52,3 +52,11 @@ def test_sorting_is_numeric_with_missing_last():
     # "10.0" < "9.5" as strings; the cells compare as numbers
     assert SortableText("9.5", value=9.5) < SortableText("10.0", value=10.0)
     assert SortableText(MISSING_MARK, value=None) < SortableText("0", value=0.0)
+
+
+def test_a_row_with_a_replica_down_says_so_in_its_model_cell():
+    row = replace(make_row("llama-3.1-8b", request_rate=2.0), replicas=(2, 3))
+    assert model_cell(row, PALETTE).plain == "  llama-3.1-8b 2/3 replicas up"
+    assert model_cell(replace(row, replicas=(3, 3)), PALETTE).plain == "  llama-3.1-8b"
+    long = replace(row, group="m" * 60)
+    assert model_cell(long, PALETTE).plain.endswith(" 2/3 replicas up")  # the name gives way, not the note

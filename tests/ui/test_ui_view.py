@@ -144,3 +144,22 @@ def test_theme_cycle_order():
     assert next_theme("aitop-dark", cycle) == "aitop-light"
     assert next_theme("zeta", cycle) == "aitop-dark"
     assert next_theme("textual-dark", cycle) == "aitop-dark"
+
+
+def test_explain_says_how_the_warm_up_stands_and_which_criterion_it_uses():
+    row = make_row("llama-3.1-8b", latency_p95=1.2)
+    warming = explain_text(replace(row, warmup=(12.0, 30.0)), "latency_p95", None, PALETTE).plain
+    assert "judged    not yet: warming up, 12s of a full 30s window watched (cells unmarked, alerts wait)" in warming
+    warm = explain_text(replace(row, warmup=(31.0, 30.0)), "latency_p95", None, PALETTE).plain
+    assert "judged    yes: its window holds a full 30s of data (warm-up: a full window, not a request count)" in warm
+    assert "judged" not in explain_text(row, "latency_p95", None, PALETTE).plain  # one-shot: no warm-up
+
+
+def test_the_sidebar_gives_what_resolution_needs_its_own_line():
+    firing = replace(alert("llama-3.1-8b", "latency_p95", value=1.95, threshold=2.0, rule="latency_p95_critical",
+                           message="p95 latency 1.95s (threshold 2.00s) on llama-3.1-8b, firing for 3m, "
+                                   "clearing: 12s of 30s below 2.00s"),
+                     resolution="clearing: 12s of 30s below 2.00s")  # fmt: skip
+    lines = alert_text(firing, T0, PALETTE, width=40).plain.splitlines()
+    assert lines[2].startswith("  p95 1.95s < 2.00s · ")
+    assert lines[3] == "  clearing: 12s of 30s below 2.00s"  # whole, where the message is cut off

@@ -24,10 +24,11 @@ class Clocked:
         self.rows: list[Row] = []
         self.alerts: tuple = ()
         self.group_by = None
+        self.model_rows: tuple[Row, ...] | None = None
 
     async def collect(self) -> Collected:
         return Collected(self.now, 30.0, tuple(self.rows), (TargetHealth(self.targets[0], "prometheus", True),),
-                         ("vllm",), alerts=self.alerts)
+                         ("vllm",), alerts=self.alerts, model_rows=self.model_rows)
 
     async def breakdown(self, key, label):
         return (Row("vllm", "engine-0", label, {"error_rate": 0.5, "cost_per_hour": 5.0}),)
@@ -88,17 +89,26 @@ async def test_breakdown_rows_get_cost_fields_and_instant_severity():
     assert part.severity["error_rate"] is Severity.CRITICAL and part.value("cost_per_day") == 120.0
 
 
-async def test_regrouping_forgets_baselines_and_alerts():
+async def test_regrouping_keeps_baselines_and_alerts_of_the_model_rows():
     source = Clocked()
-    source.rows = [Row("vllm", "m", "model_name", {"error_rate": 0.2, "request_rate": 10.0})]
+    model = Row("vllm", "m", "model_name", {"error_rate": 0.2, "request_rate": 10.0})
+    source.rows = [model]
     monitor = Monitor(source)
     await poll(monitor, source, 200)
     assert monitor.baseline(("vllm", "m"), "request_rate").ready
+    (firing,) = [a for a in monitor.last_good.alerts if a.rule == "error_rate_critical"]
+    assert firing.state == "firing"
     monitor.group_by = "engine"
-    assert monitor.baseline(("vllm", "m"), "request_rate") is None
-    source.rows = []
+    source.group_by = "engine"
+    source.rows = [Row("vllm", "0", "engine", {"error_rate": 0.2, "request_rate": 10.0})]
+    source.model_rows = (model,)
     await poll(monitor, source, 2)
-    assert monitor.last_good.alerts == ()
+    assert monitor.baseline(("vllm", "m"), "request_rate").ready
+    (kept,) = [a for a in monitor.last_good.alerts if a.rule == "error_rate_critical"]
+    assert (kept.state, kept.since, kept.group) == ("firing", firing.since, "m")
+    # The view's row is marked by its own value, the alert stays on the model it belongs to.
+    assert monitor.last_good.rows[0].group == "0"
+    assert monitor.last_good.rows[0].severity["error_rate"] is Severity.CRITICAL
 
 
 async def test_json_rows_carry_the_derived_fields_null_when_unknown():
@@ -114,3 +124,17 @@ async def test_json_rows_carry_the_derived_fields_null_when_unknown():
     assert row["cost_per_day"] == 48.0
     assert row["latency_drift"] is None and row["missing"]["latency_drift"] == "no such metric"
     assert {"ttft_drift", "output_length_drift"} <= set(row)
+
+
+async def test_a_regrouped_source_without_model_rows_never_rekeys_alerts_to_the_view_groups():
+    source = Clocked()
+    source.rows = [Row("vllm", "m", "model_name", {"error_rate": 0.2, "request_rate": 10.0})]
+    monitor = Monitor(source)
+    await poll(monitor, source, 40)
+    (firing,) = [a for a in monitor.last_good.alerts if a.rule == "error_rate_critical"]
+    monitor.group_by = source.group_by = "engine"
+    source.rows = [Row("vllm", "0", "engine", {"error_rate": 0.2, "request_rate": 10.0})]
+    await poll(monitor, source, 10)
+    alerts = [a for a in monitor.last_good.alerts if a.rule == "error_rate_critical"]
+    assert [(a.group, a.state, a.since) for a in alerts] == [("m", "firing", firing.since)]  # held, unjudged
+    assert monitor.last_good.rows[0].severity["error_rate"] is Severity.CRITICAL  # the view's cell: its value

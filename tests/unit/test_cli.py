@@ -131,3 +131,24 @@ def test_detect_reports_schemas_concepts_and_reasons(exporter, capsys):
 def test_detect_on_a_dead_target_exits_1(capsys):
     assert cli.main(["detect", "127.0.0.1:9/metrics"]) == 1
     assert "cannot connect" in capsys.readouterr().err
+
+
+def test_watch_prints_one_json_line_per_refresh_and_stops_after_count(exporter, capsys, tmp_path):
+    target, requests = exporter
+    config = tmp_path / "config.toml"
+    config.write_text("")  # no user config from the machine running the tests
+    assert cli.main(["watch", target, "--format", "jsonl", "--count", "3", "--interval", "0.5s",
+                     "--window", "0.8s", "--config", str(config)]) == 0  # fmt: skip
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 3
+    snapshots = [json.loads(line) for line in lines]
+    assert [s["rows"][0]["group"] for s in snapshots] == ["gpt-4o"] * 3
+    # Warm-up: the first refresh's row is not judged; once the 0.8 s window is full it is.
+    assert snapshots[0]["rows"][0]["warming"] and not snapshots[-1]["rows"][0]["warming"]
+    assert all(isinstance(s["alerts"], list) for s in snapshots)
+
+
+def test_watch_count_must_be_positive(capsys):
+    with pytest.raises(SystemExit) as exited:
+        cli.main(["watch", "127.0.0.1:9/metrics", "--count", "0"])
+    assert exited.value.code == 2 and "--count" in capsys.readouterr().err

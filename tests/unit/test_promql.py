@@ -81,3 +81,12 @@ def test_duration(seconds, text):
 def test_history_step_respects_the_11000_point_limit(seconds):
     step = history_step(seconds)
     assert seconds / step <= 11_000 and step >= 1
+
+
+def test_a_per_query_cost_gauge_is_averaged_over_the_window_other_gauges_are_not():
+    names = {"llm_requests_total", "llm_request_latency_seconds_bucket", "llm_cost_per_query_usd"}
+    (plan,) = plan_schemas(builtin_schemas(), names)
+    queries = {q.concept: q.expr for q in instant_queries(plan, window=30, group_by=None)}
+    assert 'avg_over_time(llm_cost_per_query_usd{model!=""}[30s])' in queries["cost_per_query"]
+    vllm = {q.concept: q.expr for q in instant_queries(vllm_plan(), window=30, group_by=None)}
+    assert "avg_over_time" not in vllm["kv_cache"]  # a gauge is read as it is now

@@ -17,7 +17,15 @@ from textual.widgets.data_table import CellDoesNotExist
 
 from aitop.model import FIELD_BY_NAME, History, Row, Snapshot
 from aitop.sanitize import clean
-from aitop.ui.cells import MODEL_WIDTH, Palette, SortableText, model_cell, numeric_cell, schema_cell
+from aitop.ui.cells import (
+    MODEL_WIDTH,
+    Palette,
+    SortableText,
+    model_cell,
+    numeric_cell,
+    replicas_note,
+    schema_cell,
+)
 from aitop.ui.columns import COLUMN_BY_KEY, MODEL, SCHEMA, TREND, Column, visible_columns
 from aitop.ui.sparkline import TREND_SECONDS, sparkline
 from aitop.ui.themes import palette_from_variables
@@ -210,7 +218,8 @@ class TopTable(LazyTable):
 
     def _track_model_width(self, rows) -> None:
         """Widen (or narrow) the model column to the longest name shown, within the cap."""
-        longest = max((len(row.group) for row in rows), default=0)
+        longest = max((len(row.group) + (len(note) + 1 if (note := replicas_note(row)) else 0) for row in rows),
+                      default=0)  # fmt: skip
         width = min(max(longest + 2, len("model") + 1, 12), MODEL_WIDTH + 2)
         if width != self.model_width:
             self.model_width = width
