@@ -81,7 +81,7 @@ async def test_a_catastrophic_filter_regex_is_refused_in_time_and_keys_stay_answ
             # The catastrophic key: refused within the match budget, with a message; the old filter stays.
             slow.append(await _answered(app, pilot, "dollar_sign", lambda: bar.has_class("-invalid"), "$"))
             message = str(info.render())
-            assert "regex too slow: gave up after 100 ms" in message, message
+            assert "regex too slow: gave up after 25 ms" in message, message
             assert table.row_filter.text == "(a|aa)+" and table.row_count == kept
             await _answered(app, pilot, "backspace", lambda: not bar.has_class("-invalid"))
         print(f"FIGURES catastrophic regex: baseline {[f'{t * 1000:.0f} ms' for t in baseline]}, "
