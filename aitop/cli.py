@@ -31,9 +31,11 @@ from aitop.guard import (
     thread_errors_off_the_terminal,
     write_crash_report,
 )
+from aitop.glyphs import use_glyph_fallback
 from aitop.monitor import Monitor
 from aitop.secret import mask
 from aitop.output import to_json, to_table
+from aitop.outstream import EXIT_OUTPUT_LOST, guarded_stdout, stdout_closed
 from aitop.sources.detect import DetectionError, PendingCollector
 from aitop.sources.factory import open_collector
 from aitop.transport import HttpSettings
@@ -41,6 +43,7 @@ from aitop.transport import HttpSettings
 log = logging.getLogger(__name__)
 
 SUBCOMMANDS = ("snapshot", "watch", "check", "detect", "demo-server")
+STDOUT_CLOSED = "aitop: stdout is closed: nothing can be written (give aitop a terminal, a pipe or a file)"
 NO_TTY_HINT = (
     "aitop: no TTY ({problem}): use ssh -t for the live view, or --once (aitop snapshot …) for a plain snapshot"
 )
@@ -386,6 +389,19 @@ def _dispatch(argv: Sequence[str]) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `aitop` command; returns the process exit code."""
+    use_glyph_fallback()  # a legacy-encoding terminal or pipe gets ASCII stand-ins, never an encoding error
+    if stdout_closed():
+        print(STDOUT_CLOSED, file=sys.stderr)
+        return EXIT_OUTPUT_LOST
+    with guarded_stdout() as output:
+        code = _main(argv)
+    if output.lost is not None and not output.reader_gone:  # a full disk is not a crash: one line, no crash file
+        print(f"aitop: output not written ({output.lost})", file=sys.stderr)
+        return EXIT_OUTPUT_LOST
+    return code
+
+
+def _main(argv: Sequence[str] | None) -> int:
     try:
         return _dispatch(list(sys.argv[1:] if argv is None else argv))
     except (ConfigError, DetectionError) as exc:

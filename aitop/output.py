@@ -106,7 +106,7 @@ def to_json(snapshot: Snapshot) -> str:
 
 def to_json_line(snapshot: Snapshot) -> str:
     """The snapshot as one line of JSON (`aitop watch --format jsonl`)."""
-    return json.dumps(snapshot_to_dict(snapshot), ensure_ascii=False, separators=(",", ":"))
+    return json.dumps(mask_data(snapshot_to_dict(snapshot)), ensure_ascii=False, separators=(",", ":"))
 
 
 def to_table(snapshot: Snapshot) -> str:

@@ -4,7 +4,6 @@ alert lifecycles from outside (warm-up, `for` and `keep_firing_for` apply as in 
 from __future__ import annotations
 
 import asyncio
-import os
 import sys
 
 from aitop.config import Config
@@ -24,12 +23,9 @@ async def watch(config: Config, count: int | None) -> int:
         while count is None or printed < count:
             started = loop.time()
             snapshot = await monitor.refresh()
-            try:
-                sys.stdout.write(to_json_line(snapshot) + "\n")
-                sys.stdout.flush()
-            except BrokenPipeError:  # `aitop watch … | head`: the reader has gone, which is not an error
-                # Whatever is still buffered goes nowhere, so the exit's own flush does not fail again.
-                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            sys.stdout.write(to_json_line(snapshot) + "\n")
+            sys.stdout.flush()
+            if getattr(sys.stdout, "lost", None) is not None:  # cli.main's guard: the pipe closed or the disk is full
                 return 0
             printed += 1
             if count is not None and printed >= count:

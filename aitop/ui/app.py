@@ -79,6 +79,10 @@ class AitopApp(App[None]):
                 tooltip="command palette: jump to row, group by, interval, theme, sidebar…"),
         Binding("colon", "command_palette", "palette", show=False, key_display=":",
                 tooltip="command palette: jump to row, group by, interval, theme, sidebar…"),
+        # The terminal is in raw mode, so ctrl+z and ctrl+l arrive as keys; as in top and htop they suspend
+        # (back with `fg`, fully repainted) and redraw the whole screen.
+        Binding("ctrl+z", "suspend_process", "Suspend", show=False, priority=True, tooltip="suspend (fg resumes)"),
+        Binding("ctrl+l", "redraw", "Redraw", show=False, priority=True, tooltip="repaint the whole screen"),
     ]
 
     def __init__(
@@ -131,6 +135,9 @@ class AitopApp(App[None]):
         return self.screen_stack[0]  # type: ignore[return-value]
 
     def on_mount(self) -> None:
+        # Back from a suspension (ctrl+z then `fg`, or SIGTSTP/SIGCONT from outside) the terminal shows
+        # whatever ran meanwhile, and Textual redraws only what changes: repaint every cell.
+        self.app_resume_signal.subscribe(self, lambda _app: self.action_redraw())
         for notice in self._notices:
             self.notify(notice, severity="warning", markup=False)
         if not self.is_headless:
@@ -251,6 +258,10 @@ class AitopApp(App[None]):
         """Switch to the next aitop theme (built-in, then user themes)."""
         self.theme = next_theme(self.theme, self.theme_names)
         self.notify(f"theme {self.theme}", timeout=2, markup=False)
+
+    def action_redraw(self) -> None:
+        """Repaint every cell of the screen (ctrl+l), not only the ones that changed."""
+        self.screen.refresh(layout=True)
 
     def action_help(self) -> None:
         """Show every key."""

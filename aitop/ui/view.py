@@ -7,19 +7,38 @@ whichever the direction, because "unknown" is never the best or the worst.
 
 from __future__ import annotations
 
-import re
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+
+# `regex`, not `re`: its matcher takes a timeout. A pattern such as `(a|aa)+$` backtracks exponentially on a
+# model name like `aaaa…a-x`; with `re` the match holds the event loop (and the GIL, so no thread helps)
+# for minutes, and no key is answered. Its syntax is a superset of `re`'s in the default (V0) mode.
+import regex
 
 from aitop.model import Row
 from aitop.ui.columns import COLUMN_BY_KEY, MODEL, SCHEMA
 
 #: Longest filter pattern accepted; a regex is compiled once per change, never per row and refresh.
 MAX_PATTERN = 200
+#: Most CPU time one filtering of all rows may take; past it the pattern is refused (keys stay answered).
+#: CPU, not wall, time: `regex` counts its timeout in CPU time, and a legitimate pattern must not be refused
+#: because the machine is busy. On a machine shared k ways the UI waits about k times this at worst.
+MATCH_BUDGET = 0.025
 
 
 class FilterError(ValueError):
     """A filter the user typed that is not a valid regular expression; the message says why."""
+
+
+class FilterTooSlow(FilterError):
+    """A valid pattern that took longer than `MATCH_BUDGET` to filter the rows (catastrophic backtracking)."""
+
+    def __init__(self, budget: float) -> None:
+        super().__init__(
+            f"regex too slow: gave up after {budget * 1000:.0f} ms (nested repeats such as (a|aa)+ backtrack; "
+            "simplify it)"
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,25 +66,37 @@ class RowFilter:
         """False for the empty filter (and a lone `!`), which keep every row."""
         return bool(self.pattern)
 
-    def compile(self) -> re.Pattern[str] | None:
+    def compile(self) -> regex.Pattern[str] | None:
         """The compiled pattern (None when inactive); raises `FilterError` with a short reason."""
         if not self.active:
             return None
         if len(self.pattern) > MAX_PATTERN:
             raise FilterError(f"pattern longer than {MAX_PATTERN} characters")
         try:
-            return re.compile(self.pattern, re.IGNORECASE)
-        except re.error as exc:
+            return regex.compile(self.pattern, regex.IGNORECASE | regex.VERSION0)
+        except regex.error as exc:
             where = f" at position {exc.pos}" if exc.pos is not None else ""
             raise FilterError(f"invalid regex: {exc.msg}{where}") from None
 
-    def apply(self, rows: Iterable[Row]) -> list[Row]:
-        """The rows this filter keeps, in their given order. Call `compile()` first to validate."""
+    def apply(self, rows: Iterable[Row], budget: float = MATCH_BUDGET) -> list[Row]:
+        """The rows this filter keeps, in their given order; raises `FilterError` for an invalid pattern and
+        `FilterTooSlow` when matching all of `rows` would take more than `budget` seconds of CPU time."""
         compiled = self.compile()
         if compiled is None:
             return list(rows)
+        deadline = time.thread_time() + budget
+
+        def found(text: str) -> bool:
+            left = deadline - time.thread_time()
+            if left <= 0:
+                raise FilterTooSlow(budget)
+            try:
+                return compiled.search(text, timeout=left) is not None
+            except TimeoutError:
+                raise FilterTooSlow(budget) from None
+
         keep = not self.inverted
-        return [row for row in rows if bool(compiled.search(row.group) or compiled.search(row.schema)) == keep]
+        return [row for row in rows if (found(row.group) or found(row.schema)) == keep]
 
 
 @dataclass(frozen=True, slots=True)

@@ -123,6 +123,7 @@ def echo_runs(tmp_path_factory) -> dict:
             "snapshot json (scrape)": run_aitop(["snapshot", *scrape_args, "--format", "json"], env),
             "snapshot table (scrape)": run_aitop(["snapshot", *scrape_args, "--format", "table"], env),
             "check text (scrape)": run_aitop(["check", *scrape_args], env),
+            "watch jsonl (prometheus)": run_aitop(["watch", *prom_args, "--format", "jsonl", "--count", "1"], env),
         }
         wrapper = tmp / "crash.py"
         wrapper.write_text(FORCED_CRASH)
@@ -157,6 +158,7 @@ SHOWN = {
     "snapshot json (prometheus)": FULL_ECHO, "snapshot table (prometheus)": FULL_ECHO,
     "check text (prometheus)": FULL_ECHO, "check json (prometheus)": FULL_ECHO,
     "snapshot json (scrape)": FULL_ECHO, "snapshot table (scrape)": FULL_ECHO,
+    "watch jsonl (prometheus)": FULL_ECHO,
     "check text (scrape)": "HTTP 502 bad token Bearer ***",
 }
 

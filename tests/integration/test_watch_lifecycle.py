@@ -237,3 +237,20 @@ def test_killing_one_of_three_targets_drops_the_rate_to_two_thirds_within_one_wi
         watch.stop()
         for exporter in exporters[:2]:
             exporter.kill()
+
+
+def test_a_reader_that_goes_away_ends_watch_quietly(tmp_path):
+    """`aitop watch … | head -1`: the closed pipe ends the watch with exit 0 and nothing on stderr."""
+    exporter = LinearExporter("gpt-x", FAST)
+    try:
+        env = {**os.environ, "NO_COLOR": "1"}
+        env.pop("AITOP_CONFIG", None)
+        command = (f"{sys.executable} -m aitop watch {exporter.url} --format jsonl --window {WINDOW}s "
+                   f"--interval {INTERVAL}s | head -1")
+        result = subprocess.run(["bash", "-o", "pipefail", "-c", command], capture_output=True, text=True,
+                                env=env, timeout=60)
+    finally:
+        exporter.kill()
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["rows"] is not None
+    assert result.stderr == ""

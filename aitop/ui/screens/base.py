@@ -6,11 +6,13 @@ import asyncio
 import time
 from collections.abc import Callable
 
-from textual.events import Resize
+from textual.events import DescendantFocus, Resize
 from textual.screen import Screen
+from textual.widget import Widget
 
 from aitop.model import Snapshot
 from aitop.ui.widgets import KeyBar, StatusBar, TooSmall, UiState
+from aitop.ui.widgets.too_small import MIN_HEIGHT, MIN_WIDTH
 
 
 class DataScreen(Screen[None]):
@@ -27,6 +29,7 @@ class DataScreen(Screen[None]):
         self.ready = False
         self._ready_event = asyncio.Event()
         self._pending: Snapshot | None = None
+        self._last_focused: Widget | None = None  # given back after the too-small notice took the focus
 
     def on_mount(self) -> None:
         self.call_after_refresh(self._become_ready)
@@ -72,3 +75,18 @@ class DataScreen(Screen[None]):
     def on_resize(self, event: Resize) -> None:
         # The notice is hidden (so gets no resize of its own) until the screen is too small.
         self.query_one(TooSmall).say(event.size.width, event.size.height)
+        if event.size.width >= MIN_WIDTH and event.size.height >= MIN_HEIGHT:
+            # Hiding everything for the notice took the focus away; without it arrows and Enter do nothing.
+            self.call_after_refresh(self._restore_focus)
+
+    def on_descendant_focus(self, event: DescendantFocus) -> None:
+        self._last_focused = event.widget
+
+    def _restore_focus(self) -> None:
+        if self.focused is not None or not self.ready:
+            return
+        widget = self._last_focused
+        if widget is not None and widget.is_attached and widget.display and widget.focusable:
+            widget.focus()
+        else:
+            self.focus_next()

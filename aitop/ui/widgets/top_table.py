@@ -29,7 +29,7 @@ from aitop.ui.cells import (
 from aitop.ui.columns import COLUMN_BY_KEY, MODEL, SCHEMA, TREND, Column, visible_columns
 from aitop.ui.sparkline import TREND_SECONDS, sparkline
 from aitop.ui.themes import palette_from_variables
-from aitop.ui.view import RowFilter, SortOrder
+from aitop.ui.view import FilterError, RowFilter, SortOrder
 from aitop.ui.widgets.lazy_table import LazyTable
 
 _SEPARATOR = "\x1f"  # sanitised labels cannot contain it (clean() turns it into "^_"), so keys never collide
@@ -165,7 +165,10 @@ class TopTable(LazyTable):
 
     def set_filter(self, row_filter: RowFilter) -> None:
         """Show only the rows `row_filter` keeps; raises `FilterError` (and changes nothing) when invalid."""
-        row_filter.compile()
+        if self.snapshot is not None:  # a pattern too slow for these rows is refused before it is kept
+            row_filter.apply(self.snapshot.rows)
+        else:
+            row_filter.compile()
         self.row_filter = row_filter
         self.redraw()
 
@@ -259,7 +262,13 @@ class TopTable(LazyTable):
         self.recorded = recorded
         selected = self.selected_key
         cursor = self.cursor_row
-        rows = self.sort_order.rank(self.row_filter.apply(snapshot.rows))
+        try:
+            kept = self.row_filter.apply(snapshot.rows)
+        except FilterError as exc:  # new rows made the kept pattern too slow: show them all, and say so
+            self.row_filter = RowFilter()
+            kept = list(snapshot.rows)
+            self.app.notify(f"filter dropped: {exc}", severity="error", markup=False)
+        rows = self.sort_order.rank(kept)
         self._track_model_width(rows)
         self._ensure_columns()  # a new header clears the rows too; the cursor is restored by key below
         self._palette = self.palette
