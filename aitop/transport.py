@@ -127,6 +127,39 @@ def connect_failure(error: BaseException) -> str | None:
     return None
 
 
+def _wrapped(error: BaseException):
+    """Every exception in `error`'s chain and wrapped in it (requests and urllib3 keep the cause in
+    `args` and `reason`, not in `__cause__`)."""
+    seen: set[int] = set()
+    pending = [error]
+    while pending:
+        current = pending.pop(0)
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        pending += [e for e in (current.__cause__, current.__context__, getattr(current, "reason", None),
+                                *current.args) if isinstance(e, BaseException)]
+
+
+def tls_failure(error: BaseException) -> str | None:
+    """`TLS failure: <why>` when a connection failed in the TLS handshake (a certificate not trusted, a
+    name mismatch, a protocol error), found anywhere in the exception chain; else None. The reason is the
+    TLS library's own short text (no URL, no secret in it)."""
+    causes = list(_wrapped(error))
+    for cause in causes:
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            return f"TLS failure: certificate not accepted ({cause.verify_message or 'verify failed'})"
+        if isinstance(cause, ssl.SSLError):
+            return f"TLS failure: {cause.reason or 'handshake failed'}"
+    for cause in causes:
+        text = str(cause)
+        if "CERTIFICATE_VERIFY_FAILED" in text or "SSLError" in type(cause).__name__:
+            why = "certificate not accepted" if "CERTIFICATE_VERIFY_FAILED" in text else "handshake failed"
+            return f"TLS failure: {why}"
+    return None
+
+
 def is_dns_failure(error: BaseException | str) -> bool:
     """Whether an error (or its text, or any exception it was raised from) says a host name did not resolve."""
     if isinstance(error, str):

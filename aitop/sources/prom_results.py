@@ -24,6 +24,7 @@ from aitop.sources.promql import Query, SchemaPlan
 from aitop.transport import retry_after_seconds
 
 NONE_GROUP = "(none)"
+MAX_ERROR_CHARS = 2000
 _SEVERITIES = {"critical": Severity.CRITICAL, "page": Severity.CRITICAL, "error": Severity.CRITICAL,
                "warning": Severity.WARNING, "warn": Severity.WARNING}
 _GROUP_LABELS = ("model_name", "model", "gen_ai_request_model", "service", "job", "instance")
@@ -39,10 +40,14 @@ class QueryFailure(Exception):
     """
 
     def __init__(
-        self, message: str, *, transient: bool = True, backoff: bool = True, retry_after: float | None = None
+        self, message: str, *, transient: bool = True, backoff: bool = True, retry_after: float | None = None,
+        kind: str = "",
     ) -> None:
         super().__init__(message)
         self.message = message
+        #: What the server said about the query ("limit", "timeout") or "tls"; "" otherwise. A server that
+        #: answers "limit" or "timeout" is up: only the query failed.
+        self.kind = kind
         self.transient = transient
         self.backoff = backoff
         self.retry_after = retry_after
@@ -62,7 +67,8 @@ def _api_error(response: requests.Response) -> tuple[str, str]:
         return "", ""
     if not isinstance(body, dict):
         return "", ""
-    return clean(body.get("errorType", ""), 40), clean(body.get("error", ""), 160)
+    # The whole cause: VictoriaMetrics states it some 400 characters into its message.
+    return clean(body.get("errorType", ""), 40), clean(body.get("error", ""), MAX_ERROR_CHARS)
 
 
 def describe_failure(exc: Exception, response: requests.Response | None, timeout: float) -> QueryFailure:
@@ -74,6 +80,11 @@ def describe_failure(exc: Exception, response: requests.Response | None, timeout
     if response is not None and response.status_code != 200:
         status = response.status_code
         error_type, error = _api_error(response)
+        if error_type == "timeout" or (status in (400, 422, 503) and "timed out" in error.lower()):
+            # Prometheus answers 503 errorType=timeout past --query.timeout: the server is up, the query
+            # too heavy for it. Retried with back-off, like any transient failure.
+            return QueryFailure(f"query timed out on the server (timeout: {error or status})", kind="timeout",
+                                retry_after=_retry_after(response))
         if status in (400, 422):
             return QueryFailure(f"query rejected ({error_type or status}): {error}".rstrip(": "), transient=False)
         if status == 503:
@@ -102,6 +113,14 @@ def describe_failure(exc: Exception, response: requests.Response | None, timeout
     return QueryFailure(f"request failed ({type(exc).__name__})")
 
 
+_REASONS = {"limit": Missing.LIMIT, "timeout": Missing.TIMEOUT, "tls": Missing.TLS}
+
+
+def failure_reason(error: Exception) -> Missing:
+    """The missing reason a failed query gives its fields: a limit, a timeout, TLS, or a query error."""
+    return _REASONS.get(getattr(error, "kind", ""), Missing.QUERY_ERROR)
+
+
 def response_warnings(response: requests.Response | None) -> list[str]:
     """Warnings, infos and VictoriaMetrics' isPartial flag of one answer."""
     if response is None:
@@ -127,7 +146,7 @@ def _group(labels: Mapping[str, str], group_labels: tuple[str, ...]) -> tuple[st
     return group_labels[0], NONE_GROUP
 
 
-def _fields_of(query: Query) -> tuple[str, ...]:
+def fields_of(query: Query) -> tuple[str, ...]:
     """The fields a query's answer fills (for every reading of its expression)."""
     fields: dict[str, None] = {}
     for reading in query.readings():
@@ -245,12 +264,14 @@ def assemble_rows(
         acc.queries.update(_explanations(parts.get((schema, group), {})))
         row = finish_row(schema, group, acc)
         failed = {field: str(error) for query, error in errored.items() if query.schema == schema
-                  for field in _fields_of(query)}
+                  for field in fields_of(query)}
+        failed_kinds = {field: error for query, error in errored.items() if query.schema == schema
+                        for field in fields_of(query)}
         if failed:
             missing, provenance = dict(row.missing), dict(row.provenance)
             for field, error in failed.items():
                 if row.value(field) is None:  # (a field with a value is handled by _unknown_where_failed)
-                    missing[field] = Missing.QUERY_ERROR
+                    missing[field] = failure_reason(failed_kinds[field])
                     provenance[field] = f"query error: {error}"
             row = replace(row, missing=missing, provenance=provenance)
         finished.append(row)
@@ -305,10 +326,10 @@ def alerts_from(body: object) -> tuple[Alert, ...]:
 def unknown_where_failed(rows: list[Row], errored: Mapping[Query, Exception]) -> list[Row]:
     """A field whose query failed is unknown ("query error"), never a number derived from its absence —
     a failed error query must not read as 0 % errors (reliability.md §F 6, 8)."""
-    failed: dict[str, dict[str, str]] = {}
+    failed: dict[str, dict[str, Exception]] = {}
     for query, error in errored.items():
-        for field in _fields_of(query):
-            failed.setdefault(query.schema, {})[field] = str(error)
+        for field in fields_of(query):
+            failed.setdefault(query.schema, {})[field] = error
     if not failed:
         return rows
     out = []
@@ -319,7 +340,7 @@ def unknown_where_failed(rows: list[Row], errored: Mapping[Query, Exception]) ->
             values, missing, provenance = dict(row.values), dict(row.missing), dict(row.provenance)
             for field in known:
                 values[field] = None
-                missing[field] = Missing.QUERY_ERROR
+                missing[field] = failure_reason(fields[field])
                 provenance[field] = f"query error: {fields[field]}"
             errors_by_type = {} if "error_rate" in known else row.errors_by_type
             row = replace(row, values=values, missing=missing, provenance=provenance, errors_by_type=errors_by_type)
@@ -333,7 +354,7 @@ def with_infos(rows: list[Row], answered: Mapping[Query, tuple[list, requests.Re
     for query, (_, response) in answered.items():
         infos = [w for w in response_warnings(response) if w.startswith("info: ")]
         if infos:
-            for field in _fields_of(query):
+            for field in fields_of(query):
                 notes.setdefault(query.schema, {}).setdefault(field, []).extend(infos)
     if not notes:
         return rows
