@@ -38,7 +38,6 @@ class Missing(str, enum.Enum):
     LIMIT = "query rejected by a server limit"
     TIMEOUT = "query timed out"
     TLS = "TLS failure"
-    WINDOW_SHORT = "window shorter than the scrape interval"
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,7 +16,7 @@ from datetime import datetime
 import requests
 
 from aitop.catalog import FEEDBACK_NEGATIVE, FEEDBACK_POSITIVE, Schema
-from aitop.derive import CONCEPT_FIELDS, KIND_NOTES, QUANTILE_FIELDS, Accumulator, finish_row
+from aitop.derive import CONCEPT_FIELDS, KIND_NOTES, QUANTILE_FIELDS, RATE_FIELDS, Accumulator, finish_row
 from aitop.model import Alert, Missing, Row, Severity
 from aitop.prommath import parse_le
 from aitop.sanitize import clean
@@ -80,7 +80,9 @@ def describe_failure(exc: Exception, response: requests.Response | None, timeout
     if response is not None and response.status_code != 200:
         status = response.status_code
         error_type, error = _api_error(response)
-        if error_type == "timeout" or (status in (400, 422, 503) and "timed out" in error.lower()):
+        lowered = error.lower()
+        if error_type == "timeout" or (status in (400, 422, 503) and ("timed out" in lowered
+                                                                      or "deadline exceeded" in lowered)):
             # Prometheus answers 503 errorType=timeout past --query.timeout: the server is up, the query
             # too heavy for it. Retried with back-off, like any transient failure.
             return QueryFailure(f"query timed out on the server (timeout: {error or status})", kind="timeout",
@@ -262,7 +264,7 @@ def assemble_rows(
     for (schema, group), acc in sorted(rows.items()):
         acc.exposed |= exposed.get(schema, set())
         acc.queries.update(_explanations(parts.get((schema, group), {})))
-        row = finish_row(schema, group, acc)
+        row = _sampled_elsewhere(finish_row(schema, group, acc), acc)
         failed = {field: str(error) for query, error in errored.items() if query.schema == schema
                   for field in fields_of(query)}
         failed_kinds = {field: error for query, error in errored.items() if query.schema == schema
@@ -279,6 +281,29 @@ def assemble_rows(
         if failure not in warnings:
             warnings.append(failure)
     return finished, warnings
+
+
+_WINDOWED = {**{name: concept for concept, name in RATE_FIELDS.items()},
+             **{name: concept for concept, fields in QUANTILE_FIELDS.items() for name, _ in fields}}
+
+
+def _sampled_elsewhere(row: Row, acc: Accumulator) -> Row:
+    """A row whose gauges answered but none of its rates or percentiles, though the server holds their
+    metrics, lacks samples, not metrics: its series have fewer than two samples in the window (a window
+    under two scrape intervals, or new series). (A row with some rates is left alone: a model without,
+    say, token counters simply has no such metric.)"""
+    if acc.present & set(_WINDOWED.values()):
+        return row
+    fix = [name for name, concept in _WINDOWED.items()
+           if row.missing.get(name) is Missing.NO_METRIC and concept in acc.exposed and concept not in acc.present]
+    if not fix:
+        return row
+    missing, provenance = dict(row.missing), dict(row.provenance)
+    for name in fix:
+        missing[name] = Missing.NOT_ENOUGH_SAMPLES
+        provenance.setdefault(name, "the server holds the metric, but no series of this row has two samples in the "
+                                    "window (a window under two scrape intervals, or new series)")
+    return replace(row, missing=missing, provenance=provenance)
 
 
 def _absent(schema: Schema | None) -> dict[str, str]:

@@ -141,3 +141,22 @@ def self_signed(directory: Path) -> tuple[Path, Path]:
                     "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
                     "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True, timeout=60)
     return cert, key
+
+
+def many_models_history(models: int, times: Sequence[float], edges: Sequence[float] = (0.5, 1, 2, 4, 8)) -> str:
+    """OpenMetrics of an `llm_*` app serving `models` models (1 request/s each, no errors): enough series
+    that a histogram query cannot finish within a 1 ms `--query.timeout`."""
+    requests, buckets, counts, sums = [], [], [], []
+    for m in range(models):
+        model = f"model-{m:04d}"
+        for t in times:
+            n = t - times[0] + 1000.0
+            requests.append(f'llm_requests_total{{model="{model}",status="success"}} {n} {t:.3f}')
+            for i, edge in enumerate((*edges, "+Inf")):
+                bound = edge if edge == "+Inf" else f"{float(edge)}"
+                buckets.append(f'llm_request_latency_seconds_bucket{{le="{bound}",model="{model}"}} '
+                               f"{n * min(1.0, (i + 1) / len(edges))} {t:.3f}")
+            counts.append(f'llm_request_latency_seconds_count{{model="{model}"}} {n} {t:.3f}')
+            sums.append(f'llm_request_latency_seconds_sum{{model="{model}"}} {n} {t:.3f}')
+    return "\n".join(["# TYPE llm_requests counter", *requests, "# TYPE llm_request_latency_seconds histogram",
+                      *buckets, *counts, *sums, "# EOF"]) + "\n"

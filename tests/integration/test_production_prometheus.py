@@ -102,6 +102,23 @@ def prom_limited(known, exporter, tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def prom_timeout(known, tmp_path_factory):
+    """`--query.timeout=1ms` in front of 500 models' histograms: the latency queries cannot finish in time."""
+    tmp = tmp_path_factory.mktemp("prom-timeout")
+    backfill(known.require_binary("promtool"), prod_servers.many_models_history(500, _times(15, 120)), tmp / "data")
+    port = known.free_port()
+    argv = [known.require_binary("prometheus"), f"--config.file={scrape_config(tmp / 'p.yml', '15s', {})}",
+            f"--storage.tsdb.path={tmp / 'data'}", f"--web.listen-address=127.0.0.1:{port}", "--log.level=warn",
+            "--query.timeout=1ms"]
+    server = known._Server("prometheus", argv, tmp / "prometheus.log", f"http://127.0.0.1:{port}")
+    try:
+        server.wait_healthy("/-/ready")
+        yield server.base_url
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
 def prom_tls(known, exporter, tmp_path_factory):
     """15 s scrapes, served over HTTPS with a self-signed certificate -> (base URL, CA file)."""
     if shutil.which("openssl") is None:
@@ -304,3 +321,14 @@ def test_victoria_metrics_series_limit_keeps_the_whole_cause(vm_limited):
     assert "-search.max" in cause, cause
     run = aitop("check", vm_limited)
     assert "UNKNOWN: query failed: vllm latency p95: query rejected by a server limit" in run.stdout, run.stdout
+
+
+def test_check_is_never_ok_while_its_latency_queries_time_out(prom_timeout):
+    """No rule is breached by what answers (no errors at all), but the latency queries time out on the
+    server: UNKNOWN, saying so — never `AITOP OK`."""
+    run = aitop("check", prom_timeout, "--window", "60s")
+    assert run.returncode == 3 and run.stdout.startswith("AITOP UNKNOWN"), run.stdout
+    # Which queries beat 1 ms varies; the histograms' never do. Prometheus says "query timed out in
+    # expression evaluation" or "expanding series: context deadline exceeded": both are timeouts.
+    assert "query timed out on the server (timeout: " in run.stdout, run.stdout
+    assert "query rejected" not in run.stdout, run.stdout
