@@ -137,9 +137,9 @@ class NameFilter:
         patterns: list[str] = []
         for schema in schemas:
             for name in schema.detect:
-                names.update(counter_forms(name))
+                names.update(spelling for form in counter_forms(name) for spelling in spellings(form))
             for variant in schema.variants():
-                names.update(variant.sample_names)
+                names.update(spelling for name in variant.sample_names for spelling in spellings(name))
                 if variant.metric_regex is not None:
                     patterns.append(variant.metric_regex.pattern)
         self.names = frozenset(names)

@@ -123,3 +123,26 @@ def test_rows_of_one_model_under_two_labels_line_up() -> None:
     rows = build("litellm").rows()
     assert {row.group_label for row in rows} == {"model"}
     assert all(row.value("request_rate") and row.value("output_tokens_rate") for row in rows)
+
+
+def test_ray_2_32_colon_names_give_the_same_rows() -> None:
+    """Ray 2.32 keeps vLLM's colon (`ray_vllm:num_requests_running`); later Ray writes `ray_vllm_…`."""
+    from fixture_rows import TEXT, WANTED
+
+    from aitop.rows import RowBuilder, TargetData
+    from aitop.sources.exposition import parse
+    from aitop.store import TargetWindow
+
+    def rows(text: str) -> dict:
+        window = TargetWindow(30.0)
+        for i, page in enumerate((text, pages.scaled(text, 2.0))):
+            window.add(10.0 * i, 1_754_990_000.0 + 10.0 * i, parse(page, TEXT, WANTED).samples)
+        builder = RowBuilder(builtin_schemas())
+        builder.add_target(TargetData(INSTANCE, window, True))
+        return {row.key: row.values for row in builder.rows()}
+
+    underscore = pages.read("ray_vllm")
+    colon = underscore.replace("ray_vllm_", "ray_vllm:")
+    assert "ray_vllm:request_success_total{" in colon
+    expected_rows = rows(underscore)
+    assert expected_rows and rows(colon) == expected_rows
