@@ -146,3 +146,26 @@ def test_ray_2_32_colon_names_give_the_same_rows() -> None:
     assert "ray_vllm:request_success_total{" in colon
     expected_rows = rows(underscore)
     assert expected_rows and rows(colon) == expected_rows
+
+
+def test_sglang_before_2025_counts_requests_from_the_e2e_histogram() -> None:
+    """No `sglang:num_requests_total` (nor the aborted counter) on older SGLang: its e2e histogram's
+    `_count` counts every finished request."""
+    from fixture_rows import TEXT, WANTED
+
+    from aitop.rows import RowBuilder, TargetData
+    from aitop.sources.exposition import parse
+    from aitop.store import TargetWindow
+
+    old = "\n".join(line for line in pages.read("sglang").splitlines()
+                    if "num_requests_" not in line and "num_aborted_requests" not in line) + "\n"
+    count = next(float(line.rsplit(" ", 1)[1]) for line in old.splitlines()
+                 if line.startswith("sglang:e2e_request_latency_seconds_count"))
+    window = TargetWindow(30.0)
+    for i, page in enumerate((old, pages.scaled(old, 2.0))):
+        window.add(10.0 * i, 1_754_990_000.0 + 10.0 * i, parse(page, TEXT, WANTED).samples)
+    builder = RowBuilder(builtin_schemas())
+    builder.add_target(TargetData(INSTANCE, window, True))
+    (row,) = builder.rows()
+    assert row.value("request_rate") == pytest.approx(count / 10)
+    assert row.value("latency_p95") is not None
