@@ -38,6 +38,7 @@ class Missing(str, enum.Enum):
     LIMIT = "query rejected by a server limit"
     TIMEOUT = "query timed out"
     TLS = "TLS failure"
+    NO_BUCKETS = "histogram has only a +Inf bucket"
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,6 +26,7 @@ MISSING_ADVICE: dict[Missing, str] = {
     Missing.LIMIT: "the server refused the query for a limit it enforces: a shorter --window or fewer labels",
     Missing.TIMEOUT: "the server gave up on the query (its --query.timeout); it is retried with back-off",
     Missing.TLS: "the server's certificate was not accepted: --ca-file (or --insecure-skip-verify)",
+    Missing.NO_BUCKETS: "observations were counted, but without bucket bounds no percentile exists",
 }
 
 

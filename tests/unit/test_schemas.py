@@ -169,3 +169,26 @@ def test_sglang_before_2025_counts_requests_from_the_e2e_histogram() -> None:
     (row,) = builder.rows()
     assert row.value("request_rate") == pytest.approx(count / 10)
     assert row.value("latency_p95") is not None
+
+
+def test_a_histogram_with_only_a_inf_bucket_says_so_not_no_observations() -> None:
+    """An OTel SDK exporting a histogram without explicit bounds: observations counted, no percentile."""
+    from fixture_rows import TEXT, WANTED
+
+    from aitop.rows import RowBuilder, TargetData
+    from aitop.sources.exposition import parse
+    from aitop.store import TargetWindow
+
+    page = ("# TYPE llm_requests counter\nllm_requests_total{model=\"m\",status=\"success\"} 100\n"
+            "# TYPE llm_request_latency_seconds histogram\n"
+            "llm_request_latency_seconds_bucket{model=\"m\",le=\"+Inf\"} 100\n"
+            "llm_request_latency_seconds_count{model=\"m\"} 100\nllm_request_latency_seconds_sum{model=\"m\"} 150\n")
+    window = TargetWindow(30.0)
+    for i, text in enumerate((page, pages.scaled(page, 2.0))):
+        window.add(10.0 * i, 1_754_990_000.0 + 10.0 * i, parse(text, TEXT, WANTED).samples)
+    builder = RowBuilder(builtin_schemas())
+    builder.add_target(TargetData(INSTANCE, window, True))
+    (row,) = builder.rows()
+    assert row.value("latency_p95") is None
+    assert row.missing_reason("latency_p95") is Missing.NO_BUCKETS
+    assert "only a +Inf bucket: 10 observations/s in the window" in row.provenance["latency_p95"]
