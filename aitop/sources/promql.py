@@ -194,11 +194,18 @@ def _vector(plan: SchemaPlan, variant: Variant, names: Sequence[str], labels: Se
     if len(labels) < 2:
         return plan.wrap(fn(_selector(variant, names, extra)), variant)
     first = labels[0]
-    branches = [fn(_selector(variant, names, [*extra, f'{first}!=""']))]
+    # A row's matcher (breakdown) selects the row's name under whichever label names each branch's series.
+    row = next((m for m in extra if isinstance(m, GroupMatcher) and m.label in labels), None)
+    extra = [m for m in extra if m is not row]
+
+    def named(label: str) -> list[str]:
+        return [GroupMatcher(label, row.value)] if row is not None else []
+
+    branches = [fn(_selector(variant, names, [*extra, *named(first), f'{first}!=""']))]
     for i, label in enumerate((*labels[1:], INSTANCE)):
         empty = [f'{other}=""' for other in labels[: i + 1]]
         present = [f'{label}!=""'] if label != INSTANCE else [f'{other}=""' for other in labels[i + 1:]]
-        selected = fn(_selector(variant, names, [*extra, *empty, *present]))
+        selected = fn(_selector(variant, names, [*extra, *named(label), *empty, *present]))
         branches.append(f'label_replace({selected}, "{first}", "$1", "{label}", "(.+)")')
     return plan.wrap("(" + " or ".join(branches) + ")", variant)
 
