@@ -1,4 +1,4 @@
-"""Reading Prometheus answers: rows from query vectors, failures into safe messages, alerts into `Alert`s.
+"""Reading Prometheus answers: rows from query vectors, failures into safe messages (alerts: prom_alerts).
 
 Everything a server sends is untrusted: label values, warnings, error strings and alert annotations pass
 `clean()` before they reach the model, and messages are built from status codes and `errorType`, never
@@ -7,27 +7,23 @@ from exception text that could carry a URL with credentials (reliability.md §C.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
-from datetime import datetime
 
 import requests
 
 from aitop.catalog import FEEDBACK_NEGATIVE, FEEDBACK_POSITIVE, Schema
 from aitop.derive import CONCEPT_FIELDS, KIND_NOTES, QUANTILE_FIELDS, RATE_FIELDS, Accumulator, finish_row
-from aitop.model import Alert, Missing, Row, Severity
+from aitop.model import Missing, Row
 from aitop.prommath import parse_le
 from aitop.sanitize import clean
+from aitop.sources.prom_alerts import alerts_from  # noqa: F401 - re-exported for the collector
 from aitop.sources.promql import Query, SchemaPlan
 from aitop.transport import retry_after_seconds
 
 NONE_GROUP = "(none)"
 MAX_ERROR_CHARS = 2000
-_SEVERITIES = {"critical": Severity.CRITICAL, "page": Severity.CRITICAL, "error": Severity.CRITICAL,
-               "warning": Severity.WARNING, "warn": Severity.WARNING}
-_GROUP_LABELS = ("model_name", "model", "gen_ai_request_model", "service", "job", "instance")
 
 
 class QueryFailure(Exception):
@@ -310,42 +306,6 @@ def _absent(schema: Schema | None) -> dict[str, str]:
     if schema is None:
         return {}
     return {concept: f"{schema.title}: {why}" for concept, why in schema.absent.items()}
-
-
-def alerts_from(body: object) -> tuple[Alert, ...]:
-    """The server's pending and firing alerts (`/api/v1/alerts`), sanitised."""
-    if not isinstance(body, dict) or not isinstance(body.get("data"), dict):
-        return ()
-    alerts = []
-    for raw in body["data"].get("alerts") or []:
-        labels = {str(k): str(v) for k, v in (raw.get("labels") or {}).items()}
-        annotations = raw.get("annotations") or {}
-        name = clean(labels.get("alertname", "alert"), 80)
-        fingerprint = hashlib.sha1(json.dumps(sorted(labels.items())).encode()).hexdigest()[:12]
-        group = next((clean(labels[label]) for label in _GROUP_LABELS if labels.get(label)), "")
-        message = annotations.get("summary") or annotations.get("description") or name
-        try:
-            value: float | None = float(raw.get("value"))
-        except (TypeError, ValueError):
-            value = None
-        try:
-            since = datetime.fromisoformat(str(raw.get("activeAt")).replace("Z", "+00:00")).timestamp()
-        except ValueError:
-            since = 0.0
-        alerts.append(Alert(
-            id=f"prometheus:{name}:{fingerprint}",
-            rule=f"prometheus:{name}",
-            severity=_SEVERITIES.get(labels.get("severity", "").lower(), Severity.WARNING),
-            state=clean(raw.get("state", "firing"), 20),
-            schema="prometheus",
-            group=group,
-            field="",
-            value=value,
-            threshold=None,
-            since=since,
-            message=clean(message, 200),
-        ))
-    return tuple(alerts)
 
 
 def unknown_where_failed(rows: list[Row], errored: Mapping[Query, Exception]) -> list[Row]:

@@ -136,9 +136,11 @@ def prom_tls(known, exporter, tmp_path_factory):
 
 
 def _ready_tls(base: str, cert: Path) -> bool:
+    import ssl
+
     import httpx
 
-    return httpx.get(base + "/-/ready", verify=str(cert), timeout=1).status_code == 200
+    return httpx.get(base + "/-/ready", verify=ssl.create_default_context(cafile=str(cert)), timeout=1).status_code == 200
 
 
 @pytest.fixture(scope="session")
