@@ -91,6 +91,19 @@ def _rule_findings(snapshot: Snapshot, rules: Iterable[Rule]) -> tuple[list[Find
     return list(findings.values()), skipped
 
 
+#: Fields computed from others: a rule on the left needs the query of any field on the right.
+_NEEDS = {"error_rate": ("error_rate", "request_rate"), "cost_per_day": ("cost_per_hour",)}
+
+
+def _failed_queries(snapshot: Snapshot, rules: Iterable[Rule]) -> list[str]:
+    """The errors of the failed queries the rules need (every failed one when nothing could be read): a
+    rule that cannot see its field must not read as OK."""
+    needed = {name for rule in rules if rule.enabled and rule.alert and not rule.relative
+              for name in _NEEDS.get(rule.field, (rule.field,))}
+    return list(dict.fromkeys(error for _, error, fields in snapshot.failed_queries
+                              if not snapshot.rows or needed & set(fields)))
+
+
 def evaluate_snapshot(snapshot: Snapshot, rules: Iterable[Rule]) -> CheckResult:
     """Judge `snapshot`'s current window by `rules` (and the backend's firing alerts)."""
     rules = tuple(rules)
@@ -107,8 +120,11 @@ def evaluate_snapshot(snapshot: Snapshot, rules: Iterable[Rule]) -> CheckResult:
                                     alert.value, alert.threshold, clean(alert.message, 300)))  # fmt: skip
     for target in down:
         findings.append(Finding(UNKNOWN, "", "", "", "", None, None, f"{target.url}: {target.error or 'down'}"))
-    if not snapshot.rows:
-        findings.append(Finding(UNKNOWN, "", "", "", "", None, None, "no known AI-serving metrics found"))
+    failed = _failed_queries(snapshot, rules)
+    findings += [Finding(UNKNOWN, "", "", "", "", None, None, f"query failed: {error}") for error in failed]
+    if not snapshot.rows and not failed:
+        why = "; ".join(snapshot.warnings) if snapshot.warnings else "no known AI-serving metrics found"
+        findings.append(Finding(UNKNOWN, "", "", "", "", None, None, clean(why, 600)))
     order = {status: rank for rank, status in enumerate(_PRECEDENCE)}
     findings.sort(key=lambda f: (order[f.status], f.schema, f.group, f.rule))
     status = _worst(f.status for f in findings)

@@ -223,6 +223,13 @@ def finish_row(schema: str, group: str, acc: Accumulator) -> Row:
             put(name, value, concept)
             if kind is not None:
                 used[name] = kind
+            histogram = histograms.get(concept)
+            if kind == "histogram" and values[name] is None and histogram is not None \
+                    and len(histogram.ordered) == 1 and histogram.ordered[0][1] > 0:
+                # An OTel histogram exported without explicit bounds: observations, but no distribution.
+                missing[name] = Missing.NO_BUCKETS
+                notes[name] = (f"the histogram has only a +Inf bucket: {histogram.ordered[0][1]:g} observations/s "
+                               "in the window, none placed in a bounded bucket")
             if unmerged and kind is None:
                 missing[name] = Missing.NO_METRIC  # no mergeable source: a summary's series cannot be combined
                 notes[name] = (f"not shown: {unmerged} series of a summary hold this row, and summary quantiles "
@@ -262,6 +269,8 @@ def finish_row(schema: str, group: str, acc: Accumulator) -> Row:
             if values.get(name) is None:
                 notes.setdefault(name, f"not exposed: {why}")
     for name, note in notes.items():
+        if missing.get(name) is Missing.NO_BUCKETS and name in provenance:  # the query, then why it gave nothing
+            provenance[name] += f" — {note}"
         provenance.setdefault(name, note)
     if values["error_rate"] is not None and "error_rate" not in provenance:
         provenance["error_rate"] = "0: the error metric has no series for this row (failures are counted when they happen)"

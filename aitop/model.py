@@ -35,6 +35,10 @@ class Missing(str, enum.Enum):
     NO_OBSERVATIONS = "no observations in window"
     TARGET_DOWN = "target down"
     QUERY_ERROR = "query error"
+    LIMIT = "query rejected by a server limit"
+    TIMEOUT = "query timed out"
+    TLS = "TLS failure"
+    NO_BUCKETS = "histogram has only a +Inf bucket"
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,6 +198,10 @@ class Snapshot:
     backend: str | None = None  # e.g. "Prometheus 2.42.0", when the source can tell
     warnings: tuple[str, ...] = ()  # partial results and server warnings, already sanitised
     tls_verified: bool = True  # False while certificate checks are switched off
+    window_requested_seconds: float | None = None  # the asked window, when another one was used
+    clock_offset: float = 0.0  # the server's clock minus aitop's (Prometheus mode)
+    scrape_interval: float | None = None  # of the jobs holding the rows' series, when known
+    failed_queries: tuple[tuple[str, str, tuple[str, ...]], ...] = ()  # (query, error, fields it fills)
 
     @property
     def targets_up(self) -> int:

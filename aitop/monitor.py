@@ -161,6 +161,10 @@ class Monitor:
             backend=collected.backend,
             warnings=collected.warnings,
             tls_verified=collected.tls_verified,
+            window_requested_seconds=collected.window_requested_seconds,
+            clock_offset=collected.clock_offset,
+            scrape_interval=collected.scrape_interval,
+            failed_queries=collected.failed_queries,
         )
         self.recorded.record(snapshot)
         self.last_good = snapshot

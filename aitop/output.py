@@ -14,6 +14,7 @@ from aitop.analysis.fields import DERIVED_NAMES
 from aitop.format import MISSING_MARK, format_value
 from aitop.model import FIELD_BY_NAME, FIELD_NAMES, Missing, Row, Snapshot
 from aitop.secret import mask, mask_data
+from aitop.sources.prom_server import skew_warning
 
 #: The columns of the text table (and the TUI's default set), in order.
 TABLE_FIELDS = (
@@ -58,18 +59,47 @@ def row_to_dict(row: Row) -> dict[str, Any]:
     return data
 
 
+def _requested(snapshot: Snapshot) -> float:
+    requested = snapshot.window_requested_seconds
+    return snapshot.window_seconds if requested is None else requested
+
+
+def window_words(snapshot: Snapshot) -> str:
+    """`window 60.0s` or, when widened to fit the scrape interval, `window 60.0s (asked 10.0s; scrape
+    interval 15s)`."""
+    text = f"window {snapshot.window_seconds:.1f}s"
+    if _requested(snapshot) != snapshot.window_seconds:
+        interval = f"; scrape interval {snapshot.scrape_interval:g}s" if snapshot.scrape_interval else ""
+        text += f" (asked {_requested(snapshot):.1f}s{interval})"
+    return text
+
+
+def warnings(snapshot: Snapshot) -> list[str]:
+    """The source's warnings, and a clock skew over 5 s between aitop and the server."""
+    skew = skew_warning(snapshot.clock_offset)
+    return [*([skew] if skew else []), *snapshot.warnings]
+
+
 def snapshot_to_dict(snapshot: Snapshot) -> dict[str, Any]:
     """The documented JSON snapshot (README "JSON snapshot")."""
     return {
         "aitop_version": __version__,
         "taken_at": rfc3339(snapshot.taken_at),
+        # Prometheus mode: the instant the queries were evaluated at, by the server's clock.
+        "evaluated_at": rfc3339(snapshot.taken_at + snapshot.clock_offset),
         "window_seconds": round(snapshot.window_seconds, 3),
+        "window_requested_seconds": round(_requested(snapshot), 3),
+        "scrape_interval_seconds": snapshot.scrape_interval,
+        "clock_offset_seconds": round(snapshot.clock_offset, 3),
         "source": {"kind": snapshot.source_kind, "targets": list(snapshot.source_targets),
                    "tls_verified": snapshot.tls_verified},
         "schemas": list(snapshot.schemas),
         "stale": snapshot.stale,
         "error": snapshot.error,
         "rows": [row_to_dict(row) for row in snapshot.rows],
+        "query_errors": [{"query": query, "error": error, "fields": list(fields)}
+                         for query, error, fields in snapshot.failed_queries],
+        "warnings": warnings(snapshot),
         "alerts": [
             {
                 "id": alert.id,
@@ -129,7 +159,7 @@ def to_table(snapshot: Snapshot) -> str:
         return cell + space if left else space + cell
 
     text_lines = ["  ".join(pad(cell, w, i < 2) for i, (cell, w) in enumerate(zip(line, widths))) for line in lines]
-    footer = [f"window {snapshot.window_seconds:.1f}s · {snapshot.targets_up}/{len(snapshot.targets)} targets up"]
+    footer = [f"{window_words(snapshot)} · {snapshot.targets_up}/{len(snapshot.targets)} targets up"]
     if not snapshot.tls_verified:
         footer.append("TLS certificates NOT verified (--insecure-skip-verify)")
     for target in snapshot.targets:
@@ -138,6 +168,14 @@ def to_table(snapshot: Snapshot) -> str:
     for row in snapshot.rows:
         if row.replicas is not None and row.replicas[0] < row.replicas[1]:
             footer.append(f"{row.schema}/{row.group}: {row.replicas[0]}/{row.replicas[1]} replicas up")
+    failed = {error for _, error, _ in snapshot.failed_queries}
+    footer += [f"QUERY FAILED {error}" for error in sorted(failed)]
+    footer += [f"WARNING {warning}" for warning in warnings(snapshot) if warning not in failed]
     if not snapshot.rows:
-        footer.append("no rows: no known AI-serving metrics were found" if snapshot.targets_up else "no rows")
+        if failed:
+            footer.append("no rows: the queries failed (QUERY FAILED above)")
+        elif snapshot.targets_up:
+            footer.append("no rows: no known AI-serving metrics were found")
+        else:
+            footer.append("no rows")
     return mask("\n".join(line.rstrip() for line in text_lines + footer) + "\n")

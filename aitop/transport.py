@@ -133,6 +133,8 @@ def connect_failure(error: BaseException) -> str | None:
 #: VictoriaMetrics) and nginx.
 _HTTPS_ONLY = (b"http request to an https server", b"plain http request was sent to https port")
 HTTPS_HINT = "the server speaks HTTPS; use https://"
+#: What to do about a certificate aitop does not trust.
+TLS_HINT = "give the server's CA with --ca-file (or --insecure-skip-verify)"
 
 
 def speaks_https(status: int, body: bytes) -> bool:
@@ -141,31 +143,38 @@ def speaks_https(status: int, body: bytes) -> bool:
 
 
 def _causes(error: BaseException):
-    """`_chain`, plus the errors urllib3 and requests keep in `.reason` and `args` rather than as causes."""
+    """Every exception in `error`'s chain and wrapped in it (requests and urllib3 keep the cause in `args`
+    and `.reason`, not in `__cause__`)."""
     seen: set[int] = set()
     pending = [error]
     while pending:
-        current = pending.pop()
+        current = pending.pop(0)
         if id(current) in seen:
             continue
         seen.add(id(current))
         yield current
-        nested = [current.__cause__, current.__context__, getattr(current, "reason", None), *current.args]
-        pending.extend(item for item in nested if isinstance(item, BaseException))
+        pending += [e for e in (current.__cause__, current.__context__, getattr(current, "reason", None),
+                                *current.args) if isinstance(e, BaseException)]
 
 
 def tls_failure(error: BaseException) -> str | None:
-    """A TLS failure anywhere in the exception chain in a few words, or None: a certificate the client does
-    not trust (with what to do about it), or a handshake that failed."""
-    for cause in _causes(error):
+    """`TLS failure: <why>` when a connection failed in the TLS handshake (a certificate not trusted, with
+    what to do about it; a name mismatch; a protocol error), found anywhere in the exception chain; else
+    None. The reason is the TLS library's own short text (no URL, no secret in it)."""
+    causes = list(_causes(error))
+    for cause in causes:
         if isinstance(cause, ssl.SSLCertVerificationError):
-            detail = (cause.verify_message or "").strip() or "untrusted certificate"
-            return (f"TLS certificate verification failed ({detail[:80]}): give the CA with --ca-file, "
-                    "or --insecure-skip-verify")
-    for cause in _causes(error):
+            detail = (cause.verify_message or "").strip()[:80] or "verify failed"
+            return f"TLS failure: certificate not accepted ({detail}) — {TLS_HINT}"
+    for cause in causes:
         if isinstance(cause, ssl.SSLError):
-            reason = getattr(cause, "reason", None) or type(cause).__name__
-            return f"TLS handshake failed ({str(reason)[:60]})"
+            return f"TLS failure: {str(cause.reason or 'handshake failed')[:60]}"
+    for cause in causes:
+        text = str(cause)
+        if "CERTIFICATE_VERIFY_FAILED" in text:
+            return f"TLS failure: certificate not accepted — {TLS_HINT}"
+        if "SSLError" in type(cause).__name__:
+            return "TLS failure: handshake failed"
     return None
 
 

@@ -13,7 +13,16 @@ from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
 
-from aitop.catalog.match import NameFilter, Resolved, choose, choose_all, detect_schemas, fingerprint, resolve
+from aitop.catalog.match import (
+    NameFilter,
+    Resolved,
+    alternates,
+    choose,
+    choose_all,
+    detect_schemas,
+    fingerprint,
+    resolve,
+)
 from aitop.catalog.parse import CatalogError, check_references, load_schema_file, parse_schema, schemas_from_config
 from aitop.catalog.schema import (
     CONCEPT_KINDS,
@@ -27,7 +36,7 @@ from aitop.catalog.schema import (
 
 __all__ = [
     "CONCEPT_KINDS", "DISTRIBUTION_KINDS", "FEEDBACK_NEGATIVE", "FEEDBACK_POSITIVE", "CatalogError", "NameFilter",
-    "Resolved", "Schema", "Variant", "builtin_schemas", "check_references", "choose", "choose_all",
+    "Resolved", "Schema", "Variant", "alternates", "builtin_schemas", "check_references", "choose", "choose_all",
     "counter_forms", "detect_schemas", "fingerprint", "load_schema_file", "parse_schema", "resolve",
     "schemas_from_config", "with_custom",
 ]

@@ -81,6 +81,30 @@ def choose(variants: Iterable[Variant], names: Collection[str]) -> tuple[Resolve
     return tuple(chosen)
 
 
+_OR_KINDS = ("counter", "gauge", "histogram")
+
+
+def alternates(schema: Schema, concept: str, names: Collection[str]) -> tuple[Resolved, ...]:
+    """The other spellings of a concept a server holds (vLLM V0's `gpu_cache_usage_perc` beside V1's
+    `kv_cache_usage_perc`), read the same way as the first: Prometheus mode joins them with `or`, so each
+    row gets whichever it has — as scrape mode, choosing per target, does. Only variants of one plain
+    metric, of the same kind, scale, grouping and types qualify; others could not share an expression."""
+    present = [found for variant in schema.concepts.get(concept, ()) if (found := resolve(variant, names))]
+    if len(present) < 2:
+        return ()
+    first = present[0].variant
+
+    def same_shape(variant) -> bool:
+        return (variant.kind == first.kind and variant.kind in _OR_KINDS and variant.metric_regex is None
+                and len(variant.metrics) == 1 and variant.scale == first.scale
+                and variant.aggregate == first.aggregate and variant.type_labels == first.type_labels
+                and schema.group_labels_of(variant) == schema.group_labels_of(first))
+
+    if not same_shape(first) or first.kind == "summary":
+        return ()
+    return tuple(found for found in present[1:] if same_shape(found.variant))
+
+
 def fingerprint(schema: Schema, names: Collection[str]) -> tuple[str, ...]:
     """The exposed names that identify `schema` on a source (empty: not there)."""
     found = (_first_present(counter_forms(name), names) for name in schema.detect)
@@ -113,9 +137,9 @@ class NameFilter:
         patterns: list[str] = []
         for schema in schemas:
             for name in schema.detect:
-                names.update(counter_forms(name))
+                names.update(spelling for form in counter_forms(name) for spelling in spellings(form))
             for variant in schema.variants():
-                names.update(variant.sample_names)
+                names.update(spelling for name in variant.sample_names for spelling in spellings(name))
                 if variant.metric_regex is not None:
                     patterns.append(variant.metric_regex.pattern)
         self.names = frozenset(names)

@@ -30,6 +30,13 @@ class Collected:
     #: When `rows` are grouped by another label: the same data as (schema, model) rows, which alerts and
     #: baselines follow whatever the view's grouping. None: `rows` are those rows (or the source cannot tell).
     model_rows: tuple[Row, ...] | None = None
+    #: Prometheus mode: the window asked for, when `window_seconds` (the one used) was widened to fit the
+    #: scrape interval; the server's clock minus aitop's; the scrape interval learned (None: unknown).
+    window_requested_seconds: float | None = None
+    clock_offset: float = 0.0
+    scrape_interval: float | None = None
+    #: (query, error, fields it fills) for every query that failed this refresh with no answer to show instead.
+    failed_queries: tuple[tuple[str, str, tuple[str, ...]], ...] = ()
 
 
 class Collector(Protocol):

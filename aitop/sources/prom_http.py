@@ -38,6 +38,11 @@ MAX_WIRE_BYTES = 8 * 1024 * 1024
 MAX_DECODED_BYTES = 32 * 1024 * 1024
 _CHUNK = 64 * 1024
 _NARROW_HINT = " — narrow the query: a shorter --window, or group by fewer labels"
+#: Words of the servers' limit errors: Prometheus `--query.max-samples` ("too many samples"), Thanos/Mimir
+#: ("max-chunks", "max-series", "limit"), VictoriaMetrics `-search.maxUniqueTimeseries` ("exceeds …
+#: -search.maxUniqueTimeseries"), `-search.maxSamplesPerQuery`.
+_LIMIT_WORDS = ("too many samples", "maximum resolution", "too many series", "limit", "max-chunks", "max_chunks",
+                "max-series", "-search.max", "exceeds")
 
 
 class PromHttp:
@@ -130,14 +135,14 @@ class PromHttp:
         """`describe_failure`, plus what Prometheus mode knows better: DNS, auth, tenants, narrowing hints."""
         if isinstance(exc, QueryFailure):
             return exc
-        if response is None and tls_failure(exc):
-            return QueryFailure(str(tls_failure(exc)))
         if response is None and isinstance(exc, requests.ConnectionError):
             reason = getattr(exc.args[0], "reason", None) if exc.args else None
             if isinstance(reason, urllib3.exceptions.ReadTimeoutError):  # requests reports it as ConnectionError
                 return QueryFailure(f"no answer within {self.timeout:g}s")
             if is_dns_failure(exc):
                 return QueryFailure(f"DNS lookup failed for {self._host}")
+            if (tls := tls_failure(exc)) is not None:  # before the refused/reset test: it is neither
+                return QueryFailure(tls, kind="tls", retry_after=AUTH_RETRY_SECONDS)
             cause = connect_failure(exc)
             if cause in ("connection refused", "connection reset"):
                 return QueryFailure(f"cannot connect: {cause}", backoff=False)
@@ -152,11 +157,12 @@ class PromHttp:
             else:
                 message = f"authentication failed: {failure.message}"
             return QueryFailure(message, retry_after=AUTH_RETRY_SECONDS)
-        if status in (400, 422):
+        if status in (400, 422) and not failure.kind:
             text = failure.message.lower()
-            if any(word in text for word in ("too many samples", "maximum resolution", "too many series",
-                                              "limit", "max-chunks", "max_chunks", "max-series")):
-                return QueryFailure(failure.message + _NARROW_HINT, transient=False)
+            if any(word in text for word in _LIMIT_WORDS):
+                cause = failure.message.removeprefix("query rejected ")
+                return QueryFailure(f"query rejected by a server limit {cause}{_NARROW_HINT}", transient=False,
+                                    kind="limit")
         return failure
 
     def call(self, function: Callable, *args, **kwargs):

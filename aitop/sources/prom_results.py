@@ -1,4 +1,4 @@
-"""Reading Prometheus answers: rows from query vectors, failures into safe messages, alerts into `Alert`s.
+"""Reading Prometheus answers: rows from query vectors, failures into safe messages (alerts: prom_alerts).
 
 Everything a server sends is untrusted: label values, warnings, error strings and alert annotations pass
 `clean()` before they reach the model, and messages are built from status codes and `errorType`, never
@@ -7,26 +7,23 @@ from exception text that could carry a URL with credentials (reliability.md §C.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
-from datetime import datetime
 
 import requests
 
 from aitop.catalog import FEEDBACK_NEGATIVE, FEEDBACK_POSITIVE, Schema
-from aitop.derive import CONCEPT_FIELDS, KIND_NOTES, QUANTILE_FIELDS, Accumulator, finish_row
-from aitop.model import Alert, Missing, Row, Severity
+from aitop.derive import CONCEPT_FIELDS, KIND_NOTES, QUANTILE_FIELDS, RATE_FIELDS, Accumulator, finish_row
+from aitop.model import Missing, Row
 from aitop.prommath import parse_le
 from aitop.sanitize import clean
+from aitop.sources.prom_alerts import alerts_from  # noqa: F401 - re-exported for the collector
 from aitop.sources.promql import Query, SchemaPlan
 from aitop.transport import HTTPS_HINT, retry_after_seconds, speaks_https
 
 NONE_GROUP = "(none)"
-_SEVERITIES = {"critical": Severity.CRITICAL, "page": Severity.CRITICAL, "error": Severity.CRITICAL,
-               "warning": Severity.WARNING, "warn": Severity.WARNING}
-_GROUP_LABELS = ("model_name", "model", "gen_ai_request_model", "service", "job", "instance")
+MAX_ERROR_CHARS = 2000
 
 
 class QueryFailure(Exception):
@@ -39,10 +36,14 @@ class QueryFailure(Exception):
     """
 
     def __init__(
-        self, message: str, *, transient: bool = True, backoff: bool = True, retry_after: float | None = None
+        self, message: str, *, transient: bool = True, backoff: bool = True, retry_after: float | None = None,
+        kind: str = "",
     ) -> None:
         super().__init__(message)
         self.message = message
+        #: What the server said about the query ("limit", "timeout") or "tls"; "" otherwise. A server that
+        #: answers "limit" or "timeout" is up: only the query failed.
+        self.kind = kind
         self.transient = transient
         self.backoff = backoff
         self.retry_after = retry_after
@@ -62,7 +63,8 @@ def _api_error(response: requests.Response) -> tuple[str, str]:
         return "", ""
     if not isinstance(body, dict):
         return "", ""
-    return clean(body.get("errorType", ""), 40), clean(body.get("error", ""), 160)
+    # The whole cause: VictoriaMetrics states it some 400 characters into its message.
+    return clean(body.get("errorType", ""), 40), clean(body.get("error", ""), MAX_ERROR_CHARS)
 
 
 def describe_failure(exc: Exception, response: requests.Response | None, timeout: float) -> QueryFailure:
@@ -78,6 +80,13 @@ def describe_failure(exc: Exception, response: requests.Response | None, timeout
             https = "https://" + clean(requests.utils.urlparse(response.url or "").netloc, 80)
             return QueryFailure(f"{HTTPS_HINT.removesuffix('https://')}{https} (HTTP {status} to plain http://)",
                                 transient=False)
+        lowered = error.lower()
+        if error_type == "timeout" or (status in (400, 422, 503) and ("timed out" in lowered
+                                                                      or "deadline exceeded" in lowered)):
+            # Prometheus answers 503 errorType=timeout past --query.timeout: the server is up, the query
+            # too heavy for it. Retried with back-off, like any transient failure.
+            return QueryFailure(f"query timed out on the server (timeout: {error or status})", kind="timeout",
+                                retry_after=_retry_after(response))
         if status in (400, 422):
             return QueryFailure(f"query rejected ({error_type or status}): {error}".rstrip(": "), transient=False)
         if status == 503:
@@ -106,6 +115,14 @@ def describe_failure(exc: Exception, response: requests.Response | None, timeout
     return QueryFailure(f"request failed ({type(exc).__name__})")
 
 
+_REASONS = {"limit": Missing.LIMIT, "timeout": Missing.TIMEOUT, "tls": Missing.TLS}
+
+
+def failure_reason(error: Exception) -> Missing:
+    """The missing reason a failed query gives its fields: a limit, a timeout, TLS, or a query error."""
+    return _REASONS.get(getattr(error, "kind", ""), Missing.QUERY_ERROR)
+
+
 def response_warnings(response: requests.Response | None) -> list[str]:
     """Warnings, infos and VictoriaMetrics' isPartial flag of one answer."""
     if response is None:
@@ -131,7 +148,7 @@ def _group(labels: Mapping[str, str], group_labels: tuple[str, ...]) -> tuple[st
     return group_labels[0], NONE_GROUP
 
 
-def _fields_of(query: Query) -> tuple[str, ...]:
+def fields_of(query: Query) -> tuple[str, ...]:
     """The fields a query's answer fills (for every reading of its expression)."""
     fields: dict[str, None] = {}
     for reading in query.readings():
@@ -247,14 +264,16 @@ def assemble_rows(
     for (schema, group), acc in sorted(rows.items()):
         acc.exposed |= exposed.get(schema, set())
         acc.queries.update(_explanations(parts.get((schema, group), {})))
-        row = finish_row(schema, group, acc)
+        row = _sampled_elsewhere(finish_row(schema, group, acc), acc)
         failed = {field: str(error) for query, error in errored.items() if query.schema == schema
-                  for field in _fields_of(query)}
+                  for field in fields_of(query)}
+        failed_kinds = {field: error for query, error in errored.items() if query.schema == schema
+                        for field in fields_of(query)}
         if failed:
             missing, provenance = dict(row.missing), dict(row.provenance)
             for field, error in failed.items():
                 if row.value(field) is None:  # (a field with a value is handled by _unknown_where_failed)
-                    missing[field] = Missing.QUERY_ERROR
+                    missing[field] = failure_reason(failed_kinds[field])
                     provenance[field] = f"query error: {error}"
             row = replace(row, missing=missing, provenance=provenance)
         finished.append(row)
@@ -264,55 +283,42 @@ def assemble_rows(
     return finished, warnings
 
 
+_WINDOWED = {**{name: concept for concept, name in RATE_FIELDS.items()},
+             **{name: concept for concept, fields in QUANTILE_FIELDS.items() for name, _ in fields}}
+
+
+def _sampled_elsewhere(row: Row, acc: Accumulator) -> Row:
+    """A row whose gauges answered but none of its rates or percentiles, though the server holds their
+    metrics, lacks samples, not metrics: its series have fewer than two samples in the window (a window
+    under two scrape intervals, or new series). (A row with some rates is left alone: a model without,
+    say, token counters simply has no such metric.)"""
+    if acc.present & set(_WINDOWED.values()):
+        return row
+    fix = [name for name, concept in _WINDOWED.items()
+           if row.missing.get(name) is Missing.NO_METRIC and concept in acc.exposed and concept not in acc.present]
+    if not fix:
+        return row
+    missing, provenance = dict(row.missing), dict(row.provenance)
+    for name in fix:
+        missing[name] = Missing.NOT_ENOUGH_SAMPLES
+        provenance.setdefault(name, "the server holds the metric, but no series of this row has two samples in the "
+                                    "window (a window under two scrape intervals, or new series)")
+    return replace(row, missing=missing, provenance=provenance)
+
+
 def _absent(schema: Schema | None) -> dict[str, str]:
     if schema is None:
         return {}
     return {concept: f"{schema.title}: {why}" for concept, why in schema.absent.items()}
 
 
-def alerts_from(body: object) -> tuple[Alert, ...]:
-    """The server's pending and firing alerts (`/api/v1/alerts`), sanitised."""
-    if not isinstance(body, dict) or not isinstance(body.get("data"), dict):
-        return ()
-    alerts = []
-    for raw in body["data"].get("alerts") or []:
-        labels = {str(k): str(v) for k, v in (raw.get("labels") or {}).items()}
-        annotations = raw.get("annotations") or {}
-        name = clean(labels.get("alertname", "alert"), 80)
-        fingerprint = hashlib.sha1(json.dumps(sorted(labels.items())).encode()).hexdigest()[:12]
-        group = next((clean(labels[label]) for label in _GROUP_LABELS if labels.get(label)), "")
-        message = annotations.get("summary") or annotations.get("description") or name
-        try:
-            value: float | None = float(raw.get("value"))
-        except (TypeError, ValueError):
-            value = None
-        try:
-            since = datetime.fromisoformat(str(raw.get("activeAt")).replace("Z", "+00:00")).timestamp()
-        except ValueError:
-            since = 0.0
-        alerts.append(Alert(
-            id=f"prometheus:{name}:{fingerprint}",
-            rule=f"prometheus:{name}",
-            severity=_SEVERITIES.get(labels.get("severity", "").lower(), Severity.WARNING),
-            state=clean(raw.get("state", "firing"), 20),
-            schema="prometheus",
-            group=group,
-            field="",
-            value=value,
-            threshold=None,
-            since=since,
-            message=clean(message, 200),
-        ))
-    return tuple(alerts)
-
-
 def unknown_where_failed(rows: list[Row], errored: Mapping[Query, Exception]) -> list[Row]:
     """A field whose query failed is unknown ("query error"), never a number derived from its absence —
     a failed error query must not read as 0 % errors (reliability.md §F 6, 8)."""
-    failed: dict[str, dict[str, str]] = {}
+    failed: dict[str, dict[str, Exception]] = {}
     for query, error in errored.items():
-        for field in _fields_of(query):
-            failed.setdefault(query.schema, {})[field] = str(error)
+        for field in fields_of(query):
+            failed.setdefault(query.schema, {})[field] = error
     if not failed:
         return rows
     out = []
@@ -323,7 +329,7 @@ def unknown_where_failed(rows: list[Row], errored: Mapping[Query, Exception]) ->
             values, missing, provenance = dict(row.values), dict(row.missing), dict(row.provenance)
             for field in known:
                 values[field] = None
-                missing[field] = Missing.QUERY_ERROR
+                missing[field] = failure_reason(fields[field])
                 provenance[field] = f"query error: {fields[field]}"
             errors_by_type = {} if "error_rate" in known else row.errors_by_type
             row = replace(row, values=values, missing=missing, provenance=provenance, errors_by_type=errors_by_type)
@@ -337,7 +343,7 @@ def with_infos(rows: list[Row], answered: Mapping[Query, tuple[list, requests.Re
     for query, (_, response) in answered.items():
         infos = [w for w in response_warnings(response) if w.startswith("info: ")]
         if infos:
-            for field in _fields_of(query):
+            for field in fields_of(query):
                 notes.setdefault(query.schema, {}).setdefault(field, []).extend(infos)
     if not notes:
         return rows

@@ -16,9 +16,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from functools import partial
 
 import requests
@@ -26,23 +25,18 @@ import requests
 from aitop.catalog import Schema, builtin_schemas
 from aitop.model import Row, TargetHealth
 from aitop.sanitize import clean
-from aitop.sources.base import Collected, Points, plain_label_names
-from aitop.sources.promql import (
-    Query,
-    SchemaPlan,
-    duration,
-    group_matcher,
-    history_step,
-    instant_queries,
-    plan_schemas,
-    row_expression,
-)
+from aitop.sources.base import Collected, plain_label_names
+from aitop.sources.prom_drill import PromDrillDown
 from aitop.sources.prom_http import PromHttp
+from aitop.sources.prom_learn import learn_server
+from aitop.sources.prom_server import ServerFacts, rate_window
+from aitop.sources.promql import Query, SchemaPlan, duration, instant_queries, plan_schemas
 from aitop.sources.prom_results import (
     QueryFailure,
     alerts_from,
     assemble_rows,
     capped,
+    fields_of,
     query_label,
     response_warnings,
     unknown_where_failed,
@@ -68,8 +62,11 @@ class _Flight:
     started: float
 
 
-class PrometheusCollector:
-    """A `Collector` over one Prometheus-compatible server."""
+class PrometheusCollector(PromDrillDown):
+    """A `Collector` over one Prometheus-compatible server.
+
+    `window_seconds` is the window asked for; `window_used` the one every `rate()` gets: widened to four
+    scrape intervals when shorter (`prom_server`). Queries are evaluated at the server's time."""
 
     kind = "prometheus"
 
@@ -117,6 +114,7 @@ class PrometheusCollector:
         self.failures_total = 0  # failed polls and failed queries, for tests and the status line
         self._health = TargetHealth(self.targets[0], "prometheus", up=False, error="not queried yet")
         self._last_rows: tuple[Row, ...] = ()
+        self.facts = ServerFacts()  # clock offset and scrape interval, learned with the metric names
 
     async def _run(self, function: Callable, *args, **kwargs):
         """One request in a worker thread; ends when the thread does (its own deadlines bound it)."""
@@ -153,7 +151,17 @@ class PrometheusCollector:
             except QueryFailure:
                 pass  # label names only feed the group-by choices
         self._labels = plain_label_names(sorted(labels - {"__name__", "le", "quantile"}))
+        self.facts = await learn_server(self, [name for plan in self._plans for name in plan.prints], self.facts)
         self._planned_at = now
+
+    @property
+    def window_used(self) -> float:
+        """The range of every `rate()`: the asked window, or four scrape intervals when that is longer."""
+        return rate_window(self.window_seconds, self.facts.scrape_interval)
+
+    def server_now(self) -> float:
+        """The server's current time, by aitop's clock and the offset learned."""
+        return self.wall_clock() + self.facts.offset
 
     # -- one refresh --------------------------------------------------------------------------------
     def _start(self, key: str, now: float, function: Callable, *args) -> None:
@@ -173,9 +181,10 @@ class PrometheusCollector:
                 await self._replan(now)
         except QueryFailure as failure:
             return self._fail(failure, taken_at)
-        queries = [q for plan in self._plans for q in instant_queries(plan, window=self.window_seconds, group_by=self.group_by)]
-        self._forget_unplanned({q.expr for q in queries})  # (after a regroup)
-        params = self._query_params(taken_at)
+        window = self.window_used
+        queries = [q for plan in self._plans for q in instant_queries(plan, window=window, group_by=self.group_by)]
+        self._forget_unplanned({q.expr for q in queries})  # (after a regroup, or a new window)
+        params = self._query_params(taken_at + self.facts.offset)
         for query in queries:  # single flight: a query still running from an earlier poll is not sent again
             if self._query_next.get(query.expr, -float("inf")) <= now:
                 self._start(query.expr, now, self._client.custom_query, query.expr, params)
@@ -207,8 +216,9 @@ class PrometheusCollector:
         self._collect_alerts()
         self.failures_total += len(failed)
 
+        # The server, not a query, is failing (every query timing out too: it is overloaded; back off).
         if not fresh and failed and all(f.transient for f in failed.values()) and not running:
-            return self._fail(next(iter(failed.values())), taken_at)  # the server, not a query, is failing
+            return self._fail(next(iter(failed.values())), taken_at)
 
         warnings: list[str] = []
         answered: dict[Query, tuple[list, requests.Response | None]] = {}
@@ -224,7 +234,7 @@ class PrometheusCollector:
                 key.pop(query.expr, None)
         for query, failure in failed.items():
             self._query_failed(query, failure, now)
-            self._fallback(query, failure.message, failure.transient, answered, errored, warnings, now)
+            self._fallback(query, failure.message, failure.transient, answered, errored, warnings, now, kind=failure.kind)
         for query, age in running.items():
             warnings.append(f"slow query: {query_label(query)} still running after {age:.0f}s (one request at a time)")
             self._fallback(query, f"slow query: no answer yet after {age:.0f}s", True, answered, errored, warnings, now,
@@ -235,18 +245,22 @@ class PrometheusCollector:
             last = self._query_error.get(query.expr) or QueryFailure("query error")
             wait = max(0.0, self._query_next.get(query.expr, now) - now)
             message = f"{last.message} (next try in {wait:.0f}s)"
-            self._fallback(query, message, last.transient, answered, errored, warnings, now)
+            self._fallback(query, message, last.transient, answered, errored, warnings, now, kind=last.kind)
 
         # Off the event loop: a capped answer can still be 20,000 series.
         rows, server_warnings = await asyncio.to_thread(assemble_rows, self._plans, answered, errored, self.group_by)
         rows = with_infos(unknown_where_failed(rows, errored), answered)
+        if not rows and self._plans and not errored:  # never zero rows without a word
+            warnings.append(f"no series of the detected schemas ({', '.join(p.schema.name for p in self._plans)}) "
+                            f"answered over the last {window:g}s at the server's time")
         self._failures = 0
         self._next_attempt = -float("inf")
         self._health = TargetHealth(self.targets[0], "prometheus", up=True, error=None, last_success=taken_at,
                                     failures=self._health.failures)
         self._last_rows = tuple(rows)
         merged = list(dict.fromkeys([*warnings, *server_warnings]))
-        return self._collected(taken_at, self._last_rows, merged, alerts=self._last_alerts)
+        failures = tuple((query_label(q), str(e), fields_of(q)) for q, e in errored.items())
+        return self._collected(taken_at, self._last_rows, merged, alerts=self._last_alerts, failed=failures)
 
     def _query_failed(self, query: Query, failure: QueryFailure, now: float) -> None:
         self._query_error[query.expr] = failure
@@ -259,7 +273,7 @@ class PrometheusCollector:
             delay = max(delay, min(failure.retry_after, 600.0))
         self._query_next[query.expr] = now + delay
 
-    def _fallback(self, query, message, transient, answered, errored, warnings, now, *, note=True) -> None:
+    def _fallback(self, query, message, transient, answered, errored, warnings, now, *, note=True, kind="") -> None:
         """A query without a fresh answer: show its last answer if it failed only for now, else the error."""
         cached = self._answers.get(query.expr)
         if transient and cached is not None:
@@ -267,7 +281,7 @@ class PrometheusCollector:
             if note:
                 warnings.append(f"{query_label(query)}: {message}; showing the answer from {now - cached[2]:.0f}s ago")
         else:
-            errored[query] = QueryFailure(f"{query_label(query)}: {message}", transient=transient)
+            errored[query] = QueryFailure(f"{query_label(query)}: {message}", transient=transient, kind=kind)
 
     def _forget_unplanned(self, planned: set[str]) -> None:
         """Drop what belongs to queries no longer asked (after a regroup): answers, back-offs, and requests
@@ -295,10 +309,14 @@ class PrometheusCollector:
         except ValueError:
             self._last_alerts = ()
 
-    def _collected(self, taken_at, rows, warnings, *, alerts=()) -> Collected:
+    def _collected(self, taken_at, rows, warnings, *, alerts=(), failed=()) -> Collected:
         return Collected(
             taken_at=taken_at,
-            window_seconds=self.window_seconds,
+            window_seconds=self.window_used,
+            window_requested_seconds=self.window_seconds,
+            clock_offset=self.facts.offset,
+            scrape_interval=self.facts.scrape_interval,
+            failed_queries=failed,
             rows=tuple(rows),
             targets=(self._health,),
             schemas=tuple(plan.schema.name for plan in self._plans),
@@ -343,53 +361,6 @@ class PrometheusCollector:
         """Monotonic time before which the query `expr` is not sent again (-inf: at the next poll)."""
         return self._query_next.get(expr, -float("inf"))
 
-    # -- drill-down ---------------------------------------------------------------------------------
-    async def metric_names(self) -> dict[str, set[str]]:
-        """{instance: the catalog's metric names the server holds for it}, for `aitop detect`: a schema stands
-        down per target, so one server-wide list of names would be too coarse."""
-        from aitop.detect_report import names_by_instance, names_query
-
-        (result, _) = await self._run(self._client.custom_query, names_query(self.schemas), self._query_params(self.wall_clock()))
-        return names_by_instance(result)
-
-    async def breakdown(self, key: tuple[str, str], label: str) -> tuple[Row, ...]:
-        plan = next((p for p in self._plans if p.schema.name == key[0]), None)
-        if plan is None:
-            return ()
-        row = next((r for r in self._last_rows if r.key == key), None)
-        matcher = group_matcher((row.group_label,) if row else plan.group_labels(self.group_by), key[1])
-        narrowed = instant_queries(plan, window=self.window_seconds, group_by=label, matcher=matcher)
-        params = self._query_params(self.wall_clock())
-        results = await asyncio.gather(*(self._run_bounded(self._client.custom_query, q.expr, params) for q in narrowed), return_exceptions=True)
-        answered = {q: r for q, r in zip(narrowed, results) if not isinstance(r, BaseException)}
-        rows, _ = assemble_rows([plan], answered, {}, label)
-        return tuple(rows)
-
-    async def history(self, key: tuple[str, str], fields: Sequence[str], seconds: float) -> Mapping[str, Points] | None:
-        plan = next((p for p in self._plans if p.schema.name == key[0]), None)
-        if plan is None:
-            return {name: () for name in fields}
-        row = next((r for r in self._last_rows if r.key == key), None)
-        label = row.group_label if row is not None else plan.group_labels(self.group_by)[0]
-        matcher = group_matcher((label,), key[1])
-        end = datetime.fromtimestamp(self.wall_clock(), UTC)
-        start = datetime.fromtimestamp(self.wall_clock() - seconds, UTC)
-        step = f"{history_step(seconds):g}s"
-        series: dict[str, Points] = {}
-        for name in fields:
-            expr = row_expression(plan, name, window=self.window_seconds, matcher=matcher)
-            if expr is None:
-                series[name] = ()
-                continue
-            try:
-                (result, _) = await self._run_bounded(self._client.custom_query_range, expr, start, end, step)
-            except QueryFailure:
-                series[name] = ()
-                continue
-            values = result[0]["values"] if result else []
-            series[name] = tuple((float(t), _number(v)) for t, v in values)
-        return series
-
     async def aclose(self) -> None:
         flights = [flight.task for flight in self._inflight.values()]
         for task in flights:
@@ -399,7 +370,3 @@ class PrometheusCollector:
         self._inflight.clear()
         self._http.close()
 
-
-def _number(text: str) -> float | None:
-    value = float(text)
-    return None if value != value else value

@@ -17,7 +17,7 @@ import re
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 
-from aitop.catalog import Resolved, Schema, Variant, choose_all, fingerprint
+from aitop.catalog import Resolved, Schema, Variant, alternates, choose_all, fingerprint
 from aitop.derive import GAUGE_FIELDS, QUANTILE_FIELDS, RATE_FIELDS
 
 INSTANCE = "instance"
@@ -64,6 +64,9 @@ class SchemaPlan:
     unless: str = ""  # selector of the suppressing schemas' fingerprints, when the server holds any
     scope: str = ""  # selector of this schema's own fingerprint, for variants read only where it shows
     scoped: frozenset[Variant] = frozenset()  # variants whose series may belong to another system
+    prints: tuple[str, ...] = ()  # the fingerprint names found (which jobs hold the schema)
+    #: concept -> other spellings present on the server, joined with `or` so each row reads the one it has
+    others: dict[str, tuple[Resolved, ...]] = field(default_factory=dict)
 
     def group_labels(self, group_by: str | None, variant: Variant | None = None) -> tuple[str, ...]:
         if group_by:
@@ -122,10 +125,13 @@ def plan_schemas(schemas: Iterable[Schema], names: Collection[str]) -> list[Sche
         chosen = choose_all(schema, names)
         variants = {concept: (found[0].variant, found[0].metrics[0]) for concept, found in chosen.items()}
         suppressors = [name for other in schema.suppressed_by for name in prints.get(other, ())]
-        scoped = frozenset(found.variant for entries in chosen.values() for found in entries
+        scoped = frozenset(found.variant for concept, entries in chosen.items()
+                           for found in (*entries, *alternates(schema, concept, names))
                            if _needs_scope(schema, found.variant, readers))
         plans.append(SchemaPlan(schema, variants, chosen, _names_selector(suppressors),
-                                _names_selector(prints[schema.name]), scoped))
+                                _names_selector(prints[schema.name]), scoped, prints[schema.name],
+                                {concept: found for concept in chosen if len(chosen[concept]) == 1
+                                 and (found := alternates(schema, concept, names))}))
     return plans
 
 
@@ -188,11 +194,18 @@ def _vector(plan: SchemaPlan, variant: Variant, names: Sequence[str], labels: Se
     if len(labels) < 2:
         return plan.wrap(fn(_selector(variant, names, extra)), variant)
     first = labels[0]
-    branches = [fn(_selector(variant, names, [*extra, f'{first}!=""']))]
+    # A row's matcher (breakdown) selects the row's name under whichever label names each branch's series.
+    row = next((m for m in extra if isinstance(m, GroupMatcher) and m.label in labels), None)
+    extra = [m for m in extra if m is not row]
+
+    def named(label: str) -> list[str]:
+        return [GroupMatcher(label, row.value)] if row is not None else []
+
+    branches = [fn(_selector(variant, names, [*extra, *named(first), f'{first}!=""']))]
     for i, label in enumerate((*labels[1:], INSTANCE)):
         empty = [f'{other}=""' for other in labels[: i + 1]]
         present = [f'{label}!=""'] if label != INSTANCE else [f'{other}=""' for other in labels[i + 1:]]
-        selected = fn(_selector(variant, names, [*extra, *empty, *present]))
+        selected = fn(_selector(variant, names, [*extra, *named(label), *empty, *present]))
         branches.append(f'label_replace({selected}, "{first}", "$1", "{label}", "(.+)")')
     return plan.wrap("(" + " or ".join(branches) + ")", variant)
 
@@ -213,10 +226,16 @@ def instant_queries(plan: SchemaPlan, *, window: float, group_by: str | None, ma
             group = labels[:1]  # several labels are coalesced into the first (_vector)
             extra = [_matcher_for(matcher, plan, variant)]
             common = {"group_labels": group, "scale": variant.scale, "variant": variant}
+            spellings = (resolved, *plan.others.get(concept, ()))  # one row reads the first it has
+
+            def either(build) -> str:
+                return " or ".join(f"({build(found)})" for found in spellings) if len(spellings) > 1 \
+                    else build(resolved)
+
             if variant.kind == "histogram":
-                inner = _vector(plan, variant, resolved.values, labels, extra, rate)
                 for field_name, q in QUANTILE_FIELDS.get(concept, ()):
-                    expr = f"histogram_quantile({q:g}, sum by ({_by(['le', *group])}) ({inner}))"
+                    expr = either(lambda found, q=q: f"histogram_quantile({q:g}, sum by ({_by(['le', *group])}) "
+                                  f"({_vector(plan, found.variant, found.values, labels, extra, rate)}))")
                     queries.append(Query(name, concept, "quantile", expr, field=field_name, **common))
             elif variant.kind == "summary":
                 # Raw quantile lines: whether one series or several hold a row is decided while reading.
@@ -232,7 +251,8 @@ def instant_queries(plan: SchemaPlan, *, window: float, group_by: str | None, ma
                 # A per-query cost gauge holds the last query's cost: averaged over the window it is steady
                 # when traffic is (× the request rate it gives the spend); other gauges are read as they are.
                 over = (lambda sel: f"avg_over_time({sel}[{w}])") if concept == "cost_per_query" else (lambda sel: sel)
-                expr = f"{variant.aggregate} by ({_by(group)}) ({_vector(plan, variant, resolved.values, labels, extra, over)})"
+                expr = either(lambda found: f"{variant.aggregate} by ({_by(group)}) "
+                              f"({_vector(plan, found.variant, found.values, labels, extra, over)})")
                 queries.append(Query(name, concept, "gauge", expr, **common))
             else:
                 types = variant.type_by if concept in ("errors", "feedback") else ()
@@ -241,6 +261,11 @@ def instant_queries(plan: SchemaPlan, *, window: float, group_by: str | None, ma
                 # fails when two of them have the same labels ("vector cannot contain metrics with the same
                 # labelset"), and `a + b` would drop the groups only one of them has.
                 names = [(n,) for n in resolved.values] if variant.metric_regex is None else [resolved.values]
+                if len(spellings) > 1:  # (alternates exist only for one-name counters)
+                    expr = either(lambda found: f"sum by ({_by([*group, *types])}) "
+                                  f"({_vector(plan, found.variant, found.values, labels, extra, rate)})")
+                    queries.append(Query(name, concept, kind, expr, type_labels=types, **common))
+                    names = []
                 for selected in names:
                     vector = _vector(plan, variant, selected, labels, extra, rate)
                     expr = f"sum by ({_by([*group, *types])}) ({vector})"

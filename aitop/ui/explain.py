@@ -24,7 +24,22 @@ MISSING_ADVICE: dict[Missing, str] = {
     Missing.NO_OBSERVATIONS: "the metric exists but nothing was observed in the window",
     Missing.TARGET_DOWN: "the target serving it did not answer",
     Missing.QUERY_ERROR: "the query for it failed; see the status line",
+    Missing.LIMIT: "the server refused the query for a limit it enforces: a shorter --window or fewer labels",
+    Missing.TIMEOUT: "the server gave up on the query (its --query.timeout); it is retried with back-off",
+    Missing.TLS: "the server's certificate was not accepted: --ca-file (or --insecure-skip-verify)",
+    Missing.NO_BUCKETS: "observations were counted, but without bucket bounds no percentile exists",
 }
+
+
+def window_line(snapshot: Snapshot | None) -> str | None:
+    """`30s (asked 10s: 4 × the 15s scrape interval)` when the window used is not the one asked for."""
+    if snapshot is None or snapshot.window_requested_seconds is None:
+        return None
+    used, asked = snapshot.window_seconds, snapshot.window_requested_seconds
+    if used == asked:
+        return f"{used:g}s (rate() range)"
+    interval = f": 4 × the {snapshot.scrape_interval:g}s scrape interval" if snapshot.scrape_interval else ""
+    return f"{used:g}s (asked {asked:g}s{interval})"
 
 
 def severity_words(row: Row, field: str, palette: Palette) -> Text:
@@ -65,6 +80,8 @@ def explain_text(row: Row, field: str, snapshot: Snapshot | None, palette: Palet
         lines.append(Text.assemble(("computed  ", label), clean(provenance, PROVENANCE_WIDTH)))
     else:
         lines.append(Text.assemble(("computed  ", label), ("no computation recorded for this field", muted)))
+    if (window := window_line(snapshot)) is not None:
+        lines.append(Text.assemble(("window    ", label), window))
     reason = row.missing_reason(field)
     down = row.stale or (snapshot is not None and snapshot.stale)
     if reason is not None:

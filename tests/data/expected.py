@@ -222,6 +222,24 @@ LLAMACPP_ROW = row(
     kv_cache_usage=0.25,
 )
 
+# -- NVIDIA NIM: vLLM's names without the prefix; requests = success + failure --------------------------------
+NIM_ROW = row(
+    request_rate=(980 + 20) / 10,
+    error_rate=20 / 1000,
+    latency_p50=q(1, 2, 500, 400, 800),
+    latency_p95=q(2, 5, 950, 800, 960),
+    latency_p99=q(5, 10, 990, 960, 995),
+    ttft_p50=q(0.1, 0.25, 500, 300, 700),
+    ttft_p95=q(0.5, 1, 950, 940, 995),
+    ttft_p99=q(0.5, 1, 990, 940, 995),
+    tpot_p95=q(0.025, 0.05, 0.95 * 80000, 60000, 78000),
+    input_tokens_rate=500000 / 10,
+    output_tokens_rate=80000 / 10,
+    running=12,
+    waiting=3,
+    kv_cache_usage=0.37,
+)
+
 LMDEPLOY_ROW = row(
     request_rate=(850 + 100 + 30 + 20) / 10,
     error_rate=(30 + 20) / 1000,  # CANCEL and INTERNAL_ENGINE_ERROR: not FINISH / SUCCESS
@@ -409,6 +427,7 @@ EXPECTED: dict[str, dict[tuple[str, str], dict[str, float | Missing]]] = {
     "trtllm": {("trtllm", "nvidia/Llama-3.3-70B-Instruct-FP8"): TRTLLM_ROW},
     "llamacpp": {("llamacpp", INSTANCE): LLAMACPP_ROW},
     "lmdeploy": {("lmdeploy", "internlm/internlm2_5-7b-chat"): LMDEPLOY_ROW},
+    "nim": {("nim", "meta/llama-3.1-8b-instruct"): NIM_ROW},
     "xinference": XINFERENCE_ROWS,
     "ray_vllm": {("ray_vllm", "qwen-7b"): RAY_VLLM_ROW},
     "ray_serve": RAY_SERVE_ROWS,
@@ -439,6 +458,7 @@ ERRORS_BY_TYPE = {
     "otel_genai": {("otel_genai", "gpt-4o-mini"): {"RateLimitError": 3.0, "APITimeoutError": 2.0},
                    ("otel_genai", "llama-3.1-70b"): {}},
     "trtllm": {("trtllm", "nvidia/Llama-3.3-70B-Instruct-FP8"): {"500": 6.0, "503": 4.0}},
+    "nim": {("nim", "meta/llama-3.1-8b-instruct"): {"error": 2.0}},  # request_failure_total has no type label
     "lmdeploy": {("lmdeploy", "internlm/internlm2_5-7b-chat"): {"ResponseType.CANCEL": 3.0,
                                                                  "ResponseType.INTERNAL_ENGINE_ERROR": 2.0}},
     "xinference": {("xinference", "qwen2.5-instruct"): {"error": 1.2}, ("xinference", "bge-m3"): {}},

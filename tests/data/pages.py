@@ -15,7 +15,7 @@ DATA = Path(__file__).parent
 
 #: Fixture name -> the schema it exercises (file stem == schema name, plus the two composite pages).
 SCHEMA_FIXTURES = (
-    "bentoml", "fastapi", "flask", "kserve", "litellm", "llamacpp", "llm", "lmdeploy", "otel_genai", "ray_serve",
+    "bentoml", "fastapi", "flask", "kserve", "litellm", "llamacpp", "llm", "lmdeploy", "nim", "otel_genai", "ray_serve",
     "ray_vllm", "sglang", "tgi", "triton", "trtllm", "vllm", "xinference",
 )
 MIXED = "mixed_litellm_vllm_node"

@@ -575,10 +575,16 @@ class PrometheusAPI:
         return api_success(vector(samples), infos=infos)
 
 
+def is_server_fact(expr: str) -> bool:
+    """Whether `expr` is one of the questions aitop asks about the server itself (its clock, the jobs and
+    scrape spacing of its series) along with the metric names, not a panel's query."""
+    return expr == "time()" or expr.startswith(("group by (job)", "max by (job) (600 / count_over_time("))
+
+
 def query_kind(request: Request) -> str:
     """Which panel a query feeds: requests, errors, latency_p50/p95/p99 (or '' for other endpoints)."""
     expr = request.param("query") or ""
-    if not request.path.endswith("/query"):
+    if not request.path.endswith("/query") or is_server_fact(expr):
         return ""
     match = re.match(r"histogram_quantile\(0\.(\d+),", expr)
     if match:

@@ -448,16 +448,19 @@ async def test_f05_timeout_errors_back_off_and_keep_the_old_values(serve, clock)
 
 
 @pytest.mark.parametrize(
-    ("f", "kind", "reply", "expected"),
+    ("f", "kind", "reply", "expected", "reason", "why"),
     [
         ("f06", "errors", api_error(400, "bad_data", 'invalid parameter "query": 1:15: parse error: unexpected "}"'),
-         "query rejected (bad_data): invalid parameter"),
+         "query rejected (bad_data): invalid parameter", Missing.QUERY_ERROR, "query error — the query for it failed"),
         ("f07", "latency_p99", api_error(422, "execution",
                                          "query processing would load too many samples into memory in query execution"),
-         "too many samples into memory in query execution — narrow the query"),
+         "query rejected by a server limit (execution): query processing would load too many samples into memory in "
+         "query execution — narrow the query", Missing.LIMIT,
+         "query rejected by a server limit — the server refused the query for a limit it enforces"),
     ],
 )
-async def test_f06_f07_rejected_query_is_retried_at_most_once_a_minute(serve, clock, f, kind, reply, expected):
+async def test_f06_f07_rejected_query_is_retried_at_most_once_a_minute(serve, clock, f, kind, reply, expected, reason,
+                                                                       why):
     api = PrometheusAPI()
     api.fault(lambda r: reply if query_kind(r) == kind else None)
     server = serve(api)
@@ -475,9 +478,9 @@ async def test_f06_f07_rejected_query_is_retried_at_most_once_a_minute(serve, cl
         alpha = snapshot.row("llm", "alpha")
         assert alpha.value("request_rate") == 10.0
         field = "error_rate" if kind == "errors" else kind
-        assert alpha.value(field) is None and alpha.missing_reason(field) is Missing.QUERY_ERROR
-        # The panel's explain (`e`) says "query error"; the other fields are computed as usual.
-        assert "why —     query error — the query for it failed" in explain_text(alpha, field, snapshot, Palette()).plain
+        assert alpha.value(field) is None and alpha.missing_reason(field) is reason
+        # The panel's explain (`e`) says why ("query error", or the limit); the other fields are computed as usual.
+        assert f"why —     {why}" in explain_text(alpha, field, snapshot, Palette()).plain
         assert "query error" not in explain_text(alpha, "request_rate", snapshot, Palette()).plain
     assert any("next try in" in w for w in snapshots[-1].warnings)
     clock.advance(5)  # 65 s after the first attempt

@@ -138,9 +138,9 @@ def test_provenance_is_the_promql_with_what_kind_of_number_it_is(collected) -> N
     assert bert.provenance["latency_p95"].startswith(f"sum by (model) (rate(nv_inference_request_duration_us[{WINDOW_S:g}s]))")
     assert "not mergeable" in resnet.provenance["latency_p95"]
     litellm = rows[("litellm", "gpt-4o")]
-    assert litellm.group_label == "model"
+    assert litellm.group_label == "requested_model"  # every concept: requested_model, else model
     assert litellm.provenance["request_rate"].startswith(
-        f"sum by (requested_model) (rate(litellm_proxy_total_requests_metric_total[{WINDOW_S:g}s]))")
+        f'sum by (requested_model) ((rate(litellm_proxy_total_requests_metric_total{{requested_model!=""}}[{WINDOW_S:g}s])')
     assert "TGI exposes no time-to-first-token metric" in next(
         row for key, row in rows.items() if key[0] == "tgi").provenance["ttft_p95"]
 

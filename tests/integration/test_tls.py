@@ -63,13 +63,13 @@ def test_plain_http_in_prometheus_mode_says_use_https_too(tls_prometheus):
 def test_an_untrusted_certificate_is_reported_as_a_tls_failure(tls_prometheus):
     result = run_aitop(tls_prometheus, "snapshot", tls_prometheus.url)
     assert result.returncode == 2
-    assert ("TLS certificate verification failed (self-signed certificate): give the CA with --ca-file, "
-            "or --insecure-skip-verify") in result.stderr
+    assert ("TLS failure: certificate not accepted (self-signed certificate) — give the server's CA with "
+            "--ca-file (or --insecure-skip-verify)") in result.stderr
     forced = run_aitop(tls_prometheus, "snapshot", tls_prometheus.url, "--prometheus", "--format", "json")
     (target,) = json.loads(forced.stdout)["targets"]
-    assert target["error"].startswith("TLS certificate verification failed (self-signed certificate)")
+    assert target["error"].startswith("TLS failure: certificate not accepted (self-signed certificate)")
     scraped = run_aitop(tls_prometheus, "snapshot", tls_prometheus.url + "/metrics", "--window", "0.1")
-    assert "TLS certificate verification failed (self-signed certificate)" in scraped.stderr
+    assert "TLS failure: certificate not accepted (self-signed certificate)" in scraped.stderr
 
 
 def test_the_ca_file_is_trusted_and_the_json_says_certificates_were_verified(tls_prometheus):

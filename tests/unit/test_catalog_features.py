@@ -187,13 +187,18 @@ def test_prometheus_mode_groups_by_the_first_label_a_series_has():
 
 
 def test_prometheus_mode_litellm_rows_line_up_and_a_row_matcher_follows_each_variant():
+    """Every concept is grouped by `requested_model`, else `model` (older proxies): a row's matcher selects
+    its name under the label each series is named by."""
     litellm = plans({"litellm_proxy_total_requests_metric_total", "litellm_input_tokens_metric_total"})["litellm"]
-    matcher = group_matcher(("model",), "gpt-4o")
+    matcher = group_matcher(("requested_model",), "gpt-4o")
     q = queries(litellm, matcher=matcher)
-    assert q[("requests", "rate", None)] == (
-        'sum by (requested_model) (rate(litellm_proxy_total_requests_metric_total{requested_model="gpt-4o"}[30s]))')
-    assert q[("input_tokens", "rate", None)] == (
-        'sum by (model) (rate(litellm_input_tokens_metric_total{model="gpt-4o"}[30s]))')
+    for concept, metric in (("requests", "litellm_proxy_total_requests_metric_total"),
+                            ("input_tokens", "litellm_input_tokens_metric_total")):
+        expr = q[(concept, "rate", None)]
+        assert expr.startswith("sum by (requested_model) (")
+        assert f'rate({metric}{{requested_model="gpt-4o",requested_model!=""}}[30s])' in expr
+        assert (f'label_replace(rate({metric}{{model="gpt-4o",requested_model="",model!=""}}[30s]), '
+                '"requested_model", "$1", "model", "(.+)")') in expr
     assert row_expression(litellm, "request_rate", window=30, matcher=matcher) == (
         'sum(rate(litellm_proxy_total_requests_metric_total{requested_model="gpt-4o"}[30s]))')
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import socket
 import time
+from dataclasses import replace
 
 import pytest
 from prometheus_client import CollectorRegistry, start_http_server
@@ -176,3 +177,34 @@ def test_json_format_and_usage_errors_are_unknown(exporter, capsys):
     assert cli.main(["check", "http://user:pw@127.0.0.1:1/metrics"]) == 3
     out = capsys.readouterr().out
     assert out.startswith("AITOP UNKNOWN: credentials in URLs are not accepted") and "pw" not in out
+
+
+# -- failed queries (issue 13) ----------------------------------------------------------------------------
+
+
+def test_a_failed_query_a_rule_needs_makes_check_unknown_not_ok():
+    """Latency queries timed out: what answered breaches nothing, yet the latency rule saw nothing — UNKNOWN,
+    naming the query, never OK."""
+    failed = (("vllm latency p95", "vllm latency p95: query timed out on the server (timeout: query timed out)",
+               ("latency_p95",)),)
+    healthy = snapshot(row("a", error_rate=0.001, latency_p95=None))
+    result = evaluate_snapshot(replace(healthy, failed_queries=failed), DEFAULT_RULES)
+    assert (result.status, result.exit_code) == ("UNKNOWN", 3)
+    assert result.summary.startswith(
+        "AITOP UNKNOWN: 1 unknown — query failed: vllm latency p95: query timed out on the server")
+
+
+def test_a_failed_query_no_rule_needs_leaves_check_ok():
+    failed = (("vllm kv cache", "vllm kv cache: query rejected by a server limit (execution): too many samples",
+               ("kv_cache_usage",)),)
+    result = evaluate_snapshot(replace(snapshot(row("a", error_rate=0.001)), failed_queries=failed), DEFAULT_RULES)
+    assert result.status == "OK"
+
+
+def test_no_rows_because_queries_failed_names_them_not_the_metrics():
+    failed = (("llm requests", "llm requests: query rejected by a server limit (422): the number of matching "
+               "timeseries exceeds 100", ("request_rate",)),)
+    result = evaluate_snapshot(replace(snapshot(), failed_queries=failed), DEFAULT_RULES)
+    assert result.status == "UNKNOWN"
+    assert "query failed: llm requests: query rejected by a server limit" in render_text(result)
+    assert "no known AI-serving metrics" not in render_text(result)

@@ -26,7 +26,8 @@ def test_gateway_and_backend_are_both_reported_and_the_http_layer_stands_down():
     assert report.suppressed == (("fastapi", "vllm"),)
     litellm = {c.concept: c for c in report.schemas[0].concepts}
     assert (litellm["requests"].status, litellm["requests"].metrics, litellm["requests"].group_labels) == (
-        FOUND, ("litellm_proxy_total_requests_metric_total",), ("requested_model",))
+        FOUND, ("litellm_proxy_total_requests_metric_total",), ())  # the schema's labels: requested_model, model
+    assert report.schemas[0].group_labels == ("requested_model", "model")
     assert litellm["ttft"].status == MISSING and "litellm_llm_api_time_to_first_token_metric" in litellm["ttft"].note
     assert litellm["running"].status == NOT_EXPOSED and "no model label" in litellm["running"].note
     text = render_text(report)

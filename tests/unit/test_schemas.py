@@ -119,7 +119,105 @@ def test_reasons_for_what_a_system_does_not_expose() -> None:
 
 
 def test_rows_of_one_model_under_two_labels_line_up() -> None:
-    """LiteLLM counts requests by `requested_model` and tokens by `model`: one row per model, named `model`."""
+    """LiteLLM counts requests by `requested_model`, tokens by `model` and `requested_model`: one row per
+    requested model, every concept grouped alike."""
     rows = build("litellm").rows()
-    assert {row.group_label for row in rows} == {"model"}
+    assert {row.group_label for row in rows} == {"requested_model"}
     assert all(row.value("request_rate") and row.value("output_tokens_rate") for row in rows)
+
+
+def test_ray_2_32_colon_names_give_the_same_rows() -> None:
+    """Ray 2.32 keeps vLLM's colon (`ray_vllm:num_requests_running`); later Ray writes `ray_vllm_…`."""
+    from fixture_rows import TEXT, WANTED
+
+    from aitop.rows import RowBuilder, TargetData
+    from aitop.sources.exposition import parse
+    from aitop.store import TargetWindow
+
+    def rows(text: str) -> dict:
+        window = TargetWindow(30.0)
+        for i, page in enumerate((text, pages.scaled(text, 2.0))):
+            window.add(10.0 * i, 1_754_990_000.0 + 10.0 * i, parse(page, TEXT, WANTED).samples)
+        builder = RowBuilder(builtin_schemas())
+        builder.add_target(TargetData(INSTANCE, window, True))
+        return {row.key: row.values for row in builder.rows()}
+
+    underscore = pages.read("ray_vllm")
+    colon = underscore.replace("ray_vllm_", "ray_vllm:")
+    assert "ray_vllm:request_success_total{" in colon
+    expected_rows = rows(underscore)
+    assert expected_rows and rows(colon) == expected_rows
+
+
+def test_sglang_before_2025_counts_requests_from_the_e2e_histogram() -> None:
+    """No `sglang:num_requests_total` (nor the aborted counter) on older SGLang: its e2e histogram's
+    `_count` counts every finished request."""
+    from fixture_rows import TEXT, WANTED
+
+    from aitop.rows import RowBuilder, TargetData
+    from aitop.sources.exposition import parse
+    from aitop.store import TargetWindow
+
+    old = "\n".join(line for line in pages.read("sglang").splitlines()
+                    if "num_requests_" not in line and "num_aborted_requests" not in line) + "\n"
+    count = next(float(line.rsplit(" ", 1)[1]) for line in old.splitlines()
+                 if line.startswith("sglang:e2e_request_latency_seconds_count"))
+    window = TargetWindow(30.0)
+    for i, page in enumerate((old, pages.scaled(old, 2.0))):
+        window.add(10.0 * i, 1_754_990_000.0 + 10.0 * i, parse(page, TEXT, WANTED).samples)
+    builder = RowBuilder(builtin_schemas())
+    builder.add_target(TargetData(INSTANCE, window, True))
+    (row,) = builder.rows()
+    assert row.value("request_rate") == pytest.approx(count / 10)
+    assert row.value("latency_p95") is not None
+
+
+def test_a_histogram_with_only_a_inf_bucket_says_so_not_no_observations() -> None:
+    """An OTel SDK exporting a histogram without explicit bounds: observations counted, no percentile."""
+    from fixture_rows import TEXT, WANTED
+
+    from aitop.rows import RowBuilder, TargetData
+    from aitop.sources.exposition import parse
+    from aitop.store import TargetWindow
+
+    page = ("# TYPE llm_requests counter\nllm_requests_total{model=\"m\",status=\"success\"} 100\n"
+            "# TYPE llm_request_latency_seconds histogram\n"
+            "llm_request_latency_seconds_bucket{model=\"m\",le=\"+Inf\"} 100\n"
+            "llm_request_latency_seconds_count{model=\"m\"} 100\nllm_request_latency_seconds_sum{model=\"m\"} 150\n")
+    window = TargetWindow(30.0)
+    for i, text in enumerate((page, pages.scaled(page, 2.0))):
+        window.add(10.0 * i, 1_754_990_000.0 + 10.0 * i, parse(text, TEXT, WANTED).samples)
+    builder = RowBuilder(builtin_schemas())
+    builder.add_target(TargetData(INSTANCE, window, True))
+    (row,) = builder.rows()
+    assert row.value("latency_p95") is None
+    assert row.missing_reason("latency_p95") is Missing.NO_BUCKETS
+    assert "only a +Inf bucket: 10 observations/s in the window" in row.provenance["latency_p95"]
+
+
+def test_litellm_request_and_its_latency_are_one_row_when_routed_to_another_model() -> None:
+    """LiteLLM 1.95 as deployed: the client asks for `mock-basic`, routed to `gpt-4o`. The request counter
+    has only `requested_model`; the latency histogram has both. One row, not two half-empty ones."""
+    from fixture_rows import TEXT, WANTED
+
+    from aitop.rows import RowBuilder, TargetData
+    from aitop.sources.exposition import parse
+    from aitop.store import TargetWindow
+
+    both = 'model="gpt-4o",requested_model="mock-basic"'
+    page = ("# TYPE litellm_proxy_total_requests_metric_total counter\n"
+            'litellm_proxy_total_requests_metric_total{requested_model="mock-basic",status_code="200"} 100\n'
+            "# TYPE litellm_request_total_latency_metric histogram\n"
+            f'litellm_request_total_latency_metric_bucket{{{both},le="1.0"}} 50\n'
+            f'litellm_request_total_latency_metric_bucket{{{both},le="+Inf"}} 100\n'
+            f"litellm_request_total_latency_metric_count{{{both}}} 100\n"
+            f"litellm_request_total_latency_metric_sum{{{both}}} 80\n")
+    window = TargetWindow(30.0)
+    for i, text in enumerate((page, pages.scaled(page, 2.0))):
+        window.add(10.0 * i, 1_754_990_000.0 + 10.0 * i, parse(text, TEXT, WANTED).samples)
+    builder = RowBuilder(builtin_schemas())
+    builder.add_target(TargetData(INSTANCE, window, True))
+    (row,) = builder.rows()
+    assert (row.group, row.group_label) == ("mock-basic", "requested_model")
+    assert row.value("request_rate") == pytest.approx(10)
+    assert row.value("latency_p50") == pytest.approx(1.0)

@@ -22,6 +22,7 @@ from textual.widget import Widget
 
 from aitop.model import Snapshot
 from aitop.sanitize import clean
+from aitop.sources.prom_server import skew_warning
 from aitop.ui.alert_text import alert_badge
 from aitop.ui.cells import CRITICAL_MARK, WARNING_MARK, Palette
 from aitop.ui.themes import palette_from_variables
@@ -139,6 +140,11 @@ def _badges(snapshot: Snapshot | None, state: UiState, palette: Palette, alerts:
     if state.paused:
         held = f" · {state.held} new" if state.held else ""
         badges.append(Text(f" PAUSED{held} (p) ", Style(color=palette.warning, bold=True, reverse=True)))
+    if snapshot is not None and skew_warning(snapshot.clock_offset):
+        # Queries are evaluated at the server's time all the same; this says why times may look shifted.
+        side = "+" if snapshot.clock_offset < 0 else "-"
+        badges.append(Text(f" CLOCK {side}{abs(snapshot.clock_offset):.0f}s vs server ",
+                           Style(color=palette.warning, bold=True, reverse=True)))
     if snapshot is not None and not snapshot.tls_verified:
         # Permanent while checks are off: anyone on the path could be feeding these numbers.
         badges.append(Text(" TLS NOT VERIFIED ", Style(color=palette.critical, bold=True, reverse=True)))
@@ -147,6 +153,16 @@ def _badges(snapshot: Snapshot | None, state: UiState, palette: Palette, alerts:
         if badge is not None:
             badges.append(badge)
     return badges
+
+
+def _window(snapshot: Snapshot) -> str:
+    """`window 30s`, or `window 1m (asked 10s, 4×15s scrape)` when widened to fit the scrape interval."""
+    text = f"window {format_age(snapshot.window_seconds)}"
+    asked = snapshot.window_requested_seconds
+    if asked is not None and asked != snapshot.window_seconds:
+        scrape = f", 4×{format_age(snapshot.scrape_interval)} scrape" if snapshot.scrape_interval else ""
+        text += f" (asked {format_age(asked)}{scrape})"
+    return text
 
 
 def status_text(snapshot: Snapshot | None, now: float, palette: Palette, state: UiState | None = None,
@@ -175,7 +191,7 @@ def status_text(snapshot: Snapshot | None, now: float, palette: Palette, state: 
     if snapshot.backend:
         source += f" ({clean(snapshot.backend, 40)})"
     noun = "models" if snapshot.group_by is None else f"{clean(snapshot.group_by, 24)} groups"
-    parts = [Text(clean(source)), health, age, Text(f"window {format_age(snapshot.window_seconds)}", muted)]
+    parts = [Text(clean(source)), health, age, Text(_window(snapshot), muted)]
     if state.interval is not None:
         parts.append(Text(f"every {format_interval(state.interval)}", muted))
     parts += [Text(f"{len(snapshot.rows)} {noun}", muted), Text(schemas, muted)]
