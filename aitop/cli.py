@@ -40,7 +40,7 @@ from aitop.transport import HttpSettings
 
 log = logging.getLogger(__name__)
 
-SUBCOMMANDS = ("snapshot", "check", "detect", "demo-server")
+SUBCOMMANDS = ("snapshot", "check", "detect", "demo-server", "record")
 NO_TTY_HINT = (
     "aitop: no TTY ({problem}): use ssh -t for the live view, or --once (aitop snapshot …) for a plain snapshot"
 )
@@ -83,8 +83,11 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
 
 
 def _config(args: argparse.Namespace, **overrides) -> Config:
+    from aitop.recording.command import recording_paths
+
+    recordings = recording_paths(args.targets)  # a recording file is a target too: it is replayed
     config = build_config(
-        args.targets,
+        [] if recordings else args.targets,
         interval=getattr(args, "interval", None),
         window=overrides.get("window", getattr(args, "window", None)),
         timeout=args.timeout,
@@ -102,7 +105,10 @@ def _config(args: argparse.Namespace, **overrides) -> Config:
     )
     for warning in config.warnings:
         print(f"aitop: warning: {warning}", file=sys.stderr)
-    return config
+    at = getattr(args, "at", None)
+    if recordings:
+        return replace(config, targets=tuple(recordings), recording=recordings[0], at=at)
+    return replace(config, at=at) if at is not None else config
 
 
 def _main_parser() -> argparse.ArgumentParser:
@@ -110,7 +116,7 @@ def _main_parser() -> argparse.ArgumentParser:
         prog="aitop",
         description="top for AI services: live per-model traffic, errors, latency, tokens, cost and feedback.",
         epilog="subcommands: aitop snapshot TARGET… --format json|table · aitop check TARGET… --format text|json"
-        " · aitop demo-server --port N",
+        " · aitop demo-server --port N · aitop record TARGET… --output FILE · aitop FILE (replay a recording)",
     )
     _add_common(parser)
     parser.add_argument("--demo", action="store_true", help="watch an embedded simulated fleet")
@@ -132,6 +138,10 @@ def _snapshot_parser() -> argparse.ArgumentParser:
     )
     _add_common(parser)
     parser.add_argument("--format", choices=("json", "table"), default="table")
+    parser.add_argument(
+        "--at", metavar="TIME",
+        help="evaluate at this instant of a recording: RFC 3339, unix seconds, or -DURATION from its end",
+    )
     parser.add_argument(
         "--window", type=_duration, default=DEFAULT_SNAPSHOT_WINDOW,
         help="scrape mode: time between the two scrapes; Prometheus mode: the PromQL range (default 10s)",
@@ -171,6 +181,10 @@ def _check_parser() -> argparse.ArgumentParser:
         "--window", type=_duration,
         help="scrape mode: time between the two scrapes; Prometheus mode: the PromQL range "
         "(default: [check] window in the config, else 10s)",
+    )
+    parser.add_argument(
+        "--at", metavar="TIME",
+        help="evaluate at this instant of a recording: RFC 3339, unix seconds, or -DURATION from its end",
     )
     return parser
 
@@ -329,6 +343,11 @@ def _dispatch(argv: Sequence[str]) -> int:
         from aitop.detect_command import detect_command
 
         return _headless(_detect_parser(), argv[1:], detect_command)
+    if argv and argv[0] == "record":
+        from aitop.recording.command import record_parser, run_record
+
+        setup_logging(to_file=False)
+        return run_record(record_parser(_add_common, _duration).parse_args(argv[1:]), _config)
     if argv and argv[0] == "demo-server":
         from aitop.demo import serve
 

@@ -66,6 +66,8 @@ class Config:
     schemas: tuple | None = None  # the catalog with the config file's own schemas; None: the built-in ones
     check_window: float | None = None  # `aitop check` window from the file ([check] window)
     config_file: str | None = None  # the file these settings came from, if any
+    recording: str | None = None  # a recording file to replay instead of polling targets
+    at: str | None = None  # `--at`: the instant to evaluate (RFC 3339, unix seconds or -DURATION)
 
 
 def normalize_target(raw: str) -> str:
