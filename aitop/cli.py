@@ -205,6 +205,9 @@ async def _snapshot(config: Config, output_format: str) -> int:
     finally:
         await monitor.aclose()
     sys.stdout.write(to_json(snapshot) + "\n" if output_format == "json" else to_table(snapshot))
+    if monitor.kind == "replay":  # what could not be read from the recording (cut off, unreadable lines…)
+        for warning in snapshot.warnings:
+            print(mask(f"aitop: warning: {warning}"), file=sys.stderr)
     for target in snapshot.targets:
         if not target.up:
             print(mask(f"aitop: {target.url}: {target.error}"), file=sys.stderr)

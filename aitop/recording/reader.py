@@ -223,6 +223,8 @@ def read_recording(path: str | os.PathLike[str], *, max_samples: int = MAX_SAMPL
             total += 1
     if not scrapes:
         why = f" ({bad:,} unreadable lines, first at line {first_bad})" if bad else ""
+        if lines.problem:
+            raise RecordingError(f"no samples could be read from {shown}: {lines.problem}")
         raise RecordingError(f"no samples with timestamps in {shown}: not an OpenMetrics recording{why}")
     targets: dict[str, TargetScrapes] = {}
     for instance, stamp in sorted(set(scrapes) | set(health), key=lambda item: (item[1], item[0])):
