@@ -127,6 +127,11 @@ def _main_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--interval", type=_duration, help="time between refreshes, e.g. 2s (default 2s)")
     parser.add_argument("--window", type=_duration, help="rate and percentile window, e.g. 1m (default 30s)")
+    parser.add_argument("--record", metavar="FILE", help="record what you watch to FILE (OpenMetrics; .gz compresses)")
+    parser.add_argument(
+        "--at", metavar="TIME",
+        help="replay a recording from this instant: RFC 3339, unix seconds, or -DURATION from its end",
+    )
     parser.add_argument("--version", action="version", version=f"aitop {__version__}")
     return parser
 
@@ -257,27 +262,60 @@ def _run_check(argv: Sequence[str]) -> int:
         return 3
 
 
-def _open_for_tui(config: Config):
-    """The collector for the TUI: a target that cannot be reached yet does not stop it from starting."""
+def _open_for_tui(config: Config, recorder=None):
+    """The collector for the TUI: a target that cannot be reached yet does not stop it from starting.
+    `recorder` (`--record FILE`) receives every scrape."""
+
+    async def opened():
+        collector = await open_collector(config)
+        if recorder is not None:
+            if not hasattr(collector, "recorder"):
+                await collector.aclose()
+                raise ConfigError("--record records /metrics targets (scrape mode), not a server or a recording")
+            collector.recorder = recorder
+        return collector
+
     try:
-        collector = asyncio.run(open_collector(config))
+        collector = asyncio.run(opened())
     except DetectionError as error:
-        collector = PendingCollector(lambda: open_collector(config), config.targets, window_seconds=config.window,
-                                     error=error)
+        collector = PendingCollector(opened, config.targets, window_seconds=config.window, error=error)
     if hasattr(collector, "poll_budget"):  # a slow target or query must not hold the refresh back
         collector.poll_budget = config.interval
     return collector
 
 
-def _run_tui(config: Config) -> int:
-    from aitop.ui.app import AitopApp, has_terminal, run_tui  # Textual only for a TUI
+def _run_tui(config: Config, record: str | None = None) -> int:
+    from aitop.ui.app import has_terminal  # Textual only for a TUI
 
     if not has_terminal() or os.environ.get("TERM", "") == "unknown":  # refuse before probing any server
         print(NO_TTY_HINT.format(problem=terminal_problem() or "no terminal"), file=sys.stderr)
         return 2
-    monitor = Monitor(_open_for_tui(config), analysis=config.analysis)
+    recorder = None
+    if record is not None:
+        from aitop.recording.writer import Recorder
+
+        recorder = Recorder(record)
+    try:
+        monitor = Monitor(_open_for_tui(config, recorder), analysis=config.analysis)
+        return _run_app(config, monitor)
+    finally:
+        if recorder is not None:
+            recorder.close()
+            print(f"aitop: recorded {recorder.scrapes:,} scrapes to {record}", file=sys.stderr)
+
+
+def _run_app(config: Config, monitor: Monitor) -> int:
+    from aitop.ui.app import AitopApp, run_tui
+
     exit_on_hangup()
     with crash_reports_without_locals(AitopApp), thread_errors_off_the_terminal():
+        if monitor.kind == "replay":  # a recording: the app with the replay keys
+            from aitop.ui.replay import ReplayApp
+            from aitop.ui.themes import DEFAULT_THEME
+
+            app = ReplayApp(monitor, interval=config.interval, theme_name=config.theme or DEFAULT_THEME)
+            app.run()
+            return app.return_code or 0
         if config.theme is None:
             return run_tui(monitor, interval=config.interval)
         if "theme_name" in inspect.signature(run_tui).parameters:
@@ -321,7 +359,8 @@ def _run_demo(args: argparse.Namespace) -> int:
         )  # the file's rules, prices, theme and bell apply; its targets and auth do not reach the demo
         for warning in config.warnings:
             print(f"aitop: warning: {warning}", file=sys.stderr)
-        return _run_tui(replace(config, http=HttpSettings(), analysis=demo_analysis(config.analysis)))
+        return _run_tui(replace(config, http=HttpSettings(), analysis=demo_analysis(config.analysis)),
+                        record=args.record)
     finally:
         fleet.stop()
 
@@ -368,7 +407,7 @@ def _dispatch(argv: Sequence[str]) -> int:
         window = args.window if args.window is not None else DEFAULT_SNAPSHOT_WINDOW
         setup_logging(to_file=False)
         return asyncio.run(_snapshot(replace(config, window=window), "table"))
-    return _run_tui(config)
+    return _run_tui(config, record=args.record)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

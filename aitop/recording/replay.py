@@ -8,6 +8,7 @@ the replay keys (play, pause, step, seek, speed).
 
 from __future__ import annotations
 
+import bisect
 import math
 import re
 import time
@@ -72,6 +73,8 @@ class ReplayCollector:
                 f"--at {rfc3339(at)} is outside the recording ({rfc3339(recording.start)} to {rfc3339(recording.end)})"
             )
         self.position = recording.end if at is None else at
+        self.at_given = at is not None
+        self._times = sorted({stamp for target in recording.targets.values() for stamp in target.times})
         self.playing = False
         self.speed = 1.0
         self._played_at: float | None = None  # monotonic time of the last advance while playing
@@ -82,6 +85,16 @@ class ReplayCollector:
     def seek(self, position: float) -> None:
         """Stand at `position` (clamped to the recording)."""
         self.position = min(max(position, self.recording.start), self.recording.end)
+
+    def next_scrape(self, after: float) -> float | None:
+        """The time of the first recorded scrape after `after`, None at the end."""
+        index = bisect.bisect_right(self._times, after)
+        return self._times[index] if index < len(self._times) else None
+
+    def previous_scrape(self, before: float) -> float | None:
+        """The time of the last recorded scrape before `before`, None at the start."""
+        index = bisect.bisect_left(self._times, before) - 1
+        return self._times[index] if index >= 0 else None
 
     def play(self, playing: bool) -> None:
         """Start or stop moving `position` forward at `speed` × real time."""
@@ -147,6 +160,7 @@ class ReplayCollector:
             schemas=tuple(sorted(builder.detected)),
             labels=plain_label_names(builder.label_names()),
             warnings=self.recording.notes,
+            backend=f"{'▶' if self.playing else '⏸'} {self.speed:g}×",
         )
 
     async def breakdown(self, key: tuple[str, str], label: str) -> tuple[Row, ...]:

@@ -3,7 +3,7 @@ the same window.
 
 "The same window" is made exact: the live snapshot is the one the recording process itself computed at its
 last scrape, with a 10 s window over the same scrapes it wrote (both clocks of the live collector are the
-wall clock, so the live rates divide by the very timestamps the recording holds). The replay is the real
+wall clock, read once per scrape, so the live rates divide by the very timestamps the recording holds). The replay is the real
 command line reading the file back.
 """
 
@@ -28,8 +28,24 @@ NUMERIC = ("request_rate", "error_rate", "latency_p50", "latency_p95", "latency_
            "waiting", "kv_cache_usage", "tpot_p95")
 
 
+class OneClock:
+    """The wall clock as both of the collector's clocks, read once per scrape: the collector reads its
+    monotonic clock, then its wall clock, for each scrape's stamp; both get the same reading."""
+
+    def __init__(self) -> None:
+        self.last = time.time()
+
+    def monotonic(self) -> float:
+        self.last = time.time()
+        return self.last
+
+    def wall(self) -> float:
+        return self.last
+
+
 async def _record_live(url: str, path, seconds: float, window: float):
-    collector = ScrapeCollector([url], window=window, wall_clock=time.time, monotonic=time.time)
+    clock = OneClock()
+    collector = ScrapeCollector([url], window=window, wall_clock=clock.wall, monotonic=clock.monotonic)
     collector.recorder = Recorder(path)
     monitor = Monitor(collector)
     started = time.monotonic()
