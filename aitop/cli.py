@@ -27,6 +27,7 @@ from aitop.guard import (
     crash_reports_without_locals,
     exit_on_hangup,
     setup_logging,
+    state_dir,
     terminal_problem,
     thread_errors_off_the_terminal,
     write_crash_report,
@@ -262,14 +263,17 @@ def _run_check(argv: Sequence[str]) -> int:
         return 3
 
 
-def _open_for_tui(config: Config, recorder=None):
+def _open_for_tui(config: Config, recorder=None, *, optional: bool = False):
     """The collector for the TUI: a target that cannot be reached yet does not stop it from starting.
-    `recorder` (`--record FILE`) receives every scrape."""
+    `recorder` (`--record FILE`, the incident buffer) receives every scrape; `optional`: a collector that
+    does not scrape (a server, a recording) goes without it instead of being refused."""
 
     async def opened():
         collector = await open_collector(config)
         if recorder is not None:
             if not hasattr(collector, "recorder"):
+                if optional:
+                    return collector
                 await collector.aclose()
                 raise ConfigError("--record records /metrics targets (scrape mode), not a server or a recording")
             collector.recorder = recorder
@@ -290,13 +294,19 @@ def _run_tui(config: Config, record: str | None = None) -> int:
     if not has_terminal() or os.environ.get("TERM", "") == "unknown":  # refuse before probing any server
         print(NO_TTY_HINT.format(problem=terminal_problem() or "no terminal"), file=sys.stderr)
         return 2
-    recorder = None
-    if record is not None:
-        from aitop.recording.writer import Recorder
+    from aitop.recording.incident import IncidentBuffer, IncidentMonitor, Tee
+    from aitop.recording.writer import Recorder
 
-        recorder = Recorder(record)
+    recorder = Recorder(record) if record is not None else None
+    # The incident buffer: scrape mode only (a recording is already one; a server keeps its own history).
+    buffer = IncidentBuffer(config.incident_keep) if config.incidents and config.recording is None else None
+    sinks = [sink for sink in (recorder, buffer) if sink is not None]
     try:
-        monitor = Monitor(_open_for_tui(config, recorder), analysis=config.analysis)
+        collector = _open_for_tui(config, Tee(*sinks) if sinks else None, optional=recorder is None)
+        if buffer is not None and getattr(collector, "recorder", None) is not None:
+            monitor = IncidentMonitor(collector, buffer=buffer, directory=state_dir(), analysis=config.analysis)
+        else:
+            monitor = Monitor(collector, analysis=config.analysis)
         return _run_app(config, monitor)
     finally:
         if recorder is not None:
