@@ -33,6 +33,7 @@ from aitop.guard import (
     write_crash_report,
 )
 from aitop.monitor import Monitor
+from aitop.recording.command import attach_recorder, recording_paths, tui_monitor
 from aitop.secret import mask
 from aitop.output import to_json, to_table
 from aitop.sources.detect import DetectionError, PendingCollector
@@ -49,6 +50,7 @@ NO_TARGET_HINT = (
     "aitop: no target given. Pass a Prometheus URL (aitop http://prometheus:9090) or /metrics URLs\n"
     "       (aitop http://host:8000/metrics), set $AITOP_URL, or try the simulated fleet: aitop --demo"
 )
+AT_HELP = "with a recording as TARGET: the instant to evaluate (RFC 3339, unix seconds, or --at=-DURATION from its end)"
 
 
 def _duration(text: str) -> float:
@@ -84,8 +86,6 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
 
 
 def _config(args: argparse.Namespace, **overrides) -> Config:
-    from aitop.recording.command import recording_paths
-
     recordings = recording_paths(args.targets)  # a recording file is a target too: it is replayed
     config = build_config(
         [] if recordings else args.targets,
@@ -129,10 +129,7 @@ def _main_parser() -> argparse.ArgumentParser:
     parser.add_argument("--interval", type=_duration, help="time between refreshes, e.g. 2s (default 2s)")
     parser.add_argument("--window", type=_duration, help="rate and percentile window, e.g. 1m (default 30s)")
     parser.add_argument("--record", metavar="FILE", help="record what you watch to FILE (OpenMetrics; .gz compresses)")
-    parser.add_argument(
-        "--at", metavar="TIME",
-        help="replay a recording from this instant: RFC 3339, unix seconds, or -DURATION from its end",
-    )
+    parser.add_argument("--at", metavar="TIME", help=AT_HELP)
     parser.add_argument("--version", action="version", version=f"aitop {__version__}")
     return parser
 
@@ -144,10 +141,7 @@ def _snapshot_parser() -> argparse.ArgumentParser:
     )
     _add_common(parser)
     parser.add_argument("--format", choices=("json", "table"), default="table")
-    parser.add_argument(
-        "--at", metavar="TIME",
-        help="evaluate at this instant of a recording: RFC 3339, unix seconds, or -DURATION from its end",
-    )
+    parser.add_argument("--at", metavar="TIME", help=AT_HELP)
     parser.add_argument(
         "--window", type=_duration, default=DEFAULT_SNAPSHOT_WINDOW,
         help="scrape mode: time between the two scrapes; Prometheus mode: the PromQL range (default 10s)",
@@ -188,10 +182,7 @@ def _check_parser() -> argparse.ArgumentParser:
         help="scrape mode: time between the two scrapes; Prometheus mode: the PromQL range "
         "(default: [check] window in the config, else 10s)",
     )
-    parser.add_argument(
-        "--at", metavar="TIME",
-        help="evaluate at this instant of a recording: RFC 3339, unix seconds, or -DURATION from its end",
-    )
+    parser.add_argument("--at", metavar="TIME", help=AT_HELP)
     return parser
 
 
@@ -269,15 +260,7 @@ def _open_for_tui(config: Config, recorder=None, *, optional: bool = False):
     does not scrape (a server, a recording) goes without it instead of being refused."""
 
     async def opened():
-        collector = await open_collector(config)
-        if recorder is not None:
-            if not hasattr(collector, "recorder"):
-                if optional:
-                    return collector
-                await collector.aclose()
-                raise ConfigError("--record records /metrics targets (scrape mode), not a server or a recording")
-            collector.recorder = recorder
-        return collector
+        return await attach_recorder(await open_collector(config), recorder, optional=optional)
 
     try:
         collector = asyncio.run(opened())
@@ -294,24 +277,11 @@ def _run_tui(config: Config, record: str | None = None) -> int:
     if not has_terminal() or os.environ.get("TERM", "") == "unknown":  # refuse before probing any server
         print(NO_TTY_HINT.format(problem=terminal_problem() or "no terminal"), file=sys.stderr)
         return 2
-    from aitop.recording.incident import IncidentBuffer, IncidentMonitor, Tee
-    from aitop.recording.writer import Recorder
-
-    recorder = Recorder(record) if record is not None else None
-    # The incident buffer: scrape mode only (a recording is already one; a server keeps its own history).
-    buffer = IncidentBuffer(config.incident_keep) if config.incidents and config.recording is None else None
-    sinks = [sink for sink in (recorder, buffer) if sink is not None]
+    monitor, finish = tui_monitor(config, record, _open_for_tui, state_dir)
     try:
-        collector = _open_for_tui(config, Tee(*sinks) if sinks else None, optional=recorder is None)
-        if buffer is not None and getattr(collector, "recorder", None) is not None:
-            monitor = IncidentMonitor(collector, buffer=buffer, directory=state_dir(), analysis=config.analysis)
-        else:
-            monitor = Monitor(collector, analysis=config.analysis)
         return _run_app(config, monitor)
     finally:
-        if recorder is not None:
-            recorder.close()
-            print(f"aitop: recorded {recorder.scrapes:,} scrapes to {record}", file=sys.stderr)
+        finish()
 
 
 def _run_app(config: Config, monitor: Monitor) -> int:

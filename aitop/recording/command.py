@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable, Sequence
 
 from aitop.config import Config, ConfigError
+from aitop.monitor import Monitor
 from aitop.recording.reader import RecordingError, rfc3339
 from aitop.recording.writer import Recorder
 
@@ -103,3 +104,47 @@ def run_record(args: argparse.Namespace, make_config: Callable[[argparse.Namespa
     if not config.targets or config.recording:
         raise ConfigError("record needs /metrics URLs to scrape")
     return asyncio.run(record(config, args.output, args.duration))
+
+
+async def attach_recorder(collector, recorder, *, optional: bool = False):
+    """`collector` with `recorder` receiving its scrapes. A collector that does not scrape (a server, a
+    recording) is refused, or with `optional` (the incident buffer alone) goes without."""
+    if recorder is None:
+        return collector
+    if not hasattr(collector, "recorder"):
+        if optional:
+            return collector
+        await collector.aclose()
+        raise ConfigError("--record records /metrics targets (scrape mode), not a server or a recording")
+    collector.recorder = recorder
+    return collector
+
+
+def tui_monitor(config: Config, record: str | None, open_for_tui, state_dir) -> tuple[Monitor, Callable[[], None]]:
+    """The TUI's monitor, recording to `record` (`--record`) and keeping the incident buffer (written under
+    `state_dir()`) as configured; and what to call when the TUI ends."""
+    from aitop.recording.incident import IncidentBuffer, IncidentMonitor, Tee
+
+    recorder = Recorder(record) if record is not None else None
+    # Scrape mode only: a recording already is one, and a server keeps its own history.
+    buffer = IncidentBuffer(config.incident_keep) if config.incidents and config.recording is None else None
+    sinks = [sink for sink in (recorder, buffer) if sink is not None]
+    try:
+        collector = open_for_tui(config, Tee(*sinks) if sinks else None, optional=recorder is None)
+    except BaseException:
+        if recorder is not None:
+            recorder.close()
+        raise
+    if buffer is not None and getattr(collector, "recorder", None) is not None:
+        monitor: Monitor = IncidentMonitor(collector, buffer=buffer, directory=state_dir(), analysis=config.analysis)
+    elif collector.kind == "replay":  # charts and baselines read the recording's clock, not the wall's
+        monitor = Monitor(collector, analysis=config.analysis, clock=lambda: collector.position)
+    else:
+        monitor = Monitor(collector, analysis=config.analysis)
+
+    def finish() -> None:
+        if recorder is not None:
+            recorder.close()
+            print(f"aitop: recorded {recorder.scrapes:,} scrapes to {record}", file=sys.stderr)
+
+    return monitor, finish

@@ -46,3 +46,29 @@ def test_record_refuses_a_recording_as_the_source(tmp_path):
     with pytest.raises(ConfigError, match="--record records /metrics targets"):
         _open_for_tui(config, recorder)
     recorder.close()
+
+
+def test_the_tui_monitor_of_a_recording_reads_the_recording_clock(tmp_path):
+    """Drill-down charts come from the monitor's history `since clock() - range`: for a recording that
+    clock must be the replay's position, or a recording older than the range shows empty charts."""
+    from dataclasses import replace
+
+    from aitop.cli import _open_for_tui
+    from aitop.recording.command import tui_monitor
+
+    source = Recorder(tmp_path / "a.om")
+    for i in range(30):
+        source.scrape("h:1", 1_600_000_000.0 + i, {("llm_requests_total", (("model", "m"),)): 10.0 * i})
+    source.close()
+    config = replace(build_config([]), targets=(str(tmp_path / "a.om"),), recording=str(tmp_path / "a.om"))
+    monitor, finish = tui_monitor(config, None, _open_for_tui, lambda: tmp_path)
+
+    async def run():
+        await monitor.refresh()
+        monitor.collector.seek(1_600_000_020.0)
+        await monitor.refresh()
+        return await monitor.history(("llm", "m"), ["request_rate"], 300.0)
+
+    history = asyncio.run(run())
+    finish()
+    assert [value for _, value in history["request_rate"]] == [10.0, 10.0]
