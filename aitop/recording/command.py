@@ -65,6 +65,8 @@ async def record(config: Config, output: str, duration: float | None) -> int:
         while not stop.is_set():
             began = time.monotonic()
             await collector.collect()
+            if recorder.error is not None:
+                break
             if duration is not None and time.monotonic() - started >= duration:
                 break
             pause = config.interval - (time.monotonic() - began)
@@ -81,6 +83,9 @@ async def record(config: Config, output: str, duration: float | None) -> int:
         f"aitop: recorded {recorder.scrapes:,} scrapes of {len(collector.urls)} target(s), {recorder.samples:,} "
         f"samples, to {output} (until {rfc3339(time.time())})", file=sys.stderr,
     )
+    if recorder.error is not None:
+        print(f"aitop: {recorder.error}", file=sys.stderr)
+        return 1
     if recorder.skipped:
         print(f"aitop: warning: {recorder.skipped:,} series with names OpenMetrics cannot carry unquoted were "
               "left out", file=sys.stderr)
@@ -146,5 +151,7 @@ def tui_monitor(config: Config, record: str | None, open_for_tui, state_dir) -> 
         if recorder is not None:
             recorder.close()
             print(f"aitop: recorded {recorder.scrapes:,} scrapes to {record}", file=sys.stderr)
+            if recorder.error is not None:
+                print(f"aitop: {recorder.error}", file=sys.stderr)
 
     return monitor, finish

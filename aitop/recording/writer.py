@@ -39,6 +39,8 @@ class Recorder:
         self.samples = 0
         #: Series left out because OpenMetrics cannot carry their names unquoted.
         self.skipped = 0
+        #: Why writing stopped (a full disk…), None while it goes on.
+        self.error: str | None = None
 
     def scrape(self, instance: str, wall: float, samples: Mapping[SeriesKey, float] | None) -> None:
         """Record one scrape of `instance` at unix time `wall`; `samples` None records a failed scrape."""
@@ -46,11 +48,16 @@ class Recorder:
         with self._lock:
             if self._file is None:
                 return
-            self._file.write(text.encode("utf-8", "surrogateescape"))
-            self._file.flush()  # gzip: a sync flush, so everything so far decompresses after a crash
-            raw = getattr(self._file, "fileobj", None)
-            if raw is not None:
-                raw.flush()
+            try:
+                self._file.write(text.encode("utf-8", "surrogateescape"))
+                self._file.flush()  # gzip: a sync flush, so everything so far decompresses after a crash
+                raw = getattr(self._file, "fileobj", None)
+                if raw is not None:
+                    raw.flush()
+            except OSError as exc:  # a full disk must not stop the scrapes (or the TUI) that feed it
+                self.error = f"recording to {self.path} stopped: {exc.strerror or type(exc).__name__}"
+                self._file = None
+                return
             self.scrapes += 1
             self.samples += len(samples or ()) - skipped
             self.skipped += skipped

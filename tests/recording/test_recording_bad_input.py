@@ -133,3 +133,14 @@ def test_hostile_labels_pass_the_sanitiser_and_long_lines_are_skipped(tmp_path, 
     assert row["group"].startswith("evil^[]52;c;AAAA^G<U+202E>[/]")
     assert len(row["group"]) <= MAX_LENGTH
     assert row["request_rate"] == pytest.approx(10.0)
+
+
+def test_a_full_disk_stops_the_recording_not_the_scrapes(tmp_path):
+    if not __import__("os").path.exists("/dev/full"):
+        pytest.skip("no /dev/full")
+    recorder = Recorder("/dev/full")
+    recorder.scrape("h:1", T0, _scrape(1.0))  # raises nothing: the scrape path goes on
+    recorder.scrape("h:1", T0 + 1, _scrape(2.0))
+    assert recorder.error == "recording to /dev/full stopped: No space left on device"
+    assert recorder.scrapes == 0
+    recorder.close()
