@@ -27,12 +27,14 @@ from aitop.guard import (
     crash_reports_without_locals,
     exit_on_hangup,
     setup_logging,
+    state_dir,
     terminal_problem,
     thread_errors_off_the_terminal,
     write_crash_report,
 )
 from aitop.glyphs import use_glyph_fallback
 from aitop.monitor import Monitor
+from aitop.recording.command import attach_recorder, recording_paths, tui_monitor
 from aitop.secret import mask
 from aitop.output import to_json, to_table
 from aitop.outstream import EXIT_OUTPUT_LOST, guarded_stdout, stdout_closed
@@ -42,7 +44,7 @@ from aitop.transport import HttpSettings
 
 log = logging.getLogger(__name__)
 
-SUBCOMMANDS = ("snapshot", "watch", "check", "detect", "demo-server")
+SUBCOMMANDS = ("snapshot", "watch", "check", "detect", "demo-server", "record")
 STDOUT_CLOSED = "aitop: stdout is closed: nothing can be written (give aitop a terminal, a pipe or a file)"
 NO_TTY_HINT = (
     "aitop: no TTY ({problem}): use ssh -t for the live view, or --once (aitop snapshot …) for a plain snapshot"
@@ -51,6 +53,7 @@ NO_TARGET_HINT = (
     "aitop: no target given. Pass a Prometheus URL (aitop http://prometheus:9090) or /metrics URLs\n"
     "       (aitop http://host:8000/metrics), set $AITOP_URL, or try the simulated fleet: aitop --demo"
 )
+AT_HELP = "with a recording as TARGET: the instant to evaluate (RFC 3339, unix seconds, or --at=-DURATION from its end)"
 
 
 def _duration(text: str) -> float:
@@ -86,8 +89,9 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
 
 
 def _config(args: argparse.Namespace, **overrides) -> Config:
+    recordings = recording_paths(args.targets)  # a recording file is a target too: it is replayed
     config = build_config(
-        args.targets,
+        [] if recordings else args.targets,
         interval=getattr(args, "interval", None),
         window=overrides.get("window", getattr(args, "window", None)),
         timeout=args.timeout,
@@ -105,7 +109,10 @@ def _config(args: argparse.Namespace, **overrides) -> Config:
     )
     for warning in config.warnings:
         print(f"aitop: warning: {warning}", file=sys.stderr)
-    return config
+    at = getattr(args, "at", None)
+    if recordings:
+        return replace(config, targets=tuple(recordings), recording=recordings[0], at=at)
+    return replace(config, at=at) if at is not None else config
 
 
 def _main_parser() -> argparse.ArgumentParser:
@@ -113,8 +120,8 @@ def _main_parser() -> argparse.ArgumentParser:
         prog="aitop",
         description="top for AI services: live per-model traffic, errors, latency, tokens, cost and feedback.",
         epilog="subcommands: aitop snapshot TARGET… --format json|table · aitop watch TARGET… --format jsonl"
-        " · aitop check TARGET… --format text|json"
-        " · aitop demo-server --port N",
+        " · aitop check TARGET… --format text|json · aitop demo-server --port N"
+        " · aitop record TARGET… --output FILE · aitop FILE (replay a recording)",
     )
     _add_common(parser)
     parser.add_argument("--demo", action="store_true", help="watch an embedded simulated fleet")
@@ -125,6 +132,8 @@ def _main_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--interval", type=_duration, help="time between refreshes, e.g. 2s (default 2s)")
     parser.add_argument("--window", type=_duration, help="rate and percentile window, e.g. 1m (default 30s)")
+    parser.add_argument("--record", metavar="FILE", help="record what you watch to FILE (OpenMetrics; .gz compresses)")
+    parser.add_argument("--at", metavar="TIME", help=AT_HELP)
     parser.add_argument("--version", action="version", version=f"aitop {__version__}")
     return parser
 
@@ -136,6 +145,7 @@ def _snapshot_parser() -> argparse.ArgumentParser:
     )
     _add_common(parser)
     parser.add_argument("--format", choices=("json", "table"), default="table")
+    parser.add_argument("--at", metavar="TIME", help=AT_HELP)
     parser.add_argument(
         "--window", type=_duration, default=DEFAULT_SNAPSHOT_WINDOW,
         help="scrape mode: time between the two scrapes; Prometheus mode: the PromQL range (default 10s)",
@@ -190,6 +200,7 @@ def _check_parser() -> argparse.ArgumentParser:
         help="scrape mode: time between the two scrapes; Prometheus mode: the PromQL range "
         "(default: [check] window in the config, else 10s)",
     )
+    parser.add_argument("--at", metavar="TIME", help=AT_HELP)
     return parser
 
 
@@ -209,6 +220,9 @@ async def _snapshot(config: Config, output_format: str) -> int:
     finally:
         await monitor.aclose()
     sys.stdout.write(to_json(snapshot) + "\n" if output_format == "json" else to_table(snapshot))
+    if monitor.kind == "replay":  # what could not be read from the recording (cut off, unreadable lines…)
+        for warning in snapshot.warnings:
+            print(mask(f"aitop: warning: {warning}"), file=sys.stderr)
     for target in snapshot.targets:
         if not target.up:
             print(mask(f"aitop: {target.url}: {target.error}"), file=sys.stderr)
@@ -276,27 +290,48 @@ def _run_check(argv: Sequence[str]) -> int:
         return 3
 
 
-def _open_for_tui(config: Config):
-    """The collector for the TUI: a target that cannot be reached yet does not stop it from starting."""
+def _open_for_tui(config: Config, recorder=None, *, optional: bool = False):
+    """The collector for the TUI: a target that cannot be reached yet does not stop it from starting.
+    `recorder` (`--record FILE`, the incident buffer) receives every scrape; `optional`: a collector that
+    does not scrape (a server, a recording) goes without it instead of being refused."""
+
+    async def opened():
+        return await attach_recorder(await open_collector(config), recorder, optional=optional)
+
     try:
-        collector = asyncio.run(open_collector(config))
+        collector = asyncio.run(opened())
     except DetectionError as error:
-        collector = PendingCollector(lambda: open_collector(config), config.targets, window_seconds=config.window,
-                                     error=error)
+        collector = PendingCollector(opened, config.targets, window_seconds=config.window, error=error)
     if hasattr(collector, "poll_budget"):  # a slow target or query must not hold the refresh back
         collector.poll_budget = config.interval
     return collector
 
 
-def _run_tui(config: Config) -> int:
-    from aitop.ui.app import AitopApp, has_terminal, run_tui  # Textual only for a TUI
+def _run_tui(config: Config, record: str | None = None) -> int:
+    from aitop.ui.app import has_terminal  # Textual only for a TUI
 
     if not has_terminal() or os.environ.get("TERM", "") == "unknown":  # refuse before probing any server
         print(NO_TTY_HINT.format(problem=terminal_problem() or "no terminal"), file=sys.stderr)
         return 2
-    monitor = Monitor(_open_for_tui(config), analysis=config.analysis, warmup=True)
+    monitor, finish = tui_monitor(config, record, _open_for_tui, state_dir)
+    try:
+        return _run_app(config, monitor)
+    finally:
+        finish()
+
+
+def _run_app(config: Config, monitor: Monitor) -> int:
+    from aitop.ui.app import AitopApp, run_tui
+
     exit_on_hangup()
     with crash_reports_without_locals(AitopApp), thread_errors_off_the_terminal():
+        if monitor.kind == "replay":  # a recording: the app with the replay keys
+            from aitop.ui.replay import ReplayApp
+            from aitop.ui.themes import DEFAULT_THEME
+
+            app = ReplayApp(monitor, interval=config.interval, theme_name=config.theme or DEFAULT_THEME)
+            app.run()
+            return app.return_code or 0
         if config.theme is None:
             return run_tui(monitor, interval=config.interval)
         if "theme_name" in inspect.signature(run_tui).parameters:
@@ -340,7 +375,8 @@ def _run_demo(args: argparse.Namespace) -> int:
         )  # the file's rules, prices, theme and bell apply; its targets and auth do not reach the demo
         for warning in config.warnings:
             print(f"aitop: warning: {warning}", file=sys.stderr)
-        return _run_tui(replace(config, http=HttpSettings(), analysis=demo_analysis(config.analysis)))
+        return _run_tui(replace(config, http=HttpSettings(), analysis=demo_analysis(config.analysis)),
+                        record=args.record)
     finally:
         fleet.stop()
 
@@ -367,6 +403,11 @@ def _dispatch(argv: Sequence[str]) -> int:
         from aitop.detect_command import detect_command
 
         return _headless(_detect_parser(), argv[1:], detect_command)
+    if argv and argv[0] == "record":
+        from aitop.recording.command import record_parser, run_record
+
+        setup_logging(to_file=False)
+        return run_record(record_parser(_add_common, _duration).parse_args(argv[1:]), _config)
     if argv and argv[0] == "demo-server":
         from aitop.demo import serve
 
@@ -384,7 +425,7 @@ def _dispatch(argv: Sequence[str]) -> int:
         window = args.window if args.window is not None else DEFAULT_SNAPSHOT_WINDOW
         setup_logging(to_file=False)
         return asyncio.run(_snapshot(replace(config, window=window), "table"))
-    return _run_tui(config)
+    return _run_tui(config, record=args.record)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -66,6 +66,10 @@ class Config:
     schemas: tuple | None = None  # the catalog with the config file's own schemas; None: the built-in ones
     check_window: float | None = None  # `aitop check` window from the file ([check] window)
     config_file: str | None = None  # the file these settings came from, if any
+    recording: str | None = None  # a recording file to replay instead of polling targets
+    incidents: bool = True  # the TUI keeps an incident buffer ([incidents] enabled)
+    incident_keep: float = 900.0  # seconds it keeps ([incidents] keep)
+    at: str | None = None  # `--at`: the instant to evaluate (RFC 3339, unix seconds or -DURATION)
 
 
 def normalize_target(raw: str) -> str:
@@ -167,6 +171,8 @@ def build_config(
         theme=theme or file.theme,
         schemas=with_custom(file.schemas) if file.schemas else None,
         check_window=file.check_window,
+        incidents=file.incidents if file.incidents is not None else True,
+        incident_keep=file.incident_keep if file.incident_keep is not None else 900.0,
         config_file=str(path) if path is not None else None,
     )
 
@@ -177,7 +183,9 @@ def _first(*values: float | None) -> float:
 
 # -- the config file -----------------------------------------------------------------------------------
 
-TOP_KEYS = frozenset({"targets", "kind", "interval", "window", "timeout", "theme", "http", "check", "schema"}) | SECTIONS
+TOP_KEYS = frozenset(
+    {"targets", "kind", "interval", "window", "timeout", "theme", "http", "check", "schema", "incidents"}
+) | SECTIONS
 @dataclass(frozen=True, slots=True)
 class FileSettings:
     """What a config file says, validated; None where it says nothing."""
@@ -189,6 +197,8 @@ class FileSettings:
     timeout: float | None = None
     theme: str | None = None
     check_window: float | None = None
+    incidents: bool | None = None  # [incidents] enabled
+    incident_keep: float | None = None  # [incidents] keep
     schemas: tuple = ()  # users' in-house schemas ([[schema]] tables, the catalog files' shape)
     bearer_token_file: str | None = None
     bearer_token_env: str | None = None
@@ -295,6 +305,15 @@ def _parse_file(raw: Mapping[str, Any], base: Path, env: Mapping[str, str]) -> F
         if "window" in check:
             seconds = duration("check.window", check["window"], allow_zero=False, maximum=math.inf)
             values["check_window"] = bounded("check.window", seconds, WINDOW_RANGE)
+    if "incidents" in raw:
+        incidents = table("incidents", raw["incidents"], frozenset({"enabled", "keep"}))
+        if "enabled" in incidents:
+            if not isinstance(incidents["enabled"], bool):
+                raise ConfigError("incidents.enabled: expected true or false")
+            values["incidents"] = incidents["enabled"]
+        if "keep" in incidents:
+            seconds = duration("incidents.keep", incidents["keep"], allow_zero=False, maximum=math.inf)
+            values["incident_keep"] = bounded("incidents.keep", seconds, (60.0, 6 * 3600.0))
     http_notes: list[str] = []
     if "http" in raw:
         values.update(parse_http(raw["http"], base, env, http_notes))

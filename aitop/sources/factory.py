@@ -11,7 +11,14 @@ from aitop.sources.scrape import ScrapeCollector
 
 
 async def open_collector(config: Config) -> Collector:
-    """Detect each target's kind and build one collector: a Prometheus server, or /metrics pages."""
+    """Detect each target's kind and build one collector: a Prometheus server, or /metrics pages (or a
+    recording's replay)."""
+    if config.recording is not None:
+        from aitop.recording.replay import open_replay
+
+        return await asyncio.to_thread(open_replay, config)
+    if config.at is not None:
+        raise ConfigError("--at works on recordings for now (aitop snapshot FILE --at TIME), not on live targets")
     found = await asyncio.gather(
         *(detect(target, kind=config.kind, http=config.http, timeout=config.timeout) for target in config.targets)
     )

@@ -115,6 +115,8 @@ class ScrapeCollector:
         # pool of the others, and its client is replaced after a cut-off (see `_scrape`).
         self._clients = {url: self._new_client() for url in self.urls}
         self._closing: set[asyncio.Task] = set()
+        #: Receives every scrape as it is recorded (`aitop record`, `--record`): an `aitop.recording` Recorder.
+        self.recorder = None
 
     def _new_client(self) -> httpx.AsyncClient:
         return httpx_client(
@@ -199,6 +201,8 @@ class ScrapeCollector:
     def _record(self, result: ScrapeResult) -> None:
         url = result.url
         previous = self._health[url]
+        if self.recorder is not None:
+            self.recorder.scrape(instance_of(url), result.wall, result.samples)
         if result.retry_after is not None:
             self._next_attempt[url] = self.monotonic() + result.retry_after
         if result.samples is None:

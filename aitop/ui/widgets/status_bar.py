@@ -145,6 +145,9 @@ def _badges(snapshot: Snapshot | None, state: UiState, palette: Palette, alerts:
         side = "+" if snapshot.clock_offset < 0 else "-"
         badges.append(Text(f" CLOCK {side}{abs(snapshot.clock_offset):.0f}s vs server ",
                            Style(color=palette.warning, bold=True, reverse=True)))
+    if snapshot is not None and snapshot.source_kind == "replay":  # the numbers are from the past
+        stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(snapshot.taken_at))
+        badges.append(Text(f" REPLAY {stamp}Z ", Style(color=palette.warning, bold=True, reverse=True)))
     if snapshot is not None and not snapshot.tls_verified:
         # Permanent while checks are off: anyone on the path could be feeding these numbers.
         badges.append(Text(" TLS NOT VERIFIED ", Style(color=palette.critical, bold=True, reverse=True)))
@@ -182,7 +185,7 @@ def status_text(snapshot: Snapshot | None, now: float, palette: Palette, state: 
         return line
     # Most important first: at 80 columns the tail is cut off with an ellipsis.
     health, failure = _health(snapshot, palette)
-    age = Text(f"updated {format_age(now - snapshot.taken_at)} ago")
+    age = Text(f"updated {format_age(now - snapshot.taken_at)} ago" if snapshot.source_kind != "replay" else "recording")
     if snapshot.stale:
         age.stylize(Style(color=palette.critical, bold=True))
     muted = Style(color=palette.muted)
