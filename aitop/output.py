@@ -90,7 +90,7 @@ def snapshot_to_dict(snapshot: Snapshot) -> dict[str, Any]:
         "window_seconds": round(snapshot.window_seconds, 3),
         "window_requested_seconds": round(_requested(snapshot), 3),
         "scrape_interval_seconds": snapshot.scrape_interval,
-        "clock_offset_seconds": round(snapshot.clock_offset, 3),
+        "clock_offset_seconds": round(snapshot.clock_offset, 3) + 0.0,  # never "-0.0"
         "source": {"kind": snapshot.source_kind, "targets": list(snapshot.source_targets),
                    "tls_verified": snapshot.tls_verified},
         "schemas": list(snapshot.schemas),
