@@ -22,7 +22,8 @@ from aitop import __version__
 from aitop.analysis.configure import AnalysisSettings
 from aitop.analysis.rules import DEFAULT_RULES
 from aitop.check import evaluate_snapshot, render_json, render_text, unknown
-from aitop.config import DEFAULT_SNAPSHOT_WINDOW, Config, ConfigError, build_config, parse_duration
+from aitop.config import DEFAULT_SNAPSHOT_WINDOW, Config, ConfigError, build_config, normalize_target, parse_duration
+from aitop.ops_config import attach
 from aitop.guard import (
     crash_reports_without_locals,
     exit_on_hangup,
@@ -42,7 +43,7 @@ from aitop.transport import HttpSettings
 
 log = logging.getLogger(__name__)
 
-SUBCOMMANDS = ("snapshot", "watch", "check", "detect", "demo-server")
+SUBCOMMANDS = ("snapshot", "watch", "check", "detect", "slo", "demo-server")
 STDOUT_CLOSED = "aitop: stdout is closed: nothing can be written (give aitop a terminal, a pipe or a file)"
 NO_TTY_HINT = (
     "aitop: no TTY ({problem}): use ssh -t for the live view, or --once (aitop snapshot …) for a plain snapshot"
@@ -114,7 +115,7 @@ def _main_parser() -> argparse.ArgumentParser:
         description="top for AI services: live per-model traffic, errors, latency, tokens, cost and feedback.",
         epilog="subcommands: aitop snapshot TARGET… --format json|table · aitop watch TARGET… --format jsonl"
         " · aitop check TARGET… --format text|json"
-        " · aitop demo-server --port N",
+        " · aitop slo rules · aitop demo-server --port N",
     )
     _add_common(parser)
     parser.add_argument("--demo", action="store_true", help="watch an embedded simulated fleet")
@@ -126,6 +127,7 @@ def _main_parser() -> argparse.ArgumentParser:
     parser.add_argument("--interval", type=_duration, help="time between refreshes, e.g. 2s (default 2s)")
     parser.add_argument("--window", type=_duration, help="rate and percentile window, e.g. 1m (default 30s)")
     parser.add_argument("--version", action="version", version=f"aitop {__version__}")
+    parser.add_argument("--alertmanager", metavar="URL", help="read active alerts and silences; `s` silences an alert")
     return parser
 
 
@@ -174,6 +176,7 @@ def _watch_parser() -> argparse.ArgumentParser:
     parser.add_argument("--count", type=int, metavar="N", help="stop after N snapshots (default: until interrupted)")
     parser.add_argument("--interval", type=_duration, help="time between refreshes, e.g. 2s (default 2s)")
     parser.add_argument("--window", type=_duration, help="rate and percentile window, e.g. 1m (default 30s)")
+    parser.add_argument("--alertmanager", metavar="URL", help="include the Alertmanager's active alerts")
     return parser
 
 
@@ -190,6 +193,8 @@ def _check_parser() -> argparse.ArgumentParser:
         help="scrape mode: time between the two scrapes; Prometheus mode: the PromQL range "
         "(default: [check] window in the config, else 10s)",
     )
+    parser.add_argument("--slo", action="store_true",
+                        help="also judge the config's [[slo]] entries by their burn rates (page: 2, ticket: 1)")
     return parser
 
 
@@ -220,7 +225,7 @@ def _run_watch(argv: Sequence[str]) -> int:
     args = parser.parse_args(argv)
     if args.count is not None and args.count < 1:
         parser.error("--count: at least 1")
-    config = _config(args)
+    config = _with_alertmanager(_config(args), args.alertmanager)
     if not config.targets:
         print(NO_TARGET_HINT, file=sys.stderr)
         return 2
@@ -233,7 +238,7 @@ def _run_watch(argv: Sequence[str]) -> int:
         return 0
 
 
-async def _check(config: Config, output_format: str) -> int:
+async def _check(config: Config, output_format: str, slo: bool = False) -> int:
     try:
         collector = await open_collector(config)
     except (ConfigError, DetectionError) as exc:
@@ -249,6 +254,10 @@ async def _check(config: Config, output_format: str) -> int:
         finally:
             await monitor.aclose()
         result = evaluate_snapshot(snapshot, config.analysis.rules)
+        if slo:
+            from aitop.slo.judge import judge_slos
+
+            result = await judge_slos(result, config, monitor)
     sys.stdout.write(render_json(result) + "\n" if output_format == "json" else render_text(result))
     return result.exit_code
 
@@ -266,7 +275,7 @@ def _run_check(argv: Sequence[str]) -> int:
         return 3
     setup_logging(to_file=False)
     try:
-        return asyncio.run(_check(config, args.format))
+        return asyncio.run(_check(config, args.format, args.slo))
     except KeyboardInterrupt:
         raise
     except Exception as exc:  # noqa: BLE001 — a plugin must answer UNKNOWN, never a traceback
@@ -274,6 +283,13 @@ def _run_check(argv: Sequence[str]) -> int:
         where = f"; details in {report}" if report else ""
         sys.stdout.write(render_text(unknown(f"internal error ({type(exc).__name__}){where}")))
         return 3
+
+
+def _with_alertmanager(config: Config, url: str | None) -> Config:
+    """`config` with `--alertmanager URL` in place of the file's (a URL with credentials is refused)."""
+    if not url:
+        return config
+    return replace(config, ops=replace(config.ops, alertmanager=normalize_target(url)))
 
 
 def _open_for_tui(config: Config):
@@ -295,6 +311,7 @@ def _run_tui(config: Config) -> int:
         print(NO_TTY_HINT.format(problem=terminal_problem() or "no terminal"), file=sys.stderr)
         return 2
     monitor = Monitor(_open_for_tui(config), analysis=config.analysis, warmup=True)
+    attach(monitor, config.ops, http=config.http, timeout=config.timeout)
     exit_on_hangup()
     with crash_reports_without_locals(AitopApp), thread_errors_off_the_terminal():
         if config.theme is None:
@@ -367,6 +384,10 @@ def _dispatch(argv: Sequence[str]) -> int:
         from aitop.detect_command import detect_command
 
         return _headless(_detect_parser(), argv[1:], detect_command)
+    if argv and argv[0] == "slo":
+        from aitop.slo.command import slo_command
+
+        return slo_command(argv[1:])
     if argv and argv[0] == "demo-server":
         from aitop.demo import serve
 
@@ -376,7 +397,8 @@ def _dispatch(argv: Sequence[str]) -> int:
     setup_logging(to_file=True)
     if args.demo:
         return _run_demo(args)
-    config = _config(args)
+
+    config = _with_alertmanager(_config(args), args.alertmanager)
     if not config.targets:
         print(NO_TARGET_HINT, file=sys.stderr)
         return 2

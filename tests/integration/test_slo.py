@@ -1,0 +1,171 @@
+"""Issue 21: SLOs against a real Prometheus with days of history written in first (promtool backfill), and
+the rules `aitop slo rules` writes checked and unit-tested by the real `promtool`."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from prod_servers import backfill  # noqa: E402
+
+pytestmark = pytest.mark.integration
+
+HISTORY_S = 7 * 3600.0  # the 1h/5m and 6h/30m page pairs are all covered
+STEP_S = 60.0
+#: model -> (requests per second, share failing)
+FLEET = {"chat-9pct": (10.0, 0.09), "steady": (10.0, 0.0)}
+
+SLO_CONFIG = """
+[[slo]]
+name = "availability"
+objective = 99.9
+
+# The built-in error-rate rules would say CRITICAL by themselves: off, so the verdict is the SLO's alone.
+[[rules]]
+name = "error_rate_critical"
+enabled = false
+
+[[rules]]
+name = "error_rate_warning"
+enabled = false
+"""
+
+
+def _history(models: dict[str, tuple[float, float]]) -> str:
+    """OpenMetrics of an `llm_*` app: `llm_requests_total` by model and status, one sample a minute."""
+    now = round(time.time() - 0.5, 3)
+    times = [round(now - i * STEP_S, 3) for i in range(int(HISTORY_S // STEP_S), -1, -1)]
+    lines = ["# TYPE llm_requests counter"]
+    for model, (rate, failing) in models.items():
+        for status, share in (("success", 1 - failing), ("error", failing)):
+            for t in times:
+                n = (t - times[0]) * rate * share
+                lines.append(f'llm_requests_total{{job="app",instance="app:8000",model="{model}",'
+                             f'status="{status}"}} {n:.3f} {t:.3f}')
+    return "\n".join(lines) + "\n# EOF\n"
+
+
+def _prometheus(known, tmp: Path, models) -> object:
+    binary, promtool = known.require_binary("prometheus"), known.require_binary("promtool")
+    backfill(promtool, _history(models), tmp / "data")
+    config = tmp / "prometheus.yml"
+    config.write_text("global:\n  scrape_interval: 60s\nscrape_configs: []\n")
+    port = known.free_port()
+    server = known._Server("prometheus", [binary, f"--config.file={config}", f"--storage.tsdb.path={tmp / 'data'}",
+                                          f"--web.listen-address=127.0.0.1:{port}", "--log.level=warn"],
+                           tmp / "prometheus.log", f"http://127.0.0.1:{port}")
+    server.wait_healthy("/-/ready")
+    return server
+
+
+@pytest.fixture(scope="module")
+def slo_prom(known, tmp_path_factory):
+    """A Prometheus holding 7 h of a fleet where one model fails 9 % of its requests."""
+    server = _prometheus(known, tmp_path_factory.mktemp("slo-prom"), FLEET)
+    try:
+        yield server.base_url
+    finally:
+        server.stop()
+
+
+def _aitop(*args: str, config: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "aitop", *args, "--config", str(config)], capture_output=True,
+                          text=True, timeout=120, stdin=subprocess.DEVNULL)
+
+
+def test_check_slo_pages_on_a_9pct_error_rate_and_names_the_model(slo_prom, tmp_path):
+    config = tmp_path / "aitop.toml"
+    config.write_text(SLO_CONFIG)
+    without = _aitop("check", slo_prom, config=config)
+    assert without.returncode == 0, without.stdout + without.stderr  # the rules alone see nothing wrong
+    done = _aitop("check", slo_prom, "--slo", config=config)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert done.stdout.startswith("AITOP CRITICAL: 1 critical — llm/chat-9pct: SLO availability (99.9% availability)")
+    line = next(line for line in done.stdout.splitlines() if "[slo:availability]" in line)
+    # 9 % failing against a 0.1 % budget: 90× the sustainable burn, over every window
+    assert line.startswith("CRITICAL llm/chat-9pct [slo:availability]: SLO availability (99.9% availability) "
+                           "burning its error budget 90.0× over 1h and 90.0× over 5m (> 14.4: page)")
+    assert "steady" not in done.stdout
+
+
+def test_check_slo_json_reports_the_burn_rate(slo_prom, tmp_path):
+    config = tmp_path / "aitop.toml"
+    config.write_text(SLO_CONFIG)
+    done = _aitop("check", slo_prom, "--slo", "--format", "json", config=config)
+    import json
+
+    report = json.loads(done.stdout)
+    assert report["exit_code"] == 2
+    slo = [a for a in report["alerts"] if a["rule"] == "slo:availability"]
+    assert [(a["group"], a["status"], a["field"], a["threshold"]) for a in slo] == \
+        [("chat-9pct", "CRITICAL", "burn_rate", 14.4)]
+    assert slo[0]["value"] == pytest.approx(90.0, rel=1e-3)
+
+
+RULES_TEST = """
+rule_files: [rules.yml]
+evaluation_interval: 1m
+tests:
+  - interval: 1m
+    input_series:
+      - series: 'llm_requests_total{model="chat",status="success"}'
+        values: '0+910x200'
+      - series: 'llm_requests_total{model="chat",status="error"}'
+        values: '0+90x200'
+      - series: 'llm_requests_total{model="fine",status="success"}'
+        values: '0+1000x200'
+    promql_expr_test:
+      - expr: aitop:slo_bad:ratio_rate5m{model="chat"}
+        eval_time: 30m
+        exp_samples:
+          - labels: 'aitop:slo_bad:ratio_rate5m{model="chat",schema="llm",slo="availability"}'
+            value: 0.09
+      - expr: aitop:slo_bad:ratio_rate1h{model="fine"}
+        eval_time: 90m
+        exp_samples:
+          - labels: 'aitop:slo_bad:ratio_rate1h{model="fine",schema="llm",slo="availability"}'
+            value: 0
+    alert_rule_test:
+      - eval_time: 1m
+        alertname: AitopSLOBurnRate
+        exp_alerts: []
+      - eval_time: 10m
+        alertname: AitopSLOBurnRate
+        exp_alerts:
+          - exp_labels: {severity: critical, tier: page, slo: availability, schema: llm, model: chat}
+            exp_annotations:
+              summary: "SLO availability (99.9% availability) burning its error budget on llm/chat: page"
+      - eval_time: 90m
+        alertname: AitopSLOBurnRate
+        exp_alerts:
+          - exp_labels: {severity: critical, tier: page, slo: availability, schema: llm, model: chat}
+            exp_annotations:
+              summary: "SLO availability (99.9% availability) burning its error budget on llm/chat: page"
+          - exp_labels: {severity: warning, tier: ticket, slo: availability, schema: llm, model: chat}
+            exp_annotations:
+              summary: "SLO availability (99.9% availability) burning its error budget on llm/chat: ticket"
+"""
+
+
+def test_slo_rules_pass_promtool_check_and_a_burn_rate_scenario(known, tmp_path):
+    promtool = known.require_binary("promtool")
+    config = tmp_path / "aitop.toml"
+    config.write_text('[[slo]]\nname = "availability"\nschema = "llm"\nobjective = 99.9\n\n'
+                      '[[slo]]\nname = "fast"\nschema = "llm"\nobjective = 99\nkind = "latency"\nthreshold = "2s"\n')
+    written = _aitop("slo", "rules", config=config)
+    assert written.returncode == 0, written.stderr
+    (tmp_path / "rules.yml").write_text(written.stdout)
+    checked = subprocess.run([promtool, "check", "rules", str(tmp_path / "rules.yml")], capture_output=True,
+                             text=True, timeout=60)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert "SUCCESS" in checked.stdout
+    (tmp_path / "test.yml").write_text(RULES_TEST)
+    tested = subprocess.run([promtool, "test", "rules", "test.yml"], capture_output=True, text=True, timeout=60,
+                            cwd=tmp_path)
+    assert tested.returncode == 0, tested.stdout + tested.stderr
