@@ -68,6 +68,7 @@ def parse_ops(raw: Mapping[str, Any]) -> OpsSettings:
 
 def attach(monitor, ops: OpsSettings, *, http=None, timeout: float = 5.0, alertmanager: str | None = None) -> None:
     """Give a live `Monitor` its notifier and Alertmanager client, as the settings (or `--alertmanager`) ask."""
+    monitor.ops = ops  # silence duration, author and comment; row actions
     if ops.notify:
         from aitop.notify import Notifier
 

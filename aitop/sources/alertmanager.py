@@ -100,11 +100,14 @@ class AlertmanagerClient:
 
 
 def matchers_for(alert: Alert, known: Mapping[str, Mapping[str, str]]) -> dict[str, str] | None:
-    """The labels a silence for `alert` matches: an Alertmanager alert's own; aitop's and Prometheus's alerts
-    by name and model (what they are sent to Alertmanager with); None when there is nothing to match."""
+    """The labels a silence for `alert` matches: an Alertmanager alert's own; a Prometheus alert's name and
+    model (the labels it reaches Alertmanager with); None for aitop's own alerts, which Alertmanager never
+    receives."""
     if alert.id in known:
         return dict(known[alert.id])
-    name = alert.rule.split(":", 1)[1] if ":" in alert.rule else alert.rule
+    if not alert.rule.startswith("prometheus:"):
+        return None
+    name = alert.rule.removeprefix("prometheus:")
     if not name:
         return None
     labels = {"alertname": name}
