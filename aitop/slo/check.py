@@ -12,6 +12,10 @@ from aitop.slo.burn import SloStatus
 _BY_TIER = {"page": CRITICAL, "ticket": WARNING}
 
 
+def _rule(st: SloStatus) -> str:
+    return f"slo:{st.slo.name}" if st.source == "aitop" else f"{st.source}:{st.slo.name}"
+
+
 def slo_findings(statuses: Sequence[SloStatus]) -> list[Finding]:
     """One finding per SLO and row that breaches, or that no window pair could judge."""
     findings = []
@@ -19,10 +23,10 @@ def slo_findings(statuses: Sequence[SloStatus]) -> list[Finding]:
         tier = st.tier
         if tier is not None:
             worst = next(p for p in st.pairs if p.breached and p.pair.tier == tier)
-            findings.append(Finding(_BY_TIER[tier], f"slo:{st.slo.name}", st.schema, st.group, "burn_rate",
+            findings.append(Finding(_BY_TIER[tier], _rule(st), st.schema, st.group, "burn_rate",
                                     worst.long_burn, worst.pair.factor, st.describe()))
         elif st.unknown_pairs == len(st.pairs):
-            findings.append(Finding(UNKNOWN, f"slo:{st.slo.name}", st.schema, st.group, "burn_rate", None, None,
+            findings.append(Finding(UNKNOWN, _rule(st), st.schema, st.group, "burn_rate", None, None,
                                     st.describe()))
     return findings
 
@@ -35,8 +39,9 @@ def with_slos(result: CheckResult, statuses: Sequence[SloStatus], error: str | N
     extra = slo_findings(statuses)
     if error is not None:
         extra.append(Finding(UNKNOWN, "slo", "", "", "", None, None, f"SLOs not judged: {error}"))
-    elif not configured:
-        extra.append(Finding(UNKNOWN, "slo", "", "", "", None, None, "no [[slo]] in the config: nothing to judge"))
+    elif not configured and not statuses:
+        extra.append(Finding(UNKNOWN, "slo", "", "", "", None, None,
+                             "no [[slo]] in the config and no Sloth or Pyrra rules on the server: nothing to judge"))
     elif not statuses:
         extra.append(Finding(UNKNOWN, "slo", "", "", "", None, None, "no row matches any configured SLO"))
     findings = [*result.findings, *extra]

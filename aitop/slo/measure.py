@@ -17,6 +17,7 @@ import httpx
 from aitop.catalog import builtin_schemas
 from aitop.model import History
 from aitop.slo.burn import SloStatus, status
+from aitop.slo.discover import discover
 from aitop.slo.spec import SLO, WINDOWS
 from aitop.sources.promql import SchemaPlan, _escape, _vector, duration, instant_queries, plan_schemas
 from aitop.transport import HttpSettings, httpx_client
@@ -68,6 +69,7 @@ class PromSloReader:
         self.http = http or HttpSettings()
         self.timeout = timeout
         self.schemas = tuple(schemas) if schemas is not None else builtin_schemas()
+        self.discover = True  # also read the Sloth and Pyrra SLOs the server records
 
     async def _get(self, client: httpx.AsyncClient, path: str, params: Mapping[str, str] | None = None):
         response = await client.get(self.base_url + path, params=params)
@@ -82,7 +84,7 @@ class PromSloReader:
         async with httpx_client(self.http, timeout=self.timeout, headers={}) as client:
             names = await self._get(client, "/api/v1/label/__name__/values")
             plans = plan_schemas(self.schemas, set(names))
-            statuses: list[SloStatus] = []
+            statuses: list[SloStatus] = await discover(client, self.base_url) if self.discover else []
             for slo in slos:
                 chosen = [plan for plan in plans if slo.schema is None or slo.schema.fullmatch(plan.schema.name)]
                 windows = (*WINDOWS, slo.period)

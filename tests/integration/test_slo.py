@@ -169,3 +169,56 @@ def test_slo_rules_pass_promtool_check_and_a_burn_rate_scenario(known, tmp_path)
     tested = subprocess.run([promtool, "test", "rules", "test.yml"], capture_output=True, text=True, timeout=60,
                             cwd=tmp_path)
     assert tested.returncode == 0, tested.stdout + tested.stderr
+
+
+def _sloth_pyrra_rules() -> str:
+    """Recording rules as Sloth and Pyrra generate them (their documented names and labels) for the 9 % model."""
+    bad = 'llm_requests_total{model="chat-9pct",status="error"}'
+    every = 'llm_requests_total{model="chat-9pct"}'
+    rules = []
+    for window in ("5m", "30m", "1h", "2h", "6h", "1d", "3d"):
+        ratio = f"sum(rate({bad}[{window}])) / sum(rate({every}[{window}]))"
+        rules.append(f"      - record: slo:sli_error:ratio_rate{window}\n        expr: '{ratio}'\n        labels:\n"
+                     f"          sloth_service: chat\n          sloth_slo: requests-availability\n"
+                     f"          sloth_window: {window}\n")
+        rules.append(f"      - record: llm_requests:burnrate{window}\n        expr: '{ratio}'\n        labels:\n"
+                     f"          slo: chat-errors\n")
+    rules.append("      - record: slo:objective:ratio\n        expr: vector(0.999)\n        labels:\n"
+                 "          sloth_service: chat\n          sloth_slo: requests-availability\n")
+    rules.append("      - record: pyrra_objective\n        expr: vector(0.99)\n        labels:\n"
+                 "          slo: chat-errors\n")
+    return "groups:\n  - name: slos\n    interval: 1s\n    rules:\n" + "".join(rules)
+
+
+def test_check_slo_reads_the_sloth_and_pyrra_rules_a_server_records(known, tmp_path):
+    import httpx
+
+    binary, promtool = known.require_binary("prometheus"), known.require_binary("promtool")
+    backfill(promtool, _history(FLEET), tmp_path / "data")
+    (tmp_path / "slos.yml").write_text(_sloth_pyrra_rules())
+    (tmp_path / "prometheus.yml").write_text("global:\n  scrape_interval: 60s\n  evaluation_interval: 1s\n"
+                                             "rule_files: [slos.yml]\nscrape_configs: []\n")
+    port = known.free_port()
+    server = known._Server("prometheus", [binary, f"--config.file={tmp_path / 'prometheus.yml'}",
+                                          f"--storage.tsdb.path={tmp_path / 'data'}",
+                                          f"--web.listen-address=127.0.0.1:{port}", "--log.level=warn"],
+                           tmp_path / "prometheus.log", f"http://127.0.0.1:{port}")
+    try:
+        server.wait_healthy("/-/ready")
+        deadline = time.monotonic() + 30
+        server.wait_until("the SLO rules evaluated", lambda: len(httpx.get(
+            server.base_url + "/api/v1/query", params={"query": "pyrra_objective or slo:objective:ratio"},
+            timeout=2).json()["data"]["result"]) == 2, deadline)
+        config = tmp_path / "aitop.toml"
+        config.write_text(SLO_CONFIG.split("# The built-in")[1].split("\n", 1)[1])  # the rules off, no [[slo]]
+        done = _aitop("check", server.base_url, "--slo", config=config)
+    finally:
+        server.stop()
+    assert done.returncode == 2, done.stdout + done.stderr
+    lines = done.stdout.splitlines()[1:]
+    assert len(lines) == 2, done.stdout
+    assert lines[0].startswith("CRITICAL pyrra/chat-errors [pyrra:chat-errors]: SLO chat-errors (99% availability)"
+                               " burning its error budget 9.0× over 6h and 9.0× over 30m (> 6: page)")
+    assert lines[1].startswith("CRITICAL sloth/chat [sloth:requests-availability]: SLO requests-availability "
+                               "(99.9% availability) burning its error budget 90.0× over 1h and 90.0× over 5m "
+                               "(> 14.4: page)")
