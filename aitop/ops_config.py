@@ -69,6 +69,7 @@ def parse_ops(raw: Mapping[str, Any]) -> OpsSettings:
 def attach(monitor, ops: OpsSettings, *, http=None, timeout: float = 5.0, alertmanager: str | None = None) -> None:
     """Give a live `Monitor` its notifier and Alertmanager client, as the settings (or `--alertmanager`) ask."""
     monitor.ops = ops  # silence duration, author and comment; row actions
+    monitor.ops_http = (http, timeout)  # how the SLO view asks the server
     if ops.notify:
         from aitop.notify import Notifier
 

@@ -222,3 +222,34 @@ def test_check_slo_reads_the_sloth_and_pyrra_rules_a_server_records(known, tmp_p
     assert lines[1].startswith("CRITICAL sloth/chat [sloth:requests-availability]: SLO requests-availability "
                                "(99.9% availability) burning its error budget 90.0× over 1h and 90.0× over 5m "
                                "(> 14.4: page)")
+
+
+async def test_slo_view_colours_the_burning_pairs(slo_prom):
+    from aitop.monitor import Monitor
+    from aitop.ops_config import OpsSettings, attach
+    from aitop.slo.spec import SLO
+    from aitop.sources.prometheus import PrometheusCollector
+    from aitop.ui.app import AitopApp
+    from aitop.ui.slo_view import SloScreen
+
+    monitor = Monitor(PrometheusCollector(slo_prom, window=60.0))
+    attach(monitor, OpsSettings(slos=(SLO("availability", 0.999),)))
+    app = AitopApp(monitor, interval=None)
+    async with app.run_test(size=(160, 40)) as pilot:
+        await app.poll_once()
+        await pilot.press("b")
+        await pilot.pause()
+        assert isinstance(app.screen, SloScreen)
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        lines = app.screen.body_text.splitlines()
+    header = next(line for line in lines if line.startswith("SLO"))
+    assert header.split() == ["SLO", "row", "objective", "1h/5m", "×14.4", "6h/30m", "×6", "1d/2h", "×3", "3d/6h",
+                              "×1", "budget", "left", "runs", "out", "verdict"]
+    burning = next(line for line in lines if "llm/chat-9pct" in line).split()
+    # 9 % failing against a 0.1 % budget: 90× over every window, both page pairs and both ticket pairs
+    assert burning[:4] == ["availability", "llm/chat-9pct", "99.9%", "avail"]
+    assert burning[4:12] == ["90.0/90.0", "!", "90.0/90.0", "!", "90.0/90.0", "!", "90.0/90.0", "!"]
+    assert burning[-1] == "page"
+    steady = next(line for line in lines if "llm/steady" in line).split()
+    assert steady[4:8] == ["0.0/0.0", "0.0/0.0", "0.0/0.0", "0.0/0.0"] and steady[-1] == "ok"

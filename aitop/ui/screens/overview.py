@@ -67,6 +67,7 @@ class OverviewScreen(DataScreen):
         Binding("w", "cycle_trend", "Trend field", show=False, tooltip="trend column: req/s or p95"),
         Binding("a", "toggle_alerts", "Alerts", tooltip="show or hide the alert sidebar"),
         Binding("s", "silence", "Silence", show=False, tooltip="silence the highlighted alert in Alertmanager"),
+        Binding("b", "slos", "SLOs", show=False, tooltip="SLOs: burn rates, error budget left"),
     ]
 
     def __init__(self, **kwargs) -> None:
@@ -272,6 +273,12 @@ class OverviewScreen(DataScreen):
         column = COLUMN_BY_KEY[self.table.sort_order.key]
         field = column.field or "request_rate"
         self.app.push_screen(ExplainScreen(row, field, self.snapshot))
+
+    def action_slos(self) -> None:
+        """Open the SLO view."""
+        from aitop.ui.slo_view import SloScreen
+
+        self.app.push_screen(SloScreen())
 
     def action_silence(self) -> None:
         """Silence the alert highlighted in the sidebar, after a confirmation (needs an Alertmanager)."""
