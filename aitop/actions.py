@@ -17,8 +17,8 @@ from aitop.analysis.settings import ConfigError, string, table
 ACTION_KEYS = frozenset({"name", "key", "command", "description"})
 VARIABLES = ("MODEL", "SCHEMA", "INSTANCE", "PROMQL", "TARGET")
 _VARIABLE = re.compile(r"\$(" + "|".join(VARIABLES) + r")\b|\$\{(" + "|".join(VARIABLES) + r")\}")
-#: Keys the TUI already uses: an action cannot take them.
-RESERVED_KEYS = frozenset("qQ?/gGesSpPtTcCdDvVhjklrRnNaAbBwW") | {"enter", "escape", "tab", "space"}
+#: Keys the TUI uses or keeps (capitals sort, digits pick chart ranges): an action cannot take them.
+RESERVED_KEYS = frozenset("abegjkopqrstw?/:+=-<>[] ") | frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
 
 
 @dataclass(frozen=True, slots=True)

@@ -274,6 +274,14 @@ class OverviewScreen(DataScreen):
         field = column.field or "request_rate"
         self.app.push_screen(ExplainScreen(row, field, self.snapshot))
 
+    def on_key(self, event) -> None:
+        """A configured row action's key (`[[action]]`) runs it on the selected row."""
+        from aitop.ui.row_actions import action_for, start_action
+
+        if self.focused is self.table and (action := action_for(self, event.character or "")) is not None:
+            event.stop()
+            start_action(self, action, self.table.selected_row)
+
     def action_slos(self) -> None:
         """Open the SLO view."""
         from aitop.ui.slo_view import SloScreen

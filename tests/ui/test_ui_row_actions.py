@@ -1,0 +1,42 @@
+"""Row actions (`[[action]]`): the key runs the command on the selected row with its values as separate
+arguments, never through a shell; the outcome is notified."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+from ui_fakes import collected, fleet
+
+from aitop.actions import RowAction
+from aitop.ops_config import OpsSettings
+
+SIZE = (120, 40)
+
+
+async def test_action_key_runs_the_command_on_the_selected_row(make_app, tmp_path):
+    out = tmp_path / "args.txt"
+    script = "import json, sys, pathlib; pathlib.Path(sys.argv[1]).write_text(json.dumps(sys.argv[2:])); print('done')"
+    action = RowAction("logs", "l", (sys.executable, "-c", script, str(out), "--model=$MODEL",
+                                              "$SCHEMA", "${PROMQL}", "$TARGET", "$INSTANCE"))
+    app = make_app([collected(fleet())])
+    app.monitor.ops = OpsSettings(actions=(action,))
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await app.poll_once()
+        await pilot.pause()
+        await pilot.press("l")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        messages = [n.message for n in app._notifications]
+    row = app.snapshot.rows[0]
+    assert json.loads(out.read_text()) == [
+        f"--model={row.group}", row.schema, f'{row.group_label}="{row.group}"', app.monitor.collector.targets[0], "",
+    ]
+    assert messages == [f"logs on {row.group}: exit 0: done"]
+
+
+async def test_a_hostile_model_name_stays_one_argument(tmp_path):
+    from aitop.actions import expand
+
+    argv = expand(("echo", "$MODEL", "x-$MODEL"), {"MODEL": "a; rm -rf ~ $(id)"})
+    assert argv == ["echo", "a; rm -rf ~ $(id)", "x-a; rm -rf ~ $(id)"]
