@@ -22,8 +22,8 @@ from aitop import __version__
 from aitop.analysis.configure import AnalysisSettings
 from aitop.analysis.rules import DEFAULT_RULES
 from aitop.check import evaluate_snapshot, render_json, render_text, unknown
-from aitop.config import DEFAULT_SNAPSHOT_WINDOW, Config, ConfigError, build_config, normalize_target, parse_duration
-from aitop.ops_config import attach
+from aitop.config import DEFAULT_SNAPSHOT_WINDOW, Config, ConfigError, build_config, parse_duration
+from aitop.ops_config import attach, with_alertmanager
 from aitop.guard import (
     crash_reports_without_locals,
     exit_on_hangup,
@@ -225,7 +225,7 @@ def _run_watch(argv: Sequence[str]) -> int:
     args = parser.parse_args(argv)
     if args.count is not None and args.count < 1:
         parser.error("--count: at least 1")
-    config = _with_alertmanager(_config(args), args.alertmanager)
+    config = with_alertmanager(_config(args), args.alertmanager)
     if not config.targets:
         print(NO_TARGET_HINT, file=sys.stderr)
         return 2
@@ -283,13 +283,6 @@ def _run_check(argv: Sequence[str]) -> int:
         where = f"; details in {report}" if report else ""
         sys.stdout.write(render_text(unknown(f"internal error ({type(exc).__name__}){where}")))
         return 3
-
-
-def _with_alertmanager(config: Config, url: str | None) -> Config:
-    """`config` with `--alertmanager URL` in place of the file's (a URL with credentials is refused)."""
-    if not url:
-        return config
-    return replace(config, ops=replace(config.ops, alertmanager=normalize_target(url)))
 
 
 def _open_for_tui(config: Config):
@@ -398,7 +391,7 @@ def _dispatch(argv: Sequence[str]) -> int:
     if args.demo:
         return _run_demo(args)
 
-    config = _with_alertmanager(_config(args), args.alertmanager)
+    config = with_alertmanager(_config(args), args.alertmanager)
     if not config.targets:
         print(NO_TARGET_HINT, file=sys.stderr)
         return 2

@@ -79,3 +79,14 @@ def attach(monitor, ops: OpsSettings, *, http=None, timeout: float = 5.0, alertm
         from aitop.sources.alertmanager import AlertmanagerClient
 
         monitor.alertmanager = AlertmanagerClient(url, http=http, timeout=timeout)
+
+
+def with_alertmanager(config, url: str | None):
+    """`config` with `--alertmanager URL` in place of the file's (a URL with credentials is refused)."""
+    if not url:
+        return config
+    from dataclasses import replace
+
+    from aitop.config import normalize_target
+
+    return replace(config, ops=replace(config.ops, alertmanager=normalize_target(url)))

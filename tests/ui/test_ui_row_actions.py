@@ -40,3 +40,16 @@ async def test_a_hostile_model_name_stays_one_argument(tmp_path):
 
     argv = expand(("echo", "$MODEL", "x-$MODEL"), {"MODEL": "a; rm -rf ~ $(id)"})
     assert argv == ["echo", "a; rm -rf ~ $(id)", "x-a; rm -rf ~ $(id)"]
+
+
+def test_sidebar_alert_detail_shows_the_runbook_and_the_silence():
+    from aitop.model import Alert, Severity
+    from aitop.ui.alert_text import alert_text
+    from aitop.ui.cells import Palette
+
+    alert = Alert("a", "error_rate_critical", Severity.CRITICAL, "firing", "vllm", "llama", "error_rate", 0.09,
+                  0.05, 0.0, "llama: 9% of requests fail", runbook="check the provider's status; roll back",
+                  silenced_by=("s1",))
+    lines = alert_text(alert, 60.0, Palette(), width=80).plain.splitlines()
+    assert lines[0].endswith("firing 1m00s · silenced")
+    assert lines[-1] == "  runbook: check the provider's status; roll back"

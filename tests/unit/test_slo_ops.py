@@ -149,3 +149,12 @@ def test_built_in_rules_carry_runbooks():
     assert all(rule.runbook for rule in DEFAULT_RULES)
     error = next(rule for rule in DEFAULT_RULES if rule.field == "error_rate")
     assert "roll back" in error.runbook and "status" in error.runbook
+
+
+def test_the_example_config_documents_the_ops_sections():
+    from pathlib import Path
+
+    ops = load_config_file(Path(__file__).resolve().parents[2] / "aitop.example.toml", {}).ops
+    assert [s.name for s in ops.slos] == ["chat-availability", "chat-latency"]
+    assert [t.name for t in ops.notify] == ["pager", "desktop"] and ops.actions[0].key == "l"
+    assert ops.alertmanager is None and ops.silence_seconds == 7200.0
