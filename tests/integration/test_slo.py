@@ -48,6 +48,13 @@ def _history(models: dict[str, tuple[float, float]]) -> str:
                 n = (t - times[0]) * rate * share
                 lines.append(f'llm_requests_total{{job="app",instance="app:8000",model="{model}",'
                              f'status="{status}"}} {n:.3f} {t:.3f}')
+    # chat-9pct's latency: half its requests within 1 s, 96 % within 2 s, all within 4 s
+    lines.append("# TYPE llm_request_latency_seconds histogram")
+    rate = models["chat-9pct"][0] if "chat-9pct" in models else 0.0
+    for le, share in (("1.0", 0.5), ("2.0", 0.96), ("4.0", 1.0), ("+Inf", 1.0)):
+        for t in times:
+            lines.append(f'llm_request_latency_seconds_bucket{{job="app",instance="app:8000",model="chat-9pct",'
+                         f'le="{le}"}} {(t - times[0]) * rate * share:.3f} {t:.3f}')
     return "\n".join(lines) + "\n# EOF\n"
 
 
@@ -92,6 +99,18 @@ def test_check_slo_pages_on_a_9pct_error_rate_and_names_the_model(slo_prom, tmp_
     assert line.startswith("CRITICAL llm/chat-9pct [slo:availability]: SLO availability (99.9% availability) "
                            "burning its error budget 90.0× over 1h and 90.0× over 5m (> 14.4: page)")
     assert "steady" not in done.stdout
+
+
+def test_check_slo_judges_a_latency_slo_from_the_histogram_buckets(slo_prom, tmp_path):
+    config = tmp_path / "aitop.toml"
+    config.write_text('[[slo]]\nname = "fast"\nobjective = 99\nkind = "latency"\nthreshold = "2s"\n'
+                      + SLO_CONFIG.split("# The built-in")[1].split("\n", 1)[1])
+    done = _aitop("check", slo_prom, "--slo", config=config)
+    # 4 % slower than 2 s against a 1 % budget: 4× — above both ticket factors, under both page ones
+    assert done.returncode == 1, done.stdout + done.stderr
+    (line,) = [line for line in done.stdout.splitlines() if "[slo:fast]" in line]
+    assert line.startswith("WARNING llm/chat-9pct [slo:fast]: SLO fast (99% latency) burning its error budget "
+                           "4.0× over 1d and 4.0× over 2h (> 3: ticket)")
 
 
 def test_check_slo_json_reports_the_burn_rate(slo_prom, tmp_path):

@@ -158,3 +158,27 @@ def test_the_example_config_documents_the_ops_sections():
     assert [s.name for s in ops.slos] == ["chat-availability", "chat-latency"]
     assert [t.name for t in ops.notify] == ["pager", "desktop"] and ops.actions[0].key == "l"
     assert ops.alertmanager is None and ops.silence_seconds == 7200.0
+
+
+def test_a_command_notification_gets_the_payload_on_stdin_as_an_argument_list(tmp_path):
+    import json
+    import sys
+    import time
+
+    from aitop.model import Alert
+    from aitop.notify import Notifier, NotifyTarget
+
+    out = tmp_path / "payload.json"
+    script = "import sys, pathlib; pathlib.Path(sys.argv[1]).write_bytes(sys.stdin.buffer.read())"
+    notifier = Notifier([NotifyTarget("desk", command=(sys.executable, "-c", script, str(out)))])
+    firing = Alert("a", "error_rate_critical", Severity.CRITICAL, "firing", "llm", "m; rm -rf ~", "error_rate",
+                   0.2, 0.05, 0.0, "m: 20% fail")
+    notifier.observe([firing])
+    notifier.observe([firing])  # still firing: nothing new
+    notifier.close(wait=10.0)
+    deadline = time.monotonic() + 10
+    while not out.exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    body = json.loads(out.read_text())
+    assert body["status"] == "firing" and body["alerts"][0]["labels"]["model"] == "m; rm -rf ~"
+    assert notifier.delivered == 1 and notifier.problem is None
