@@ -8,6 +8,7 @@ re-issues that snapshot marked stale with the reason, so a front end never loses
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -118,6 +119,18 @@ class Monitor:
     async def refresh(self) -> Snapshot:
         """Poll once. Never raises for source faults: they come back as target errors or a stale snapshot."""
         self.polls += 1
+        # The Alertmanager is asked while the source is: a slow one adds nothing to a refresh beyond that.
+        external_task = asyncio.ensure_future(self.alertmanager.alerts()) if self.alertmanager is not None else None
+        try:
+            return await self._refresh(external_task)
+        finally:
+            if external_task is not None:
+                if not external_task.done():
+                    external_task.cancel()  # a poll that ended early (the source down) does not wait for it
+                elif not external_task.cancelled():
+                    external_task.exception()  # retrieved: never "exception was never retrieved"
+
+    async def _refresh(self, external_task: asyncio.Future | None) -> Snapshot:
         try:
             collected = await self.collector.collect()
         except Exception as exc:  # a collector bug must not take the UI down; say what broke
@@ -152,9 +165,9 @@ class Monitor:
         self.new_critical = analysis.new_critical
         warnings = collected.warnings
         external: tuple[Alert, ...] = ()
-        if self.alertmanager is not None:
+        if external_task is not None:
             try:
-                external = await self.alertmanager.alerts()
+                external = await external_task
             except Exception as exc:  # noqa: BLE001 — the table goes on without the Alertmanager's alerts
                 warnings = (*warnings, f"Alertmanager not read: {clean(type(exc).__name__)}: {clean(str(exc), 120)}")
         if self.notifier is not None:

@@ -34,6 +34,8 @@ log = logging.getLogger(__name__)
 NOTIFY_KEYS = frozenset({"name", "severity", "webhook", "command", "retries", "timeout"})
 _SEVERITIES = {"warning": Severity.WARNING, "critical": Severity.CRITICAL}
 QUEUE_SIZE = 256
+#: How long a delivery failure stays on the status line.
+PROBLEM_SHOWN_FOR = 300.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +122,7 @@ class Notifier:
         self.dropped = 0
         self.delivered = 0
         self.failures: collections.deque[str] = collections.deque(maxlen=20)  # newest last, for the screen
+        self._failed_at: float | None = None
 
     def observe(self, alerts: Iterable[Alert]) -> None:
         """Queue an event for every alert that started firing or resolved since the last call (never blocks)."""
@@ -151,7 +154,10 @@ class Notifier:
 
     @property
     def problem(self) -> str | None:
-        """The latest delivery failure, for the status line (None: all delivered)."""
+        """The latest delivery failure of the last `PROBLEM_SHOWN_FOR` seconds, for the status line (None:
+        all delivered since)."""
+        if self._failed_at is None or self.clock() - self._failed_at > PROBLEM_SHOWN_FOR:
+            return None
         return self.failures[-1] if self.failures else None
 
     def close(self, wait: float = 0.0) -> None:
@@ -195,6 +201,7 @@ class Notifier:
                 if attempt == target.retries:
                     self.failures.append(f"notification to {target.name} failed after {attempt + 1} "
                                          f"attempts: {error}")
+                    self._failed_at = self.clock()
                     log.warning("%s", self.failures[-1])
                     return
                 self._sleep(backoff_delay(attempt + 1))
