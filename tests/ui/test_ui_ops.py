@@ -1,5 +1,6 @@
-"""Row actions (`[[action]]`): the key runs the command on the selected row with its values as separate
-arguments, never through a shell; the outcome is notified."""
+"""Issue 21 in the TUI: row actions (`[[action]]`: the key runs the command on the selected row with its
+values as separate arguments, never through a shell; the outcome is notified), the sidebar's runbook and
+silence marks, and the SLO view in scrape mode."""
 
 from __future__ import annotations
 
@@ -53,3 +54,29 @@ def test_sidebar_alert_detail_shows_the_runbook_and_the_silence():
     lines = alert_text(alert, 60.0, Palette(), width=80).plain.splitlines()
     assert lines[0].endswith("firing 1m00s · silenced")
     assert lines[-1] == "  runbook: check the provider's status; roll back"
+
+
+async def test_slo_view_in_scrape_mode_leaves_the_windows_it_has_not_seen_unknown(make_app):
+    from aitop.slo.spec import SLO
+    from aitop.ui.slo_view import NO_SLOS, SloScreen
+
+    app = make_app([collected(fleet())])
+    app.monitor.ops = OpsSettings(slos=(SLO("avail", 0.999),))
+    async with app.run_test(size=(160, 40)) as pilot:
+        await app.poll_once()
+        await pilot.press("b")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        lines = app.screen.body_text.splitlines()
+        assert isinstance(app.screen, SloScreen)
+        await pilot.press("escape")
+        await pilot.pause()
+        app.monitor.ops = OpsSettings()
+        await pilot.press("b")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        empty = app.screen.body_text
+    llama = next(line for line in lines if "vllm/llama-3.1-8b" in line).split()
+    # one poll of history: every window of every pair is unknown, and so is the verdict — never "ok"
+    assert llama[4:8] == ["?/?", "?/?", "?/?", "?/?"] and llama[-1] == "unknown"
+    assert empty == NO_SLOS
