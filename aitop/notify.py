@@ -76,12 +76,20 @@ def parse_notify(raw: object) -> tuple[NotifyTarget, ...]:
         if webhook is not None and not webhook.startswith(("http://", "https://")):
             raise ConfigError(f"{where}.webhook: an http:// or https:// URL")
         targets.append(NotifyTarget(
-            name=string(f"{where}.name", entry.get("name", webhook or command[0])),
+            name=string(f"{where}.name", entry.get("name", _host(webhook) if webhook else command[0])),
             severity=_SEVERITIES[tier.removeprefix("=")], only=only, webhook=webhook, command=tuple(command),
             retries=integer(f"{where}.retries", entry.get("retries", 3)),
             timeout=duration(f"{where}.timeout", entry.get("timeout", 5.0), allow_zero=False, maximum=120.0),
         ))  # fmt: skip
     return tuple(targets)
+
+
+def _host(url: str) -> str:
+    """A webhook's name for the screen: its host only (Slack-style URLs hold their secret in the path)."""
+    try:
+        return httpx.URL(url).host or "webhook"
+    except (httpx.InvalidURL, ValueError):
+        return "webhook"
 
 
 def payload(alerts: Sequence[tuple[str, Alert]], now: float, receiver: str) -> dict[str, Any]:
@@ -197,7 +205,9 @@ class Notifier:
                 self.delivered += 1
                 return
             except (OSError, httpx.HTTPError, subprocess.SubprocessError) as exc:
-                error = mask(f"{type(exc).__name__}: {exc}")[:200]
+                # httpx's messages can carry the URL, and a chat webhook URL is a credential: type only.
+                detail = "" if isinstance(exc, httpx.HTTPError) else f": {exc}"
+                error = mask(f"{type(exc).__name__}{detail}")[:200]
                 if attempt == target.retries:
                     self.failures.append(f"notification to {target.name} failed after {attempt + 1} "
                                          f"attempts: {error}")

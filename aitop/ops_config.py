@@ -55,7 +55,12 @@ def parse_ops(raw: Mapping[str, Any]) -> OpsSettings:
             url = string("alertmanager.url", section["url"])
             if not url.startswith(("http://", "https://")):
                 raise ConfigError("alertmanager.url: an http:// or https:// URL")
-            values["alertmanager"] = url.rstrip("/")
+            from aitop.config import normalize_target  # (config imports this module)
+
+            try:
+                values["alertmanager"] = normalize_target(url)
+            except ConfigError as exc:
+                raise ConfigError(f"alertmanager.url: {exc}") from None
         if "author" in section:
             values["silence_author"] = string("alertmanager.author", section["author"])
         if "silence_duration" in section:

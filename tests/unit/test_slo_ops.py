@@ -182,3 +182,10 @@ def test_a_command_notification_gets_the_payload_on_stdin_as_an_argument_list(tm
     body = json.loads(out.read_text())
     assert body["status"] == "firing" and body["alerts"][0]["labels"]["model"] == "m; rm -rf ~"
     assert notifier.delivered == 1 and notifier.problem is None
+
+
+def test_a_webhook_url_is_never_shown(tmp_path):
+    ops = _config(tmp_path, '[[notify]]\nwebhook = "https://hooks.slack.example/services/T0/B0/s3cr3t"\n').ops
+    assert ops.notify[0].name == "hooks.slack.example"
+    with pytest.raises(ConfigError, match="alertmanager.url: credentials in URLs are not accepted"):
+        _config(tmp_path, '[alertmanager]\nurl = "http://user:pw@am:9093"\n')
