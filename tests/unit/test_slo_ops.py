@@ -189,3 +189,17 @@ def test_a_webhook_url_is_never_shown(tmp_path):
     assert ops.notify[0].name == "hooks.slack.example"
     with pytest.raises(ConfigError, match="alertmanager.url: credentials in URLs are not accepted"):
         _config(tmp_path, '[alertmanager]\nurl = "http://user:pw@am:9093"\n')
+
+
+def test_json_alerts_carry_runbook_and_silences():
+    import json
+
+    from aitop.model import Alert
+    from aitop.output import to_json
+
+    alert = Alert("a", "alertmanager:High", Severity.CRITICAL, "firing", "alertmanager", "llama", "", None, None,
+                  0.0, "errors", runbook="https://rb/x", silenced_by=("s1",))
+    quiet = Alert("b", "error_rate_warning", Severity.WARNING, "firing", "vllm", "q", "error_rate", 0.02, 0.01, 0.0,
+                  "q")
+    data = json.loads(to_json(Snapshot(0.0, 10.0, "scrape", (), (), (), alerts=(alert, quiet))))
+    assert [(a["runbook"], a["silenced_by"]) for a in data["alerts"]] == [("https://rb/x", ["s1"]), (None, [])]
