@@ -23,6 +23,7 @@ from aitop.analysis.configure import AnalysisSettings
 from aitop.analysis.rules import DEFAULT_RULES
 from aitop.check import evaluate_snapshot, render_json, render_text, unknown
 from aitop.config import DEFAULT_SNAPSHOT_WINDOW, Config, ConfigError, build_config, parse_duration
+from aitop.ops_config import attach, with_alertmanager
 from aitop.guard import (
     crash_reports_without_locals,
     exit_on_hangup,
@@ -44,7 +45,7 @@ from aitop.transport import HttpSettings
 
 log = logging.getLogger(__name__)
 
-SUBCOMMANDS = ("snapshot", "watch", "check", "detect", "demo-server", "record")
+SUBCOMMANDS = ("snapshot", "watch", "check", "detect", "slo", "demo-server", "record")
 STDOUT_CLOSED = "aitop: stdout is closed: nothing can be written (give aitop a terminal, a pipe or a file)"
 NO_TTY_HINT = (
     "aitop: no TTY ({problem}): use ssh -t for the live view, or --once (aitop snapshot …) for a plain snapshot"
@@ -120,7 +121,7 @@ def _main_parser() -> argparse.ArgumentParser:
         prog="aitop",
         description="top for AI services: live per-model traffic, errors, latency, tokens, cost and feedback.",
         epilog="subcommands: aitop snapshot TARGET… --format json|table · aitop watch TARGET… --format jsonl"
-        " · aitop check TARGET… --format text|json · aitop demo-server --port N"
+        " · aitop check TARGET… --format text|json · aitop slo rules · aitop demo-server --port N"
         " · aitop record TARGET… --output FILE · aitop FILE (replay a recording)",
     )
     _add_common(parser)
@@ -135,6 +136,7 @@ def _main_parser() -> argparse.ArgumentParser:
     parser.add_argument("--record", metavar="FILE", help="record what you watch to FILE (OpenMetrics; .gz compresses)")
     parser.add_argument("--at", metavar="TIME", help=AT_HELP)
     parser.add_argument("--version", action="version", version=f"aitop {__version__}")
+    parser.add_argument("--alertmanager", metavar="URL", help="read active alerts and silences; `s` silences an alert")
     return parser
 
 
@@ -184,6 +186,7 @@ def _watch_parser() -> argparse.ArgumentParser:
     parser.add_argument("--count", type=int, metavar="N", help="stop after N snapshots (default: until interrupted)")
     parser.add_argument("--interval", type=_duration, help="time between refreshes, e.g. 2s (default 2s)")
     parser.add_argument("--window", type=_duration, help="rate and percentile window, e.g. 1m (default 30s)")
+    parser.add_argument("--alertmanager", metavar="URL", help="include the Alertmanager's active alerts")
     return parser
 
 
@@ -201,6 +204,8 @@ def _check_parser() -> argparse.ArgumentParser:
         "(default: [check] window in the config, else 10s)",
     )
     parser.add_argument("--at", metavar="TIME", help=AT_HELP)
+    parser.add_argument("--slo", action="store_true",
+                        help="also judge the config's [[slo]] entries by their burn rates (page: 2, ticket: 1)")
     return parser
 
 
@@ -234,7 +239,7 @@ def _run_watch(argv: Sequence[str]) -> int:
     args = parser.parse_args(argv)
     if args.count is not None and args.count < 1:
         parser.error("--count: at least 1")
-    config = _config(args)
+    config = with_alertmanager(_config(args), args.alertmanager)
     if not config.targets:
         print(NO_TARGET_HINT, file=sys.stderr)
         return 2
@@ -247,7 +252,7 @@ def _run_watch(argv: Sequence[str]) -> int:
         return 0
 
 
-async def _check(config: Config, output_format: str) -> int:
+async def _check(config: Config, output_format: str, slo: bool = False) -> int:
     try:
         collector = await open_collector(config)
     except (ConfigError, DetectionError) as exc:
@@ -263,6 +268,10 @@ async def _check(config: Config, output_format: str) -> int:
         finally:
             await monitor.aclose()
         result = evaluate_snapshot(snapshot, config.analysis.rules)
+        if slo:
+            from aitop.slo.judge import judge_slos
+
+            result = await judge_slos(result, config, monitor)
     sys.stdout.write(render_json(result) + "\n" if output_format == "json" else render_text(result))
     return result.exit_code
 
@@ -280,7 +289,7 @@ def _run_check(argv: Sequence[str]) -> int:
         return 3
     setup_logging(to_file=False)
     try:
-        return asyncio.run(_check(config, args.format))
+        return asyncio.run(_check(config, args.format, args.slo))
     except KeyboardInterrupt:
         raise
     except Exception as exc:  # noqa: BLE001 — a plugin must answer UNKNOWN, never a traceback
@@ -314,6 +323,7 @@ def _run_tui(config: Config, record: str | None = None) -> int:
         print(NO_TTY_HINT.format(problem=terminal_problem() or "no terminal"), file=sys.stderr)
         return 2
     monitor, finish = tui_monitor(config, record, _open_for_tui, state_dir)
+    attach(monitor, config.ops, http=config.http, timeout=config.timeout)
     try:
         return _run_app(config, monitor)
     finally:
@@ -408,6 +418,10 @@ def _dispatch(argv: Sequence[str]) -> int:
 
         setup_logging(to_file=False)
         return run_record(record_parser(_add_common, _duration).parse_args(argv[1:]), _config)
+    if argv and argv[0] == "slo":
+        from aitop.slo.command import slo_command
+
+        return slo_command(argv[1:])
     if argv and argv[0] == "demo-server":
         from aitop.demo import serve
 
@@ -417,7 +431,8 @@ def _dispatch(argv: Sequence[str]) -> int:
     setup_logging(to_file=True)
     if args.demo:
         return _run_demo(args)
-    config = _config(args)
+
+    config = with_alertmanager(_config(args), args.alertmanager)
     if not config.targets:
         print(NO_TARGET_HINT, file=sys.stderr)
         return 2

@@ -28,6 +28,7 @@ from aitop.analysis.settings import ConfigError, duration, string, table
 from aitop.analysis.settings import parse_duration as parse_duration
 from aitop.catalog import CatalogError, builtin_schemas, schemas_from_config, with_custom
 from aitop.config_http import INLINE_SECRETS, http_settings, parse_http
+from aitop.ops_config import OPS_SECTIONS, OpsSettings, parse_ops
 from aitop.secret import Secret
 from aitop.transport import HttpSettings
 
@@ -70,6 +71,7 @@ class Config:
     incidents: bool = True  # the TUI keeps an incident buffer ([incidents] enabled)
     incident_keep: float = 900.0  # seconds it keeps ([incidents] keep)
     at: str | None = None  # `--at`: the instant to evaluate (RFC 3339, unix seconds or -DURATION)
+    ops: OpsSettings = OpsSettings()  # SLOs, notifications, Alertmanager, row actions
 
 
 def normalize_target(raw: str) -> str:
@@ -174,6 +176,7 @@ def build_config(
         incidents=file.incidents if file.incidents is not None else True,
         incident_keep=file.incident_keep if file.incident_keep is not None else 900.0,
         config_file=str(path) if path is not None else None,
+        ops=file.ops,
     )
 
 
@@ -185,7 +188,7 @@ def _first(*values: float | None) -> float:
 
 TOP_KEYS = frozenset(
     {"targets", "kind", "interval", "window", "timeout", "theme", "http", "check", "schema", "incidents"}
-) | SECTIONS
+) | SECTIONS | OPS_SECTIONS
 @dataclass(frozen=True, slots=True)
 class FileSettings:
     """What a config file says, validated; None where it says nothing."""
@@ -213,6 +216,7 @@ class FileSettings:
     headers: tuple[tuple[str, Secret], ...] = ()
     analysis: AnalysisSettings = field(default_factory=AnalysisSettings)
     notes: tuple[str, ...] = ()
+    ops: OpsSettings = OpsSettings()
 
 
 def default_config_path() -> Path:
@@ -318,4 +322,4 @@ def _parse_file(raw: Mapping[str, Any], base: Path, env: Mapping[str, str]) -> F
     if "http" in raw:
         values.update(parse_http(raw["http"], base, env, http_notes))
     analysis, notes = parse_analysis(raw)
-    return FileSettings(**values, analysis=analysis, notes=(*notes, *http_notes))
+    return FileSettings(**values, analysis=analysis, notes=(*notes, *http_notes), ops=parse_ops(raw))

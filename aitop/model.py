@@ -177,6 +177,10 @@ class Alert:
     message: str
     #: What a firing alert needs to resolve ("clears after 30s below 2.00s"); empty otherwise.
     resolution: str = ""
+    #: What to do about it: the rule's runbook (text or URL), or a backend alert's runbook_url/description.
+    runbook: str = ""
+    #: An Alertmanager silence covers it (ids of the silences); it still fires, nobody is paged.
+    silenced_by: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,6 +8,7 @@ re-issues that snapshot marked stale with the reason, so a front end never loses
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -60,6 +61,10 @@ class Monitor:
         #: off for one-shot `snapshot`/`check`, whose window is complete by construction.
         self.warmup = warmup
         self._source_down = False
+        #: Delivers firing/resolved notifications of aitop's alerts (`aitop.notify.Notifier`); None: off.
+        self.notifier = None
+        #: Reads active alerts and silences (`aitop.sources.alertmanager.AlertmanagerClient`); None: off.
+        self.alertmanager = None
 
     @property
     def should_ring(self) -> bool:
@@ -114,6 +119,18 @@ class Monitor:
     async def refresh(self) -> Snapshot:
         """Poll once. Never raises for source faults: they come back as target errors or a stale snapshot."""
         self.polls += 1
+        # The Alertmanager is asked while the source is: a slow one adds nothing to a refresh beyond that.
+        external_task = asyncio.ensure_future(self.alertmanager.alerts()) if self.alertmanager is not None else None
+        try:
+            return await self._refresh(external_task)
+        finally:
+            if external_task is not None:
+                if not external_task.done():
+                    external_task.cancel()  # a poll that ended early (the source down) does not wait for it
+                elif not external_task.cancelled():
+                    external_task.exception()  # retrieved: never "exception was never retrieved"
+
+    async def _refresh(self, external_task: asyncio.Future | None) -> Snapshot:
         try:
             collected = await self.collector.collect()
         except Exception as exc:  # a collector bug must not take the UI down; say what broke
@@ -146,6 +163,17 @@ class Monitor:
             log.exception("analysis failed")
             return self._stale(f"internal error in the analysis: {clean(type(exc).__name__)}")
         self.new_critical = analysis.new_critical
+        warnings = collected.warnings
+        external: tuple[Alert, ...] = ()
+        if external_task is not None:
+            try:
+                external = await external_task
+            except Exception as exc:  # noqa: BLE001 — the table goes on without the Alertmanager's alerts
+                warnings = (*warnings, f"Alertmanager not read: {clean(type(exc).__name__)}: {clean(str(exc), 120)}")
+        if self.notifier is not None:
+            self.notifier.observe(analysis.alerts)  # queues only: delivery runs on its own thread
+            if self.notifier.problem:
+                warnings = (*warnings, self.notifier.problem)
         snapshot = Snapshot(
             taken_at=collected.taken_at,
             window_seconds=collected.window_seconds,
@@ -155,11 +183,11 @@ class Monitor:
             rows=analysis.rows,
             schemas=collected.schemas,
             # The backend's own alerts (rule "prometheus:…") first, then aitop's.
-            alerts=tuple(collected.alerts) + analysis.alerts,
+            alerts=tuple(collected.alerts) + external + analysis.alerts,
             labels=collected.labels,
             group_by=self.collector.group_by,
             backend=collected.backend,
-            warnings=collected.warnings,
+            warnings=warnings,
             tls_verified=collected.tls_verified,
             window_requested_seconds=collected.window_requested_seconds,
             clock_offset=collected.clock_offset,
@@ -189,4 +217,6 @@ class Monitor:
         )
 
     async def aclose(self) -> None:
+        if self.notifier is not None:
+            self.notifier.close(wait=2.0)  # let a last resolved notification out, briefly
         await self.collector.aclose()

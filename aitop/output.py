@@ -113,6 +113,8 @@ def snapshot_to_dict(snapshot: Snapshot) -> dict[str, Any]:
                 "threshold": _number(alert.threshold),
                 "since": rfc3339(alert.since),
                 "message": alert.message,
+                "runbook": alert.runbook or None,
+                "silenced_by": list(alert.silenced_by),
             }
             for alert in snapshot.alerts
         ],

@@ -8,6 +8,7 @@ import sys
 
 from aitop.config import Config
 from aitop.monitor import Monitor
+from aitop.ops_config import attach
 from aitop.output import to_json_line
 from aitop.sources.factory import open_collector
 
@@ -15,6 +16,7 @@ from aitop.sources.factory import open_collector
 async def watch(config: Config, count: int | None) -> int:
     """Refresh every interval as the TUI does (warm-up, `for`, `keep_firing_for`) and print JSON lines."""
     monitor = Monitor(await open_collector(config), analysis=config.analysis, warmup=True)
+    attach(monitor, config.ops, http=config.http, timeout=config.timeout)
     if hasattr(monitor.collector, "poll_budget"):  # a slow target must not hold the refresh back
         monitor.collector.poll_budget = config.interval
     loop = asyncio.get_running_loop()

@@ -34,6 +34,7 @@ RULE_KEYS = frozenset({
     "name", "field", "op", "threshold", "baseline", "sigma", "for", "keep_firing_for", "clear_for", "hysteresis",
     "severity",
     "schema", "group", "labels", "min_baseline", "min_sigma", "min_request_rate", "alert", "enabled", "description",
+    "runbook",
 })  # fmt: skip
 _SEVERITIES = {"warning": Severity.WARNING, "critical": Severity.CRITICAL}
 _RULE_NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")
@@ -107,6 +108,8 @@ def _rule_changes(where: str, raw: Mapping[str, Any]) -> dict[str, Any]:
             changes[key] = boolean(f"{where}.{key}", raw[key])
     if "description" in raw:
         changes["description"] = string(f"{where}.description", raw["description"])[:200]
+    if "runbook" in raw:
+        changes["runbook"] = string(f"{where}.runbook", raw["runbook"])[:500]
     if any(key in raw for key in ("schema", "group", "labels")):
         labels = table(f"{where}.labels", raw.get("labels", {}))
         changes["filter"] = RowFilter(

@@ -180,6 +180,7 @@ class AlertEngine:
             since=track.since,
             message=text,
             resolution=needs,
+            runbook=rule.runbook,
         )
 
 

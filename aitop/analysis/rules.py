@@ -91,6 +91,7 @@ class Rule:
     alert: bool = True  # False: only colours the cell, raises no alert
     enabled: bool = True
     description: str = ""
+    runbook: str = ""  # what to do when it fires: steps, or a URL
 
     @property
     def kind(self) -> str:
@@ -182,7 +183,24 @@ def evaluate(rule: Rule, row: Row, baseline: BaselineView | None = None) -> Verd
 
 
 def _rule(name: str, field_name: str, op: str, severity: Severity, description: str, **limit: float) -> Rule:
-    return Rule(name, field_name, op, severity, description=description, **limit)  # type: ignore[arg-type]
+    runbook = DEFAULT_RUNBOOKS.get(field_name, "")
+    return Rule(name, field_name, op, severity, description=description, runbook=runbook, **limit)  # type: ignore[arg-type]
+
+
+#: What to do when a built-in rule fires, per field (a `[[rules]]` entry's `runbook` replaces it).
+DEFAULT_RUNBOOKS = {
+    "error_rate": "check the provider's API status page; review recent deploys and config changes; read the "
+                  "error types (drill-down); roll back the last change if errors began with it",
+    "latency_p95": "check queue depth and KV-cache use (saturation); compare input token sizes with normal; "
+                   "check the provider's status; scale out or shed load; roll back a recent change",
+    "cost_per_day": "find the model and caller driving spend (drill-down by label); check for retries or loops; "
+                    "check prompt sizes; cap or rate-limit the caller",
+    "cost_per_hour": "find the model and caller driving spend (drill-down by label); check for retries or loops",
+    "feedback_negative_ratio": "read recent negative feedback; compare with the last prompt or model change; "
+                               "roll back if the change explains it",
+    "request_rate": "check the clients and the load balancer in front; check the service is up and "
+                    "receiving traffic; check recent network or DNS changes",
+}
 
 
 W, C = Severity.WARNING, Severity.CRITICAL

@@ -47,5 +47,7 @@ def alerts_from(body: object) -> tuple[Alert, ...]:
             threshold=None,
             since=since,
             message=clean(message, 200),
+            runbook=clean(str(annotations.get("runbook_url") or annotations.get("runbook")
+                              or annotations.get("description") or ""), 300),
         ))
     return tuple(alerts)

@@ -80,6 +80,8 @@ def alert_text(alert: Alert, now: float, palette: Palette, *, width: int = 40) -
     }.get(alert.state, Style())
     head = Text.assemble(severity_badge(alert.severity, palette), " ", (clean(alert.state, 12), state_style),
                          (f" {format_duration(now - alert.since)}", muted))  # fmt: skip
+    if alert.silenced_by:  # still firing, but an Alertmanager silence keeps it from paging anyone
+        head.append(" · silenced", muted)
     where = clean(alert.group, 80) or "(whole source)"
     schema = f" · {clean(alert.schema, 24)}" if alert.schema else ""
     second = Text.assemble(("  ", ""), (where, Style(bold=True)), (schema, muted))
@@ -91,6 +93,8 @@ def alert_text(alert: Alert, now: float, palette: Palette, *, width: int = 40) -
         lines.append(Text.assemble(("  ", ""), (clean(alert.resolution, 80), state_style)))
     if alert.message:
         lines.append(Text.assemble(("  ", ""), (clean(alert.message, MESSAGE_WIDTH), muted)))
+    if alert.runbook:
+        lines.append(Text.assemble(("  runbook: ", muted), clean(alert.runbook, MESSAGE_WIDTH)))
     for line in lines:
         line.no_wrap = True
         line.overflow = "ellipsis"

@@ -122,7 +122,9 @@ async def test_status_line_backend_tls_partial_interval_and_paused(make_app):
         await pilot.press("p")
         assert status.text.plain.split("\n")[1].startswith("aitop  PAUSED (p)   TLS NOT VERIFIED ")
         await pilot.press("enter")
-        await pilot.pause()
+        # The drill-down's own status bar shows the snapshot once the screen has mounted: wait for it (a
+        # single pause is not always enough on a loaded machine).
+        assert await settle(pilot, lambda: "PAUSED" in app.screen.query_one(StatusBar).text.plain)
         detail_status = app.screen.query_one(StatusBar).text.plain
         assert "PAUSED" in detail_status and "TLS NOT VERIFIED" in detail_status and "PARTIAL" in detail_status
         await app.workers.wait_for_complete()

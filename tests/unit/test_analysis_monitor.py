@@ -138,3 +138,17 @@ async def test_a_regrouped_source_without_model_rows_never_rekeys_alerts_to_the_
     alerts = [a for a in monitor.last_good.alerts if a.rule == "error_rate_critical"]
     assert [(a.group, a.state, a.since) for a in alerts] == [("m", "firing", firing.since)]  # held, unjudged
     assert monitor.last_good.rows[0].severity["error_rate"] is Severity.CRITICAL  # the view's cell: its value
+
+
+async def test_an_unreachable_alertmanager_is_a_warning_and_the_rows_stay():
+    class DeadAlertmanager:
+        async def alerts(self):
+            raise ConnectionRefusedError("connection refused")
+
+    source = Clocked()
+    source.rows = [Row("vllm", "llama", "model_name", {"request_rate": 1.0})]
+    monitor = Monitor(source, clock=lambda: source.now)
+    monitor.alertmanager = DeadAlertmanager()
+    snapshot = await monitor.refresh()
+    assert [row.group for row in snapshot.rows] == ["llama"] and not snapshot.stale
+    assert snapshot.warnings == ("Alertmanager not read: ConnectionRefusedError: connection refused",)

@@ -181,6 +181,9 @@ class DetailScreen(DataScreen):
             title.append("  ")
             title.append_text(severity_badge(alert.severity, palette))
             title.append(f" {clean(alert.field or alert.rule, 30)} {alert.state} {format_duration(self.clock() - alert.since)}")
+        runbook = next((a.runbook for a in alerts if a.state == "firing" and a.runbook), "")
+        if runbook:  # what to do, on the title line (the sidebar's alert detail has it in full)
+            title.append(f"  · runbook: {clean(runbook, 160)}", palette.muted)
         self.query_one("#detail-title", Static).update(title, layout=False)  # one line, fixed height
         if row is None:
             return

@@ -66,6 +66,8 @@ class OverviewScreen(DataScreen):
         Binding("e", "explain", "Explain", show=False, tooltip="how the sort column's value was computed"),
         Binding("w", "cycle_trend", "Trend field", show=False, tooltip="trend column: req/s or p95"),
         Binding("a", "toggle_alerts", "Alerts", tooltip="show or hide the alert sidebar"),
+        Binding("s", "silence", "Silence", show=False, tooltip="silence the highlighted alert in Alertmanager"),
+        Binding("b", "slos", "SLOs", show=False, tooltip="SLOs: burn rates, error budget left"),
     ]
 
     def __init__(self, **kwargs) -> None:
@@ -271,6 +273,26 @@ class OverviewScreen(DataScreen):
         column = COLUMN_BY_KEY[self.table.sort_order.key]
         field = column.field or "request_rate"
         self.app.push_screen(ExplainScreen(row, field, self.snapshot))
+
+    def on_key(self, event) -> None:
+        """A configured row action's key (`[[action]]`) runs it on the selected row."""
+        from aitop.ui.row_actions import action_for, start_action
+
+        if self.focused is self.table and (action := action_for(self, event.character or "")) is not None:
+            event.stop()
+            start_action(self, action, self.table.selected_row)
+
+    def action_slos(self) -> None:
+        """Open the SLO view."""
+        from aitop.ui.slo_view import SloScreen
+
+        self.app.push_screen(SloScreen())
+
+    def action_silence(self) -> None:
+        """Silence the alert highlighted in the sidebar, after a confirmation (needs an Alertmanager)."""
+        from aitop.ui.silence import start_silence
+
+        start_silence(self, self.query_one(AlertSidebar).list.highlighted_alert)
 
     def action_toggle_alerts(self) -> None:
         """Show or hide the alert sidebar; when the terminal is too narrow for it, list alerts full-screen."""
