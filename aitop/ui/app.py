@@ -26,7 +26,14 @@ from aitop.monitor import Monitor
 from aitop.sanitize import clean
 from aitop.ui.commands import INTERVALS, AitopCommands
 from aitop.ui.screens import DataScreen, HelpScreen, OverviewScreen
-from aitop.ui.themes import DEFAULT_THEME, load_all_themes, next_theme, theme_cycle, variable_defaults
+from aitop.ui.themes import (
+    DEFAULT_THEME,
+    NO_COLOR_VARIABLE,
+    load_all_themes,
+    next_theme,
+    theme_cycle,
+    variable_defaults,
+)
 from aitop.ui.widgets import UiState
 from aitop.ui.widgets.status_bar import format_interval
 
@@ -116,6 +123,13 @@ class AitopApp(App[None]):
             self.register_theme(theme)
         self.theme_names = theme_cycle(theme.name for theme in loaded.themes)
         self._notices.extend(loaded.problems)
+        if loaded.themes:
+            # The palette's "Theme" command offers every registered theme. Textual's own lack aitop's
+            # severity colours (nord's critical red reads 1.6:1 on its panel), so only aitop's themes stay:
+            # the built-in ones, checked for contrast by the tests, and the user's own.
+            ours = {theme.name for theme in loaded.themes}
+            for name in [name for name in self.available_themes if name not in ours]:
+                self.unregister_theme(name)
         if self.get_theme(theme_name) is None:
             fallback = DEFAULT_THEME if self.get_theme(DEFAULT_THEME) is not None else "textual-dark"
             self._notices.append(clean(f"theme {theme_name!r} not found; using {fallback}", 120))
@@ -123,8 +137,12 @@ class AitopApp(App[None]):
         self.theme = theme_name
 
     def get_theme_variable_defaults(self) -> dict[str, str]:
-        """Declare the aitop-* variables so the TCSS parses under any theme, following its colours."""
-        return variable_defaults(self.current_theme)
+        """Declare the aitop-* variables so the TCSS parses under any theme, following its colours; under
+        NO_COLOR also `aitop-no-color`, so cells mark severity by attributes, never by dimming."""
+        defaults = variable_defaults(self.current_theme)
+        if self.no_color:
+            defaults[NO_COLOR_VARIABLE] = "1"
+        return defaults
 
     def get_default_screen(self) -> OverviewScreen:
         return OverviewScreen(clock=self.clock)

@@ -55,8 +55,11 @@ async def test_wide_terminal_shows_more_columns_and_the_alert_sidebar(make_app):
         table = await start(app, pilot)
         overview = app.screen
         sidebar = app.query_one(AlertSidebar)
-        assert overview.sidebar_visible and sidebar.display and sidebar.outer_size.width == 48
-        assert {"latency_p50", "input_tokens_rate", "schema"} <= set(columns(table))
+        # Every column the width allows, and the alerts below them: too little room is left beside.
+        assert {"latency_p50", "input_tokens_rate", "schema", "kv_cache_usage"} <= set(columns(table))
+        assert overview.sidebar_visible and sidebar.display and overview.has_class("-sidebar-below")
+        assert sidebar.outer_size.width == 200 and sidebar.region.y > table.region.y
+        with_alerts = columns(table)
         assert "ALERTS" not in app.query_one(StatusBar).text.plain  # the sidebar lists them
         assert "Alerts · 3 firing · 1 pending" in str(app.query_one("#alerts-title").render())
         await pilot.press("tab")
@@ -70,20 +73,44 @@ async def test_wide_terminal_shows_more_columns_and_the_alert_sidebar(make_app):
         await pilot.pause()
         assert not overview.sidebar_visible and not sidebar.display
         assert "‼ ALERTS 3 firing 1 pending (a)" in app.query_one(StatusBar).text.plain
-        assert "running" in columns(table)  # the table took the space back
+        assert columns(table) == with_alerts  # the sidebar never had any column to give back
         await pilot.press("a")
         await pilot.pause()
         assert overview.sidebar_visible and sidebar.display
 
 
-async def test_sidebar_steps_aside_without_alerts(make_app):
-    app = make_app([collected(fleet(), alerts=fleet_alerts()), collected(fleet())])
+async def test_an_alert_never_takes_a_column_at_120x40(make_app):
+    """The issue's 120×40 case: schema, TTFT, out tok/s and 👎 stay through an alert and after it."""
+    app = make_app([collected(fleet()), collected(fleet(), alerts=fleet_alerts()), collected(fleet())])
     async with app.run_test(size=(120, 40)) as pilot:
         table = await start(app, pilot)
-        assert app.screen.sidebar_visible and columns(table) == NARROW
+        quiet = columns(table)
+        assert not app.screen.sidebar_visible and len(quiet) == 11
+        assert {"schema", "ttft_p95", "output_tokens_rate", "feedback_negative_ratio"} <= set(quiet)
         await app.poll_once()
         await pilot.pause()
-        assert not app.screen.sidebar_visible and len(columns(table)) == 11
+        sidebar = app.query_one(AlertSidebar)
+        assert app.screen.sidebar_visible and columns(table) == quiet
+        assert app.screen.has_class("-sidebar-below") and sidebar.region.y > table.region.y
+        await app.poll_once()
+        await pilot.pause()
+        assert not app.screen.sidebar_visible and columns(table) == quiet
+
+
+async def test_the_sidebar_fills_what_the_columns_leave_beside_them(make_app):
+    """When the columns leave room (a narrow view), the sidebar takes all of it: no blank cells between."""
+    from aitop.ui.columns import COLUMN_BY_KEY
+
+    app = make_app([collected(fleet(), alerts=fleet_alerts())])
+    async with app.run_test(size=(200, 60)) as pilot:
+        table = await start(app, pilot)
+        table.set_columns(tuple(COLUMN_BY_KEY[key] for key in NARROW))
+        app.screen._sync_sidebar()
+        await pilot.pause()
+        sidebar = app.query_one(AlertSidebar)
+        assert columns(table) == NARROW and not app.screen.has_class("-sidebar-below")
+        assert table.outer_size.width + sidebar.outer_size.width == 200
+        assert table.outer_size.width == table.needed_width
 
 
 async def test_resize_keeps_sort_filter_and_selection_and_too_small_shows_a_notice(make_app):

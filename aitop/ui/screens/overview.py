@@ -19,18 +19,28 @@ from aitop.ui.screens.base import DataScreen
 from aitop.ui.screens.detail import DetailScreen
 from aitop.ui.screens.modals import CANCELLED, AlertsScreen, ExplainScreen, PickerScreen
 from aitop.ui.view import FilterError, RowFilter
-from aitop.ui.widgets import AlertSidebar, FilterBar, KeyBar, StatusBar, TooSmall, TopTable
+from aitop.ui.widgets import AlertSidebar, FilterBar, FleetHeader, KeyBar, StatusBar, TooSmall, TopTable
 from aitop.ui.widgets.alert_sidebar import AlertList
 from aitop.ui.widgets.top_table import TREND_FIELDS, row_key, split_row_key
 
 #: Narrowest terminal that shows the alert sidebar; below it the status line carries a count badge.
 SIDEBAR_MIN_WIDTH = 100
-#: Sidebar widths (normal, from 160 columns); set here, not in the TCSS, because the table's column set
-#: is computed from the width left to it.
-SIDEBAR_WIDTH = 38
-SIDEBAR_WIDE = 48
-WIDE_SCREEN = 160
+#: Narrowest sidebar beside the table. The table's columns are chosen for the whole width, alert or not;
+#: the sidebar takes what they leave beside them (all of it, so no cell stays blank), or, when that is
+#: less than this, moves below the table. An alert never takes a column away.
+SIDEBAR_MIN_SIDE = 36
+#: Share of the body's height the sidebar takes below the table, and its least height in lines.
+SIDEBAR_BELOW_SHARE = 0.4
+SIDEBAR_BELOW_MIN = 8
 FILTER_HELP = "filter rows by regex; a leading ! hides matches"
+
+
+def daily_budget(monitor: object) -> float | None:
+    """The spend per day and model the enabled budget rule allows (the lowest, if several), for the header."""
+    rules = getattr(getattr(monitor, "analyzer", None), "rules", ())
+    limits = [rule.threshold for rule in rules
+              if rule.field == "cost_per_day" and rule.op in (">", ">=") and rule.threshold is not None]  # fmt: skip
+    return min(limits) if limits else None
 
 
 def _sort_bindings() -> list[Binding]:
@@ -76,6 +86,7 @@ class OverviewScreen(DataScreen):
 
     def compose(self) -> ComposeResult:
         yield StatusBar(clock=self.clock, id="status")
+        yield FleetHeader(budget=daily_budget(self.app.monitor), id="fleet")  # type: ignore[attr-defined]
         with Horizontal(id="body"):
             yield TopTable(id="top")
             yield AlertSidebar(clock=self.clock, id="sidebar")
@@ -109,20 +120,31 @@ class OverviewScreen(DataScreen):
     def _sync_sidebar(self, *, redraw: bool = True) -> None:
         visible = self.sidebar_visible
         width = self.app.size.width
-        sidebar_width = SIDEBAR_WIDE if width >= WIDE_SCREEN else SIDEBAR_WIDTH
-        self.query_one(AlertSidebar).styles.width = sidebar_width
+        self.table.fit(width, redraw=redraw)  # the whole width, whether the sidebar shows or not
+        spare = width - self.table.needed_width
+        below = spare < SIDEBAR_MIN_SIDE
+        sidebar = self.query_one(AlertSidebar)
+        if below:
+            body = max(self.app.size.height - 6, 0)  # status, fleet header, filter and key lines
+            sidebar.styles.width = "1fr"
+            sidebar.styles.height = max(SIDEBAR_BELOW_MIN, round(body * SIDEBAR_BELOW_SHARE))
+        else:
+            sidebar.styles.width = spare
+            sidebar.styles.height = "1fr"
+        self.set_class(below, "-sidebar-below")
         self.set_class(not visible, "-sidebar-off")
         self.query_one(StatusBar).show_alert_badge(not visible)
-        self.table.fit(width - (sidebar_width if visible else 0), redraw=redraw)
 
     def show_snapshot(self, snapshot: Snapshot) -> None:
         """Show `snapshot` in every widget of the screen, as one repaint."""
         self.snapshot = snapshot
         with self.app.batch_update():
             super().show_snapshot(snapshot)
-            self._sync_sidebar(redraw=False)  # first: the alerts decide the table's width, hence its columns
+            self._sync_sidebar(redraw=False)  # first: a new terminal width decides the columns
             self.table.apply(snapshot, self.app.monitor.recorded)  # type: ignore[attr-defined]
+            self._sync_sidebar()  # wider values may have hidden a column: the sidebar takes the space
             self.query_one(AlertSidebar).show_alerts(snapshot.alerts)
+            self.query_one(FleetHeader).apply(snapshot)
             self._show_counts()
 
     # -- drill-down ------------------------------------------------------------------------------------
