@@ -27,6 +27,8 @@ from aitop.analysis.configure import SECTIONS, AnalysisSettings, parse_analysis
 from aitop.analysis.settings import ConfigError, duration, string, table
 from aitop.analysis.settings import parse_duration as parse_duration
 from aitop.catalog import CatalogError, builtin_schemas, schemas_from_config, with_custom
+from aitop.config_columns import KEY as COLUMNS_KEY
+from aitop.config_columns import view_columns
 from aitop.config_http import INLINE_SECRETS, http_settings, parse_http
 from aitop.secret import Secret
 from aitop.transport import HttpSettings
@@ -66,6 +68,7 @@ class Config:
     schemas: tuple | None = None  # the catalog with the config file's own schemas; None: the built-in ones
     check_window: float | None = None  # `aitop check` window from the file ([check] window)
     config_file: str | None = None  # the file these settings came from, if any
+    columns: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # TUI view -> the user's columns
 
 
 def normalize_target(raw: str) -> str:
@@ -168,6 +171,7 @@ def build_config(
         schemas=with_custom(file.schemas) if file.schemas else None,
         check_window=file.check_window,
         config_file=str(path) if path is not None else None,
+        columns=file.columns,
     )
 
 
@@ -177,7 +181,8 @@ def _first(*values: float | None) -> float:
 
 # -- the config file -----------------------------------------------------------------------------------
 
-TOP_KEYS = frozenset({"targets", "kind", "interval", "window", "timeout", "theme", "http", "check", "schema"}) | SECTIONS
+TOP_KEYS = frozenset({"targets", "kind", "interval", "window", "timeout", "theme", "http", "check", "schema",
+                      COLUMNS_KEY}) | SECTIONS
 @dataclass(frozen=True, slots=True)
 class FileSettings:
     """What a config file says, validated; None where it says nothing."""
@@ -203,11 +208,22 @@ class FileSettings:
     headers: tuple[tuple[str, Secret], ...] = ()
     analysis: AnalysisSettings = field(default_factory=AnalysisSettings)
     notes: tuple[str, ...] = ()
+    columns: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # [columns]: view -> its columns
 
 
 def default_config_path() -> Path:
     """`config.toml` in the user config dir (`~/.config/aitop/`, or under $XDG_CONFIG_HOME)."""
     return Path(platformdirs.user_config_dir("aitop")) / CONFIG_NAME
+
+
+def writable_config_path(config_file: str | None, env: Mapping[str, str]) -> Path:
+    """Where the TUI saves what the user chose (a view's columns): the file the settings came from, else
+    `config.toml` in $AITOP_CONFIG_DIR, else in the user config dir."""
+    if config_file:
+        return Path(config_file)
+    if env.get(CONFIG_DIR_ENV_VAR, "").strip():
+        return Path(env[CONFIG_DIR_ENV_VAR].strip()).expanduser() / CONFIG_NAME
+    return default_config_path()
 
 
 def find_config_file(explicit: str | os.PathLike[str] | None, env: Mapping[str, str]) -> Path | None:
@@ -295,6 +311,7 @@ def _parse_file(raw: Mapping[str, Any], base: Path, env: Mapping[str, str]) -> F
         if "window" in check:
             seconds = duration("check.window", check["window"], allow_zero=False, maximum=math.inf)
             values["check_window"] = bounded("check.window", seconds, WINDOW_RANGE)
+    values["columns"] = view_columns(raw)
     http_notes: list[str] = []
     if "http" in raw:
         values.update(parse_http(raw["http"], base, env, http_notes))

@@ -74,6 +74,12 @@ class SortableText(Text):
         return (self.plain, str(self.style), tuple(self.spans))
 
 
+def cell_value(name: str, value: float | None) -> str:
+    """`value` of field `name` as a table cell shows it: the one formatter's text, without a unit suffix
+    the column's heading already carries ("$1,612", not "$1,612/day", under "$/day")."""
+    return format_value(name, value).removesuffix("/day")
+
+
 def _number(value: float | None) -> float | None:
     return None if value is None or math.isnan(value) else value
 
@@ -86,7 +92,7 @@ def numeric_cell(row: Row, name: str, palette: Palette, *, dim: bool = False) ->
         cell = SortableText(style=base, value=None, justify="right")
         cell.append(MISSING_MARK, Style(color=palette.muted))
         return cell
-    shown = format_value(name, value)
+    shown = cell_value(name, value)
     cell = SortableText(style=base, value=value, justify="right")
     # A server's info annotation on the query behind the value (e.g. histogram buckets forced monotonic):
     # the value is underlined, taking no width; `e` shows the annotation (reliability.md §F 9).

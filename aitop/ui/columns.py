@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 
 from rich.cells import cell_len
 
-from aitop.model import SPEC_BY_NAME
+from aitop.model import DRIFT_FIELDS, SPEC_BY_NAME
 
 TREND = "trend"
 MODEL = "model"
@@ -50,7 +50,8 @@ class Column:
         return self.key if self.numeric else None
 
 
-def _field(name: str, priority: int, width: int, sort_key: str = "") -> Column:
+def field_column(name: str, priority: int, width: int, sort_key: str = "") -> Column:
+    """The column of row field `name` (its heading from the field's declaration)."""
     return Column(name, SPEC_BY_NAME[name].heading, priority, width, sort_key)
 
 
@@ -58,29 +59,33 @@ def _field(name: str, priority: int, width: int, sort_key: str = "") -> Column:
 ALL_COLUMNS: tuple[Column, ...] = (
     Column(MODEL, "model", 0, 20, "N", numeric=False),  # the table widens it to the longest name shown
     Column(SCHEMA, "schema", 3, 7, "", numeric=False),
-    _field("request_rate", 0, 6, "R"),
-    _field("error_rate", 0, 7, "E"),
-    _field("latency_p50", 4, 7),
-    _field("latency_p95", 0, 8, "P"),
-    _field("latency_p99", 1, 8, "L"),
+    field_column("request_rate", 0, 6, "R"),
+    field_column("error_rate", 0, 7, "E"),
+    field_column("latency_p50", 4, 7),
+    field_column("latency_p95", 0, 8, "P"),
+    field_column("latency_p99", 1, 8, "L"),
     Column(TREND, "trend", 1, 8, "", numeric=False),
-    _field("ttft_p95", 2, 9, "F"),
-    _field("tpot_p95", 5, 9),
-    _field("input_tokens_rate", 4, 9),
-    _field("output_tokens_rate", 2, 10, "T"),
-    _field("cost_per_hour", 1, 7, "C"),
-    _field("cost_per_request", 5, 9),
-    _field("feedback_negative_ratio", 2, 7, "U"),
-    _field("cost_per_day", 7, 9, "D"),
-    _field("request_rate_peak", 7, 8),
-    _field("request_rate_session_peak", 8, 8),
-    _field("input_tokens_per_request", 8, 8),
-    _field("output_tokens_per_request", 7, 8),
-    _field("running", 6, 5),
-    _field("waiting", 6, 5),
-    _field("kv_cache_usage", 6, 6),
+    field_column("ttft_p95", 2, 9, "F"),
+    field_column("tpot_p95", 5, 9),
+    field_column("input_tokens_rate", 4, 9),
+    field_column("output_tokens_rate", 2, 10, "T"),
+    field_column("cost_per_hour", 1, 7, "C"),
+    field_column("cost_per_request", 5, 9),
+    field_column("feedback_negative_ratio", 2, 7, "U"),
+    field_column("cost_per_day", 7, 9, "D"),
+    field_column("request_rate_peak", 7, 8),
+    field_column("request_rate_session_peak", 8, 8),
+    field_column("input_tokens_per_request", 8, 8),
+    field_column("output_tokens_per_request", 7, 8),
+    field_column("running", 6, 5),
+    field_column("waiting", 6, 5),
+    field_column("kv_cache_usage", 6, 6),
 )
-COLUMN_BY_KEY = {column.key: column for column in ALL_COLUMNS}
+#: Columns the overview does not show but a view or the user can: the drift of each histogram.
+EXTRA_COLUMNS: tuple[Column, ...] = tuple(field_column(name, 9, 8) for name in DRIFT_FIELDS.values())
+#: Every column any view can show: the overview's, then the extras.
+CATALOGUE: tuple[Column, ...] = (*ALL_COLUMNS, *EXTRA_COLUMNS)
+COLUMN_BY_KEY = {column.key: column for column in CATALOGUE}
 #: Shifted letter -> column key, for the sort shortcuts.
 SORT_KEYS: dict[str, str] = {column.sort_key: column.key for column in ALL_COLUMNS if column.sort_key}
 

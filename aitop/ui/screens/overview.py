@@ -5,6 +5,8 @@ Everything the overview's keys do lives here; the app only routes snapshots and 
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -14,11 +16,14 @@ from textual.widgets import DataTable, Input
 
 from aitop.model import Alert, Snapshot
 from aitop.sanitize import clean
-from aitop.ui.columns import ALL_COLUMNS, COLUMN_BY_KEY, SORT_KEYS
+from aitop.config_columns import save_view_columns
+from aitop.ui.columns import ALL_COLUMNS, CATALOGUE, COLUMN_BY_KEY, SORT_KEYS
 from aitop.ui.screens.base import DataScreen
+from aitop.ui.screens.column_picker import ColumnPickerScreen
 from aitop.ui.screens.detail import DetailScreen
 from aitop.ui.screens.modals import CANCELLED, AlertsScreen, ExplainScreen, PickerScreen
 from aitop.ui.view import FilterError, RowFilter
+from aitop.ui.views import VIEWS, View, next_view
 from aitop.ui.widgets import AlertSidebar, FilterBar, FleetHeader, KeyBar, StatusBar, TooSmall, TopTable
 from aitop.ui.widgets.alert_sidebar import AlertList
 from aitop.ui.widgets.top_table import TREND_FIELDS, row_key, split_row_key
@@ -76,12 +81,16 @@ class OverviewScreen(DataScreen):
         Binding("e", "explain", "Explain", show=False, tooltip="how the sort column's value was computed"),
         Binding("w", "cycle_trend", "Trend field", show=False, tooltip="trend column: req/s or p95"),
         Binding("a", "toggle_alerts", "Alerts", tooltip="show or hide the alert sidebar"),
+        Binding("v", "next_view", "View", tooltip="next view: overview, cost, latency, quality"),
+        Binding("c", "pick_columns", "Columns", show=False, tooltip="choose and order this view's columns (saved)"),
+        Binding("f2", "pick_columns", "Columns", show=False, tooltip="choose and order this view's columns (saved)"),
     ]
 
     def __init__(self, **kwargs) -> None:
         super().__init__(id="overview", **kwargs)
         self.snapshot: Snapshot | None = None
         self.sidebar_on = True
+        self.view_name = VIEWS[0].name
         self.add_class("-sidebar-off")  # until there is an alert to list
 
     def compose(self) -> ComposeResult:
@@ -108,7 +117,16 @@ class OverviewScreen(DataScreen):
         has_alerts = self.snapshot is not None and bool(self.snapshot.alerts)
         return self.sidebar_on and has_alerts and self.app.size.width >= SIDEBAR_MIN_WIDTH
 
+    @property
+    def view(self) -> View:
+        """The view on show (with the user's columns, if any)."""
+        views = self.app.views  # type: ignore[attr-defined]
+        return next((view for view in views if view.name == self.view_name), views[0])
+
     def when_ready(self) -> None:
+        self.view_name = self.app.views[0].name  # type: ignore[attr-defined]
+        self.table.set_columns(self.view.columns())
+        self.query_one(FleetHeader).view = self.view_name
         self._sync_sidebar()
         self.table.focus()
 
@@ -281,6 +299,50 @@ class OverviewScreen(DataScreen):
         """Switch the trend column between request rate and p95 latency."""
         fields = list(TREND_FIELDS)
         self.table.set_trend(fields[(fields.index(self.table.trend_field) + 1) % len(fields)])
+
+    # -- views and columns -----------------------------------------------------------------------------
+
+    def show_view(self, name: str) -> None:
+        """Show view `name`'s columns (as many as fit), keeping sort, filter and selection."""
+        self.view_name = name
+        self.query_one(FleetHeader).view = name
+        self.table.set_columns(self.view.columns())
+        self._sync_sidebar()
+        if self.snapshot is not None:
+            self.query_one(FleetHeader).apply(self.snapshot)
+
+    def action_next_view(self) -> None:
+        """Cycle the views (`v`): overview, cost, latency, quality."""
+        view = next_view(self.view_name, self.app.views)  # type: ignore[attr-defined]
+        self.show_view(view.name)
+        self.notify(f"view {view.name}: {view.title}", timeout=2, markup=False)
+
+    def action_pick_columns(self) -> None:
+        """Choose and order the columns of the current view (htop's F2); the choice is saved."""
+        view = self.view
+        shown = [column.key for column in view.columns()]
+        self.app.push_screen(ColumnPickerScreen(view.name, shown, [column.key for column in CATALOGUE]),
+                             lambda keys: self.set_view_columns(view.name, keys))  # fmt: skip
+
+    def set_view_columns(self, name: str, keys: object) -> None:
+        """Give view `name` the columns `keys` (in order), show it, and save the choice."""
+        if keys is CANCELLED or not isinstance(keys, list):
+            return
+        app = self.app
+        app.views = tuple(replace(view, keys=tuple(keys)) if view.name == name else view  # type: ignore[attr-defined]
+                          for view in app.views)  # type: ignore[attr-defined]  # fmt: skip
+        self.show_view(name)
+        path = app.config_path  # type: ignore[attr-defined]
+        if path is None:
+            self.notify(f"columns of the {name} view kept for this session", timeout=3, markup=False)
+            return
+        try:
+            saved = save_view_columns(path, name, keys)
+        except (OSError, ValueError) as exc:
+            self.notify(clean(f"columns kept for this session; not saved: {exc}", 200), severity="warning",
+                        markup=False)  # fmt: skip
+            return
+        self.notify(clean(f"columns of the {name} view saved to {saved}", 200), timeout=3, markup=False)
 
     # -- explain, alerts ------------------------------------------------------------------------------
 

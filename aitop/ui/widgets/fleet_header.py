@@ -32,10 +32,11 @@ def _style(level: Severity, palette: Palette) -> Style:
     return Style()
 
 
-def header_text(summary: FleetSummary, width: int, palette: Palette) -> Text:
+def header_text(summary: FleetSummary, width: int, palette: Palette, view: str = "overview") -> Text:
     """The totals line (as many whole phrases as fit `width`) and the verdict, wrapped to `width`."""
-    totals = Text("fleet", Style(bold=True), no_wrap=True, end="")
-    used = cell_len("fleet")
+    totals = Text(f"[{view}]", Style(color=palette.muted), no_wrap=True, end="")
+    totals.append(" fleet", Style(bold=True))
+    used = cell_len(totals.plain)
     for phrase, level in summary_parts(summary):
         cost = cell_len(SEPARATOR) + cell_len(phrase)
         if used + cost > width:
@@ -58,6 +59,8 @@ class FleetHeader(Widget):
     def __init__(self, *, budget: float | None = None, id: str | None = None) -> None:
         super().__init__(id=id)
         self.budget = budget
+        #: The name of the view on show, first on the totals line.
+        self.view = "overview"
         self.summary: FleetSummary | None = None
         self.text = Text("fleet  ·  connecting…", end="")
 
@@ -79,7 +82,7 @@ class FleetHeader(Widget):
         if self.summary is None:
             return
         width = max(self.size.width - 2, 20)  # 1 cell of padding either side
-        text = header_text(self.summary, width, palette_from_variables(self.app.theme_variables))
+        text = header_text(self.summary, width, palette_from_variables(self.app.theme_variables), self.view)
         if text.plain != self.text.plain or text.spans != self.text.spans:
             relayout = text.plain.count("\n") != self.text.plain.count("\n")
             self.text = text

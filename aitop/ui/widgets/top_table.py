@@ -15,13 +15,13 @@ from textual.coordinate import Coordinate
 from textual.theme import Theme
 from textual.widgets.data_table import CellDoesNotExist
 
-from aitop.format import format_value
 from aitop.model import SPEC_BY_NAME, History, Row, Snapshot
 from aitop.sanitize import clean
 from aitop.ui.cells import (
     MODEL_WIDTH,
     Palette,
     SortableText,
+    cell_value,
     model_cell,
     numeric_cell,
     replicas_note,
@@ -106,12 +106,19 @@ class TopTable(LazyTable):
         """Show the columns that fit `width` cells. The screen calls it with the whole width (on resize, and
         before every snapshot), never with what an alert sidebar leaves: an alert must not hide columns."""
         self._fit_width = width
-        shown = visible_columns(max(width - 1, 0), self.candidates, model_width=self.model_width,  # 1: scrollbar
+        shown = visible_columns(max(width - 1, 0), self._candidates(), model_width=self.model_width,  # 1: scrollbar
                                 widths=self.content_widths, keep=(self.sort_order.key,))  # fmt: skip
         if shown != self.shown_columns:
             self.shown_columns = shown
             if redraw:
                 self.redraw()
+
+    def _candidates(self) -> tuple[Column, ...]:
+        """The view's columns, and the sort column if the view lacks it (its ▼ must be on screen)."""
+        sort = self.sort_order.key
+        if any(column.key == sort for column in self.candidates):
+            return self.candidates
+        return (*self.candidates, COLUMN_BY_KEY[sort])
 
     def _on_theme_changed(self, _theme: Theme) -> None:
         # Severity colours are baked into the cells, so a new theme means rebuilding the styles.
@@ -257,10 +264,10 @@ class TopTable(LazyTable):
         """Widen numeric columns to the widest value of `rows` (plus the 2 cells of a severity mark, kept
         free always so that an alert never widens a column and pushes another one off)."""
         grown = False
-        for column in self.candidates:
+        for column in self._candidates():
             if not column.numeric or not rows:
                 continue
-            widest = max(cell_len(format_value(column.key, row.value(column.key))) for row in rows) + 2
+            widest = max(cell_len(cell_value(column.key, row.value(column.key))) for row in rows) + 2
             if widest > self.content_widths.get(column.key, 0):
                 self.content_widths[column.key] = widest
                 grown = True
