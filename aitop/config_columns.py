@@ -83,7 +83,10 @@ def save_view_columns(path: str | os.PathLike[str], view: str, keys: Sequence[st
     if KEY in before and not isinstance(before[KEY], dict):
         raise ConfigError(f"{KEY}: is not a table; edit it by hand")
     new = _edited(text, view, keys)
-    after = tomllib.loads(new)  # never write a file that does not parse back to what was meant
+    try:
+        after = tomllib.loads(new)  # never write a file that does not parse back to what was meant
+    except tomllib.TOMLDecodeError:
+        after = None
     expected = {**before, KEY: {**before.get(KEY, {}), view: list(keys)}}
     if after != expected:
         raise ConfigError(f"{KEY}: the file's layout is not one this writer can edit safely; edit it by hand")

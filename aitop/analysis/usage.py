@@ -66,7 +66,7 @@ class PeakTracker:
         if _known(rate):
             recent.append((now, rate))  # type: ignore[arg-type]
             self._session[key] = max(self._session.get(key, rate), rate)  # type: ignore[arg-type, type-var]
-        while recent and recent[0][0] < now - window_seconds:
+        while recent and recent[0][0] <= now - window_seconds:  # (now - window, now], as PromQL ranges
             recent.popleft()
         self._seen[key] = now
         window = max((value for _, value in recent), default=None)

@@ -97,7 +97,7 @@ def _verdict(snapshot: Snapshot, budget: float | None) -> tuple[str, Severity]:
         mark = CRITICAL_MARK if worst.severity >= Severity.CRITICAL else WARNING_MARK
         more = f" (+{len(active) - 1} more)" if len(active) > 1 else ""
         where = clean(worst.group, 60) or "(whole source)"
-        what = comparison(worst) or clean(worst.rule, 60)
+        what = comparison(worst) or clean(worst.message, 120) or clean(worst.rule, 60)
         return f"{mark} {worst.state} on {where}: {what}{more}", max(worst.severity, Severity.WARNING)
     over = _over(snapshot.rows, budget)
     if over:
@@ -150,7 +150,7 @@ def summary_parts(summary: FleetSummary) -> list[tuple[str, Severity]]:
     ]
     if summary.firing or summary.pending:
         level = Severity.CRITICAL if summary.firing else Severity.WARNING
-        parts.append((f"{summary.firing} firing · {summary.pending} pending · {summary.in_trouble}/{summary.models} "
+        parts.append((f"{summary.firing} firing, {summary.pending} pending, {summary.in_trouble}/{summary.models} "
                       "models in trouble", level))  # fmt: skip
     else:
         parts.append((f"{summary.models} models ok" if summary.models else "no models", Severity.OK))
