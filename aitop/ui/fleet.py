@@ -104,6 +104,12 @@ def _verdict(snapshot: Snapshot, budget: float | None) -> tuple[str, Severity]:
         return (f"{WARNING_MARK} {len(over)} over the {format_value('cost_per_day', budget)} budget: "
                 f"{clean(over[0].group, 60)} at {format_value('cost_per_day', over[0].value('cost_per_day'))}",
                 Severity.WARNING)  # fmt: skip
+    marked = sorted((row for row in snapshot.rows if row.worst >= Severity.WARNING),
+                    key=lambda row: (-int(row.worst), row.group))  # fmt: skip
+    if marked:  # over a threshold, not (yet) alerting: its `for` has not passed, or the rule only colours
+        mark = CRITICAL_MARK if marked[0].worst >= Severity.CRITICAL else WARNING_MARK
+        return (f"{mark} {len(marked)} of {len(snapshot.rows)} rows over a threshold, no alert yet; worst: "
+                f"{clean(marked[0].group, 60)}", Severity.WARNING)  # fmt: skip
     if not snapshot.rows:
         return "no models seen yet", Severity.OK
     return f"{OK_MARK} all {len(snapshot.rows)} rows within their thresholds", Severity.OK
@@ -153,7 +159,10 @@ def summary_parts(summary: FleetSummary) -> list[tuple[str, Severity]]:
         parts.append((f"{summary.firing} firing, {summary.pending} pending, {summary.in_trouble}/{summary.models} "
                       "models in trouble", level))  # fmt: skip
     else:
-        parts.append((f"{summary.models} models ok" if summary.models else "no models", Severity.OK))
+        if summary.in_trouble:
+            parts.append((f"{summary.in_trouble}/{summary.models} models over a threshold", Severity.WARNING))
+        else:
+            parts.append((f"{summary.models} models ok" if summary.models else "no models", Severity.OK))
     spend = f"{shown('cost_per_hour', summary.cost_per_hour)}/h = {shown('cost_per_day', summary.cost_per_day)}"
     parts.append((spend, Severity.OK))
     if summary.budget is not None:

@@ -48,8 +48,12 @@ def test_the_fleet_p95_comes_from_merged_buckets_not_from_averaging_percentiles(
 
 
 def test_the_verdict_names_the_worst_problem():
-    quiet = summarize(snapshot(fleet()))
+    calm = [replace(row, severity={}) for row in fleet()]
+    quiet = summarize(snapshot(calm))
     assert quiet.verdict == "✓ all 4 rows within their thresholds" and quiet.verdict_severity is Severity.OK
+    marked = [replace(row, severity={"error_rate": Severity.CRITICAL}) if row.group == "mixtral-8x7b" else row
+              for row in calm]  # fmt: skip
+    assert summarize(snapshot(marked)).verdict == "‼ 1 of 4 rows over a threshold, no alert yet; worst: mixtral-8x7b"
     alerting = summarize(snapshot(fleet(), alerts=fleet_alerts()))
     # The oldest critical firing alert: the server's, which has no field, so its message says what.
     assert alerting.verdict == "‼ firing on mixtral-8x7b: queue backlog above 50 for 10m (+3 more)"
@@ -58,7 +62,7 @@ def test_the_verdict_names_the_worst_problem():
     assert outage.verdict == "‼ 1 of 2 targets down: HTTP 503"
     daily = [replace(row, values={**row.values, "cost_per_day": (row.value("cost_per_hour") or 0) * 24})
              for row in fleet()]  # as the analysis adds it  # fmt: skip
-    over = summarize(snapshot(daily), budget=100.0)  # mixtral: $5.50/h = $132/day
+    over = summarize(snapshot([replace(row, severity={}) for row in daily]), budget=100.0)  # mixtral: $132/day
     assert over.verdict == "▲ 1 over the $100/day budget: mixtral-8x7b at $132/day" and over.over_budget == 1
 
 
