@@ -196,7 +196,7 @@ class Analyzer:
         """Forget everything learnt: baselines, drift, alert states and warm-up."""
         self.baselines = Baselines(self.settings.baseline)
         self.drift = DriftTracker(self.settings.baseline)
-        self.peaks = PeakTracker()
+        self.peaks = PeakTracker(self.settings.baseline.forget_after)
         self.engine = AlertEngine(self.settings)
         self._watched: dict[tuple[str | None, str, str], float] = {}  # (grouping, row key) -> since when
 

@@ -26,7 +26,8 @@ PROVENANCE = {
     PEAK: "highest req/s of the refreshes within the last window",
     SESSION_PEAK: "highest req/s since aitop started",
 }
-#: Rows not seen for this many seconds are forgotten, so label churn cannot grow the tracker without bound.
+#: Rows not seen for this many seconds are forgotten, so label churn cannot grow the tracker without bound
+#: (the analysis passes its baselines' `forget_after`, so every per-row memory forgets alike).
 FORGET_AFTER = 3600.0
 
 
@@ -54,7 +55,8 @@ def per_request(row: Row) -> tuple[dict[str, float | None], dict[str, Missing]]:
 class PeakTracker:
     """The highest request rate per row, over the last window and since the tracker was made."""
 
-    def __init__(self) -> None:
+    def __init__(self, forget_after: float = FORGET_AFTER) -> None:
+        self.forget_after = forget_after
         self._recent: dict[tuple[str, str, str], deque[tuple[float, float]]] = {}
         self._session: dict[tuple[str, str, str], float] = {}
         self._seen: dict[tuple[str, str, str], float] = {}
@@ -73,8 +75,8 @@ class PeakTracker:
         return window, self._session.get(key)
 
     def forget_stale(self, now: float) -> None:
-        """Drop rows unseen for `FORGET_AFTER` seconds."""
-        for key in [key for key, seen in self._seen.items() if seen < now - FORGET_AFTER]:
+        """Drop rows unseen for `forget_after` seconds."""
+        for key in [key for key, seen in self._seen.items() if seen < now - self.forget_after]:
             del self._seen[key]
             self._recent.pop(key, None)
             self._session.pop(key, None)
