@@ -66,10 +66,26 @@ def _error_rate(rows: Iterable[Row]) -> float | None:
     return sum(errors * requests for errors, requests in known) / requests  # type: ignore[operator]
 
 
+def _on_bounds(buckets: tuple[tuple[float, float], ...], bounds: list[float]) -> list[tuple[float, float]]:
+    """One histogram's cumulative counts at every bound of `bounds`: at a bound it lacks, what it counted at
+    its own next bound down (a step, never an invented interpolation). Rows of different schemas have
+    different bucket layouts; summed by `le` as they are, a bound only some of them have would read as
+    a drop in the cumulative count and throw the quantile off by orders of magnitude."""
+    own = sorted(buckets)
+    result, index, count = [], 0, 0.0
+    for bound in bounds:
+        while index < len(own) and own[index][0] <= bound:
+            count = own[index][1]
+            index += 1
+        result.append((bound, count))
+    return result
+
+
 def _p95(rows: list[Row]) -> tuple[float | None, bool]:
     buckets = [row.distributions["latency"] for row in rows if row.distributions.get("latency")]
     if buckets:
-        value = Histogram(merge_buckets(buckets).items()).quantile(0.95)
+        bounds = sorted({bound for histogram in buckets for bound, _ in histogram})
+        value = Histogram(merge_buckets(_on_bounds(h, bounds) for h in buckets).items()).quantile(0.95)
         if _known(value):
             return value, True
     worst = [value for row in rows if _known(value := row.value("latency_p95"))]
