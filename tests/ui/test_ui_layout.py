@@ -31,7 +31,7 @@ async def test_80x24_hides_columns_and_the_sidebar_becomes_a_badge(make_app):
         assert not app.query_one(AlertSidebar).display or not app.screen.sidebar_visible
         status = app.query_one(StatusBar).text.plain
         assert "‼ ALERTS 3 firing 1 pending (a)" in status
-        assert "updated 2s ago" in status and len(status) <= 80  # the age comes first: 80 columns keep it
+        assert "updated 2s ago" in status[:78]  # the age comes first: the 78 cells the line has at 80 keep it
         await pilot.press("a")  # too narrow for the sidebar: the list opens over the screen
         assert isinstance(app.screen, AlertsScreen)
         alerts = app.screen.query_one(AlertList)
