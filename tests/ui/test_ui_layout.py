@@ -154,3 +154,19 @@ async def test_status_line_backend_tls_partial_interval_and_paused(make_app):
         detail_status = app.screen.query_one(StatusBar).text.plain
         assert "PAUSED" in detail_status and "TLS NOT VERIFIED" in detail_status and "PARTIAL" in detail_status
         await app.workers.wait_for_complete()
+
+
+def test_the_age_survives_80_columns_behind_a_long_url_and_the_alert_badge():
+    """The issue's case: the demo's URL and the badge pushed "updated Xs ago" past 80 columns."""
+    from ui_fakes import T0
+
+    from aitop.model import Snapshot
+    from aitop.ui.cells import Palette
+    from aitop.ui.widgets.status_bar import status_text
+
+    data = collected(fleet(), alerts=fleet_alerts())
+    snapshot = Snapshot(taken_at=T0, window_seconds=30.0, source_kind="scrape",
+                        source_targets=("http://127.0.0.1:44071/metrics",), targets=data.targets[:1],
+                        rows=data.rows, alerts=data.alerts)  # fmt: skip
+    line = status_text(snapshot, T0 + 2, Palette(), alert_badge=True).plain
+    assert "updated 2s ago" in line[:78]
