@@ -66,7 +66,10 @@ async def test_the_picker_chooses_orders_and_saves_a_views_columns(make_app, tmp
         picker = app.screen
         assert isinstance(picker, ColumnPickerScreen)
         assert picker.order[:3] == ["request_rate", "error_rate", "cost_per_hour"]
+        assert str(picker.list.get_option_at_index(0).prompt).startswith("shown  req/s")
         await pilot.press("space")  # hide req/s
+        await pilot.pause()
+        assert str(picker.list.get_option_at_index(0).prompt).startswith("hidden req/s")  # in words, not colour only
         await pilot.press("down", "right_square_bracket")  # move err % below $/h
         await pilot.press("enter")
         await pilot.pause()

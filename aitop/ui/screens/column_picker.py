@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 from rich.style import Style
 from rich.text import Text
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -60,8 +61,18 @@ class ColumnPickerScreen(ModalScreen[object]):
             yield SelectionList[str](*self._selections(), id="columns-list")
             yield Static(Text(HINT), classes="dialog-hint", markup=False)
 
+    def _prompt(self, key: str, shown: bool) -> Text:
+        # "shown"/"hidden" in words too: the list's own check box differs by colour only (nothing under NO_COLOR).
+        return Text.assemble(("shown  " if shown else "hidden ", Style(bold=shown)), describe(key))
+
     def _selections(self) -> list[Selection[str]]:
-        return [Selection(Text(describe(key)), key, key in self.chosen, id=key) for key in self.order]
+        return [Selection(self._prompt(key, key in self.chosen), key, key in self.chosen, id=key) for key in self.order]
+
+    @on(SelectionList.SelectionToggled)
+    def _toggled(self, event: SelectionList.SelectionToggled) -> None:
+        key = str(event.selection.value)
+        self.chosen = set(self.list.selected)
+        self.list.replace_option_prompt(key, self._prompt(key, key in self.chosen))
 
     @property
     def list(self) -> SelectionList[str]:
