@@ -22,7 +22,7 @@ from aitop import __version__
 from aitop.analysis.configure import AnalysisSettings
 from aitop.analysis.rules import DEFAULT_RULES
 from aitop.check import evaluate_snapshot, render_json, render_text, unknown
-from aitop.config import DEFAULT_SNAPSHOT_WINDOW, Config, ConfigError, build_config, parse_duration
+from aitop.config import DEFAULT_SNAPSHOT_WINDOW, Config, ConfigError, build_config, parse_duration, writable_config_path
 from aitop.ops_config import attach, with_alertmanager
 from aitop.guard import (
     crash_reports_without_locals,
@@ -335,6 +335,8 @@ def _run_app(config: Config, monitor: Monitor) -> int:
 
     exit_on_hangup()
     with crash_reports_without_locals(AitopApp), thread_errors_off_the_terminal():
+        # Columns chosen with `c` are saved in the file the settings came from, else the user's default one.
+        views = {"columns": config.columns, "config_path": str(writable_config_path(config.config_file, os.environ))}
         if monitor.kind == "replay":  # a recording: the app with the replay keys
             from aitop.ui.replay import ReplayApp
             from aitop.ui.themes import DEFAULT_THEME
@@ -343,9 +345,9 @@ def _run_app(config: Config, monitor: Monitor) -> int:
             app.run()
             return app.return_code or 0
         if config.theme is None:
-            return run_tui(monitor, interval=config.interval)
+            return run_tui(monitor, interval=config.interval, **views)
         if "theme_name" in inspect.signature(run_tui).parameters:
-            return run_tui(monitor, interval=config.interval, theme_name=config.theme)
+            return run_tui(monitor, interval=config.interval, theme_name=config.theme, **views)
         # run_tui does not take a theme yet: the same three steps, with the configured theme.
         app = AitopApp(monitor, interval=config.interval, theme_name=config.theme)
         app.run()

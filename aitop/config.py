@@ -27,6 +27,8 @@ from aitop.analysis.configure import SECTIONS, AnalysisSettings, parse_analysis
 from aitop.analysis.settings import ConfigError, duration, string, table
 from aitop.analysis.settings import parse_duration as parse_duration
 from aitop.catalog import CatalogError, builtin_schemas, schemas_from_config, with_custom
+from aitop.config_columns import KEY as COLUMNS_KEY
+from aitop.config_columns import view_columns
 from aitop.config_http import INLINE_SECRETS, http_settings, parse_http
 from aitop.ops_config import OPS_SECTIONS, OpsSettings, parse_ops
 from aitop.secret import Secret
@@ -72,6 +74,7 @@ class Config:
     incident_keep: float = 900.0  # seconds it keeps ([incidents] keep)
     at: str | None = None  # `--at`: the instant to evaluate (RFC 3339, unix seconds or -DURATION)
     ops: OpsSettings = OpsSettings()  # SLOs, notifications, Alertmanager, row actions
+    columns: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # TUI view -> the user's columns
 
 
 def normalize_target(raw: str) -> str:
@@ -177,6 +180,7 @@ def build_config(
         incident_keep=file.incident_keep if file.incident_keep is not None else 900.0,
         config_file=str(path) if path is not None else None,
         ops=file.ops,
+        columns=file.columns,
     )
 
 
@@ -187,7 +191,7 @@ def _first(*values: float | None) -> float:
 # -- the config file -----------------------------------------------------------------------------------
 
 TOP_KEYS = frozenset(
-    {"targets", "kind", "interval", "window", "timeout", "theme", "http", "check", "schema", "incidents"}
+    {"targets", "kind", "interval", "window", "timeout", "theme", "http", "check", "schema", "incidents", COLUMNS_KEY}
 ) | SECTIONS | OPS_SECTIONS
 @dataclass(frozen=True, slots=True)
 class FileSettings:
@@ -217,11 +221,22 @@ class FileSettings:
     analysis: AnalysisSettings = field(default_factory=AnalysisSettings)
     notes: tuple[str, ...] = ()
     ops: OpsSettings = OpsSettings()
+    columns: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # [columns]: view -> its columns
 
 
 def default_config_path() -> Path:
     """`config.toml` in the user config dir (`~/.config/aitop/`, or under $XDG_CONFIG_HOME)."""
     return Path(platformdirs.user_config_dir("aitop")) / CONFIG_NAME
+
+
+def writable_config_path(config_file: str | None, env: Mapping[str, str]) -> Path:
+    """Where the TUI saves what the user chose (a view's columns): the file the settings came from, else
+    `config.toml` in $AITOP_CONFIG_DIR, else in the user config dir."""
+    if config_file:
+        return Path(config_file)
+    if env.get(CONFIG_DIR_ENV_VAR, "").strip():
+        return Path(env[CONFIG_DIR_ENV_VAR].strip()).expanduser() / CONFIG_NAME
+    return default_config_path()
 
 
 def find_config_file(explicit: str | os.PathLike[str] | None, env: Mapping[str, str]) -> Path | None:
@@ -318,6 +333,7 @@ def _parse_file(raw: Mapping[str, Any], base: Path, env: Mapping[str, str]) -> F
         if "keep" in incidents:
             seconds = duration("incidents.keep", incidents["keep"], allow_zero=False, maximum=math.inf)
             values["incident_keep"] = bounded("incidents.keep", seconds, (60.0, 6 * 3600.0))
+    values["columns"] = view_columns(raw)
     http_notes: list[str] = []
     if "http" in raw:
         values.update(parse_http(raw["http"], base, env, http_notes))

@@ -84,6 +84,10 @@ DRIFT_FIELDS: Mapping[str, str] = MappingProxyType(
 #: formatter reads every field's unit.
 DERIVED_FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec("cost_per_day", "USD/d", "$/day", "projected spend per day at the current hourly rate"),
+    FieldSpec("request_rate_peak", "req/s", "peak r/s", "highest request rate of the refreshes within the window"),
+    FieldSpec("request_rate_session_peak", "req/s", "max r/s", "highest request rate since aitop started"),
+    FieldSpec("input_tokens_per_request", "tokens", "in tok/req", "prompt tokens per request"),
+    FieldSpec("output_tokens_per_request", "tokens", "out tok/req", "generated tokens per request"),
     *(
         FieldSpec(name, "KS", f"{concept} drift",
                   f"KS distance between this window's {concept} distribution and its baseline (0 same … 1 disjoint)")

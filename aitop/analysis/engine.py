@@ -30,6 +30,7 @@ from aitop.analysis.baseline import Baselines, BaselineView
 from aitop.analysis.configure import AnalysisSettings
 from aitop.analysis.cost import DAILY_PROVENANCE, daily_spend, priced, with_daily_spend
 from aitop.analysis.drift import DriftTracker
+from aitop.analysis.usage import PeakTracker, per_request, with_fields
 from aitop.analysis.fields import DRIFT_FIELDS
 from aitop.analysis.messages import context, duration_text, message, resolution
 from aitop.analysis.rules import UNKNOWN, RowFilter, Rule, Verdict, evaluate, instant_severity, severity_of
@@ -196,6 +197,7 @@ class Analyzer:
         """Forget everything learnt: baselines, drift, alert states and warm-up."""
         self.baselines = Baselines(self.settings.baseline)
         self.drift = DriftTracker(self.settings.baseline)
+        self.peaks = PeakTracker(self.settings.baseline.forget_after)
         self.engine = AlertEngine(self.settings)
         self._watched: dict[tuple[str | None, str, str], float] = {}  # (grouping, row key) -> since when
 
@@ -223,7 +225,8 @@ class Analyzer:
 
     def enrich(self, row: Row) -> Row:
         """Price table cost and the projected daily spend (stateless; used for breakdown rows too)."""
-        return with_daily_spend(priced(row, self.settings.prices))
+        row = with_daily_spend(priced(row, self.settings.prices))
+        return with_fields(row, *per_request(row))
 
     def judge(self, rows: Sequence[Row]) -> tuple[Row, ...]:
         """Rows enriched and coloured by the rules that need no history (drill-down rows, one-shot use)."""
@@ -255,8 +258,11 @@ class Analyzer:
             view = self._warming(view, self._watch(view, grouping or "", now), warmup)
             view_verdicts, _ = self._judge(view, now, with_baselines=False)
             judged = [_with(row, severity=severity_of(verdicts)) for row, verdicts in zip(view, view_verdicts)]
+        judged = [self.peaks.add(row, now, window_seconds, grouping if alert_rows is not None else None)
+                  for row in judged]  # fmt: skip
         self.baselines.forget_stale(now)
         self.drift.forget_stale(now)
+        self.peaks.forget_stale(now)
         alerts = self.engine.alerts(now)
         new_critical = tuple(
             AlertEngine.to_alert(track, now) for track in started if track.rule.severity >= Severity.CRITICAL

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from rich.cells import cell_len
+from rich.console import Console
 from rich.style import Style
 from rich.text import Text
 
@@ -17,6 +19,8 @@ from aitop.model import SPEC_BY_NAME, Alert, Severity
 from aitop.sanitize import clean
 from aitop.ui.cells import CRITICAL_MARK, WARNING_MARK, Palette
 
+#: Rich needs a console to wrap text; this one only measures (no output, no terminal queries).
+_CONSOLE = Console(width=200, color_system=None, force_terminal=False, legacy_windows=False, file=None)
 _STATE_RANK = {"firing": 0, "pending": 1, "resolved": 2}
 #: Longest alert message shown in the sidebar (the explain view is the place for more).
 MESSAGE_WIDTH = 200
@@ -45,7 +49,7 @@ def format_duration(seconds: float) -> str:
 def severity_badge(severity: Severity, palette: Palette) -> Text:
     """`‼ CRIT` / `▲ WARN` / `· info`: a symbol and a word, so the severity survives NO_COLOR."""
     if severity >= Severity.CRITICAL:
-        return Text(f"{CRITICAL_MARK} CRIT", Style(color=palette.critical, bold=True))
+        return Text(f"{CRITICAL_MARK} CRIT", palette.critical_style())
     if severity >= Severity.WARNING:
         return Text(f"{WARNING_MARK} WARN", Style(color=palette.warning, bold=True))
     return Text("· info", Style(color=palette.muted))
@@ -70,13 +74,25 @@ def comparison(alert: Alert) -> str:
     return shown
 
 
+def wrapped(line: Text, width: int, indent: str) -> list[Text]:
+    """`line` (after `indent`) wrapped at word boundaries to `width` cells, continuation lines indented too;
+    a word longer than the line is folded, never cut."""
+    room = max(width - cell_len(indent), 8)
+    parts = line.wrap(_CONSOLE, room, overflow="fold", no_wrap=False)
+    for part in parts:
+        part.rstrip()
+    return [Text.assemble(indent, part) for part in parts] or [Text(indent)]
+
+
 def alert_text(alert: Alert, now: float, palette: Palette, *, width: int = 40) -> Text:
-    """Three lines for the sidebar: severity, state and age; where; what against which threshold and why."""
+    """The sidebar's lines: severity, state and age; where; what against which threshold and why. Every
+    line wraps to `width` cells: nothing of an alert is cut off (a long message is capped at
+    `MESSAGE_WIDTH` characters; the drill-down shows the rest)."""
     muted = Style(color=palette.muted)
     state_style = {
         "firing": Style(bold=True),
         "pending": Style(italic=True),
-        "resolved": Style(dim=True),
+        "resolved": palette.faded(),  # not dim: dim text reads about 2:1
     }.get(alert.state, Style())
     head = Text.assemble(severity_badge(alert.severity, palette), " ", (clean(alert.state, 12), state_style),
                          (f" {format_duration(now - alert.since)}", muted))  # fmt: skip
@@ -84,21 +100,20 @@ def alert_text(alert: Alert, now: float, palette: Palette, *, width: int = 40) -
         head.append(" · silenced", muted)
     where = clean(alert.group, 80) or "(whole source)"
     schema = f" · {clean(alert.schema, 24)}" if alert.schema else ""
-    second = Text.assemble(("  ", ""), (where, Style(bold=True)), (schema, muted))
+    second = Text.assemble((where, Style(bold=True)), (schema, muted))
     rule = clean(alert.rule, 60)
     what = comparison(alert)
-    third = Text.assemble(("  ", ""), what, (f" · {rule}" if what else rule, muted))
-    lines = [head, second, third]
-    if alert.resolution:  # its own line: at the end of a long message it would be cut off
-        lines.append(Text.assemble(("  ", ""), (clean(alert.resolution, 80), state_style)))
+    third = Text.assemble(what, (f" · {rule}" if what else rule, muted))
+    lines = [*wrapped(head, width, ""), *wrapped(second, width, "  "), *wrapped(third, width, "  ")]
+    if alert.resolution:  # its own line, so it stands out from the message
+        lines += wrapped(Text(clean(alert.resolution, 80), state_style), width, "  ")
     if alert.message:
-        lines.append(Text.assemble(("  ", ""), (clean(alert.message, MESSAGE_WIDTH), muted)))
+        lines += wrapped(Text(clean(alert.message, MESSAGE_WIDTH), muted), width, "  ")
     if alert.runbook:
-        lines.append(Text.assemble(("  runbook: ", muted), clean(alert.runbook, MESSAGE_WIDTH)))
+        lines += wrapped(Text.assemble(("runbook: ", muted), clean(alert.runbook, MESSAGE_WIDTH)), width, "  ")
     for line in lines:
         line.no_wrap = True
-        line.overflow = "ellipsis"
-        line.truncate(width, overflow="ellipsis")
+        line.end = ""
     return Text("\n").join(lines)
 
 

@@ -13,7 +13,7 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from textual.app import App
@@ -26,7 +26,15 @@ from aitop.monitor import Monitor
 from aitop.sanitize import clean
 from aitop.ui.commands import INTERVALS, AitopCommands
 from aitop.ui.screens import DataScreen, HelpScreen, OverviewScreen
-from aitop.ui.themes import DEFAULT_THEME, load_all_themes, next_theme, theme_cycle, variable_defaults
+from aitop.ui.themes import (
+    DEFAULT_THEME,
+    NO_COLOR_VARIABLE,
+    load_all_themes,
+    next_theme,
+    theme_cycle,
+    variable_defaults,
+)
+from aitop.ui.views import VIEWS, with_user_columns
 from aitop.ui.widgets import UiState
 from aitop.ui.widgets.status_bar import format_interval
 
@@ -48,6 +56,8 @@ class AitopApp(App[None]):
         interval: seconds between polls; None starts no timer and no poll on mount (tests call `poll_once`).
         clock: the time source for "updated 2s ago"; widgets never read the wall clock themselves.
         theme_name: the theme to start with; an unknown name falls back to Textual's default, with a notice.
+        columns: the user's columns per view (the config file's `[columns]`).
+        config_path: where `c` saves a view's columns; None keeps them for the session only.
     """
 
     # Absolute, because Textual resolves a relative CSS_PATH against the module of a subclass.
@@ -92,8 +102,12 @@ class AitopApp(App[None]):
         interval: float | None = 2.0,
         clock: Callable[[], float] = time.time,
         theme_name: str = DEFAULT_THEME,
+        columns: Mapping[str, Sequence[str]] | None = None,
+        config_path: str | os.PathLike[str] | None = None,
     ) -> None:
         super().__init__()
+        self.views, problems = with_user_columns(VIEWS, columns or {})
+        self.config_path = config_path
         self.monitor = monitor
         self.interval = interval
         #: Seconds between polls, shown and changed with +/- even when no timer runs (tests).
@@ -106,7 +120,7 @@ class AitopApp(App[None]):
         self.polls_skipped = 0
         self._poll_busy = False
         self._timer: Timer | None = None
-        self._notices: list[str] = []
+        self._notices: list[str] = [clean(problem, 120) for problem in problems]
         self.theme_names: list[str] = []
         self._use_themes(theme_name)
 
@@ -116,6 +130,13 @@ class AitopApp(App[None]):
             self.register_theme(theme)
         self.theme_names = theme_cycle(theme.name for theme in loaded.themes)
         self._notices.extend(loaded.problems)
+        if loaded.themes:
+            # The palette's "Theme" command offers every registered theme. Textual's own lack aitop's
+            # severity colours (nord's critical red reads 1.6:1 on its panel), so only aitop's themes stay:
+            # the built-in ones, checked for contrast by the tests, and the user's own.
+            ours = {theme.name for theme in loaded.themes}
+            for name in [name for name in self.available_themes if name not in ours]:
+                self.unregister_theme(name)
         if self.get_theme(theme_name) is None:
             fallback = DEFAULT_THEME if self.get_theme(DEFAULT_THEME) is not None else "textual-dark"
             self._notices.append(clean(f"theme {theme_name!r} not found; using {fallback}", 120))
@@ -123,8 +144,12 @@ class AitopApp(App[None]):
         self.theme = theme_name
 
     def get_theme_variable_defaults(self) -> dict[str, str]:
-        """Declare the aitop-* variables so the TCSS parses under any theme, following its colours."""
-        return variable_defaults(self.current_theme)
+        """Declare the aitop-* variables so the TCSS parses under any theme, following its colours; under
+        NO_COLOR also `aitop-no-color`, so cells mark severity by attributes, never by dimming."""
+        defaults = variable_defaults(self.current_theme)
+        if self.no_color:
+            defaults[NO_COLOR_VARIABLE] = "1"
+        return defaults
 
     def get_default_screen(self) -> OverviewScreen:
         return OverviewScreen(clock=self.clock)
@@ -278,7 +303,8 @@ def has_terminal() -> bool:
     return ttys and os.environ.get("TERM", "") != "dumb"
 
 
-def run_tui(monitor: Monitor, *, interval: float, theme_name: str = DEFAULT_THEME) -> int:
+def run_tui(monitor: Monitor, *, interval: float, theme_name: str = DEFAULT_THEME,
+            columns: Mapping[str, Sequence[str]] | None = None, config_path: str | None = None) -> int:
     """Run the TUI until the user quits; returns the exit status.
 
     Refuses (status 2, one-line hint on stderr) without a terminal: Textual would otherwise write
@@ -287,6 +313,6 @@ def run_tui(monitor: Monitor, *, interval: float, theme_name: str = DEFAULT_THEM
     if not has_terminal():
         print(NO_TERMINAL_HINT, file=sys.stderr)
         return 2
-    app = AitopApp(monitor, interval=interval, theme_name=theme_name)
+    app = AitopApp(monitor, interval=interval, theme_name=theme_name, columns=columns, config_path=config_path)
     app.run()
     return app.return_code or 0

@@ -34,6 +34,16 @@ class Palette:
     muted: str = "grey50"
     #: Chart and sparkline colours, in plotting order.
     series: tuple[str, ...] = ("blue", "yellow", "magenta", "green")
+    #: NO_COLOR: every colour becomes the terminal's default, so critical cells are reversed to stand out.
+    no_color: bool = False
+
+    def faded(self) -> Style:
+        """Stale or secondary text: muted and italic, never `dim` (which halves contrast, to about 2:1)."""
+        return Style(color=self.muted, italic=True)
+
+    def critical_style(self) -> Style:
+        """A critical value: bold in the critical colour; reversed too under NO_COLOR."""
+        return Style(color=self.critical, bold=True, reverse=self.no_color or None)
 
 
 class SortableText(Text):
@@ -64,6 +74,12 @@ class SortableText(Text):
         return (self.plain, str(self.style), tuple(self.spans))
 
 
+def cell_value(name: str, value: float | None) -> str:
+    """`value` of field `name` as a table cell shows it: the one formatter's text, without a unit suffix
+    the column's heading already carries ("$1,612", not "$1,612/day", under "$/day")."""
+    return format_value(name, value).removesuffix("/day")
+
+
 def _number(value: float | None) -> float | None:
     return None if value is None or math.isnan(value) else value
 
@@ -71,19 +87,19 @@ def _number(value: float | None) -> float | None:
 def numeric_cell(row: Row, name: str, palette: Palette, *, dim: bool = False) -> SortableText:
     """The cell for field `name` of `row`: formatted value, severity mark and colour, or a dimmed `—`."""
     value = _number(row.value(name))
-    base = "dim" if dim else ""
+    base = palette.faded() if dim else ""
     if value is None:
         cell = SortableText(style=base, value=None, justify="right")
-        cell.append(MISSING_MARK, Style(color=palette.muted, dim=True))
+        cell.append(MISSING_MARK, Style(color=palette.muted))
         return cell
-    shown = format_value(name, value)
+    shown = cell_value(name, value)
     cell = SortableText(style=base, value=value, justify="right")
     # A server's info annotation on the query behind the value (e.g. histogram buckets forced monotonic):
     # the value is underlined, taking no width; `e` shows the annotation (reliability.md §F 9).
     noted = Style(underline=True) if has_info(row, name) else Style()
     severity = row.severity.get(name, Severity.OK)
     if severity >= Severity.CRITICAL:
-        style = Style(color=palette.critical, bold=True)
+        style = palette.critical_style()
         cell.append(f"{CRITICAL_MARK} ", style)
         cell.append(shown, style + noted)
     elif severity >= Severity.WARNING:
@@ -103,7 +119,7 @@ def has_info(row: Row, name: str) -> bool:
 
 def model_cell(row: Row, palette: Palette, *, dim: bool = False) -> SortableText:
     """The model (group) cell; a row with a critical field is marked before the name."""
-    cell = SortableText(style="dim" if dim else "", value=row.group)
+    cell = SortableText(style=palette.faded() if dim else "", value=row.group)
     if row.worst >= Severity.CRITICAL:
         cell.append(f"{ROW_CRITICAL_MARK} ", Style(color=palette.critical, bold=True))
     else:
@@ -127,4 +143,4 @@ def replicas_note(row: Row) -> str:
 
 def schema_cell(row: Row, palette: Palette, *, dim: bool = False) -> SortableText:
     """The schema cell (vllm, tgi, …), in the muted colour."""
-    return SortableText(row.schema, Style(color=palette.muted, dim=dim), value=row.schema)
+    return SortableText(row.schema, Style(color=palette.muted, italic=dim or None), value=row.schema)

@@ -33,6 +33,9 @@ CHART_VARIABLES: tuple[str, ...] = ("aitop-chart-1", "aitop-chart-2", "aitop-cha
 #: aitop's own theme variables. Every TCSS reference to one of these must resolve under any theme.
 AITOP_VARIABLES: tuple[str, ...] = ("aitop-ok", "aitop-warning", "aitop-critical", "aitop-muted", *CHART_VARIABLES)
 
+#: Set (to "1") by the app under NO_COLOR: colours are gone, so the palette marks by attributes instead.
+NO_COLOR_VARIABLE = "aitop-no-color"
+
 _COLOUR_FIELDS = (
     "primary", "secondary", "warning", "error", "success", "accent",
     "foreground", "background", "surface", "panel", "boost",
@@ -198,6 +201,7 @@ def palette_from_variables(variables: Mapping[str, str]) -> Palette:
         warning=_rich_colour(variables.get("aitop-warning"), "yellow"),
         critical=_rich_colour(variables.get("aitop-critical"), "red"),
         muted=_rich_colour(variables.get("aitop-muted"), "grey50"),
+        no_color=variables.get(NO_COLOR_VARIABLE) == "1",
         series=tuple(
             _rich_colour(variables.get(name), fallback)
             for name, fallback in zip(CHART_VARIABLES, Palette().series, strict=True)

@@ -245,8 +245,8 @@ async def test_f21_the_screen_names_the_target_down_and_since_when(serve, clock)
         for key in table.rows:
             model = table.get_row(key)[0]
             style = Style.parse(model.style) if isinstance(model.style, str) else model.style
-            dim[model.value] = bool(style.dim)
-        assert dim == {"m0": False, "m1": True, "m2": False}  # its row stale (dimmed), the others live
+            dim[model.value] = bool(style.italic)  # faded: muted and italic (dim would read about 2:1)
+        assert dim == {"m0": False, "m1": True, "m2": False}  # its row stale (faded), the others live
 
 
 async def test_f21_a_brief_outage_restarts_the_rate_through_reset_detection(serve, clock):

@@ -225,10 +225,10 @@ async def test_f02_the_screen_says_starting_up_and_dims_the_old_values_with_thei
     app = AitopApp(monitor(prometheus(server, clock), clock), interval=None, clock=clock)
 
     def cells() -> list[bool]:
-        """Whether each cell of the table is dimmed."""
+        """Whether each cell of the table is faded (muted and italic; never dim, which reads about 2:1)."""
         table = app.query_one(TopTable)
         styles = [cell.style for key in table.rows for cell in table.get_row(key)]
-        return [bool((Style.parse(s) if isinstance(s, str) else s).dim) for s in styles]
+        return [bool((Style.parse(s) if isinstance(s, str) else s).italic) for s in styles]
 
     async with app.run_test(size=(160, 30)) as pilot:
         await app.poll_once()

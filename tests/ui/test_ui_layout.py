@@ -31,6 +31,7 @@ async def test_80x24_hides_columns_and_the_sidebar_becomes_a_badge(make_app):
         assert not app.query_one(AlertSidebar).display or not app.screen.sidebar_visible
         status = app.query_one(StatusBar).text.plain
         assert "‼ ALERTS 3 firing 1 pending (a)" in status
+        assert "updated 2s ago" in status[:78]  # the age comes first: the 78 cells the line has at 80 keep it
         await pilot.press("a")  # too narrow for the sidebar: the list opens over the screen
         assert isinstance(app.screen, AlertsScreen)
         alerts = app.screen.query_one(AlertList)
@@ -55,8 +56,11 @@ async def test_wide_terminal_shows_more_columns_and_the_alert_sidebar(make_app):
         table = await start(app, pilot)
         overview = app.screen
         sidebar = app.query_one(AlertSidebar)
-        assert overview.sidebar_visible and sidebar.display and sidebar.outer_size.width == 48
-        assert {"latency_p50", "input_tokens_rate", "schema"} <= set(columns(table))
+        # Every column the width allows, and the alerts below them: too little room is left beside.
+        assert {"latency_p50", "input_tokens_rate", "schema", "kv_cache_usage"} <= set(columns(table))
+        assert overview.sidebar_visible and sidebar.display and overview.has_class("-sidebar-below")
+        assert sidebar.outer_size.width == 200 and sidebar.region.y > table.region.y
+        with_alerts = columns(table)
         assert "ALERTS" not in app.query_one(StatusBar).text.plain  # the sidebar lists them
         assert "Alerts · 3 firing · 1 pending" in str(app.query_one("#alerts-title").render())
         await pilot.press("tab")
@@ -70,20 +74,44 @@ async def test_wide_terminal_shows_more_columns_and_the_alert_sidebar(make_app):
         await pilot.pause()
         assert not overview.sidebar_visible and not sidebar.display
         assert "‼ ALERTS 3 firing 1 pending (a)" in app.query_one(StatusBar).text.plain
-        assert "running" in columns(table)  # the table took the space back
+        assert columns(table) == with_alerts  # the sidebar never had any column to give back
         await pilot.press("a")
         await pilot.pause()
         assert overview.sidebar_visible and sidebar.display
 
 
-async def test_sidebar_steps_aside_without_alerts(make_app):
-    app = make_app([collected(fleet(), alerts=fleet_alerts()), collected(fleet())])
+async def test_an_alert_never_takes_a_column_at_120x40(make_app):
+    """The issue's 120×40 case: schema, TTFT, out tok/s and 👎 stay through an alert and after it."""
+    app = make_app([collected(fleet()), collected(fleet(), alerts=fleet_alerts()), collected(fleet())])
     async with app.run_test(size=(120, 40)) as pilot:
         table = await start(app, pilot)
-        assert app.screen.sidebar_visible and columns(table) == NARROW
+        quiet = columns(table)
+        assert not app.screen.sidebar_visible and len(quiet) == 11
+        assert {"schema", "ttft_p95", "output_tokens_rate", "feedback_negative_ratio"} <= set(quiet)
         await app.poll_once()
         await pilot.pause()
-        assert not app.screen.sidebar_visible and len(columns(table)) == 11
+        sidebar = app.query_one(AlertSidebar)
+        assert app.screen.sidebar_visible and columns(table) == quiet
+        assert app.screen.has_class("-sidebar-below") and sidebar.region.y > table.region.y
+        await app.poll_once()
+        await pilot.pause()
+        assert not app.screen.sidebar_visible and columns(table) == quiet
+
+
+async def test_the_sidebar_fills_what_the_columns_leave_beside_them(make_app):
+    """When the columns leave room (a narrow view), the sidebar takes all of it: no blank cells between."""
+    from aitop.ui.columns import COLUMN_BY_KEY
+
+    app = make_app([collected(fleet(), alerts=fleet_alerts())])
+    async with app.run_test(size=(200, 60)) as pilot:
+        table = await start(app, pilot)
+        table.set_columns(tuple(COLUMN_BY_KEY[key] for key in NARROW))
+        app.screen._sync_sidebar()
+        await pilot.pause()
+        sidebar = app.query_one(AlertSidebar)
+        assert columns(table) == NARROW and not app.screen.has_class("-sidebar-below")
+        assert table.outer_size.width + sidebar.outer_size.width == 200
+        assert table.outer_size.width == table.needed_width
 
 
 async def test_resize_keeps_sort_filter_and_selection_and_too_small_shows_a_notice(make_app):
@@ -128,3 +156,19 @@ async def test_status_line_backend_tls_partial_interval_and_paused(make_app):
         detail_status = app.screen.query_one(StatusBar).text.plain
         assert "PAUSED" in detail_status and "TLS NOT VERIFIED" in detail_status and "PARTIAL" in detail_status
         await app.workers.wait_for_complete()
+
+
+def test_the_age_survives_80_columns_behind_a_long_url_and_the_alert_badge():
+    """The issue's case: the demo's URL and the badge pushed "updated Xs ago" past 80 columns."""
+    from ui_fakes import T0
+
+    from aitop.model import Snapshot
+    from aitop.ui.cells import Palette
+    from aitop.ui.widgets.status_bar import status_text
+
+    data = collected(fleet(), alerts=fleet_alerts())
+    snapshot = Snapshot(taken_at=T0, window_seconds=30.0, source_kind="scrape",
+                        source_targets=("http://127.0.0.1:44071/metrics",), targets=data.targets[:1],
+                        rows=data.rows, alerts=data.alerts)  # fmt: skip
+    line = status_text(snapshot, T0 + 2, Palette(), alert_badge=True).plain
+    assert "updated 2s ago" in line[:78]

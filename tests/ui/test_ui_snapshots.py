@@ -27,6 +27,30 @@ def test_overview(snap_compare, make_app, size):
     assert snap_compare(make_app([one_target_down()]), terminal_size=size, run_before=poll)
 
 
+SIZES = [(80, 24), (120, 40), (200, 60)]
+
+
+@pytest.mark.parametrize("alerts", [False, True], ids=["quiet", "alerts"])
+@pytest.mark.parametrize("size", SIZES, ids=[f"{w}x{h}" for w, h in SIZES])
+def test_overview_sizes(snap_compare, make_app, size, alerts):
+    """The fleet header, then the same columns with and without firing alerts: the sidebar goes below the
+    table (or beside it, in what the columns leave), never over a column; at 80×24 a badge counts them."""
+    app = make_app([collected(fleet(), alerts=fleet_alerts() if alerts else ())])
+    assert snap_compare(app, terminal_size=size, run_before=poll)
+
+
+def test_cost_view(snap_compare, make_app):
+    """`v`: the executives' view (spend, satisfaction, availability); the sidebar fills what it leaves."""
+
+    async def cost(pilot) -> None:
+        await poll(pilot)
+        await pilot.press("v")
+        await pilot.pause()
+
+    app = make_app([collected(fleet(), alerts=fleet_alerts())])
+    assert snap_compare(app, terminal_size=(160, 40), run_before=cost)
+
+
 def test_overview_wide_with_firing_alerts(snap_compare, make_app):
     """200×60: more columns, and the alert sidebar, worst first."""
     app = make_app([collected(fleet(), alerts=fleet_alerts(), backend="Prometheus 2.53.0")])

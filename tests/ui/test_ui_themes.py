@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 import pytest
+from textual.theme import Theme
 from ui_fakes import collected, fleet
 
 from aitop.ui.app import AitopApp
@@ -82,7 +83,9 @@ async def test_app_uses_aitop_dark_and_declares_variables_for_any_theme(make_app
             return cell.spans[0].style.color.triplet.hex.upper()
 
         assert critical_colour() == app.theme_variables["aitop-critical"].upper()
-        app.theme = "textual-light"  # a theme without aitop-* variables: the CSS must still parse
+        # A theme without aitop-* variables (a user's, say): the CSS must still parse.
+        app.register_theme(Theme("bare", primary="#0550AE", error="#A40E26", dark=False))
+        app.theme = "bare"
         await pilot.pause()
         await pilot.pause()
         assert app.theme_variables["aitop-critical"] == app.current_theme.error

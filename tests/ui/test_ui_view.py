@@ -7,6 +7,7 @@ import math
 from dataclasses import replace
 
 import pytest
+from rich.cells import cell_len
 from ui_fakes import T0, alert, fleet, fleet_alerts, make_row
 
 from aitop.model import Missing, Severity
@@ -75,7 +76,14 @@ def test_visible_columns_by_width():
     narrow = [column.key for column in visible_columns(79)]
     assert narrow == ["model", "request_rate", "error_rate", "latency_p95", "latency_p99", "trend", "cost_per_hour"]
     assert len(visible_columns(119)) == 11
-    assert visible_columns(400) == ALL_COLUMNS
+    assert [column.key for column in visible_columns(400)] == [column.key for column in ALL_COLUMNS]
+    # The sort column is always shown (its ▼ must be somewhere), even when its priority would hide it.
+    kept = [column.key for column in visible_columns(79, keep=("feedback_negative_ratio",))]
+    assert "feedback_negative_ratio" in kept and "feedback_negative_ratio" not in narrow
+    assert {"model", "request_rate", "error_rate", "latency_p95"} <= set(kept)  # priority 0 stays too
+    # Widths from content: a wider value widens its column, and a lower-priority column makes room.
+    wide = visible_columns(79, widths={"error_rate": 14})
+    assert {c.key: c.width for c in wide}["error_rate"] == 14 and len(wide) < len(narrow)
     assert [column.key for column in visible_columns(10)] == ["model", "request_rate", "error_rate", "latency_p95"]
 
 
@@ -161,5 +169,8 @@ def test_the_sidebar_gives_what_resolution_needs_its_own_line():
                                    "clearing: 12s of 30s below 2.00s"),
                      resolution="clearing: 12s of 30s below 2.00s")  # fmt: skip
     lines = alert_text(firing, T0, PALETTE, width=40).plain.splitlines()
-    assert lines[2].startswith("  p95 1.95s < 2.00s · ")
-    assert lines[3] == "  clearing: 12s of 30s below 2.00s"  # whole, where the message is cut off
+    assert lines[2:4] == ["  p95 1.95s < 2.00s ·", "  latency_p95_critical"]  # wrapped, not cut
+    assert lines[4] == "  clearing: 12s of 30s below 2.00s"  # its own line, above the message
+    # The whole message, wrapped within the width: nothing cut, no ellipsis.
+    assert " ".join(line.strip() for line in lines[5:]) == firing.message
+    assert all(cell_len(line) <= 40 for line in lines) and "…" not in "".join(lines)

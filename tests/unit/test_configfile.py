@@ -237,8 +237,8 @@ def test_the_tui_gets_the_theme_and_the_monitor_gets_the_analysis(tmp_path, monk
 
     seen = {}
 
-    def fake_run_tui(monitor, *, interval, theme_name=None):
-        seen.update(monitor=monitor, interval=interval, theme=theme_name)
+    def fake_run_tui(monitor, *, interval, theme_name=None, columns=None, config_path=None):
+        seen.update(monitor=monitor, interval=interval, theme=theme_name, columns=columns, config_path=config_path)
         return 0
 
     async def fake_open_collector(config):
@@ -251,9 +251,12 @@ def test_the_tui_gets_the_theme_and_the_monitor_gets_the_analysis(tmp_path, monk
     monkeypatch.setattr(app, "run_tui", fake_run_tui)
     monkeypatch.setattr(cli, "open_collector", fake_open_collector)
     path = write(tmp_path, 'theme = "aitop-light"\ninterval = "3s"\n[alerts]\nbell = true\n'
-                           "[[rules]]\nname = 'error_rate_warning'\nenabled = false\n")
+                           "[[rules]]\nname = 'error_rate_warning'\nenabled = false\n"
+                           '[columns]\ncost = ["model", "cost_per_day"]\n')
     assert cli.main(["--config", str(path), "127.0.0.1:1/metrics"]) == 0
     assert seen["theme"] == "aitop-light" and seen["interval"] == 3.0
+    # The views' columns come from the file, and `c` saves back into that same file.
+    assert seen["columns"] == {"cost": ("model", "cost_per_day")} and seen["config_path"] == str(path)
     assert seen["monitor"].bell and "error_rate_warning" not in {r.name for r in seen["monitor"].analyzer.rules}
 
 

@@ -5,6 +5,8 @@ Everything the overview's keys do lives here; the app only routes snapshots and 
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -14,23 +16,36 @@ from textual.widgets import DataTable, Input
 
 from aitop.model import Alert, Snapshot
 from aitop.sanitize import clean
-from aitop.ui.columns import ALL_COLUMNS, COLUMN_BY_KEY, SORT_KEYS
+from aitop.config_columns import save_view_columns
+from aitop.ui.columns import ALL_COLUMNS, CATALOGUE, COLUMN_BY_KEY, SORT_KEYS
 from aitop.ui.screens.base import DataScreen
+from aitop.ui.screens.column_picker import ColumnPickerScreen
 from aitop.ui.screens.detail import DetailScreen
 from aitop.ui.screens.modals import CANCELLED, AlertsScreen, ExplainScreen, PickerScreen
 from aitop.ui.view import FilterError, RowFilter
-from aitop.ui.widgets import AlertSidebar, FilterBar, KeyBar, StatusBar, TooSmall, TopTable
+from aitop.ui.views import VIEWS, View, next_view
+from aitop.ui.widgets import AlertSidebar, FilterBar, FleetHeader, KeyBar, StatusBar, TooSmall, TopTable
 from aitop.ui.widgets.alert_sidebar import AlertList
 from aitop.ui.widgets.top_table import TREND_FIELDS, row_key, split_row_key
 
 #: Narrowest terminal that shows the alert sidebar; below it the status line carries a count badge.
 SIDEBAR_MIN_WIDTH = 100
-#: Sidebar widths (normal, from 160 columns); set here, not in the TCSS, because the table's column set
-#: is computed from the width left to it.
-SIDEBAR_WIDTH = 38
-SIDEBAR_WIDE = 48
-WIDE_SCREEN = 160
+#: Narrowest sidebar beside the table. The table's columns are chosen for the whole width, alert or not;
+#: the sidebar takes what they leave beside them (all of it, so no cell stays blank), or, when that is
+#: less than this, moves below the table. An alert never takes a column away.
+SIDEBAR_MIN_SIDE = 36
+#: Share of the body's height the sidebar takes below the table, and its least height in lines.
+SIDEBAR_BELOW_SHARE = 0.4
+SIDEBAR_BELOW_MIN = 8
 FILTER_HELP = "filter rows by regex; a leading ! hides matches"
+
+
+def daily_budget(monitor: object) -> float | None:
+    """The spend per day and model the enabled budget rule allows (the lowest, if several), for the header."""
+    rules = getattr(getattr(monitor, "analyzer", None), "rules", ())
+    limits = [rule.threshold for rule in rules
+              if rule.field == "cost_per_day" and rule.op in (">", ">=") and rule.threshold is not None]  # fmt: skip
+    return min(limits) if limits else None
 
 
 def _sort_bindings() -> list[Binding]:
@@ -68,16 +83,21 @@ class OverviewScreen(DataScreen):
         Binding("a", "toggle_alerts", "Alerts", tooltip="show or hide the alert sidebar"),
         Binding("s", "silence", "Silence", show=False, tooltip="silence the highlighted alert in Alertmanager"),
         Binding("b", "slos", "SLOs", show=False, tooltip="SLOs: burn rates, error budget left"),
+        Binding("v", "next_view", "View", tooltip="next view: overview, cost, latency, quality"),
+        Binding("c", "pick_columns", "Columns", show=False, tooltip="choose and order this view's columns (saved)"),
+        Binding("f2", "pick_columns", "Columns", show=False, tooltip="choose and order this view's columns (saved)"),
     ]
 
     def __init__(self, **kwargs) -> None:
         super().__init__(id="overview", **kwargs)
         self.snapshot: Snapshot | None = None
         self.sidebar_on = True
+        self.view_name = VIEWS[0].name
         self.add_class("-sidebar-off")  # until there is an alert to list
 
     def compose(self) -> ComposeResult:
         yield StatusBar(clock=self.clock, id="status")
+        yield FleetHeader(budget=daily_budget(self.app.monitor), id="fleet")  # type: ignore[attr-defined]
         with Horizontal(id="body"):
             yield TopTable(id="top")
             yield AlertSidebar(clock=self.clock, id="sidebar")
@@ -99,7 +119,16 @@ class OverviewScreen(DataScreen):
         has_alerts = self.snapshot is not None and bool(self.snapshot.alerts)
         return self.sidebar_on and has_alerts and self.app.size.width >= SIDEBAR_MIN_WIDTH
 
+    @property
+    def view(self) -> View:
+        """The view on show (with the user's columns, if any)."""
+        views = self.app.views  # type: ignore[attr-defined]
+        return next((view for view in views if view.name == self.view_name), views[0])
+
     def when_ready(self) -> None:
+        self.view_name = self.app.views[0].name  # type: ignore[attr-defined]
+        self.table.set_columns(self.view.columns())
+        self.query_one(FleetHeader).view = self.view_name
         self._sync_sidebar()
         self.table.focus()
 
@@ -111,20 +140,31 @@ class OverviewScreen(DataScreen):
     def _sync_sidebar(self, *, redraw: bool = True) -> None:
         visible = self.sidebar_visible
         width = self.app.size.width
-        sidebar_width = SIDEBAR_WIDE if width >= WIDE_SCREEN else SIDEBAR_WIDTH
-        self.query_one(AlertSidebar).styles.width = sidebar_width
+        self.table.fit(width, redraw=redraw)  # the whole width, whether the sidebar shows or not
+        spare = width - self.table.needed_width
+        below = spare < SIDEBAR_MIN_SIDE
+        sidebar = self.query_one(AlertSidebar)
+        if below:
+            body = max(self.app.size.height - 6, 0)  # status, fleet header, filter and key lines
+            sidebar.styles.width = "1fr"
+            sidebar.styles.height = max(SIDEBAR_BELOW_MIN, round(body * SIDEBAR_BELOW_SHARE))
+        else:
+            sidebar.styles.width = spare
+            sidebar.styles.height = "1fr"
+        self.set_class(below, "-sidebar-below")
         self.set_class(not visible, "-sidebar-off")
         self.query_one(StatusBar).show_alert_badge(not visible)
-        self.table.fit(width - (sidebar_width if visible else 0), redraw=redraw)
 
     def show_snapshot(self, snapshot: Snapshot) -> None:
         """Show `snapshot` in every widget of the screen, as one repaint."""
         self.snapshot = snapshot
         with self.app.batch_update():
             super().show_snapshot(snapshot)
-            self._sync_sidebar(redraw=False)  # first: the alerts decide the table's width, hence its columns
+            self._sync_sidebar(redraw=False)  # first: a new terminal width decides the columns
             self.table.apply(snapshot, self.app.monitor.recorded)  # type: ignore[attr-defined]
+            self._sync_sidebar()  # wider values may have hidden a column: the sidebar takes the space
             self.query_one(AlertSidebar).show_alerts(snapshot.alerts)
+            self.query_one(FleetHeader).apply(snapshot)
             self._show_counts()
 
     # -- drill-down ------------------------------------------------------------------------------------
@@ -261,6 +301,50 @@ class OverviewScreen(DataScreen):
         """Switch the trend column between request rate and p95 latency."""
         fields = list(TREND_FIELDS)
         self.table.set_trend(fields[(fields.index(self.table.trend_field) + 1) % len(fields)])
+
+    # -- views and columns -----------------------------------------------------------------------------
+
+    def show_view(self, name: str) -> None:
+        """Show view `name`'s columns (as many as fit), keeping sort, filter and selection."""
+        self.view_name = name
+        self.query_one(FleetHeader).view = name
+        self.table.set_columns(self.view.columns())
+        self._sync_sidebar()
+        if self.snapshot is not None:
+            self.query_one(FleetHeader).apply(self.snapshot)
+
+    def action_next_view(self) -> None:
+        """Cycle the views (`v`): overview, cost, latency, quality."""
+        view = next_view(self.view_name, self.app.views)  # type: ignore[attr-defined]
+        self.show_view(view.name)
+        self.notify(f"view {view.name}: {view.title}", timeout=2, markup=False)
+
+    def action_pick_columns(self) -> None:
+        """Choose and order the columns of the current view (htop's F2); the choice is saved."""
+        view = self.view
+        shown = [column.key for column in view.columns()]
+        self.app.push_screen(ColumnPickerScreen(view.name, shown, [column.key for column in CATALOGUE]),
+                             lambda keys: self.set_view_columns(view.name, keys))  # fmt: skip
+
+    def set_view_columns(self, name: str, keys: object) -> None:
+        """Give view `name` the columns `keys` (in order), show it, and save the choice."""
+        if keys is CANCELLED or not isinstance(keys, list):
+            return
+        app = self.app
+        app.views = tuple(replace(view, keys=tuple(keys)) if view.name == name else view  # type: ignore[attr-defined]
+                          for view in app.views)  # type: ignore[attr-defined]  # fmt: skip
+        self.show_view(name)
+        path = app.config_path  # type: ignore[attr-defined]
+        if path is None:
+            self.notify(f"columns of the {name} view kept for this session", timeout=3, markup=False)
+            return
+        try:
+            saved = save_view_columns(path, name, keys)
+        except (OSError, ValueError) as exc:
+            self.notify(clean(f"columns kept for this session; not saved: {exc}", 200), severity="warning",
+                        markup=False)  # fmt: skip
+            return
+        self.notify(clean(f"columns of the {name} view saved to {saved}", 200), timeout=3, markup=False)
 
     # -- explain, alerts ------------------------------------------------------------------------------
 

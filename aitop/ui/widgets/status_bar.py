@@ -194,7 +194,8 @@ def status_text(snapshot: Snapshot | None, now: float, palette: Palette, state: 
     if snapshot.backend:
         source += f" ({clean(snapshot.backend, 40)})"
     noun = "models" if snapshot.group_by is None else f"{clean(snapshot.group_by, 24)} groups"
-    parts = [Text(clean(source)), health, age, Text(_window(snapshot), muted)]
+    # The age first: it is short and says whether the rest can be trusted, so 80 columns never lose it.
+    parts = [age, Text(clean(source)), health, Text(_window(snapshot), muted)]
     if state.interval is not None:
         parts.append(Text(f"every {format_interval(state.interval)}", muted))
     parts += [Text(f"{len(snapshot.rows)} {noun}", muted), Text(schemas, muted)]

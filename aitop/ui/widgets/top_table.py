@@ -7,26 +7,36 @@ header changes (another sort column, group label or terminal width), which is a 
 
 from __future__ import annotations
 
+from rich.cells import cell_len
 from rich.style import Style
 from rich.text import Text
 from textual.binding import Binding
 from textual.coordinate import Coordinate
-from textual.events import Resize
 from textual.theme import Theme
 from textual.widgets.data_table import CellDoesNotExist
 
-from aitop.model import FIELD_BY_NAME, History, Row, Snapshot
+from aitop.model import SPEC_BY_NAME, History, Row, Snapshot
 from aitop.sanitize import clean
 from aitop.ui.cells import (
     MODEL_WIDTH,
     Palette,
     SortableText,
+    cell_value,
     model_cell,
     numeric_cell,
     replicas_note,
     schema_cell,
 )
-from aitop.ui.columns import COLUMN_BY_KEY, MODEL, SCHEMA, TREND, Column, visible_columns
+from aitop.ui.columns import (
+    ALL_COLUMNS,
+    COLUMN_BY_KEY,
+    MODEL,
+    SCHEMA,
+    TREND,
+    Column,
+    table_width,
+    visible_columns,
+)
 from aitop.ui.sparkline import TREND_SECONDS, sparkline
 from aitop.ui.themes import palette_from_variables
 from aitop.ui.view import FilterError, RowFilter, SortOrder
@@ -52,7 +62,7 @@ def split_row_key(key: str) -> tuple[str, str]:
 def trend_cell(points, *, end: float, palette: Palette, dim: bool = False) -> SortableText:
     """The sparkline cell; its sort value is the newest known point."""
     latest = next((value for _, value in reversed(points) if value is not None), None)
-    cell = SortableText(style="dim" if dim else "", value=latest)
+    cell = SortableText(style=palette.faded() if dim else "", value=latest)
     cell.append(sparkline(points, end=end, span=TREND_SECONDS, width=TREND_WIDTH), Style(color=palette.series[0]))
     return cell
 
@@ -78,6 +88,10 @@ class TopTable(LazyTable):
         self.sort_order = SortOrder()
         self.row_filter = RowFilter()
         self.trend_field = TREND_FIELDS[0]
+        #: The columns of the current view, in its order; `fit` shows those that fit.
+        self.candidates: tuple[Column, ...] = ALL_COLUMNS
+        #: Column key -> the widest cell it has shown (mark included); only grows, so columns hold still.
+        self.content_widths: dict[str, int] = {}
         self.shown_columns: tuple[Column, ...] = visible_columns(120)
         self.model_width = COLUMN_BY_KEY[MODEL].width
         self._fit_width = 120
@@ -88,18 +102,23 @@ class TopTable(LazyTable):
         self._ensure_columns()
         self.app.theme_changed_signal.subscribe(self, self._on_theme_changed)
 
-    def on_resize(self, event: Resize) -> None:
-        self.fit(event.size.width)
-
     def fit(self, width: int, *, redraw: bool = True) -> None:
-        """Show the columns that fit `width` cells (called on resize, and by the screen as soon as it
-        knows the width the table is about to get, so a refresh never shows the old column set)."""
+        """Show the columns that fit `width` cells. The screen calls it with the whole width (on resize, and
+        before every snapshot), never with what an alert sidebar leaves: an alert must not hide columns."""
         self._fit_width = width
-        shown = visible_columns(max(width - 1, 0), model_width=self.model_width)  # 1 cell: the scrollbar
+        shown = visible_columns(max(width - 1, 0), self._candidates(), model_width=self.model_width,  # 1: scrollbar
+                                widths=self.content_widths, keep=(self.sort_order.key,))  # fmt: skip
         if shown != self.shown_columns:
             self.shown_columns = shown
             if redraw:
                 self.redraw()
+
+    def _candidates(self) -> tuple[Column, ...]:
+        """The view's columns, and the sort column if the view lacks it (its ▼ must be on screen)."""
+        sort = self.sort_order.key
+        if any(column.key == sort for column in self.candidates):
+            return self.candidates
+        return (*self.candidates, COLUMN_BY_KEY[sort])
 
     def _on_theme_changed(self, _theme: Theme) -> None:
         # Severity colours are baked into the cells, so a new theme means rebuilding the styles.
@@ -109,6 +128,17 @@ class TopTable(LazyTable):
     def palette(self) -> Palette:
         """The severity and series colours of the current theme."""
         return palette_from_variables(self.app.theme_variables)
+
+    @property
+    def needed_width(self) -> int:
+        """Cells the shown columns take, scrollbar included: what the table needs beside a sidebar."""
+        return table_width(self.shown_columns) + 1
+
+    def set_columns(self, columns: tuple[Column, ...]) -> None:
+        """Show `columns` (a view's, in its order) from now on, as many as fit."""
+        self.candidates = columns
+        self.fit(self._fit_width, redraw=False)
+        self.redraw()
 
     @property
     def sortable_keys(self) -> list[str]:
@@ -161,6 +191,7 @@ class TopTable(LazyTable):
     def set_sort(self, order: SortOrder) -> None:
         """Sort by `order` now and on every refresh."""
         self.sort_order = order
+        self.fit(self._fit_width, redraw=False)  # the sort column is always shown, to carry its ▼
         self.redraw()
 
     def set_filter(self, row_filter: RowFilter) -> None:
@@ -194,7 +225,7 @@ class TopTable(LazyTable):
             if column.key == MODEL:
                 text = clean(group, 24) if group else column.heading
             elif column.key == TREND:
-                text = f"{FIELD_BY_NAME[self.trend_field].heading} 5m"
+                text = f"{SPEC_BY_NAME[self.trend_field].heading} 5m"
             else:
                 text = column.heading
             mark = arrow if column.key == order.key else " "
@@ -215,7 +246,8 @@ class TopTable(LazyTable):
         self._header = signature
         self.clear(columns=True)
         for (key, label), column in zip(headings, self.shown_columns, strict=True):
-            # Fixed widths: set now, not measured later on idle, so every frame has its final layout.
+            # Widths set now (from content seen so far), not measured later on idle: every frame has its
+            # final layout.
             width = self.model_width if key == MODEL else column.width
             self.add_column(label, key=key, width=width)
 
@@ -226,6 +258,20 @@ class TopTable(LazyTable):
         width = min(max(longest + 2, len("model") + 1, 12), MODEL_WIDTH + 2)
         if width != self.model_width:
             self.model_width = width
+            self.fit(self._fit_width, redraw=False)  # apply() is drawing anyway
+
+    def _track_widths(self, rows) -> None:
+        """Widen numeric columns to the widest value of `rows` (plus the 2 cells of a severity mark, kept
+        free always so that an alert never widens a column and pushes another one off)."""
+        grown = False
+        for column in self._candidates():
+            if not column.numeric or not rows:
+                continue
+            widest = max(cell_len(cell_value(column.key, row.value(column.key))) for row in rows) + 2
+            if widest > self.content_widths.get(column.key, 0):
+                self.content_widths[column.key] = widest
+                grown = True
+        if grown:
             self.fit(self._fit_width, redraw=False)  # apply() is drawing anyway
 
     def redraw(self) -> None:
@@ -270,6 +316,7 @@ class TopTable(LazyTable):
             self.app.notify(f"filter dropped: {exc}", severity="error", markup=False)
         rows = self.sort_order.rank(kept)
         self._track_model_width(rows)
+        self._track_widths(rows)
         self._ensure_columns()  # a new header clears the rows too; the cursor is restored by key below
         self._palette = self.palette
         before = self.shown()

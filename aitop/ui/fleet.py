@@ -1,0 +1,189 @@
+"""The fleet at a glance, like the first lines of top: totals over every row and one verdict naming the
+worst problem. No Textual here (tested without an app); the TUI's header draws a `FleetSummary`.
+
+Totals add what adds up (request, token and spend rates) and weigh what does not: the error share is
+errors over requests of the whole fleet, and the p95 latency is read from the rows' latency histograms
+merged bucket by bucket (`sum by (le)`), which is the fleet's true p95, not an average of percentiles.
+Without buckets (a server that only exports quantiles) the worst row's p95 stands in, and says so.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from aitop.format import format_value
+from aitop.model import Row, Severity, Snapshot
+from aitop.prommath import Histogram, merge_buckets
+from aitop.sanitize import clean
+from aitop.ui.alert_text import comparison, ordered
+from aitop.ui.cells import CRITICAL_MARK, WARNING_MARK
+
+OK_MARK = "✓"
+
+
+@dataclass(frozen=True, slots=True)
+class FleetSummary:
+    """Totals over a snapshot's rows. Every number is None when no row knows it (never a made-up 0)."""
+
+    models: int
+    request_rate: float | None
+    error_rate: float | None
+    latency_p95: float | None
+    #: True when `latency_p95` comes from merged buckets; False: the worst row's p95 (an upper bound).
+    latency_merged: bool
+    tokens_rate: float | None
+    cost_per_hour: float | None
+    cost_per_day: float | None
+    #: The daily spend per model (row) the enabled budget rule allows (its threshold), when there is one.
+    budget: float | None
+    #: Rows whose projected daily spend is over `budget`.
+    over_budget: int
+    firing: int
+    pending: int
+    #: Rows with a field at warning or worse.
+    in_trouble: int
+    verdict: str
+    verdict_severity: Severity
+
+
+def _known(value: float | None) -> bool:
+    return value is not None and not math.isnan(value) and not math.isinf(value)
+
+
+def _total(rows: Iterable[Row], *names: str) -> float | None:
+    values = [value for row in rows for name in names if _known(value := row.value(name))]
+    return sum(values) if values else None  # type: ignore[arg-type]
+
+
+def _error_rate(rows: Iterable[Row]) -> float | None:
+    pairs = [(row.value("error_rate"), row.value("request_rate")) for row in rows]
+    known = [(errors, requests) for errors, requests in pairs if _known(errors) and _known(requests)]
+    requests = sum(requests for _, requests in known)  # type: ignore[misc]
+    if not known or requests <= 0:
+        return None
+    return sum(errors * requests for errors, requests in known) / requests  # type: ignore[operator]
+
+
+def _on_bounds(buckets: tuple[tuple[float, float], ...], bounds: list[float]) -> list[tuple[float, float]]:
+    """One histogram's cumulative counts at every bound of `bounds`: at a bound it lacks, what it counted at
+    its own next bound down (a step, never an invented interpolation). Rows of different schemas have
+    different bucket layouts; summed by `le` as they are, a bound only some of them have would read as
+    a drop in the cumulative count and throw the quantile off by orders of magnitude."""
+    own = sorted(buckets)
+    result, index, count = [], 0, 0.0
+    for bound in bounds:
+        while index < len(own) and own[index][0] <= bound:
+            count = own[index][1]
+            index += 1
+        result.append((bound, count))
+    return result
+
+
+def _p95(rows: list[Row]) -> tuple[float | None, bool]:
+    buckets = [row.distributions["latency"] for row in rows if row.distributions.get("latency")]
+    if buckets:
+        bounds = sorted({bound for histogram in buckets for bound, _ in histogram})
+        value = Histogram(merge_buckets(_on_bounds(h, bounds) for h in buckets).items()).quantile(0.95)
+        if _known(value):
+            return value, True
+    worst = [value for row in rows if _known(value := row.value("latency_p95"))]
+    return (max(worst), False) if worst else (None, False)  # type: ignore[type-var]
+
+
+def _over(rows: Iterable[Row], budget: float | None) -> list[Row]:
+    if budget is None:
+        return []
+    return sorted((row for row in rows if _known(spend := row.value("cost_per_day")) and spend > budget),  # type: ignore[operator]
+                  key=lambda row: -row.value("cost_per_day"))  # type: ignore[operator]  # fmt: skip
+
+
+def _verdict(snapshot: Snapshot, budget: float | None) -> tuple[str, Severity]:
+    """One line naming the worst problem, or saying there is none."""
+    if snapshot.stale:
+        return f"{CRITICAL_MARK} data is stale: {clean(snapshot.error or 'the last poll failed', 120)}", Severity.CRITICAL
+    down = [target for target in snapshot.targets if not target.up]
+    if down and snapshot.targets:
+        return (f"{CRITICAL_MARK} {len(down)} of {len(snapshot.targets)} targets down: "
+                f"{clean(down[0].error or 'no answer', 80)}", Severity.CRITICAL)  # fmt: skip
+    active = [alert for alert in ordered(snapshot.alerts) if alert.state in ("firing", "pending")]
+    if active:
+        worst = active[0]
+        mark = CRITICAL_MARK if worst.severity >= Severity.CRITICAL else WARNING_MARK
+        more = f" (+{len(active) - 1} more)" if len(active) > 1 else ""
+        where = clean(worst.group, 60) or "(whole source)"
+        what = comparison(worst) or clean(worst.message, 120) or clean(worst.rule, 60)
+        return f"{mark} {worst.state} on {where}: {what}{more}", max(worst.severity, Severity.WARNING)
+    over = _over(snapshot.rows, budget)
+    if over:
+        return (f"{WARNING_MARK} {len(over)} over the {format_value('cost_per_day', budget)} budget: "
+                f"{clean(over[0].group, 60)} at {format_value('cost_per_day', over[0].value('cost_per_day'))}",
+                Severity.WARNING)  # fmt: skip
+    marked = sorted((row for row in snapshot.rows if row.worst >= Severity.WARNING),
+                    key=lambda row: (-int(row.worst), row.group))  # fmt: skip
+    if marked:  # over a threshold, not (yet) alerting: its `for` has not passed, or the rule only colours
+        mark = CRITICAL_MARK if marked[0].worst >= Severity.CRITICAL else WARNING_MARK
+        return (f"{mark} {len(marked)} of {len(snapshot.rows)} rows over a threshold, no alert yet; worst: "
+                f"{clean(marked[0].group, 60)}", Severity.WARNING)  # fmt: skip
+    if not snapshot.rows:
+        return "no models seen yet", Severity.OK
+    return f"{OK_MARK} all {len(snapshot.rows)} rows within their thresholds", Severity.OK
+
+
+def summarize(snapshot: Snapshot, budget: float | None = None) -> FleetSummary:
+    """The fleet's totals and verdict for `snapshot`; `budget` is the allowed spend per day, if any."""
+    rows = list(snapshot.rows)
+    p95, merged = _p95(rows)
+    per_hour = _total(rows, "cost_per_hour")
+    per_day = per_hour * 24 if per_hour is not None else None
+    firing = sum(1 for alert in snapshot.alerts if alert.state == "firing")
+    pending = sum(1 for alert in snapshot.alerts if alert.state == "pending")
+    verdict, severity = _verdict(snapshot, budget)
+    return FleetSummary(
+        models=len(rows),
+        request_rate=_total(rows, "request_rate"),
+        error_rate=_error_rate(rows),
+        latency_p95=p95,
+        latency_merged=merged,
+        tokens_rate=_total(rows, "input_tokens_rate", "output_tokens_rate"),
+        cost_per_hour=per_hour,
+        cost_per_day=per_day,
+        budget=budget,
+        over_budget=len(_over(rows, budget)),
+        firing=firing,
+        pending=pending,
+        in_trouble=sum(1 for row in rows if row.worst >= Severity.WARNING),
+        verdict=verdict,
+        verdict_severity=severity,
+    )
+
+
+def summary_parts(summary: FleetSummary) -> list[tuple[str, Severity]]:
+    """The totals as short phrases, most important first (a narrow header keeps a prefix of them)."""
+    def shown(field: str, value: float | None) -> str:
+        return format_value(field, value)
+
+    p95 = "p95" if summary.latency_merged else "worst p95"
+    parts: list[tuple[str, Severity]] = [
+        (f"{shown('request_rate', summary.request_rate)} req/s", Severity.OK),
+        (f"err {shown('error_rate', summary.error_rate)}", Severity.OK),
+        (f"{p95} {shown('latency_p95', summary.latency_p95)}", Severity.OK),
+    ]
+    if summary.firing or summary.pending:
+        level = Severity.CRITICAL if summary.firing else Severity.WARNING
+        parts.append((f"{summary.firing} firing, {summary.pending} pending, {summary.in_trouble}/{summary.models} "
+                      "models in trouble", level))  # fmt: skip
+    else:
+        if summary.in_trouble:
+            parts.append((f"{summary.in_trouble}/{summary.models} models over a threshold", Severity.WARNING))
+        else:
+            parts.append((f"{summary.models} models ok" if summary.models else "no models", Severity.OK))
+    spend = f"{shown('cost_per_hour', summary.cost_per_hour)}/h = {shown('cost_per_day', summary.cost_per_day)}"
+    parts.append((spend, Severity.OK))
+    if summary.budget is not None:
+        level = Severity.WARNING if summary.over_budget else Severity.OK
+        count = str(summary.over_budget) if summary.over_budget else "none"
+        parts.append((f"{count} over the {shown('cost_per_day', summary.budget)} budget", level))
+    parts.append((f"{shown('output_tokens_rate', summary.tokens_rate)} tok/s", Severity.OK))
+    return parts
