@@ -71,6 +71,28 @@ FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec("running", "requests", "run", "requests running now"),
     FieldSpec("waiting", "requests", "wait", "requests waiting now"),
     FieldSpec("kv_cache_usage", "fraction", "KV %", "KV-cache usage, highest replica"),
+    # Engine internals: why a model is slow, from the engine's own counters (JSON, `e`, drill-down, optional
+    # columns; none is a default column).
+    FieldSpec("preemptions_rate", "1/s", "preempt/s", "requests preempted (vLLM) or retracted (SGLang) per second"),
+    FieldSpec("prefix_cache_hit_ratio", "fraction", "prefix hit %", "prefix-cache hits / queried tokens"),
+    FieldSpec("spec_acceptance_rate", "fraction", "spec acc %", "speculative decoding: accepted / drafted tokens"),
+    FieldSpec("spec_acceptance_length", "tokens", "spec len", "speculative decoding: tokens per draft step (1 + accepted / drafts)"),
+    FieldSpec("length_cut_ratio", "fraction", "cut %", "answers cut at the length limit / finished requests"),
+    FieldSpec("prefill_p95", "s", "prefill p95", "prefill phase time, 95th percentile"),
+    FieldSpec("decode_p95", "s", "decode p95", "decode phase time, 95th percentile"),
+    FieldSpec("prompt_length_p50", "tokens", "prompt p50", "prompt length per request, median"),
+    FieldSpec("output_length_p50", "tokens", "output p50", "generated length per request, median"),
+    FieldSpec("waiting_capacity", "requests", "wait cap", "requests waiting for KV-cache capacity"),
+    FieldSpec("waiting_deferred", "requests", "wait def", "requests waiting, deferred for another reason"),
+    FieldSpec("goodput_ttft", "fraction", "good TTFT %", "share of requests whose TTFT met the target"),
+    FieldSpec("goodput_tpot", "fraction", "good TPOT %", "share of output tokens whose latency met the per-token target"),
+    # The GPUs (NVIDIA DCGM exporter) on the host or pod serving the row.
+    FieldSpec("gpu_count", "GPUs", "GPUs", "GPUs joined to this row"),
+    FieldSpec("gpu_utilization", "fraction", "GPU %", "GPU utilisation, mean of the row's GPUs"),
+    FieldSpec("gpu_memory_used", "MiB", "GPU MiB", "frame-buffer memory used, sum of the row's GPUs"),
+    FieldSpec("gpu_memory_ratio", "fraction", "GPU mem %", "frame-buffer used / (used + free), fullest GPU"),
+    FieldSpec("gpu_power", "W", "GPU W", "power draw, sum of the row's GPUs"),
+    FieldSpec("gpu_temperature", "C", "GPU C", "GPU temperature in degrees Celsius, hottest GPU"),
 )
 FIELD_NAMES: tuple[str, ...] = tuple(spec.name for spec in FIELDS)
 FIELD_BY_NAME: Mapping[str, FieldSpec] = MappingProxyType({spec.name: spec for spec in FIELDS})

@@ -36,12 +36,31 @@ CONCEPT_KINDS: Mapping[str, tuple[str, ...]] = {
     "running": ("gauge",),
     "waiting": ("gauge",),
     "kv_cache": ("gauge",),
+    # Engine internals (vLLM, SGLang, …): what the engines' own dashboards show beside the traffic.
+    "preemptions": ("counter",),
+    "prefix_cache_hits": ("counter",),
+    "prefix_cache_queries": ("counter",),
+    "prefix_cache_hit_ratio": ("gauge",),  # an engine that exports the ratio itself (SGLang)
+    "spec_accepted": ("counter",),
+    "spec_drafted": ("counter",),
+    "spec_drafts": ("counter",),
+    "spec_acceptance_rate": ("gauge",),
+    "spec_acceptance_length": ("gauge",),
+    "length_cut": ("counter",),
+    "prefill": DISTRIBUTION_KINDS,
+    "decode": DISTRIBUTION_KINDS,
+    "prompt_length": ("histogram",),
+    "output_length": ("histogram",),
+    "waiting_capacity": ("gauge",),
+    "waiting_deferred": ("gauge",),
 }
 
 #: How gauges of several series are combined when a variant does not say: fractions and last values are
 #: not additive, request counts are.
 DEFAULT_AGGREGATE: Mapping[str, str] = {
     "kv_cache": "max", "cost_per_query": "avg", "latency": "avg", "ttft": "avg", "tpot": "avg", "queue": "avg",
+    "prefill": "avg", "decode": "avg", "prefix_cache_hit_ratio": "avg", "spec_acceptance_rate": "avg",
+    "spec_acceptance_length": "avg",
 }
 
 #: Rating-label values that count as a thumbs-up / thumbs-down (compared lower-cased).

@@ -18,9 +18,10 @@ from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 
 from aitop.catalog import Resolved, Schema, Variant, alternates, choose_all, fingerprint
-from aitop.derive import GAUGE_FIELDS, QUANTILE_FIELDS, RATE_FIELDS
+from aitop.derive import GAUGE_FIELDS, GOODPUT_FIELDS, QUANTILE_FIELDS, RATE_FIELDS
 
 INSTANCE = "instance"
+GOODPUT_CONCEPTS = {concept: name for name, (concept, _) in GOODPUT_FIELDS.items()}
 
 
 def duration(seconds: float) -> str:
@@ -48,6 +49,7 @@ class Query:
     scale: float = 1.0
     variant: Variant | None = None  # the catalog entry behind it (error-type format, aggregate)
     also: tuple[Query, ...] = ()  # other readings of the same expression (it is sent once)
+    window: float = 0.0  # the rate window, for explanations built after the answer (goodput)
 
     def readings(self) -> tuple[Query, ...]:
         """This query and the others answered by the same expression."""
@@ -237,6 +239,11 @@ def instant_queries(plan: SchemaPlan, *, window: float, group_by: str | None, ma
                     expr = either(lambda found, q=q: f"histogram_quantile({q:g}, sum by ({_by(['le', *group])}) "
                                   f"({_vector(plan, found.variant, found.values, labels, extra, rate)}))")
                     queries.append(Query(name, concept, "quantile", expr, field=field_name, **common))
+                if concept in GOODPUT_CONCEPTS:  # bucket rates by bound: goodput reads the bound at its target
+                    expr = either(lambda found: f"sum by ({_by(['le', *group])}) "
+                                  f"({_vector(plan, found.variant, found.values, labels, extra, rate)})")
+                    queries.append(Query(name, concept, "buckets", expr, field=GOODPUT_CONCEPTS[concept],
+                                         window=window, **common))
             elif variant.kind == "summary":
                 # Raw quantile lines: whether one series or several hold a row is decided while reading.
                 quantiles = f'quantile=~"{_quantiles_regex(concept)}"'
