@@ -18,6 +18,7 @@ from collections import defaultdict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
+from aitop.engine_fields import GOODPUT_FIELDS, GOODPUT_TARGETS, RATIO_FIELDS, Ratio, gpu_fields
 from aitop.model import Missing, Row
 from aitop.prommath import Histogram
 
@@ -41,32 +42,11 @@ RATE_FIELDS: Mapping[str, str] = {
 GAUGE_FIELDS: Mapping[str, str] = {
     "running": "running", "waiting": "waiting", "kv_cache": "kv_cache_usage",
     "waiting_capacity": "waiting_capacity", "waiting_deferred": "waiting_deferred",
+    "gpu_utilization": "gpu_utilization", "gpu_memory_used": "gpu_memory_used", "gpu_power": "gpu_power",
+    "gpu_temperature": "gpu_temperature",
 }
 
 
-@dataclass(frozen=True, slots=True)
-class Ratio:
-    """A field that is `offset + rate(numerator) / rate(denominator)` of two counter concepts, or, where an
-    engine exports the ratio itself, a gauge concept's value."""
-
-    numerator: str
-    denominator: str
-    offset: float = 0.0
-    gauge: str | None = None
-
-
-#: Ratio fields, by name (declared once: value, explanation and PromQL come from here).
-RATIO_FIELDS: Mapping[str, Ratio] = {
-    "prefix_cache_hit_ratio": Ratio("prefix_cache_hits", "prefix_cache_queries", gauge="prefix_cache_hit_ratio"),
-    "spec_acceptance_rate": Ratio("spec_accepted", "spec_drafted", gauge="spec_acceptance_rate"),
-    "spec_acceptance_length": Ratio("spec_accepted", "spec_drafts", offset=1.0, gauge="spec_acceptance_length"),
-    "length_cut_ratio": Ratio("length_cut", "requests"),
-}
-#: Goodput fields: (histogram concept, default target in seconds). The share of observations at or under the
-#: target, read from the bucket bound at or below it, as `rate(…_bucket{le="b"}) / rate(…_count)` does.
-GOODPUT_FIELDS: Mapping[str, tuple[str, float]] = {"goodput_ttft": ("ttft", 1.0), "goodput_tpot": ("tpot", 0.05)}
-#: The targets in use (field -> seconds); `aitop.goodput.configure` sets them from the config file.
-GOODPUT_TARGETS: dict[str, float] = {name: target for name, (_, target) in GOODPUT_FIELDS.items()}
 #: The fields each concept can fill, for saying why a field is empty.
 CONCEPT_FIELDS: Mapping[str, tuple[str, ...]] = {
     **{concept: tuple(name for name, _ in fields) for concept, fields in QUANTILE_FIELDS.items()},
@@ -133,6 +113,7 @@ class Accumulator:
     replicas_up: set[str] = field(default_factory=set)
     #: concept -> bound -> cumulative rate, from a server's `sum by (le)` answer (goodput in Prometheus mode;
     #: kept apart from `buckets`, which a server's quantiles make unnecessary)
+    places: set[str] = field(default_factory=set)  # hosts and pods behind the row (aitop.gpus joins on them)
     goodput_buckets: dict[str, dict[float, float]] = field(default_factory=lambda: defaultdict(lambda: defaultdict(float)))
 
 
@@ -279,6 +260,7 @@ def finish_row(schema: str, group: str, acc: Accumulator) -> Row:
         put(name, _AGGREGATE[aggregate](samples) if samples else None, concept)
 
     _ratios(acc, put)
+    gpu_fields(acc.gauges, values, missing)
     goodput_notes = _goodput(acc, put, missing)
 
     # Errors are often counted only when they happen: with requests counted and errors exposed by the
@@ -419,3 +401,4 @@ def _goodput(acc: Accumulator, put, missing: dict[str, Missing]) -> dict[str, st
                        f'sum(rate({family}_count[{window:g}s])) — bucket bound le={bound:g} used for the target '
                        f"{target:g}s{rounded}")
     return lines
+

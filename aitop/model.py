@@ -145,6 +145,8 @@ class Row:
     #: (seconds watched, seconds needed) when the live views' warm-up applies: the row is judged only once
     #: it has been watched for a full window. None: no warm-up (one-shot snapshot, check).
     warmup: tuple[float, float] | None = None
+    #: The GPU rows (DCGM exporter, by UUID) on this model row's hosts or pods, joined by `aitop.gpus`.
+    gpus: tuple[str, ...] = ()
 
     @property
     def warming(self) -> bool:

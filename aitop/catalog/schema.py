@@ -53,6 +53,12 @@ CONCEPT_KINDS: Mapping[str, tuple[str, ...]] = {
     "output_length": ("histogram",),
     "waiting_capacity": ("gauge",),
     "waiting_deferred": ("gauge",),
+    # GPUs (NVIDIA DCGM exporter): one row per GPU, joined to the model rows on the same host or pod.
+    "gpu_utilization": ("gauge",),
+    "gpu_memory_used": ("gauge",),
+    "gpu_memory_free": ("gauge",),
+    "gpu_power": ("gauge",),
+    "gpu_temperature": ("gauge",),
 }
 
 #: How gauges of several series are combined when a variant does not say: fractions and last values are
@@ -60,7 +66,7 @@ CONCEPT_KINDS: Mapping[str, tuple[str, ...]] = {
 DEFAULT_AGGREGATE: Mapping[str, str] = {
     "kv_cache": "max", "cost_per_query": "avg", "latency": "avg", "ttft": "avg", "tpot": "avg", "queue": "avg",
     "prefill": "avg", "decode": "avg", "prefix_cache_hit_ratio": "avg", "spec_acceptance_rate": "avg",
-    "spec_acceptance_length": "avg",
+    "spec_acceptance_length": "avg", "gpu_utilization": "avg", "gpu_temperature": "max",
 }
 
 #: Rating-label values that count as a thumbs-up / thumbs-down (compared lower-cased).

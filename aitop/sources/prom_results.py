@@ -14,7 +14,9 @@ from dataclasses import replace
 import requests
 
 from aitop.catalog import FEEDBACK_NEGATIVE, FEEDBACK_POSITIVE, Schema
-from aitop.derive import CONCEPT_FIELDS, KIND_NOTES, QUANTILE_FIELDS, RATE_FIELDS, RATIO_FIELDS, Accumulator, finish_row
+from aitop.derive import CONCEPT_FIELDS, KIND_NOTES, QUANTILE_FIELDS, RATE_FIELDS, Accumulator, finish_row
+from aitop.engine_fields import RATIO_FIELDS
+from aitop.gpus import join_gpus, places_of
 from aitop.model import Missing, Row
 from aitop.prommath import parse_le
 from aitop.sanitize import clean
@@ -243,6 +245,14 @@ def assemble_rows(
     warnings: list[str] = []
     parts: dict[tuple[str, str], dict[str, list[tuple[str, str, int]]]] = {}
     readings = [(reading, answer) for query, answer in answered.items() for reading in query.readings()]
+    places: dict[tuple[str, str], set[str]] = {}
+    for query, (result, _) in readings:
+        if query.kind == "places":  # where rows run, for the GPU join: never a row of its own
+            for series in result:
+                labels = series.get("metric", {})
+                key = (query.schema, _group(labels, query.group_labels)[1])
+                places.setdefault(key, set()).update(places_of(labels, labels.get("instance")))
+    readings = [(query, answer) for query, answer in readings if query.kind != "places"]
     for query, (result, response) in readings:
         warnings.extend(w for w in response_warnings(response) if w not in warnings)
         schema = schemas.get(query.schema)
@@ -293,6 +303,7 @@ def assemble_rows(
                     provenance[field] = f"query error: {error}"
             row = replace(row, missing=missing, provenance=provenance)
         finished.append(row)
+    finished = join_gpus(finished, places)
     for failure in {str(error) for error in errored.values()}:
         if failure not in warnings:
             warnings.append(failure)

@@ -285,6 +285,26 @@ def instant_queries(plan: SchemaPlan, *, window: float, group_by: str | None, ma
     return list(unique.values())
 
 
+#: Labels a places query keeps: where each row's series run (the GPU join, `aitop.gpus`).
+PLACE_LABELS = (INSTANCE, "Hostname", "hostname", "node", "namespace", "pod")
+
+
+def places_queries(plans: Sequence[SchemaPlan], *, group_by: str | None) -> list[Query]:
+    """Where each row of each schema runs (its instances, nodes and pods), one query per schema — only when
+    the server holds GPUs (the `dcgm` schema) to join the model rows to."""
+    if not any(plan.schema.name == "dcgm" for plan in plans):
+        return []
+    queries = []
+    for plan in plans:
+        resolved = next(iter(plan.chosen.values()))[0]
+        variant = resolved.variant
+        labels = plan.group_labels(group_by, variant)
+        vector = _vector(plan, variant, resolved.values, labels, [])
+        expr = f"group by ({_by([labels[0], *PLACE_LABELS])}) ({vector})"
+        queries.append(Query(plan.schema.name, "places", "places", expr, group_labels=labels[:1], variant=variant))
+    return queries
+
+
 def row_expression(plan: SchemaPlan, field: str, *, window: float, matcher: str) -> str | None:
     """One field of one row as a single PromQL expression (for `query_range`), or None if unavailable."""
     w = duration(window)

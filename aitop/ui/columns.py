@@ -69,6 +69,9 @@ ALL_COLUMNS: tuple[Column, ...] = (
     _field("running", 6, 5),
     _field("waiting", 6, 5),
     _field("kv_cache_usage", 6, 6),
+    # The GPUs under the model (DCGM exporter), last to appear: only on wide terminals.
+    _field("gpu_utilization", 7, 6),
+    _field("gpu_memory_ratio", 7, 9),
 )
 COLUMN_BY_KEY = {column.key: column for column in ALL_COLUMNS}
 #: Shifted letter -> column key, for the sort shortcuts.

@@ -445,7 +445,21 @@ LLM_ROW = row(
 )
 
 #: fixture -> {(schema, group): row}
+# -- NVIDIA DCGM exporter: one row per GPU, by UUID; utilisation in percent, memory in MiB ----------------------
+def _gpu(util: float, used: float, free: float, power: float, temperature: float) -> dict[str, float | Missing]:
+    return row(gpu_count=1, gpu_utilization=util / 100, gpu_memory_used=used, gpu_memory_ratio=used / (used + free),
+               gpu_power=power, gpu_temperature=temperature)
+
+
+GPU_UUID = "GPU-3f6a1c2e-0001-4c1e-9a51-00000000000{}"
+DCGM_ROWS = {
+    ("dcgm", GPU_UUID.format(1)): _gpu(87, 30000, 10960, 285.5, 71),
+    ("dcgm", GPU_UUID.format(2)): _gpu(61, 28000, 12960, 240.25, 66),
+    ("dcgm", GPU_UUID.format(3)): _gpu(0, 0, 40960, 55.0, 38),
+}
+
 EXPECTED: dict[str, dict[tuple[str, str], dict[str, float | Missing]]] = {
+    "dcgm": DCGM_ROWS,
     "vllm": {("vllm", "meta-llama/Llama-3.3-70B-Instruct"): VLLM_ROW},
     "tgi": {("tgi", INSTANCE): TGI_ROW},
     "sglang": {("sglang", "Qwen/Qwen2.5-7B-Instruct"): SGLANG_ROW},
@@ -468,6 +482,7 @@ EXPECTED: dict[str, dict[tuple[str, str], dict[str, float | Missing]]] = {
 
 #: fixture -> (schemas detected, {schema suppressed: by})
 DETECTED: dict[str, tuple[set[str], dict[str, str]]] = {
+    "dcgm": ({"dcgm"}, {}),
     **{name: ({name}, {}) for name in EXPECTED},
     "vllm": ({"vllm"}, {"fastapi": "vllm"}),  # vLLM mounts the FastAPI instrumentator
     "triton": ({"triton"}, {"vllm": "triton"}),  # the vLLM backend's vllm:* names belong to Triton's rows

@@ -16,6 +16,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import DataTable, Static
 
+from aitop.format import format_value
 from aitop.model import FIELD_BY_NAME, FIELDS, Row, Snapshot
 from aitop.sanitize import clean
 from aitop.sources.base import Points
@@ -48,6 +49,9 @@ CHART_FIELDS: tuple[str, ...] = tuple(dict.fromkeys(field for _, _, series in CH
 OPTIONAL_CHARTS = ("chart-ttft", "chart-cost")
 #: Labels tried first for the split-by table; any other label of the source follows.
 PREFERRED_SPLITS = ("instance", "engine", "finished_reason", "endpoint", "replica", "pod")
+#: The drill-down's GPU table: (field, width).
+GPU_COLUMNS = (("gpu_utilization", 6), ("gpu_memory_ratio", 9), ("gpu_memory_used", 7), ("gpu_power", 6),
+               ("gpu_temperature", 5))
 SPLIT_FIELDS = ("request_rate", "error_rate", "latency_p50", "latency_p95", "latency_p99", "ttft_p95",
                 "output_tokens_rate", "cost_per_hour")  # fmt: skip
 
@@ -123,6 +127,8 @@ class DetailScreen(DataScreen):
                     yield NavTable(id="fields", cursor_type="row", zebra_stripes=True)
                     yield Static(Text("errors by type", Style(bold=True)), classes="section", markup=False)
                     yield DataTable(id="errors", cursor_type="none", show_cursor=False)
+                    yield Static(Text("GPUs", Style(bold=True)), classes="section", markup=False)
+                    yield DataTable(id="gpus", cursor_type="none", show_cursor=False)
                 with Vertical(id="charts"):
                     for chart_id, title, _ in CHARTS:
                         yield MetricChart(title, id=chart_id)
@@ -142,6 +148,11 @@ class DetailScreen(DataScreen):
         errors.add_column(Text("req/s", justify="right"), key="rate", width=7)
         errors.add_column(Text("share", justify="right"), key="share", width=5)
         errors.can_focus = False
+        gpus = self.query_one("#gpus", DataTable)
+        gpus.add_column(Text("GPU"), key="gpu", width=14)
+        for name, width in GPU_COLUMNS:
+            gpus.add_column(Text(FIELD_BY_NAME[name].heading, justify="right"), key=name, width=width)
+        gpus.can_focus = False
         split = self.query_one("#split-table", DataTable)
         split.add_column(Text("value"), key="value", width=26)
         for name in SPLIT_FIELDS:
@@ -193,6 +204,19 @@ class DetailScreen(DataScreen):
             else:
                 fields.add_row(Text(spec.heading), cell, key=spec.name)
         self._show_errors(row)
+        self._show_gpus(row)
+
+    def _show_gpus(self, row: Row) -> None:
+        """One line per GPU joined to the row (DCGM exporter), from the GPU rows of the same snapshot."""
+        table = self.query_one("#gpus", DataTable)
+        table.clear()
+        found = [gpu for group in row.gpus if self.snapshot is not None and (gpu := self.snapshot.row("dcgm", group))]
+        if not found:
+            table.add_row(Text("none joined", style="dim"), *(Text("") for _ in GPU_COLUMNS))
+            return
+        for gpu in found:
+            table.add_row(Text(clean(gpu.group, 40), no_wrap=True, overflow="ellipsis"),
+                          *(Text(format_value(name, gpu.value(name)), justify="right") for name, _ in GPU_COLUMNS))
 
     def _show_errors(self, row: Row) -> None:
         errors = self.query_one("#errors", DataTable)
