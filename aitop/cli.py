@@ -23,6 +23,7 @@ from aitop.analysis.configure import AnalysisSettings
 from aitop.analysis.rules import DEFAULT_RULES
 from aitop.check import evaluate_snapshot, render_json, render_text, unknown
 from aitop.config import DEFAULT_SNAPSHOT_WINDOW, Config, ConfigError, build_config, parse_duration
+from aitop.engine_config import apply_engine
 from aitop.guard import (
     crash_reports_without_locals,
     exit_on_hangup,
@@ -105,6 +106,7 @@ def _config(args: argparse.Namespace, **overrides) -> Config:
     )
     for warning in config.warnings:
         print(f"aitop: warning: {warning}", file=sys.stderr)
+    apply_engine(config.engine)
     return config
 
 

@@ -28,6 +28,8 @@ from aitop.analysis.settings import ConfigError, duration, string, table
 from aitop.analysis.settings import parse_duration as parse_duration
 from aitop.catalog import CatalogError, builtin_schemas, schemas_from_config, with_custom
 from aitop.config_http import INLINE_SECRETS, http_settings, parse_http
+from aitop.engine_config import SECTIONS as ENGINE_SECTIONS
+from aitop.engine_config import EngineSettings, parse_engine
 from aitop.secret import Secret
 from aitop.transport import HttpSettings
 
@@ -66,6 +68,7 @@ class Config:
     schemas: tuple | None = None  # the catalog with the config file's own schemas; None: the built-in ones
     check_window: float | None = None  # `aitop check` window from the file ([check] window)
     config_file: str | None = None  # the file these settings came from, if any
+    engine: EngineSettings = EngineSettings()  # goodput targets, GPU host mapping ([goodput], [gpus])
 
 
 def normalize_target(raw: str) -> str:
@@ -168,6 +171,7 @@ def build_config(
         schemas=with_custom(file.schemas) if file.schemas else None,
         check_window=file.check_window,
         config_file=str(path) if path is not None else None,
+        engine=file.engine,
     )
 
 
@@ -177,7 +181,7 @@ def _first(*values: float | None) -> float:
 
 # -- the config file -----------------------------------------------------------------------------------
 
-TOP_KEYS = frozenset({"targets", "kind", "interval", "window", "timeout", "theme", "http", "check", "schema"}) | SECTIONS
+TOP_KEYS = frozenset({"targets", "kind", "interval", "window", "timeout", "theme", "http", "check", "schema"}) | SECTIONS | ENGINE_SECTIONS
 @dataclass(frozen=True, slots=True)
 class FileSettings:
     """What a config file says, validated; None where it says nothing."""
@@ -203,6 +207,7 @@ class FileSettings:
     headers: tuple[tuple[str, Secret], ...] = ()
     analysis: AnalysisSettings = field(default_factory=AnalysisSettings)
     notes: tuple[str, ...] = ()
+    engine: EngineSettings = field(default_factory=EngineSettings)
 
 
 def default_config_path() -> Path:
@@ -299,4 +304,4 @@ def _parse_file(raw: Mapping[str, Any], base: Path, env: Mapping[str, str]) -> F
     if "http" in raw:
         values.update(parse_http(raw["http"], base, env, http_notes))
     analysis, notes = parse_analysis(raw)
-    return FileSettings(**values, analysis=analysis, notes=(*notes, *http_notes))
+    return FileSettings(**values, analysis=analysis, notes=(*notes, *http_notes), engine=parse_engine(raw))

@@ -35,10 +35,9 @@ GOODPUT_TARGETS: dict[str, float] = {name: target for name, (_, target) in GOODP
 
 
 def configure_goodput(ttft: float | None = None, tpot: float | None = None) -> None:
-    """Use these goodput targets (seconds) for every row from now on; None keeps the current one."""
+    """Use these goodput targets (seconds) for every row from now on; None: the default."""
     for name, target in (("goodput_ttft", ttft), ("goodput_tpot", tpot)):
-        if target is not None:
-            GOODPUT_TARGETS[name] = target
+        GOODPUT_TARGETS[name] = target if target is not None else GOODPUT_FIELDS[name][1]
 
 
 def gpu_fields(gauges: Mapping[str, list[float]], values: dict[str, float | None], missing: dict[str, Missing]) -> None:
