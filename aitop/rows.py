@@ -24,6 +24,7 @@ from aitop.catalog import FEEDBACK_NEGATIVE, FEEDBACK_POSITIVE, Resolved, Schema
 from aitop.catalog.match import index_names
 from aitop.derive import Accumulator, finish_row
 from aitop.gpus import host_of, join_gpus, places_of
+from aitop.why import with_why
 from aitop.model import Row
 from aitop.prommath import parse_le
 from aitop.sanitize import clean
@@ -307,7 +308,7 @@ class RowBuilder:
                 self._apply(plan, target, only=keys - live)
         self._expired.clear()
         rows = [finish_row(schema, group, acc) for (schema, group), acc in sorted(self._rows.items())]
-        return join_gpus(rows, {key: acc.places for key, acc in self._rows.items()})
+        return with_why(join_gpus(rows, {key: acc.places for key, acc in self._rows.items()}))
 
     def label_names(self) -> tuple[str, ...]:
         """Labels rows can be grouped by (bucket and quantile labels excluded)."""

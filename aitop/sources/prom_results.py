@@ -17,6 +17,7 @@ from aitop.catalog import FEEDBACK_NEGATIVE, FEEDBACK_POSITIVE, Schema
 from aitop.derive import CONCEPT_FIELDS, KIND_NOTES, QUANTILE_FIELDS, RATE_FIELDS, Accumulator, finish_row
 from aitop.engine_fields import RATIO_FIELDS
 from aitop.gpus import join_gpus, places_of
+from aitop.why import with_why
 from aitop.model import Missing, Row
 from aitop.prommath import parse_le
 from aitop.sanitize import clean
@@ -303,7 +304,7 @@ def assemble_rows(
                     provenance[field] = f"query error: {error}"
             row = replace(row, missing=missing, provenance=provenance)
         finished.append(row)
-    finished = join_gpus(finished, places)
+    finished = with_why(join_gpus(finished, places))
     for failure in {str(error) for error in errored.values()}:
         if failure not in warnings:
             warnings.append(failure)
