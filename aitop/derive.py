@@ -38,12 +38,15 @@ RATE_FIELDS: Mapping[str, str] = {
     "input_tokens": "input_tokens_rate",
     "output_tokens": "output_tokens_rate",
     "preemptions": "preemptions_rate",
+    "fallbacks": "fallbacks_rate",
 }
 GAUGE_FIELDS: Mapping[str, str] = {
     "running": "running", "waiting": "waiting", "kv_cache": "kv_cache_usage",
     "waiting_capacity": "waiting_capacity", "waiting_deferred": "waiting_deferred",
     "gpu_utilization": "gpu_utilization", "gpu_memory_used": "gpu_memory_used", "gpu_power": "gpu_power",
     "gpu_temperature": "gpu_temperature",
+    "ratelimit_remaining_requests": "ratelimit_remaining_requests",
+    "ratelimit_remaining_tokens": "ratelimit_remaining_tokens",
 }
 
 
@@ -68,7 +71,7 @@ KIND_NOTES: Mapping[str, str] = {
     "gauge": "the last observed value (a gauge), not a percentile",
 }
 _AGGREGATE: Mapping[str, Callable[[list[float]], float]] = {
-    "sum": sum, "max": max, "avg": lambda values: sum(values) / len(values),
+    "sum": sum, "max": max, "min": min, "avg": lambda values: sum(values) / len(values),
 }
 
 

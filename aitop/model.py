@@ -86,6 +86,11 @@ FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec("waiting_deferred", "requests", "wait def", "requests waiting, deferred for another reason"),
     FieldSpec("goodput_ttft", "fraction", "good TTFT %", "share of requests whose TTFT met the target"),
     FieldSpec("goodput_tpot", "fraction", "good TPOT %", "share of output tokens whose latency met the per-token target"),
+    FieldSpec("fallbacks_rate", "req/s", "fallback/s", "requests a gateway sent to a fallback deployment, per second"),
+    FieldSpec("ratelimit_remaining_requests", "requests", "RL req left",
+              "requests left in the provider's rate-limit window, lowest deployment"),
+    FieldSpec("ratelimit_remaining_tokens", "tokens", "RL tok left",
+              "tokens left in the provider's rate-limit window, lowest deployment"),
     # The GPUs (NVIDIA DCGM exporter) on the host or pod serving the row.
     FieldSpec("gpu_count", "GPUs", "GPUs", "GPUs joined to this row"),
     FieldSpec("gpu_utilization", "fraction", "GPU %", "GPU utilisation, mean of the row's GPUs"),

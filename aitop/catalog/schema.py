@@ -59,6 +59,10 @@ CONCEPT_KINDS: Mapping[str, tuple[str, ...]] = {
     "gpu_memory_free": ("gauge",),
     "gpu_power": ("gauge",),
     "gpu_temperature": ("gauge",),
+    # Gateways (LiteLLM): requests handed to a fallback deployment, the providers' rate-limit headroom.
+    "fallbacks": ("counter",),
+    "ratelimit_remaining_requests": ("gauge",),
+    "ratelimit_remaining_tokens": ("gauge",),
 }
 
 #: How gauges of several series are combined when a variant does not say: fractions and last values are
@@ -67,6 +71,7 @@ DEFAULT_AGGREGATE: Mapping[str, str] = {
     "kv_cache": "max", "cost_per_query": "avg", "latency": "avg", "ttft": "avg", "tpot": "avg", "queue": "avg",
     "prefill": "avg", "decode": "avg", "prefix_cache_hit_ratio": "avg", "spec_acceptance_rate": "avg",
     "spec_acceptance_length": "avg", "gpu_utilization": "avg", "gpu_temperature": "max",
+    "ratelimit_remaining_requests": "min", "ratelimit_remaining_tokens": "min",
 }
 
 #: Rating-label values that count as a thumbs-up / thumbs-down (compared lower-cased).

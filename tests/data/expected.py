@@ -69,6 +69,8 @@ VLLM_ROW = row(
 
 # -- TGI: no model label, counters without _total, tokens from histogram _sum ------------------------------
 TGI_ROW = row(
+    # input length cumulative 600:500 640:900 of 1200; generated 205:300 246:800 of 1140
+    prompt_length_p50=q(600, 640, 600, 500, 900), output_length_p50=q(205, 246, 570, 300, 800),
     goodput_tpot=900 / 1140,  # 50 ms lies between 43.8 and 65.7 ms: le=0.0438
     request_rate=1200 / 10,
     error_rate=(36 + 18 + 6) / 1200,
@@ -160,6 +162,8 @@ TRITON_ROWS = {
 LITELLM_ROWS = {
     ("litellm", "gpt-4o"): row(
         goodput_ttft=940 / 1000,
+        fallbacks_rate=(30 + 5) / 10,  # successful + failed hand-overs to the fallback group
+        ratelimit_remaining_requests=9990, ratelimit_remaining_tokens=min(1.9e6, 450000),  # lowest deployment
         request_rate=(1940 + 40 + 20 + 1000) / 10,
         error_rate=(40 + 20) / 3000,
         latency_p50=q(1, 2, 1470, 700, 1900),
@@ -239,6 +243,7 @@ TRTLLM_ROW = row(
 
 # -- llama.cpp: no labels, no request counter; TPOT is Δseconds / Δtokens -----------------------------------
 LLAMACPP_ROW = row(
+    spec_acceptance_rate=2000 / 8000, spec_acceptance_length=1 + 2000 / 2000,
     tpot_p95=500 / 20000,
     input_tokens_rate=50000 / 10,
     output_tokens_rate=20000 / 10,
