@@ -67,7 +67,7 @@ def join_gpus(rows: Sequence[Row], places: Mapping[tuple[str, str], Iterable[str
     """The rows, each model row with its GPUs' fields filled in and their groups in `Row.gpus`."""
     gpus = [row for row in rows if row.schema == GPU_SCHEMA]
     if not gpus:
-        return list(rows)
+        return [_without_gpus(row) if row.schema != GPU_SCHEMA else row for row in rows]
     models = {row.key: _aliased(places.get(row.key, ())) for row in rows if row.schema != GPU_SCHEMA}
     links: dict[tuple[str, str], list[Row]] = {}
     how: dict[tuple[str, str], str] = {}
@@ -83,7 +83,16 @@ def join_gpus(rows: Sequence[Row], places: Mapping[tuple[str, str], Iterable[str
         for key in owners:
             links.setdefault(key, []).append(gpu)
             how[key] = reason if how.get(key, reason) == reason else "pod or host"
-    return [_with_gpus(row, links[row.key], how[row.key]) if row.key in links else row for row in rows]
+    return [_with_gpus(row, links[row.key], how[row.key]) if row.key in links
+            else row if row.schema == GPU_SCHEMA else _without_gpus(row, gpus_seen=True) for row in rows]
+
+
+def _without_gpus(row: Row, gpus_seen: bool = False) -> Row:
+    """A model row no GPU joined: its GPU fields say why (for `e` and `aitop detect`)."""
+    why = ("not joined: no GPU of the DCGM exporter shares this row's hosts or pods (map differing host names "
+           "with [gpus.hosts] in the config file)") if gpus_seen else \
+        "not joined: no NVIDIA DCGM exporter among the targets (add it to see this row's GPUs)"
+    return replace(row, provenance={**{name: why for name in JOINED_FIELDS}, **row.provenance})
 
 
 def _known(rows: Sequence[Row], name: str) -> list[float]:
