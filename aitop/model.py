@@ -51,8 +51,8 @@ class FieldSpec:
     description: str
 
 
-#: Every numeric row field of the JSON contract, in contract order. Units are fixed (design.md §3).
-FIELDS: tuple[FieldSpec, ...] = (
+#: The traffic fields of the JSON contract, in contract order. Units are fixed (design.md §3).
+TRAFFIC_FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec("request_rate", "req/s", "req/s", "finished requests per second"),
     FieldSpec("error_rate", "fraction", "err %", "failed requests / all requests"),
     FieldSpec("latency_p50", "s", "p50", "end-to-end latency, 50th percentile"),
@@ -71,8 +71,10 @@ FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec("running", "requests", "run", "requests running now"),
     FieldSpec("waiting", "requests", "wait", "requests waiting now"),
     FieldSpec("kv_cache_usage", "fraction", "KV %", "KV-cache usage, highest replica"),
-    # Engine internals: why a model is slow, from the engine's own counters (JSON, `e`, drill-down, optional
-    # columns; none is a default column).
+)
+#: Engine internals (why a model is slow, from the engine's own counters), gateway headroom and the GPUs:
+#: in the JSON, `e`, the drill-down and optional columns; none is a default column, none is recorded.
+ENGINE_FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec("preemptions_rate", "1/s", "preempt/s", "requests preempted (vLLM) or retracted (SGLang) per second"),
     FieldSpec("prefix_cache_hit_ratio", "fraction", "prefix hit %", "prefix-cache hits / queried tokens"),
     FieldSpec("spec_acceptance_rate", "fraction", "spec acc %", "speculative decoding: accepted / drafted tokens"),
@@ -99,6 +101,8 @@ FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec("gpu_power", "W", "GPU W", "power draw, sum of the row's GPUs"),
     FieldSpec("gpu_temperature", "C", "GPU C", "GPU temperature in degrees Celsius, hottest GPU"),
 )
+#: Every numeric row field of the JSON contract, in contract order.
+FIELDS: tuple[FieldSpec, ...] = (*TRAFFIC_FIELDS, *ENGINE_FIELDS)
 FIELD_NAMES: tuple[str, ...] = tuple(spec.name for spec in FIELDS)
 FIELD_BY_NAME: Mapping[str, FieldSpec] = MappingProxyType({spec.name: spec for spec in FIELDS})
 
@@ -245,18 +249,18 @@ class Snapshot:
 
 class _Recordings:
     """One row's recordings as flat arrays of doubles (no Python object per point): a ring of `maxlen`
-    times, and for each of them every field of `FIELD_NAMES` (NaN for an unknown value)."""
+    times, and for each of them every field of `RECORDED_NAMES` (NaN for an unknown value)."""
 
     __slots__ = ("seen", "start", "times", "values")
 
     def __init__(self) -> None:
         self.times = array("d")
-        self.values = array("d")  # len(times) × len(FIELD_NAMES), one recording after the other
+        self.values = array("d")  # len(times) × len(RECORDED_NAMES), one recording after the other
         self.start = 0  # index of the oldest recording once the ring is full
         self.seen = 0  # the History's recording count when the row was last recorded
 
     def add(self, at: float, values: Mapping[str, float | None], maxlen: int) -> None:
-        numbers = [_NAN if (value := values.get(name)) is None else value for name in FIELD_NAMES]
+        numbers = [_NAN if (value := values.get(name)) is None else value for name in RECORDED_NAMES]
         if len(self.times) < maxlen:
             self.times.append(at)
             self.values.extend(numbers)
@@ -276,8 +280,11 @@ class _Recordings:
 
 
 _NAN = float("nan")
-_WIDTH = len(FIELD_NAMES)
-_FIELD_INDEX = {name: index for index, name in enumerate(FIELD_NAMES)}
+#: The fields `History` keeps (charts, trends): the traffic fields. The engine fields are read per refresh only,
+#: which keeps the ring buffers' memory what it was (see `History`).
+RECORDED_NAMES: tuple[str, ...] = tuple(spec.name for spec in TRAFFIC_FIELDS)
+_WIDTH = len(RECORDED_NAMES)
+_FIELD_INDEX = {name: index for index, name in enumerate(RECORDED_NAMES)}
 
 
 class History:

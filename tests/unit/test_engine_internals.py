@@ -145,3 +145,16 @@ def test_length_cut_share_is_zero_when_no_answer_was_cut():
     (row,) = builder.rows()
     assert row.value("length_cut_ratio") == 0.0
     assert row.missing_reason("prefix_cache_hit_ratio") is Missing.NO_METRIC
+
+
+def test_history_keeps_the_traffic_fields_only():
+    """The ring buffers record the 18 traffic fields: 22 engine and GPU fields more would more than double
+    their memory (500 rows × 720 recordings: 52 MB → 115 MB)."""
+    from aitop.model import RECORDED_NAMES, TRAFFIC_FIELDS, History, Snapshot
+
+    row = vllm_row(BUCKETS)
+    history = History()
+    history.record(Snapshot(100.0, 10.0, "scrape", (), (), (row,)))
+    assert history.series(row.key, "request_rate") == ((100.0, row.value("request_rate")),)
+    assert history.series(row.key, "goodput_ttft") == ()
+    assert RECORDED_NAMES == tuple(spec.name for spec in TRAFFIC_FIELDS) and len(RECORDED_NAMES) == 18
