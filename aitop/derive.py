@@ -39,10 +39,12 @@ RATE_FIELDS: Mapping[str, str] = {
     "output_tokens": "output_tokens_rate",
     "preemptions": "preemptions_rate",
     "fallbacks": "fallbacks_rate",
+    "transfer_failures": "transfer_failures_rate",
 }
 GAUGE_FIELDS: Mapping[str, str] = {
     "running": "running", "waiting": "waiting", "kv_cache": "kv_cache_usage",
     "waiting_capacity": "waiting_capacity", "waiting_deferred": "waiting_deferred",
+    "prefill_queue": "prefill_queue", "decode_queue": "decode_queue",
     "gpu_utilization": "gpu_utilization", "gpu_memory_used": "gpu_memory_used", "gpu_power": "gpu_power",
     "gpu_temperature": "gpu_temperature",
     "ratelimit_remaining_requests": "ratelimit_remaining_requests",

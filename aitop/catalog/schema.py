@@ -53,6 +53,10 @@ CONCEPT_KINDS: Mapping[str, tuple[str, ...]] = {
     "output_length": ("histogram",),
     "waiting_capacity": ("gauge",),
     "waiting_deferred": ("gauge",),
+    # Disaggregated prefill/decode: requests queued on each side, KV transfers that failed.
+    "prefill_queue": ("gauge",),
+    "decode_queue": ("gauge",),
+    "transfer_failures": ("counter",),
     # GPUs (NVIDIA DCGM exporter): one row per GPU, joined to the model rows on the same host or pod.
     "gpu_utilization": ("gauge",),
     "gpu_memory_used": ("gauge",),

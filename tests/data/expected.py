@@ -91,6 +91,8 @@ SGLANG_ROW = row(
     goodput_ttft=890 / 900, goodput_tpot=49000 / 50000,  # TPOT: 50 ms lies between 0.04 and 0.06: le=0.04
     preemptions_rate=25 / 10,  # retracted requests
     prefix_cache_hit_ratio=0.4, spec_acceptance_rate=0.55, spec_acceptance_length=3.2,  # the engine's gauges
+    prefill_queue=3 + 2, decode_queue=4 + 1,  # prealloc + inflight; prealloc + transfer
+    transfer_failures_rate=(4 + 6) / 10,  # bootstrap + transfer failures
     request_rate=(900 + 100) / 10,  # finished + aborted
     error_rate=100 / 1000,
     latency_p50=q(1, 2, 450, 440, 720),
