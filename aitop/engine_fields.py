@@ -23,6 +23,8 @@ class Ratio:
 #: Ratio fields, by name (declared once: value, explanation and PromQL come from here).
 RATIO_FIELDS: Mapping[str, Ratio] = {
     "prefix_cache_hit_ratio": Ratio("prefix_cache_hits", "prefix_cache_queries", gauge="prefix_cache_hit_ratio"),
+    "external_cache_hit_ratio": Ratio("external_cache_hits", "external_cache_queries"),
+    "mm_cache_hit_ratio": Ratio("mm_cache_hits", "mm_cache_queries"),
     "spec_acceptance_rate": Ratio("spec_accepted", "spec_drafted", gauge="spec_acceptance_rate"),
     "spec_acceptance_length": Ratio("spec_accepted", "spec_drafts", offset=1.0, gauge="spec_acceptance_length"),
     "length_cut_ratio": Ratio("length_cut", "requests"),

@@ -77,6 +77,8 @@ TRAFFIC_FIELDS: tuple[FieldSpec, ...] = (
 ENGINE_FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec("preemptions_rate", "1/s", "preempt/s", "requests preempted (vLLM) or retracted (SGLang) per second"),
     FieldSpec("prefix_cache_hit_ratio", "fraction", "prefix hit %", "prefix-cache hits / queried tokens"),
+    FieldSpec("external_cache_hit_ratio", "fraction", "ext hit %", "KV-connector (external) cache hits / queried tokens"),
+    FieldSpec("mm_cache_hit_ratio", "fraction", "mm hit %", "multimodal input cache hits / queries"),
     FieldSpec("spec_acceptance_rate", "fraction", "spec acc %", "speculative decoding: accepted / drafted tokens"),
     FieldSpec("spec_acceptance_length", "tokens", "spec len", "speculative decoding: tokens per draft step (1 + accepted / drafts)"),
     FieldSpec("length_cut_ratio", "fraction", "cut %", "answers cut at the length limit / finished requests"),

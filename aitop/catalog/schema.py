@@ -41,6 +41,10 @@ CONCEPT_KINDS: Mapping[str, tuple[str, ...]] = {
     "prefix_cache_hits": ("counter",),
     "prefix_cache_queries": ("counter",),
     "prefix_cache_hit_ratio": ("gauge",),  # an engine that exports the ratio itself (SGLang)
+    "external_cache_hits": ("counter",),  # a KV connector's cache (LMCache, offloading): vLLM external_prefix_cache_*
+    "external_cache_queries": ("counter",),
+    "mm_cache_hits": ("counter",),  # the multimodal (image/audio) input cache
+    "mm_cache_queries": ("counter",),
     "spec_accepted": ("counter",),
     "spec_drafted": ("counter",),
     "spec_drafts": ("counter",),

@@ -41,6 +41,8 @@ VLLM_ROW = row(
     # engine internals: hits / queried tokens, accepted / drafted tokens, 1 + accepted / drafts, length / finished
     preemptions_rate=(3 + 3) / 10,
     prefix_cache_hit_ratio=(120000 + 72000) / (480000 + 288000),
+    external_cache_hit_ratio=(50000 + 10000) / (200000 + 100000),
+    mm_cache_hit_ratio=(300 + 50) / (400 + 100),
     spec_acceptance_rate=(6300 + 1500) / (9000 + 3000),
     spec_acceptance_length=1 + (6300 + 1500) / (3000 + 1000),
     length_cut_ratio=(200 + 80) / 1600,

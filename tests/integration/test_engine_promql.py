@@ -58,6 +58,10 @@ def checks(i: dict[str, str]) -> list[tuple[str, tuple[str, str], str, str]]:
         ("vllm", vllm, "preemptions_rate", rate(f"vllm:num_preemptions_total{{{v}}}")),
         ("vllm", vllm, "prefix_cache_hit_ratio",
          f"{rate(f'vllm:prefix_cache_hits_total{{{v}}}')} / {rate(f'vllm:prefix_cache_queries_total{{{v}}}')}"),
+        ("vllm", vllm, "external_cache_hit_ratio", rate(sel("vllm:external_prefix_cache_hits_total", v)) + " / "
+         + rate(sel("vllm:external_prefix_cache_queries_total", v))),
+        ("vllm", vllm, "mm_cache_hit_ratio",
+         rate(sel("vllm:mm_cache_hits_total", v)) + " / " + rate(sel("vllm:mm_cache_queries_total", v))),
         ("vllm", vllm, "spec_acceptance_rate", f"{rate(f'vllm:spec_decode_num_accepted_tokens_total{{{v}}}')} / "
                                                f"{rate(f'vllm:spec_decode_num_draft_tokens_total{{{v}}}')}"),
         ("vllm", vllm, "spec_acceptance_length", f"1 + {rate(f'vllm:spec_decode_num_accepted_tokens_total{{{v}}}')} / "
