@@ -400,10 +400,11 @@ def _goodput(acc: Accumulator, put, missing: dict[str, Missing]) -> dict[str, st
             missing[name] = Missing.NO_OBSERVATIONS
         family = metric.removesuffix("_bucket")
         window = acc.provenance[(concept, "histogram")].elapsed
+        named = f"le={label:g}" + ("" if scale == 1 else f" ({bound:g}s)")  # as the server spells it
         rounded = "" if abs(bound - target) <= target * 1e-9 else \
-            f" — target {target:g}s lies between bucket bounds: rounded down to le={bound:g}"
+            f" — target {target:g}s lies between bucket bounds: rounded down to {named}"
         lines[name] = (f'sum(rate({family}_bucket{{le="{label:g}"}}[{window:g}s])) / '
-                       f'sum(rate({family}_count[{window:g}s])) — bucket bound le={bound:g} used for the target '
+                       f'sum(rate({family}_count[{window:g}s])) — bucket bound {named} used for the target '
                        f"{target:g}s{rounded}")
     return lines
 
