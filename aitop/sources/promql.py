@@ -296,6 +296,8 @@ def places_queries(plans: Sequence[SchemaPlan], *, group_by: str | None) -> list
         return []
     queries = []
     for plan in plans:
+        if not plan.chosen:
+            continue
         resolved = next(iter(plan.chosen.values()))[0]
         variant = resolved.variant
         labels = plan.group_labels(group_by, variant)
