@@ -24,6 +24,7 @@ from aitop.analysis.rules import DEFAULT_RULES
 from aitop.check import evaluate_snapshot, render_json, render_text, unknown
 from aitop.config import DEFAULT_SNAPSHOT_WINDOW, Config, ConfigError, build_config, parse_duration, writable_config_path
 from aitop.ops_config import attach, with_alertmanager
+from aitop.engine_config import apply_engine
 from aitop.guard import (
     crash_reports_without_locals,
     exit_on_hangup,
@@ -110,6 +111,7 @@ def _config(args: argparse.Namespace, **overrides) -> Config:
     )
     for warning in config.warnings:
         print(f"aitop: warning: {warning}", file=sys.stderr)
+    apply_engine(config.engine)
     at = getattr(args, "at", None)
     if recordings:
         return replace(config, targets=tuple(recordings), recording=recordings[0], at=at)

@@ -31,6 +31,8 @@ from aitop.config_columns import KEY as COLUMNS_KEY
 from aitop.config_columns import view_columns
 from aitop.config_http import INLINE_SECRETS, http_settings, parse_http
 from aitop.ops_config import OPS_SECTIONS, OpsSettings, parse_ops
+from aitop.engine_config import SECTIONS as ENGINE_SECTIONS
+from aitop.engine_config import EngineSettings, parse_engine
 from aitop.secret import Secret
 from aitop.transport import HttpSettings
 
@@ -75,6 +77,7 @@ class Config:
     at: str | None = None  # `--at`: the instant to evaluate (RFC 3339, unix seconds or -DURATION)
     ops: OpsSettings = OpsSettings()  # SLOs, notifications, Alertmanager, row actions
     columns: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # TUI view -> the user's columns
+    engine: EngineSettings = EngineSettings()  # goodput targets, GPU host mapping ([goodput], [gpus])
 
 
 def normalize_target(raw: str) -> str:
@@ -181,6 +184,7 @@ def build_config(
         config_file=str(path) if path is not None else None,
         ops=file.ops,
         columns=file.columns,
+        engine=file.engine,
     )
 
 
@@ -192,7 +196,7 @@ def _first(*values: float | None) -> float:
 
 TOP_KEYS = frozenset(
     {"targets", "kind", "interval", "window", "timeout", "theme", "http", "check", "schema", "incidents", COLUMNS_KEY}
-) | SECTIONS | OPS_SECTIONS
+) | SECTIONS | OPS_SECTIONS | ENGINE_SECTIONS
 @dataclass(frozen=True, slots=True)
 class FileSettings:
     """What a config file says, validated; None where it says nothing."""
@@ -222,6 +226,7 @@ class FileSettings:
     notes: tuple[str, ...] = ()
     ops: OpsSettings = OpsSettings()
     columns: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # [columns]: view -> its columns
+    engine: EngineSettings = field(default_factory=EngineSettings)
 
 
 def default_config_path() -> Path:
@@ -338,4 +343,5 @@ def _parse_file(raw: Mapping[str, Any], base: Path, env: Mapping[str, str]) -> F
     if "http" in raw:
         values.update(parse_http(raw["http"], base, env, http_notes))
     analysis, notes = parse_analysis(raw)
-    return FileSettings(**values, analysis=analysis, notes=(*notes, *http_notes), ops=parse_ops(raw))
+    return FileSettings(**values, analysis=analysis, notes=(*notes, *http_notes), ops=parse_ops(raw),
+                        engine=parse_engine(raw))

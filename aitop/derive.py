@@ -18,6 +18,7 @@ from collections import defaultdict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
+from aitop.engine_fields import GOODPUT_FIELDS, GOODPUT_TARGETS, RATIO_FIELDS, Ratio, gpu_fields
 from aitop.model import Missing, Row
 from aitop.prommath import Histogram
 
@@ -27,13 +28,30 @@ QUANTILE_FIELDS: Mapping[str, tuple[tuple[str, float], ...]] = {
     "ttft": (("ttft_p50", 0.5), ("ttft_p95", 0.95), ("ttft_p99", 0.99)),
     "tpot": (("tpot_p95", 0.95),),
     "queue": (("queue_p95", 0.95),),
+    "prefill": (("prefill_p95", 0.95),),
+    "decode": (("decode_p95", 0.95),),
+    "prompt_length": (("prompt_length_p50", 0.5),),
+    "output_length": (("output_length_p50", 0.5),),
 }
 RATE_FIELDS: Mapping[str, str] = {
     "requests": "request_rate",
     "input_tokens": "input_tokens_rate",
     "output_tokens": "output_tokens_rate",
+    "preemptions": "preemptions_rate",
+    "fallbacks": "fallbacks_rate",
+    "transfer_failures": "transfer_failures_rate",
 }
-GAUGE_FIELDS: Mapping[str, str] = {"running": "running", "waiting": "waiting", "kv_cache": "kv_cache_usage"}
+GAUGE_FIELDS: Mapping[str, str] = {
+    "running": "running", "waiting": "waiting", "kv_cache": "kv_cache_usage",
+    "waiting_capacity": "waiting_capacity", "waiting_deferred": "waiting_deferred",
+    "prefill_queue": "prefill_queue", "decode_queue": "decode_queue",
+    "gpu_utilization": "gpu_utilization", "gpu_memory_used": "gpu_memory_used", "gpu_power": "gpu_power",
+    "gpu_temperature": "gpu_temperature",
+    "ratelimit_remaining_requests": "ratelimit_remaining_requests",
+    "ratelimit_remaining_tokens": "ratelimit_remaining_tokens",
+}
+
+
 #: The fields each concept can fill, for saying why a field is empty.
 CONCEPT_FIELDS: Mapping[str, tuple[str, ...]] = {
     **{concept: tuple(name for name, _ in fields) for concept, fields in QUANTILE_FIELDS.items()},
@@ -43,6 +61,9 @@ CONCEPT_FIELDS: Mapping[str, tuple[str, ...]] = {
     "cost": ("cost_per_hour", "cost_per_request"),
     "cost_per_query": ("cost_per_hour", "cost_per_request"),
     "feedback": ("feedback_negative_ratio",),
+    **{concept: tuple(name for name, ratio in RATIO_FIELDS.items()
+                      if concept in (ratio.numerator, ratio.denominator, ratio.gauge))
+       for ratio in RATIO_FIELDS.values() for concept in (ratio.numerator, ratio.gauge) if concept},
 }
 MONOTONICITY_INFO = "input to histogram_quantile needed to be fixed for monotonicity"
 #: What a latency-like field read from something other than a histogram is (said in its provenance).
@@ -52,7 +73,7 @@ KIND_NOTES: Mapping[str, str] = {
     "gauge": "the last observed value (a gauge), not a percentile",
 }
 _AGGREGATE: Mapping[str, Callable[[list[float]], float]] = {
-    "sum": sum, "max": max, "avg": lambda values: sum(values) / len(values),
+    "sum": sum, "max": max, "min": min, "avg": lambda values: sum(values) / len(values),
 }
 
 
@@ -95,6 +116,10 @@ class Accumulator:
     data_since: float | None = None  # unix time from which every target's window behind the row is unbroken
     replicas: set[str] = field(default_factory=set)  # targets behind the row (scrape mode)
     replicas_up: set[str] = field(default_factory=set)
+    #: concept -> bound -> cumulative rate, from a server's `sum by (le)` answer (goodput in Prometheus mode;
+    #: kept apart from `buckets`, which a server's quantiles make unnecessary)
+    places: set[str] = field(default_factory=set)  # hosts and pods behind the row (aitop.gpus joins on them)
+    goodput_buckets: dict[str, dict[float, float]] = field(default_factory=lambda: defaultdict(lambda: defaultdict(float)))
 
 
 def _detail(source: Provenance) -> str:
@@ -239,6 +264,10 @@ def finish_row(schema: str, group: str, acc: Accumulator) -> Row:
         aggregate = acc.aggregates.get(concept, "max" if concept == "kv_cache" else "sum")
         put(name, _AGGREGATE[aggregate](samples) if samples else None, concept)
 
+    _ratios(acc, put)
+    gpu_fields(acc.gauges, values, missing)
+    goodput_notes = _goodput(acc, put, missing)
+
     # Errors are often counted only when they happen: with requests counted and errors exposed by the
     # target, no error series for this row means 0. With no requests in the window the rate is unknown.
     exposed = "errors" in acc.present or "errors" in acc.exposed
@@ -264,6 +293,15 @@ def finish_row(schema: str, group: str, acc: Accumulator) -> Row:
                 for name, _ in fields:
                     if used.get(name) == "histogram" and name in provenance:
                         provenance[name] += f" — info: {MONOTONICITY_INFO}"
+    provenance = {name: line for name, line in provenance.items() if not name.startswith("@")}  # ratio parts
+    for name, line in goodput_notes.items():
+        provenance[name] = line
+    for name, ratio in RATIO_FIELDS.items():  # the ratio of the two rates, as PromQL would divide them
+        if name not in provenance and values.get(name) is not None and ratio.numerator in acc.counted:
+            provenance[name] = _ratio_line(acc, ratio)
+        elif name not in provenance and values.get(name) is not None and ratio.gauge is not None \
+                and (gauge := acc.provenance.get((ratio.gauge, "gauge"))) is not None:
+            provenance[name] = f"{gauge.aggregate}({_selected(gauge)}) — the engine's own ratio; {_detail(gauge)}"
     for concept, why in acc.absent.items():
         for name in CONCEPT_FIELDS.get(concept, ()):
             if values.get(name) is None:
@@ -302,3 +340,71 @@ def _cost(acc: Accumulator, requests: float | None, put) -> None:
     put("cost_per_request", average, "cost_per_query")
     hourly = average * requests * 3600 if average is not None and requests is not None else None
     put("cost_per_hour", hourly, "cost_per_query" if "requests" in acc.counted or average is None else "requests")
+
+
+def _ratios(acc: Accumulator, put) -> None:
+    """Ratio fields: the counters' rates divided (0 queries in the window: unknown), else the engine's gauge."""
+    for name, ratio in RATIO_FIELDS.items():
+        numerator, denominator = ratio.numerator, ratio.denominator
+        if numerator in acc.counted and denominator in acc.counted:
+            below = acc.rates.get(denominator, 0.0)
+            put(name, ratio.offset + acc.rates.get(numerator, 0.0) / below if below > 0 else None, numerator)
+        elif numerator in acc.present and denominator in acc.present:
+            put(name, None, numerator)
+        elif ratio.gauge is not None and (samples := acc.gauges.get(ratio.gauge)):
+            put(name, _AGGREGATE[acc.aggregates.get(ratio.gauge, "avg")](samples), ratio.gauge)
+        elif numerator == "length_cut" and "length_cut" not in acc.present and "length_cut" in acc.exposed \
+                and "requests" in acc.counted and acc.rates.get("requests", 0.0) > 0:
+            put(name, 0.0, numerator)  # counted only when it happens, like errors: no series means none
+        else:
+            put(name, None, ratio.gauge if ratio.gauge in acc.present else numerator)
+
+
+def _ratio_line(acc: Accumulator, ratio: Ratio) -> str:
+    """The PromQL of a ratio field, from the queries a server answered or the local provenance."""
+    parts = []
+    for concept in (ratio.numerator, ratio.denominator):
+        source = acc.provenance.get((concept, "counter"))
+        parts.append(acc.queries.get(f"@{concept}") or (_rate(source) if source is not None else concept))
+    offset = "" if ratio.offset == 0 else f"{ratio.offset:g} + "
+    source = acc.provenance.get((ratio.numerator, "counter"))
+    detail = f" — {_detail(source)}" if source is not None and source.series else " — answered by the server"
+    return f"{offset}{parts[0]} / {parts[1]}{detail}"
+
+
+def _goodput(acc: Accumulator, put, missing: dict[str, Missing]) -> dict[str, str]:
+    """Goodput fields from the concept's merged bucket rates; field -> its explanation (the bound used)."""
+    lines: dict[str, str] = {}
+    for name, (concept, _) in GOODPUT_FIELDS.items():
+        target = GOODPUT_TARGETS[name]
+        buckets = acc.buckets.get(concept) or acc.goodput_buckets.get(concept)
+        if not buckets:  # a mean, a summary or a gauge has no bucket to count at the target
+            put(name, None, concept)
+            missing[name] = Missing.NO_METRIC
+            if concept in acc.present:
+                lines[name] = f"goodput needs a {concept} histogram: this row's {concept} has no buckets"
+            continue
+        total = buckets.get(math.inf)
+        bounds = sorted(bound for bound in buckets if bound <= target * (1 + 1e-9))
+        metric = ", ".join(sorted(acc.provenance[(concept, "histogram")].metrics)) or concept
+        if not bounds or total is None:
+            put(name, None, concept)
+            lines[name] = (f"no bucket bound at or below the target {target:g}s" if total is not None
+                           else "the histogram has no +Inf bucket")
+            continue
+        bound = bounds[-1]
+        scale = acc.provenance[(concept, "histogram")].scale or 1.0
+        label = bound / scale  # the `le` as the server spells it (Triton's are milliseconds)
+        put(name, buckets[bound] / total if total > 0 else None, concept)
+        if total == 0:
+            missing[name] = Missing.NO_OBSERVATIONS
+        family = metric.removesuffix("_bucket")
+        window = acc.provenance[(concept, "histogram")].elapsed
+        named = f"le={label:g}" + ("" if scale == 1 else f" ({bound:g}s)")  # as the server spells it
+        rounded = "" if abs(bound - target) <= target * 1e-9 else \
+            f" — target {target:g}s lies between bucket bounds: rounded down to {named}"
+        lines[name] = (f'sum(rate({family}_bucket{{le="{label:g}"}}[{window:g}s])) / '
+                       f'sum(rate({family}_count[{window:g}s])) — bucket bound {named} used for the target '
+                       f"{target:g}s{rounded}")
+    return lines
+

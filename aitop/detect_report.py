@@ -124,7 +124,7 @@ def _reason(row, field: str, concepts: Mapping[str, ConceptReport]) -> str:
     """Why a field of a row is empty: the catalog's note when the system has no such metric, what was
     looked for when the target lacks it, else the row's reason (not enough samples, no observations…)."""
     note = row.provenance.get(field, "")
-    if note.startswith(("not exposed", "not shown")):
+    if note.startswith(("not exposed", "not shown", "not joined")):
         return note
     reason = row.missing_reason(field)
     text = reason.value if reason is not None else "unknown"

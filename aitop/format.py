@@ -74,6 +74,7 @@ def _plain(value: float, digits: int = 3) -> str:
 _BY_UNIT = {
     "req/s": _rate,
     "tokens/s": _rate,
+    "1/s": _rate,
     "s": _seconds,
     "fraction": _percent,
     "USD/h": _usd,

@@ -51,8 +51,8 @@ class FieldSpec:
     description: str
 
 
-#: Every numeric row field of the JSON contract, in contract order. Units are fixed (design.md §3).
-FIELDS: tuple[FieldSpec, ...] = (
+#: The traffic fields of the JSON contract, in contract order. Units are fixed (design.md §3).
+TRAFFIC_FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec("request_rate", "req/s", "req/s", "finished requests per second"),
     FieldSpec("error_rate", "fraction", "err %", "failed requests / all requests"),
     FieldSpec("latency_p50", "s", "p50", "end-to-end latency, 50th percentile"),
@@ -72,6 +72,44 @@ FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec("waiting", "requests", "wait", "requests waiting now"),
     FieldSpec("kv_cache_usage", "fraction", "KV %", "KV-cache usage, highest replica"),
 )
+#: Engine internals (why a model is slow, from the engine's own counters), gateway headroom and the GPUs:
+#: in the JSON, `e`, the drill-down and optional columns; none is a default column, none is recorded.
+ENGINE_FIELDS: tuple[FieldSpec, ...] = (
+    FieldSpec("preemptions_rate", "1/s", "preempt/s", "requests preempted (vLLM) or retracted (SGLang) per second"),
+    FieldSpec("prefix_cache_hit_ratio", "fraction", "prefix hit %", "prefix-cache hits / queried tokens"),
+    FieldSpec("external_cache_hit_ratio", "fraction", "ext hit %", "KV-connector (external) cache hits / queried tokens"),
+    FieldSpec("mm_cache_hit_ratio", "fraction", "mm hit %", "multimodal input cache hits / queries"),
+    FieldSpec("spec_acceptance_rate", "fraction", "spec acc %", "speculative decoding: accepted / drafted tokens"),
+    FieldSpec("spec_acceptance_length", "tokens", "spec len", "speculative decoding: tokens per draft step (1 + accepted / drafts)"),
+    FieldSpec("length_cut_ratio", "fraction", "cut %", "answers cut at the length limit / finished requests"),
+    FieldSpec("prefill_p95", "s", "prefill p95", "prefill phase time, 95th percentile"),
+    FieldSpec("decode_p95", "s", "decode p95", "decode phase time, 95th percentile"),
+    FieldSpec("prompt_length_p50", "tokens", "prompt p50", "prompt length per request, median"),
+    FieldSpec("output_length_p50", "tokens", "output p50", "generated length per request, median"),
+    FieldSpec("waiting_capacity", "requests", "wait cap", "requests waiting for KV-cache capacity"),
+    FieldSpec("waiting_deferred", "requests", "wait def", "requests waiting, deferred for another reason"),
+    FieldSpec("prefill_queue", "requests", "PD prefill q", "disaggregated serving: requests queued on the prefill side"),
+    FieldSpec("decode_queue", "requests", "PD decode q",
+              "disaggregated serving: requests queued on the decode side (prealloc, KV transfer)"),
+    FieldSpec("transfer_failures_rate", "1/s", "KV xfer fail/s",
+              "disaggregated serving: requests whose KV bootstrap or transfer failed, per second"),
+    FieldSpec("goodput_ttft", "fraction", "good TTFT %", "share of requests whose TTFT met the target"),
+    FieldSpec("goodput_tpot", "fraction", "good TPOT %", "share of output tokens whose latency met the per-token target"),
+    FieldSpec("fallbacks_rate", "req/s", "fallback/s", "requests a gateway sent to a fallback deployment, per second"),
+    FieldSpec("ratelimit_remaining_requests", "requests", "RL req left",
+              "requests left in the provider's rate-limit window, lowest deployment"),
+    FieldSpec("ratelimit_remaining_tokens", "tokens", "RL tok left",
+              "tokens left in the provider's rate-limit window, lowest deployment"),
+    # The GPUs (NVIDIA DCGM exporter) on the host or pod serving the row.
+    FieldSpec("gpu_count", "GPUs", "GPUs", "GPUs joined to this row"),
+    FieldSpec("gpu_utilization", "fraction", "GPU %", "GPU utilisation, mean of the row's GPUs"),
+    FieldSpec("gpu_memory_used", "MiB", "GPU MiB", "frame-buffer memory used, sum of the row's GPUs"),
+    FieldSpec("gpu_memory_ratio", "fraction", "GPU mem %", "frame-buffer used / (used + free), fullest GPU"),
+    FieldSpec("gpu_power", "W", "GPU W", "power draw, sum of the row's GPUs"),
+    FieldSpec("gpu_temperature", "C", "GPU C", "GPU temperature in degrees Celsius, hottest GPU"),
+)
+#: Every numeric row field of the JSON contract, in contract order.
+FIELDS: tuple[FieldSpec, ...] = (*TRAFFIC_FIELDS, *ENGINE_FIELDS)
 FIELD_NAMES: tuple[str, ...] = tuple(spec.name for spec in FIELDS)
 FIELD_BY_NAME: Mapping[str, FieldSpec] = MappingProxyType({spec.name: spec for spec in FIELDS})
 
@@ -127,6 +165,8 @@ class Row:
     #: (seconds watched, seconds needed) when the live views' warm-up applies: the row is judged only once
     #: it has been watched for a full window. None: no warm-up (one-shot snapshot, check).
     warmup: tuple[float, float] | None = None
+    #: The GPU rows (DCGM exporter, by UUID) on this model row's hosts or pods, joined by `aitop.gpus`.
+    gpus: tuple[str, ...] = ()
 
     @property
     def warming(self) -> bool:
@@ -224,18 +264,18 @@ class Snapshot:
 
 class _Recordings:
     """One row's recordings as flat arrays of doubles (no Python object per point): a ring of `maxlen`
-    times, and for each of them every field of `FIELD_NAMES` (NaN for an unknown value)."""
+    times, and for each of them every field of `RECORDED_NAMES` (NaN for an unknown value)."""
 
     __slots__ = ("seen", "start", "times", "values")
 
     def __init__(self) -> None:
         self.times = array("d")
-        self.values = array("d")  # len(times) × len(FIELD_NAMES), one recording after the other
+        self.values = array("d")  # len(times) × len(RECORDED_NAMES), one recording after the other
         self.start = 0  # index of the oldest recording once the ring is full
         self.seen = 0  # the History's recording count when the row was last recorded
 
     def add(self, at: float, values: Mapping[str, float | None], maxlen: int) -> None:
-        numbers = [_NAN if (value := values.get(name)) is None else value for name in FIELD_NAMES]
+        numbers = [_NAN if (value := values.get(name)) is None else value for name in RECORDED_NAMES]
         if len(self.times) < maxlen:
             self.times.append(at)
             self.values.extend(numbers)
@@ -255,8 +295,11 @@ class _Recordings:
 
 
 _NAN = float("nan")
-_WIDTH = len(FIELD_NAMES)
-_FIELD_INDEX = {name: index for index, name in enumerate(FIELD_NAMES)}
+#: The fields `History` keeps (charts, trends): the traffic fields. The engine fields are read per refresh only,
+#: which keeps the ring buffers' memory what it was (see `History`).
+RECORDED_NAMES: tuple[str, ...] = tuple(spec.name for spec in TRAFFIC_FIELDS)
+_WIDTH = len(RECORDED_NAMES)
+_FIELD_INDEX = {name: index for index, name in enumerate(RECORDED_NAMES)}
 
 
 class History:

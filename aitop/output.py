@@ -15,6 +15,7 @@ from aitop.format import MISSING_MARK, format_value
 from aitop.model import FIELD_BY_NAME, FIELD_NAMES, Missing, Row, Snapshot
 from aitop.secret import mask, mask_data
 from aitop.sources.prom_server import skew_warning
+from aitop.why import WHY
 
 #: The columns of the text table (and the TUI's default set), in order.
 TABLE_FIELDS = (
@@ -56,6 +57,8 @@ def row_to_dict(row: Row) -> dict[str, Any]:
     data["stale"] = row.stale
     data["replicas"] = None if row.replicas is None else {"up": row.replicas[0], "total": row.replicas[1]}
     data["warming"] = row.warming  # not judged yet: its window is not full (live views only)
+    data["gpus"] = list(row.gpus)
+    data["why"] = row.provenance.get(WHY)  # the engine's figures' likely cause and the setting to change  # the GPU rows (schema dcgm, by UUID) on the row's hosts or pods
     return data
 
 

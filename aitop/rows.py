@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 from aitop.catalog import FEEDBACK_NEGATIVE, FEEDBACK_POSITIVE, Resolved, Schema, Variant, choose_all, detect_schemas
 from aitop.catalog.match import index_names
 from aitop.derive import Accumulator, finish_row
+from aitop.gpus import host_of, join_gpus, places_of
+from aitop.why import with_why
 from aitop.model import Row
 from aitop.prommath import parse_le
 from aitop.sanitize import clean
@@ -70,6 +72,7 @@ class _Slot:
     label_used: str
     names: set[str] = field(default_factory=set)  # sample names, for the provenance
     series: int = 0
+    places: set[str] = field(default_factory=set)  # nodes and pods its series name (GPU join)
 
 
 @dataclass(slots=True)
@@ -187,6 +190,7 @@ class RowBuilder:
         slot = schema_plan.slots[index]
         slot.names.add(key[0])
         slot.series += 1
+        slot.places |= places_of(labels)
         extra: object = None
         if variant.kind == "summary":
             extra = parse_le(labels.get("quantile"))
@@ -280,6 +284,11 @@ class RowBuilder:
                 if concept == "errors":
                     acc.error_types[extra] += rate
         since = window.data_since
+        here = "host:" + host_of(target.instance)
+        for slot, acc in zip(plan.slots, accumulators):
+            if acc is not None:
+                acc.places |= slot.places
+                acc.places.add(here)
         for key in {slot.row_key for slot in plan.slots if only is None or slot.row_key in only}:
             accumulator = self._rows[key]
             accumulator.exposed |= set(plan.chosen)
@@ -298,7 +307,8 @@ class RowBuilder:
             if keys - live:  # rows only down targets feed keep their last good window, stale, until evicted
                 self._apply(plan, target, only=keys - live)
         self._expired.clear()
-        return [finish_row(schema, group, acc) for (schema, group), acc in sorted(self._rows.items())]
+        rows = [finish_row(schema, group, acc) for (schema, group), acc in sorted(self._rows.items())]
+        return with_why(join_gpus(rows, {key: acc.places for key, acc in self._rows.items()}))
 
     def label_names(self) -> tuple[str, ...]:
         """Labels rows can be grouped by (bucket and quantile labels excluded)."""

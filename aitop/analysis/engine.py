@@ -337,7 +337,7 @@ class Analyzer:
 
 
 _ROW_FIELDS = ("schema", "group", "group_label", "values", "missing", "errors_by_type", "severity", "stale",
-               "provenance", "distributions", "data_since", "replicas", "warmup")
+               "provenance", "distributions", "data_since", "replicas", "warmup", "gpus")
 assert tuple(f.name for f in fields(Row)) == _ROW_FIELDS, "Row changed: update _with() below"
 
 
@@ -358,4 +358,5 @@ def _with(row: Row, *, values=None, missing=None, provenance=None, severity=None
         data_since=row.data_since,
         replicas=row.replicas,
         warmup=row.warmup if warmup is None else warmup,
+        gpus=row.gpus,
     )

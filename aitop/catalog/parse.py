@@ -20,7 +20,7 @@ The TOML shape, one document per schema (`[[schema]]` entries in a config file t
     exclude = { route = "/-/.*" }
     type_label = ["err"]              # errors / feedback: the label naming the error type or rating
     type_format = "{a} {b}"           # or a format over several labels (a constant is fine)
-    aggregate = "max"                 # gauges: sum | max | avg
+    aggregate = "max"                 # gauges: sum | max | min | avg
     scale = 0.001                     # to seconds / tokens / USD (ms -> 0.001, µs -> 1e-6)
     group_labels = ["requested_model"]  # this variant's series name rows by other labels
 """
@@ -40,7 +40,7 @@ class CatalogError(ValueError):
     """A schema document is malformed; the message names the file and the key path."""
 
 
-_AGGREGATES = ("sum", "max", "avg")
+_AGGREGATES = ("sum", "max", "min", "avg")
 _VARIANT_KEYS = {
     "kind", "metric", "metric_regex", "count", "match", "exclude", "type_label", "type_format", "aggregate",
     "scale", "group_labels",

@@ -15,6 +15,9 @@ import requests
 
 from aitop.catalog import FEEDBACK_NEGATIVE, FEEDBACK_POSITIVE, Schema
 from aitop.derive import CONCEPT_FIELDS, KIND_NOTES, QUANTILE_FIELDS, RATE_FIELDS, Accumulator, finish_row
+from aitop.engine_fields import RATIO_FIELDS
+from aitop.gpus import join_gpus, places_of
+from aitop.why import with_why
 from aitop.model import Missing, Row
 from aitop.prommath import parse_le
 from aitop.sanitize import clean
@@ -162,6 +165,14 @@ def _read(acc: Accumulator, query: Query, labels: Mapping[str, str], value: floa
     acc.present.add(query.concept)
     if query.kind == "quantile":
         acc.quantiles[query.field] = scaled
+    elif query.kind == "buckets":  # bucket rates by `le`, for goodput
+        bound = parse_le(labels.get("le"))
+        if bound is not None and value == value:
+            acc.goodput_buckets[query.concept][bound * query.scale] += value
+            source = acc.provenance[(query.concept, "histogram")]  # what the goodput explanation quotes
+            source.metrics.add(query.variant.metric if query.variant is not None else query.concept)
+            source.scale, source.elapsed = query.scale, query.window
+        return
     elif query.kind == "gauge":
         if value == value:
             acc.gauges[query.concept].append(scaled)
@@ -205,6 +216,12 @@ def _explanations(parts: Mapping[str, list[tuple[str, str, int]]]) -> dict[str, 
         exprs = " + ".join(dict.fromkeys(expr for expr, _, _ in found))
         lines[field] = (exprs, found[0][1], sum(count for _, _, count in found))
     out = {field: f"{expr} — {note}{count} series answered by the server" for field, (expr, note, count) in lines.items()}
+    for field, (expr, _, _) in lines.items():  # one side of a ratio field: the bare expression, divided later
+        if field.startswith("@"):
+            out[field] = f"({expr})" if " + " in expr else expr
+    if "request_rate" in lines:
+        expr = lines["request_rate"][0]
+        out["@requests"] = f"({expr})" if " + " in expr else expr
     if "errors" in lines:
         expr, _, count = lines["errors"]
         requests_expr = lines["request_rate"][0] if "request_rate" in lines else ""
@@ -229,6 +246,14 @@ def assemble_rows(
     warnings: list[str] = []
     parts: dict[tuple[str, str], dict[str, list[tuple[str, str, int]]]] = {}
     readings = [(reading, answer) for query, answer in answered.items() for reading in query.readings()]
+    places: dict[tuple[str, str], set[str]] = {}
+    for query, (result, _) in readings:
+        if query.kind == "places":  # where rows run, for the GPU join: never a row of its own
+            for series in result:
+                labels = series.get("metric", {})
+                key = (query.schema, _group(labels, query.group_labels)[1])
+                places.setdefault(key, set()).update(places_of(labels, labels.get("instance")))
+    readings = [(query, answer) for query, answer in readings if query.kind != "places"]
     for query, (result, response) in readings:
         warnings.extend(w for w in response_warnings(response) if w not in warnings)
         schema = schemas.get(query.schema)
@@ -243,6 +268,8 @@ def assemble_rows(
         else:
             explained = []
             fields = ("errors",) if query.concept == "errors" else CONCEPT_FIELDS.get(query.concept, ())
+            if query.concept in RATIO_PARTS:  # a ratio's numerator or denominator: derive.py divides them
+                fields = (f"@{query.concept}",)
         for series in result:
             labels = series.get("metric", {})
             label, group = _group(labels, query.group_labels)
@@ -277,11 +304,15 @@ def assemble_rows(
                     provenance[field] = f"query error: {error}"
             row = replace(row, missing=missing, provenance=provenance)
         finished.append(row)
+    finished = with_why(join_gpus(finished, places))
     for failure in {str(error) for error in errored.values()}:
         if failure not in warnings:
             warnings.append(failure)
     return finished, warnings
 
+
+#: Counter concepts that are one side of a ratio field (the requests concept also fills its own field).
+RATIO_PARTS = frozenset(concept for ratio in RATIO_FIELDS.values() for concept in (ratio.numerator, ratio.denominator)) - {"requests"}
 
 _WINDOWED = {**{name: concept for concept, name in RATE_FIELDS.items()},
              **{name: concept for concept, fields in QUANTILE_FIELDS.items() for name, _ in fields}}

@@ -30,7 +30,7 @@ from aitop.sources.prom_drill import PromDrillDown
 from aitop.sources.prom_http import PromHttp
 from aitop.sources.prom_learn import learn_server
 from aitop.sources.prom_server import ServerFacts, rate_window
-from aitop.sources.promql import Query, SchemaPlan, duration, instant_queries, plan_schemas
+from aitop.sources.promql import Query, SchemaPlan, duration, instant_queries, places_queries, plan_schemas
 from aitop.sources.prom_results import (
     QueryFailure,
     alerts_from,
@@ -183,6 +183,7 @@ class PrometheusCollector(PromDrillDown):
             return self._fail(failure, taken_at)
         window = self.window_used
         queries = [q for plan in self._plans for q in instant_queries(plan, window=window, group_by=self.group_by)]
+        queries += places_queries(self._plans, group_by=self.group_by)
         self._forget_unplanned({q.expr for q in queries})  # (after a regroup, or a new window)
         params = self._query_params(taken_at + self.facts.offset)
         for query in queries:  # single flight: a query still running from an earlier poll is not sent again

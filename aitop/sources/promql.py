@@ -18,9 +18,10 @@ from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 
 from aitop.catalog import Resolved, Schema, Variant, alternates, choose_all, fingerprint
-from aitop.derive import GAUGE_FIELDS, QUANTILE_FIELDS, RATE_FIELDS
+from aitop.derive import GAUGE_FIELDS, GOODPUT_FIELDS, QUANTILE_FIELDS, RATE_FIELDS
 
 INSTANCE = "instance"
+GOODPUT_CONCEPTS = {concept: name for name, (concept, _) in GOODPUT_FIELDS.items()}
 
 
 def duration(seconds: float) -> str:
@@ -48,6 +49,7 @@ class Query:
     scale: float = 1.0
     variant: Variant | None = None  # the catalog entry behind it (error-type format, aggregate)
     also: tuple[Query, ...] = ()  # other readings of the same expression (it is sent once)
+    window: float = 0.0  # the rate window, for explanations built after the answer (goodput)
 
     def readings(self) -> tuple[Query, ...]:
         """This query and the others answered by the same expression."""
@@ -237,6 +239,11 @@ def instant_queries(plan: SchemaPlan, *, window: float, group_by: str | None, ma
                     expr = either(lambda found, q=q: f"histogram_quantile({q:g}, sum by ({_by(['le', *group])}) "
                                   f"({_vector(plan, found.variant, found.values, labels, extra, rate)}))")
                     queries.append(Query(name, concept, "quantile", expr, field=field_name, **common))
+                if concept in GOODPUT_CONCEPTS:  # bucket rates by bound: goodput reads the bound at its target
+                    expr = either(lambda found: f"sum by ({_by(['le', *group])}) "
+                                  f"({_vector(plan, found.variant, found.values, labels, extra, rate)})")
+                    queries.append(Query(name, concept, "buckets", expr, field=GOODPUT_CONCEPTS[concept],
+                                         window=window, **common))
             elif variant.kind == "summary":
                 # Raw quantile lines: whether one series or several hold a row is decided while reading.
                 quantiles = f'quantile=~"{_quantiles_regex(concept)}"'
@@ -276,6 +283,28 @@ def instant_queries(plan: SchemaPlan, *, window: float, group_by: str | None, ma
         first = unique.get(query.expr)
         unique[query.expr] = query if first is None else replace(first, also=(*first.also, query))
     return list(unique.values())
+
+
+#: Labels a places query keeps: where each row's series run (the GPU join, `aitop.gpus`).
+PLACE_LABELS = (INSTANCE, "Hostname", "hostname", "node", "namespace", "pod")
+
+
+def places_queries(plans: Sequence[SchemaPlan], *, group_by: str | None) -> list[Query]:
+    """Where each row of each schema runs (its instances, nodes and pods), one query per schema — only when
+    the server holds GPUs (the `dcgm` schema) to join the model rows to."""
+    if not any(plan.schema.name == "dcgm" for plan in plans):
+        return []
+    queries = []
+    for plan in plans:
+        if not plan.chosen:
+            continue
+        resolved = next(iter(plan.chosen.values()))[0]
+        variant = resolved.variant
+        labels = plan.group_labels(group_by, variant)
+        vector = _vector(plan, variant, resolved.values, labels, [])
+        expr = f"group by ({_by([labels[0], *PLACE_LABELS])}) ({vector})"
+        queries.append(Query(plan.schema.name, "places", "places", expr, group_labels=labels[:1], variant=variant))
+    return queries
 
 
 def row_expression(plan: SchemaPlan, field: str, *, window: float, matcher: str) -> str | None:

@@ -80,6 +80,14 @@ ALL_COLUMNS: tuple[Column, ...] = (
     field_column("running", 6, 5),
     field_column("waiting", 6, 5),
     field_column("kv_cache_usage", 6, 6),
+    # The GPUs under the model (DCGM exporter), last to appear: only on wide terminals.
+    field_column("gpu_utilization", 7, 6),
+    field_column("gpu_memory_ratio", 7, 9),
+    # Engine internals: in the engineers' and quality views, and for the column picker.
+    field_column("preemptions_rate", 9, 8),
+    field_column("prefix_cache_hit_ratio", 9, 8),
+    field_column("length_cut_ratio", 9, 8),
+    field_column("goodput_ttft", 9, 8),
 )
 #: Columns the overview does not show but a view or the user can: the drift of each histogram.
 EXTRA_COLUMNS: tuple[Column, ...] = tuple(field_column(name, 9, 8) for name in DRIFT_FIELDS.values())

@@ -14,6 +14,7 @@ from aitop.model import SPEC_BY_NAME, Missing, Row, Severity, Snapshot
 from aitop.sanitize import clean
 from aitop.ui.alert_text import format_duration
 from aitop.ui.cells import CRITICAL_MARK, WARNING_MARK, Palette
+from aitop.why import WHY
 
 PROVENANCE_WIDTH = 2000
 
@@ -96,6 +97,10 @@ def explain_text(row: Row, field: str, snapshot: Snapshot | None, palette: Palet
                                    "count until its last scrape leaves the window, then no more"))  # fmt: skip
     if row.warmup is not None:
         lines.append(Text.assemble(("judged    ", label), warmup_words(row)))
+    if (engine := row.provenance.get(WHY)) is not None:  # the row's likely cause, with the figures behind it
+        cause, _, evidence = engine.partition(" — evidence: ")
+        lines.append(Text.assemble(("engine    ", label), clean(cause, PROVENANCE_WIDTH)))
+        lines.append(Text.assemble(("evidence  ", label), clean(evidence, PROVENANCE_WIDTH)))
     lines.append(Text(""))
     lines.append(Text("Esc closes · e on another field explains it", muted))
     return Text("\n").join(lines)

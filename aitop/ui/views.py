@@ -57,10 +57,12 @@ VIEWS: tuple[View, ...] = (
         "request_rate_peak", "output_tokens_per_request", "input_tokens_per_request", TREND)),
     View("latency", "engineers: latency, errors, saturation", (
         "schema", "request_rate", "error_rate", "latency_p95", "latency_p99", "ttft_p95", "tpot_p95", "waiting",
-        "running", "kv_cache_usage", "request_rate_peak", "latency_p50", "request_rate_session_peak", TREND)),
+        "running", "kv_cache_usage", "gpu_utilization", "gpu_memory_ratio", "preemptions_rate",
+        "prefix_cache_hit_ratio", "goodput_ttft", "request_rate_peak", "latency_p50", "request_rate_session_peak",
+        TREND)),
     View("quality", "quality: feedback, drift, errors", (
         "request_rate", "feedback_negative_ratio", "error_rate", "latency_drift", "ttft_drift",
-        "output_length_drift", "output_tokens_per_request", TREND)),
+        "output_length_drift", "length_cut_ratio", "output_tokens_per_request", TREND)),
 )  # fmt: skip
 VIEW_BY_NAME: Mapping[str, View] = {view.name: view for view in VIEWS}
 

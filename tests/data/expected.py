@@ -36,6 +36,22 @@ def q(lower: float, upper: float, rank: float, below: float, at_upper: float) ->
 # 1:990+585=1575 2.5:1000+597=1597.  itl (16000): 0.075:9000+5000=14000 0.1:9600+5700=15300.
 # queue: 0.5:950+560=1510 0.8:980+590=1570.
 VLLM_ROW = row(
+    # goodput: observations at or under the bucket bound at or below the target (1 s TTFT, 50 ms per token)
+    goodput_ttft=1575 / 1600, goodput_tpot=(7000 + 3000) / 16000,
+    # engine internals: hits / queried tokens, accepted / drafted tokens, 1 + accepted / drafts, length / finished
+    preemptions_rate=(3 + 3) / 10,
+    prefix_cache_hit_ratio=(120000 + 72000) / (480000 + 288000),
+    external_cache_hit_ratio=(50000 + 10000) / (200000 + 100000),
+    mm_cache_hit_ratio=(300 + 50) / (400 + 100),
+    spec_acceptance_rate=(6300 + 1500) / (9000 + 3000),
+    spec_acceptance_length=1 + (6300 + 1500) / (3000 + 1000),
+    length_cut_ratio=(200 + 80) / 1600,
+    # prefill cumulative (e0 + e1): 0.8:900+540=1440 1:950+570=1520; decode: 2.5:900+520=1420 5:980+580=1560
+    prefill_p95=q(0.8, 1.0, 1520, 1440, 1520),
+    decode_p95=q(2.5, 5.0, 1520, 1420, 1560),
+    prompt_length_p50=q(5000, 10000, 800, 0, 1600),  # every prompt in (5000, 10000]
+    output_length_p50=q(1000, 2000, 800, 0, 1600),
+    waiting_capacity=2 + 0, waiting_deferred=1 + 0,
     request_rate=(1000 + 600) / 10,
     error_rate=(60 + 40 + 30 + 10) / 1600,
     latency_p50=q(1, 1.5, 0.5 * 1600, 740, 950),
@@ -55,6 +71,9 @@ VLLM_ROW = row(
 
 # -- TGI: no model label, counters without _total, tokens from histogram _sum ------------------------------
 TGI_ROW = row(
+    # input length cumulative 600:500 640:900 of 1200; generated 205:300 246:800 of 1140
+    prompt_length_p50=q(600, 640, 600, 500, 900), output_length_p50=q(205, 246, 570, 300, 800),
+    goodput_tpot=900 / 1140,  # 50 ms lies between 43.8 and 65.7 ms: le=0.0438
     request_rate=1200 / 10,
     error_rate=(36 + 18 + 6) / 1200,
     latency_p50=q(0.748, 1.12, 570, 450, 700),
@@ -70,6 +89,12 @@ TGI_ROW = row(
 )
 
 SGLANG_ROW = row(
+    # goodput: observations at or under the bucket bound at or below the target (1 s TTFT, 50 ms per token)
+    goodput_ttft=890 / 900, goodput_tpot=49000 / 50000,  # TPOT: 50 ms lies between 0.04 and 0.06: le=0.04
+    preemptions_rate=25 / 10,  # retracted requests
+    prefix_cache_hit_ratio=0.4, spec_acceptance_rate=0.55, spec_acceptance_length=3.2,  # the engine's gauges
+    prefill_queue=3 + 2, decode_queue=4 + 1,  # prealloc + inflight; prealloc + transfer
+    transfer_failures_rate=(4 + 6) / 10,  # bootstrap + transfer failures
     request_rate=(900 + 100) / 10,  # finished + aborted
     error_rate=100 / 1000,
     latency_p50=q(1, 2, 450, 440, 720),
@@ -91,6 +116,7 @@ SGLANG_ROW = row(
 TRITON_ROWS = {
     # one version: the summary's own quantiles (µs); TTFT 100:3900 500:4000 (ms)
     ("triton", "resnet50"): row(
+        goodput_ttft=4000 / 4000,  # 1 s lies between 500 ms and 1.5 s: le=500 (ms)
         request_rate=(4000 + 30 + 10) / 10,
         error_rate=40 / 4040,
         latency_p50=11000e-6, latency_p95=21000e-6, latency_p99=30000e-6,
@@ -103,6 +129,7 @@ TRITON_ROWS = {
     # versions 1 and 2: two summaries cannot be merged, so the mean Δduration_us / Δsuccess fills the fields.
     # TTFT v1 + v2: 100:950+2700=3650 500:1000+2950=3950 2000:1000+3000=4000
     ("triton", "bert"): row(
+        goodput_ttft=3950 / 4000,
         request_rate=(1000 + 3000 + 20) / 10,
         error_rate=20 / 4020,
         latency_p50=(8_000_000 + 18_000_000) / (1000 + 3000) * 1e-6,
@@ -116,6 +143,7 @@ TRITON_ROWS = {
     ),
     # the vLLM backend's vllm:*{model,version} fill tokens, TPOT, running and KV in Triton's own row
     ("triton", "llama3"): row(
+        goodput_ttft=400 / 500, goodput_tpot=100000 / 150000,
         request_rate=(500 + 10) / 10,
         error_rate=10 / 510,
         latency_p50=2.0, latency_p95=5.5, latency_p99=8.0,
@@ -137,6 +165,9 @@ TRITON_ROWS = {
 # gpt-4o queue: 0.005:1600+900=2500 0.01:1850+950=2800
 LITELLM_ROWS = {
     ("litellm", "gpt-4o"): row(
+        goodput_ttft=940 / 1000,
+        fallbacks_rate=(30 + 5) / 10,  # successful + failed hand-overs to the fallback group
+        ratelimit_remaining_requests=9990, ratelimit_remaining_tokens=min(1.9e6, 450000),  # lowest deployment
         request_rate=(1940 + 40 + 20 + 1000) / 10,
         error_rate=(40 + 20) / 3000,
         latency_p50=q(1, 2, 1470, 700, 1900),
@@ -171,6 +202,7 @@ LITELLM_ROWS = {
 # 2.56:930+30=960 20.48:950+30=980 40.96:1000
 OTEL_ROWS = {
     ("otel_genai", "gpt-4o-mini"): row(
+        goodput_ttft=590 / 600, goodput_tpot=18800 / 20000,  # OTel bounds: le=0.64 and le=0.04
         request_rate=(950 + 30 + 20) / 10,
         error_rate=(30 + 20) / 1000,
         latency_p50=q(0.32, 0.64, 500, 330, 680),
@@ -195,6 +227,7 @@ OTEL_ROWS = {
 }
 
 TRTLLM_ROW = row(
+    goodput_ttft=900 / 900, goodput_tpot=800 / 900,
     request_rate=(760 + 140 + 60 + 40) / 10,  # successes + errors
     error_rate=(60 + 40) / 1000,
     latency_p50=q(2, 2.5, 450, 420, 560),
@@ -214,6 +247,7 @@ TRTLLM_ROW = row(
 
 # -- llama.cpp: no labels, no request counter; TPOT is Δseconds / Δtokens -----------------------------------
 LLAMACPP_ROW = row(
+    spec_acceptance_rate=2000 / 8000, spec_acceptance_length=1 + 2000 / 2000,
     tpot_p95=500 / 20000,
     input_tokens_rate=50000 / 10,
     output_tokens_rate=20000 / 10,
@@ -224,6 +258,7 @@ LLAMACPP_ROW = row(
 
 # -- NVIDIA NIM: vLLM's names without the prefix; requests = success + failure --------------------------------
 NIM_ROW = row(
+    goodput_ttft=995 / 1000, goodput_tpot=78000 / 80000,
     request_rate=(980 + 20) / 10,
     error_rate=20 / 1000,
     latency_p50=q(1, 2, 500, 400, 800),
@@ -241,6 +276,7 @@ NIM_ROW = row(
 )
 
 LMDEPLOY_ROW = row(
+    goodput_ttft=995 / 1000, goodput_tpot=1000 / 1000,
     request_rate=(850 + 100 + 30 + 20) / 10,
     error_rate=(30 + 20) / 1000,  # CANCEL and INTERNAL_ENGINE_ERROR: not FINISH / SUCCESS
     latency_p50=q(1, 1.5, 500, 300, 550),
@@ -285,6 +321,7 @@ XINFERENCE_ROWS = {
 # 0.25:420+400=820 0.5:480+465=945 0.75:495+490=985 1:500+498=998.  tpot: 0.075:460+440=900 0.1:490+485=975
 # queue: 0.3:480+460=940 0.5:495+490=985
 RAY_VLLM_ROW = row(
+    goodput_ttft=998 / 1000, goodput_tpot=650 / 1000,
     request_rate=(500 + 500) / 10,
     error_rate=(30 + 20 + 10 + 0) / 1000,
     latency_p50=q(1.5, 2, 500, 490, 690),
@@ -417,7 +454,21 @@ LLM_ROW = row(
 )
 
 #: fixture -> {(schema, group): row}
+# -- NVIDIA DCGM exporter: one row per GPU, by UUID; utilisation in percent, memory in MiB ----------------------
+def _gpu(util: float, used: float, free: float, power: float, temperature: float) -> dict[str, float | Missing]:
+    return row(gpu_count=1, gpu_utilization=util / 100, gpu_memory_used=used, gpu_memory_ratio=used / (used + free),
+               gpu_power=power, gpu_temperature=temperature)
+
+
+GPU_UUID = "GPU-3f6a1c2e-0001-4c1e-9a51-00000000000{}"
+DCGM_ROWS = {
+    ("dcgm", GPU_UUID.format(1)): _gpu(87, 30000, 10960, 285.5, 71),
+    ("dcgm", GPU_UUID.format(2)): _gpu(61, 28000, 12960, 240.25, 66),
+    ("dcgm", GPU_UUID.format(3)): _gpu(0, 0, 40960, 55.0, 38),
+}
+
 EXPECTED: dict[str, dict[tuple[str, str], dict[str, float | Missing]]] = {
+    "dcgm": DCGM_ROWS,
     "vllm": {("vllm", "meta-llama/Llama-3.3-70B-Instruct"): VLLM_ROW},
     "tgi": {("tgi", INSTANCE): TGI_ROW},
     "sglang": {("sglang", "Qwen/Qwen2.5-7B-Instruct"): SGLANG_ROW},
@@ -440,6 +491,7 @@ EXPECTED: dict[str, dict[tuple[str, str], dict[str, float | Missing]]] = {
 
 #: fixture -> (schemas detected, {schema suppressed: by})
 DETECTED: dict[str, tuple[set[str], dict[str, str]]] = {
+    "dcgm": ({"dcgm"}, {}),
     **{name: ({name}, {}) for name in EXPECTED},
     "vllm": ({"vllm"}, {"fastapi": "vllm"}),  # vLLM mounts the FastAPI instrumentator
     "triton": ({"triton"}, {"vllm": "triton"}),  # the vLLM backend's vllm:* names belong to Triton's rows
@@ -476,6 +528,7 @@ MIXED_ROWS = {
                                   "output_tokens_rate": 98000 / 10, "cost_per_hour": 0.0},
     ("litellm", "gpt-4.1-mini"): {"request_rate": 300 / 10, "error_rate": 0.0, "cost_per_hour": 1.2 / 10 * 3600},
     ("vllm", "meta-llama/Llama-3.1-8B-Instruct"): {"request_rate": (420 + 60 + 6 + 4) / 10,
-                                                    "error_rate": (6 + 4) / 490, "running": 6, "kv_cache_usage": 0.31},
+                                                    "error_rate": (6 + 4) / 490, "running": 6, "kv_cache_usage": 0.31,
+                                                    "length_cut_ratio": 60 / 490, "goodput_ttft": 490 / 490},
 }
 MIXED_DETECTED = ({"litellm", "vllm"}, {"fastapi": "vllm"})

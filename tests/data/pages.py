@@ -9,13 +9,14 @@ rate of (fixture value) / 10 per second for every counter — the numbers the ex
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 DATA = Path(__file__).parent
 
 #: Fixture name -> the schema it exercises (file stem == schema name, plus the two composite pages).
 SCHEMA_FIXTURES = (
-    "bentoml", "fastapi", "flask", "kserve", "litellm", "llamacpp", "llm", "lmdeploy", "nim", "otel_genai", "ray_serve",
+    "bentoml", "dcgm", "fastapi", "flask", "kserve", "litellm", "llamacpp", "llm", "lmdeploy", "nim", "otel_genai", "ray_serve",
     "ray_vllm", "sglang", "tgi", "triton", "trtllm", "vllm", "xinference",
 )
 MIXED = "mixed_litellm_vllm_node"
@@ -66,3 +67,8 @@ def scaled(text: str, factor: float, timestamp_ms: int | None = None) -> str:
         stamp = f" {timestamp_ms}" if timestamp_ms is not None else ""
         out.append(f"{head} {number!r}{stamp}")
     return "\n".join(out) + "\n"
+
+
+def without_pods(text: str) -> str:
+    """A DCGM page as a bare-metal exporter prints it: no Kubernetes pod mapping (GPUs join by host)."""
+    return re.sub(r',container="[^"]*",namespace="[^"]*",pod="[^"]*"', "", text)

@@ -141,6 +141,15 @@ def test_provenance_is_the_promql_with_what_kind_of_number_it_is(collected) -> N
     assert litellm.group_label == "requested_model"  # every concept: requested_model, else model
     assert litellm.provenance["request_rate"].startswith(
         f'sum by (requested_model) ((rate(litellm_proxy_total_requests_metric_total{{requested_model!=""}}[{WINDOW_S:g}s])')
+    vllm = rows[("vllm", "meta-llama/Llama-3.3-70B-Instruct")]  # a ratio: the two rates the server answered
+    hits = vllm.provenance["prefix_cache_hit_ratio"]
+    assert "rate(vllm:prefix_cache_hits_total[5s])" in hits and " / " in hits
+    assert hits.index("prefix_cache_hits_total") < hits.index("prefix_cache_queries_total")
+    assert vllm.provenance["goodput_ttft"] == (
+        'sum(rate(vllm:time_to_first_token_seconds_bucket{le="1"}[5s])) / sum(rate(vllm:time_to_first_token_seconds'
+        '_count[5s])) — bucket bound le=1 used for the target 1s')
+    assert 'nv_inference_first_response_histogram_ms_bucket{le="500"}' in bert.provenance["goodput_ttft"]  # ms
+    assert "target 1s lies between bucket bounds: rounded down to le=500 (0.5s)" in bert.provenance["goodput_ttft"]
     assert "TGI exposes no time-to-first-token metric" in next(
         row for key, row in rows.items() if key[0] == "tgi").provenance["ttft_p95"]
 

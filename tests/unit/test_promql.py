@@ -47,8 +47,9 @@ def test_query_texts():
 
 
 def test_query_count_depends_on_schema_not_on_rows():
-    # 1 requests + 1 errors + 3 latency + 3 ttft + 1 input tokens + running + kv cache
-    assert len(instant_queries(vllm_plan(), window=30, group_by=None)) == 11
+    # 1 requests + 1 errors + 3 latency + 3 ttft + 1 input tokens + running + kv cache, + the TTFT buckets by
+    # `le` (goodput) + the answers cut at the length limit (a selection of the request counter)
+    assert len(instant_queries(vllm_plan(), window=30, group_by=None)) == 13
 
 
 def test_group_by_and_row_matcher():

@@ -16,6 +16,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import DataTable, Static
 
+from aitop.format import format_value
 from aitop.model import FIELD_BY_NAME, FIELDS, Row, Snapshot
 from aitop.sanitize import clean
 from aitop.sources.base import Points
@@ -27,6 +28,7 @@ from aitop.ui.themes import palette_from_variables
 from aitop.ui.widgets import ChartSeries, KeyBar, MetricChart, StatusBar, TooSmall
 from aitop.ui.widgets.status_bar import format_age
 from aitop.ui.widgets.nav_table import NavTable
+from aitop.why import why_line
 
 #: Time ranges the digit keys choose, in seconds.
 RANGES: tuple[tuple[str, float], ...] = (("5m", 300.0), ("15m", 900.0), ("1h", 3600.0), ("6h", 21600.0), ("24h", 86400.0))
@@ -48,6 +50,8 @@ CHART_FIELDS: tuple[str, ...] = tuple(dict.fromkeys(field for _, _, series in CH
 OPTIONAL_CHARTS = ("chart-ttft", "chart-cost")
 #: Labels tried first for the split-by table; any other label of the source follows.
 PREFERRED_SPLITS = ("instance", "engine", "finished_reason", "endpoint", "replica", "pod")
+#: The drill-down's GPU table: (field, width).
+GPU_COLUMNS = (("util", "gpu_utilization", 6), ("mem", "gpu_memory_ratio", 6))  # per GPU; the sums are fields
 SPLIT_FIELDS = ("request_rate", "error_rate", "latency_p50", "latency_p95", "latency_p99", "ttft_p95",
                 "output_tokens_rate", "cost_per_hour")  # fmt: skip
 
@@ -123,6 +127,8 @@ class DetailScreen(DataScreen):
                     yield NavTable(id="fields", cursor_type="row", zebra_stripes=True)
                     yield Static(Text("errors by type", Style(bold=True)), classes="section", markup=False)
                     yield DataTable(id="errors", cursor_type="none", show_cursor=False)
+                    yield Static(Text("GPUs", Style(bold=True)), id="gpus-title", classes="section", markup=False)
+                    yield DataTable(id="gpus", cursor_type="none", show_cursor=False)
                 with Vertical(id="charts"):
                     for chart_id, title, _ in CHARTS:
                         yield MetricChart(title, id=chart_id)
@@ -142,6 +148,11 @@ class DetailScreen(DataScreen):
         errors.add_column(Text("req/s", justify="right"), key="rate", width=7)
         errors.add_column(Text("share", justify="right"), key="share", width=5)
         errors.can_focus = False
+        gpus = self.query_one("#gpus", DataTable)
+        gpus.add_column(Text("GPU"), key="gpu", width=14)
+        for heading, name, width in GPU_COLUMNS:
+            gpus.add_column(Text(heading, justify="right"), key=name, width=width)
+        gpus.can_focus = False
         split = self.query_one("#split-table", DataTable)
         split.add_column(Text("value"), key="value", width=26)
         for name in SPLIT_FIELDS:
@@ -176,6 +187,8 @@ class DetailScreen(DataScreen):
             title.append(f" · {format_age(self.shown_seconds)} of history so far", palette.muted)
         if row is None:
             title.append("  · no longer reported by the source", Style(color=palette.warning, bold=True))
+        elif (cause := why_line(row)) is not None:  # the engine's likely cause; `e` shows its evidence
+            title.append(f"  · why: {clean(cause, 100)}", Style(color=palette.warning))
         alerts = [a for a in (self.snapshot.alerts if self.snapshot else ()) if (a.schema, a.group) == self.key]
         for alert in alerts[:2]:
             title.append("  ")
@@ -196,6 +209,18 @@ class DetailScreen(DataScreen):
             else:
                 fields.add_row(Text(spec.heading), cell, key=spec.name)
         self._show_errors(row)
+        self._show_gpus(row)
+
+    def _show_gpus(self, row: Row) -> None:
+        """One line per GPU joined to the row (DCGM exporter), from the GPU rows of the same snapshot; the
+        section is hidden for a row without GPUs."""
+        table = self.query_one("#gpus", DataTable)
+        found = [gpu for group in row.gpus if self.snapshot is not None and (gpu := self.snapshot.row("dcgm", group))]
+        table.display = self.query_one("#gpus-title", Static).display = bool(found)
+        table.clear()
+        for gpu in found:
+            table.add_row(Text(clean(gpu.group, 40), no_wrap=True, overflow="ellipsis"),
+                          *(Text(format_value(name, gpu.value(name)), justify="right") for _, name, _ in GPU_COLUMNS))
 
     def _show_errors(self, row: Row) -> None:
         errors = self.query_one("#errors", DataTable)

@@ -1,0 +1,85 @@
+"""A short "why" per troubled row, from rules written as data (`why_rules.toml`), with its evidence.
+
+Each rule is a list of conditions on a row's fields and the sentence naming the cause and the setting to
+change. The first rule whose conditions all hold gives the row's why; the figures that made them hold are its
+evidence, kept with the row (`Row.provenance["why"]`), shown by `e` and in the JSON (`why`).
+"""
+
+from __future__ import annotations
+
+import operator
+import tomllib
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from aitop.format import format_value
+from aitop.model import SPEC_BY_NAME, Row
+
+#: The provenance key holding a row's why line and its evidence.
+WHY = "why"
+_OPS: Mapping[str, Callable[[float, float], bool]] = {
+    ">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class WhyRule:
+    """Conditions (field, op, threshold), all of which must hold, and the sentence they lead to."""
+
+    id: str
+    when: tuple[tuple[str, str, float], ...]
+    why: str
+
+    def evidence(self, row: Row) -> list[str] | None:
+        """The figures that make every condition hold, or None when one does not."""
+        shown = []
+        for name, op, threshold in self.when:
+            value = row.value(name)
+            if value is None or not _OPS[op](value, threshold):
+                return None
+            bound = "0" if threshold == 0 else format_value(name, threshold)
+            shown.append(f"{SPEC_BY_NAME[name].heading} {format_value(name, value)} {op} {bound}")
+        return shown
+
+
+def parse_rules(raw: Mapping) -> tuple[WhyRule, ...]:
+    """Rules from the TOML data, validated (a typo in a field or an operator fails loudly)."""
+    rules = []
+    for entry in raw.get("rule", []):
+        when = tuple((str(name), str(op), float(threshold)) for name, op, threshold in entry["when"])
+        for name, op, _ in when:
+            if name not in SPEC_BY_NAME or op not in _OPS:
+                raise ValueError(f"why rule {entry.get('id')!r}: unknown field {name!r} or operator {op!r}")
+        rules.append(WhyRule(str(entry["id"]), when, str(entry["why"])))
+    return tuple(rules)
+
+
+RULES: tuple[WhyRule, ...] = parse_rules(tomllib.loads((Path(__file__).with_name("why_rules.toml")).read_text("utf-8")))
+
+
+def why_of(row: Row, rules: Sequence[WhyRule] = RULES) -> tuple[WhyRule, list[str]] | None:
+    """The first rule that holds for the row, with its evidence."""
+    for rule in rules:
+        if (evidence := rule.evidence(row)) is not None:
+            return rule, evidence
+    return None
+
+
+def with_why(rows: Iterable[Row], rules: Sequence[WhyRule] = RULES) -> list[Row]:
+    """The rows, each troubled one with its why line and evidence in `provenance["why"]`."""
+    out = []
+    for row in rows:
+        found = why_of(row, rules)
+        if found is None:
+            out.append(row)
+            continue
+        rule, evidence = found
+        out.append(replace(row, provenance={**row.provenance, WHY: f"{rule.why} — evidence: {'; '.join(evidence)}"}))
+    return out
+
+
+def why_line(row: Row) -> str | None:
+    """The row's why sentence (without its evidence), or None."""
+    text = row.provenance.get(WHY)
+    return text.split(" — evidence: ", 1)[0] if text else None

@@ -1,0 +1,68 @@
+"""A vLLM + DCGM fleet through `aitop snapshot --format json` over real HTTP: the session's vLLM fixture page
+(counters growing, fixture_server.py) and a DCGM exporter page served here, both on 127.0.0.1 — one host,
+so the GPUs join the model row, whose JSON then carries their utilisation and memory, and lists them."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "data"))
+
+import pages  # noqa: E402
+
+pytestmark = pytest.mark.integration
+
+UUIDS = [f"GPU-3f6a1c2e-0001-4c1e-9a51-00000000000{n}" for n in (1, 2, 3)]
+VLLM = ("vllm", "meta-llama/Llama-3.3-70B-Instruct")
+
+
+@pytest.fixture(scope="module")
+def dcgm_exporter():
+    """A DCGM exporter page without pod labels (a bare-metal node), on a free port of 127.0.0.1."""
+    body = pages.without_pods(pages.read("dcgm")).encode()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 - stdlib name
+            self.send_response(200)
+            self.send_header("Content-Type", "text/plain; version=0.0.4")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format, *args):  # noqa: A002 - stdlib signature
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/metrics"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_snapshot_json_shows_the_models_gpus(fixture_pages, dcgm_exporter) -> None:
+    argv = [sys.executable, "-m", "aitop", "snapshot", fixture_pages.url("vllm"), dcgm_exporter,
+            "--format", "json", "--window", "2s"]
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+    assert done.returncode == 0, done.stderr[-2000:]
+    data = json.loads(done.stdout)
+    rows = {(row["schema"], row["group"]): row for row in data["rows"]}
+    vllm = rows[VLLM]
+    assert vllm["gpus"] == UUIDS
+    assert vllm["gpu_count"] == 3
+    assert vllm["gpu_utilization"] == pytest.approx((0.87 + 0.61 + 0.0) / 3)
+    assert vllm["gpu_memory_used"] == 58000 and vllm["gpu_memory_ratio"] == pytest.approx(30000 / 40960)
+    assert vllm["gpu_power"] == pytest.approx(580.75) and vllm["gpu_temperature"] == 71
+    # the engine's own figures ride along (hand-computed in tests/data/expected.py)
+    assert vllm["prefix_cache_hit_ratio"] == pytest.approx(0.25, rel=1e-3)
+    assert {key for key in rows if key[0] == "dcgm"} == {("dcgm", uuid) for uuid in UUIDS}
+    assert rows[("dcgm", UUIDS[1])]["gpu_utilization"] == pytest.approx(0.61)
