@@ -130,7 +130,7 @@ def _main_parser() -> argparse.ArgumentParser:
         "--once", action="store_true",
         help="print one plain-text snapshot and exit (no TUI; for pipes, files and TERM=dumb)",
     )
-    parser.add_argument("--interval", type=_duration, help="time between refreshes, e.g. 2s (default 2s)")
+    parser.add_argument("--interval", type=_duration, help="time between refreshes, e.g. 2s (default 2s; a recording: as fast as possible)")
     parser.add_argument("--window", type=_duration, help="rate and percentile window, e.g. 1m (default 30s)")
     parser.add_argument("--record", metavar="FILE", help="record what you watch to FILE (OpenMetrics; .gz compresses)")
     parser.add_argument("--at", metavar="TIME", help=AT_HELP)
@@ -182,8 +182,9 @@ def _watch_parser() -> argparse.ArgumentParser:
     _add_common(parser)
     parser.add_argument("--format", choices=("jsonl",), default="jsonl", help="one JSON document per line")
     parser.add_argument("--count", type=int, metavar="N", help="stop after N snapshots (default: until interrupted)")
-    parser.add_argument("--interval", type=_duration, help="time between refreshes, e.g. 2s (default 2s)")
+    parser.add_argument("--interval", type=_duration, help="time between refreshes, e.g. 2s (default 2s; a recording: as fast as possible)")
     parser.add_argument("--window", type=_duration, help="rate and percentile window, e.g. 1m (default 30s)")
+    parser.add_argument("--at", metavar="TIME", help="with a recording as TARGET: start there (default: its start)")
     return parser
 
 
@@ -242,7 +243,7 @@ def _run_watch(argv: Sequence[str]) -> int:
     try:
         from aitop.watch import watch
 
-        return asyncio.run(watch(config, args.count))
+        return asyncio.run(watch(config, args.count, args.interval))
     except KeyboardInterrupt:  # the documented way to stop it
         return 0
 
