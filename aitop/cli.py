@@ -130,7 +130,7 @@ def _main_parser() -> argparse.ArgumentParser:
         "--once", action="store_true",
         help="print one plain-text snapshot and exit (no TUI; for pipes, files and TERM=dumb)",
     )
-    parser.add_argument("--interval", type=_duration, help="time between refreshes, e.g. 2s (default 2s; a recording: as fast as possible)")
+    parser.add_argument("--interval", type=_duration, help="time between refreshes, e.g. 2s (default 2s)")
     parser.add_argument("--window", type=_duration, help="rate and percentile window, e.g. 1m (default 30s)")
     parser.add_argument("--record", metavar="FILE", help="record what you watch to FILE (OpenMetrics; .gz compresses)")
     parser.add_argument("--at", metavar="TIME", help=AT_HELP)
