@@ -53,7 +53,8 @@ NO_TARGET_HINT = (
     "aitop: no target given. Pass a Prometheus URL (aitop http://prometheus:9090) or /metrics URLs\n"
     "       (aitop http://host:8000/metrics), set $AITOP_URL, or try the simulated fleet: aitop --demo"
 )
-AT_HELP = "with a recording as TARGET: the instant to evaluate (RFC 3339, unix seconds, or --at=-DURATION from its end)"
+AT_HELP = ("the instant to evaluate (RFC 3339, unix seconds, or --at=-DURATION): with a recording as TARGET "
+           "(-DURATION from its end), or against a Prometheus server (-DURATION before now)")
 
 
 def _duration(text: str) -> float:

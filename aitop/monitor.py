@@ -165,6 +165,7 @@ class Monitor:
             clock_offset=collected.clock_offset,
             scrape_interval=collected.scrape_interval,
             failed_queries=collected.failed_queries,
+            at=collected.at,
         )
         self.recorded.record(snapshot)
         self.last_good = snapshot

@@ -139,3 +139,36 @@ def test_a_recording_taken_from_prometheus_replays_to_the_rows_of_a_snapshot_of_
     # And both are the history's slopes.
     assert replayed[("llm", "alpha")]["request_rate"] == pytest.approx(5.5, rel=1e-9)
     assert replayed[("llm", "alpha")]["error_rate"] == pytest.approx(0.5 / 5.5, rel=1e-9)
+
+
+@pytest.mark.timeout(120)
+def test_snapshot_at_a_past_instant_equals_the_servers_own_promql_at_that_instant(history, tmp_path, monkeypatch,
+                                                                                  capsys, known):
+    monkeypatch.setenv("AITOP_CONFIG_DIR", str(tmp_path))
+    url, t0, restart = history
+    at = restart + 37.5  # beta's counters restarted inside this window; between two scrapes
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(at)) + ".500Z"
+    rows, doc = _rows(capsys, ["snapshot", url, "--window", "2m", "--at", stamp, "--format", "json"])
+    assert doc["at"] == stamp.replace(".500Z", ".500Z") and doc["evaluated_at"] == stamp
+    requests = known.promql_by(url, "sum by (model) (rate(llm_requests_total[2m]))", "model", at=at)
+    errors = known.promql_by(url, 'sum by (model) (rate(llm_requests_total{status="error"}[2m]))', "model", at=at)
+    p95 = known.promql_by(
+        url, "histogram_quantile(0.95, sum by (le, model) (rate(llm_request_latency_seconds_bucket[2m])))",
+        "model", at=at)
+    tokens = known.promql_by(url, "sum by (model) (rate(llm_output_tokens_total[2m]))", "model", at=at)
+    now = known.promql_by(url, "sum by (model) (rate(llm_requests_total[2m]))", "model")
+    assert requests["beta"] != pytest.approx(now["beta"], rel=0.01)  # the instant matters: a reset in the window
+    for model in ("alpha", "beta"):
+        row = rows[("llm", model)]
+        assert row["request_rate"] == pytest.approx(requests[model], rel=1e-9), model
+        assert row["error_rate"] == pytest.approx(errors.get(model, 0.0) / requests[model], rel=1e-9, abs=1e-12)
+        assert row["latency_p95"] == pytest.approx(p95[model], rel=1e-9), model
+        assert row["output_tokens_rate"] == pytest.approx(tokens[model], rel=1e-9), model
+
+    # -DURATION counts back from now.
+    before = time.time()
+    _, doc = _rows(capsys, ["snapshot", url, "--window", "2m", "--at=-20m", "--format", "json"])
+    from datetime import datetime
+
+    evaluated = datetime.fromisoformat(doc["at"].replace("Z", "+00:00")).timestamp()
+    assert before - 1200 - 1 <= evaluated <= time.time() - 1200 + 1
