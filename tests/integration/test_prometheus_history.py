@@ -38,7 +38,8 @@ NUMERIC = ("request_rate", "error_rate", "latency_p50", "latency_p95", "latency_
 
 def _history(t0: float, restart: float, end: float) -> str:
     lines: dict[str, list[str]] = {"llm_requests": [], "llm_request_latency_seconds": [], "llm_input_tokens": [],
-                                   "llm_output_tokens": [], "process_start_time_seconds": []}
+                                   "llm_output_tokens": [], "process_start_time_seconds": [],
+                                   "vllm:cache_config_info": []}
     t = t0
     while t <= end:
         for model, (instance, ok, errors, tokens_in, tokens_out) in MODELS.items():
@@ -59,9 +60,13 @@ def _history(t0: float, restart: float, end: float) -> str:
             lines["llm_output_tokens"].append(f"llm_output_tokens_total{{{labels}}} {tokens_out * age} {t:.3f}")
             lines["process_start_time_seconds"].append(
                 f'process_start_time_seconds{{instance="{instance}",job="llm"}} {started} {t:.3f}')
+            block = 32 if model == "beta" and t >= restart else 16  # beta's new deployment
+            lines["vllm:cache_config_info"].append(
+                f'vllm:cache_config_info{{block_size="{block}",instance="{instance}",job="llm"}} 1 {t:.3f}')
         t += STEP
     kinds = {"llm_requests": "counter", "llm_request_latency_seconds": "histogram", "llm_input_tokens": "counter",
-             "llm_output_tokens": "counter", "process_start_time_seconds": "gauge"}
+             "llm_output_tokens": "counter", "process_start_time_seconds": "gauge",
+             "vllm:cache_config_info": "gauge"}
     out = []
     for family, body in lines.items():
         out.append(f"# TYPE {family} {kinds[family]}")
@@ -172,3 +177,30 @@ def test_snapshot_at_a_past_instant_equals_the_servers_own_promql_at_that_instan
 
     evaluated = datetime.fromisoformat(doc["at"].replace("Z", "+00:00")).timestamp()
     assert before - 1200 - 1 <= evaluated <= time.time() - 1200 + 1
+
+
+@pytest.mark.timeout(120)
+def test_restart_and_deployment_markers_come_from_the_servers_history(history):
+    import asyncio
+
+    from aitop.sources.prometheus import PrometheusCollector
+
+    url, t0, restart = history
+
+    async def markers():
+        collector = PrometheusCollector(url, window=120.0)
+        try:
+            await collector.collect()
+            return (await collector.history_markers(("llm", "beta"), 1800.0),
+                    await collector.history_markers(("llm", "alpha"), 1800.0))
+        finally:
+            await collector.aclose()
+
+    beta, alpha = asyncio.run(markers())
+    assert alpha == []  # alpha's target did not restart; its history began before the range
+    kinds = sorted((m.kind, m.text) for m in beta)
+    assert kinds == [("deploy", "vllm:cache_config_info new on 10.0.0.2:8000: block_size=32"),
+                     ("restart", "10.0.0.2:8000 restarted (process start time changed)")]
+    for marker in beta:  # placed within one step (history_step(1800) = 15 s) of the event
+        assert restart <= marker.at <= restart + 15.0, marker
+        assert marker.applies_to(("llm", "beta"))
