@@ -4,7 +4,7 @@ A recording taken from a server must replay like one taken from the exporters, s
 the server scraped, at the times it scraped them — not values resampled on a `query_range` step grid (a
 step that is not the scrape interval shifts every rate) and not `/federate`, which has only the latest
 sample. The instant query of a range selector, `{__name__=~"a|b"}[600s]` at time T, returns exactly the
-raw samples in (T-600s, T] with their own timestamps (Prometheus, Thanos, Mimir and VictoriaMetrics alike),
+raw samples in (T-600s, T] with their own timestamps (Prometheus 2 also the one at T-600s: dropped here) (Prometheus, Thanos, Mimir and VictoriaMetrics alike),
 so the span is read in consecutive, non-overlapping 10-minute slices, oldest first, a few metric names per
 query, each slice written before the next is asked for: memory holds one slice, and the samples in all are
 capped like a recording being read.
@@ -68,9 +68,12 @@ def _slice_samples(query: Query, names: Sequence[str], end: float, seconds: floa
             instance = metric.pop(INSTANCE, None) or NO_INSTANCE
             key = (name, tuple(sorted(metric.items())))
             for stamp, text in series.get("values", ()):
+                stamp = round(float(stamp), 3)
+                if stamp <= end - seconds:  # Prometheus 2 includes the range's left edge: the last slice's
+                    continue
                 if taken >= budget:
                     return scrapes, True
-                scrapes.setdefault((instance, round(float(stamp), 3)), {})[key] = float(text)
+                scrapes.setdefault((instance, stamp), {})[key] = float(text)
                 taken += 1
     return scrapes, False
 

@@ -145,6 +145,14 @@ def test_a_recording_taken_from_prometheus_replays_to_the_rows_of_a_snapshot_of_
     assert replayed[("llm", "alpha")]["request_rate"] == pytest.approx(5.5, rel=1e-9)
     assert replayed[("llm", "alpha")]["error_rate"] == pytest.approx(0.5 / 5.5, rel=1e-9)
 
+    # --at: the span ends there (the server's past), not now.
+    at = restart + 300.0
+    past = tmp_path / "past.om"
+    assert main(["record", url, "--output", str(past), "--duration", "5m", "--at", f"{at:.3f}"]) == 0
+    recording = read_recording(past)
+    assert at - STEP <= recording.end <= at and recording.start > at - 300.0
+    assert len(recording.targets["10.0.0.2:8000"].times) == 20
+
 
 @pytest.mark.timeout(120)
 def test_snapshot_at_a_past_instant_equals_the_servers_own_promql_at_that_instant(history, tmp_path, monkeypatch,

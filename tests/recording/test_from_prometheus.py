@@ -19,7 +19,7 @@ def _server(stamps, down=()):
     def query(expr: str, at: float) -> list:
         seconds = float(re.search(r"\[(\d+)s\]$", expr).group(1))
         asked.append((at - seconds, at))
-        inside = [t for t in stamps if at - seconds < t <= at]
+        inside = [t for t in stamps if at - seconds <= t <= at]  # Prometheus 2: both edges included
         labels = {"instance": "h:1", "job": "llm", "model": "m"}
         return [
             {"metric": {"__name__": "llm_requests_total", **labels}, "values": [[t, str(t - T0)] for t in inside if t not in down]},
@@ -34,10 +34,10 @@ def test_slices_do_not_overlap_and_every_scrape_is_written_once_in_time_order(tm
     stamps = [T0 + 15 * i for i in range(100)]  # 1485 s: three slices
     query, asked = _server(stamps, down={T0 + 150})
     recorder = Recorder(tmp_path / "r.om")
-    done = record_server(query, ["llm_requests_total", "up"], T0 - 1, stamps[-1], recorder)
+    done = record_server(query, ["llm_requests_total", "up"], T0 - 15, stamps[-1], recorder)
     recorder.close()
     assert len(asked) == 3 and all(b - a <= SLICE for a, b in asked)
-    assert all(asked[i][1] == asked[i + 1][0] for i in range(2))  # (a, b] slices meet without overlap
+    assert all(asked[i][1] == asked[i + 1][0] for i in range(2))  # slices meet; a shared edge is written once
     recording = read_recording(tmp_path / "r.om")
     assert recording.complete
     assert list(recording.targets) == ["h:1"]  # a target with `up` alone is not recorded
