@@ -55,7 +55,8 @@ NO_TARGET_HINT = (
     "aitop: no target given. Pass a Prometheus URL (aitop http://prometheus:9090) or /metrics URLs\n"
     "       (aitop http://host:8000/metrics), set $AITOP_URL, or try the simulated fleet: aitop --demo"
 )
-AT_HELP = "with a recording as TARGET: the instant to evaluate (RFC 3339, unix seconds, or --at=-DURATION from its end)"
+AT_HELP = ("the instant to evaluate (RFC 3339, unix seconds, or --at=-DURATION): with a recording as TARGET "
+           "(-DURATION from its end), or against a Prometheus server (-DURATION before now)")
 
 
 def _duration(text: str) -> float:
@@ -186,9 +187,10 @@ def _watch_parser() -> argparse.ArgumentParser:
     _add_common(parser)
     parser.add_argument("--format", choices=("jsonl",), default="jsonl", help="one JSON document per line")
     parser.add_argument("--count", type=int, metavar="N", help="stop after N snapshots (default: until interrupted)")
-    parser.add_argument("--interval", type=_duration, help="time between refreshes, e.g. 2s (default 2s)")
+    parser.add_argument("--interval", type=_duration, help="time between refreshes, e.g. 2s (default 2s; a recording: as fast as possible)")
     parser.add_argument("--window", type=_duration, help="rate and percentile window, e.g. 1m (default 30s)")
     parser.add_argument("--alertmanager", metavar="URL", help="include the Alertmanager's active alerts")
+    parser.add_argument("--at", metavar="TIME", help="with a recording as TARGET: start there (default: its start)")
     return parser
 
 
@@ -249,7 +251,7 @@ def _run_watch(argv: Sequence[str]) -> int:
     try:
         from aitop.watch import watch
 
-        return asyncio.run(watch(config, args.count))
+        return asyncio.run(watch(config, args.count, args.interval))
     except KeyboardInterrupt:  # the documented way to stop it
         return 0
 

@@ -250,6 +250,7 @@ class Snapshot:
     clock_offset: float = 0.0  # the server's clock minus aitop's (Prometheus mode)
     scrape_interval: float | None = None  # of the jobs holding the rows' series, when known
     failed_queries: tuple[tuple[str, str, tuple[str, ...]], ...] = ()  # (query, error, fields it fills)
+    at: float | None = None  # `--at` against a server: the fixed instant (server time) queries were evaluated at
 
     @property
     def targets_up(self) -> int:

@@ -18,6 +18,7 @@ from aitop.analysis.baseline import BaselineView
 from aitop.analysis.configure import AnalysisSettings
 from aitop.analysis.engine import Analyzer
 from aitop.analysis.thresholds import Threshold, as_rules
+from aitop.markers import Marker, MarkerLog
 from aitop.model import Alert, History, Row, Snapshot
 from aitop.sanitize import clean
 from aitop.sources.base import Collector, Points
@@ -50,6 +51,9 @@ class Monitor:
         self.analyzer = Analyzer(settings)
         self.clock = clock
         self.recorded = recorded if recorded is not None else History()  # every refresh, ring-buffered
+        #: Chart markers: the collector's restarts and deployments (scrape mode, replay), and alerts that fired.
+        self.marker_log: MarkerLog = getattr(collector, "markers", None) or MarkerLog(())
+        self._firing: set[str] = set()
         self.last_good: Snapshot | None = None
         self.polls = 0
         #: Ring the terminal bell on a new critical alert (config `alerts.bell`; off by default).
@@ -193,10 +197,33 @@ class Monitor:
             clock_offset=collected.clock_offset,
             scrape_interval=collected.scrape_interval,
             failed_queries=collected.failed_queries,
+            at=collected.at,
         )
         self.recorded.record(snapshot)
         self.last_good = snapshot
+        self._mark_alerts(snapshot)
         return snapshot
+
+    def _mark_alerts(self, snapshot: Snapshot) -> None:
+        firing = {alert.id for alert in snapshot.alerts if alert.state == "firing"}
+        for alert in snapshot.alerts:
+            if alert.id in firing and alert.id not in self._firing:
+                self.marker_log.add(Marker(snapshot.taken_at, "alert", f"{alert.rule} fired",
+                                           key=(alert.schema, alert.group)))
+        self._firing = firing
+
+    async def markers(self, key: tuple[str, str], seconds: float) -> list[Marker]:
+        """Row `key`'s chart markers of the last `seconds`: restarts and deployments from the server's history
+        (Prometheus) or from the scrapes seen, and the alerts that fired."""
+        until = self.clock()
+        found = self.marker_log.for_row(key, until - seconds, until)
+        remote = getattr(self.collector, "history_markers", None)
+        if remote is not None:
+            try:
+                found += await remote(key, seconds)
+            except Exception:  # a marker query must never cost the charts
+                log.exception("marker query failed")
+        return sorted(found, key=lambda marker: marker.at)
 
     def _stale(self, error: str, targets=None) -> Snapshot:
         last = self.last_good

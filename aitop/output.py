@@ -94,6 +94,8 @@ def snapshot_to_dict(snapshot: Snapshot) -> dict[str, Any]:
         "window_requested_seconds": round(_requested(snapshot), 3),
         "scrape_interval_seconds": snapshot.scrape_interval,
         "clock_offset_seconds": round(snapshot.clock_offset, 3) + 0.0,  # never "-0.0"
+        # `--at` against a server: the fixed instant asked for (time travel); null: the server's now.
+        "at": rfc3339(snapshot.at) if snapshot.at is not None else None,
         "source": {"kind": snapshot.source_kind, "targets": list(snapshot.source_targets),
                    "tls_verified": snapshot.tls_verified},
         "schemas": list(snapshot.schemas),
@@ -165,6 +167,8 @@ def to_table(snapshot: Snapshot) -> str:
 
     text_lines = ["  ".join(pad(cell, w, i < 2) for i, (cell, w) in enumerate(zip(line, widths))) for line in lines]
     footer = [f"{window_words(snapshot)} · {snapshot.targets_up}/{len(snapshot.targets)} targets up"]
+    if snapshot.at is not None:  # `--at`: the server's past, not its present
+        footer.append(f"AT {rfc3339(snapshot.at)}: every query evaluated at that instant (--at)")
     if not snapshot.tls_verified:
         footer.append("TLS certificates NOT verified (--insecure-skip-verify)")
     for target in snapshot.targets:

@@ -129,11 +129,16 @@ def choose_all(schema: Schema, names: Collection[str]) -> dict[str, tuple[Resolv
     return {concept: found for concept, found in chosen.items() if found}
 
 
+#: Series read whatever the schema, for the drill-down's restart and deployment markers (aitop/markers.py):
+#: the process start time, and the engine's configuration info whose new label set means a new deployment.
+MARKER_SERIES = frozenset({"process_start_time_seconds", "vllm:cache_config_info"})
+
+
 class NameFilter:
     """Answers "does any schema need this metric?" cheaply, for the pre-parse line filter."""
 
     def __init__(self, schemas: Iterable[Schema]) -> None:
-        names: set[str] = set()
+        names: set[str] = set(MARKER_SERIES)
         patterns: list[str] = []
         for schema in schemas:
             for name in schema.detect:

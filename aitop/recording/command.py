@@ -9,6 +9,7 @@ import os
 import signal
 import sys
 import time
+from dataclasses import replace
 from collections.abc import Callable, Sequence
 
 from aitop.config import Config, ConfigError
@@ -29,13 +30,20 @@ def record_parser(add_common: Callable[[argparse.ArgumentParser], None], duratio
     """The `aitop record` arguments (`add_common`: the targets, kind and auth options every command takes)."""
     parser = argparse.ArgumentParser(
         prog="aitop record",
-        description="Scrape TARGETs every --interval and write what the schemas use to FILE as OpenMetrics text "
+        description="Scrape TARGETs every --interval (or read a Prometheus server's history) and write what the schemas use to FILE as OpenMetrics text "
         "with timestamps (.gz compresses), loadable by `promtool tsdb create-blocks-from openmetrics` and "
         "VictoriaMetrics' /api/v1/import/prometheus, and replayable: aitop FILE, aitop snapshot FILE.",
     )
     add_common(parser)
     parser.add_argument("--output", "-o", metavar="FILE", help="the recording to write (overwritten)")
-    parser.add_argument("--duration", type=duration, help="stop after this long (default: until Ctrl-C)")
+    parser.add_argument(
+        "--duration", type=duration,
+        help="stop after this long (default: until Ctrl-C); from a Prometheus server: how much history (default 15m)",
+    )
+    parser.add_argument(
+        "--at", metavar="TIME",
+        help="from a Prometheus server: the end of the history recorded (RFC 3339, unix seconds, or -2h; default now)",
+    )
     parser.add_argument("--interval", type=duration, help="time between scrapes (default 2s)")
     parser.add_argument(
         "--repair", metavar="FILE",
@@ -48,12 +56,15 @@ async def record(config: Config, output: str, duration: float | None) -> int:
     """Scrape `config.targets` every `config.interval` into `output` until `duration` or SIGINT/SIGTERM."""
     from aitop.sources.factory import open_collector
 
-    collector = await open_collector(config)
-    if collector.kind != "scrape":
+    collector = await open_collector(replace(config, at=None))  # `--at` is the end of a server's history
+    if collector.kind == "prometheus":  # the server's history, not live scrapes
+        from aitop.recording.from_prometheus import record_from_server
+
         await collector.aclose()
-        print("aitop: record reads /metrics pages; recording from a Prometheus server is not supported yet: "
-              "record its exporters' /metrics URLs", file=sys.stderr)
-        return 2
+        return await record_from_server(config, collector.base_url, output, duration)
+    if config.at is not None:
+        await collector.aclose()
+        raise ConfigError("record --at reads a Prometheus server's history; /metrics pages have no past")
     recorder = Recorder(output)
     collector.recorder = recorder
     stop = asyncio.Event()
@@ -107,7 +118,7 @@ def run_record(args: argparse.Namespace, make_config: Callable[[argparse.Namespa
         raise ConfigError("record needs --output FILE (FILE.gz to compress)")
     config = make_config(args)
     if not config.targets or config.recording:
-        raise ConfigError("record needs /metrics URLs to scrape")
+        raise ConfigError("record needs /metrics URLs to scrape, or one Prometheus server")
     return asyncio.run(record(config, args.output, args.duration))
 
 

@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from aitop.catalog import Schema, builtin_schemas
+from aitop.markers import MarkerLog, model_labels
 from aitop.model import Row, TargetHealth
 from aitop.recording.reader import Recording, RecordingError, rfc3339
 from aitop.rows import RowBuilder, RowCache, TargetData
@@ -81,6 +82,8 @@ class ReplayCollector:
         self._fed: dict[str, int] = {}  # instance -> index of the last scrape added to its window
         self._windows: dict[str, TargetWindow] = {}
         self._plans = {instance: RowCache() for instance in recording.targets}
+        #: Restarts and deployments in the scrapes replayed so far, for the drill-down's chart markers.
+        self.markers = MarkerLog(model_labels(self.schemas))
 
     def seek(self, position: float) -> None:
         """Stand at `position` (clamped to the recording)."""
@@ -119,6 +122,7 @@ class ReplayCollector:
             fed = self._fed.get(instance, -1)
             if last < fed or instance not in self._windows:
                 self._windows[instance], fed = TargetWindow(self.window_seconds), -1
+                self.markers.forget(instance)
             if last == fed:
                 continue
             if fed == -1 and last >= 0:  # start at the newest scrape at least a window before `last`
@@ -126,6 +130,7 @@ class ReplayCollector:
             window = self._windows[instance]
             for index in range(fed + 1, last + 1):
                 samples = scrapes.samples[index]
+                self.markers.observe(instance, scrapes.times[index], samples)
                 if samples is not None:
                     window.add(scrapes.times[index], scrapes.times[index], samples)
                     if len(window.frames) == 1:

@@ -37,6 +37,8 @@ class Collected:
     scrape_interval: float | None = None
     #: (query, error, fields it fills) for every query that failed this refresh with no answer to show instead.
     failed_queries: tuple[tuple[str, str, tuple[str, ...]], ...] = ()
+    #: `--at` against a server: the fixed instant (server time) every query was evaluated at; None: now.
+    at: float | None = None
 
 
 class Collector(Protocol):

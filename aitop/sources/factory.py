@@ -17,8 +17,6 @@ async def open_collector(config: Config) -> Collector:
         from aitop.recording.replay import open_replay
 
         return await asyncio.to_thread(open_replay, config)
-    if config.at is not None:
-        raise ConfigError("--at works on recordings for now (aitop snapshot FILE --at TIME), not on live targets")
     found = await asyncio.gather(
         *(detect(target, kind=config.kind, http=config.http, timeout=config.timeout) for target in config.targets)
     )
@@ -32,9 +30,23 @@ async def open_collector(config: Config) -> Collector:
 
         return PrometheusCollector(
             servers[0].url, window=config.window, timeout=config.timeout, http=config.http, backend=servers[0].backend,
-            schemas=config.schemas,
+            schemas=config.schemas, at=_at(config),
         )
+    if config.at is not None:
+        raise ConfigError("--at needs a recording or a Prometheus server: /metrics pages have no past")
     return ScrapeCollector(
         [item.url for item in found], window=config.window, timeout=config.timeout, http=config.http,
         schemas=config.schemas,
     )
+
+
+def _at(config: Config) -> float | None:
+    """`--at` as unix time: RFC 3339, unix seconds, or -DURATION before now (aitop's clock: the server's
+    offset is learned only once it is queried)."""
+    if config.at is None:
+        return None
+    import time
+
+    from aitop.recording.replay import parse_at
+
+    return parse_at(config.at, now=time.time())

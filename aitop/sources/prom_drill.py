@@ -82,6 +82,13 @@ class PromDrillDown:
         return series
 
 
+    async def history_markers(self, key: tuple[str, str], seconds: float) -> list:
+        """Row `key`'s restarts, deployments and firing alerts of the last `seconds` (prom_markers)."""
+        from aitop.sources.prom_markers import server_markers
+
+        return await server_markers(self, key, seconds)
+
+
 def _number(text: str) -> float | None:
     value = float(text)
     return None if value != value else value

@@ -81,6 +81,7 @@ class PrometheusCollector(PromDrillDown):
         schemas: Sequence[Schema] | None = None,
         wall_clock: Callable[[], float] = time.time,
         monotonic: Callable[[], float] = time.monotonic,
+        at: float | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.targets = (clean(self.base_url, 120),)
@@ -90,6 +91,8 @@ class PrometheusCollector(PromDrillDown):
         self.backend = backend
         self.schemas = tuple(schemas) if schemas is not None else builtin_schemas()
         self.wall_clock, self.monotonic = wall_clock, monotonic
+        #: `--at`: the server's time every query is evaluated at, instead of its "now" (None: now).
+        self.at = at
         #: Seconds `collect()` waits for answers (None: the per-request deadline, timeout × 1.5). The TUI
         #: sets its refresh interval here, so a slow query never delays the other panels.
         self.poll_budget: float | None = None
@@ -160,8 +163,8 @@ class PrometheusCollector(PromDrillDown):
         return rate_window(self.window_seconds, self.facts.scrape_interval)
 
     def server_now(self) -> float:
-        """The server's current time, by aitop's clock and the offset learned."""
-        return self.wall_clock() + self.facts.offset
+        """The server's current time, by aitop's clock and the offset learned (or the fixed `at`)."""
+        return self.at if self.at is not None else self.wall_clock() + self.facts.offset
 
     # -- one refresh --------------------------------------------------------------------------------
     def _start(self, key: str, now: float, function: Callable, *args) -> None:
@@ -185,11 +188,11 @@ class PrometheusCollector(PromDrillDown):
         queries = [q for plan in self._plans for q in instant_queries(plan, window=window, group_by=self.group_by)]
         queries += places_queries(self._plans, group_by=self.group_by)
         self._forget_unplanned({q.expr for q in queries})  # (after a regroup, or a new window)
-        params = self._query_params(taken_at + self.facts.offset)
+        params = self._query_params(self.server_now())
         for query in queries:  # single flight: a query still running from an earlier poll is not sent again
             if self._query_next.get(query.expr, -float("inf")) <= now:
                 self._start(query.expr, now, self._client.custom_query, query.expr, params)
-        if self._alerts_supported:
+        if self._alerts_supported and self.at is None:  # /api/v1/alerts knows only the present
             self._start(_ALERTS, now, partial(self._http.session.get, timeout=self.timeout), f"{self.base_url}/api/v1/alerts")
         planned = {q.expr for q in queries} | {_ALERTS}
         waiting = [flight.task for key, flight in self._inflight.items() if key in planned]
@@ -312,7 +315,9 @@ class PrometheusCollector(PromDrillDown):
 
     def _collected(self, taken_at, rows, warnings, *, alerts=(), failed=()) -> Collected:
         return Collected(
-            taken_at=taken_at,
+            # At a fixed `at`: the instant by aitop's clock, so `taken_at + clock_offset` is what was evaluated.
+            taken_at=taken_at if self.at is None else self.at - self.facts.offset,
+            at=self.at,
             window_seconds=self.window_used,
             window_requested_seconds=self.window_seconds,
             clock_offset=self.facts.offset,

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import httpx
 
 from aitop.catalog import NameFilter, Schema, builtin_schemas
+from aitop.markers import MarkerLog, model_labels
 from aitop.model import Row, TargetHealth
 from aitop.rows import RowBuilder, RowCache, TargetData
 from aitop.sanitize import clean
@@ -90,6 +91,8 @@ class ScrapeCollector:
         self.timeout = timeout
         self.schemas = tuple(schemas) if schemas is not None else builtin_schemas()
         self.name_filter = NameFilter(self.schemas)
+        #: Restarts and deployments seen, for the drill-down's chart markers.
+        self.markers = MarkerLog(model_labels(self.schemas))
         self.wall_clock = wall_clock
         self.monotonic = monotonic
         self.poll_budget: float | None = None
@@ -221,6 +224,7 @@ class ScrapeCollector:
             return
         self._down_since.pop(url, None)
         self._windows[url].add(result.monotonic, result.wall, result.samples)
+        self.markers.observe(instance_of(url), result.wall, result.samples)
         self.duplicates[url] += result.duplicates
         self._notes[url] = result.notes
         self._health[url] = TargetHealth(

@@ -35,6 +35,12 @@ class ReplayApp(AitopApp):
         Binding("n", "next_alert", "Next alert", tooltip="play forward to the next alert that fires"),
     ]
 
+    def __init__(self, monitor, **kwargs) -> None:
+        # The screens' clock is the recording's: the drill-down's charts and markers end at the replay's
+        # position, and "firing for 3m" counts recording time.
+        kwargs.setdefault("clock", lambda: monitor.collector.position)
+        super().__init__(monitor, **kwargs)
+
     @property
     def replay(self) -> ReplayCollector:
         return self.monitor.collector  # type: ignore[return-value]

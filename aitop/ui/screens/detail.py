@@ -17,6 +17,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import DataTable, Static
 
 from aitop.format import format_value
+from aitop.markers import GLYPHS, Marker
 from aitop.model import FIELD_BY_NAME, FIELDS, Row, Snapshot
 from aitop.sanitize import clean
 from aitop.sources.base import Points
@@ -56,6 +57,8 @@ SPLIT_FIELDS = ("request_rate", "error_rate", "latency_p50", "latency_p95", "lat
                 "output_tokens_rate", "cost_per_hour")  # fmt: skip
 
 
+#: Markers listed in words under the errors (the newest; the charts draw every one in range).
+MARKER_LINES = 4
 #: Longest wait between two history fetches while the drill-down is open, in seconds.
 RELOAD_AT_MOST = 60.0
 #: Shortest time axis: a fresh start zooms in on its first minute instead of a 15-minute axis with a dot.
@@ -106,6 +109,7 @@ class DetailScreen(DataScreen):
         self.range_seconds = range_seconds
         self.split_label: str | None = None
         self.history: Mapping[str, Points] = {}
+        self.markers: list[Marker] = []  # restarts, deployments and alerts in the range, oldest first
         self.shown_seconds = range_seconds  # the charts' time axis (shorter while history is young)
         self.split_rows: tuple[Row, ...] = ()
         self.loads = 0  # completed history loads (tests wait on this)
@@ -129,6 +133,9 @@ class DetailScreen(DataScreen):
                     yield DataTable(id="errors", cursor_type="none", show_cursor=False)
                     yield Static(Text("GPUs", Style(bold=True)), id="gpus-title", classes="section", markup=False)
                     yield DataTable(id="gpus", cursor_type="none", show_cursor=False)
+                    markers = Static(id="markers", markup=False)
+                    markers.display = False  # until there is a marker in range
+                    yield markers
                 with Vertical(id="charts"):
                     for chart_id, title, _ in CHARTS:
                         yield MetricChart(title, id=chart_id)
@@ -253,6 +260,7 @@ class DetailScreen(DataScreen):
                 self._load_again = False
                 self._loaded_at = self.clock()
                 history = await monitor.history(self.key, CHART_FIELDS, self.range_seconds)
+                self.markers = await monitor.markers(self.key, self.range_seconds)
                 split = await monitor.breakdown(self.key, self.split_label) if self.split_label else ()
                 self._show_history(history)
                 self._show_split(split)
@@ -268,12 +276,27 @@ class DetailScreen(DataScreen):
         span = shown_span(history, end, self.range_seconds)
         self.shown_seconds = span
         self._show_row()  # the title says how much of the range has data
+        self._show_markers(end)
         for chart_id, _, series in CHARTS:
             chart = self.query_one(f"#{chart_id}", MetricChart)
             chart.show([ChartSeries(label, field, tuple(history.get(field, ())), right) for label, field, right in series],
-                       end=end, span=span)  # fmt: skip
+                       end=end, span=span, markers=self.markers)  # fmt: skip
             if chart_id in OPTIONAL_CHARTS:
                 chart.display = chart.has_data
+
+    def _show_markers(self, end: float) -> None:
+        """The newest markers in words, under the errors: what the charts' vertical lines are."""
+        box = self.query_one("#markers", Static)
+        box.display = bool(self.markers)
+        if not self.markers:
+            return
+        palette = palette_from_variables(self.app.theme_variables)
+        text = Text("markers", Style(bold=True))
+        for marker in self.markers[-MARKER_LINES:]:
+            text.append(f"\n{GLYPHS.get(marker.kind, '|')} ", Style(color=palette.critical if marker.kind == "alert"
+                                                                     else palette.warning, bold=True))
+            text.append(f"-{format_age(max(end - marker.at, 0.0))} {marker.text}")
+        box.update(text)
 
     def _show_split(self, rows: Sequence[Row]) -> None:
         self.split_rows = tuple(rows)

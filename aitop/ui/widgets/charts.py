@@ -19,6 +19,7 @@ from textual.theme import Theme
 from textual_plotext import PlotextPlot
 
 from aitop.format import format_value
+from aitop.markers import GLYPHS, Marker
 from aitop.model import FIELD_BY_NAME
 from aitop.sources.base import Points
 from aitop.ui.themes import CHART_VARIABLES
@@ -29,6 +30,8 @@ log = logging.getLogger(__name__)
 #: Markers per series when colour is off: distinct shapes instead of distinct hues.
 NO_COLOR_MARKERS = ("•", "+", "x", "o")
 Y_TICKS = 4
+#: Markers drawn per chart (the newest): more only blacken the canvas.
+MAX_MARKERS_DRAWN = 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +108,8 @@ class MetricChart(PlotextPlot):
         super().__init__(id=id, classes=classes)
         self.chart_title = title
         self.series: tuple[ChartSeries, ...] = ()
+        #: Events drawn as vertical lines with their glyph (restarts, deployments, alerts), in range.
+        self.markers: tuple[Marker, ...] = ()
         self.end = 0.0
         self.span = 300.0
 
@@ -121,10 +126,11 @@ class MetricChart(PlotextPlot):
         """Whether any series has at least one known value."""
         return any(series.known for series in self.series)
 
-    def show(self, series: Sequence[ChartSeries], *, end: float, span: float) -> None:
-        """Draw `series` over (end - span, end]; points outside it are dropped (plotext fails on a labelled
-        line that lies wholly outside the axes)."""
+    def show(self, series: Sequence[ChartSeries], *, end: float, span: float, markers: Sequence[Marker] = ()) -> None:
+        """Draw `series` and `markers` over (end - span, end]; points outside it are dropped (plotext fails on a
+        labelled line that lies wholly outside the axes)."""
         self.series = tuple(ChartSeries(s.label, s.field, visible(s.points, end - span, end), s.right) for s in series)
+        self.markers = tuple(m for m in markers if end - span <= m.at <= end)[-MAX_MARKERS_DRAWN:]
         self.end = end
         self.span = span
         self.replot()
@@ -143,6 +149,23 @@ class MetricChart(PlotextPlot):
             return Color.parse(self.app.theme_variables.get(name, "white")).rgb
         except ColorParseError:
             return (255, 255, 255)
+
+    def _plot_markers(self, plt, top: float) -> None:
+        """A vertical line per marker, its glyph at the top: the theme's warning colour for restarts and
+        deployments, its error colour for alerts."""
+        stacked: dict[int, int] = {}  # markers per column so far: glyphs at one column stack downwards
+        column = self.span / 60 / max(self.size.width - 8, 1)
+        for marker in self.markers:
+            x = (marker.at - self.end) / 60
+            below = stacked.get(round(x / column), 0)
+            stacked[round(x / column)] = below + 1
+            name = "error" if marker.kind == "alert" else "warning"
+            try:
+                colour = Color.parse(self.app.theme_variables.get(name, "yellow")).rgb
+            except ColorParseError:
+                colour = (255, 255, 0)
+            plt.vline(x, colour)
+            plt.text(GLYPHS.get(marker.kind, "|"), x, top * (0.97 - 0.12 * below), color=colour)
 
     def replot(self) -> None:
         """Redraw from the stored series with the current theme's colours."""
@@ -174,5 +197,6 @@ class MetricChart(PlotextPlot):
             side = "right" if right else "left"
             plt.ylim(0, top, yside=side)
             plt.yticks(*_ticks(top, fields[0]), yside=side)
+        self._plot_markers(plt, tops[False] * 1.1 if tops[False] > 0 else 1.0)
         plt.title(self.chart_title if self.has_data else f"{self.chart_title} — no data in range")
         self.refresh()

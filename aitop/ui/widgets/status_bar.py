@@ -148,6 +148,9 @@ def _badges(snapshot: Snapshot | None, state: UiState, palette: Palette, alerts:
     if snapshot is not None and snapshot.source_kind == "replay":  # the numbers are from the past
         stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(snapshot.taken_at))
         badges.append(Text(f" REPLAY {stamp}Z ", Style(color=palette.warning, bold=True, reverse=True)))
+    if snapshot is not None and snapshot.at is not None:  # `--at`: the server's past, not its present
+        stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(snapshot.at))
+        badges.append(Text(f" AT {stamp}Z ", Style(color=palette.warning, bold=True, reverse=True)))
     if snapshot is not None and not snapshot.tls_verified:
         # Permanent while checks are off: anyone on the path could be feeding these numbers.
         badges.append(Text(" TLS NOT VERIFIED ", Style(color=palette.critical, bold=True, reverse=True)))
@@ -185,7 +188,8 @@ def status_text(snapshot: Snapshot | None, now: float, palette: Palette, state: 
         return line
     # Most important first: at 80 columns the tail is cut off with an ellipsis.
     health, failure = _health(snapshot, palette)
-    age = Text(f"updated {format_age(now - snapshot.taken_at)} ago" if snapshot.source_kind != "replay" else "recording")
+    age = Text("recording" if snapshot.source_kind == "replay" else "time travel" if snapshot.at is not None
+               else f"updated {format_age(now - snapshot.taken_at)} ago")
     if snapshot.stale:
         age.stylize(Style(color=palette.critical, bold=True))
     muted = Style(color=palette.muted)
