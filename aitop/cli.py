@@ -18,13 +18,11 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 
-from aitop import __version__
 from aitop.analysis.configure import AnalysisSettings
 from aitop.analysis.rules import DEFAULT_RULES
 from aitop.check import evaluate_snapshot, render_json, render_text, unknown
-from aitop.config import DEFAULT_SNAPSHOT_WINDOW, Config, ConfigError, build_config, parse_duration, writable_config_path
+from aitop.config import DEFAULT_SNAPSHOT_WINDOW, Config, ConfigError, build_config, writable_config_path
 from aitop.ops_config import attach, with_alertmanager
-from aitop.engine_config import apply_engine
 from aitop.guard import (
     crash_reports_without_locals,
     exit_on_hangup,
@@ -36,13 +34,24 @@ from aitop.guard import (
 )
 from aitop.glyphs import use_glyph_fallback
 from aitop.monitor import Monitor
-from aitop.recording.command import attach_recorder, recording_paths, tui_monitor
+from aitop.recording.command import attach_recorder, tui_monitor
 from aitop.secret import mask
 from aitop.output import to_json, to_table
 from aitop.outstream import EXIT_OUTPUT_LOST, guarded_stdout, stdout_closed
 from aitop.sources.detect import DetectionError, PendingCollector
 from aitop.sources.factory import open_collector
 from aitop.transport import HttpSettings
+from aitop.cli_args import (
+    add_common,
+    check_parser,
+    config_from_args,
+    demo_server_parser,
+    detect_parser,
+    duration,
+    main_parser,
+    snapshot_parser,
+    watch_parser,
+)
 
 log = logging.getLogger(__name__)
 
@@ -55,170 +64,6 @@ NO_TARGET_HINT = (
     "aitop: no target given. Pass a Prometheus URL (aitop http://prometheus:9090) or /metrics URLs\n"
     "       (aitop http://host:8000/metrics), set $AITOP_URL, or try the simulated fleet: aitop --demo"
 )
-AT_HELP = ("the instant to evaluate (RFC 3339, unix seconds, or --at=-DURATION): with a recording as TARGET "
-           "(-DURATION from its end), or against a Prometheus server (-DURATION before now)")
-
-
-def _duration(text: str) -> float:
-    try:
-        return parse_duration(text)
-    except ConfigError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-
-
-def _add_common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "targets", nargs="*", metavar="TARGET",
-        help="a Prometheus-compatible base URL (path prefix allowed) or /metrics URLs; kind auto-detected",
-    )
-    kind = parser.add_mutually_exclusive_group()
-    kind.add_argument("--prometheus", dest="kind", action="store_const", const="prometheus", help="TARGET is a Prometheus server")
-    kind.add_argument("--scrape", dest="kind", action="store_const", const="scrape", help="TARGETs are /metrics pages")
-    parser.set_defaults(kind="auto")
-    parser.add_argument("--timeout", type=_duration, help="per-request timeout (default 5s)")
-    parser.add_argument(
-        "--config", metavar="PATH",
-        help="TOML config file (default: $AITOP_CONFIG, else config.toml in the user config dir); "
-        "every option is documented in aitop.example.toml",
-    )
-    auth = parser.add_argument_group("auth and transport (secrets only from files or $AITOP_BEARER_TOKEN / $AITOP_PASSWORD)")
-    auth.add_argument("--bearer-token-file", metavar="FILE", help="send 'Authorization: Bearer <file content>'")
-    auth.add_argument("--basic-auth-user", metavar="USER", help="basic auth user (password from --basic-auth-password-file or $AITOP_PASSWORD)")
-    auth.add_argument("--basic-auth-password-file", metavar="FILE")
-    auth.add_argument("--header", action="append", default=[], metavar="'NAME: VALUE'", help="extra request header (repeatable)")
-    auth.add_argument("--tenant", metavar="ID", help="X-Scope-OrgID for Mimir / Cortex / Thanos")
-    auth.add_argument("--ca-file", metavar="FILE", help="CA bundle to verify the server's certificate")
-    auth.add_argument("--insecure-skip-verify", action="store_true", help="do not verify TLS certificates (shown on screen)")
-
-
-def _config(args: argparse.Namespace, **overrides) -> Config:
-    recordings = recording_paths(args.targets)  # a recording file is a target too: it is replayed
-    config = build_config(
-        [] if recordings else args.targets,
-        interval=getattr(args, "interval", None),
-        window=overrides.get("window", getattr(args, "window", None)),
-        timeout=args.timeout,
-        kind=args.kind,
-        bearer_token_file=args.bearer_token_file,
-        basic_auth_user=args.basic_auth_user,
-        basic_auth_password_file=args.basic_auth_password_file,
-        headers=args.header,
-        tenant=args.tenant,
-        ca_file=args.ca_file,
-        insecure_skip_verify=args.insecure_skip_verify,
-        config_file=args.config,
-        discover_config=True,
-        theme=getattr(args, "theme", None),
-    )
-    for warning in config.warnings:
-        print(f"aitop: warning: {warning}", file=sys.stderr)
-    apply_engine(config.engine)
-    at = getattr(args, "at", None)
-    if recordings:
-        return replace(config, targets=tuple(recordings), recording=recordings[0], at=at)
-    return replace(config, at=at) if at is not None else config
-
-
-def _main_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="aitop",
-        description="top for AI services: live per-model traffic, errors, latency, tokens, cost and feedback.",
-        epilog="subcommands: aitop snapshot TARGET… --format json|table · aitop watch TARGET… --format jsonl"
-        " · aitop check TARGET… --format text|json · aitop slo rules · aitop demo-server --port N"
-        " · aitop record TARGET… --output FILE · aitop FILE (replay a recording)",
-    )
-    _add_common(parser)
-    parser.add_argument("--demo", action="store_true", help="watch an embedded simulated fleet")
-    parser.add_argument("--theme", metavar="NAME", help="aitop-dark (default), aitop-light, aitop-high-contrast, aitop-okabe-ito, or yours")
-    parser.add_argument(
-        "--once", action="store_true",
-        help="print one plain-text snapshot and exit (no TUI; for pipes, files and TERM=dumb)",
-    )
-    parser.add_argument("--interval", type=_duration, help="time between refreshes, e.g. 2s (default 2s)")
-    parser.add_argument("--window", type=_duration, help="rate and percentile window, e.g. 1m (default 30s)")
-    parser.add_argument("--record", metavar="FILE", help="record what you watch to FILE (OpenMetrics; .gz compresses)")
-    parser.add_argument("--at", metavar="TIME", help=AT_HELP)
-    parser.add_argument("--version", action="version", version=f"aitop {__version__}")
-    parser.add_argument("--alertmanager", metavar="URL", help="read active alerts and silences; `s` silences an alert")
-    return parser
-
-
-def _snapshot_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="aitop snapshot",
-        description="Scrape twice, --window apart, and print one snapshot of every row.",
-    )
-    _add_common(parser)
-    parser.add_argument("--format", choices=("json", "table"), default="table")
-    parser.add_argument("--at", metavar="TIME", help=AT_HELP)
-    parser.add_argument(
-        "--window", type=_duration, default=DEFAULT_SNAPSHOT_WINDOW,
-        help="scrape mode: time between the two scrapes; Prometheus mode: the PromQL range (default 10s)",
-    )
-    return parser
-
-
-class _NagiosParser(argparse.ArgumentParser):
-    """A usage error is UNKNOWN (3) for a monitoring plugin; argparse's 2 would read as CRITICAL."""
-
-    def error(self, message: str):  # type: ignore[override]
-        self.print_usage(sys.stderr)
-        print(f"{self.prog}: error: {message}", file=sys.stderr)
-        raise SystemExit(3)
-
-
-def _detect_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="aitop detect",
-        description="Which schemas the targets expose, where each concept comes from, and why a field is empty.",
-    )
-    _add_common(parser)
-    parser.add_argument("--format", choices=("text", "json"), default="text")
-    parser.add_argument("--window", type=_duration, help="rate window (default 30s)")
-    return parser
-
-
-def _watch_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="aitop watch",
-        description="Refresh like the TUI and print one JSON snapshot per line (rows, and alerts with their "
-        "state and since) until interrupted, or --count lines.",
-    )
-    _add_common(parser)
-    parser.add_argument("--format", choices=("jsonl",), default="jsonl", help="one JSON document per line")
-    parser.add_argument("--count", type=int, metavar="N", help="stop after N snapshots (default: until interrupted)")
-    parser.add_argument("--interval", type=_duration, help="time between refreshes, e.g. 2s (default 2s; a recording: as fast as possible)")
-    parser.add_argument("--window", type=_duration, help="rate and percentile window, e.g. 1m (default 30s)")
-    parser.add_argument("--alertmanager", metavar="URL", help="include the Alertmanager's active alerts")
-    parser.add_argument("--at", metavar="TIME", help="with a recording as TARGET: start there (default: its start)")
-    return parser
-
-
-def _check_parser() -> argparse.ArgumentParser:
-    parser = _NagiosParser(
-        prog="aitop check",
-        description="Judge the current window by the alert rules once; exit 0 OK, 1 WARNING, 2 CRITICAL, "
-        "3 UNKNOWN (Nagios plugin convention). Scrape mode takes two scrapes --window apart.",
-    )
-    _add_common(parser)
-    parser.add_argument("--format", choices=("text", "json"), default="text")
-    parser.add_argument(
-        "--window", type=_duration,
-        help="scrape mode: time between the two scrapes; Prometheus mode: the PromQL range "
-        "(default: [check] window in the config, else 10s)",
-    )
-    parser.add_argument("--at", metavar="TIME", help=AT_HELP)
-    parser.add_argument("--slo", action="store_true",
-                        help="also judge the config's [[slo]] entries by their burn rates (page: 2, ticket: 1)")
-    return parser
-
-
-def _demo_server_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="aitop demo-server", description="Serve only the simulated exporter.")
-    parser.add_argument("--port", type=int, default=9400, help="port on 127.0.0.1 (default 9400)")
-    return parser
-
-
 async def _snapshot(config: Config, output_format: str) -> int:
     monitor = Monitor(await open_collector(config), analysis=config.analysis)
     try:
@@ -239,11 +84,11 @@ async def _snapshot(config: Config, output_format: str) -> int:
 
 
 def _run_watch(argv: Sequence[str]) -> int:
-    parser = _watch_parser()
+    parser = watch_parser()
     args = parser.parse_args(argv)
     if args.count is not None and args.count < 1:
         parser.error("--count: at least 1")
-    config = with_alertmanager(_config(args), args.alertmanager)
+    config = with_alertmanager(config_from_args(args), args.alertmanager)
     if not config.targets:
         print(NO_TARGET_HINT, file=sys.stderr)
         return 2
@@ -281,9 +126,9 @@ async def _check(config: Config, output_format: str, slo: bool = False) -> int:
 
 
 def _run_check(argv: Sequence[str]) -> int:
-    args = _check_parser().parse_args(argv)
+    args = check_parser().parse_args(argv)
     try:
-        config = _config(args)
+        config = config_from_args(args)
         window = args.window if args.window is not None else config.check_window or DEFAULT_SNAPSHOT_WINDOW
         config = replace(config, window=window)
         if not config.targets:
@@ -400,7 +245,7 @@ def _run_demo(args: argparse.Namespace) -> int:
 def _headless(parser: argparse.ArgumentParser, argv: Sequence[str], command) -> int:
     """Run a one-shot command (`snapshot`, `detect`) that prints to stdout and logs to stderr."""
     args = parser.parse_args(argv)
-    config = _config(args)
+    config = config_from_args(args)
     if not config.targets:
         print(NO_TARGET_HINT, file=sys.stderr)
         return 2
@@ -410,7 +255,7 @@ def _headless(parser: argparse.ArgumentParser, argv: Sequence[str], command) -> 
 
 def _dispatch(argv: Sequence[str]) -> int:
     if argv and argv[0] == "snapshot":
-        return _headless(_snapshot_parser(), argv[1:], _snapshot)
+        return _headless(snapshot_parser(), argv[1:], _snapshot)
     if argv and argv[0] == "watch":
         return _run_watch(argv[1:])
     if argv and argv[0] == "check":
@@ -418,12 +263,12 @@ def _dispatch(argv: Sequence[str]) -> int:
     if argv and argv[0] == "detect":
         from aitop.detect_command import detect_command
 
-        return _headless(_detect_parser(), argv[1:], detect_command)
+        return _headless(detect_parser(), argv[1:], detect_command)
     if argv and argv[0] == "record":
         from aitop.recording.command import record_parser, run_record
 
         setup_logging(to_file=False)
-        return run_record(record_parser(_add_common, _duration).parse_args(argv[1:]), _config)
+        return run_record(record_parser(add_common, duration).parse_args(argv[1:]), config_from_args)
     if argv and argv[0] == "slo":
         from aitop.slo.command import slo_command
 
@@ -431,14 +276,14 @@ def _dispatch(argv: Sequence[str]) -> int:
     if argv and argv[0] == "demo-server":
         from aitop.demo import serve
 
-        args = _demo_server_parser().parse_args(argv[1:])
+        args = demo_server_parser().parse_args(argv[1:])
         return serve(args.port)
-    args = _main_parser().parse_args(argv)
+    args = main_parser().parse_args(argv)
     setup_logging(to_file=True)
     if args.demo:
         return _run_demo(args)
 
-    config = with_alertmanager(_config(args), args.alertmanager)
+    config = with_alertmanager(config_from_args(args), args.alertmanager)
     if not config.targets:
         print(NO_TARGET_HINT, file=sys.stderr)
         return 2
