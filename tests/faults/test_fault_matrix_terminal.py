@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from kit import ESC_OR_C1, PtySession, aitop_env, escape_audit, plain, screen_text
+from kit import ESC_OR_C1, PtySession, aitop_env, escape_audit, plain, screen_text, settle
 from rich.style import Style
 from rich.text import Text
 from server import Exporter, FaultServer, PrometheusAPI, api_error, query_kind
@@ -324,8 +324,7 @@ async def test_f27_selection_and_sort_survive_a_resize_storm(serve):
             app.post_message(Resize(size, size))
             await asyncio.sleep(0.02)
         await pilot.resize_terminal(20, 5)
-        await pilot.pause()
-        assert "too small" in screen_text(app)
+        assert await settle(lambda: "too small" in screen_text(app), timeout=5.0), screen_text(app)
         await pilot.resize_terminal(200, 60)
         await app.poll_once()
         await pilot.pause()
