@@ -337,3 +337,27 @@ def test_check_is_never_ok_while_its_latency_queries_time_out(prom_timeout):
     # expression evaluation" or "expanding series: context deadline exceeded": both are timeouts.
     assert "query timed out on the server (timeout: " in run.stdout, run.stdout
     assert "query rejected" not in run.stdout, run.stdout
+
+
+def test_mixed_fleet_drill_down_reads_each_rows_own_kv_spelling(prom15):
+    """The V0 row's history and breakdown read `gpu_cache_usage_perc`, as its table row does, although the
+    plan's first spelling is V1's `kv_cache_usage_perc` (joined with `or`, one spelling per row)."""
+    import asyncio
+
+    from aitop.sources.prometheus import PrometheusCollector
+
+    model, _, usage, _ = MIXED_FLEET["v0"]
+    collector = PrometheusCollector(prom15, window=30.0, timeout=10)
+
+    async def drill():
+        rows = {row.key: row for row in (await collector.collect()).rows}
+        history = await collector.history(("vllm", model), ["kv_cache_usage"], 120)
+        breakdown = await collector.breakdown(("vllm", model), "job")
+        await collector.aclose()
+        return rows, history, breakdown
+
+    rows, history, breakdown = asyncio.run(drill())
+    assert rows[("vllm", model)].values["kv_cache_usage"] == pytest.approx(usage)
+    points = [value for _, value in history["kv_cache_usage"] if value is not None]
+    assert points and all(value == pytest.approx(usage) for value in points), history
+    assert {row.group: row.values.get("kv_cache_usage") for row in breakdown} == {"vllm-v0": pytest.approx(usage)}
