@@ -194,6 +194,14 @@ def _vector(plan: SchemaPlan, variant: Variant, names: Sequence[str], labels: Se
     none of them are named by their target — then one `by (labels[0])` groups them all. Grouping by all
     the labels at once would split one model's series into rows by which labels they happen to carry.
     """
+    own = plan.schema.group_labels_of(variant)
+    split = next((m for m in extra if isinstance(m, GroupMatcher) and m.label == own[0]), None) \
+        if len(own) > 1 and own[0] not in labels else None
+    if split is not None:  # a breakdown by another label: the row's series under each of its names
+        rest = [m for m in extra if m is not split]
+        named = [fn(_selector(variant, names, [*rest, GroupMatcher(label, split.value), *(f'{o}=""' for o in own[:i])]))
+                 for i, label in enumerate((*own, INSTANCE))]
+        return plan.wrap("(" + " or ".join(named) + ")", variant)
     if len(labels) < 2:
         return plan.wrap(fn(_selector(variant, names, extra)), variant)
     first = labels[0]
