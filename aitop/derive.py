@@ -120,6 +120,9 @@ class Accumulator:
     #: kept apart from `buckets`, which a server's quantiles make unnecessary)
     places: set[str] = field(default_factory=set)  # hosts and pods behind the row (aitop.gpus joins on them)
     goodput_buckets: dict[str, dict[float, float]] = field(default_factory=lambda: defaultdict(lambda: defaultdict(float)))
+    #: concept -> observations/s of a histogram whose quantiles a server computed (Prometheus mode): with a
+    #: NaN quantile, observations mean fewer than two buckets — only +Inf, as `buckets` shows in scrape mode
+    unbounded: dict[str, float] = field(default_factory=dict)
 
 
 def _detail(source: Provenance) -> str:
@@ -217,6 +220,17 @@ def _distribution(acc: Accumulator, concept: str, name: str, q: float,
     return None, None, unmerged
 
 
+def _unbounded(acc: Accumulator, concept: str, histogram: Histogram | None) -> float:
+    """Observations/s of a histogram holding only a +Inf bucket; 0 when it has bounds or nothing is known.
+    Scrape mode has the buckets; a server answered either its bucket rates by bound (goodput) or the +Inf
+    rate alone (read only beside a NaN quantile: with observations, fewer than two buckets)."""
+    if histogram is not None:
+        return histogram.ordered[0][1] if len(histogram.ordered) == 1 else 0.0
+    if server := acc.goodput_buckets.get(concept):
+        return server.get(math.inf, 0.0) if len(server) == 1 else 0.0
+    return acc.unbounded.get(concept, 0.0)
+
+
 def finish_row(schema: str, group: str, acc: Accumulator) -> Row:
     """The `Row` of one accumulated group: contract fields, missing reasons, provenance."""
     values: dict[str, float | None] = {}
@@ -249,11 +263,11 @@ def finish_row(schema: str, group: str, acc: Accumulator) -> Row:
             if kind is not None:
                 used[name] = kind
             histogram = histograms.get(concept)
-            if kind == "histogram" and values[name] is None and histogram is not None \
-                    and len(histogram.ordered) == 1 and histogram.ordered[0][1] > 0:
+            observed = _unbounded(acc, concept, histogram)
+            if kind == "histogram" and values[name] is None and observed > 0:
                 # An OTel histogram exported without explicit bounds: observations, but no distribution.
                 missing[name] = Missing.NO_BUCKETS
-                notes[name] = (f"the histogram has only a +Inf bucket: {histogram.ordered[0][1]:g} observations/s "
+                notes[name] = (f"the histogram has only a +Inf bucket: {observed:g} observations/s "
                                "in the window, none placed in a bounded bucket")
             if unmerged and kind is None:
                 missing[name] = Missing.NO_METRIC  # no mergeable source: a summary's series cannot be combined

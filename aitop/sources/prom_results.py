@@ -155,6 +155,8 @@ def fields_of(query: Query) -> tuple[str, ...]:
     """The fields a query's answer fills (for every reading of its expression)."""
     fields: dict[str, None] = {}
     for reading in query.readings():
+        if reading.kind == "unbounded":  # only explains an empty quantile: its failure empties no field
+            continue
         fields.update(dict.fromkeys((reading.field,) if reading.field else CONCEPT_FIELDS.get(reading.concept, ())))
     return tuple(fields)
 
@@ -172,6 +174,10 @@ def _read(acc: Accumulator, query: Query, labels: Mapping[str, str], value: floa
             source = acc.provenance[(query.concept, "histogram")]  # what the goodput explanation quotes
             source.metrics.add(query.variant.metric if query.variant is not None else query.concept)
             source.scale, source.elapsed = query.scale, query.window
+        return
+    elif query.kind == "unbounded":  # observations/s, read only beside a NaN quantile (finish_row)
+        if value == value:
+            acc.unbounded[query.concept] = value
         return
     elif query.kind == "gauge":
         if value == value:

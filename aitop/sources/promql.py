@@ -21,6 +21,7 @@ from aitop.catalog import Resolved, Schema, Variant, alternates, choose_all, fin
 from aitop.derive import GAUGE_FIELDS, GOODPUT_FIELDS, QUANTILE_FIELDS, RATE_FIELDS
 
 INSTANCE = "instance"
+INF_BUCKET = 'le="+Inf"'
 GOODPUT_CONCEPTS = {concept: name for name, (concept, _) in GOODPUT_FIELDS.items()}
 
 
@@ -41,7 +42,7 @@ class Query:
 
     schema: str
     concept: str
-    kind: str  # rate | errors | feedback | quantile | gauge | mean | summary
+    kind: str  # rate | errors | feedback | quantile | buckets | unbounded | gauge | mean | summary | places
     expr: str
     group_labels: tuple[str, ...]
     type_labels: tuple[str, ...] = ()
@@ -193,6 +194,14 @@ def _vector(plan: SchemaPlan, variant: Variant, names: Sequence[str], labels: Se
     none of them are named by their target — then one `by (labels[0])` groups them all. Grouping by all
     the labels at once would split one model's series into rows by which labels they happen to carry.
     """
+    own = plan.schema.group_labels_of(variant)
+    split = next((m for m in extra if isinstance(m, GroupMatcher) and m.label == own[0]), None) \
+        if len(own) > 1 and own[0] not in labels else None
+    if split is not None:  # a breakdown by another label: the row's series under each of its names
+        rest = [m for m in extra if m is not split]
+        named = [fn(_selector(variant, names, [*rest, GroupMatcher(label, split.value), *(f'{o}=""' for o in own[:i])]))
+                 for i, label in enumerate((*own, INSTANCE))]
+        return plan.wrap("(" + " or ".join(named) + ")", variant)
     if len(labels) < 2:
         return plan.wrap(fn(_selector(variant, names, extra)), variant)
     first = labels[0]
@@ -239,7 +248,13 @@ def instant_queries(plan: SchemaPlan, *, window: float, group_by: str | None, ma
                     expr = either(lambda found, q=q: f"histogram_quantile({q:g}, sum by ({_by(['le', *group])}) "
                                   f"({_vector(plan, found.variant, found.values, labels, extra, rate)}))")
                     queries.append(Query(name, concept, "quantile", expr, field=field_name, **common))
-                if concept in GOODPUT_CONCEPTS:  # bucket rates by bound: goodput reads the bound at its target
+                if concept not in GOODPUT_CONCEPTS:
+                    # Observations/s per row: beside a NaN quantile they tell "only a +Inf bucket" (an OTel
+                    # histogram without bounds) from "nothing observed"; the goodput buckets below tell it too.
+                    expr = either(lambda found: f"sum by ({_by(group)}) "
+                                  f"({_vector(plan, found.variant, found.values, labels, [*extra, INF_BUCKET], rate)})")
+                    queries.append(Query(name, concept, "unbounded", expr, **common))
+                else:  # bucket rates by bound: goodput reads the bound at its target
                     expr = either(lambda found: f"sum by ({_by(['le', *group])}) "
                                   f"({_vector(plan, found.variant, found.values, labels, extra, rate)})")
                     queries.append(Query(name, concept, "buckets", expr, field=GOODPUT_CONCEPTS[concept],
@@ -308,54 +323,74 @@ def places_queries(plans: Sequence[SchemaPlan], *, group_by: str | None) -> list
 
 
 def row_expression(plan: SchemaPlan, field: str, *, window: float, matcher: str) -> str | None:
-    """One field of one row as a single PromQL expression (for `query_range`), or None if unavailable."""
+    """One field of one row as a single PromQL expression (for `query_range`), or None if unavailable.
+
+    Built from the instant queries' parts (`_vector`): the same coalescing of group labels (LiteLLM's
+    `requested_model`, else `model`) and the same spellings joined with `or` (vLLM V0's KV gauge where V1's
+    is absent), so a row's history reads the series its table row reads — then summed to one series.
+    """
     w = duration(window)
 
-    def entries(concept: str) -> list[tuple[Resolved, Variant, str]]:
-        return [(found, found.variant, _matcher_for(matcher, plan, found.variant)) for found in plan.chosen.get(concept, ())]
+    def rate_fn(selector: str) -> str:
+        return f"rate({selector}[{w}])"
+
+    def vector(found: Resolved, names: Sequence[str], extra: Sequence[str] = (), fn=lambda selector: selector) -> str:
+        variant = found.variant
+        row = _matcher_for(matcher, plan, variant)
+        return _vector(plan, variant, names, plan.group_labels(None, variant), [row, *extra], fn)
+
+    def either(concept: str, resolved: Resolved, build) -> str:
+        """`build` over each spelling of the concept, the first one a row has (as `instant_queries`)."""
+        spellings = (resolved, *plan.others.get(concept, ()))
+        return " or ".join(f"({build(found)})" for found in spellings) if len(spellings) > 1 else build(resolved)
 
     def scaled(expr: str, variant: Variant) -> str:
-        return expr if variant.scale == 1 else f"{expr} * {variant.scale:g}"
-
-    def rate_of(variant: Variant, names: Sequence[str], extra: str) -> str:
-        return f"sum({plan.wrap(f'rate({_selector(variant, names, [extra])}[{w}])', variant)})"
+        if variant.scale == 1:
+            return expr
+        return f"({expr}) * {variant.scale:g}" if " or " in expr else f"{expr} * {variant.scale:g}"  # `or` binds last
 
     def rate(concept: str) -> str | None:
-        if not (found := entries(concept)):
+        if not (found := plan.chosen.get(concept)):
             return None
-        resolved, variant, extra = found[0]
+        resolved, variant = found[0], found[0].variant
+        if plan.others.get(concept):  # (alternates exist only for one-name counters)
+            return scaled(either(concept, resolved, lambda f: f"sum({vector(f, f.values, fn=rate_fn)})"), variant)
         names = [(n,) for n in resolved.values] if variant.metric_regex is None else [resolved.values]
-        terms = [rate_of(variant, selected, extra) for selected in names]
+        terms = [f"sum({vector(resolved, selected, fn=rate_fn)})" for selected in names]
         # `or vector(0)` per name: a name without series must not blank the sum of the others
         total = terms[0] if len(terms) == 1 else " + ".join(f"({term} or vector(0))" for term in terms)
         return scaled(total, variant)
 
-    def distribution(resolved: Resolved, variant: Variant, extra: str, q: float) -> str:
+    def distribution(concept: str, resolved: Resolved, q: float) -> str:
+        variant = resolved.variant
         if variant.kind == "histogram":
-            bucket_rates = plan.wrap(f"rate({_selector(variant, resolved.values, [extra])}[{w}])", variant)
-            return scaled(f"histogram_quantile({q:g}, sum by (le) ({bucket_rates}))", variant)
+            return scaled(either(concept, resolved, lambda f: f"histogram_quantile({q:g}, sum by (le) "
+                                 f"({vector(f, f.values, fn=rate_fn)}))"), variant)
         if variant.kind == "mean":
-            total, count = rate_of(variant, resolved.values, extra), rate_of(variant, resolved.counts, extra)
+            total = f"sum({vector(resolved, resolved.values, fn=rate_fn)})"
+            count = f"sum({vector(resolved, resolved.counts, fn=rate_fn)})"
             return scaled(f"{total} / {count}", variant)
         if variant.kind == "summary":  # only while one series holds the row, as in the table
-            line = plan.wrap(_selector(variant, resolved.values, [extra, f'quantile="{q:g}"']), variant)
+            line = vector(resolved, resolved.values, [f'quantile="{q:g}"'])
             return scaled(f"(max({line}) and on () (count({line}) == 1))", variant)
-        return scaled(f"{variant.aggregate}({plan.wrap(_selector(variant, resolved.values, [extra]), variant)})", variant)
+        return scaled(either(concept, resolved, lambda f: f"{variant.aggregate}({vector(f, f.values)})"), variant)
 
     for concept, name in RATE_FIELDS.items():
         if field == name:
             return rate(concept)
     for concept, fields in QUANTILE_FIELDS.items():
         for name, q in fields:
-            if field == name and (found := entries(concept)):
+            if field == name and (found := plan.chosen.get(concept)):
                 # a summary, else its fallback: the source the table shows
-                return " or ".join(f"({distribution(*entry, q)})" for entry in found) if len(found) > 1 \
-                    else distribution(*found[0], q)
+                return " or ".join(f"({distribution(concept, entry, q)})" for entry in found) if len(found) > 1 \
+                    else distribution(concept, found[0], q)
     for concept, name in GAUGE_FIELDS.items():
-        if field == name and (found := entries(concept)):
-            resolved, variant, extra = found[0]
-            gauge = plan.wrap(_selector(variant, resolved.values, [extra]), variant)
-            return scaled(f"{variant.aggregate}({gauge})", variant)
+        if field == name and (found := plan.chosen.get(concept)):
+            resolved, variant = found[0], found[0].variant
+            # as the table reads it: a per-query cost gauge averaged over the window (`instant_queries`)
+            over = (lambda sel: f"avg_over_time({sel}[{w}])") if concept == "cost_per_query" else (lambda sel: sel)
+            return scaled(either(concept, resolved, lambda f: f"{variant.aggregate}({vector(f, f.values, fn=over)})"),
+                          variant)
     if field == "error_rate" and rate("errors") and rate("requests"):
         return f"({rate('errors')} or vector(0)) / {rate('requests')}"
     if field == "cost_per_hour" and rate("cost"):

@@ -582,11 +582,13 @@ def is_server_fact(expr: str) -> bool:
 
 
 def query_kind(request: Request) -> str:
-    """Which panel a query feeds: requests, errors, latency_p50/p95/p99 (or '' for other endpoints)."""
+    """Which panel a query feeds: requests, errors, latency_p50/p95/p99, inf_bucket (or '' for other endpoints)."""
     expr = request.param("query") or ""
     if not request.path.endswith("/query") or is_server_fact(expr):
         return ""
     match = re.match(r"histogram_quantile\(0\.(\d+),", expr)
     if match:
         return f"latency_p{match.group(1).ljust(2, '0')}"  # 0.5 -> p50, 0.95 -> p95
+    if 'le="+Inf"' in expr:  # a histogram's observations/s (why its quantiles may be empty), not a panel
+        return "inf_bucket"
     return "errors" if "status!~" in expr else "requests"

@@ -160,3 +160,17 @@ def many_models_history(models: int, times: Sequence[float], edges: Sequence[flo
             sums.append(f'llm_request_latency_seconds_sum{{model="{model}"}} {n} {t:.3f}')
     return "\n".join(["# TYPE llm_requests counter", *requests, "# TYPE llm_request_latency_seconds histogram",
                       *buckets, *counts, *sums, "# EOF"]) + "\n"
+
+
+def inf_only_history(model: str, times: Sequence[float], per_second: float) -> str:
+    """OpenMetrics of an OTel GenAI server histogram exported without explicit bounds (only `le="+Inf"`),
+    `per_second` requests a second."""
+    buckets, counts, sums = [], [], []
+    labels = f'gen_ai_request_model="{model}"'
+    for t in times:
+        n = (t - times[0]) * per_second + 100.0
+        buckets.append(f'gen_ai_server_request_duration_seconds_bucket{{{labels},le="+Inf"}} {n} {t:.3f}')
+        counts.append(f"gen_ai_server_request_duration_seconds_count{{{labels}}} {n} {t:.3f}")
+        sums.append(f"gen_ai_server_request_duration_seconds_sum{{{labels}}} {n * 0.8} {t:.3f}")
+    return "\n".join(["# TYPE gen_ai_server_request_duration_seconds histogram", *buckets, *counts, *sums,
+                      "# EOF"]) + "\n"

@@ -119,6 +119,23 @@ def prom_timeout(known, tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def prom_inf_only(known, tmp_path_factory):
+    """A Prometheus holding an OTel GenAI histogram with only a `le="+Inf"` bucket, 2 requests/s."""
+    tmp = tmp_path_factory.mktemp("prom-inf-only")
+    backfill(known.require_binary("promtool"), prod_servers.inf_only_history("otel-model", _times(15, 300), 2.0),
+             tmp / "data")
+    port = known.free_port()
+    argv = [known.require_binary("prometheus"), f"--config.file={scrape_config(tmp / 'p.yml', '15s', {})}",
+            f"--storage.tsdb.path={tmp / 'data'}", f"--web.listen-address=127.0.0.1:{port}", "--log.level=warn"]
+    server = known._Server("prometheus", argv, tmp / "prometheus.log", f"http://127.0.0.1:{port}")
+    try:
+        server.wait_healthy("/-/ready")
+        yield server.base_url
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
 def prom_tls(known, exporter, tmp_path_factory):
     """15 s scrapes, served over HTTPS with a self-signed certificate -> (base URL, CA file)."""
     if shutil.which("openssl") is None:
@@ -337,3 +354,37 @@ def test_check_is_never_ok_while_its_latency_queries_time_out(prom_timeout):
     # expression evaluation" or "expanding series: context deadline exceeded": both are timeouts.
     assert "query timed out on the server (timeout: " in run.stdout, run.stdout
     assert "query rejected" not in run.stdout, run.stdout
+
+
+def test_mixed_fleet_drill_down_reads_each_rows_own_kv_spelling(prom15):
+    """The V0 row's history and breakdown read `gpu_cache_usage_perc`, as its table row does, although the
+    plan's first spelling is V1's `kv_cache_usage_perc` (joined with `or`, one spelling per row)."""
+    import asyncio
+
+    from aitop.sources.prometheus import PrometheusCollector
+
+    model, _, usage, _ = MIXED_FLEET["v0"]
+    collector = PrometheusCollector(prom15, window=30.0, timeout=10)
+
+    async def drill():
+        rows = {row.key: row for row in (await collector.collect()).rows}
+        history = await collector.history(("vllm", model), ["kv_cache_usage"], 120)
+        breakdown = await collector.breakdown(("vllm", model), "job")
+        await collector.aclose()
+        return rows, history, breakdown
+
+    rows, history, breakdown = asyncio.run(drill())
+    assert rows[("vllm", model)].values["kv_cache_usage"] == pytest.approx(usage)
+    points = [value for _, value in history["kv_cache_usage"] if value is not None]
+    assert points and all(value == pytest.approx(usage) for value in points), history
+    assert {row.group: row.values.get("kv_cache_usage") for row in breakdown} == {"vllm-v0": pytest.approx(usage)}
+
+
+def test_an_inf_only_histogram_is_named_as_in_scrape_mode(prom_inf_only):
+    """histogram_quantile gives NaN for a histogram without bounds: the reason is the histogram's, not the
+    traffic's — the request rate is there."""
+    (row,) = snapshot_json(prom_inf_only)["rows"]
+    assert (row["schema"], row["group"]) == ("otel_genai", "otel-model")
+    assert row["request_rate"] == pytest.approx(2.0, rel=REL)
+    for name in ("latency_p50", "latency_p95", "latency_p99"):
+        assert row[name] is None and row["missing"][name] == "histogram has only a +Inf bucket"

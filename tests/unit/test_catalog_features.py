@@ -199,8 +199,24 @@ def test_prometheus_mode_litellm_rows_line_up_and_a_row_matcher_follows_each_var
         assert f'rate({metric}{{requested_model="gpt-4o",requested_model!=""}}[30s])' in expr
         assert (f'label_replace(rate({metric}{{model="gpt-4o",requested_model="",model!=""}}[30s]), '
                 '"requested_model", "$1", "model", "(.+)")') in expr
-    assert row_expression(litellm, "request_rate", window=30, matcher=matcher) == (
-        'sum(rate(litellm_proxy_total_requests_metric_total{requested_model="gpt-4o"}[30s]))')
+    # The history sums the same selection: an older proxy's `model`-only series count for the row too.
+    history = row_expression(litellm, "request_rate", window=30, matcher=matcher)
+    assert history == f"sum({litellm.wrap(q[('requests', 'rate', None)].removeprefix('sum by (requested_model) ('))[:-1]})"
+    assert ('label_replace(rate(litellm_proxy_total_requests_metric_total{model="gpt-4o",requested_model="",'
+            'model!=""}[30s]), "requested_model", "$1", "model", "(.+)")') in history
+
+
+def test_prometheus_mode_litellm_breakdown_keeps_an_older_proxys_model_only_series_in_the_row():
+    """Split by another label, the row is still `requested_model`, else `model`, else the target."""
+    litellm = plans({"litellm_proxy_total_requests_metric_total"})["litellm"]
+    matcher = group_matcher(("requested_model",), "gpt-4o")
+    (query,) = [q for q in instant_queries(litellm, window=30, group_by="api_key_alias", matcher=matcher)
+                if q.concept == "requests"]
+    metric = "litellm_proxy_total_requests_metric_total"
+    assert query.expr == (
+        f'sum by (api_key_alias) ((rate({metric}{{requested_model="gpt-4o"}}[30s])'
+        f' or rate({metric}{{model="gpt-4o",requested_model=""}}[30s])'
+        f' or rate({metric}{{instance="gpt-4o",requested_model="",model=""}}[30s])))')
 
 
 def test_prometheus_mode_history_of_a_summary_falls_back_like_the_table():

@@ -48,8 +48,9 @@ def test_query_texts():
 
 def test_query_count_depends_on_schema_not_on_rows():
     # 1 requests + 1 errors + 3 latency + 3 ttft + 1 input tokens + running + kv cache, + the TTFT buckets by
-    # `le` (goodput) + the answers cut at the length limit (a selection of the request counter)
-    assert len(instant_queries(vllm_plan(), window=30, group_by=None)) == 13
+    # `le` (goodput) + the latency's +Inf rate (whether its empty quantiles mean "only a +Inf bucket") + the
+    # answers cut at the length limit (a selection of the request counter)
+    assert len(instant_queries(vllm_plan(), window=30, group_by=None)) == 14
 
 
 def test_group_by_and_row_matcher():
@@ -91,3 +92,46 @@ def test_a_per_query_cost_gauge_is_averaged_over_the_window_other_gauges_are_not
     assert 'avg_over_time(llm_cost_per_query_usd{model!=""}[30s])' in queries["cost_per_query"]
     vllm = {q.concept: q.expr for q in instant_queries(vllm_plan(), window=30, group_by=None)}
     assert "avg_over_time" not in vllm["kv_cache"]  # a gauge is read as it is now
+
+
+def _answers(plan, by_kind):
+    """Every query of `plan` answered: `by_kind[(concept, kind)]` is {model: value} (NaN allowed)."""
+    answered = {}
+    for query in instant_queries(plan, window=30, group_by=None):
+        values = by_kind.get((query.concept, query.kind), {})
+        answered[query] = ([{"metric": {"model_name": model, **({"le": "+Inf"} if query.kind == "buckets" else {})},
+                             "value": [1.0, str(value)]} for model, value in values.items()], None)
+    return answered
+
+
+def test_prometheus_mode_names_an_inf_only_histogram_like_scrape_mode():
+    """A NaN quantile with observations is "only a +Inf bucket"; without observations, "no observations"."""
+    from aitop.model import Missing
+    from aitop.sources.prom_results import assemble_rows
+
+    plan = vllm_plan()
+    nan = float("nan")
+    answered = _answers(plan, {
+        ("requests", "rate"): {"otel": 2.0, "idle": 0.0},
+        ("latency", "quantile"): {"otel": nan, "idle": nan},
+        ("latency", "unbounded"): {"otel": 2.0, "idle": 0.0},
+        ("ttft", "quantile"): {"otel": nan, "idle": nan},
+        ("ttft", "buckets"): {"otel": 1.5, "idle": 0.0},  # only the +Inf bound answered (goodput's query)
+    })
+    rows = {row.group: row for row in assemble_rows([plan], answered, {}, None)[0]}
+    otel, idle = rows["otel"], rows["idle"]
+    for name in ("latency_p50", "latency_p95", "ttft_p95"):
+        assert otel.values[name] is None and otel.missing[name] is Missing.NO_BUCKETS
+        assert idle.missing[name] is Missing.NO_OBSERVATIONS
+    assert otel.missing["latency_p95"].value == "histogram has only a +Inf bucket"
+    assert otel.provenance["latency_p95"].endswith(
+        "— the histogram has only a +Inf bucket: 2 observations/s in the window, none placed in a bounded bucket")
+    assert "ttft_p95" in otel.provenance and "1.5 observations/s" in otel.provenance["ttft_p95"]
+
+
+def test_the_inf_rate_query_is_one_per_histogram_concept_and_never_empties_a_field():
+    from aitop.sources.prom_results import fields_of
+
+    (query,) = [q for q in instant_queries(vllm_plan(), window=30, group_by=None) if q.kind == "unbounded"]
+    assert query.expr == 'sum by (model_name) (rate(vllm:e2e_request_latency_seconds_bucket{le="+Inf"}[30s]))'
+    assert fields_of(query) == ()  # its failure (a query limit) leaves the quantiles to their own queries
