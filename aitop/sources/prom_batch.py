@@ -48,12 +48,11 @@ def split_answer(batch: Batch, result: Iterable[dict]) -> dict[Query, list] | No
     """The batch's answer as each query's own answer; None when a series carries no known tag (a server
     that did not evaluate the batch as written: use per-query requests)."""
     parts: dict[str, list] = {str(i): [] for i in range(len(batch.queries))}
-    for series in result:
-        metric = dict(series.get("metric") or {})
-        part = parts.get(metric.pop(CONCEPT_LABEL, None))
+    for series in result:  # (the parsed answer is ours: the tag is removed in place, 20,000 series are cheap)
+        part = parts.get((series.get("metric") or {}).pop(CONCEPT_LABEL, None))
         if part is None:
             return None
-        part.append({**series, "metric": metric})
+        part.append(series)
     return {query: parts[str(i)] for i, query in enumerate(batch.queries)}
 
 

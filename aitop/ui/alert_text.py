@@ -42,6 +42,13 @@ def format_duration(seconds: float) -> str:
     return f"{seconds // 86400}d{seconds % 86400 // 3600:02d}h"
 
 
+def alert_age(seconds: float) -> str:
+    """An alert's age in the sidebar: 45s in the first minute, then 3m, 2h05m, 3d04h — a resolution that
+    does not change at every refresh, so an unchanged alert is not redrawn every 2 s."""
+    seconds = max(0, int(seconds))
+    return f"{seconds // 60}m" if 60 <= seconds < 3600 else format_duration(seconds)
+
+
 def severity_badge(severity: Severity, palette: Palette) -> Text:
     """`‼ CRIT` / `▲ WARN` / `· info`: a symbol and a word, so the severity survives NO_COLOR."""
     if severity >= Severity.CRITICAL:
@@ -79,7 +86,7 @@ def alert_text(alert: Alert, now: float, palette: Palette, *, width: int = 40) -
         "resolved": Style(dim=True),
     }.get(alert.state, Style())
     head = Text.assemble(severity_badge(alert.severity, palette), " ", (clean(alert.state, 12), state_style),
-                         (f" {format_duration(now - alert.since)}", muted))  # fmt: skip
+                         (f" {alert_age(now - alert.since)}", muted))  # fmt: skip
     where = clean(alert.group, 80) or "(whole source)"
     schema = f" · {clean(alert.schema, 24)}" if alert.schema else ""
     second = Text.assemble(("  ", ""), (where, Style(bold=True)), (schema, muted))
