@@ -138,6 +138,7 @@ class BatchedSender:
         await wait_for([f.task for k, f in self._inflight.items() if k in keys], budget - (self.monotonic() - now))
         failed: dict[Query, QueryFailure] = {}
         running: dict[Query, float] = {}
+        culprits: list[Query] = []  # failed, slow or warning on their own: out of the batch for a while
         for query in alone:
             flight = self._inflight.get(query.expr)
             if flight is None:
@@ -145,16 +146,22 @@ class BatchedSender:
             if not flight.task.done():
                 running[query] = self.monotonic() - flight.started
                 if flight.started < now:  # slow on its own (not merely sent late, after a batch failed)
-                    self.batcher.failed_alone(query, now)
+                    culprits.append(query)
                 continue
             del self._inflight[query.expr]
             error = flight.task.exception()
             if error is None:
                 fresh[query] = flight.task.result()
                 if response_warnings(fresh[query][1]):
-                    self.batcher.failed_alone(query, now)  # its notes would be every batched query's
+                    culprits.append(query)  # its notes would be every batched query's
             else:
-                self.batcher.failed_alone(query, now)
+                culprits.append(query)
                 failed[query] = error if isinstance(error, QueryFailure) else QueryFailure(
                     f"request failed ({type(error).__name__})")
+        if fresh:
+            for query in culprits:
+                self.batcher.failed_alone(query, now)
+        else:  # nothing answered: the server is failing, not a query (it backs off; batch again after)
+            for batch in batches:
+                self.batcher.off_until.pop(batch.schema, None)
         return fresh, failed, running

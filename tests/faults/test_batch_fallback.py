@@ -5,7 +5,7 @@ on one request a refresh."""
 from __future__ import annotations
 
 from kit import monitor, prometheus, values
-from server import PrometheusAPI, batch_parts, query_kind
+from server import PrometheusAPI, api_error, batch_parts, query_kind
 
 INFO = "PromQL info: input to histogram_quantile needed to be fixed for monotonicity"
 
@@ -53,3 +53,24 @@ async def test_an_info_of_one_sub_query_is_not_pinned_on_the_others(serve, clock
     batches = [r for r in server.requests(lambda r: query_kind(r) == "batch")]
     assert not any(expr.startswith("histogram_quantile") for expr, _ in batch_parts(batches[-1].param("query")))
     assert collector.batcher.fallbacks == 1
+
+
+async def test_a_server_outage_does_not_take_the_queries_out_of_the_batch(serve, clock):
+    api = PrometheusAPI()
+    down = {"now": False}
+    api.fault(lambda r: api_error(503, "unavailable", "overloaded") if down["now"] and query_kind(r) else None)
+    server = serve(api)
+    collector = prometheus(server, clock)
+    mon = monitor(collector, clock)
+    await mon.refresh()
+    down["now"] = True
+    stale = await mon.refresh()  # the batch fails, and so does every query sent alone after it
+    assert stale.stale
+    down["now"] = False
+    clock.advance(60)  # past the back-off
+    batches = server.count(lambda r: query_kind(r) == "batch")
+    snapshot = await mon.refresh()
+    await mon.aclose()
+    assert values(snapshot, "request_rate") == {"alpha": 10.0, "beta": 4.0}
+    assert server.count(lambda r: query_kind(r) == "batch") == batches + 1  # batched again at once
+    assert not collector.batcher.alone_until
