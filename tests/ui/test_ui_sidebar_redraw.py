@@ -51,3 +51,23 @@ async def test_the_snapshot_on_display_sent_again_costs_no_work(make_app, monkey
         assert applied == []
         app.show(await app.monitor.refresh())  # a new snapshot is shown
         assert len(applied) == 1
+
+
+async def test_a_large_table_is_filtered_when_typing_pauses_not_at_every_key(make_app) -> None:
+    from ui_fakes import make_row
+
+    from aitop.ui.screens.overview import FILTER_DEFER_ROWS
+
+    rows = [make_row(f"model-{i:04d}") for i in range(FILTER_DEFER_ROWS + 1)]
+    app = make_app([collected(rows)])
+    async with app.run_test(size=(120, 40)) as pilot:
+        await app.poll_once()
+        await pilot.pause()
+        table = app.overview.table
+        filtered: list[str] = []
+        set_filter = table.set_filter
+        table.set_filter = lambda f: filtered.append(f.text) or set_filter(f)  # type: ignore[method-assign]
+        await pilot.press("slash", "0", "0", "1")
+        assert filtered == []  # the keys were answered; the 501 rows not re-filtered three times
+        await pilot.pause(0.4)
+        assert filtered == ["001"] and table.row_count == sum("001" in row.group for row in rows) == 11

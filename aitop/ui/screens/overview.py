@@ -5,11 +5,14 @@ Everything the overview's keys do lives here; the app only routes snapshots and 
 
 from __future__ import annotations
 
+from functools import partial
+
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.events import Resize
+from textual.timer import Timer
 from textual.widgets import DataTable, Input
 
 from aitop.model import Alert, Snapshot
@@ -31,6 +34,10 @@ SIDEBAR_WIDTH = 38
 SIDEBAR_WIDE = 48
 WIDE_SCREEN = 160
 FILTER_HELP = "filter rows by regex; a leading ! hides matches"
+#: Above this many rows a typed filter is applied once typing pauses for FILTER_PAUSE seconds, not at every
+#: keystroke: re-filtering 2,000 rows per key held each key ~190 ms; the input echoes at once either way.
+FILTER_DEFER_ROWS = 500
+FILTER_PAUSE = 0.15
 
 
 def _sort_bindings() -> list[Binding]:
@@ -181,11 +188,26 @@ class OverviewScreen(DataScreen):
         bar.input.focus()
         self._show_counts()
 
+    _filter_timer: Timer | None = None  # a typed filter waiting for the typing to pause
+
+    def _cancel_typed_filter(self) -> None:
+        if self._filter_timer is not None:
+            self._filter_timer.stop()
+            self._filter_timer = None
+
     @on(Input.Changed, "#filter-input")
     def _filter_typed(self, event: Input.Changed) -> None:
         event.stop()
+        self._cancel_typed_filter()
+        if self.snapshot is not None and len(self.snapshot.rows) > FILTER_DEFER_ROWS:
+            self._filter_timer = self.set_timer(FILTER_PAUSE, partial(self._apply_typed_filter, event.value))
+            return
+        self._apply_typed_filter(event.value)
+
+    def _apply_typed_filter(self, text: str) -> None:
+        self._filter_timer = None
         try:
-            self.table.set_filter(RowFilter(event.value))
+            self.table.set_filter(RowFilter(text))
         except FilterError as exc:
             self.query_one(FilterBar).show_error(str(exc))  # the last valid filter stays in force
             return
@@ -194,6 +216,7 @@ class OverviewScreen(DataScreen):
     @on(Input.Submitted, "#filter-input")
     def _filter_kept(self, event: Input.Submitted) -> None:
         event.stop()
+        self._cancel_typed_filter()
         try:
             self.table.set_filter(RowFilter(event.value))  # (bounded in time: a too-slow pattern is refused)
         except FilterError as exc:
@@ -206,6 +229,7 @@ class OverviewScreen(DataScreen):
 
     def action_clear_filter(self) -> None:
         """Drop the filter and hide its line."""
+        self._cancel_typed_filter()
         self.table.set_filter(RowFilter())
         self.query_one(FilterBar).input.value = ""
         self.remove_class("-filtering")
