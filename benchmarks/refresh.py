@@ -211,7 +211,7 @@ def measure(mode: str, rows: int, refreshes: int, limit: float, columns: int = 1
 
 
 _FLOOR_NOTES = {
-    "Prometheus": "aitop's queries + the alerts request on its requests session, JSON-decoded, nothing else",
+    "Prometheus": "the batched queries + the alerts request on aitop's requests session, JSON-decoded, nothing else",
     "scrape": "one GET of the page + one regex match per line, nothing else",
 }
 
