@@ -59,6 +59,7 @@ class BoundedInflater:
             piece = self._inflater.decompress(data, self.step)
             self.decoded += len(piece)
             if self.decoded > self.limit:
+                pieces.clear()  # a traceback kept alive (a failed request's task) must not hold them
                 raise TooLarge(self.decoded)
             if piece:
                 pieces.append(piece)

@@ -21,6 +21,7 @@ ITEMS = {
     "5": "benchmarks.memory",
     "6": "benchmarks.startup",
     "7": "benchmarks.idle",
+    "8": "benchmarks.fleet",
 }
 
 

@@ -97,6 +97,9 @@ def linear_handler(lanes: int) -> type[BaseHTTPRequestHandler]:
     return Linear
 
 
+_BATCH_PART = re.compile(r'label_replace\((.*?), "__aitop_concept__", "(\d+)", "", ""\)(?: or |$)', re.S)
+
+
 def _label_values(label: str, groups: int) -> list[str]:
     if label == "model_name":
         return [f"model-{i:05d}" for i in range(groups)]
@@ -122,17 +125,27 @@ def prometheus_handler(groups: int) -> type[BaseHTTPRequestHandler]:
             result = [{"metric": row, "value": [1.7e9, f"{base * rng.uniform(0.8, 1.2):.6g}"]} for row in rows]
         return {"status": "success", "data": {"resultType": "vector", "result": result}}
 
+    def batch(expr: str) -> dict:
+        """aitop's batched query (one per schema): each sub-query answered as alone, its series tagged."""
+        result = [{**series, "metric": {**series["metric"], "__aitop_concept__": tag}}
+                  for sub, tag in _BATCH_PART.findall(expr) for series in answer(sub)["data"]["result"]]
+        return {"status": "success", "data": {"resultType": "vector", "result": result}}
+
     class Prometheus(_Quiet):
         def do_GET(self) -> None:
             url = urlsplit(self.path)
             query = parse_qs(url.query)
+            if self.command == "POST":  # a form body: aitop sends its batched queries so
+                length = int(self.headers.get("Content-Length") or 0)
+                query.update(parse_qs(self.rfile.read(length).decode()))
             if url.path == "/api/v1/label/__name__/values":
                 body = {"status": "success", "data": list(VLLM_NAMES)}
             elif url.path == "/api/v1/labels":
                 body = {"status": "success", "data": ["__name__", "engine", "finished_reason", "instance", "job",
                                                       "le", "model_name"]}
             elif url.path == "/api/v1/query":
-                body = answer(query.get("query", [""])[0])
+                expr = query.get("query", [""])[0]
+                body = batch(expr) if "__aitop_concept__" in expr else answer(expr)
             elif url.path == "/api/v1/alerts":
                 body = {"status": "success", "data": {"alerts": []}}
             elif url.path == "/api/v1/status/buildinfo":

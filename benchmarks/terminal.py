@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import statistics
 import sys
 import time
 
+from benchmarks.idle import ensure_htop
 from benchmarks.report import Figure
 from benchmarks.servers import serving
 from benchmarks.tty import Terminal
@@ -43,7 +43,7 @@ def run(quick: bool) -> list[Figure]:
                     "--interval", f"{INTERVAL:g}s", "--window", "6s"]
             terminal = stack.enter_context(Terminal(argv))
             sessions.append((server, terminal, keys))
-        htop = shutil.which("htop")
+        htop = ensure_htop()
         if htop is None:
             print("    htop not installed: apt-get install htop (no baseline)", file=sys.stderr)
         other = stack.enter_context(Terminal([htop, "-d", "20"])) if htop else None

@@ -130,6 +130,13 @@ def response_warnings(response: requests.Response | None) -> list[str]:
     """Warnings, infos and VictoriaMetrics' isPartial flag of one answer."""
     if response is None:
         return []
+    cached = getattr(response, "_aitop_notes", None)  # a batch's one response is every query's
+    if cached is None:
+        cached = response._aitop_notes = _notes(response)
+    return list(cached)
+
+
+def _notes(response: requests.Response) -> list[str]:
     content = response.content
     if b'"warnings"' not in content and b'"infos"' not in content and b'"isPartial"' not in content:
         return []

@@ -1,7 +1,8 @@
 """Prometheus mode: PromQL against a Prometheus-compatible server (Prometheus, Thanos, Mimir, VictoriaMetrics).
 
-Queries go through prometheus-api-client, whose calls block, so each runs in a worker thread, a few at a
-time, through `PromHttp` (bounded bodies, total deadlines, failures classified).
+Queries go through `PromHttp` (bounded bodies, total deadlines, failures classified), whose calls block, so
+each runs in a worker thread, a few at a time. A refresh sends one batched query per schema (`prom_batch`),
+and falls back to one request per query, which the rules below apply to.
 
 Polling discipline (reliability.md §D.1, §D.2): at most one request per query is in flight; `collect()`
 waits `poll_budget` seconds for answers and reports a query still running as slow (showing its last answer),
@@ -27,6 +28,7 @@ from aitop.model import Row, TargetHealth
 from aitop.sanitize import clean
 from aitop.sources.base import Collected, plain_label_names
 from aitop.sources.prom_drill import PromDrillDown
+from aitop.sources.prom_batch import Batcher, BatchedSender
 from aitop.sources.prom_http import PromHttp
 from aitop.sources.prom_learn import learn_server
 from aitop.sources.prom_server import ServerFacts, rate_window
@@ -62,13 +64,14 @@ class _Flight:
     started: float
 
 
-class PrometheusCollector(PromDrillDown):
+class PrometheusCollector(BatchedSender, PromDrillDown):
     """A `Collector` over one Prometheus-compatible server.
 
     `window_seconds` is the window asked for; `window_used` the one every `rate()` gets: widened to four
     scrape intervals when shorter (`prom_server`). Queries are evaluated at the server's time."""
 
     kind = "prometheus"
+    alerts_key = _ALERTS
 
     def __init__(
         self,
@@ -117,6 +120,7 @@ class PrometheusCollector(PromDrillDown):
         self.failures_total = 0  # failed polls and failed queries, for tests and the status line
         self._health = TargetHealth(self.targets[0], "prometheus", up=False, error="not queried yet")
         self._last_rows: tuple[Row, ...] = ()
+        self.batcher = Batcher()  # one request per schema per refresh, with the per-query fallback
         self.facts = ServerFacts()  # clock offset and scrape interval, learned with the metric names
 
     async def _run(self, function: Callable, *args, **kwargs):
@@ -188,35 +192,11 @@ class PrometheusCollector(PromDrillDown):
         queries = [q for plan in self._plans for q in instant_queries(plan, window=window, group_by=self.group_by)]
         queries += places_queries(self._plans, group_by=self.group_by)
         self._forget_unplanned({q.expr for q in queries})  # (after a regroup, or a new window)
-        params = self._query_params(self.server_now())
-        for query in queries:  # single flight: a query still running from an earlier poll is not sent again
-            if self._query_next.get(query.expr, -float("inf")) <= now:
-                self._start(query.expr, now, self._client.custom_query, query.expr, params)
+        # Every query of the refresh at one instant: the server's now (or the fixed `--at`).
+        params = self._query_params(self.at if self.at is not None else taken_at + self.facts.offset)
         if self._alerts_supported and self.at is None:  # /api/v1/alerts knows only the present
             self._start(_ALERTS, now, partial(self._http.session.get, timeout=self.timeout), f"{self.base_url}/api/v1/alerts")
-        planned = {q.expr for q in queries} | {_ALERTS}
-        waiting = [flight.task for key, flight in self._inflight.items() if key in planned]
-        if waiting:
-            await asyncio.wait(waiting, timeout=self._budget())
-        after = self.monotonic()
-
-        fresh: dict[Query, tuple[list, requests.Response | None]] = {}
-        failed: dict[Query, QueryFailure] = {}
-        running: dict[Query, float] = {}
-        for query in queries:
-            flight = self._inflight.get(query.expr)
-            if flight is None:
-                continue
-            if not flight.task.done():
-                running[query] = after - flight.started
-                continue
-            del self._inflight[query.expr]
-            error = flight.task.exception()
-            if error is None:
-                fresh[query] = flight.task.result()
-            else:
-                failed[query] = error if isinstance(error, QueryFailure) else QueryFailure(
-                    f"request failed ({type(error).__name__})")
+        fresh, failed, running = await self._gather(queries, now, params)
         self._collect_alerts()
         self.failures_total += len(failed)
 

@@ -46,6 +46,13 @@ def format_duration(seconds: float) -> str:
     return f"{seconds // 86400}d{seconds % 86400 // 3600:02d}h"
 
 
+def alert_age(seconds: float) -> str:
+    """An alert's age in the sidebar: 45s in the first minute, then 3m, 2h05m, 3d04h — a resolution that
+    does not change at every refresh, so an unchanged alert is not redrawn every 2 s."""
+    seconds = max(0, int(seconds))
+    return f"{seconds // 60}m" if 60 <= seconds < 3600 else format_duration(seconds)
+
+
 def severity_badge(severity: Severity, palette: Palette) -> Text:
     """`‼ CRIT` / `▲ WARN` / `· info`: a symbol and a word, so the severity survives NO_COLOR."""
     if severity >= Severity.CRITICAL:
@@ -95,7 +102,7 @@ def alert_text(alert: Alert, now: float, palette: Palette, *, width: int = 40) -
         "resolved": palette.faded(),  # not dim: dim text reads about 2:1
     }.get(alert.state, Style())
     head = Text.assemble(severity_badge(alert.severity, palette), " ", (clean(alert.state, 12), state_style),
-                         (f" {format_duration(now - alert.since)}", muted))  # fmt: skip
+                         (f" {alert_age(now - alert.since)}", muted))  # fmt: skip
     if alert.silenced_by:  # still firing, but an Alertmanager silence keeps it from paging anyone
         head.append(" · silenced", muted)
     where = clean(alert.group, 80) or "(whole source)"

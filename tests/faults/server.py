@@ -19,6 +19,7 @@ login pages, redirects, 429 with Retry-After, gzip bombs, huge vectors, and two 
 
 from __future__ import annotations
 
+import dataclasses
 import email.utils
 import gzip
 import json
@@ -550,9 +551,27 @@ class PrometheusAPI:
             return api_success(["__name__", "model", "status", "le", "instance", "job"])
         if path == "/api/v1/alerts":
             return api_success({"alerts": self.alerts})
+        if path == "/api/v1/query" and batch_parts(request.param("query") or ""):
+            return self.answer_batch(request)
         if path in ("/api/v1/query", "/api/v1/query_range"):
             return self.answer(request)
         return Reply(404, "404 page not found")
+
+    def answer_batch(self, request: Request) -> Action:
+        """aitop's batched query: each sub-query meets the faults and is answered as if sent alone; a
+        fault on any of them is the whole batch's answer, as on a real server (one bad sub-query fails it)."""
+        result = []
+        infos: list[str] = []
+        for expr, tag in batch_parts(request.param("query") or ""):
+            sub = dataclasses.replace(request, query={**request.query, "query": [expr]}, body=b"")
+            for fault in list(self.faults):
+                action = fault(sub)
+                if action is not None:
+                    return action
+            body = json.loads(self.answer(sub).body)
+            infos += body.get("infos", [])
+            result += [{**s, "metric": {**s["metric"], BATCH_LABEL: tag}} for s in body["data"]["result"]]
+        return api_success({"resultType": "vector", "result": result}, infos=list(dict.fromkeys(infos)))
 
     def answer(self, request: Request) -> Action:
         expr = request.param("query") or ""
@@ -581,9 +600,20 @@ def is_server_fact(expr: str) -> bool:
     return expr == "time()" or expr.startswith(("group by (job)", "max by (job) (600 / count_over_time("))
 
 
+BATCH_LABEL = "__aitop_concept__"
+_BATCH_PART = re.compile(r'label_replace\((.*?), "__aitop_concept__", "(\d+)", "", ""\)(?: or |$)', re.S)
+
+
+def batch_parts(expr: str) -> list[tuple[str, str]]:
+    """The (sub-query, tag) pairs of a batched query; [] for any other expression."""
+    return _BATCH_PART.findall(expr) if BATCH_LABEL in expr else []
+
+
 def query_kind(request: Request) -> str:
     """Which panel a query feeds: requests, errors, latency_p50/p95/p99, inf_bucket (or '' for other endpoints)."""
     expr = request.param("query") or ""
+    if batch_parts(expr):
+        return "batch"  # its sub-queries meet the faults one by one (PrometheusAPI.answer_batch)
     if not request.path.endswith("/query") or is_server_fact(expr):
         return ""
     match = re.match(r"histogram_quantile\(0\.(\d+),", expr)

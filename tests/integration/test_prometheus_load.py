@@ -67,6 +67,7 @@ async def test_queries_per_refresh_do_not_grow_with_the_number_of_rows(imported)
             before = collector.queries_sent
             collected = await collector.collect()
             sent[n] = collector.queries_sent - before
+            assert collector.batcher.fallbacks == 0  # the batch answered: no per-query fallback
         finally:
             await collector.aclose()
         assert collected.targets[0].up and len(collected.rows) == n
@@ -76,5 +77,6 @@ async def test_queries_per_refresh_do_not_grow_with_the_number_of_rows(imported)
         assert row.value("error_rate") == pytest.approx(0.01)
         assert row.value("latency_p50") == pytest.approx(0.5 + 0.5 * (0.5 - 0.25) / 0.5)
     assert sent[2] == sent[2000], sent
-    # llm schema: requests, errors, 3 latency quantiles, the latency's +Inf rate — plus one /api/v1/alerts request
-    assert sent[2] == 7
+    # llm schema: requests, errors, 3 latency quantiles and the latency's +Inf rate in ONE batched query —
+    # plus one /api/v1/alerts request
+    assert sent[2] == 2

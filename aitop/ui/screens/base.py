@@ -29,6 +29,7 @@ class DataScreen(Screen[None]):
         self.ready = False
         self._ready_event = asyncio.Event()
         self._pending: Snapshot | None = None
+        self._applied: Snapshot | None = None  # the snapshot last shown through `apply`
         self._last_focused: Widget | None = None  # given back after the too-small notice took the focus
 
     def on_mount(self) -> None:
@@ -61,6 +62,9 @@ class DataScreen(Screen[None]):
         if not self.ready:
             self._pending = snapshot
             return
+        if snapshot is self._applied:  # the one on display, sent again (resume, a screen closing): no work
+            return
+        self._applied = snapshot
         self.show_snapshot(snapshot)
 
     def show_snapshot(self, snapshot: Snapshot) -> None:

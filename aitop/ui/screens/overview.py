@@ -6,12 +6,14 @@ Everything the overview's keys do lives here; the app only routes snapshots and 
 from __future__ import annotations
 
 from dataclasses import replace
+from functools import partial
 
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.events import Resize
+from textual.timer import Timer
 from textual.widgets import DataTable, Input
 
 from aitop.model import Alert, Snapshot
@@ -38,6 +40,10 @@ SIDEBAR_MIN_SIDE = 36
 SIDEBAR_BELOW_SHARE = 0.4
 SIDEBAR_BELOW_MIN = 8
 FILTER_HELP = "filter rows by regex; a leading ! hides matches"
+#: Above this many rows a typed filter is applied once typing pauses for FILTER_PAUSE seconds, not at every
+#: keystroke: re-filtering 2,000 rows per key held each key ~190 ms; the input echoes at once either way.
+FILTER_DEFER_ROWS = 500
+FILTER_PAUSE = 0.15
 
 
 def daily_budget(monitor: object) -> float | None:
@@ -223,11 +229,26 @@ class OverviewScreen(DataScreen):
         bar.input.focus()
         self._show_counts()
 
+    _filter_timer: Timer | None = None  # a typed filter waiting for the typing to pause
+
+    def _cancel_typed_filter(self) -> None:
+        if self._filter_timer is not None:
+            self._filter_timer.stop()
+            self._filter_timer = None
+
     @on(Input.Changed, "#filter-input")
     def _filter_typed(self, event: Input.Changed) -> None:
         event.stop()
+        self._cancel_typed_filter()
+        if self.snapshot is not None and len(self.snapshot.rows) > FILTER_DEFER_ROWS:
+            self._filter_timer = self.set_timer(FILTER_PAUSE, partial(self._apply_typed_filter, event.value))
+            return
+        self._apply_typed_filter(event.value)
+
+    def _apply_typed_filter(self, text: str) -> None:
+        self._filter_timer = None
         try:
-            self.table.set_filter(RowFilter(event.value))
+            self.table.set_filter(RowFilter(text))
         except FilterError as exc:
             self.query_one(FilterBar).show_error(str(exc))  # the last valid filter stays in force
             return
@@ -236,6 +257,7 @@ class OverviewScreen(DataScreen):
     @on(Input.Submitted, "#filter-input")
     def _filter_kept(self, event: Input.Submitted) -> None:
         event.stop()
+        self._cancel_typed_filter()
         try:
             self.table.set_filter(RowFilter(event.value))  # (bounded in time: a too-slow pattern is refused)
         except FilterError as exc:
@@ -248,6 +270,7 @@ class OverviewScreen(DataScreen):
 
     def action_clear_filter(self) -> None:
         """Drop the filter and hide its line."""
+        self._cancel_typed_filter()
         self.table.set_filter(RowFilter())
         self.query_one(FilterBar).input.value = ""
         self.remove_class("-filtering")

@@ -41,6 +41,7 @@ class AlertList(OptionList):
         super().__init__(id=id)
         self.clock = clock
         self.alerts: list[Alert] = []
+        self._shown: list[tuple[tuple[str, str], Text]] = []  # (alert, prompt) on display: redraw only changes
 
     def on_mount(self) -> None:
         self.app.theme_changed_signal.subscribe(self, self._on_theme_changed)
@@ -61,13 +62,22 @@ class AlertList(OptionList):
         palette = palette_from_variables(self.app.theme_variables)
         width = max(self.scrollable_content_region.width - 1, 20)
         now = self.clock()
-        options = []
-        for index, alert in enumerate(self.alerts):
-            # Ids come from rule files and servers and may repeat; the position makes the option id unique.
-            options.append(Option(alert_text(alert, now, palette, width=width), id=f"alert-{index}"))
-            if index != len(self.alerts) - 1:
-                options.append(None)  # a separator line between alerts
-        self.set_options(options)
+        # Ids come from rule files and servers and may repeat; the position makes the option id unique.
+        shown = [((alert.id, alert.rule), alert_text(alert, now, palette, width=width)) for alert in self.alerts]
+        if [key for key, _ in shown] == [key for key, _ in self._shown]:
+            # The same alerts in the same places (the highlight stays on its alert): redraw only the entries
+            # whose text changed — at most an age ticking over a minute, most refreshes none.
+            for index, ((_, prompt), (_, before)) in enumerate(zip(shown, self._shown)):
+                if prompt != before:  # (rich compares the text and its styles)
+                    self.replace_option_prompt(f"alert-{index}", prompt)
+            self._shown = shown
+            return
+        self._shown = shown
+        options: list[Option | None] = []
+        for index, (_, prompt) in enumerate(shown):
+            options.append(Option(prompt, id=f"alert-{index}"))
+            options.append(None)  # a separator line between alerts
+        self.set_options(options[:-1])
         if self.alerts:
             self.highlighted = 0  # Enter always has an alert to open
         if highlighted is not None:
