@@ -1,19 +1,31 @@
 """Suite-wide fixtures and hooks.
 
-Every test that talks to the real Prometheus / VictoriaMetrics runs on one xdist worker: the servers are
+The tests on the shared real Prometheus / VictoriaMetrics run on one xdist worker: those servers are
 session-scoped fixtures, so keeping their tests together starts each server once, not once per worker
-(pytest-xdist `--dist loadgroup`).
+(pytest-xdist `--dist loadgroup`). Integration modules that start servers of their own are groups of their own.
 """
 
 import pytest
 import textual._wait
 
 
+#: Integration modules that use the session-scoped Prometheus / VictoriaMetrics of tests/integration/conftest.py.
+SHARED_SERVER_MODULES = frozenset({
+    "test_batched_queries", "test_engine_promql", "test_gpu_fleet",
+    "test_scrape_vs_prometheus", "test_system_schemas", "test_zz_prometheus_restart",
+})
+
+
 @pytest.hookimpl(tryfirst=True)  # xdist reads the groups in its own hook: ours must run before it
 def pytest_collection_modifyitems(items):
     for item in items:
-        if item.get_closest_marker("integration") is not None:
-            item.add_marker(pytest.mark.xdist_group("real-servers"))
+        if item.get_closest_marker("integration") is None or item.get_closest_marker("xdist_group") is not None:
+            continue
+        module = item.module.__name__.rpartition(".")[2]
+        # The modules on the shared session servers run on one worker, so those servers start once; a module
+        # that starts servers of its own is a group of its own, free to run beside them.
+        group = "real-servers" if module in SHARED_SERVER_MODULES else f"real-servers-{module}"
+        item.add_marker(pytest.mark.xdist_group(group))
 
 
 @pytest.fixture(autouse=True)
