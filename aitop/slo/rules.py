@@ -111,7 +111,7 @@ def render(slos: Sequence[SLO], schemas: Sequence | None = None) -> str:
         for window, schema, expr in records:
             lines += [f"      - record: {RECORD}{window_name(window)}", f"        expr: {_q(expr)}",
                       "        labels:", f"          slo: {_q(slo.name)}", f"          schema: {_q(schema)}"]
-        lines += [f"      - record: aitop:slo_objective:ratio", f"        expr: {_q(f'vector({slo.objective:g})')}",
+        lines += ["      - record: aitop:slo_objective:ratio", f"        expr: {_q(f'vector({slo.objective:g})')}",
                   "        labels:", f"          slo: {_q(slo.name)}"]
         for tier in ("page", "ticket"):
             terms = []
@@ -122,7 +122,7 @@ def render(slos: Sequence[SLO], schemas: Sequence | None = None) -> str:
                              f"{RECORD}{window_name(pair.short)}{sel} > ({limit}))")
             summary = (f"SLO {slo.name} ({slo.objective * 100:g}% {slo.kind}) burning its error budget on "
                        f"{{{{ $labels.schema }}}}/{{{{ $labels.model }}}}{{{{ $labels.model_name }}}}: {tier}")
-            lines += [f"      - alert: AitopSLOBurnRate", f"        expr: {_q(' or '.join(terms))}",
+            lines += ["      - alert: AitopSLOBurnRate", f"        expr: {_q(' or '.join(terms))}",
                       f"        for: {'2m' if tier == 'page' else '15m'}", "        labels:",
                       f"          severity: {_SEVERITY[tier]}", f"          tier: {tier}",
                       f"          slo: {_q(slo.name)}", "        annotations:",

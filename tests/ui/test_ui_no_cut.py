@@ -15,61 +15,20 @@ import asyncio
 import pytest
 from rich.cells import cell_len
 from textual.coordinate import Coordinate
+from demo_fleet import STEP, T0, WINDOW, FleetCollector
 from ui_fakes import FrozenClock
 
-from aitop.catalog import builtin_schemas
 from aitop.cli import demo_analysis
 from aitop.demo import CYCLE_SECONDS, DemoFleet
 from aitop.analysis.configure import AnalysisSettings
-from aitop.model import TargetHealth
 from aitop.monitor import Monitor
-from aitop.rows import RowBuilder, TargetData
-from aitop.sources.base import Collected
-from aitop.store import TargetWindow
 from aitop.ui.app import AitopApp
 from aitop.ui.cells import Palette, numeric_cell
 from aitop.ui.columns import COLUMN_BY_KEY
 from aitop.ui.views import VIEWS
 from aitop.ui.widgets import TopTable
 
-T0 = 1_700_000_000.0
-STEP = 2.0
-WINDOW = 30.0
 WIDTHS = [(80, 24), (120, 40), (200, 60)]
-
-
-class FleetCollector:
-    """A collector over a `DemoFleet`'s registry on the fleet's simulated clock (no HTTP, no threads)."""
-
-    kind = "scrape"
-    targets = ("http://demo/metrics",)
-    group_by = None
-
-    def __init__(self, fleet: DemoFleet) -> None:
-        self.fleet = fleet
-        self.window_seconds = WINDOW
-        self.window = TargetWindow(WINDOW)
-        self.schemas = builtin_schemas()
-
-    async def collect(self) -> Collected:
-        samples = {(s.name, tuple(sorted(s.labels.items()))): s.value
-                   for family in self.fleet.registry.collect() for s in family.samples}  # fmt: skip
-        now = self.fleet.sim_time
-        self.window.add(now, T0 + now, samples)
-        builder = RowBuilder(self.schemas)
-        builder.add_target(TargetData("demo:9400", self.window, True))
-        return Collected(T0 + now, self.window.elapsed, tuple(builder.rows()),
-                         (TargetHealth(self.targets[0], "scrape", True, last_success=T0 + now),),
-                         tuple(sorted(builder.detected)))  # fmt: skip
-
-    async def breakdown(self, key, label):
-        return ()
-
-    async def history(self, key, fields, seconds):
-        return None
-
-    async def aclose(self) -> None:
-        pass
 
 
 def demo_cycle():

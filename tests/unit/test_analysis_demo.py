@@ -13,17 +13,12 @@ import asyncio
 
 import pytest
 
-from aitop.catalog import builtin_schemas
-from aitop.demo import CYCLE_SECONDS, INCIDENTS, DemoFleet
-from aitop.model import Severity, TargetHealth
-from aitop.monitor import Monitor
-from aitop.rows import RowBuilder, TargetData
-from aitop.sources.base import Collected
-from aitop.store import TargetWindow
+from demo_fleet import STEP, WINDOW, FleetCollector
 
-T0 = 1_700_000_000.0
-STEP = 2.0  # the TUI's default refresh interval
-WINDOW = 30.0  # the TUI's default window
+from aitop.demo import CYCLE_SECONDS, INCIDENTS, DemoFleet
+from aitop.model import Severity
+from aitop.monitor import Monitor
+
 #: Incident kind → (rule that must fire, schema of the model, text the message must carry).
 MATCHING = {
     "latency": ("latency_p95_critical", "vllm", "p95 latency"),
@@ -31,40 +26,6 @@ MATCHING = {
     "cost": ("cost_per_hour_vs_baseline", "llm", "moved most: cost per request"),
     "feedback": ("feedback_negative_ratio_warning", "llm", "negative feedback"),
 }
-
-
-class FleetCollector:
-    """A `Collector` over a `DemoFleet`'s registry, on the fleet's simulated clock."""
-
-    kind = "scrape"
-    targets = ("http://demo/metrics",)
-    group_by = None
-
-    def __init__(self, fleet: DemoFleet) -> None:
-        self.fleet = fleet
-        self.window_seconds = WINDOW
-        self.window = TargetWindow(WINDOW)
-        self.schemas = builtin_schemas()
-
-    async def collect(self) -> Collected:
-        samples = {(s.name, tuple(sorted(s.labels.items()))): s.value
-                   for family in self.fleet.registry.collect() for s in family.samples}  # fmt: skip
-        now = self.fleet.sim_time
-        self.window.add(now, T0 + now, samples)
-        builder = RowBuilder(self.schemas)
-        builder.add_target(TargetData("demo:9400", self.window, True))
-        return Collected(T0 + now, self.window.elapsed, tuple(builder.rows()),
-                         (TargetHealth(self.targets[0], "scrape", True, last_success=T0 + now),),
-                         tuple(sorted(builder.detected)))  # fmt: skip
-
-    async def breakdown(self, key, label):
-        return ()
-
-    async def history(self, key, fields, seconds):
-        return None
-
-    async def aclose(self) -> None:
-        pass
 
 
 async def _run_cycle():
