@@ -294,7 +294,10 @@ async def test_f03_slow_query_single_flight(serve):
     is_p95 = lambda r: query_kind(r) == "latency_p95"
     assert server.max_concurrent(is_p95) == 1  # never two requests for that query at once
     assert 2 <= server.count(is_p95) <= 3 < polls  # the first, one more after it answered (maybe a third)
-    assert server.count(lambda r: query_kind(r) == "requests") == polls  # the other panels: every poll
+    # The other panels: sent every poll, except where single flight held one back because its previous
+    # request was still in flight (a loaded machine can stretch a fast answer past a 0.2 s poll) — at most
+    # twice; a batch that waited for the slow query would send them as rarely as the slow one.
+    assert polls - 2 <= server.count(lambda r: query_kind(r) == "requests") <= polls
     # No poll waited for the slow query: one that did would take SLOW_ANSWER at least, and every poll while
     # it was in flight (two or more) would. Each returned at its 0.1 s budget plus the time to build the
     # rows; the worst poll is left out, as one scheduling hiccup of a loaded machine is not a wait.
