@@ -32,7 +32,7 @@ _MAX_SUBSTEP = 1.0  # long steps are split so incidents and gauges are evaluated
 _MAX_OBSERVATIONS = 200  # per lane and sub-step: bounds CPU; counters are scaled, quantiles unaffected
 _DIURNAL_PERIOD = 600.0  # a compressed "day" so the wobble is visible in a short demo
 
-# Bucket edges as vLLM and the typical tutorial exporter ship them (metric-schemas.md §2.1, §2.17).
+# Bucket edges as vLLM and the typical tutorial exporter ship them.
 _E2E_BUCKETS = (0.3, 0.5, 0.8, 1, 1.5, 2, 2.5, 5, 10, 15, 20, 30, 40, 50, 60, 120, 240, 480, 960, 1920, 7680)
 _TTFT_BUCKETS = (0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10,
                  20, 40, 80, 160, 640, 2560)

@@ -1,7 +1,7 @@
 """Guards around the running process: private logs and crash reports, the terminal check, hang-ups.
 
 No traceback reaches the user's terminal and no local variable reaches a file: an unexpected error is
-written, frames only, to a 0600 file in the platformdirs state directory (reliability.md §C.4, §D.6, §F 28-30).
+written, frames only, to a 0600 file in the platformdirs state directory.
 """
 
 from __future__ import annotations
@@ -88,7 +88,7 @@ def crash_reports_without_locals(app_class: type) -> Iterator[None]:
     """While the TUI runs, an exception escaping a handler goes to a private crash file, not the screen.
 
     Textual renders such an exception with `show_locals=True`: a bearer token in a local variable or a header
-    dict would be printed on the terminal (reliability.md §C.4). Textual 8.2 routes every one of them through
+    dict would be printed on the terminal. Textual 8.2 routes every one of them through
     `App._handle_exception` (textual is pinned exactly, so this private hook is checked on upgrade).
     """
     original = app_class._handle_exception
@@ -125,7 +125,7 @@ def thread_errors_off_the_terminal(hangup_status: int = 129) -> Iterator[None]:
     session). Python would print its traceback to the dead tty, and the app's orderly exit would then wait
     for good on that thread's full queue (until the hang-up watchdog's hard exit). So that case ends the
     process at once with the hang-up status; any other thread's exception goes to a crash file without
-    locals, like the app's own (reliability.md §F 28).
+    locals, like the app's own.
     """
     import threading
 
@@ -153,9 +153,8 @@ def exit_on_hangup(fd: int = 0) -> None:
     """End the process when the terminal hangs up, even if no SIGHUP arrives.
 
     A dropped SSH session that is not our controlling terminal (or SIGHUP ignored, as under nohup) sends no
-    signal; Textual's input thread then reads EOF from the dead tty forever, spinning the CPU (reliability.md
-    §D.6, §F 28). A daemon thread waits for POLLHUP on stdin, then raises SIGHUP — the app's own handler exits
-    cleanly with status 129 — and exits hard 3 s later if nothing handled it.
+    signal; Textual's input thread then reads EOF from the dead tty forever, spinning the CPU. A daemon thread waits for POLLHUP on stdin, then raises SIGHUP — the app's own
+    handler exits cleanly with status 129 — and exits hard 3 s later if nothing handled it.
     """
     import select
     import signal

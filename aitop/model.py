@@ -1,7 +1,7 @@
 """The frozen values that flow from the core to every front end (TUI, JSON, table, check).
 
 A refresh produces one `Snapshot`: rows keyed by ``(schema, group)`` with the fields of the JSON contract
-(design.md §3) in fixed units, the health of every target, and the alerts. Nothing here is mutated after it
+ in fixed units, the health of every target, and the alerts. Nothing here is mutated after it
 is built, so a snapshot can be handed across threads and compared between refreshes.
 """
 
@@ -51,7 +51,7 @@ class FieldSpec:
     description: str
 
 
-#: The traffic fields of the JSON contract, in contract order. Units are fixed (design.md §3).
+#: The traffic fields of the JSON contract, in contract order. Units are fixed.
 TRAFFIC_FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec("request_rate", "req/s", "req/s", "finished requests per second"),
     FieldSpec("error_rate", "fraction", "err %", "failed requests / all requests"),

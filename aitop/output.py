@@ -1,4 +1,4 @@
-"""Headless renderings of a snapshot: the JSON contract (design.md §3) and a plain-text table."""
+"""Headless renderings of a snapshot: the JSON contract and a plain-text table."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Histogram arithmetic exactly as Prometheus does it (reliability.md §A.7–A.8); counter increases with resets
+"""Histogram arithmetic exactly as Prometheus does it; counter increases with resets
 are `aitop.store`'s.
 
 `histogram_quantile` follows `BucketQuantile`, `coalesceBuckets` and `ensureMonotonicAndIgnoreSmallDeltas`

@@ -1,4 +1,4 @@
-"""The one boundary where untrusted strings become safe display text (design.md §5, reliability.md §C.2).
+"""The one boundary where untrusted strings become safe display text.
 
 Label values, HELP text, alert annotations and server error bodies come from whoever controls an exporter or
 a proxy. Before such a string enters the model it passes `clean()`: every credential aitop holds is masked

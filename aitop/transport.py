@@ -46,7 +46,7 @@ class BoundedInflater:
     """gzip / deflate decoding that stops at `limit` decoded bytes, holding at most one step beyond it.
 
     One 64 KiB gzip chunk can expand to ~67 MB in a single call, so every call is given `max_length` and the
-    unconsumed input is fed back step by step (reliability.md §B.4)."""
+    unconsumed input is fed back step by step."""
 
     def __init__(self, encoding: str, limit: int, step: int = INFLATE_STEP) -> None:
         self._inflater = zlib.decompressobj(16 + zlib.MAX_WBITS if "gzip" in encoding else zlib.MAX_WBITS)

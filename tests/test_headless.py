@@ -1,4 +1,4 @@
-"""Import hygiene: everything outside aitop/ui/ is headless (design.md §1).
+"""Import hygiene: everything outside aitop/ui/ is headless.
 
 Each core module is imported in a fresh interpreter and `textual` must not be in
 `sys.modules` afterwards; no core source line may import textual at all (not even lazily).

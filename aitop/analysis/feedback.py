@@ -1,6 +1,6 @@
 """User feedback (👍/👎) conventions, as data: which labels carry a rating, which values mean what.
 
-Two shapes are common in the wild (metric-schemas.md §2.17): one counter named `*feedback*` with a
+Two shapes are common in the wild: one counter named `*feedback*` with a
 rating-like label (`rating="thumbs_down"`), or paired counters `*_positive_total` / `*_negative_total`.
 `negative_ratio` is the field `feedback_negative_ratio`: unknown (None) without votes, never 0.
 """

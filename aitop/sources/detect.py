@@ -8,7 +8,7 @@ scraped (at `/metrics` when the URL has no path).
 A target that cannot be reached at start-up does not stop the TUI: `PendingCollector` stands in for the
 real collector, shows "disconnected: connection refused" (or "DNS lookup failed"), asks again on every
 poll — with exponential back-off and jitter after DNS failures — and hands over as soon as the server
-answers (reliability.md §F 1).
+answers.
 """
 
 from __future__ import annotations

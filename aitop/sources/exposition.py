@@ -198,7 +198,7 @@ def _parse_kept(kept: list[str], total: int, media_type: str, keys: SeriesKeys |
         for family in list(parser("\n".join(kept) + "\n")):
             for sample in family.samples:
                 samples[(sample.name, tuple(sorted(sample.labels.items())))] = float(sample.value)
-    except Exception as exc:  # noqa: BLE001 — IndexError/KeyError/AttributeError happen (reliability.md §B.2)
+    except Exception as exc:  # noqa: BLE001 — IndexError/KeyError/AttributeError happen
         detail = clean(str(exc) or type(exc).__name__, 120)
         raise ExpositionError(f"unparsable exposition: {detail}") from None
     return Parsed(samples=samples, lines_total=total, lines_kept=len(kept))

@@ -2,8 +2,7 @@
 
 Bodies are capped on the wire and after decompression: gzip is decoded here with `max_length`, because one
 64 KiB gzip chunk can expand to tens of MB before a per-chunk check fires. Every failure becomes a short
-message built from known parts — never an exception string that might carry a URL with credentials
-(reliability.md §D.2, §F 10-13, 15).
+message built from known parts — never an exception string that might carry a URL with credentials.
 """
 
 from __future__ import annotations
@@ -29,7 +28,7 @@ from aitop.transport import (
 ACCEPT = "text/plain;version=0.0.4"
 MAX_WIRE_BYTES = 16 * 1024 * 1024
 MAX_DECODED_BYTES = 64 * 1024 * 1024
-#: Refused credentials are not retried sooner than this (reliability.md §D.2, Auth).
+#: Refused credentials are not retried sooner than this.
 AUTH_RETRY_SECONDS = 60.0
 
 

@@ -1,8 +1,7 @@
 """One scraped page, read within bounds: line breaks made safe, long label values cut, series capped.
 
 Overlong label values are cut before parsing, and each page is capped at a number of series with a
-"showing N of M" note; a page that fails to parse is bisected to name its bad line (reliability.md §D.4,
-§F 14, 18, 22-24).
+"showing N of M" note; a page that fails to parse is bisected to name its bad line.
 """
 
 from __future__ import annotations

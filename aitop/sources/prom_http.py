@@ -4,7 +4,7 @@ The library drops a response's `warnings` and headers, so the session it is give
 that keeps the latest response per thread: partial-data warnings, `Retry-After` and `X-Prometheus-Stopping`
 are read from there. The same hook reads the body itself — capped on the wire and after gunzip, and within a
 total deadline — so neither a 100k-series answer, a gzip bomb nor a trickling server can exhaust memory or
-hang a thread (reliability.md §D.4, §F 4, 10, 11, 13-15).
+hang a thread.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from aitop.transport import (
 )
 
 AUTH_RETRY_SECONDS = 60.0  # refused credentials or a missing tenant: retry slowly
-#: Per response: compressed bytes on the wire, and bytes after gunzip (reliability.md §D.4).
+#: Per response: compressed bytes on the wire, and bytes after gunzip.
 MAX_WIRE_BYTES = 8 * 1024 * 1024
 MAX_DECODED_BYTES = 32 * 1024 * 1024
 _CHUNK = 64 * 1024

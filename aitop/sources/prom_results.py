@@ -2,7 +2,7 @@
 
 Everything a server sends is untrusted: label values, warnings, error strings and alert annotations pass
 `clean()` before they reach the model, and messages are built from status codes and `errorType`, never
-from exception text that could carry a URL with credentials (reliability.md §C.4).
+from exception text that could carry a URL with credentials.
 """
 
 from __future__ import annotations
@@ -358,7 +358,7 @@ def _absent(schema: Schema | None) -> dict[str, str]:
 
 def unknown_where_failed(rows: list[Row], errored: Mapping[Query, Exception]) -> list[Row]:
     """A field whose query failed is unknown ("query error"), never a number derived from its absence —
-    a failed error query must not read as 0 % errors (reliability.md §F 6, 8)."""
+    a failed error query must not read as 0 % errors."""
     failed: dict[str, dict[str, Exception]] = {}
     for query, error in errored.items():
         for field in fields_of(query):

@@ -4,7 +4,7 @@ Queries go through `PromHttp` (bounded bodies, total deadlines, failures classif
 each runs in a worker thread, a few at a time. A refresh sends one batched query per schema (`prom_batch`),
 and falls back to one request per query, which the rules below apply to.
 
-Polling discipline (reliability.md §D.1, §D.2): at most one request per query is in flight; `collect()`
+Polling discipline: at most one request per query is in flight; `collect()`
 waits `poll_budget` seconds for answers and reports a query still running as slow (showing its last answer),
 so a 40 s query never holds the other panels back. A query the server rejects (400/422) is retried after a
 minute; refused credentials after a minute; a 429 or 503 as late as Retry-After says; other transient

@@ -4,8 +4,7 @@ Each target is fetched with its own deadline, and at most one scrape per target 
 one never holds the others back — with a poll budget, `collect()` returns what has arrived and a slow
 target's scrape goes on in the background. Fetching within byte caps is `fetch`'s job, reading a page within
 series caps is `page`'s. A target that refuses credentials or rate-limits is retried only after a minute (or
-after its Retry-After); a target down for `evict_after` seconds has its series forgotten (reliability.md
-§D.2, §D.4, §F 11, 12, 14, 15, 21-24).
+after its Retry-After); a target down for `evict_after` seconds has its series forgotten.
 """
 
 from __future__ import annotations

@@ -65,7 +65,7 @@ class AitopApp(App[None]):
     TITLE = "aitop"
     COMMANDS = App.COMMANDS | {AitopCommands}
     # Screens get these classes from their size; the TCSS hides the sidebar and columns and shows the
-    # too-small notice with them. Below 60×15 nothing can be laid out usefully (reliability.md D.6).
+    # too-small notice with them. Below 60×15 nothing can be laid out usefully.
     HORIZONTAL_BREAKPOINTS = [(0, "-tiny"), (60, "-narrow"), (100, "-normal"), (160, "-wide")]
     VERTICAL_BREAKPOINTS = [(0, "-short"), (15, "-tall")]
     # Every F-key has a letter twin: F-keys are unreliable through some terminals and SSH clients.
@@ -244,7 +244,7 @@ class AitopApp(App[None]):
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.worker.group == "poll" and event.state is WorkerState.ERROR:
-            # Only the type: exception text can carry URLs with credentials (reliability.md C.4).
+            # Only the type: exception text can carry URLs with credentials.
             error = event.worker.error
             self.notify(f"refresh failed: {type(error).__name__}", severity="error", markup=False)
 
@@ -308,7 +308,7 @@ def run_tui(monitor: Monitor, *, interval: float, theme_name: str = DEFAULT_THEM
     """Run the TUI until the user quits; returns the exit status.
 
     Refuses (status 2, one-line hint on stderr) without a terminal: Textual would otherwise write
-    alternate-screen escapes into a file or pipe and never exit (reliability.md D.6).
+    alternate-screen escapes into a file or pipe and never exit.
     """
     if not has_terminal():
         print(NO_TERMINAL_HINT, file=sys.stderr)

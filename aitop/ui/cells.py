@@ -95,7 +95,7 @@ def numeric_cell(row: Row, name: str, palette: Palette, *, dim: bool = False) ->
     shown = cell_value(name, value)
     cell = SortableText(style=base, value=value, justify="right")
     # A server's info annotation on the query behind the value (e.g. histogram buckets forced monotonic):
-    # the value is underlined, taking no width; `e` shows the annotation (reliability.md §F 9).
+    # the value is underlined, taking no width; `e` shows the annotation.
     noted = Style(underline=True) if has_info(row, name) else Style()
     severity = row.severity.get(name, Severity.OK)
     if severity >= Severity.CRITICAL:

@@ -1,7 +1,7 @@
 """Unicode sparklines (▁▂▃▄▅▆▇█) for the overview's trend column. No Textual here.
 
 A trend is drawn from the monitor's own recorded history, which exists in every mode and costs no query:
-asking Prometheus once per row and refresh would make the query count grow with the rows (design.md §4).
+asking Prometheus once per row and refresh would make the query count grow with the rows.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The fixture expositions in this folder, and pages derived from them (shared by unit and integration tests).
 
-Each `<schema>.prom` is a first scrape of that system written from metric-schemas.md (its client library's
+Each `<schema>.prom` is a first scrape of that system written from that system's documented metric names (its client library's
 text style, HELP/TYPE lines, `_created` series where the library prints them). A later scrape is the same
 page with every counter, histogram bucket/_sum/_count and summary _sum/_count multiplied by a factor;
 gauges, summary quantile lines and `_created` stay. Two scrapes 10 s apart with factor 2 therefore give a

@@ -1,4 +1,4 @@
-"""A scriptable HTTP fault server for the fault-matrix tests (reliability.md §F).
+"""A scriptable HTTP fault server for the fault-matrix tests.
 
 `FaultServer(app)` listens on 127.0.0.1 only, on a free port, and asks `app(request)` what to do with each
 request: an `Action` — a normal `Reply` (optionally late), `Hang` (accept, read, never answer: a blackhole),

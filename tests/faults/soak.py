@@ -1,4 +1,4 @@
-"""A simulated 24 h soak (reliability.md §F 26): 17,280 polls 5 s apart with 5 % of the label sets replaced at
+"""A simulated 24 h soak: 17,280 polls 5 s apart with 5 % of the label sets replaced at
 every poll (pod churn), through the real scrape collector, monitor, analysis and history — on a fake clock
 and an in-process HTTP transport, so a day takes minutes. Prints RSS and the size of every per-series
 structure at each simulated hour, and checks the bound.

@@ -1,4 +1,4 @@
-"""reliability.md §F 14, 15, 26: answers too big to hold — a 100k-series vector, a gzip bomb, a day of pod
+"""Fault cases F14, F15, F26 (tests/faults/README.md): answers too big to hold — a 100k-series vector, a gzip bomb, a day of pod
 churn — and the UI staying responsive while a poll works (keys answered in < 200 ms).
 """
 

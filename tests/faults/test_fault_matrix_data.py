@@ -1,4 +1,4 @@
-"""reliability.md §F 18–25: bad *data* from working servers — hostile label values, special floats, counter
+"""Fault cases F18–F25 (tests/faults/README.md): bad *data* from working servers — hostile label values, special floats, counter
 resets, targets that die and come back, mislabelled OpenMetrics, pages that crash the parser, duplicates,
 broken histograms — through the real collectors over real sockets.
 """

@@ -1,4 +1,4 @@
-"""reliability.md §F 1–13: a misbehaving server — refused, starting, slow, blackholed, erroring, partial,
+"""Fault cases F1–F13 (tests/faults/README.md): a misbehaving server — refused, starting, slow, blackholed, erroring, partial,
 proxied, unauthorised, rate-limiting, truncating — against aitop's real collectors over real sockets.
 
 Each test is named after its §F number. Time is scaled down (2 s instead of 20 s or 40 s) or simulated with

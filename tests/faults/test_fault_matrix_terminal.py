@@ -1,4 +1,4 @@
-"""reliability.md §F 16, 17, 27–30: the terminal — hostile text, markup, resize storms, SSH drops, no TTY,
+"""Fault cases F16, F17, F27–F30 (tests/faults/README.md): the terminal — hostile text, markup, resize storms, SSH drops, no TTY,
 and credentials. The pty tests run the real `python -m aitop` in a pseudo-terminal and assert on the bytes
 it writes; the pilot tests walk the running app's widgets.
 """

@@ -1,4 +1,4 @@
-"""Hostile label values (reliability.md C.2): no crash, no markup, no live links or actions, no escapes out."""
+"""Hostile label values: no crash, no markup, no live links or actions, no escapes out."""
 
 from __future__ import annotations
 

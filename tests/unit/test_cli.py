@@ -102,7 +102,7 @@ def test_tui_refuses_without_a_terminal(capsys):
     # under pytest stdout is captured, so this is the `ssh host aitop` (no -t) case
     assert cli.main(["127.0.0.1:9"]) == 2
     err = capsys.readouterr().err
-    assert "no TTY" in err and "ssh -t" in err and "--once" in err  # reliability.md §F 29
+    assert "no TTY" in err and "ssh -t" in err and "--once" in err  # fault case F29 (tests/faults/README.md)
 
 
 def test_demo_raises_only_the_default_budget():

@@ -1,4 +1,4 @@
-"""Pre-filter and parsing, good and hostile input (reliability.md §B.2)."""
+"""Pre-filter and parsing, good and hostile input."""
 
 import pytest
 

@@ -1,4 +1,4 @@
-"""Every built-in schema against a fixture page written from metric-schemas.md, in scrape mode.
+"""Every built-in schema against a fixture page written from each server's documented metric names, in scrape mode.
 
 Each fixture (tests/data/<schema>.prom) is parsed as aitop parses a scrape, a second scrape is the same
 page with counters doubled, 10 s later; the rows must equal the hand-computed ones in tests/data/expected.py

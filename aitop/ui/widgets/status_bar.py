@@ -105,7 +105,7 @@ def _health(snapshot: Snapshot, palette: Palette) -> tuple[Text, Text | None]:
         return health, None
     reason = clean(down.error or "down", ERROR_WIDTH)
     where = "" if len(snapshot.source_targets) == 1 else f"{_target_name(down.url)}: "
-    if down.down_since is not None:  # when the outage began, local time (reliability.md §F 21)
+    if down.down_since is not None:  # when the outage began, local time
         since = time.strftime("%H:%M:%S", time.localtime(down.down_since))
         where = f"{where.removesuffix(': ')} DOWN since {since}: ".lstrip()
     return health, Text(f"✗ {where}{reason}", Style(color=palette.critical))
@@ -114,7 +114,7 @@ def _health(snapshot: Snapshot, palette: Palette) -> tuple[Text, Text | None]:
 def banner_text(snapshot: Snapshot, palette: Palette) -> Text | None:
     """The STALE / DISCONNECTED line, or None while data is fresh."""
     # Every target down at the very first poll is not "stale" (there is nothing older to keep), yet it
-    # needs the banner most: a UI started against a dead server says so at once (reliability.md §F 1).
+    # needs the banner most: a UI started against a dead server says so at once.
     down = bool(snapshot.targets) and not snapshot.targets_up and not snapshot.rows
     if not snapshot.stale and not down:
         return None

@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import Static
 
-#: Smallest usable terminal (reliability.md D.6); below it every screen shows only this notice.
+#: Smallest usable terminal; below it every screen shows only this notice.
 MIN_WIDTH = 60
 MIN_HEIGHT = 15
 
