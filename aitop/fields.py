@@ -1,0 +1,378 @@
+"""Every row field, declared once: its unit, heading, noun, description, how it is derived, and its section.
+
+This table is the one place a field is named. The JSON contract's order is this table's order (traffic, then
+engine, then analysis); the formatter reads units from it, messages read nouns, the sources read derivations
+(`aitop.derivations`), the UI reads headings. Adding a field = a catalog entry for the metric (where it comes
+from, `aitop/catalog/*.toml`) plus one entry here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+
+from aitop.derivations import (
+    Analysed,
+    Cost,
+    Derivation,
+    Gauge,
+    Goodput,
+    GpuCount,
+    GpuMemoryShare,
+    Quantile,
+    Rate,
+    Ratio,
+    Votes,
+)
+
+#: Sections, in contract order. Traffic fields are recorded in the history (charts, trends); engine fields
+#: are read per refresh only; analysis fields are added by `aitop.analysis` after the source built the row.
+TRAFFIC = "traffic"
+ENGINE = "engine"
+ANALYSIS = "analysis"
+
+
+@dataclass(frozen=True, slots=True)
+class Field:
+    """One numeric row field.
+
+    Attributes:
+        name: the JSON name and the key in `Row.values`.
+        unit: the fixed unit of the value (the formatter picks its display from it).
+        heading: the table heading (terse).
+        noun: the name in sentences ("p95 latency 4.2s").
+        description: one line for help, explain and docs.
+        derive: the formula (`aitop.derivations`).
+        section: TRAFFIC, ENGINE or ANALYSIS.
+    """
+
+    name: str
+    unit: str
+    heading: str
+    noun: str
+    description: str
+    derive: Derivation
+    section: str
+
+
+def _drift(concept: str, noun: str) -> Field:
+    """The drift of a histogram concept: KS distance between this window's distribution and its baseline."""
+    return Field(
+        f"{concept}_drift", unit="KS", heading=f"{concept} drift", noun=f"{noun} drift",
+        description=f"KS distance between this window's {concept} distribution and its baseline (0 same … 1 disjoint)",
+        derive=Analysed(),
+        section=ANALYSIS,
+    )
+
+
+#: Every field, in contract order.
+FIELDS: tuple[Field, ...] = (
+    # traffic
+    Field(
+        "request_rate", unit="req/s", heading="req/s", noun="request rate",
+        description="finished requests per second",
+        derive=Rate("requests"),
+        section=TRAFFIC,
+    ),
+    Field(
+        "error_rate", unit="fraction", heading="err %", noun="error rate",
+        description="failed requests / all requests",
+        derive=Ratio("errors", "requests", absent_means_zero=True, cap=1.0),
+        section=TRAFFIC,
+    ),
+    Field(
+        "latency_p50", unit="s", heading="p50", noun="p50 latency",
+        description="end-to-end latency, 50th percentile",
+        derive=Quantile("latency", 0.5),
+        section=TRAFFIC,
+    ),
+    Field(
+        "latency_p95", unit="s", heading="p95", noun="p95 latency",
+        description="end-to-end latency, 95th percentile",
+        derive=Quantile("latency", 0.95),
+        section=TRAFFIC,
+    ),
+    Field(
+        "latency_p99", unit="s", heading="p99", noun="p99 latency",
+        description="end-to-end latency, 99th percentile",
+        derive=Quantile("latency", 0.99),
+        section=TRAFFIC,
+    ),
+    Field(
+        "ttft_p50", unit="s", heading="TTFT p50", noun="p50 TTFT",
+        description="time to first token, 50th percentile",
+        derive=Quantile("ttft", 0.5),
+        section=TRAFFIC,
+    ),
+    Field(
+        "ttft_p95", unit="s", heading="TTFT p95", noun="p95 TTFT",
+        description="time to first token, 95th percentile",
+        derive=Quantile("ttft", 0.95),
+        section=TRAFFIC,
+    ),
+    Field(
+        "ttft_p99", unit="s", heading="TTFT p99", noun="p99 TTFT",
+        description="time to first token, 99th percentile",
+        derive=Quantile("ttft", 0.99),
+        section=TRAFFIC,
+    ),
+    Field(
+        "tpot_p95", unit="s", heading="TPOT p95", noun="p95 time per token",
+        description="time per output token, 95th percentile",
+        derive=Quantile("tpot", 0.95),
+        section=TRAFFIC,
+    ),
+    Field(
+        "queue_p95", unit="s", heading="queue p95", noun="p95 queue time",
+        description="queue time, 95th percentile",
+        derive=Quantile("queue", 0.95),
+        section=TRAFFIC,
+    ),
+    Field(
+        "input_tokens_rate", unit="tokens/s", heading="in tok/s", noun="input tokens",
+        description="prompt tokens per second",
+        derive=Rate("input_tokens"),
+        section=TRAFFIC,
+    ),
+    Field(
+        "output_tokens_rate", unit="tokens/s", heading="out tok/s", noun="output tokens",
+        description="generated tokens per second",
+        derive=Rate("output_tokens"),
+        section=TRAFFIC,
+    ),
+    Field(
+        "cost_per_hour", unit="USD/h", heading="$/h", noun="hourly cost",
+        description="spend per hour at the current rate",
+        derive=Cost(per="hour"),
+        section=TRAFFIC,
+    ),
+    Field(
+        "cost_per_request", unit="USD", heading="$/req", noun="cost per request",
+        description="spend per request",
+        derive=Cost(per="request"),
+        section=TRAFFIC,
+    ),
+    Field(
+        "feedback_negative_ratio", unit="fraction", heading="👎 %", noun="negative feedback",
+        description="negative votes / all votes",
+        derive=Votes("feedback"),
+        section=TRAFFIC,
+    ),
+    Field(
+        "running", unit="requests", heading="run", noun="running requests",
+        description="requests running now",
+        derive=Gauge("running"),
+        section=TRAFFIC,
+    ),
+    Field(
+        "waiting", unit="requests", heading="wait", noun="waiting requests",
+        description="requests waiting now",
+        derive=Gauge("waiting"),
+        section=TRAFFIC,
+    ),
+    Field(
+        "kv_cache_usage", unit="fraction", heading="KV %", noun="KV-cache usage",
+        description="KV-cache usage, highest replica",
+        derive=Gauge("kv_cache", aggregate="max"),
+        section=TRAFFIC,
+    ),
+    # engine
+    Field(
+        "preemptions_rate", unit="1/s", heading="preempt/s", noun="preemptions rate",
+        description="requests preempted (vLLM) or retracted (SGLang) per second",
+        derive=Rate("preemptions"),
+        section=ENGINE,
+    ),
+    Field(
+        "prefix_cache_hit_ratio", unit="fraction", heading="prefix hit %", noun="prefix cache hit ratio",
+        description="prefix-cache hits / queried tokens",
+        derive=Ratio("prefix_cache_hits", "prefix_cache_queries", gauge="prefix_cache_hit_ratio"),
+        section=ENGINE,
+    ),
+    Field(
+        "external_cache_hit_ratio", unit="fraction", heading="ext hit %", noun="external cache hit ratio",
+        description="KV-connector (external) cache hits / queried tokens",
+        derive=Ratio("external_cache_hits", "external_cache_queries"),
+        section=ENGINE,
+    ),
+    Field(
+        "mm_cache_hit_ratio", unit="fraction", heading="mm hit %", noun="mm cache hit ratio",
+        description="multimodal input cache hits / queries",
+        derive=Ratio("mm_cache_hits", "mm_cache_queries"),
+        section=ENGINE,
+    ),
+    Field(
+        "spec_acceptance_rate", unit="fraction", heading="spec acc %", noun="spec acceptance rate",
+        description="speculative decoding: accepted / drafted tokens",
+        derive=Ratio("spec_accepted", "spec_drafted", gauge="spec_acceptance_rate"),
+        section=ENGINE,
+    ),
+    Field(
+        "spec_acceptance_length", unit="tokens", heading="spec len", noun="spec acceptance length",
+        description="speculative decoding: tokens per draft step (1 + accepted / drafts)",
+        derive=Ratio("spec_accepted", "spec_drafts", offset=1.0, gauge="spec_acceptance_length"),
+        section=ENGINE,
+    ),
+    Field(
+        "length_cut_ratio", unit="fraction", heading="cut %", noun="length cut ratio",
+        description="answers cut at the length limit / finished requests",
+        derive=Ratio("length_cut", "requests", absent_means_zero=True),
+        section=ENGINE,
+    ),
+    Field(
+        "prefill_p95", unit="s", heading="prefill p95", noun="prefill p95",
+        description="prefill phase time, 95th percentile",
+        derive=Quantile("prefill", 0.95),
+        section=ENGINE,
+    ),
+    Field(
+        "decode_p95", unit="s", heading="decode p95", noun="decode p95",
+        description="decode phase time, 95th percentile",
+        derive=Quantile("decode", 0.95),
+        section=ENGINE,
+    ),
+    Field(
+        "prompt_length_p50", unit="tokens", heading="prompt p50", noun="prompt length p50",
+        description="prompt length per request, median",
+        derive=Quantile("prompt_length", 0.5),
+        section=ENGINE,
+    ),
+    Field(
+        "output_length_p50", unit="tokens", heading="output p50", noun="output length p50",
+        description="generated length per request, median",
+        derive=Quantile("output_length", 0.5),
+        section=ENGINE,
+    ),
+    Field(
+        "waiting_capacity", unit="requests", heading="wait cap", noun="waiting capacity",
+        description="requests waiting for KV-cache capacity",
+        derive=Gauge("waiting_capacity"),
+        section=ENGINE,
+    ),
+    Field(
+        "waiting_deferred", unit="requests", heading="wait def", noun="waiting deferred",
+        description="requests waiting, deferred for another reason",
+        derive=Gauge("waiting_deferred"),
+        section=ENGINE,
+    ),
+    Field(
+        "prefill_queue", unit="requests", heading="PD prefill q", noun="prefill queue",
+        description="disaggregated serving: requests queued on the prefill side",
+        derive=Gauge("prefill_queue"),
+        section=ENGINE,
+    ),
+    Field(
+        "decode_queue", unit="requests", heading="PD decode q", noun="decode queue",
+        description="disaggregated serving: requests queued on the decode side (prealloc, KV transfer)",
+        derive=Gauge("decode_queue"),
+        section=ENGINE,
+    ),
+    Field(
+        "transfer_failures_rate", unit="1/s", heading="KV xfer fail/s", noun="transfer failures rate",
+        description="disaggregated serving: requests whose KV bootstrap or transfer failed, per second",
+        derive=Rate("transfer_failures"),
+        section=ENGINE,
+    ),
+    Field(
+        "goodput_ttft", unit="fraction", heading="good TTFT %", noun="goodput ttft",
+        description="share of requests whose TTFT met the target",
+        derive=Goodput("ttft", target=1.0),
+        section=ENGINE,
+    ),
+    Field(
+        "goodput_tpot", unit="fraction", heading="good TPOT %", noun="goodput tpot",
+        description="share of output tokens whose latency met the per-token target",
+        derive=Goodput("tpot", target=0.05),
+        section=ENGINE,
+    ),
+    Field(
+        "fallbacks_rate", unit="req/s", heading="fallback/s", noun="fallbacks rate",
+        description="requests a gateway sent to a fallback deployment, per second",
+        derive=Rate("fallbacks"),
+        section=ENGINE,
+    ),
+    Field(
+        "ratelimit_remaining_requests", unit="requests", heading="RL req left", noun="ratelimit remaining requests",
+        description="requests left in the provider's rate-limit window, lowest deployment",
+        derive=Gauge("ratelimit_remaining_requests"),
+        section=ENGINE,
+    ),
+    Field(
+        "ratelimit_remaining_tokens", unit="tokens", heading="RL tok left", noun="ratelimit remaining tokens",
+        description="tokens left in the provider's rate-limit window, lowest deployment",
+        derive=Gauge("ratelimit_remaining_tokens"),
+        section=ENGINE,
+    ),
+    Field(
+        "gpu_count", unit="GPUs", heading="GPUs", noun="gpu count",
+        description="GPUs joined to this row",
+        derive=GpuCount(),
+        section=ENGINE,
+    ),
+    Field(
+        "gpu_utilization", unit="fraction", heading="GPU %", noun="gpu utilization",
+        description="GPU utilisation, mean of the row's GPUs",
+        derive=Gauge("gpu_utilization"),
+        section=ENGINE,
+    ),
+    Field(
+        "gpu_memory_used", unit="MiB", heading="GPU MiB", noun="gpu memory used",
+        description="frame-buffer memory used, sum of the row's GPUs",
+        derive=Gauge("gpu_memory_used"),
+        section=ENGINE,
+    ),
+    Field(
+        "gpu_memory_ratio", unit="fraction", heading="GPU mem %", noun="gpu memory ratio",
+        description="frame-buffer used / (used + free), fullest GPU",
+        derive=GpuMemoryShare(),
+        section=ENGINE,
+    ),
+    Field(
+        "gpu_power", unit="W", heading="GPU W", noun="gpu power",
+        description="power draw, sum of the row's GPUs",
+        derive=Gauge("gpu_power"),
+        section=ENGINE,
+    ),
+    Field(
+        "gpu_temperature", unit="C", heading="GPU C", noun="gpu temperature",
+        description="GPU temperature in degrees Celsius, hottest GPU",
+        derive=Gauge("gpu_temperature"),
+        section=ENGINE,
+    ),
+    # analysis
+    Field(
+        "cost_per_day", unit="USD/d", heading="$/day", noun="projected spend",
+        description="projected spend per day at the current hourly rate",
+        derive=Analysed(),
+        section=ANALYSIS,
+    ),
+    Field(
+        "request_rate_peak", unit="req/s", heading="peak r/s", noun="request rate peak",
+        description="highest request rate of the refreshes within the window",
+        derive=Analysed(),
+        section=ANALYSIS,
+    ),
+    Field(
+        "request_rate_session_peak", unit="req/s", heading="max r/s", noun="request rate session peak",
+        description="highest request rate since aitop started",
+        derive=Analysed(),
+        section=ANALYSIS,
+    ),
+    Field(
+        "input_tokens_per_request", unit="tokens", heading="in tok/req", noun="input tokens per request",
+        description="prompt tokens per request",
+        derive=Analysed(),
+        section=ANALYSIS,
+    ),
+    Field(
+        "output_tokens_per_request", unit="tokens", heading="out tok/req", noun="output tokens per request",
+        description="generated tokens per request",
+        derive=Analysed(),
+        section=ANALYSIS,
+    ),
+    _drift("latency", "latency"),
+    _drift("ttft", "TTFT"),
+    _drift("output_length", "output-length"),
+)
+FIELD_BY_NAME: Mapping[str, Field] = MappingProxyType({field.name: field for field in FIELDS})
