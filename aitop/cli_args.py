@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import sys
 from dataclasses import replace
+from typing import NoReturn
 
 from aitop import __version__
 from aitop.config import DEFAULT_SNAPSHOT_WINDOW, Config, ConfigError, build_config, parse_duration
@@ -29,7 +30,8 @@ def add_common(parser: argparse.ArgumentParser) -> None:
         help="a Prometheus-compatible base URL (path prefix allowed) or /metrics URLs; kind auto-detected",
     )
     kind = parser.add_mutually_exclusive_group()
-    kind.add_argument("--prometheus", dest="kind", action="store_const", const="prometheus", help="TARGET is a Prometheus server")
+    kind.add_argument("--prometheus", dest="kind", action="store_const", const="prometheus",
+                      help="TARGET is a Prometheus server")
     kind.add_argument("--scrape", dest="kind", action="store_const", const="scrape", help="TARGETs are /metrics pages")
     parser.set_defaults(kind="auto")
     parser.add_argument("--timeout", type=duration, help="per-request timeout (default 5s)")
@@ -38,14 +40,18 @@ def add_common(parser: argparse.ArgumentParser) -> None:
         help="TOML config file (default: $AITOP_CONFIG, else config.toml in the user config dir); "
         "every option is documented in aitop.example.toml",
     )
-    auth = parser.add_argument_group("auth and transport (secrets only from files or $AITOP_BEARER_TOKEN / $AITOP_PASSWORD)")
+    auth = parser.add_argument_group(
+        "auth and transport (secrets only from files or $AITOP_BEARER_TOKEN / $AITOP_PASSWORD)")
     auth.add_argument("--bearer-token-file", metavar="FILE", help="send 'Authorization: Bearer <file content>'")
-    auth.add_argument("--basic-auth-user", metavar="USER", help="basic auth user (password from --basic-auth-password-file or $AITOP_PASSWORD)")
+    auth.add_argument("--basic-auth-user", metavar="USER",
+                      help="basic auth user (password from --basic-auth-password-file or $AITOP_PASSWORD)")
     auth.add_argument("--basic-auth-password-file", metavar="FILE")
-    auth.add_argument("--header", action="append", default=[], metavar="'NAME: VALUE'", help="extra request header (repeatable)")
+    auth.add_argument("--header", action="append", default=[], metavar="'NAME: VALUE'",
+                      help="extra request header (repeatable)")
     auth.add_argument("--tenant", metavar="ID", help="X-Scope-OrgID for Mimir / Cortex / Thanos")
     auth.add_argument("--ca-file", metavar="FILE", help="CA bundle to verify the server's certificate")
-    auth.add_argument("--insecure-skip-verify", action="store_true", help="do not verify TLS certificates (shown on screen)")
+    auth.add_argument("--insecure-skip-verify", action="store_true",
+                      help="do not verify TLS certificates (shown on screen)")
 
 
 def config_from_args(args: argparse.Namespace, **overrides) -> Config:
@@ -86,7 +92,8 @@ def main_parser() -> argparse.ArgumentParser:
     )
     add_common(parser)
     parser.add_argument("--demo", action="store_true", help="watch an embedded simulated fleet")
-    parser.add_argument("--theme", metavar="NAME", help="aitop-dark (default), aitop-light, aitop-high-contrast, aitop-okabe-ito, or yours")
+    parser.add_argument("--theme", metavar="NAME",
+                        help="aitop-dark (default), aitop-light, aitop-high-contrast, aitop-okabe-ito, or yours")
     parser.add_argument(
         "--once", action="store_true",
         help="print one plain-text snapshot and exit (no TUI; for pipes, files and TERM=dumb)",
@@ -118,7 +125,7 @@ def snapshot_parser() -> argparse.ArgumentParser:
 class NagiosParser(argparse.ArgumentParser):
     """A usage error is UNKNOWN (3) for a monitoring plugin; argparse's 2 would read as CRITICAL."""
 
-    def error(self, message: str):  # type: ignore[override]
+    def error(self, message: str) -> NoReturn:
         self.print_usage(sys.stderr)
         print(f"{self.prog}: error: {message}", file=sys.stderr)
         raise SystemExit(3)
@@ -144,7 +151,8 @@ def watch_parser() -> argparse.ArgumentParser:
     add_common(parser)
     parser.add_argument("--format", choices=("jsonl",), default="jsonl", help="one JSON document per line")
     parser.add_argument("--count", type=int, metavar="N", help="stop after N snapshots (default: until interrupted)")
-    parser.add_argument("--interval", type=duration, help="time between refreshes, e.g. 2s (default 2s; a recording: as fast as possible)")
+    parser.add_argument("--interval", type=duration,
+                        help="time between refreshes, e.g. 2s (default 2s; a recording: as fast as possible)")
     parser.add_argument("--window", type=duration, help="rate and percentile window, e.g. 1m (default 30s)")
     parser.add_argument("--alertmanager", metavar="URL", help="include the Alertmanager's active alerts")
     parser.add_argument("--at", metavar="TIME", help="with a recording as TARGET: start there (default: its start)")

@@ -9,6 +9,7 @@ incident cycle (`INCIDENTS`, repeating every `CYCLE_SECONDS`) makes each alert p
 
 from __future__ import annotations
 
+import contextlib
 import math
 import random
 import signal
@@ -20,6 +21,7 @@ from collections.abc import Callable
 from typing import Any
 from dataclasses import dataclass
 from types import TracebackType
+from wsgiref.simple_server import WSGIServer
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 
@@ -150,7 +152,7 @@ class DemoFleet:
         self._time = 0.0
         self._lock = threading.Lock()  # step() may be called by the sim thread and by a caller at once
         self._stop = threading.Event()
-        self._server = None
+        self._server: WSGIServer | None = None
         self._threads: list[threading.Thread] = []
         self._url: str | None = None
         self._lanes = self._build()
@@ -357,11 +359,10 @@ class DemoFleet:
             # serve_forever() notices shutdown only every 0.5 s; throwaway connections wake it at once.
             closer = threading.Thread(target=server.shutdown, daemon=True)
             closer.start()
+            host, port = server.server_address[:2]
             while closer.is_alive():
-                try:
-                    socket.create_connection(server.server_address[:2], timeout=0.2).close()
-                except OSError:
-                    pass
+                with contextlib.suppress(OSError):
+                    socket.create_connection((str(host), port), timeout=0.2).close()
                 closer.join(0.05)
             server.server_close()
         for thread in self._threads:

@@ -168,7 +168,8 @@ def build_report(
         by_concept = {c.concept: c for c in concepts}
         row_reports = tuple(
             RowReport(row.group, row.group_label,
-                      tuple((field, _reason(row, field, by_concept)) for field in FIELD_NAMES if row.value(field) is None))
+                      tuple((field, _reason(row, field, by_concept))
+                            for field in FIELD_NAMES if row.value(field) is None))
             for row in rows if row.schema == name
         )
         reports.append(SchemaReport(name, schema.title, tuple(prints[name]), tuple(found_on[name]),
@@ -243,7 +244,8 @@ def report_to_dict(report: DetectReport) -> dict:
                 "name": s.name, "title": s.title, "detected_by": list(s.detected_by), "targets": list(s.targets),
                 "group_labels": list(s.group_labels),
                 "concepts": {
-                    c.concept: {"status": c.status, "kind": c.kind, "metrics": list(c.metrics), "counts": list(c.counts),
+                    c.concept: {"status": c.status, "kind": c.kind, "metrics": list(c.metrics),
+                                "counts": list(c.counts),
                                 "selector": c.selector, "group_labels": list(c.group_labels), "scale": c.scale,
                                 "note": c.note, "fields": list(c.fields)}
                     for c in s.concepts

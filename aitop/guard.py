@@ -16,6 +16,7 @@ import time
 import traceback
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import platformdirs
 
@@ -44,10 +45,8 @@ def setup_logging(to_file: bool) -> None:
     if to_file:  # a TUI owns the terminal: log lines on stderr would tear the screen
         path = state_dir() / "aitop.log"
         handler: logging.Handler = logging.handlers.RotatingFileHandler(path, maxBytes=1_000_000, backupCount=1)
-        try:
+        with contextlib.suppress(OSError):
             path.chmod(0o600)  # private, like the crash reports
-        except OSError:
-            pass
     else:
         handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(MaskingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
@@ -84,12 +83,13 @@ def terminal_problem() -> str | None:
 
 
 @contextlib.contextmanager
-def crash_reports_without_locals(app_class: type) -> Iterator[None]:
+def crash_reports_without_locals(app_class: Any) -> Iterator[None]:
     """While the TUI runs, an exception escaping a handler goes to a private crash file, not the screen.
 
     Textual renders such an exception with `show_locals=True`: a bearer token in a local variable or a header
     dict would be printed on the terminal. Textual 8.2 routes every one of them through
     `App._handle_exception` (textual is pinned exactly, so this private hook is checked on upgrade).
+    `app_class` is that App class, typed `Any`: the core does not import Textual to name it.
     """
     original = app_class._handle_exception
 
@@ -153,7 +153,8 @@ def exit_on_hangup(fd: int = 0) -> None:
     """End the process when the terminal hangs up, even if no SIGHUP arrives.
 
     A dropped SSH session that is not our controlling terminal (or SIGHUP ignored, as under nohup) sends no
-    signal; Textual's input thread then reads EOF from the dead tty forever, spinning the CPU. A daemon thread waits for POLLHUP on stdin, then raises SIGHUP — the app's own
+    signal; Textual's input thread then reads EOF from the dead tty forever, spinning the CPU. A daemon thread
+    waits for POLLHUP on stdin, then raises SIGHUP — the app's own
     handler exits cleanly with status 129 — and exits hard 3 s later if nothing handled it.
     """
     import select

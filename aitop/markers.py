@@ -120,7 +120,8 @@ class MarkerLog:
         where = clean(instance, 60)
         if not first:
             if started is not None and seen.started is not None and started != seen.started:
-                self.add(Marker(wall, "restart", f"{where} restarted (process start time changed)", instance, frozenset(models)))
+                self.add(Marker(wall, "restart", f"{where} restarted (process start time changed)", instance,
+                                frozenset(models)))
             elif reset:
                 self.add(Marker(wall, "restart", f"{where} restarted (counters reset)", instance, frozenset(models)))
             for name, label_sets in infos.items():

@@ -144,9 +144,9 @@ class Notifier:
                 self._firing[alert_id] = alert
                 events.append(("firing", alert))
         for alert_id in list(self._firing):
-            alert = current.get(alert_id)
-            if alert is None or alert.state != "firing":  # resolved by the engine (or gone: no data)
-                events.append(("resolved", alert or self._firing[alert_id]))
+            latest = current.get(alert_id)
+            if latest is None or latest.state != "firing":  # resolved by the engine (or gone: no data)
+                events.append(("resolved", latest or self._firing[alert_id]))
                 del self._firing[alert_id]
         if not events:
             return

@@ -78,7 +78,7 @@ def guarded_stdout() -> Iterator[GuardedOutput]:
     """Replace `sys.stdout` by a `GuardedOutput` for the duration; flushed before it is taken away."""
     original = sys.stdout
     guard = GuardedOutput(original)
-    sys.stdout = guard  # type: ignore[assignment]
+    sys.stdout = guard
     try:
         yield guard
     finally:

@@ -16,8 +16,10 @@ from collections.abc import Iterable, Sequence
 SMALL_DELTA_TOLERANCE = 1e-12
 
 
-def parse_le(raw: str) -> float | None:
+def parse_le(raw: str | None) -> float | None:
     """The bucket bound of an `le` label as a float (`1`, `1.0` and `1e0` are one bound); None if malformed."""
+    if raw is None:
+        return None
     try:
         return float(raw)
     except (TypeError, ValueError):

@@ -19,6 +19,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from aitop.catalog import FEEDBACK_NEGATIVE, FEEDBACK_POSITIVE, Resolved, Schema, Variant, choose_all, detect_schemas
 from aitop.catalog.match import index_names
@@ -82,7 +83,7 @@ class _SchemaPlan:
     slots: list[_Slot]
     #: (slot index, position in the layout, key, extra) per series, in the order they are summed:
     #: extra is a histogram's scaled bound, a summary's quantile, a feedback rating (+1/-1/0) or an error type.
-    series: list[tuple[int, int, SeriesKey, object]]
+    series: list[tuple[int, int, SeriesKey, Any]]  # Any: the extra's type follows the slot's kind
 
 
 @dataclass(slots=True)
@@ -178,7 +179,8 @@ class RowBuilder:
         labels_seen.update(labels)
         schema = schema_plan.schema
         own = schema.group_labels_of(variant)
-        if self.within is not None and (schema.name, _group(own, labels, instance, self.within_group_by)[1]) != self.within:
+        if (self.within is not None
+                and (schema.name, _group(own, labels, instance, self.within_group_by)[1]) != self.within):
             return
         label_used, group = _group(own, labels, instance, self.group_by)
         # Slots are numbered in the order their first series comes, the order rows were set up in before.
@@ -191,7 +193,7 @@ class RowBuilder:
         slot.names.add(key[0])
         slot.series += 1
         slot.places |= places_of(labels)
-        extra: object = None
+        extra: Any = None
         if variant.kind == "summary":
             extra = parse_le(labels.get("quantile"))
             if extra is None:  # the summary's _sum/_count lines have no quantile
@@ -289,8 +291,8 @@ class RowBuilder:
             if acc is not None:
                 acc.places |= slot.places
                 acc.places.add(here)
-        for key in {slot.row_key for slot in plan.slots if only is None or slot.row_key in only}:
-            accumulator = self._rows[key]
+        for row_key in {slot.row_key for slot in plan.slots if only is None or slot.row_key in only}:
+            accumulator = self._rows[row_key]
             accumulator.exposed |= set(plan.chosen)
             accumulator.replicas.add(target.instance)
             if target.up:

@@ -95,7 +95,7 @@ def _masks() -> tuple[str, ...]:
     if cache[0] == _generation:
         return cache[1]
     with _lock:
-        stamp, forms = _generation, set()
+        stamp, forms = _generation, set[str]()
         for key, (ref, secret_forms) in list(_live.items()):
             if ref() is None:
                 del _live[key]

@@ -17,6 +17,7 @@ from array import array
 from collections import deque
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from typing import TypeVar, overload
 
 from aitop.sources.exposition import SeriesKey
 
@@ -25,6 +26,8 @@ _COUNTER_SUFFIXES = ("_total", "_bucket", "_count")
 
 #: Series key -> position in a frame's array; shared by the frames of one set of series.
 Layout = dict[SeriesKey, int]
+
+_Default = TypeVar("_Default")
 
 
 class FrameValues(Mapping[SeriesKey, float]):
@@ -39,7 +42,13 @@ class FrameValues(Mapping[SeriesKey, float]):
     def __getitem__(self, key: SeriesKey) -> float:
         return self._data[self._layout[key]]
 
-    def get(self, key: SeriesKey, default: float | None = None) -> float | None:
+    @overload
+    def get(self, key: SeriesKey, /) -> float | None: ...
+
+    @overload
+    def get(self, key: SeriesKey, default: float | _Default, /) -> float | _Default: ...
+
+    def get(self, key: SeriesKey, default: object = None, /) -> object:
         position = self._layout.get(key)
         return default if position is None else self._data[position]
 

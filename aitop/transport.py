@@ -54,7 +54,7 @@ class BoundedInflater:
 
     def feed(self, data: bytes) -> list[bytes]:
         """The decoded pieces of `data`; raises `TooLarge` past the limit."""
-        pieces = []
+        pieces: list[bytes] = []
         while True:
             piece = self._inflater.decompress(data, self.step)
             self.decoded += len(piece)

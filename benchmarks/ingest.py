@@ -92,7 +92,7 @@ def run(quick: bool) -> list[Figure]:
         runs = [_ingest(pair, previous, schemas, wanted, keys) for _ in range(repeat)]
         parse_s, store_s, rows_s = (statistics.median(run[i] for run in runs) for i in range(3))
         ours = statistics.median(sum(run[:3]) for run in runs)
-        theirs, samples = cpu_seconds(lambda: _baseline(pair.after), repeat=repeat)
+        theirs, samples = cpu_seconds(lambda pair=pair: _baseline(pair.after), repeat=repeat)
         faster = pair.relevant < pair.lines
         note = (f"{pair.lines:,} lines, {pair.relevant:,} relevant, {samples:,} samples -> {runs[0][3]} rows; "
                 f"parse {parse_s * 1e3:.0f} ms + store {store_s * 1e3:.0f} ms + rows {rows_s * 1e3:.0f} ms")

@@ -81,7 +81,8 @@ class JitterCollector:
             for row in rows:
                 factor = rng.uniform(0.9, 1.1)
                 values = {k: (v * factor if v is not None else None) for k, v in row.values.items()}
-                shapes = {c: tuple((le, n * rng.uniform(0.95, 1.05)) for le, n in b) for c, b in row.distributions.items()}
+                shapes = {c: tuple((le, n * rng.uniform(0.95, 1.05)) for le, n in b)
+                          for c, b in row.distributions.items()}
                 variant.append(dataclasses.replace(row, values=values, distributions=shapes))
             self.variants.append(tuple(variant))
         self.served = 0
@@ -143,7 +144,8 @@ async def _scrape(refreshes: int) -> dict:
     def respond(request: httpx.Request) -> httpx.Response:
         served[0] += 1
         # A stream, as a network answer is: the collector reads it in chunks (a `content=` body is already read).
-        return httpx.Response(200, headers={"content-type": "text/plain"}, stream=httpx.ByteStream(pages[served[0] % 4]))
+        return httpx.Response(200, headers={"content-type": "text/plain"},
+                              stream=httpx.ByteStream(pages[served[0] % 4]))
 
     now = [1000.0]
     collector = ScrapeCollector(["http://127.0.0.1:8000/metrics"], window=30.0, transport=httpx.MockTransport(respond),

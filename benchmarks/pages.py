@@ -84,17 +84,20 @@ def lanes_for(lines: int) -> int:
 
 
 #: Noise families: (sample name, type, labels of sample i). None of them is read by any aitop schema.
+_CPU_MODES = ("idle", "user", "system", "iowait", "irq", "nice", "softirq", "steal")
+_APISERVER_BOUNDS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, "+Inf")
 _NOISE = (
     ("node_cpu_seconds_total", "counter",
-     lambda i: f'cpu="{i // 8}",mode="{("idle", "user", "system", "iowait", "irq", "nice", "softirq", "steal")[i % 8]}"'),
+     lambda i: f'cpu="{i // 8}",mode="{_CPU_MODES[i % 8]}"'),
     ("node_network_receive_bytes_total", "counter", lambda i: f'device="eth{i}"'),
     ("node_filesystem_avail_bytes", "gauge", lambda i: f'device="/dev/sd{i}",fstype="ext4",mountpoint="/mnt/d{i}"'),
     ("kube_pod_status_phase", "gauge",
      lambda i: f'namespace="ns-{i % 40}",phase="Running",pod="pod-{i:06d}",uid="{i:08x}-aa"'),
     ("kube_pod_container_resource_requests", "gauge",
-     lambda i: f'container="c{i % 3}",namespace="ns-{i % 40}",node="node-{i % 90}",pod="pod-{i:06d}",resource="cpu",unit="core"'),
+     lambda i: (f'container="c{i % 3}",namespace="ns-{i % 40}",node="node-{i % 90}",pod="pod-{i:06d}",'
+                'resource="cpu",unit="core"')),
     ("apiserver_request_duration_seconds_bucket", "histogram",
-     lambda i: f'resource="r{i // 12}",verb="GET",le="{(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, "+Inf")[i % 12]}"'),
+     lambda i: f'resource="r{i // 12}",verb="GET",le="{_APISERVER_BOUNDS[i % 12]}"'),
 )
 
 

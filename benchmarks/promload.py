@@ -201,7 +201,7 @@ def run(quick: bool) -> list[Figure]:
         queries = statistics.median(load.queries)
         server = statistics.median(load.server_queries)
         at_two = statistics.median(small.queries)
-        target, check = (f"= {at_two:g} (as at 2)", lambda v: v == at_two) if load is big else ("", None)
+        target, check = (f"= {at_two:g} (as at 2)", lambda v, at_two=at_two: v == at_two) if load is big else ("", None)
         figures.append(Figure(
             "3", f"HTTP requests per refresh, {load.groups:,} groups", queries, "", at_two,
             "at 2 groups", target, check,

@@ -13,8 +13,8 @@ diff) and the repaint that follows, in `App.run_test(headless=True)` at 120×40.
 
 Baseline: a bare Textual `DataTable` of the same rows × columns with every cell replaced per refresh.
 Floors: the I/O of a refresh alone, with none of aitop's work — Prometheus mode's batched request and the
-alerts request on aitop's own requests session, JSON-decoded; scrape mode's GET and one regex match per line. A target below
-its floor cannot be met by optimising aitop's code, only by sending fewer requests or reading fewer lines.
+alerts request on aitop's own requests session, JSON-decoded; scrape mode's GET and one regex match per line. A target
+below its floor cannot be met by optimising aitop's code, only by sending fewer requests or reading fewer lines.
 Each size runs in its own interpreter with a time limit, so a size that has gone quadratic reports what
 it managed (a lower bound) instead of stalling the suite.
 """

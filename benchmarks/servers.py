@@ -222,10 +222,8 @@ def main() -> None:
         handler = prometheus_handler(args.groups)
     server = _Server(("127.0.0.1", args.port), handler)
     print(f"READY {server.server_port}", flush=True)
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         server.serve_forever()
-    except KeyboardInterrupt:
-        pass
 
 
 if __name__ == "__main__":

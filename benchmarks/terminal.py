@@ -38,7 +38,8 @@ def run(quick: bool) -> list[Figure]:
     with contextlib.ExitStack() as stack:
         sessions = []
         for _, changing, keys, *_ in SCENARIOS:
-            server = stack.enter_context(serving("exporter", "--lanes", str(LANES), "--changing", str(changing), "--log"))
+            server = stack.enter_context(
+                serving("exporter", "--lanes", str(LANES), "--changing", str(changing), "--log"))
             argv = [sys.executable, "-m", "aitop", server.url + "/metrics", "--scrape",
                     "--interval", f"{INTERVAL:g}s", "--window", "6s"]
             terminal = stack.enter_context(Terminal(argv))

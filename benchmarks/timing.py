@@ -11,7 +11,8 @@ from typing import TypeVar
 T = TypeVar("T")
 
 
-def cpu_seconds(function: Callable[[], T], *, repeat: int, setup: Callable[[], object] | None = None) -> tuple[float, T]:
+def cpu_seconds(function: Callable[[], T], *, repeat: int,
+                setup: Callable[[], object] | None = None) -> tuple[float, T]:
     """Median CPU time of `function()` (all threads of this process) over `repeat` runs, and its last result.
 
     `setup()` runs untimed before each run; a collection is forced before each run so garbage left by the

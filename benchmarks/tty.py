@@ -3,6 +3,7 @@ drains, and the program's CPU time from /proc."""
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import pty
@@ -115,10 +116,8 @@ class Terminal:
             except subprocess.TimeoutExpired:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait()
-        try:
+        with contextlib.suppress(OSError):
             os.close(self.master)
-        except OSError:
-            pass
         self._reader.join(2)
         self._home.cleanup()
 

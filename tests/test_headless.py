@@ -1,14 +1,15 @@
 """Import hygiene: everything outside aitop/ui/ is headless.
 
 Each core module is imported in a fresh interpreter and `textual` must not be in
-`sys.modules` afterwards; no core source line may import textual at all (not even lazily).
+`sys.modules` afterwards: this catches Textual loaded through a third-party package too.
 Modules are discovered by walking the package, so new modules are covered automatically.
+That no core source line imports Textual (not even lazily, nor aitop.ui) is an import contract
+in pyproject.toml, checked by `lint-imports` (tests/unit/test_tooling.py).
 """
 
 from __future__ import annotations
 
 import json
-import re
 import subprocess
 import sys
 from pathlib import Path
@@ -17,10 +18,8 @@ import aitop
 
 PACKAGE_DIR = Path(aitop.__file__).resolve().parent
 UI_DIR = PACKAGE_DIR / "ui"
-#: Importing `aitop.__main__` runs the program; it is covered by the source scan instead.
+#: Importing `aitop.__main__` runs the program; its imports are checked by the import contracts instead.
 NOT_IMPORTED = {"aitop.__main__"}
-
-TEXTUAL_IMPORT = re.compile(r"^\s*(?:from\s+textual(?:_\w+)?[\s.]|import\s+(?:[\w.]+\s*,\s*)*textual(?:_\w+)?\b)")
 
 # Runs in a fresh interpreter: imports the given modules one by one and stops at the first one
 # after which Textual is loaded, so the culprit is named (not a later, innocent module).
@@ -94,21 +93,3 @@ def test_core_modules_do_not_import_textual() -> None:
     assert not errors, "core modules that fail to import:\n" + "\n".join(
         f"--- {m}\n{tb}" for m, tb in errors.items())
 
-
-def test_no_core_source_line_imports_textual() -> None:
-    offending = [
-        f"{path.relative_to(PACKAGE_DIR.parent)}:{no}: {line.strip()}"
-        for path in core_source_files()
-        for no, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
-        if TEXTUAL_IMPORT.match(line)
-    ]
-    assert not offending, "Textual imported outside aitop/ui/:\n" + "\n".join(offending)
-
-
-def test_textual_import_pattern() -> None:
-    hits = ["from textual.app import App", "    from textual import work", "import textual",
-            "import os, textual", "from textual_plotext import PlotextPlot", "import textual.app"]
-    misses = ["from aitop.ui.app import AitopApp", "import textualize", "# textual is for ui/",
-              "from rich.text import Text", 'x = "from textual import app"']
-    assert [h for h in hits if not TEXTUAL_IMPORT.match(h)] == []
-    assert [m for m in misses if TEXTUAL_IMPORT.match(m)] == []

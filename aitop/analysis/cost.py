@@ -12,6 +12,7 @@ import fnmatch
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from typing import TypeGuard
 
 from aitop.analysis.settings import ConfigError, number, table
 from aitop.model import Missing, Row
@@ -55,12 +56,13 @@ def parse_prices(raw: object, where: str = "prices") -> PriceTable:
         spec = table(here, spec, _PRICE_KEYS)
         if set(spec) != _PRICE_KEYS:
             raise ConfigError(f"{here}: give both input and output (USD per 1M tokens)")
-        price = Price(number(f"{here}.input", spec["input"], minimum=0), number(f"{here}.output", spec["output"], minimum=0))
+        price = Price(number(f"{here}.input", spec["input"], minimum=0),
+                      number(f"{here}.output", spec["output"], minimum=0))
         entries.append((model, price))
     return PriceTable(tuple(entries))
 
 
-def _known(value: float | None) -> bool:
+def _known(value: float | None) -> TypeGuard[float]:
     return value is not None and math.isfinite(value)
 
 
@@ -83,17 +85,18 @@ def priced(row: Row, prices: PriceTable) -> Row:
                                     (tokens_out, price.output, "output_tokens_rate")):  # fmt: skip
         if per_million == 0:
             continue
-        if not _known(rate):
-            for field in ("cost_per_hour", "cost_per_request"):
-                missing[field] = row.missing_reason(name) or Missing.NO_METRIC
-            return replace(row, missing=missing)
-        parts.append(rate * per_million / 1e6)  # type: ignore[operator]
+        if _known(rate):
+            parts.append(rate * per_million / 1e6)
+            continue
+        for field in ("cost_per_hour", "cost_per_request"):
+            missing[field] = row.missing_reason(name) or Missing.NO_METRIC
+        return replace(row, missing=missing)
     per_second = sum(parts)
     values["cost_per_hour"] = per_second * 3600
     missing.pop("cost_per_hour", None)
     requests = row.value("request_rate")
     if _known(requests) and requests:
-        values["cost_per_request"] = per_second / requests  # type: ignore[operator]
+        values["cost_per_request"] = per_second / requests
         missing.pop("cost_per_request", None)
     else:
         values["cost_per_request"] = None
@@ -113,7 +116,7 @@ def daily_spend(row: Row) -> tuple[float | None, Missing | None]:
     """(cost_per_day, why it is unknown): the current hourly spend × 24."""
     hourly = row.value("cost_per_hour")
     if _known(hourly):
-        return hourly * HOURS_PER_DAY, None  # type: ignore[operator]
+        return hourly * HOURS_PER_DAY, None
     return None, row.missing_reason("cost_per_hour") or Missing.NO_METRIC
 
 

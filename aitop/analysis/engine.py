@@ -25,6 +25,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields, replace
+from functools import partial
 
 from aitop.analysis.baseline import Baselines, BaselineView
 from aitop.analysis.configure import AnalysisSettings
@@ -98,7 +99,8 @@ class AlertEngine:
             if key not in seen:  # the row is gone or no longer matches: no data
                 self._advance(track, UNKNOWN, None, now)
         horizon = now - self.settings.keep_resolved
-        done = [k for k, t in self._tracks.items() if t.state == "inactive" or (t.state == "resolved" and t.since < horizon)]
+        done = [k for k, t in self._tracks.items()
+                if t.state == "inactive" or (t.state == "resolved" and t.since < horizon)]
         for key in done:
             del self._tracks[key]
         return started
@@ -150,9 +152,9 @@ class AlertEngine:
                 worst[where] = max(worst.get(where, Severity.OK), track.rule.severity)
         shown = []
         for track in self._tracks.values():
-            if track.state in ("pending", "firing"):
-                if worst.get((track.schema, track.group, track.rule.field), Severity.OK) > track.rule.severity:
-                    continue
+            if (track.state in ("pending", "firing")
+                    and worst.get((track.schema, track.group, track.rule.field), Severity.OK) > track.rule.severity):
+                continue
             shown.append(self.to_alert(track, now))
         return tuple(sorted(shown, key=lambda a: (-int(a.severity), a.state != "firing", a.since, a.id)))
 
@@ -307,7 +309,7 @@ class Analyzer:
                 if rule.alert:
                     # Stale rows repeat the last good window: they neither confirm nor clear an alert.
                     held = UNKNOWN if row.stale else verdict
-                    extra = context(rule, row, lambda name, row=row: view(row, name)) if held.breached else None
+                    extra = context(rule, row, partial(view, row)) if held.breached else None
                     readings.append((rule, row, held, extra))
             verdicts_per_row.append(verdicts)
         return verdicts_per_row, readings

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Mapping
 from dataclasses import replace
+from typing import TypeGuard
 
 from aitop.model import Missing, Row
 
@@ -31,7 +32,7 @@ PROVENANCE = {
 FORGET_AFTER = 3600.0
 
 
-def _known(value: float | None) -> bool:
+def _known(value: float | None) -> TypeGuard[float]:
     return value is not None and value == value
 
 
@@ -42,8 +43,8 @@ def per_request(row: Row) -> tuple[dict[str, float | None], dict[str, Missing]]:
     requests = row.value("request_rate")
     for name, rate_name in PER_REQUEST.items():
         rate = row.value(rate_name)
-        if _known(rate) and _known(requests) and requests > 0:  # type: ignore[operator]
-            values[name] = rate / requests  # type: ignore[operator]
+        if _known(rate) and _known(requests) and requests > 0:
+            values[name] = rate / requests
         else:
             values[name] = None
             missing[name] = (Missing.NO_OBSERVATIONS if requests == 0
@@ -66,8 +67,8 @@ class PeakTracker:
         """Note `rate` for row `key` at `now`; (peak within the window, peak of the session)."""
         recent = self._recent.setdefault(key, deque())
         if _known(rate):
-            recent.append((now, rate))  # type: ignore[arg-type]
-            self._session[key] = max(self._session.get(key, rate), rate)  # type: ignore[arg-type, type-var]
+            recent.append((now, rate))
+            self._session[key] = max(self._session.get(key, rate), rate)
         while recent and recent[0][0] <= now - window_seconds:  # (now - window, now], as PromQL ranges
             recent.popleft()
         self._seen[key] = now

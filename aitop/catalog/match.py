@@ -60,7 +60,7 @@ def resolve(variant: Variant, names: Collection[str]) -> Resolved | None:
     )
     if not values:
         return None
-    counts = ()
+    counts: tuple[str, ...] = ()
     if variant.kind == "mean":
         counts = tuple(name for name in (_first_present(counter_forms(m), names) for m in variant.count) if name)
         if not counts:

@@ -152,7 +152,7 @@ class Variant:
     @property
     def type_by(self) -> tuple[str, ...]:
         """Labels the error type / rating is read from (kept in a PromQL `by` clause)."""
-        fields = ()
+        fields: tuple[str, ...] = ()
         if self.type_format:
             fields = tuple(name for _, name, _, _ in string.Formatter().parse(self.type_format) if name)
         return tuple(dict.fromkeys((*self.type_labels, *fields)))
@@ -162,10 +162,7 @@ class Variant:
         for label, pattern in self.match:
             if pattern.fullmatch(labels.get(label, "")) is None:
                 return False
-        for label, pattern in self.exclude:
-            if pattern.fullmatch(labels.get(label, "")) is not None:
-                return False
-        return True
+        return all(pattern.fullmatch(labels.get(label, "")) is None for label, pattern in self.exclude)
 
     def selector(self) -> str:
         """The variant's label selector in PromQL syntax (`{a=~"x",b!~"y"}`), "" when it selects all."""

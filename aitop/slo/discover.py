@@ -69,11 +69,11 @@ async def _sloth(client, base_url: str, names: Iterable[str]) -> list[SloStatus]
     windows = {w: name for name in names if (m := SLOTH_RATIO.fullmatch(name)) and (w := _window(m.group(1)))}
     if not windows:
         return []
-    ratios: dict[tuple[str, str], dict[float, float | None]] = {}
+    ratios: dict[tuple[str, ...], dict[float, float | None]] = {}
     for window, name in windows.items():
         for series in await _query(client, base_url, name):
             key = tuple(clean(series["metric"].get(label, ""), 80) for label in _SLOTH_KEY)
-            ratios.setdefault(key, {})[window] = _value(series)  # type: ignore[index]
+            ratios.setdefault(key, {})[window] = _value(series)
     objectives = {tuple(clean(s["metric"].get(label, ""), 80) for label in _SLOTH_KEY): _value(s)
                   for s in await _query(client, base_url, "slo:objective:ratio")}
     remaining = {tuple(clean(s["metric"].get(label, ""), 80) for label in _SLOTH_KEY): _value(s)

@@ -55,9 +55,8 @@ def kept_lines(text: str, wanted: NameFilter) -> tuple[list[str], int]:
             continue
         if line[0] == "#":
             parts = line.split(None, 3)
-            if len(parts) >= 3 and parts[1] in ("TYPE", "UNIT") and wanted.wants_family(parts[2]):
-                kept.append(line)
-            elif line.startswith("# EOF"):
+            if (len(parts) >= 3 and parts[1] in ("TYPE", "UNIT") and wanted.wants_family(parts[2])
+                    or line.startswith("# EOF")):
                 kept.append(line)
             continue
         name = line.partition("{")[0]  # the text before the first `{`, space or tab (inline: every line)
@@ -91,7 +90,8 @@ _PLAIN_SAMPLE = re.compile(
 _LABEL_PAIR = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="([^"]*)"')
 #: Sample names a family of each type accepts (prometheus_client's text parser); others are untyped.
 _ALLOWED_SUFFIXES = {"summary": ("_count", "_sum", ""), "histogram": ("_count", "_sum", "_bucket")}
-_KINDS = frozenset(("counter", "gauge", "summary", "histogram", "gaugehistogram", "unknown", "info", "stateset", "untyped"))
+_KINDS = frozenset(("counter", "gauge", "summary", "histogram", "gaugehistogram", "unknown", "info", "stateset",
+                    "untyped"))
 class SeriesKeys:
     """Series keys by their `name{labels}` text, kept for one target across its scrapes.
 

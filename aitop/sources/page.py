@@ -19,7 +19,7 @@ MAX_LABEL_VALUE = 1024
 _LOCATE_MAX_LINES = 50_000
 
 
-_LONG_VALUE = re.compile(r'"[^"\n]{%d}' % (MAX_LABEL_VALUE + 1))  # cheap: tried only where a quote opens
+_LONG_VALUE = re.compile(rf'"[^"\n]{{{MAX_LABEL_VALUE + 1}}}')  # cheap: tried only where a quote opens
 _QUOTED = re.compile(r'"([^"\\\n]*(?:\\.[^"\\\n]*)*)"')
 
 

@@ -12,13 +12,20 @@ query loads by the step / window ratio, which a limited server rejects first.)
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
 
 from aitop.model import Row
 from aitop.sources.base import Points
 from aitop.sources.prom_results import QueryFailure, assemble_rows
 from aitop.sources.promql import group_matcher, history_step, instant_queries, row_expression
+
+if TYPE_CHECKING:
+    from prometheus_api_client import PrometheusConnect
+
+    from aitop.catalog import Schema
+    from aitop.sources.promql import SchemaPlan
 
 
 def history_window(window: float, step: float) -> float:
@@ -28,6 +35,24 @@ def history_window(window: float, step: float) -> float:
 
 class PromDrillDown:
     """`breakdown`, `history` and `metric_names` over the collector's current plans."""
+
+    if TYPE_CHECKING:  # what the host class, `PrometheusCollector`, provides
+        schemas: tuple[Schema, ...]
+        group_by: str | None
+        _client: PrometheusConnect
+        _plans: list[SchemaPlan]
+        _last_rows: tuple[Row, ...]
+
+        @property
+        def window_used(self) -> float: ...
+
+        def server_now(self) -> float: ...
+
+        def _query_params(self, at: float) -> dict: ...
+
+        async def _run(self, function: Callable, *args: Any, **kwargs: Any) -> Any: ...
+
+        async def _run_bounded(self, function: Callable, *args: Any, **kwargs: Any) -> Any: ...
 
     async def metric_names(self) -> dict[str, set[str]]:
         """{instance: the catalog's metric names the server holds for it}, for `aitop detect`: a schema stands
@@ -47,7 +72,8 @@ class PromDrillDown:
         matcher = group_matcher((row.group_label,) if row else plan.group_labels(self.group_by), key[1])
         narrowed = instant_queries(plan, window=self.window_used, group_by=label, matcher=matcher)
         params = self._query_params(self.server_now())
-        results = await asyncio.gather(*(self._run_bounded(self._client.custom_query, q.expr, params) for q in narrowed), return_exceptions=True)
+        asked = (self._run_bounded(self._client.custom_query, q.expr, params) for q in narrowed)
+        results = await asyncio.gather(*asked, return_exceptions=True)
         answered = {q: r for q, r in zip(narrowed, results) if not isinstance(r, BaseException)}
         rows, _ = assemble_rows([plan], answered, {}, label)
         return tuple(rows)

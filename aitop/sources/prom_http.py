@@ -78,7 +78,8 @@ class PromHttp:
         declared = response.headers.get("Content-Length", "")
         if declared.isdigit() and int(declared) > MAX_WIRE_BYTES:
             response.close()
-            raise QueryFailure(f"response too large: {int(declared) // 2**20} MiB exceeds the {MAX_WIRE_BYTES // 2**20} MiB cap")
+            raise QueryFailure(
+                f"response too large: {int(declared) // 2**20} MiB exceeds the {MAX_WIRE_BYTES // 2**20} MiB cap")
         encoding = response.headers.get("Content-Encoding", "").strip().lower()
         if encoding in ("", "identity"):
             inflater = None

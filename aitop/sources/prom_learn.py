@@ -43,6 +43,8 @@ async def learn_offset(collector: Any, previous: float) -> float:
     before = collector.wall_clock()
     result = await _query(collector, TIME_QUERY)
     after = collector.wall_clock()
+    if result is None:
+        return previous
     try:
         return float(result[1]) - (before + after) / 2  # a scalar answer: [time, "value"]
     except (TypeError, ValueError, IndexError, KeyError):

@@ -47,8 +47,9 @@ def intervals_from_targets(body: object) -> dict[str, float]:
     for target in targets if isinstance(targets, list) else ():
         if not isinstance(target, dict):
             continue
-        labels = target.get("labels") if isinstance(target.get("labels"), dict) else {}
-        discovered = target.get("discoveredLabels") if isinstance(target.get("discoveredLabels"), dict) else {}
+        raw_labels, raw_discovered = target.get("labels"), target.get("discoveredLabels")
+        labels = raw_labels if isinstance(raw_labels, dict) else {}
+        discovered = raw_discovered if isinstance(raw_discovered, dict) else {}
         job = labels.get("job") or target.get("scrapePool") or discovered.get("job")
         seconds = parse_duration(target.get("scrapeInterval")) or parse_duration(discovered.get("__scrape_interval__"))
         if isinstance(job, str) and seconds:

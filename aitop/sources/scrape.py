@@ -9,6 +9,7 @@ after its Retry-After); a target down for `evict_after` seconds has its series f
 
 from __future__ import annotations
 
+import contextlib
 import asyncio
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -101,7 +102,8 @@ class ScrapeCollector:
         self._keys = {url: SeriesKeys() for url in self.urls}  # used by one scrape at a time (single flight)
         self._plans = {url: RowCache() for url in self.urls}  # the main view's row plans (not drill-downs')
         self._model_plans = {url: RowCache() for url in self.urls}  # the (schema, model) rows' while regrouped
-        self._health = {url: TargetHealth(display_url(url), "scrape", up=False, error="not scraped yet") for url in self.urls}
+        self._health = {url: TargetHealth(display_url(url), "scrape", up=False, error="not scraped yet")
+                        for url in self.urls}
         self._tasks: dict[str, asyncio.Task[ScrapeResult]] = {}  # single flight: the scrape in progress
         self._started: dict[str, float] = {}
         self._next_attempt: dict[str, float] = {}  # url -> monotonic time before which it is not scraped
@@ -243,9 +245,9 @@ class ScrapeCollector:
                 read_page, body, content_type, self.name_filter, self._keys[url], self.max_series
             )
         except ScrapeError as exc:
-            return ScrapeResult(url, *stamp, error=str(exc), retry_after=exc.retry_after)
+            return ScrapeResult(url, stamp[0], stamp[1], error=str(exc), retry_after=exc.retry_after)
         except ExpositionError as exc:
-            return ScrapeResult(url, *stamp, error=str(exc))
+            return ScrapeResult(url, stamp[0], stamp[1], error=str(exc))
         except TimeoutError as exc:
             # The total deadline cancelled the request mid-flight; httpcore can leave that connection in its
             # pool as busy for good (after 100 such the pool is full), so this target gets a fresh client.
@@ -253,10 +255,10 @@ class ScrapeCollector:
             closing = asyncio.get_running_loop().create_task(_close_quietly(stale))
             self._closing.add(closing)
             closing.add_done_callback(self._closing.discard)
-            return ScrapeResult(url, *stamp, error=describe_failure(exc, self.timeout, httpx.URL(url).host))
+            return ScrapeResult(url, stamp[0], stamp[1], error=describe_failure(exc, self.timeout, httpx.URL(url).host))
         except Exception as exc:  # noqa: BLE001 — any transport fault is a target fault, described safely
-            return ScrapeResult(url, *stamp, error=describe_failure(exc, self.timeout, httpx.URL(url).host))
-        return ScrapeResult(url, *stamp, samples=samples, notes=notes, duplicates=duplicates)
+            return ScrapeResult(url, stamp[0], stamp[1], error=describe_failure(exc, self.timeout, httpx.URL(url).host))
+        return ScrapeResult(url, stamp[0], stamp[1], samples=samples, notes=notes, duplicates=duplicates)
 
     async def aclose(self) -> None:
         for task in self._tasks.values():
@@ -271,9 +273,7 @@ class ScrapeCollector:
 
 
 async def _close_quietly(client: httpx.AsyncClient) -> None:
-    try:
+    with contextlib.suppress(Exception):  # a broken connection may fail to close; it is dropped either way
         await client.aclose()
-    except Exception:  # noqa: BLE001 — a broken connection may fail to close; it is dropped either way
-        pass
 
 

@@ -19,6 +19,7 @@ login pages, redirects, 429 with Retry-After, gzip bombs, huge vectors, and two 
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import email.utils
 import gzip
@@ -225,10 +226,8 @@ class FaultServer:
         """Close the listening socket: new connections are refused (open ones finish)."""
         listener, self._listener = self._listener, None
         if listener is not None:
-            try:
+            with contextlib.suppress(OSError):
                 listener.shutdown(socket.SHUT_RDWR)  # wakes the accept() in progress at once (Linux)
-            except OSError:
-                pass
             listener.close()
 
     def stop(self) -> None:
@@ -242,10 +241,8 @@ class FaultServer:
         with self._lock:
             clients = list(self._clients)
         for conn in clients:
-            try:
+            with contextlib.suppress(OSError):
                 conn.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
         for thread in list(self._threads):
             if thread is not threading.current_thread():
                 thread.join(timeout=1.0)
@@ -324,10 +321,8 @@ class FaultServer:
                 request.finished = time.monotonic()
             with self._lock:
                 self._clients.discard(conn)
-            try:
+            with contextlib.suppress(OSError):
                 conn.close()
-            except OSError:
-                pass
 
     def _read_request(self, conn: socket.socket) -> Request | None:
         data = b""

@@ -148,7 +148,8 @@ class ContainerWatch:
     def sample(self) -> None:
         gc.collect()
         kinds = (dict, list, set, deque)
-        bounded = (lambda o: type(o) is deque and o.maxlen is not None)  # a ring buffer fills, then stays
+        def bounded(o: object) -> bool:  # a ring buffer fills, then stays
+            return type(o) is deque and o.maxlen is not None
         found = {id(o): (o, len(o)) for o in gc.get_objects() if type(o) in kinds and not bounded(o)}
         # The collector stops tracking a dict of strings and tuples of strings (nothing there can form a
         # cycle), so module-level caches are looked up by name as well.

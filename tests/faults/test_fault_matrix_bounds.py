@@ -144,7 +144,9 @@ def assert_answered_like_idle(idle: list[float], busy: list[float], *, at_least:
     scheduling hiccup of a shared 2-core CI machine is not the event loop being held, which would delay
     every press made during the poll."""
     assert len(busy) >= at_least, "the poll ended before keys could be timed"
-    ms = lambda times: [f"{t * 1000:.0f} ms" for t in times]
+    def ms(times: list[float]) -> list[str]:
+        return [f"{t * 1000:.0f} ms" for t in times]
+
     assert statistics.median(busy) <= statistics.median(idle) + KEY_SLACK, (ms(idle), ms(busy))
     all_but_worst = sorted(busy)[:-1] or busy
     assert max(all_but_worst) <= max(idle) + KEY_SLACK, (ms(idle), ms(busy))

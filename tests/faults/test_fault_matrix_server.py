@@ -21,6 +21,7 @@ from server import (
     Hang,
     PrometheusAPI,
     Reply,
+    Request,
     ResetMidBody,
     Trickle,
     api_error,
@@ -291,7 +292,9 @@ async def test_f03_slow_query_single_flight(serve):
 
     polls = len(snapshots)
     assert answered_at is not None and answered_at >= 2  # "40 s" of waiting took several polls
-    is_p95 = lambda r: query_kind(r) == "latency_p95"
+    def is_p95(r: Request) -> bool:
+        return query_kind(r) == "latency_p95"
+
     assert server.max_concurrent(is_p95) == 1  # never two requests for that query at once
     assert 2 <= server.count(is_p95) <= 3 < polls  # the first, one more after it answered (maybe a third)
     # The other panels: sent every poll, except where single flight held one back because its previous
@@ -417,7 +420,9 @@ async def test_f05_timeout_errors_back_off_and_keep_the_old_values(serve, clock)
     one = await mon.refresh()
     assert not one.stale and one.row("llm", "alpha").value("latency_p95") == 0.25  # the old value, kept
     assert any("timeout" in w and "latency p95" in w and "showing the answer from 2s ago" in w for w in one.warnings)
-    p95 = lambda r: query_kind(r) == "latency_p95"
+    def p95(r: Request) -> bool:
+        return query_kind(r) == "latency_p95"
+
     sent = server.count(p95)
     await mon.refresh()  # same instant: the timed-out query is not re-sent, the others are
     assert server.count(p95) == sent
@@ -468,7 +473,9 @@ async def test_f06_f07_rejected_query_is_retried_at_most_once_a_minute(serve, cl
     api.fault(lambda r: reply if query_kind(r) == kind else None)
     server = serve(api)
     mon = monitor(prometheus(server, clock), clock)
-    bad = lambda r: query_kind(r) == kind
+    def bad(r: Request) -> bool:
+        return query_kind(r) == kind
+
     snapshots = []
     for _ in range(12):  # a minute of 5 s polls
         snapshots.append(await mon.refresh())
@@ -675,7 +682,9 @@ async def test_f12_429_on_one_query_holds_only_that_query(serve, clock):
     server = serve(api)
     collector = prometheus(server, clock)
     await collector.collect()
-    p50 = lambda r: query_kind(r) == "latency_p50"
+    def p50(r: Request) -> bool:
+        return query_kind(r) == "latency_p50"
+
     (request,) = server.requests(p50)
     assert collector.query_next_attempt(request.param("query")) >= clock() + 30
     for _ in range(5):  # 25 s of 5 s polls

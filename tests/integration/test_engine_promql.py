@@ -81,9 +81,9 @@ def checks(i: dict[str, str]) -> list[tuple[str, tuple[str, str], str, str]]:
         ("sglang", sglang, "spec_acceptance_rate", f"avg(sglang:spec_accept_rate{{{s}}})"),
         ("sglang", sglang, "spec_acceptance_length", f"avg(sglang:spec_accept_length{{{s}}})"),
         ("sglang", sglang, "prefill_queue",
-         "sum(sglang:num_prefill_prealloc_queue_reqs{%s}) + sum(sglang:num_prefill_inflight_queue_reqs{%s})" % (s, s)),
+         f"sum(sglang:num_prefill_prealloc_queue_reqs{{{s}}}) + sum(sglang:num_prefill_inflight_queue_reqs{{{s}}})"),
         ("sglang", sglang, "decode_queue",
-         "sum(sglang:num_decode_prealloc_queue_reqs{%s}) + sum(sglang:num_decode_transfer_queue_reqs{%s})" % (s, s)),
+         f"sum(sglang:num_decode_prealloc_queue_reqs{{{s}}}) + sum(sglang:num_decode_transfer_queue_reqs{{{s}}})"),
         ("sglang", sglang, "transfer_failures_rate", rate(sel("sglang:num_bootstrap_failed_reqs_total", s)) + " + "
          + rate(sel("sglang:num_transfer_failed_reqs_total", s))),
         ("sglang", sglang, "goodput_ttft", goodput("sglang:time_to_first_token_seconds", "1|1.0", s)),

@@ -157,4 +157,4 @@ def test_history_keeps_the_traffic_fields_only():
     history.record(Snapshot(100.0, 10.0, "scrape", (), (), (row,)))
     assert history.series(row.key, "request_rate") == ((100.0, row.value("request_rate")),)
     assert history.series(row.key, "goodput_ttft") == ()
-    assert RECORDED_NAMES == tuple(spec.name for spec in TRAFFIC_FIELDS) and len(RECORDED_NAMES) == 18
+    assert tuple(spec.name for spec in TRAFFIC_FIELDS) == RECORDED_NAMES and len(RECORDED_NAMES) == 18

@@ -62,7 +62,7 @@ def test_fixture_group_label_and_first_scrape(name: str) -> None:
     rows = {row.key: row for row in build(name, scrapes=1).rows()}
     assert set(rows) == set(expected_rows(name))
     schema = next(s for s in builtin_schemas() if s.name == name)
-    for key, row in rows.items():
+    for row in rows.values():
         assert row.group_label in (*schema.group_labels, "instance")
         if schema.concepts.get("requests"):
             assert row.value("request_rate") is None
