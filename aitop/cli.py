@@ -18,8 +18,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 
-from aitop.analysis.configure import AnalysisSettings
-from aitop.analysis.rules import DEFAULT_RULES
+from aitop.analysis.configure import DEFAULT_RULES, AnalysisSettings
 from aitop.check import evaluate_snapshot, render_json, render_text, unknown
 from aitop.config import DEFAULT_SNAPSHOT_WINDOW, Config, ConfigError, build_config, writable_config_path
 from aitop.ops_config import attach, with_alertmanager

@@ -1,7 +1,7 @@
 """The `[columns]` table of the config file: the columns the user chose for each TUI view, in their order.
 
     [columns]
-    overview = ["model", "request_rate", "error_rate", "latency_p95", "cost_per_day"]
+    overview = ["model", "request_rate", "error_rate", "cost_per_day"]
 
 Parsed here (a table of lists of column names; the UI checks the names and drops unknown ones with a
 notice, so a file written by a newer aitop still loads). `save_view_columns` writes one view's list back

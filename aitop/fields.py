@@ -25,6 +25,7 @@ from aitop.derivations import (
     Ratio,
     Votes,
 )
+from aitop.field_uses import FLEET, SPLIT, TABLE, TREND, Column, Series, Shown
 
 #: Sections, in contract order. Traffic fields are recorded in the history (charts, trends); engine fields
 #: are read per refresh only; analysis fields are added by `aitop.analysis` after the source built the row.
@@ -45,6 +46,10 @@ class Field:
         description: one line for help, explain and docs.
         derive: the formula (`aitop.derivations`).
         section: TRAFFIC, ENGINE or ANALYSIS.
+        column, shown, chart: its overview column, where else it is shown, its drill-down chart line
+            (`aitop.field_uses`); None / NONE: not there.
+        related: the fields whose move from their baselines best explains its move ("moved most: …").
+        runbook: what to do when a built-in rule on it fires.
     """
 
     name: str
@@ -54,15 +59,30 @@ class Field:
     description: str
     derive: Derivation
     section: str
+    column: Column | None = None
+    shown: Shown = Shown.NONE
+    chart: Series | None = None
+    related: tuple[str, ...] = ()
+    runbook: str = ""
 
 
-def _drift(concept: str, noun: str) -> Field:
+#: What best explains a move of latency, of TTFT, of spend (`Field.related`).
+_LATENCY_CAUSES = (
+    "queue_p95", "ttft_p95", "tpot_p95", "output_tokens_rate", "request_rate", "waiting", "kv_cache_usage",
+)
+_TTFT_CAUSES = ("queue_p95", "request_rate", "waiting", "kv_cache_usage", "input_tokens_rate")
+_COST_CAUSES = ("cost_per_request", "output_tokens_rate", "input_tokens_rate", "request_rate")
+_SPEND_RUNBOOK = "find the model and caller driving spend (drill-down by label); check for retries or loops"
+
+
+def _drift(concept: str, noun: str, related: tuple[str, ...] = ()) -> Field:
     """The drift of a histogram concept: KS distance between this window's distribution and its baseline."""
     return Field(
         f"{concept}_drift", unit="KS", heading=f"{concept} drift", noun=f"{noun} drift",
         description=f"KS distance between this window's {concept} distribution and its baseline (0 same … 1 disjoint)",
         derive=Analysed(),
         section=ANALYSIS,
+        column=Column(None, priority=9, width=8), related=related,
     )
 
 
@@ -74,54 +94,74 @@ FIELDS: tuple[Field, ...] = (
         description="finished requests per second",
         derive=Rate("requests"),
         section=TRAFFIC,
+        column=Column(2, priority=0, width=6, sort="R"), shown=TABLE | TREND | SPLIT, chart=Series("traffic"),
+        related=("error_rate", "latency_p95"),
+        runbook="check the clients and the load balancer in front; check the service is up and "
+                "receiving traffic; check recent network or DNS changes",
     ),
     Field(
         "error_rate", unit="fraction", heading="err %", noun="error rate",
         description="failed requests / all requests",
         derive=Ratio("errors", "requests", absent_means_zero=True, cap=1.0),
         section=TRAFFIC,
+        column=Column(3, priority=0, width=7, sort="E"), shown=TABLE | SPLIT, chart=Series("traffic", right=True),
+        runbook="check the provider's API status page; review recent deploys and config changes; read the "
+                "error types (drill-down); roll back the last change if errors began with it",
     ),
     Field(
         "latency_p50", unit="s", heading="p50", noun="p50 latency",
         description="end-to-end latency, 50th percentile",
         derive=Quantile("latency", 0.5),
         section=TRAFFIC,
+        column=Column(4, priority=4, width=7), shown=TABLE | SPLIT, chart=Series("latency"),
+        related=_LATENCY_CAUSES,
     ),
     Field(
         "latency_p95", unit="s", heading="p95", noun="p95 latency",
         description="end-to-end latency, 95th percentile",
         derive=Quantile("latency", 0.95),
         section=TRAFFIC,
+        column=Column(5, priority=0, width=8, sort="P"), shown=TABLE | TREND | SPLIT | FLEET, chart=Series("latency"),
+        related=_LATENCY_CAUSES,
+        runbook="check queue depth and KV-cache use (saturation); compare input token sizes with normal; "
+                "check the provider's status; scale out or shed load; roll back a recent change",
     ),
     Field(
         "latency_p99", unit="s", heading="p99", noun="p99 latency",
         description="end-to-end latency, 99th percentile",
         derive=Quantile("latency", 0.99),
         section=TRAFFIC,
+        column=Column(6, priority=1, width=8, sort="L"), shown=TABLE | SPLIT, chart=Series("latency"),
+        related=_LATENCY_CAUSES,
     ),
     Field(
         "ttft_p50", unit="s", heading="TTFT p50", noun="p50 TTFT",
         description="time to first token, 50th percentile",
         derive=Quantile("ttft", 0.5),
         section=TRAFFIC,
+        chart=Series("ttft"), related=_TTFT_CAUSES,
     ),
     Field(
         "ttft_p95", unit="s", heading="TTFT p95", noun="p95 TTFT",
         description="time to first token, 95th percentile",
         derive=Quantile("ttft", 0.95),
         section=TRAFFIC,
+        column=Column(8, priority=2, width=9, sort="F"), shown=TABLE | SPLIT, chart=Series("ttft"),
+        related=_TTFT_CAUSES,
     ),
     Field(
         "ttft_p99", unit="s", heading="TTFT p99", noun="p99 TTFT",
         description="time to first token, 99th percentile",
         derive=Quantile("ttft", 0.99),
         section=TRAFFIC,
+        chart=Series("ttft"), related=_TTFT_CAUSES,
     ),
     Field(
         "tpot_p95", unit="s", heading="TPOT p95", noun="p95 time per token",
         description="time per output token, 95th percentile",
         derive=Quantile("tpot", 0.95),
         section=TRAFFIC,
+        column=Column(9, priority=5, width=9), chart=Series("ttft"),
     ),
     Field(
         "queue_p95", unit="s", heading="queue p95", noun="p95 queue time",
@@ -134,48 +174,60 @@ FIELDS: tuple[Field, ...] = (
         description="prompt tokens per second",
         derive=Rate("input_tokens"),
         section=TRAFFIC,
+        column=Column(10, priority=4, width=9), shown=TABLE, chart=Series("tokens", "in"),
     ),
     Field(
         "output_tokens_rate", unit="tokens/s", heading="out tok/s", noun="output tokens",
         description="generated tokens per second",
         derive=Rate("output_tokens"),
         section=TRAFFIC,
+        column=Column(11, priority=2, width=10, sort="T"), shown=TABLE | SPLIT, chart=Series("tokens", "out"),
     ),
     Field(
         "cost_per_hour", unit="USD/h", heading="$/h", noun="hourly cost",
         description="spend per hour at the current rate",
         derive=Cost(per="hour"),
         section=TRAFFIC,
+        column=Column(12, priority=1, width=7, sort="C"), shown=TABLE | SPLIT, chart=Series("cost"),
+        related=_COST_CAUSES, runbook=_SPEND_RUNBOOK,
     ),
     Field(
         "cost_per_request", unit="USD", heading="$/req", noun="cost per request",
         description="spend per request",
         derive=Cost(per="request"),
         section=TRAFFIC,
+        column=Column(13, priority=5, width=9), related=("output_tokens_rate", "input_tokens_rate"),
     ),
     Field(
         "feedback_negative_ratio", unit="fraction", heading="👎 %", noun="negative feedback",
         description="negative votes / all votes",
         derive=Votes("feedback"),
         section=TRAFFIC,
+        column=Column(14, priority=2, width=7, sort="U"), shown=TABLE,
+        related=("latency_p95", "error_rate", "output_tokens_rate", "ttft_p95"),
+        runbook="read recent negative feedback; compare with the last prompt or model change; "
+                "roll back if the change explains it",
     ),
     Field(
         "running", unit="requests", heading="run", noun="running requests",
         description="requests running now",
         derive=Gauge("running"),
         section=TRAFFIC,
+        column=Column(20, priority=6, width=5)
     ),
     Field(
         "waiting", unit="requests", heading="wait", noun="waiting requests",
         description="requests waiting now",
         derive=Gauge("waiting"),
         section=TRAFFIC,
+        column=Column(21, priority=6, width=5)
     ),
     Field(
         "kv_cache_usage", unit="fraction", heading="KV %", noun="KV-cache usage",
         description="KV-cache usage, highest replica",
         derive=Gauge("kv_cache", aggregate="max"),
         section=TRAFFIC,
+        column=Column(22, priority=6, width=6)
     ),
     # engine
     Field(
@@ -183,12 +235,14 @@ FIELDS: tuple[Field, ...] = (
         description="requests preempted (vLLM) or retracted (SGLang) per second",
         derive=Rate("preemptions"),
         section=ENGINE,
+        column=Column(25, priority=9, width=8)
     ),
     Field(
         "prefix_cache_hit_ratio", unit="fraction", heading="prefix hit %", noun="prefix cache hit ratio",
         description="prefix-cache hits / queried tokens",
         derive=Ratio("prefix_cache_hits", "prefix_cache_queries", gauge="prefix_cache_hit_ratio"),
         section=ENGINE,
+        column=Column(26, priority=9, width=8)
     ),
     Field(
         "external_cache_hit_ratio", unit="fraction", heading="ext hit %", noun="external cache hit ratio",
@@ -219,6 +273,7 @@ FIELDS: tuple[Field, ...] = (
         description="answers cut at the length limit / finished requests",
         derive=Ratio("length_cut", "requests", absent_means_zero=True),
         section=ENGINE,
+        column=Column(27, priority=9, width=8)
     ),
     Field(
         "prefill_p95", unit="s", heading="prefill p95", noun="prefill p95",
@@ -279,6 +334,7 @@ FIELDS: tuple[Field, ...] = (
         description="share of requests whose TTFT met the target",
         derive=Goodput("ttft", target=1.0),
         section=ENGINE,
+        column=Column(28, priority=9, width=8)
     ),
     Field(
         "goodput_tpot", unit="fraction", heading="good TPOT %", noun="goodput tpot",
@@ -315,6 +371,7 @@ FIELDS: tuple[Field, ...] = (
         description="GPU utilisation, mean of the row's GPUs",
         derive=Gauge("gpu_utilization"),
         section=ENGINE,
+        column=Column(23, priority=7, width=6)
     ),
     Field(
         "gpu_memory_used", unit="MiB", heading="GPU MiB", noun="gpu memory used",
@@ -327,6 +384,7 @@ FIELDS: tuple[Field, ...] = (
         description="frame-buffer used / (used + free), fullest GPU",
         derive=GpuMemoryShare(),
         section=ENGINE,
+        column=Column(24, priority=7, width=9)
     ),
     Field(
         "gpu_power", unit="W", heading="GPU W", noun="gpu power",
@@ -346,32 +404,38 @@ FIELDS: tuple[Field, ...] = (
         description="projected spend per day at the current hourly rate",
         derive=Analysed(),
         section=ANALYSIS,
+        column=Column(15, priority=7, width=9, sort="D"), related=_COST_CAUSES,
+        runbook=_SPEND_RUNBOOK + "; check prompt sizes; cap or rate-limit the caller",
     ),
     Field(
         "request_rate_peak", unit="req/s", heading="peak r/s", noun="request rate peak",
         description="highest request rate of the refreshes within the window",
         derive=Analysed(),
         section=ANALYSIS,
+        column=Column(16, priority=7, width=8)
     ),
     Field(
         "request_rate_session_peak", unit="req/s", heading="max r/s", noun="request rate session peak",
         description="highest request rate since aitop started",
         derive=Analysed(),
         section=ANALYSIS,
+        column=Column(17, priority=8, width=8)
     ),
     Field(
         "input_tokens_per_request", unit="tokens", heading="in tok/req", noun="input tokens per request",
         description="prompt tokens per request",
         derive=Analysed(),
         section=ANALYSIS,
+        column=Column(18, priority=8, width=8)
     ),
     Field(
         "output_tokens_per_request", unit="tokens", heading="out tok/req", noun="output tokens per request",
         description="generated tokens per request",
         derive=Analysed(),
         section=ANALYSIS,
+        column=Column(19, priority=7, width=8)
     ),
-    _drift("latency", "latency"),
+    _drift("latency", "latency", _LATENCY_CAUSES),
     _drift("ttft", "TTFT"),
     _drift("output_length", "output-length"),
 )

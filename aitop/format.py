@@ -1,12 +1,12 @@
 """Human display of field values: the one formatter for every number a person reads — table cells, the
 sidebar, alert messages, `aitop check`, explain. Units and significant digits come from the field's
-declaration (`aitop.model.SPEC_BY_NAME`); no number is ever shown in exponent notation."""
+declaration (`aitop.fields`); no number is ever shown in exponent notation."""
 
 from __future__ import annotations
 
 import math
 
-from aitop.model import SPEC_BY_NAME
+from aitop.fields import FIELD_BY_NAME
 
 #: What a cell shows when its value is unknown; the reason is available next to it.
 MISSING_MARK = "—"
@@ -91,5 +91,5 @@ def format_value(field: str, value: float | None) -> str:
         return MISSING_MARK
     if math.isinf(value):
         return "+Inf" if value > 0 else "-Inf"
-    spec = SPEC_BY_NAME.get(field)
+    spec = FIELD_BY_NAME.get(field)
     return _BY_UNIT.get(spec.unit, _plain)(value) if spec is not None else _plain(value)

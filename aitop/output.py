@@ -10,26 +10,18 @@ from typing import Any
 from rich.cells import cell_len
 
 from aitop import __version__
-from aitop.analysis.fields import DERIVED_NAMES
+from aitop.field_uses import TABLE
+from aitop.fields import FIELD_BY_NAME, FIELDS
 from aitop.format import MISSING_MARK, format_value
-from aitop.model import FIELD_BY_NAME, FIELD_NAMES, Missing, Row, Snapshot
+from aitop.model import Missing, Row, Snapshot
 from aitop.secret import mask, mask_data
 from aitop.sources.prom_server import skew_warning
 from aitop.why import WHY
 
-#: The columns of the text table (and the TUI's default set), in order.
-TABLE_FIELDS = (
-    "request_rate",
-    "error_rate",
-    "latency_p50",
-    "latency_p95",
-    "latency_p99",
-    "ttft_p95",
-    "input_tokens_rate",
-    "output_tokens_rate",
-    "cost_per_hour",
-    "feedback_negative_ratio",
-)
+#: The columns of the text table, in order: the fields marked `Shown.TABLE` (`aitop.fields`).
+TABLE_FIELDS: tuple[str, ...] = tuple(field.name for field in FIELDS if TABLE in field.shown)
+#: Every field of a row in the JSON, in contract order: the sources', then the analysis's.
+ROW_FIELDS: tuple[str, ...] = tuple(field.name for field in FIELDS)
 
 
 def rfc3339(timestamp: float | None) -> str | None:
@@ -48,7 +40,7 @@ def _number(value: float | None) -> float | None:
 def row_to_dict(row: Row) -> dict[str, Any]:
     data: dict[str, Any] = {"schema": row.schema, "group": row.group, "group_label": row.group_label}
     # Contract fields, then the analysis's (cost_per_day, latency_drift, …): always present, null when unknown.
-    names = FIELD_NAMES + DERIVED_NAMES
+    names = ROW_FIELDS
     for name in names:
         data[name] = _number(row.value(name))
     data["errors_by_type"] = {kind: _number(rate) for kind, rate in row.errors_by_type.items()}

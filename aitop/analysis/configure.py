@@ -13,8 +13,7 @@ from dataclasses import dataclass, fields, replace
 from typing import Any
 
 from aitop.analysis.cost import PriceTable, parse_prices
-from aitop.analysis.fields import RULE_FIELDS
-from aitop.analysis.rules import DEFAULT_RULES, LIMIT_KINDS, OPS, Rule, RowFilter
+from aitop.analysis.rules import LIMIT_KINDS, OPS, Rule, RowFilter
 from aitop.analysis.settings import (
     AlertSettings,
     BaselineSettings,
@@ -27,6 +26,8 @@ from aitop.analysis.settings import (
     string,
     table,
 )
+from aitop.defaults import builtin
+from aitop.fields import FIELD_BY_NAME
 from aitop.model import Severity
 
 SECTIONS = frozenset({"rules", "thresholds", "prices", "baseline", "alerts"})
@@ -36,6 +37,8 @@ RULE_KEYS = frozenset({
     "schema", "group", "labels", "min_baseline", "min_sigma", "min_request_rate", "alert", "enabled", "description",
     "runbook",
 })  # fmt: skip
+#: Every field a rule may judge.
+RULE_FIELDS: frozenset[str] = frozenset(FIELD_BY_NAME)
 _SEVERITIES = {"warning": Severity.WARNING, "critical": Severity.CRITICAL}
 _RULE_NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 #: `for` of rules added through `[thresholds]` (the defaults' own value).
@@ -48,20 +51,6 @@ _OFFSET_NOTE = (
     "baseline.offset is accepted but not used yet: the Prometheus collector cannot run offset queries, "
     "so baselines are learnt locally"
 )
-
-
-@dataclass(frozen=True, slots=True)
-class AnalysisSettings:
-    """Everything the analysis takes from the config: rules, prices, baseline and alert settings."""
-
-    rules: tuple[Rule, ...] = DEFAULT_RULES
-    prices: PriceTable = PriceTable()
-    baseline: BaselineSettings = BaselineSettings()
-    alerts: AlertSettings = AlertSettings()
-
-    @property
-    def bell(self) -> bool:
-        return self.alerts.bell
 
 
 def _rule_changes(where: str, raw: Mapping[str, Any]) -> dict[str, Any]:
@@ -158,6 +147,32 @@ def parse_rules(raw: object, base: tuple[Rule, ...], where: str = "rules") -> tu
         rule = replace(rules[name], **changes) if name in rules else _new_rule(here, name, changes)
         rules[name] = _check_rule(here, rule)
     return tuple(rules.values())
+
+
+def _builtin_rules() -> tuple[Rule, ...]:
+    """The built-in rules: `aitop/defaults.toml`'s `[[rules]]`, parsed as a user's are; a rule that gives no
+    runbook takes its field's (`aitop.fields`)."""
+    rules = parse_rules(builtin()["rules"], (), where="defaults.rules")
+    return tuple(rule if rule.runbook else replace(rule, runbook=FIELD_BY_NAME[rule.field].runbook) for rule in rules)
+
+
+#: The defaults from practice. Names follow `<field>_<severity>` for fixed thresholds, so `[thresholds]` in the
+#: config can retune them; `[[rules]]` overrides, disables or adds rules.
+DEFAULT_RULES: tuple[Rule, ...] = _builtin_rules()
+
+
+@dataclass(frozen=True, slots=True)
+class AnalysisSettings:
+    """Everything the analysis takes from the config: rules, prices, baseline and alert settings."""
+
+    rules: tuple[Rule, ...] = DEFAULT_RULES
+    prices: PriceTable = PriceTable()
+    baseline: BaselineSettings = BaselineSettings()
+    alerts: AlertSettings = AlertSettings()
+
+    @property
+    def bell(self) -> bool:
+        return self.alerts.bell
 
 
 def parse_thresholds(raw: object, base: tuple[Rule, ...], where: str = "thresholds") -> tuple[Rule, ...]:

@@ -32,11 +32,10 @@ from aitop.analysis.configure import AnalysisSettings
 from aitop.analysis.cost import DAILY_PROVENANCE, daily_spend, priced, with_daily_spend
 from aitop.analysis.drift import DriftTracker
 from aitop.analysis.usage import PeakTracker, per_request, with_fields
-from aitop.analysis.fields import DRIFT_FIELDS
 from aitop.analysis.messages import context, duration_text, message, resolution
 from aitop.analysis.rules import UNKNOWN, RowFilter, Rule, Verdict, evaluate, instant_severity, severity_of
 from aitop.derive import QUANTILE_FIELDS
-from aitop.model import Alert, Missing, Row, Severity
+from aitop.model import DRIFT_FIELDS, Alert, Missing, Row, Severity
 
 #: Why a drift is unknown where its quantiles are known: only a scrape sees the bucket distribution.
 NO_BUCKETS = "drift needs the bucket distribution, which scrape mode reads; Prometheus mode gets the server's quantiles"

@@ -11,31 +11,28 @@ from collections.abc import Callable, Mapping
 from types import MappingProxyType
 
 from aitop.analysis.baseline import BaselineView
-from aitop.analysis.fields import noun, show
 from aitop.analysis.rules import OPS, Rule, Verdict
+from aitop.fields import FIELD_BY_NAME, FIELDS
+from aitop.format import format_value
 from aitop.model import Row
 
-#: For a rule on the key, the fields whose move against their own baseline best explains it, as data.
-_LATENCY_CAUSES = (
-    "queue_p95", "ttft_p95", "tpot_p95", "output_tokens_rate", "request_rate", "waiting", "kv_cache_usage",
-)
-_COST_CAUSES = ("cost_per_request", "output_tokens_rate", "input_tokens_rate", "request_rate")
-RELATED: Mapping[str, tuple[str, ...]] = MappingProxyType({
-    "latency_p50": _LATENCY_CAUSES,
-    "latency_p95": _LATENCY_CAUSES,
-    "latency_p99": _LATENCY_CAUSES,
-    "latency_drift": _LATENCY_CAUSES,
-    "ttft_p50": ("queue_p95", "request_rate", "waiting", "kv_cache_usage", "input_tokens_rate"),
-    "ttft_p95": ("queue_p95", "request_rate", "waiting", "kv_cache_usage", "input_tokens_rate"),
-    "ttft_p99": ("queue_p95", "request_rate", "waiting", "kv_cache_usage", "input_tokens_rate"),
-    "cost_per_hour": _COST_CAUSES,
-    "cost_per_day": _COST_CAUSES,
-    "cost_per_request": ("output_tokens_rate", "input_tokens_rate"),
-    "request_rate": ("error_rate", "latency_p95"),
-    "feedback_negative_ratio": ("latency_p95", "error_rate", "output_tokens_rate", "ttft_p95"),
-})
+#: For a rule on the key, the fields whose move against their own baseline best explains it (`Field.related`).
+RELATED: Mapping[str, tuple[str, ...]] = MappingProxyType({f.name: f.related for f in FIELDS if f.related})
 #: A field counts as "moved" from ×1.5 (or ÷1.5) of its baseline.
 MOVED_RATIO = 1.5
+
+
+def noun(field: str) -> str:
+    """The field's name in sentences ("p95 latency"): table headings are too terse, descriptions too long."""
+    known = FIELD_BY_NAME.get(field)
+    return known.noun if known is not None else field.replace("_", " ")
+
+
+def show(field: str, value: float | None) -> str:
+    """`value` of `field` in its display unit ("5.2%", "2.10s", "$13,340/day", "0.077"); "?" when unknown."""
+    if value is None or math.isnan(value):
+        return "?"
+    return format_value(field, value)
 
 
 def duration_text(seconds: float) -> str:

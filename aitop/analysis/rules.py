@@ -1,5 +1,6 @@
 """Alert rules as data: field, comparison, a limit (absolute, a multiple of the baseline, or deviations from
-it), `for`, severity and a row filter — and the defaults from practice (issue 5 §2).
+it), `for`, severity and a row filter. The built-in rules are data (`aitop/defaults.toml`, read by
+`aitop.analysis.configure`).
 
 A rule judges one row at one instant (`evaluate`); the alert engine turns those instants into pending →
 firing → resolved with `for` and `keep_firing_for`, as Prometheus does. A rule relative to a baseline says
@@ -180,48 +181,6 @@ def evaluate(rule: Rule, row: Row, baseline: BaselineView | None = None) -> Verd
     else:
         nearest = high if high is not None else low
     return Verdict(True, False, value, nearest, reference_view)
-
-
-def _rule(name: str, field_name: str, op: str, severity: Severity, description: str, **limit: float) -> Rule:
-    runbook = DEFAULT_RUNBOOKS.get(field_name, "")
-    return Rule(name, field_name, op, severity, description=description, runbook=runbook, **limit)  # type: ignore[arg-type]
-
-
-#: What to do when a built-in rule fires, per field (a `[[rules]]` entry's `runbook` replaces it).
-DEFAULT_RUNBOOKS = {
-    "error_rate": "check the provider's API status page; review recent deploys and config changes; read the "
-                  "error types (drill-down); roll back the last change if errors began with it",
-    "latency_p95": "check queue depth and KV-cache use (saturation); compare input token sizes with normal; "
-                   "check the provider's status; scale out or shed load; roll back a recent change",
-    "cost_per_day": "find the model and caller driving spend (drill-down by label); check for retries or loops; "
-                    "check prompt sizes; cap or rate-limit the caller",
-    "cost_per_hour": "find the model and caller driving spend (drill-down by label); check for retries or loops",
-    "feedback_negative_ratio": "read recent negative feedback; compare with the last prompt or model change; "
-                               "roll back if the change explains it",
-    "request_rate": "check the clients and the load balancer in front; check the service is up and "
-                    "receiving traffic; check recent network or DNS changes",
-}
-
-
-W, C = Severity.WARNING, Severity.CRITICAL
-#: The defaults from practice. Names follow `<field>_<severity>` for fixed thresholds, so `[thresholds]`
-#: in the config can retune them; override, disable or add rules with `[[rules]]`.
-DEFAULT_RULES: tuple[Rule, ...] = (
-    _rule("latency_p95_critical", "latency_p95", ">", C, "p95 latency above 2 s", threshold=2.0, for_=30.0),
-    _rule("error_rate_warning", "error_rate", ">", W, "more than 1 % of requests fail", threshold=0.01, for_=30.0),
-    _rule("error_rate_critical", "error_rate", ">", C, "more than 5 % of requests fail", threshold=0.05, for_=30.0),
-    _rule("cost_per_day_warning", "cost_per_day", ">", W, "projected spend above $100/day", threshold=100.0,
-          for_=300.0),
-    _rule("feedback_negative_ratio_warning", "feedback_negative_ratio", ">", W, "more than 10 % of votes are 👎",
-          threshold=0.10, for_=30.0),
-    _rule("latency_p95_vs_baseline", "latency_p95", ">", W, "p95 latency above 3× its baseline", baseline=3.0,
-          for_=30.0),
-    _rule("cost_per_hour_vs_baseline", "cost_per_hour", ">", W, "hourly cost more than 20 % above its baseline",
-          baseline=1.2, for_=30.0),
-    _rule("request_rate_collapse", "request_rate", "<", C,
-          "traffic fell below a quarter of its baseline (baselines under 0.2 req/s are too sparse to judge)",
-          baseline=0.25, min_baseline=0.2, for_=30.0),
-)  # fmt: skip
 
 
 def instant_severity(rules: tuple[Rule, ...], row: Row,

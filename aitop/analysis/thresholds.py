@@ -1,6 +1,7 @@
-"""Fixed thresholds per field, as data: the first line of defence before baselines have warmed up.
+"""Fixed thresholds per field: `Monitor(thresholds=…)`'s cells-only judging.
 
-The alert rules (`aitop.analysis.rules`) supersede these; `as_rules` turns thresholds into cell-only rules.
+The alert rules (`aitop.analysis.rules`; the built-in ones with their fixed limits in `aitop/defaults.toml`)
+supersede these; `as_rules` turns thresholds into cell-only rules.
 """
 
 from __future__ import annotations
@@ -28,16 +29,6 @@ class Threshold:
         if self.warning is not None and value > self.warning:
             return Severity.WARNING
         return Severity.OK
-
-
-#: Defaults from practice (issue 5 §2) that are plain thresholds: p95 > 2 s critical, errors > 1 % warning
-#: and > 5 % critical, negative feedback > 10 %. Rules relative to a baseline (spend, latency multiples)
-#: need the baseline engine and are not expressed here.
-DEFAULT_THRESHOLDS: tuple[Threshold, ...] = (
-    Threshold("error_rate", warning=0.01, critical=0.05),
-    Threshold("latency_p95", critical=2.0),
-    Threshold("feedback_negative_ratio", warning=0.10),
-)
 
 
 def judge_row(row: Row, thresholds: Iterable[Threshold]) -> Row:

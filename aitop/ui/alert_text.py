@@ -14,8 +14,9 @@ from rich.console import Console
 from rich.style import Style
 from rich.text import Text
 
+from aitop.fields import FIELD_BY_NAME
 from aitop.format import format_value
-from aitop.model import SPEC_BY_NAME, Alert, Severity
+from aitop.model import Alert, Severity
 from aitop.sanitize import clean
 from aitop.ui.cells import CRITICAL_MARK, WARNING_MARK, Palette
 
@@ -70,7 +71,7 @@ def _amount(field: str, value: float | None) -> str:
 
 def comparison(alert: Alert) -> str:
     """What crossed what: `err % 7.1% > 5.0%`, or just the value when there is no threshold."""
-    spec = SPEC_BY_NAME.get(alert.field)
+    spec = FIELD_BY_NAME.get(alert.field)
     name = spec.heading if spec else clean(alert.field, 40)
     if alert.value is None and alert.threshold is None:
         return name

@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 
 from rich.cells import cell_len
 
-from aitop.model import DRIFT_FIELDS, SPEC_BY_NAME
+from aitop.fields import FIELD_BY_NAME, FIELDS
 
 TREND = "trend"
 MODEL = "model"
@@ -50,47 +50,28 @@ class Column:
         return self.key if self.numeric else None
 
 
-def field_column(name: str, priority: int, width: int, sort_key: str = "") -> Column:
-    """The column of row field `name` (its heading from the field's declaration)."""
-    return Column(name, SPEC_BY_NAME[name].heading, priority, width, sort_key)
+def field_column(name: str) -> Column:
+    """The column of row field `name`, as its declaration says (`aitop.fields`: `Field.column`)."""
+    field = FIELD_BY_NAME[name]
+    if field.column is None:
+        raise ValueError(f"{name} has no column")
+    return Column(name, field.heading, field.column.priority, field.column.width, field.column.sort)
 
 
-#: Every column the overview can show, in display order.
-ALL_COLUMNS: tuple[Column, ...] = (
-    Column(MODEL, "model", 0, 20, "N", numeric=False),  # the table widens it to the longest name shown
-    Column(SCHEMA, "schema", 3, 7, "", numeric=False),
-    field_column("request_rate", 0, 6, "R"),
-    field_column("error_rate", 0, 7, "E"),
-    field_column("latency_p50", 4, 7),
-    field_column("latency_p95", 0, 8, "P"),
-    field_column("latency_p99", 1, 8, "L"),
-    Column(TREND, "trend", 1, 8, "", numeric=False),
-    field_column("ttft_p95", 2, 9, "F"),
-    field_column("tpot_p95", 5, 9),
-    field_column("input_tokens_rate", 4, 9),
-    field_column("output_tokens_rate", 2, 10, "T"),
-    field_column("cost_per_hour", 1, 7, "C"),
-    field_column("cost_per_request", 5, 9),
-    field_column("feedback_negative_ratio", 2, 7, "U"),
-    field_column("cost_per_day", 7, 9, "D"),
-    field_column("request_rate_peak", 7, 8),
-    field_column("request_rate_session_peak", 8, 8),
-    field_column("input_tokens_per_request", 8, 8),
-    field_column("output_tokens_per_request", 7, 8),
-    field_column("running", 6, 5),
-    field_column("waiting", 6, 5),
-    field_column("kv_cache_usage", 6, 6),
-    # The GPUs under the model (DCGM exporter), last to appear: only on wide terminals.
-    field_column("gpu_utilization", 7, 6),
-    field_column("gpu_memory_ratio", 7, 9),
-    # Engine internals: in the engineers' and quality views, and for the column picker.
-    field_column("preemptions_rate", 9, 8),
-    field_column("prefix_cache_hit_ratio", 9, 8),
-    field_column("length_cut_ratio", 9, 8),
-    field_column("goodput_ttft", 9, 8),
+#: The columns that are not fields, at their places in the overview (the fields' places interleave with them).
+_OWN_COLUMNS: tuple[tuple[int, Column], ...] = (
+    (0, Column(MODEL, "model", 0, 20, "N", numeric=False)),  # the table widens it to the longest name shown
+    (1, Column(SCHEMA, "schema", 3, 7, "", numeric=False)),
+    (7, Column(TREND, "trend", 1, 8, "", numeric=False)),
 )
-#: Columns the overview does not show but a view or the user can: the drift of each histogram.
-EXTRA_COLUMNS: tuple[Column, ...] = tuple(field_column(name, 9, 8) for name in DRIFT_FIELDS.values())
+_PLACED = [(field.column.at, field_column(field.name)) for field in FIELDS
+           if field.column is not None and field.column.at is not None]  # fmt: skip
+#: Every column the overview can show, in display order.
+ALL_COLUMNS: tuple[Column, ...] = tuple(column for _, column in sorted((*_OWN_COLUMNS, *_PLACED), key=lambda p: p[0]))
+#: Columns the overview does not show but a view or the user can (the drift of each histogram): the fields with
+#: a column and no place in the overview, in contract order.
+EXTRA_COLUMNS: tuple[Column, ...] = tuple(field_column(field.name) for field in FIELDS
+                                          if field.column is not None and field.column.at is None)  # fmt: skip
 #: Every column any view can show: the overview's, then the extras.
 CATALOGUE: tuple[Column, ...] = (*ALL_COLUMNS, *EXTRA_COLUMNS)
 COLUMN_BY_KEY = {column.key: column for column in CATALOGUE}

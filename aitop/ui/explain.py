@@ -9,8 +9,9 @@ from __future__ import annotations
 from rich.style import Style
 from rich.text import Text
 
+from aitop.fields import FIELD_BY_NAME
 from aitop.format import format_value
-from aitop.model import SPEC_BY_NAME, Missing, Row, Severity, Snapshot
+from aitop.model import Missing, Row, Severity, Snapshot
 from aitop.sanitize import clean
 from aitop.ui.alert_text import format_duration
 from aitop.ui.cells import CRITICAL_MARK, WARNING_MARK, Palette
@@ -65,7 +66,7 @@ def warmup_words(row: Row) -> str:
 
 def explain_text(row: Row, field: str, snapshot: Snapshot | None, palette: Palette) -> Text:
     """The explain panel for `field` of `row`: value, meaning, computation, and the reason for a gap."""
-    spec = SPEC_BY_NAME[field]
+    spec = FIELD_BY_NAME[field]
     label = Style(bold=True)
     muted = Style(color=palette.muted)
     value = row.value(field)

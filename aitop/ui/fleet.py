@@ -2,9 +2,10 @@
 worst problem. No Textual here (tested without an app); the TUI's header draws a `FleetSummary`.
 
 Totals add what adds up (request, token and spend rates) and weigh what does not: the error share is
-errors over requests of the whole fleet, and the p95 latency is read from the rows' latency histograms
-merged bucket by bucket (`sum by (le)`), which is the fleet's true p95, not an average of percentiles.
-Without buckets (a server that only exports quantiles) the worst row's p95 stands in, and says so.
+errors over requests of the whole fleet, and the latency (the field marked `Shown.FLEET`, the p95) is read
+from the rows' latency histograms merged bucket by bucket (`sum by (le)`), which is the fleet's true p95,
+not an average of percentiles. Without buckets (a server that only exports quantiles) the worst row's p95
+stands in, and says so.
 """
 
 from __future__ import annotations
@@ -13,6 +14,9 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from aitop.derivations import Quantile
+from aitop.field_uses import FLEET
+from aitop.fields import FIELDS, Field
 from aitop.format import format_value
 from aitop.model import Row, Severity, Snapshot
 from aitop.prommath import Histogram, merge_buckets
@@ -23,6 +27,17 @@ from aitop.ui.cells import CRITICAL_MARK, WARNING_MARK
 OK_MARK = "✓"
 
 
+def _fleet_latency() -> tuple[Field, Quantile]:
+    """The field the header's latency shows, and the quantile of which histogram it is."""
+    field = next(field for field in FIELDS if FLEET in field.shown)
+    if not isinstance(field.derive, Quantile):
+        raise TypeError(f"the fleet latency {field.name} is not a quantile")
+    return field, field.derive
+
+
+LATENCY, _QUANTILE = _fleet_latency()
+
+
 @dataclass(frozen=True, slots=True)
 class FleetSummary:
     """Totals over a snapshot's rows. Every number is None when no row knows it (never a made-up 0)."""
@@ -30,8 +45,8 @@ class FleetSummary:
     models: int
     request_rate: float | None
     error_rate: float | None
-    latency_p95: float | None
-    #: True when `latency_p95` comes from merged buckets; False: the worst row's p95 (an upper bound).
+    latency: float | None  # the `LATENCY` field's quantile over the fleet
+    #: True when `latency` comes from merged buckets; False: the worst row's value (an upper bound).
     latency_merged: bool
     tokens_rate: float | None
     cost_per_hour: float | None
@@ -81,14 +96,15 @@ def _on_bounds(buckets: tuple[tuple[float, float], ...], bounds: list[float]) ->
     return result
 
 
-def _p95(rows: list[Row]) -> tuple[float | None, bool]:
-    buckets = [row.distributions["latency"] for row in rows if row.distributions.get("latency")]
+def _latency(rows: list[Row]) -> tuple[float | None, bool]:
+    concept = _QUANTILE.concept
+    buckets = [row.distributions[concept] for row in rows if row.distributions.get(concept)]
     if buckets:
         bounds = sorted({bound for histogram in buckets for bound, _ in histogram})
-        value = Histogram(merge_buckets(_on_bounds(h, bounds) for h in buckets).items()).quantile(0.95)
+        value = Histogram(merge_buckets(_on_bounds(h, bounds) for h in buckets).items()).quantile(_QUANTILE.q)
         if _known(value):
             return value, True
-    worst = [value for row in rows if _known(value := row.value("latency_p95"))]
+    worst = [value for row in rows if _known(value := row.value(LATENCY.name))]
     return (max(worst), False) if worst else (None, False)  # type: ignore[type-var]
 
 
@@ -134,7 +150,7 @@ def _verdict(snapshot: Snapshot, budget: float | None) -> tuple[str, Severity]:
 def summarize(snapshot: Snapshot, budget: float | None = None) -> FleetSummary:
     """The fleet's totals and verdict for `snapshot`; `budget` is the allowed spend per day, if any."""
     rows = list(snapshot.rows)
-    p95, merged = _p95(rows)
+    latency, merged = _latency(rows)
     per_hour = _total(rows, "cost_per_hour")
     per_day = per_hour * 24 if per_hour is not None else None
     firing = sum(1 for alert in snapshot.alerts if alert.state == "firing")
@@ -144,7 +160,7 @@ def summarize(snapshot: Snapshot, budget: float | None = None) -> FleetSummary:
         models=len(rows),
         request_rate=_total(rows, "request_rate"),
         error_rate=_error_rate(rows),
-        latency_p95=p95,
+        latency=latency,
         latency_merged=merged,
         tokens_rate=_total(rows, "input_tokens_rate", "output_tokens_rate"),
         cost_per_hour=per_hour,
@@ -164,11 +180,11 @@ def summary_parts(summary: FleetSummary) -> list[tuple[str, Severity]]:
     def shown(field: str, value: float | None) -> str:
         return format_value(field, value)
 
-    p95 = "p95" if summary.latency_merged else "worst p95"
+    heading = LATENCY.heading if summary.latency_merged else f"worst {LATENCY.heading}"
     parts: list[tuple[str, Severity]] = [
         (f"{shown('request_rate', summary.request_rate)} req/s", Severity.OK),
         (f"err {shown('error_rate', summary.error_rate)}", Severity.OK),
-        (f"{p95} {shown('latency_p95', summary.latency_p95)}", Severity.OK),
+        (f"{heading} {shown(LATENCY.name, summary.latency)}", Severity.OK),
     ]
     if summary.firing or summary.pending:
         level = Severity.CRITICAL if summary.firing else Severity.WARNING

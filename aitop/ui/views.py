@@ -1,9 +1,10 @@
 """Views: which columns the overview shows, for whom. No Textual here.
 
 The field names three audiences: executives (cost, satisfaction, availability), engineers (latency,
-errors, saturation) and quality (feedback, drift). Each built-in view lists its columns in display order;
-`v` cycles them. The user may choose and order a view's columns (`c`, like htop's F2), and the choice is
-saved in the config file's `[columns]` table under the view's name.
+errors, saturation) and quality (feedback, drift). Each built-in view lists its columns in display order, in
+`aitop/defaults.toml`'s `[columns]` (the config file's own syntax); `v` cycles them. The user may choose and
+order a view's columns (`c`, like htop's F2), and the choice is saved in the config file's `[columns]` table
+under the view's name, which replaces the built-in list the same way.
 
 In the overview the columns hide by their priority, as they always did; in every other view, and in any
 column list the user chose, the right-most column hides first: the order the user reads is the order of
@@ -15,7 +16,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 
-from aitop.ui.columns import ALL_COLUMNS, COLUMN_BY_KEY, MODEL, TREND, Column
+from aitop.config_columns import parse_columns
+from aitop.defaults import builtin
+from aitop.ui.columns import ALL_COLUMNS, COLUMN_BY_KEY, MODEL, Column
 
 CATALOGUE_BY_KEY: Mapping[str, Column] = COLUMN_BY_KEY
 
@@ -49,22 +52,20 @@ def ordered_columns(keys: Iterable[str]) -> tuple[Column, ...]:
             *(replace(CATALOGUE_BY_KEY[key], priority=index + 1) for index, key in enumerate(known)))  # fmt: skip
 
 
-#: The built-in views, in the order `v` cycles them.
-VIEWS: tuple[View, ...] = (
-    View("overview", "everything, most important first"),
-    View("cost", "executives: spend, satisfaction, availability", (
-        "request_rate", "error_rate", "cost_per_hour", "cost_per_day", "feedback_negative_ratio", "cost_per_request",
-        "request_rate_peak", "output_tokens_per_request", "input_tokens_per_request", TREND)),
-    View("latency", "engineers: latency, errors, saturation", (
-        "schema", "request_rate", "error_rate", "latency_p95", "latency_p99", "ttft_p95", "tpot_p95", "waiting",
-        "running", "kv_cache_usage", "gpu_utilization", "gpu_memory_ratio", "preemptions_rate",
-        "prefix_cache_hit_ratio", "goodput_ttft", "request_rate_peak", "latency_p50", "request_rate_session_peak",
-        TREND)),
-    View("quality", "quality: feedback, drift, errors", (
-        "request_rate", "feedback_negative_ratio", "error_rate", "latency_drift", "ttft_drift",
-        "output_length_drift", "length_cut_ratio", "output_tokens_per_request", TREND)),
-)  # fmt: skip
-VIEW_BY_NAME: Mapping[str, View] = {view.name: view for view in VIEWS}
+def _builtin_views() -> tuple[View, ...]:
+    """The built-in views: names and titles here, their columns from `aitop/defaults.toml`'s `[columns]`."""
+    titled = (
+        View("overview", "everything, most important first"),
+        View("cost", "executives: spend, satisfaction, availability"),
+        View("latency", "engineers: latency, errors, saturation"),
+        View("quality", "quality: feedback, drift, errors"),
+    )
+    views, problems = with_user_columns(titled, parse_columns(builtin()["columns"]))
+    if problems:  # a built-in list naming a column that does not exist is a bug, not a user's typo
+        raise ValueError(f"aitop/defaults.toml: {'; '.join(problems)}")
+    return views
+
+
 
 
 def with_user_columns(views: Iterable[View], chosen: Mapping[str, Iterable[str]]) -> tuple[tuple[View, ...], list[str]]:
@@ -85,6 +86,11 @@ def with_user_columns(views: Iterable[View], chosen: Mapping[str, Iterable[str]]
         if keys:
             result[name] = replace(known_views[name], keys=tuple(keys))
     return tuple(result.values()), problems
+
+
+#: The built-in views, in the order `v` cycles them.
+VIEWS: tuple[View, ...] = _builtin_views()
+VIEW_BY_NAME: Mapping[str, View] = {view.name: view for view in VIEWS}
 
 
 def next_view(current: str, views: tuple[View, ...]) -> View:

@@ -14,7 +14,8 @@ from helpers import series, window_of
 
 from aitop.analysis.configure import AnalysisSettings, parse_analysis
 from aitop.analysis.engine import Analyzer
-from aitop.analysis.rules import DEFAULT_RULES, Rule, evaluate
+from aitop.analysis.configure import DEFAULT_RULES
+from aitop.analysis.rules import Rule, evaluate
 from aitop.catalog import builtin_schemas
 from aitop.derive import Accumulator, finish_row
 from aitop.format import format_value

@@ -11,7 +11,8 @@ import pytest
 from aitop.analysis.baseline import Baselines, SlotBaseline
 from aitop.analysis.configure import AnalysisSettings
 from aitop.analysis.engine import Analyzer
-from aitop.analysis.rules import DEFAULT_RULES, Rule
+from aitop.analysis.configure import DEFAULT_RULES
+from aitop.analysis.rules import Rule
 from aitop.analysis.settings import BaselineSettings
 from aitop.model import Row, Severity
 

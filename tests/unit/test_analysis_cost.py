@@ -8,7 +8,7 @@ from aitop.analysis.configure import AnalysisSettings
 from aitop.analysis.cost import Price, PriceTable, parse_prices, priced, with_daily_spend
 from aitop.analysis.engine import Analyzer
 from aitop.analysis.feedback import classify_rating, negative_ratio, paired_side, rating_of
-from aitop.analysis.rules import DEFAULT_RULES
+from aitop.analysis.configure import DEFAULT_RULES
 from aitop.analysis.settings import ConfigError
 from aitop.model import Missing, Row
 

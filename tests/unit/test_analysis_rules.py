@@ -11,7 +11,8 @@ import pytest
 
 from aitop.analysis.configure import AnalysisSettings
 from aitop.analysis.engine import Analyzer, alert_id
-from aitop.analysis.rules import DEFAULT_RULES, Rule, RowFilter
+from aitop.analysis.configure import DEFAULT_RULES
+from aitop.analysis.rules import Rule, RowFilter
 from aitop.model import Row, Severity
 
 T0 = 1_700_000_000.0

@@ -12,7 +12,7 @@ from prometheus_client import CollectorRegistry, start_http_server
 from prometheus_client.core import CounterMetricFamily
 
 from aitop import cli
-from aitop.analysis.rules import DEFAULT_RULES
+from aitop.analysis.configure import DEFAULT_RULES
 from aitop.check import evaluate_snapshot, render_json, render_text, unknown
 from aitop.model import Alert, Row, Severity, Snapshot, TargetHealth
 

@@ -109,7 +109,7 @@ def test_demo_raises_only_the_default_budget():
     from dataclasses import replace
 
     from aitop.analysis.configure import AnalysisSettings
-    from aitop.analysis.rules import DEFAULT_RULES
+    from aitop.analysis.configure import DEFAULT_RULES
 
     budget = next(rule for rule in DEFAULT_RULES if rule.field == "cost_per_day")
     demo = cli.demo_analysis(AnalysisSettings())

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from aitop.analysis.rules import DEFAULT_RULES
+from aitop.analysis.configure import DEFAULT_RULES
 from aitop.analysis.settings import ConfigError
 from aitop.check import CheckResult
 from aitop.config import load_config_file

@@ -15,9 +15,10 @@ from textual.screen import ModalScreen
 from textual.widgets import SelectionList, Static
 from textual.widgets.selection_list import Selection
 
-from aitop.model import SPEC_BY_NAME
+from aitop.fields import FIELD_BY_NAME
 from aitop.ui.columns import COLUMN_BY_KEY, MODEL, TREND
 from aitop.ui.screens.modals import CANCELLED
+from aitop.ui.widgets.top_table import TREND_FIELDS
 
 HINT = "Space show/hide · [ ] or Shift+↑↓ move · Enter keep (saved) · Esc cancel"
 
@@ -26,8 +27,9 @@ def describe(key: str) -> str:
     """`p95 — end-to-end latency, 95th percentile`: the heading and what the column holds."""
     column = COLUMN_BY_KEY[key]
     if key == TREND:
-        return f"{column.heading} — sparkline of req/s or p95 over 5 minutes (w switches)"
-    spec = SPEC_BY_NAME.get(key)
+        followed = " or ".join(FIELD_BY_NAME[name].heading for name in TREND_FIELDS)
+        return f"{column.heading} — sparkline of {followed} over 5 minutes (w switches)"
+    spec = FIELD_BY_NAME.get(key)
     return f"{column.heading} — {spec.description}" if spec is not None else column.heading
 
 

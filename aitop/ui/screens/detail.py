@@ -16,6 +16,8 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import DataTable, Static
 
+from aitop.field_uses import SPLIT
+from aitop.fields import FIELDS as FIELD_TABLE
 from aitop.format import format_value
 from aitop.markers import GLYPHS, Marker
 from aitop.model import FIELD_BY_NAME, FIELDS, Row, Snapshot
@@ -34,17 +36,19 @@ from aitop.why import why_line
 #: Time ranges the digit keys choose, in seconds.
 RANGES: tuple[tuple[str, float], ...] = (("5m", 300.0), ("15m", 900.0), ("1h", 3600.0), ("6h", 21600.0), ("24h", 86400.0))
 DEFAULT_RANGE = 900.0
+#: The charts, in order: (chart, title). Their lines are the fields whose `chart` names them (`aitop.fields`).
+_CHART_TITLES = (
+    ("traffic", "requests/s and error %"),
+    ("latency", "latency"),
+    ("ttft", "time to first token · per output token"),
+    ("tokens", "tokens/s"),
+    ("cost", "cost $/h"),
+)
 #: (chart id, title, ((series label, field, right axis), …)).
-CHARTS: tuple[tuple[str, str, tuple[tuple[str, str, bool], ...]], ...] = (
-    ("chart-traffic", "requests/s and error %", (("req/s", "request_rate", False), ("err %", "error_rate", True))),
-    ("chart-latency", "latency", (("p50", "latency_p50", False), ("p95", "latency_p95", False),
-                                  ("p99", "latency_p99", False))),
-    ("chart-ttft", "time to first token · per output token", (("TTFT p50", "ttft_p50", False),
-                                                              ("TTFT p95", "ttft_p95", False),
-                                                              ("TTFT p99", "ttft_p99", False),
-                                                              ("TPOT p95", "tpot_p95", False))),
-    ("chart-tokens", "tokens/s", (("in", "input_tokens_rate", False), ("out", "output_tokens_rate", False))),
-    ("chart-cost", "cost $/h", (("$/h", "cost_per_hour", False),)),
+CHARTS: tuple[tuple[str, str, tuple[tuple[str, str, bool], ...]], ...] = tuple(
+    (f"chart-{chart}", title, tuple((f.chart.label or f.heading, f.name, f.chart.right)
+                                    for f in FIELD_TABLE if f.chart is not None and f.chart.chart == chart))
+    for chart, title in _CHART_TITLES
 )  # fmt: skip
 CHART_FIELDS: tuple[str, ...] = tuple(dict.fromkeys(field for _, _, series in CHARTS for _, field, _ in series))
 #: Charts hidden when their fields have no data at all (not every schema has TTFT or cost).
@@ -53,8 +57,8 @@ OPTIONAL_CHARTS = ("chart-ttft", "chart-cost")
 PREFERRED_SPLITS = ("instance", "engine", "finished_reason", "endpoint", "replica", "pod")
 #: The drill-down's GPU table: (field, width).
 GPU_COLUMNS = (("util", "gpu_utilization", 6), ("mem", "gpu_memory_ratio", 6))  # per GPU; the sums are fields
-SPLIT_FIELDS = ("request_rate", "error_rate", "latency_p50", "latency_p95", "latency_p99", "ttft_p95",
-                "output_tokens_rate", "cost_per_hour")  # fmt: skip
+#: The split-by-label table's columns: the fields marked `Shown.SPLIT`.
+SPLIT_FIELDS: tuple[str, ...] = tuple(field.name for field in FIELD_TABLE if SPLIT in field.shown)
 
 
 #: Markers listed in words under the errors (the newest; the charts draw every one in range).

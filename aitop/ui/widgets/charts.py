@@ -18,9 +18,9 @@ from textual.color import Color, ColorParseError
 from textual.theme import Theme
 from textual_plotext import PlotextPlot
 
+from aitop.fields import FIELD_BY_NAME
 from aitop.format import format_value
 from aitop.markers import GLYPHS, Marker
-from aitop.model import FIELD_BY_NAME
 from aitop.sources.base import Points
 from aitop.ui.themes import CHART_VARIABLES
 from aitop.ui.widgets.status_bar import format_age

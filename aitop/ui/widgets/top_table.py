@@ -15,7 +15,9 @@ from textual.coordinate import Coordinate
 from textual.theme import Theme
 from textual.widgets.data_table import CellDoesNotExist
 
-from aitop.model import SPEC_BY_NAME, History, Row, Snapshot
+from aitop.field_uses import TREND as FOLLOWED
+from aitop.fields import FIELD_BY_NAME, FIELDS
+from aitop.model import History, Row, Snapshot
 from aitop.sanitize import clean
 from aitop.ui.cells import (
     MODEL_WIDTH,
@@ -43,8 +45,8 @@ from aitop.ui.view import FilterError, RowFilter, SortOrder
 from aitop.ui.widgets.lazy_table import LazyTable
 
 _SEPARATOR = "\x1f"  # sanitised labels cannot contain it (clean() turns it into "^_"), so keys never collide
-#: Fields the trend column can follow (the `w` key cycles them).
-TREND_FIELDS: tuple[str, ...] = ("request_rate", "latency_p95")
+#: Fields the trend column can follow (the `w` key cycles them): those marked `Shown.TREND`.
+TREND_FIELDS: tuple[str, ...] = tuple(field.name for field in FIELDS if FOLLOWED in field.shown)
 TREND_WIDTH = 8
 
 
@@ -225,7 +227,7 @@ class TopTable(LazyTable):
             if column.key == MODEL:
                 text = clean(group, 24) if group else column.heading
             elif column.key == TREND:
-                text = f"{SPEC_BY_NAME[self.trend_field].heading} 5m"
+                text = f"{FIELD_BY_NAME[self.trend_field].heading} 5m"
             else:
                 text = column.heading
             mark = arrow if column.key == order.key else " "
