@@ -1,5 +1,5 @@
 """Alert rules as data: field, comparison, a limit (absolute, a multiple of the baseline, or deviations from
-it), `for`, severity and a row filter — and the defaults from practice (issue 5 §2).
+it), `for`, severity and a row filter — and the defaults from practice (listed in the README's Alerts section).
 
 A rule judges one row at one instant (`evaluate`); the alert engine turns those instants into pending →
 firing → resolved with `for` and `keep_firing_for`, as Prometheus does. A rule relative to a baseline says

@@ -1,7 +1,7 @@
 """Fault cases F1–F13 (tests/faults/README.md): a misbehaving server — refused, starting, slow, blackholed, erroring, partial,
 proxied, unauthorised, rate-limiting, truncating — against aitop's real collectors over real sockets.
 
-Each test is named after its §F number. Time is scaled down (2 s instead of 20 s or 40 s) or simulated with
+Each test is named after its fault case, F1–F30 (tests/faults/README.md). Time is scaled down (2 s instead of 20 s or 40 s) or simulated with
 a fake clock (Retry-After 30, one retry a minute); every assertion on what aitop *sent* is made on the fault
 server's request log.
 """
@@ -70,7 +70,7 @@ def nxdomain(monkeypatch) -> Resolver:
     return resolver
 
 
-# -- §F 1 ----------------------------------------------------------------------------------------------
+# -- F1 -----------------------------------------------------------------------------------------------
 
 
 async def test_f01_refused_at_start_up_then_the_server_starts(serve, state_dir):
@@ -181,7 +181,7 @@ async def test_f01_nxdomain_ui_starts_and_data_follows_the_dns_recovery(serve, n
     assert not list(state_dir.glob("crash-*"))
 
 
-# -- §F 2 ----------------------------------------------------------------------------------------------
+# -- F2 -----------------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(("stopping", "state"), [(False, "starting up"), (True, "shutting down")])
@@ -253,7 +253,7 @@ async def test_f02_the_screen_says_starting_up_and_dims_the_old_values_with_thei
         assert "STALE" not in screen_text(app) and not any(cells())
 
 
-# -- §F 3 ----------------------------------------------------------------------------------------------
+# -- F3 -----------------------------------------------------------------------------------------------
 
 
 #: How late the slow query answers. A poll that waited for it cannot return sooner: durations are judged
@@ -336,7 +336,7 @@ async def test_f03_a_hanging_scrape_target_never_delays_the_others(serve):
     assert any(w.startswith(f"slow target {collector.targets[2]}: scrape still running") for w in last.warnings)
 
 
-# -- §F 4 ----------------------------------------------------------------------------------------------
+# -- F4 -----------------------------------------------------------------------------------------------
 
 
 async def test_f04_blackhole_scrape_no_growth_over_100_cycles(serve):
@@ -396,7 +396,7 @@ async def test_f04_trickling_body_hits_the_total_deadline(serve):
     await prom.aclose()
 
 
-# -- §F 5 ----------------------------------------------------------------------------------------------
+# -- F5 -----------------------------------------------------------------------------------------------
 
 TIMEOUT_BODY = ("timeout", "query timed out in query execution")
 
@@ -447,7 +447,7 @@ async def test_f05_timeout_errors_back_off_and_keep_the_old_values(serve, clock)
     await mon.aclose()
 
 
-# -- §F 6 and 7 ----------------------------------------------------------------------------------------
+# -- F6 and F7 -----------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -492,7 +492,7 @@ async def test_f06_f07_rejected_query_is_retried_at_most_once_a_minute(serve, cl
     await mon.aclose()
 
 
-# -- §F 8 and 9 ----------------------------------------------------------------------------------------
+# -- F8 and F9 -----------------------------------------------------------------------------------------
 
 NO_STORES = "No StoreAPIs matched for this query"
 
@@ -552,7 +552,7 @@ async def test_f09_infos_keep_the_value_and_reach_the_drill_down(serve, clock):
     assert info in " ".join(explain_text(alpha, "latency_p95", snapshot, Palette()).plain.split())
 
 
-# -- §F 10 ---------------------------------------------------------------------------------------------
+# -- F10 ----------------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("kind", ["auto", "prometheus", "scrape"])
@@ -577,7 +577,7 @@ async def test_f10_redirect_to_sso_is_reported_not_followed(serve, state_dir, ca
     assert server.count(lambda r: r.path == "/oauth2/start") == 0  # no redirect followed
 
 
-# -- §F 11 ---------------------------------------------------------------------------------------------
+# -- F11 ----------------------------------------------------------------------------------------------
 
 PLANTED = "glc_PLANTED_f11_SECRET"
 
@@ -641,7 +641,7 @@ async def test_f11_scrape_target_refusing_credentials_is_retried_after_a_minute(
     await collector.aclose()
 
 
-# -- §F 12 ---------------------------------------------------------------------------------------------
+# -- F12 ----------------------------------------------------------------------------------------------
 
 
 async def test_f12_429_retry_after_is_honoured(serve, clock):
@@ -706,7 +706,7 @@ async def test_f12_scrape_429_retry_after(serve, clock, as_date):
     await collector.aclose()
 
 
-# -- §F 13 ---------------------------------------------------------------------------------------------
+# -- F13 ----------------------------------------------------------------------------------------------
 
 GOOD_VECTOR = api_success(vector([({"model": "alpha"}, 10)])).body
 BROKEN = {
