@@ -3,6 +3,8 @@
 Each core module is imported in a fresh interpreter and `textual` must not be in
 `sys.modules` afterwards; no core source line may import textual at all (not even lazily).
 Modules are discovered by walking the package, so new modules are covered automatically.
+
+The layers and why the core stays headless: docs/architecture.md.
 """
 
 from __future__ import annotations
