@@ -59,7 +59,7 @@ def _comments(lines: Sequence[str]) -> tuple[str, dict[tuple[str, int], str]]:
             concept, inline = match.group(1), match.group(2)
             index = seen.get(concept, 0)
             seen[concept] = index + 1
-            parts = [part for part in (*above, inline or "") if part]
+            parts = [part for part in (" ".join(line for line in above if line), inline or "") if part]
             if parts:
                 notes[(concept, index)] = "; ".join(parts)
         above = []
