@@ -138,7 +138,50 @@ def schema_section(path: Path) -> str:
     if absent:
         out += ["", "Not exposed, shown as `—` with this reason:", ""]
         out += [f"- `{concept}`: {why}" for concept, why in absent.items()]
+    out += ["", promql_block(raw["name"])]
     return "\n".join(out)
+
+
+#: How each kind of query is read, in words (`Query.kind` in aitop/sources/promql.py).
+_READINGS = {
+    "rate": "rate",
+    "errors": "failure rate by type",
+    "feedback": "vote rate by rating",
+    "quantile": "quantile",
+    "unbounded": "+Inf-bucket rate (tells \"only a +Inf bucket\" from \"nothing observed\")",
+    "buckets": "bucket rates by bound",
+    "summary": "summary quantile lines",
+    "mean": "mean (Δsum / Δcount)",
+    "gauge": "gauge",
+}
+#: The rate window of the PromQL examples, seconds.
+EXAMPLE_WINDOW = 30.0
+
+
+def promql_block(name: str) -> str:
+    """The PromQL aitop sends for schema `name` on a server holding the first variant of each concept: the
+    queries of one refresh, as `aitop.sources.promql` builds them (so the examples are the code's own)."""
+    from aitop.catalog import builtin_schemas
+    from aitop.sources.promql import instant_queries, plan_schemas
+
+    schemas = builtin_schemas()
+    (schema,) = [schema for schema in schemas if schema.name == name]
+    names = set(schema.detect)
+    for variants in schema.concepts.values():
+        first = variants[0]
+        names.update(metric + ("_bucket" if first.kind == "histogram" else "") for metric in (*first.metrics, *first.count))
+    (plan,) = [plan for plan in plan_schemas(schemas, names) if plan.schema.name == name]
+    lines = []
+    queries = instant_queries(plan, window=EXAMPLE_WINDOW, group_by=None)
+    for query in queries:
+        for reading in query.readings():
+            what = f"# {reading.concept}: {_READINGS.get(reading.kind, reading.kind)}"
+            what += f" → {reading.field}" if reading.field else ""
+            lines.append(what + (f", then × {reading.scale:g}" if reading.scale != 1 else ""))
+        lines += [query.expr, ""]
+    summary = (f"<details><summary>PromQL of one refresh ({len(queries)} queries, window {EXAMPLE_WINDOW:g}s; "
+               "sent as one batched request)</summary>")
+    return "\n".join([summary, "", "```promql", *lines[:-1], "```", "", "</details>"])
 
 
 def catalog_files() -> list[Path]:
