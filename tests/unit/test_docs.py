@@ -17,8 +17,10 @@ ROOT = CATALOG.parent.parent
 DOCS = (*sorted((ROOT / "docs").glob("*.md")), ROOT / "tests" / "faults" / "README.md", ROOT / "README.md")
 #: A repository path in backticks, optionally followed by `::test_name`.
 _PATH = re.compile(r"`((?:aitop|tests|docs|themes|benchmarks)/[\w./-]+?)(?:::(\w+))?`")
-#: Documents that live outside the repository and must never be cited.
-_OUTSIDE = re.compile(r"design\.md|metric-schemas\.md|(?<![\w/])reliability\.md|\.\./shared|/work/")
+#: Documents that live outside the repository and must never be cited (nor sections of them, `§F 25`, or of
+#: an issue's text, `issue 5 §2`).
+_OUTSIDE = re.compile(r"design\.md|metric-schemas\.md|(?<![\w/])reliability\.md|\.\./shared|/work/|§F|issue \d+ §",
+                      flags=re.IGNORECASE)
 
 
 def _text(path: Path) -> str:
