@@ -30,7 +30,7 @@ class Threshold:
         return Severity.OK
 
 
-#: Defaults from practice (the README's Alerts table) that are plain thresholds: p95 > 2 s critical, errors > 1 % warning
+#: Defaults from practice (README, Alerts) that are plain thresholds: p95 > 2 s critical, errors > 1 % warning
 #: and > 5 % critical, negative feedback > 10 %. Rules relative to a baseline (spend, latency multiples)
 #: need the baseline engine and are not expressed here.
 DEFAULT_THRESHOLDS: tuple[Threshold, ...] = (

@@ -1,7 +1,7 @@
 """Fault cases F1–F13 (tests/faults/README.md): a misbehaving server — refused, starting, slow, blackholed, erroring, partial,
 proxied, unauthorised, rate-limiting, truncating — against aitop's real collectors over real sockets.
 
-Each test is named after its fault case, F1–F30 (tests/faults/README.md). Time is scaled down (2 s instead of 20 s or 40 s) or simulated with
+Each test is named after its fault case. Time is scaled down (2 s instead of 20 s or 40 s) or simulated with
 a fake clock (Retry-After 30, one retry a minute); every assertion on what aitop *sent* is made on the fault
 server's request log.
 """
