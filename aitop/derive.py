@@ -300,7 +300,7 @@ def finish_row(schema: str, group: str, acc: Accumulator) -> Row:
                            if (name, kind) in acc.kind_queries})
     else:
         provenance = _local_provenance(acc, used)
-        for concept, fields in QUANTILE_FIELDS.items():  # as Prometheus's info annotation says (§F 25)
+        for concept, fields in QUANTILE_FIELDS.items():  # as Prometheus's info annotation says (docs/architecture.md)
             buckets = acc.buckets.get(concept)
             histogram = histograms.get(concept) or (Histogram(buckets.items()) if buckets else None)
             if histogram is not None and histogram.forced_monotonic():

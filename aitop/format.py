@@ -1,6 +1,9 @@
 """Human display of field values: the one formatter for every number a person reads — table cells, the
 sidebar, alert messages, `aitop check`, explain. Units and significant digits come from the field's
-declaration (`aitop.fields`); no number is ever shown in exponent notation."""
+declaration (`aitop.fields`); no number is ever shown in exponent notation.
+
+The display rules (`—` never 0, staleness, severity never colour alone): docs/architecture.md.
+"""
 
 from __future__ import annotations
 

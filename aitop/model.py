@@ -28,7 +28,7 @@ class Severity(enum.IntEnum):
 
 
 class Missing(str, enum.Enum):
-    """Why a field has no value. Shown instead of a number, never as 0."""
+    """Why a field has no value. Shown instead of a number, never as 0 (when each applies: docs/metrics.md)."""
 
     NO_METRIC = "no such metric"
     NOT_ENOUGH_SAMPLES = "not enough samples"

@@ -5,6 +5,8 @@ are `aitop.store`'s.
 in prometheus/prometheus `promql/quantile.go`. Aggregation happens *before* the quantile: callers sum bucket
 rates across targets and extra labels with `merge_buckets`, then ask for the quantile — percentiles are never
 averaged.
+
+Why aitop matches Prometheus's arithmetic, and where it deliberately differs: docs/architecture.md.
 """
 
 from __future__ import annotations

@@ -9,6 +9,8 @@ Histogram buckets reset together: a drop in a histogram's `_count` or a new `_cr
 Memory: a frame holds its values in a flat array of doubles laid out by a `key -> position` index that
 consecutive frames share while the set of series stays the same (the usual case), so a 30 s window of
 16 scrapes costs 8 bytes per series per scrape, and every frame refers to the same key objects.
+
+How this window compares with Prometheus's extrapolating `rate()`: docs/architecture.md.
 """
 
 from __future__ import annotations

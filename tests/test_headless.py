@@ -5,6 +5,8 @@ Each core module is imported in a fresh interpreter and `textual` must not be in
 Modules are discovered by walking the package, so new modules are covered automatically.
 That no core source line imports Textual (not even lazily, nor aitop.ui) is an import contract
 in pyproject.toml, checked by `lint-imports` (tests/unit/test_tooling.py).
+
+The layers and why the core stays headless: docs/architecture.md.
 """
 
 from __future__ import annotations

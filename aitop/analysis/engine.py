@@ -18,6 +18,8 @@ window), counted again from a row's reappearance, from a counter reset behind it
 `restart()` (the source came back after an outage). Alerts belong to the (schema, model) rows; when the view
 is grouped by another label the monitor passes those rows as `alert_rows`, so `g` changes what the table
 shows, never an alert's state or its `since`.
+
+Why the lifecycle is Prometheus's, and the tests that pin it: docs/architecture.md, alerts.
 """
 
 from __future__ import annotations

@@ -5,6 +5,8 @@ A schema says which sample names identify the system, which label names the rows
 tried in order. Supporting another system means adding a file here (or a `[[schema]]` entry in the user's
 config, see `schemas_from_config`), not a branch in code. The file format is documented in
 `aitop.catalog.parse`; the kinds in `aitop.catalog.schema`; detection in `aitop.catalog.match`.
+
+What every schema reads, per concept, generated from these files: docs/metrics.md.
 """
 
 from __future__ import annotations

@@ -12,6 +12,8 @@ may, or one carrying warnings (which could not be told apart per query), the ref
 queries alone at once (they get the rest of the budget), and the schema stays on one request per query for
 BATCH_OFF_SECONDS. A query that fails, is slow or carries warnings on its own is kept out of the batch for
 ALONE_SECONDS and sent alone meanwhile, so the others batch again without it.
+
+The decision and its tests: docs/architecture.md, PromQL.
 """
 
 from __future__ import annotations

@@ -10,6 +10,8 @@ jobs need, so every row of the table covers the same span.
 
 Clock. Instant queries are evaluated at the server's "now" (learned with a `time()` query), so a jump host
 whose clock runs ahead never asks for a window the server has not filled yet.
+
+The rationale (why `—` at 15 s scrapes, why four intervals): docs/architecture.md, the rate window.
 """
 
 from __future__ import annotations

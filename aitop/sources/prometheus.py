@@ -10,6 +10,8 @@ so a 40 s query never holds the other panels back. A query the server rejects (4
 minute; refused credentials after a minute; a 429 or 503 as late as Retry-After says; other transient
 failures back off exponentially with jitter. Failures never raise out of `collect()`: they become target
 health, per-field reasons and warnings.
+
+Each fault and what the user sees: docs/reliability.md.
 """
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ from aitop.model import History
 from aitop.monitor import Monitor
 from aitop.sources import fetch, prom_http
 
-# -- §F 14 ---------------------------------------------------------------------------------------------
+# -- F14 ----------------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("honours_limit", [True, False], ids=["server-honours-limit", "server-ignores-limit"])
@@ -197,7 +197,7 @@ async def test_f14_keys_answered_while_a_real_scrape_parses_a_big_page(serve):
     assert_answered_like_idle(idle, times, at_least=1)  # a fast machine parses the page in few presses
 
 
-# -- §F 15 ---------------------------------------------------------------------------------------------
+# -- F15 ----------------------------------------------------------------------------------------------
 
 
 async def collect_with_peak(collector):
@@ -235,7 +235,7 @@ async def test_f15_gzip_bomb_against_the_prometheus_api(serve, clock):
     assert peak < cap + 4 * 2**20, f"peak {peak / 2**20:.1f} MiB for a {cap / 2**20:.0f} MiB cap"
 
 
-# -- §F 26 ---------------------------------------------------------------------------------------------
+# -- F26 ----------------------------------------------------------------------------------------------
 
 
 @pytest.fixture(scope="module")

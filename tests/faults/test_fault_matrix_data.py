@@ -18,7 +18,7 @@ from aitop.model import Missing
 from aitop.output import to_json, to_table
 from aitop.sanitize import MAX_LENGTH
 
-# -- §F 18 ---------------------------------------------------------------------------------------------
+# -- F18 ----------------------------------------------------------------------------------------------
 
 INVISIBLE = {
     "rtl": "evil\u202etxt.exe",
@@ -75,7 +75,7 @@ async def test_f18_invisible_and_huge_labels_prometheus_mode(serve, clock):
     assert "nul^@byte" in groups and "two⏎lines" in groups
 
 
-# -- §F 19 ---------------------------------------------------------------------------------------------
+# -- F19 ----------------------------------------------------------------------------------------------
 
 SPECIAL = {"finite": "5", "nan": "NaN", "pinf": "+Inf", "ninf": "-Inf", "huge": "1e+308", "negzero": "-0"}
 
@@ -135,7 +135,7 @@ async def test_f19_special_floats_and_integer_timestamps(serve, clock, caplog):
     assert ChartSeries("x", "request_rate", tuple(points)).known == [(t, 2.0) for t, v in points if v == 2.0]
 
 
-# -- §F 20 ---------------------------------------------------------------------------------------------
+# -- F20 ----------------------------------------------------------------------------------------------
 
 
 def _page(requests: dict[str, float], created: dict[str, float]) -> str:
@@ -175,7 +175,7 @@ async def test_f20_counter_reset_and_created_change(serve, clock, window):
         assert after == {"dropped": 1.0, "created": 17.0}
 
 
-# -- §F 21 ---------------------------------------------------------------------------------------------
+# -- F21 ----------------------------------------------------------------------------------------------
 
 
 async def test_f21_one_of_three_targets_dies_and_returns_as_a_new_process(serve, clock):
@@ -267,7 +267,7 @@ async def test_f21_a_brief_outage_restarts_the_rate_through_reset_detection(serv
     assert rate is not None and rate >= 0  # never negative across the restart
 
 
-# -- §F 22 ---------------------------------------------------------------------------------------------
+# -- F22 ----------------------------------------------------------------------------------------------
 
 OPENMETRICS_PAGE = """# TYPE llm_requests counter
 llm_requests_total{{model="om",status="success"}} {n} # {{trace_id="abc123"}} 1.0 1700000000.5
@@ -303,7 +303,7 @@ async def test_f22_openmetrics_with_exemplars_and_float_timestamps(serve, clock,
     assert bool(flagged) is (served_as == "text/plain")  # (b) detected and flagged
 
 
-# -- §F 23 ---------------------------------------------------------------------------------------------
+# -- F23 ----------------------------------------------------------------------------------------------
 
 GOOD = 'llm_requests_total{model="m",status="success"} 10\n'
 CRASHERS = {
@@ -352,7 +352,7 @@ async def test_f23_a_line_separator_in_a_type_line_does_not_break_the_page(serve
     assert result.targets[0].up and values(result, "request_rate") == {"m": 2.0}
 
 
-# -- §F 24 ---------------------------------------------------------------------------------------------
+# -- F24 ----------------------------------------------------------------------------------------------
 
 
 def _interleaved(n: int) -> str:
@@ -381,7 +381,7 @@ async def test_f24_duplicates_and_interleaved_families(serve, clock):
     assert any("1 duplicate series lines (last value kept)" in w for w in result.warnings)
 
 
-# -- §F 25 ---------------------------------------------------------------------------------------------
+# -- F25 ----------------------------------------------------------------------------------------------
 
 
 def _histogram(buckets: dict[str, float], model: str) -> list[str]:

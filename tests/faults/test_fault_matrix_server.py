@@ -1,7 +1,7 @@
 """Fault cases F1–F13 (tests/faults/README.md): a misbehaving server — refused, starting, slow, blackholed, erroring, partial,
 proxied, unauthorised, rate-limiting, truncating — against aitop's real collectors over real sockets.
 
-Each test is named after its §F number. Time is scaled down (2 s instead of 20 s or 40 s) or simulated with
+Each test is named after its fault case. Time is scaled down (2 s instead of 20 s or 40 s) or simulated with
 a fake clock (Retry-After 30, one retry a minute); every assertion on what aitop *sent* is made on the fault
 server's request log.
 """
@@ -71,7 +71,7 @@ def nxdomain(monkeypatch) -> Resolver:
     return resolver
 
 
-# -- §F 1 ----------------------------------------------------------------------------------------------
+# -- F1 -----------------------------------------------------------------------------------------------
 
 
 async def test_f01_refused_at_start_up_then_the_server_starts(serve, state_dir):
@@ -182,7 +182,7 @@ async def test_f01_nxdomain_ui_starts_and_data_follows_the_dns_recovery(serve, n
     assert not list(state_dir.glob("crash-*"))
 
 
-# -- §F 2 ----------------------------------------------------------------------------------------------
+# -- F2 -----------------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(("stopping", "state"), [(False, "starting up"), (True, "shutting down")])
@@ -254,7 +254,7 @@ async def test_f02_the_screen_says_starting_up_and_dims_the_old_values_with_thei
         assert "STALE" not in screen_text(app) and not any(cells())
 
 
-# -- §F 3 ----------------------------------------------------------------------------------------------
+# -- F3 -----------------------------------------------------------------------------------------------
 
 
 #: How late the slow query answers. A poll that waited for it cannot return sooner: durations are judged
@@ -339,7 +339,7 @@ async def test_f03_a_hanging_scrape_target_never_delays_the_others(serve):
     assert any(w.startswith(f"slow target {collector.targets[2]}: scrape still running") for w in last.warnings)
 
 
-# -- §F 4 ----------------------------------------------------------------------------------------------
+# -- F4 -----------------------------------------------------------------------------------------------
 
 
 async def test_f04_blackhole_scrape_no_growth_over_100_cycles(serve):
@@ -399,7 +399,7 @@ async def test_f04_trickling_body_hits_the_total_deadline(serve):
     await prom.aclose()
 
 
-# -- §F 5 ----------------------------------------------------------------------------------------------
+# -- F5 -----------------------------------------------------------------------------------------------
 
 TIMEOUT_BODY = ("timeout", "query timed out in query execution")
 
@@ -452,7 +452,7 @@ async def test_f05_timeout_errors_back_off_and_keep_the_old_values(serve, clock)
     await mon.aclose()
 
 
-# -- §F 6 and 7 ----------------------------------------------------------------------------------------
+# -- F6 and F7 -----------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -499,7 +499,7 @@ async def test_f06_f07_rejected_query_is_retried_at_most_once_a_minute(serve, cl
     await mon.aclose()
 
 
-# -- §F 8 and 9 ----------------------------------------------------------------------------------------
+# -- F8 and F9 -----------------------------------------------------------------------------------------
 
 NO_STORES = "No StoreAPIs matched for this query"
 
@@ -559,7 +559,7 @@ async def test_f09_infos_keep_the_value_and_reach_the_drill_down(serve, clock):
     assert info in " ".join(explain_text(alpha, "latency_p95", snapshot, Palette()).plain.split())
 
 
-# -- §F 10 ---------------------------------------------------------------------------------------------
+# -- F10 ----------------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("kind", ["auto", "prometheus", "scrape"])
@@ -584,7 +584,7 @@ async def test_f10_redirect_to_sso_is_reported_not_followed(serve, state_dir, ca
     assert server.count(lambda r: r.path == "/oauth2/start") == 0  # no redirect followed
 
 
-# -- §F 11 ---------------------------------------------------------------------------------------------
+# -- F11 ----------------------------------------------------------------------------------------------
 
 PLANTED = "glc_PLANTED_f11_SECRET"
 
@@ -648,7 +648,7 @@ async def test_f11_scrape_target_refusing_credentials_is_retried_after_a_minute(
     await collector.aclose()
 
 
-# -- §F 12 ---------------------------------------------------------------------------------------------
+# -- F12 ----------------------------------------------------------------------------------------------
 
 
 async def test_f12_429_retry_after_is_honoured(serve, clock):
@@ -715,7 +715,7 @@ async def test_f12_scrape_429_retry_after(serve, clock, as_date):
     await collector.aclose()
 
 
-# -- §F 13 ---------------------------------------------------------------------------------------------
+# -- F13 ----------------------------------------------------------------------------------------------
 
 GOOD_VECTOR = api_success(vector([({"model": "alpha"}, 10)])).body
 BROKEN = {

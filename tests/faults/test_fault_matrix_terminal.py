@@ -71,7 +71,7 @@ def terminal_runs(tmp_path_factory):
     return result
 
 
-# -- §F 16 ---------------------------------------------------------------------------------------------
+# -- F16 ----------------------------------------------------------------------------------------------
 
 
 def scenario_f16(tmp: Path) -> dict:
@@ -108,7 +108,7 @@ def test_f16_escape_sequences_in_labels_never_reach_the_terminal(terminal_runs):
     assert b"^[]52;c;UFdORUQ=^G" in output and b"^[]8;;http://evil.example^[\\link" in output
 
 
-# -- §F 17 ---------------------------------------------------------------------------------------------
+# -- F17 ----------------------------------------------------------------------------------------------
 
 MARKUP = ["[/]", "[/bold]", "[link=https://evil.example]x[/link]", "[@click=app.quit]QUIT[/]", "C:\\",
           "x\x1b]8;;http://evil.example\x1b\\y", "[bold red]shout[/]"]
@@ -196,7 +196,7 @@ async def test_f17_markup_in_labels_alerts_and_errors_stays_literal(serve):
 
 
 async def test_f17_f18_table_cells_from_a_real_scrape_are_text_and_bounded(serve):
-    """The same walk over a scrape-mode table fed C0/C1/bidi/1 MB labels (§F 18: widths intact)."""
+    """The same walk over a scrape-mode table fed C0/C1/bidi/1 MB labels (F18: widths intact)."""
     from aitop.ui.app import AitopApp
     from aitop.ui.widgets import TopTable
 
@@ -219,11 +219,11 @@ async def test_f17_f18_table_cells_from_a_real_scrape_are_text_and_bounded(serve
     await collector.aclose()
 
 
-# -- §F 27 ---------------------------------------------------------------------------------------------
+# -- F27 ----------------------------------------------------------------------------------------------
 
 
 def scenario_f27_f28(tmp: Path) -> dict:
-    """§F 27, then §F 28 with SIGHUP delivered: the storm, 20×5, 200×60, then the terminal hangs up."""
+    """F27, then F28 with SIGHUP delivered: the storm, 20×5, 200×60, then the terminal hangs up."""
     with FaultServer(Exporter(["alpha", "beta"]), lifetime=60) as server:
         session = PtySession([server.url + "/metrics", "--interval", "0.5"], aitop_env(tmp, NO_COLOR="1"))
         try:
@@ -333,7 +333,7 @@ async def test_f27_selection_and_sort_survive_a_resize_storm(serve):
     await collector.aclose()
 
 
-# -- §F 28 ---------------------------------------------------------------------------------------------
+# -- F28 ----------------------------------------------------------------------------------------------
 
 
 def scenario_f28_never(tmp: Path) -> dict:
@@ -382,7 +382,7 @@ def test_f28_a_thread_that_dies_writes_no_traceback_to_the_terminal(state_dir, c
     assert threading.excepthook is before  # put back after the run
 
 
-# -- §F 29 ---------------------------------------------------------------------------------------------
+# -- F29 ----------------------------------------------------------------------------------------------
 
 
 def scenario_f29(tmp_path: Path) -> dict:
@@ -438,7 +438,7 @@ def test_f29_no_tty_or_dumb_terminal_refuses_or_prints_once(terminal_runs):
     assert b"alpha" in written and not ESC_OR_C1.search(written)  # a plain snapshot
 
 
-# -- §F 30 ---------------------------------------------------------------------------------------------
+# -- F30 ----------------------------------------------------------------------------------------------
 
 PLANTED = "glc_PLANTED_SECRET_f30_9d2c"
 FORCED_CRASH = """

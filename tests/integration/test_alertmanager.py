@@ -1,4 +1,4 @@
-"""Issue 21: aitop with a real Alertmanager (Debian `prometheus-alertmanager`) on 127.0.0.1: its active
+"""aitop with a real Alertmanager (Debian `prometheus-alertmanager`) on 127.0.0.1: its active
 alerts are listed, `s` in the TUI creates a silence after a confirmation, the silence is in Alertmanager's
 API and the alert is shown as silenced."""
 

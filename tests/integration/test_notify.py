@@ -1,4 +1,4 @@
-"""Issue 21: a scripted incident on a real exporter reaches a real webhook receiver as firing, then resolved
+"""Notifications: a scripted incident on a real exporter reaches a real webhook receiver as firing, then resolved
 (Alertmanager's webhook payload), through the alert engine's own lifecycle; a failing receiver is retried
 and shown, and never holds a refresh."""
 

@@ -1,4 +1,4 @@
-"""Issue 13: aitop against production-like servers — real Prometheus scraping every 15 s and every 60 s,
+"""aitop against production-like servers — real Prometheus scraping every 15 s and every 60 s,
 aitop's clock 30 s ahead (`faketime`), query limits, TLS, VictoriaMetrics' series limit, and a fleet
 mixing vLLM V0 and V1.
 

@@ -1,4 +1,4 @@
-"""Acceptance test of issue 2: `aitop snapshot` on a raw /metrics endpoint agrees with real PromQL.
+"""`aitop snapshot` on a raw /metrics endpoint agrees with real PromQL (why and how: docs/architecture.md).
 
 An independent prometheus_client exporter (conftest.LinearCollector) serves counters and
 histograms that grow linearly with wall-clock time at known slopes. aitop scrapes it twice

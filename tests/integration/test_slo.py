@@ -1,4 +1,4 @@
-"""Issue 21: SLOs against a real Prometheus with days of history written in first (promtool backfill), and
+"""SLOs (README) against a real Prometheus with days of history written in first (promtool backfill), and
 the rules `aitop slo rules` writes checked and unit-tested by the real `promtool`."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Issue 21 in the TUI: row actions (`[[action]]`: the key runs the command on the selected row with its
+"""In the TUI: row actions (`[[action]]`: the key runs the command on the selected row with its
 values as separate arguments, never through a shell; the outcome is notified), the sidebar's runbook and
 silence marks, and the SLO view in scrape mode."""
 

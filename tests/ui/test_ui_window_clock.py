@@ -1,4 +1,5 @@
-"""Issue 13 in the TUI: the status line and `e` say which window was used and why; a clock skew is a badge."""
+"""The rate window and the clock in the TUI (docs/architecture.md): the status line and `e` say which window
+was used and why; a clock skew is a badge."""
 
 from __future__ import annotations
 

@@ -50,11 +50,11 @@ def test_every_field_formats_from_its_entry_cost_per_day_included():
     for field in FIELDS:  # no value of any field reads in exponent notation ("1.234e+04")
         assert not any("e+" in format_value(field.name, v) or "e-" in format_value(field.name, v)
                        for v in (12345.0, 1.5e9, 1e-7, 0.00042)), field.name  # fmt: skip
-    assert RULE_FIELDS == frozenset(FIELD_BY_NAME)
+    assert frozenset(FIELD_BY_NAME) == RULE_FIELDS
 
 
 def test_the_consumers_lists_come_from_the_entries():
-    assert TABLE_FIELDS == tuple(field.name for field in FIELDS if TABLE in field.shown)
+    assert tuple(field.name for field in FIELDS if TABLE in field.shown) == TABLE_FIELDS
     assert "latency_p95" in TABLE_FIELDS and "queue_p95" not in TABLE_FIELDS
     assert [field.name for field in FIELDS if FLEET in field.shown] == ["latency_p95"]
     assert isinstance(FIELD_BY_NAME["latency_p95"].derive, Quantile)

@@ -1,4 +1,4 @@
-"""Issue 21 units: [[slo]]/[[notify]]/[[action]]/[alertmanager] parsing, burn-rate arithmetic, scrape-mode
+"""Units: [[slo]]/[[notify]]/[[action]]/[alertmanager] parsing, burn-rate arithmetic, scrape-mode
 windows left unknown, check verdicts, Alertmanager alerts, default runbooks."""
 
 from __future__ import annotations
