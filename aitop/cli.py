@@ -160,8 +160,7 @@ def _open_for_tui(config: Config, recorder=None, *, optional: bool = False):
         collector = asyncio.run(opened())
     except DetectionError as error:
         collector = PendingCollector(opened, config.targets, window_seconds=config.window, error=error)
-    if hasattr(collector, "poll_budget"):  # a slow target or query must not hold the refresh back
-        collector.poll_budget = config.interval
+    collector.poll_budget = config.interval  # a slow target or query must not hold the refresh back
     return collector
 
 

@@ -33,8 +33,7 @@ async def watch(config: Config, count: int | None, pace: float | None = None) ->
         return await _replay(collector, config, count, pace)
     monitor = Monitor(collector, analysis=config.analysis, warmup=True)
     attach(monitor, config.ops, http=config.http, timeout=config.timeout)
-    if hasattr(monitor.collector, "poll_budget"):  # a slow target must not hold the refresh back
-        monitor.collector.poll_budget = config.interval
+    monitor.collector.poll_budget = config.interval  # a slow target must not hold the refresh back
     loop = asyncio.get_running_loop()
     printed = 0
     try:

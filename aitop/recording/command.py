@@ -127,7 +127,7 @@ async def attach_recorder(collector, recorder, *, optional: bool = False):
     recording) is refused, or with `optional` (the incident buffer alone) goes without."""
     if recorder is None:
         return collector
-    if not hasattr(collector, "recorder"):
+    if not collector.can_record:
         if optional:
             return collector
         await collector.aclose()
@@ -151,7 +151,7 @@ def tui_monitor(config: Config, record: str | None, open_for_tui, state_dir) -> 
         if recorder is not None:
             recorder.close()
         raise
-    if buffer is not None and getattr(collector, "recorder", None) is not None:
+    if buffer is not None and collector.recorder is not None:
         monitor: Monitor = IncidentMonitor(collector, buffer=buffer, directory=state_dir(),
                                            analysis=config.analysis, warmup=True)
     elif collector.kind == "replay":  # charts and baselines read the recording's clock, not the wall's

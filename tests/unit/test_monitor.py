@@ -3,10 +3,10 @@
 
 from aitop.model import History, Row, Severity, Snapshot, TargetHealth
 from aitop.monitor import Monitor
-from aitop.sources.base import Collected
+from aitop.sources.base import Collected, CollectorBase
 
 
-class ScriptedCollector:
+class ScriptedCollector(CollectorBase):
     kind = "scrape"
     targets = ("http://t/metrics",)
     window_seconds = 30.0
