@@ -96,7 +96,7 @@ def _run_watch(argv: Sequence[str]) -> int:
     try:
         from aitop.watch import watch
 
-        return asyncio.run(watch(config, args.count, args.interval))
+        return asyncio.run(watch(config, args.count, args.interval, args.format))
     except KeyboardInterrupt:  # the documented way to stop it
         return 0
 

@@ -142,7 +142,11 @@ def watch_parser() -> argparse.ArgumentParser:
         "state and since) until interrupted, or --count lines.",
     )
     add_common(parser)
-    parser.add_argument("--format", choices=("jsonl",), default="jsonl", help="one JSON document per line")
+    parser.add_argument(
+        "--format", choices=("jsonl", "codec"), default="jsonl",
+        help="jsonl: one JSON snapshot per line (the documented JSON); codec: one lossless, versioned snapshot per "
+        "line (aitop.codec)",
+    )
     parser.add_argument("--count", type=int, metavar="N", help="stop after N snapshots (default: until interrupted)")
     parser.add_argument("--interval", type=duration, help="time between refreshes, e.g. 2s (default 2s; a recording: as fast as possible)")
     parser.add_argument("--window", type=duration, help="rate and percentile window, e.g. 1m (default 30s)")

@@ -22,7 +22,6 @@ class FleetCollector(CollectorBase):
 
     kind = "scrape"
     targets = ("http://demo/metrics",)
-    group_by = None
 
     def __init__(self, fleet: DemoFleet) -> None:
         self.fleet = fleet

@@ -92,7 +92,6 @@ class SlowCollector(CollectorBase):
     kind = "scrape"
     targets = ("http://slow:1/metrics",)
     window_seconds = 30.0
-    group_by = None
 
     def __init__(self, seconds: float, busy: bool) -> None:
         self.seconds, self.busy = seconds, busy

@@ -10,7 +10,6 @@ class ScriptedCollector(CollectorBase):
     kind = "scrape"
     targets = ("http://t/metrics",)
     window_seconds = 30.0
-    group_by = None
 
     def __init__(self, *answers):
         self.answers = list(answers)
