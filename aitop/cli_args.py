@@ -80,7 +80,7 @@ def main_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="aitop",
         description="top for AI services: live per-model traffic, errors, latency, tokens, cost and feedback.",
-        epilog="subcommands: aitop snapshot TARGET… --format json|table · aitop watch TARGET… --format jsonl"
+        epilog="subcommands: aitop snapshot TARGET… --format json|table · aitop watch TARGET… --format jsonl|codec"
         " · aitop check TARGET… --format text|json · aitop slo rules · aitop demo-server --port N"
         " · aitop record TARGET… --output FILE · aitop FILE (replay a recording)",
     )
