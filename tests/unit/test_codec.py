@@ -142,6 +142,54 @@ def test_variants_of_the_optional_parts_round_trip(variant):
     same(snapshot, round_trip(snapshot))
 
 
+def _random_number(rng: random.Random) -> float | int:
+    return rng.choice([
+        rng.uniform(-1e6, 1e6), rng.random() * 10 ** rng.randint(-300, 300), rng.randint(-2**62, 2**62), 0, -0.0,
+        NAN, INF, -INF, 5e-324, 1.7976931348623157e308,
+    ])  # fmt: skip
+
+
+def _random_text(rng: random.Random) -> str:
+    return "".join(rng.choice('ab"\\\n\x00é✓👎\ud800{}[],:') for _ in range(rng.randint(0, 8)))
+
+
+def _random_row(rng: random.Random) -> Row:
+    names = rng.sample(["request_rate", "error_rate", "latency_p95", "ttft_p95", "gpu_count", "x"], rng.randint(0, 6))
+    return Row(
+        schema=_random_text(rng), group=_random_text(rng), group_label=_random_text(rng),
+        values={name: rng.choice([None, _random_number(rng)]) for name in names},
+        missing={name: rng.choice(list(Missing)) for name in rng.sample(names, len(names) // 2)},
+        errors_by_type={_random_text(rng): _random_number(rng) for _ in range(rng.randint(0, 3))},
+        severity={name: rng.choice(list(Severity)) for name in names[:2]},
+        stale=rng.random() < 0.5, provenance={name: _random_text(rng) for name in names[:3]},
+        distributions={_random_text(rng): tuple((_random_number(rng), _random_number(rng)) for _ in range(3))},
+        data_since=rng.choice([None, _random_number(rng)]),
+        replicas=rng.choice([None, (rng.randint(0, 9), rng.randint(0, 9))]),
+        warmup=rng.choice([None, (_random_number(rng), _random_number(rng))]),
+        gpus=tuple(_random_text(rng) for _ in range(rng.randint(0, 2))),
+    )  # fmt: skip
+
+
+def test_random_snapshots_round_trip_field_for_field():
+    rng = random.Random(4)
+    for _ in range(200):
+        alert = Alert(_random_text(rng), _random_text(rng), rng.choice(list(Severity)), "firing", "s", "g", "f",
+                      rng.choice([None, _random_number(rng)]), rng.choice([None, _random_number(rng)]),
+                      _random_number(rng), _random_text(rng), silenced_by=(_random_text(rng),))  # fmt: skip
+        collected = Collected(
+            _random_number(rng), _random_number(rng), tuple(_random_row(rng) for _ in range(rng.randint(0, 3))),
+            (TargetHealth(_random_text(rng), "scrape", rng.random() < 0.5, rng.choice([None, _random_text(rng)]),
+                          rng.choice([None, _random_number(rng)]), None, rng.randint(0, 99)),),
+            (_random_text(rng),), alerts=(alert,) * rng.randint(0, 2),
+            model_rows=rng.choice([None, (), (_random_row(rng),)]), clock_offset=_random_number(rng),
+            failed_queries=((_random_text(rng), _random_text(rng), (_random_text(rng),)),) * rng.randint(0, 1),
+        )  # fmt: skip
+        snapshot = Snapshot(collected=collected, source_kind="scrape", source_targets=(_random_text(rng),),
+                            rows=tuple(_random_row(rng) for _ in range(rng.randint(0, 3))), alerts=(alert,),
+                            error=rng.choice([None, _random_text(rng)]), group_by=rng.choice([None, "engine"]))  # fmt: skip
+        same(snapshot, round_trip(snapshot))
+
+
 def test_the_document_names_its_version_and_enums_by_name():
     document = encode(_edge_snapshot())
     assert document["codec"] == CODEC == 1
