@@ -95,7 +95,7 @@ def _run_watch(argv: Sequence[str]) -> int:
     try:
         from aitop.watch import watch
 
-        return asyncio.run(watch(config, args.count, args.interval))
+        return asyncio.run(watch(config, args.count, args.interval, args.format))
     except KeyboardInterrupt:  # the documented way to stop it
         return 0
 
@@ -159,8 +159,7 @@ def _open_for_tui(config: Config, recorder=None, *, optional: bool = False):
         collector = asyncio.run(opened())
     except DetectionError as error:
         collector = PendingCollector(opened, config.targets, window_seconds=config.window, error=error)
-    if hasattr(collector, "poll_budget"):  # a slow target or query must not hold the refresh back
-        collector.poll_budget = config.interval
+    collector.poll_budget = config.interval  # a slow target or query must not hold the refresh back
     return collector
 
 

@@ -86,7 +86,7 @@ def main_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="aitop",
         description="top for AI services: live per-model traffic, errors, latency, tokens, cost and feedback.",
-        epilog="subcommands: aitop snapshot TARGET… --format json|table · aitop watch TARGET… --format jsonl"
+        epilog="subcommands: aitop snapshot TARGET… --format json|table · aitop watch TARGET… --format jsonl|codec"
         " · aitop check TARGET… --format text|json · aitop slo rules · aitop demo-server --port N"
         " · aitop record TARGET… --output FILE · aitop FILE (replay a recording)",
     )
@@ -149,7 +149,11 @@ def watch_parser() -> argparse.ArgumentParser:
         "state and since) until interrupted, or --count lines.",
     )
     add_common(parser)
-    parser.add_argument("--format", choices=("jsonl",), default="jsonl", help="one JSON document per line")
+    parser.add_argument(
+        "--format", choices=("jsonl", "codec"), default="jsonl",
+        help="jsonl: one JSON snapshot per line (the documented JSON); codec: one lossless, versioned snapshot per "
+        "line (aitop.codec)",
+    )
     parser.add_argument("--count", type=int, metavar="N", help="stop after N snapshots (default: until interrupted)")
     parser.add_argument("--interval", type=duration,
                         help="time between refreshes, e.g. 2s (default 2s; a recording: as fast as possible)")

@@ -11,8 +11,9 @@ import enum
 import math
 from array import array
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
+from typing import Any
 
 
 class Severity(enum.IntEnum):
@@ -228,29 +229,161 @@ class Alert:
 
 
 @dataclass(frozen=True, slots=True)
-class Snapshot:
-    """Everything one refresh learned, frozen."""
+class Collected:
+    """What one poll of a source produced: computed rows (not yet judged) and the health of each target."""
 
     taken_at: float  # unix time
     window_seconds: float
-    source_kind: str  # scrape | prometheus
-    source_targets: tuple[str, ...]
-    targets: tuple[TargetHealth, ...]
     rows: tuple[Row, ...]
-    alerts: tuple[Alert, ...] = ()
-    schemas: tuple[str, ...] = ()
-    stale: bool = False  # True when this is the last good data re-shown after a failed poll
-    error: str | None = None  # why the latest poll failed, when it did
+    targets: tuple[TargetHealth, ...]
+    schemas: tuple[str, ...]
     labels: tuple[str, ...] = ()  # label names rows can be grouped by
-    group_by: str | None = None  # the label rows are grouped by; None = each schema's model label
     backend: str | None = None  # e.g. "Prometheus 2.42.0", when the source can tell
     warnings: tuple[str, ...] = ()  # partial results and server warnings, already sanitised
     tls_verified: bool = True  # False while certificate checks are switched off
-    window_requested_seconds: float | None = None  # the asked window, when another one was used
-    clock_offset: float = 0.0  # the server's clock minus aitop's (Prometheus mode)
-    scrape_interval: float | None = None  # of the jobs holding the rows' series, when known
-    failed_queries: tuple[tuple[str, str, tuple[str, ...]], ...] = ()  # (query, error, fields it fills)
-    at: float | None = None  # `--at` against a server: the fixed instant (server time) queries were evaluated at
+    alerts: tuple[Alert, ...] = ()  # alerts the backend itself reports (Prometheus /api/v1/alerts)
+    #: When `rows` are grouped by another label: the same data as (schema, model) rows, which alerts and
+    #: baselines follow whatever the view's grouping. None: `rows` are those rows (or the source cannot tell).
+    model_rows: tuple[Row, ...] | None = None
+    #: Prometheus mode: the window asked for, when `window_seconds` (the one used) was widened to fit the
+    #: scrape interval; the server's clock minus aitop's; the scrape interval learned (None: unknown).
+    window_requested_seconds: float | None = None
+    clock_offset: float = 0.0
+    scrape_interval: float | None = None
+    #: (query, error, fields it fills) for every query that failed this refresh with no answer to show instead.
+    failed_queries: tuple[tuple[str, str, tuple[str, ...]], ...] = ()
+    #: `--at` against a server: the fixed instant (server time) every query was evaluated at; None: now.
+    at: float | None = None
+
+
+class _Same(enum.Enum):
+    """A `Snapshot` argument left out: the collected value stands (see `Snapshot.__init__`)."""
+
+    SAME = 0
+
+
+_SAME = _Same.SAME
+
+
+@dataclass(frozen=True, slots=True, init=False)
+class Snapshot:
+    """Everything one refresh learned, frozen: what the collector returned (`collected`, read through the
+    properties below) and what the refresh made of it — the judged `rows` and every alert."""
+
+    collected: Collected
+    source_kind: str  # scrape | prometheus | replay | connecting
+    source_targets: tuple[str, ...]
+    rows: tuple[Row, ...]  # `collected.rows` judged (severities, warm-up), in the order shown
+    alerts: tuple[Alert, ...]  # the backend's own alerts, the Alertmanager's, then aitop's
+    stale: bool  # True when this is the last good data re-shown after a failed poll
+    error: str | None  # why the latest poll failed, when it did
+    group_by: str | None  # the label rows are grouped by; None = each schema's model label
+
+    def __init__(
+        self,
+        taken_at: float | _Same = _SAME,
+        window_seconds: float | _Same = _SAME,
+        source_kind: str = "scrape",
+        source_targets: tuple[str, ...] = (),
+        targets: tuple[TargetHealth, ...] | _Same = _SAME,
+        rows: tuple[Row, ...] = (),
+        alerts: tuple[Alert, ...] = (),
+        schemas: tuple[str, ...] | _Same = _SAME,
+        stale: bool = False,
+        error: str | None = None,
+        labels: tuple[str, ...] | _Same = _SAME,
+        group_by: str | None = None,
+        backend: str | None | _Same = _SAME,
+        warnings: tuple[str, ...] | _Same = _SAME,
+        tls_verified: bool | _Same = _SAME,
+        window_requested_seconds: float | None | _Same = _SAME,
+        clock_offset: float | _Same = _SAME,
+        scrape_interval: float | None | _Same = _SAME,
+        failed_queries: tuple[tuple[str, str, tuple[str, ...]], ...] | _Same = _SAME,
+        at: float | None | _Same = _SAME,
+        *,
+        collected: Collected | None = None,
+    ) -> None:
+        """Give `collected`, or (a snapshot made by hand, a test's) the collected fields one by one; a field
+        given beside `collected` replaces its value there (`dataclasses.replace(snapshot, warnings=…)`)."""
+        given: dict[str, Any] = {
+            name: value for name, value in (
+                ("taken_at", taken_at), ("window_seconds", window_seconds), ("targets", targets),
+                ("schemas", schemas), ("labels", labels), ("backend", backend), ("warnings", warnings),
+                ("tls_verified", tls_verified), ("window_requested_seconds", window_requested_seconds),
+                ("clock_offset", clock_offset), ("scrape_interval", scrape_interval),
+                ("failed_queries", failed_queries), ("at", at),
+            ) if value is not _SAME
+        }  # fmt: skip
+        if collected is None:
+            if "taken_at" not in given or "window_seconds" not in given:
+                raise TypeError("Snapshot needs `collected`, or `taken_at` and `window_seconds`")
+            collected = Collected(**{"rows": (), "targets": (), "schemas": (), **given})
+        elif given:
+            collected = replace(collected, **given)
+        setattr_ = object.__setattr__  # frozen: the generated __setattr__ refuses
+        setattr_(self, "collected", collected)
+        setattr_(self, "source_kind", source_kind)
+        setattr_(self, "source_targets", source_targets)
+        setattr_(self, "rows", rows)
+        setattr_(self, "alerts", alerts)
+        setattr_(self, "stale", stale)
+        setattr_(self, "error", error)
+        setattr_(self, "group_by", group_by)
+
+    # What the collector returned, read as the snapshot's own.
+    @property
+    def taken_at(self) -> float:
+        return self.collected.taken_at
+
+    @property
+    def window_seconds(self) -> float:
+        return self.collected.window_seconds
+
+    @property
+    def targets(self) -> tuple[TargetHealth, ...]:
+        return self.collected.targets
+
+    @property
+    def schemas(self) -> tuple[str, ...]:
+        return self.collected.schemas
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        """Label names rows can be grouped by."""
+        return self.collected.labels
+
+    @property
+    def backend(self) -> str | None:
+        return self.collected.backend
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        return self.collected.warnings
+
+    @property
+    def tls_verified(self) -> bool:
+        return self.collected.tls_verified
+
+    @property
+    def window_requested_seconds(self) -> float | None:
+        return self.collected.window_requested_seconds
+
+    @property
+    def clock_offset(self) -> float:
+        return self.collected.clock_offset
+
+    @property
+    def scrape_interval(self) -> float | None:
+        return self.collected.scrape_interval
+
+    @property
+    def failed_queries(self) -> tuple[tuple[str, str, tuple[str, ...]], ...]:
+        return self.collected.failed_queries
+
+    @property
+    def at(self) -> float | None:
+        return self.collected.at
 
     @property
     def targets_up(self) -> int:

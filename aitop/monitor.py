@@ -19,7 +19,7 @@ from aitop.analysis.configure import AnalysisSettings
 from aitop.analysis.engine import Analyzer
 from aitop.analysis.thresholds import Threshold, as_rules
 from aitop.markers import Marker, MarkerLog
-from aitop.model import Alert, History, Row, Snapshot
+from aitop.model import Alert, Collected, History, Row, Snapshot, TargetHealth
 from aitop.sanitize import clean
 from aitop.sources.base import Collector, Points
 
@@ -52,7 +52,7 @@ class Monitor:
         self.clock = clock
         self.recorded = recorded if recorded is not None else History()  # every refresh, ring-buffered
         #: Chart markers: the collector's restarts and deployments (scrape mode, replay), and alerts that fired.
-        self.marker_log: MarkerLog = getattr(collector, "markers", None) or MarkerLog(())
+        self.marker_log: MarkerLog = collector.markers if collector.markers is not None else MarkerLog(())
         self._firing: set[str] = set()
         self.last_good: Snapshot | None = None
         self.polls = 0
@@ -179,25 +179,13 @@ class Monitor:
             if self.notifier.problem:
                 warnings = (*warnings, self.notifier.problem)
         snapshot = Snapshot(
-            taken_at=collected.taken_at,
-            window_seconds=collected.window_seconds,
+            collected=collected if warnings is collected.warnings else replace(collected, warnings=warnings),
             source_kind=self.collector.kind,
             source_targets=self.collector.targets,
-            targets=targets,
             rows=analysis.rows,
-            schemas=collected.schemas,
             # The backend's own alerts (rule "prometheus:…") first, then aitop's.
             alerts=tuple(collected.alerts) + external + analysis.alerts,
-            labels=collected.labels,
             group_by=self.collector.group_by,
-            backend=collected.backend,
-            warnings=warnings,
-            tls_verified=collected.tls_verified,
-            window_requested_seconds=collected.window_requested_seconds,
-            clock_offset=collected.clock_offset,
-            scrape_interval=collected.scrape_interval,
-            failed_queries=collected.failed_queries,
-            at=collected.at,
         )
         self.recorded.record(snapshot)
         self.last_good = snapshot
@@ -217,31 +205,21 @@ class Monitor:
         (Prometheus) or from the scrapes seen, and the alerts that fired."""
         until = self.clock()
         found = self.marker_log.for_row(key, until - seconds, until)
-        remote = getattr(self.collector, "history_markers", None)
-        if remote is not None:
-            try:
-                found += await remote(key, seconds)
-            except Exception:  # a marker query must never cost the charts
-                log.exception("marker query failed")
+        try:
+            found += await self.collector.history_markers(key, seconds)
+        except Exception:  # a marker query must never cost the charts
+            log.exception("marker query failed")
         return sorted(found, key=lambda marker: marker.at)
 
-    def _stale(self, error: str, targets=None) -> Snapshot:
+    def _stale(self, error: str, targets: tuple[TargetHealth, ...] | None = None) -> Snapshot:
         last = self.last_good
         if last is None:
-            return Snapshot(
-                taken_at=self.clock(),
-                window_seconds=self.collector.window_seconds,
-                source_kind=self.collector.kind,
-                source_targets=self.collector.targets,
-                targets=tuple(targets or ()),
-                rows=(),
-                stale=True,
-                error=error,
-                tls_verified=getattr(self.collector, "tls_verified", True),
-            )
-        return replace(
-            last, targets=tuple(targets) if targets is not None else last.targets, stale=True, error=error
-        )
+            nothing = Collected(taken_at=self.clock(), window_seconds=self.collector.window_seconds, rows=(),
+                                targets=targets or (), schemas=(), tls_verified=self.collector.tls_verified)
+            return Snapshot(collected=nothing, source_kind=self.collector.kind,
+                            source_targets=self.collector.targets, stale=True, error=error)
+        collected = replace(last.collected, targets=targets) if targets is not None else last.collected
+        return replace(last, collected=collected, stale=True, error=error)
 
     async def aclose(self) -> None:
         if self.notifier is not None:

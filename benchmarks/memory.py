@@ -27,6 +27,7 @@ import sys
 import time
 from pathlib import Path
 
+from aitop.sources.base import CollectorBase
 from benchmarks.report import Figure
 
 ROWS = 500
@@ -58,7 +59,7 @@ def _template_rows(lanes: int) -> list:
     return builder.rows()
 
 
-class JitterCollector:
+class JitterCollector(CollectorBase):
     """A `Collector` serving the template rows with every value jittered (one random factor per row) and the
     distributions jittered too: `VARIANTS` such copies made up front and served in turn, so every refresh
     differs from the one before and the collector's own cost stays out of 10,000 refreshes."""

@@ -8,7 +8,7 @@ from aitop.catalog import builtin_schemas
 from aitop.demo import DemoFleet
 from aitop.model import TargetHealth
 from aitop.rows import RowBuilder, TargetData
-from aitop.sources.base import Collected
+from aitop.sources.base import Collected, CollectorBase
 from aitop.store import TargetWindow
 
 #: Unix time of the simulation's start.
@@ -17,12 +17,11 @@ STEP = 2.0  # the TUI's default refresh interval
 WINDOW = 30.0  # the TUI's default window
 
 
-class FleetCollector:
+class FleetCollector(CollectorBase):
     """A `Collector` over a `DemoFleet`'s registry, on the fleet's simulated clock."""
 
     kind = "scrape"
     targets = ("http://demo/metrics",)
-    group_by = None
 
     def __init__(self, fleet: DemoFleet) -> None:
         self.fleet = fleet

@@ -16,6 +16,7 @@ from aitop.config import Config, ConfigError
 from aitop.monitor import Monitor
 from aitop.recording.reader import RecordingError, rfc3339
 from aitop.recording.writer import Recorder
+from aitop.sources.base import Collector, ScrapeSink
 
 
 def recording_paths(targets: Sequence[str]) -> list[str]:
@@ -57,7 +58,7 @@ async def record(config: Config, output: str, duration: float | None) -> int:
     from aitop.sources.factory import open_collector
 
     collector = await open_collector(replace(config, at=None))  # `--at` is the end of a server's history
-    if collector.kind == "prometheus":  # the server's history, not live scrapes
+    if collector.base_url is not None:  # a server: its history, not live scrapes
         from aitop.recording.from_prometheus import record_from_server
 
         await collector.aclose()
@@ -91,7 +92,7 @@ async def record(config: Config, output: str, duration: float | None) -> int:
         recorder.close()
         await collector.aclose()
     print(
-        f"aitop: recorded {recorder.scrapes:,} scrapes of {len(collector.urls)} target(s), {recorder.samples:,} "
+        f"aitop: recorded {recorder.scrapes:,} scrapes of {len(collector.targets)} target(s), {recorder.samples:,} "
         f"samples, to {output} (until {rfc3339(time.time())})", file=sys.stderr,
     )
     if recorder.error is not None:
@@ -122,12 +123,12 @@ def run_record(args: argparse.Namespace, make_config: Callable[[argparse.Namespa
     return asyncio.run(record(config, args.output, args.duration))
 
 
-async def attach_recorder(collector, recorder, *, optional: bool = False):
+async def attach_recorder(collector: Collector, recorder: ScrapeSink | None, *, optional: bool = False) -> Collector:
     """`collector` with `recorder` receiving its scrapes. A collector that does not scrape (a server, a
     recording) is refused, or with `optional` (the incident buffer alone) goes without."""
     if recorder is None:
         return collector
-    if not hasattr(collector, "recorder"):
+    if not collector.can_record:
         if optional:
             return collector
         await collector.aclose()
@@ -151,7 +152,7 @@ def tui_monitor(config: Config, record: str | None, open_for_tui, state_dir) -> 
         if recorder is not None:
             recorder.close()
         raise
-    if buffer is not None and getattr(collector, "recorder", None) is not None:
+    if buffer is not None and collector.recorder is not None:
         monitor: Monitor = IncidentMonitor(collector, buffer=buffer, directory=state_dir(),
                                            analysis=config.analysis, warmup=True)
     elif collector.kind == "replay":  # charts and baselines read the recording's clock, not the wall's

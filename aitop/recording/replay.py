@@ -20,7 +20,7 @@ from aitop.markers import MarkerLog, model_labels
 from aitop.model import Row, TargetHealth
 from aitop.recording.reader import Recording, RecordingError, rfc3339
 from aitop.rows import RowBuilder, RowCache, TargetData
-from aitop.sources.base import Collected, Points, plain_label_names
+from aitop.sources.base import Collected, CollectorBase, plain_label_names
 from aitop.store import TargetWindow
 
 _RELATIVE = re.compile(r"-\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)")
@@ -50,7 +50,7 @@ def parse_at(text: str, *, now: float) -> float:
     return stamp
 
 
-class ReplayCollector:
+class ReplayCollector(CollectorBase):
     """A `Collector` over a recording, standing at `position` (default: the recording's end)."""
 
     kind = "replay"
@@ -68,7 +68,6 @@ class ReplayCollector:
         self.window_seconds = window
         self.group_by: str | None = None
         self.schemas = tuple(schemas) if schemas is not None else builtin_schemas()
-        self.tls_verified = True
         if at is not None and not recording.start <= at <= recording.end:
             raise RecordingError(
                 f"--at {rfc3339(at)} is outside the recording ({rfc3339(recording.start)} to {rfc3339(recording.end)})"
@@ -83,7 +82,7 @@ class ReplayCollector:
         self._windows: dict[str, TargetWindow] = {}
         self._plans = {instance: RowCache() for instance in recording.targets}
         #: Restarts and deployments in the scrapes replayed so far, for the drill-down's chart markers.
-        self.markers = MarkerLog(model_labels(self.schemas))
+        self.markers: MarkerLog = MarkerLog(model_labels(self.schemas))
 
     def seek(self, position: float) -> None:
         """Stand at `position` (clamped to the recording)."""
@@ -177,11 +176,7 @@ class ReplayCollector:
         builder = RowBuilder(self.schemas, group_by=label, within=key, within_group_by=self.group_by)
         return tuple(self._build(builder).rows())
 
-    async def history(self, key: tuple[str, str], fields: Sequence[str], seconds: float) -> Mapping[str, Points] | None:
-        return None  # the monitor's ring buffers hold what was replayed
-
-    async def aclose(self) -> None:
-        return None
+    # `history` (None) and `aclose` are CollectorBase's: the monitor's ring buffers hold what was replayed.
 
 
 def open_replay(config) -> ReplayCollector:

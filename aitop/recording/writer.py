@@ -11,14 +11,14 @@ import gzip
 import os
 import threading
 from collections.abc import Mapping
+from io import BufferedIOBase
 from pathlib import Path
-from typing import IO
 
 from aitop.recording.format import EOF_LINE, scrape_block
 from aitop.sources.exposition import SeriesKey
 
 
-def _open(path: Path) -> IO[bytes]:
+def _open(path: Path) -> BufferedIOBase:
     # 0600 like aitop's other files: a recording holds whatever the targets expose.
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     raw = os.fdopen(fd, "wb")
@@ -33,7 +33,7 @@ class Recorder:
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
-        self._file: IO[bytes] | None = _open(self.path)
+        self._file: BufferedIOBase | None = _open(self.path)
         self._lock = threading.Lock()
         self.scrapes = 0
         self.samples = 0

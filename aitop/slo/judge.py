@@ -18,7 +18,7 @@ log = logging.getLogger(__name__)
 async def slo_statuses(slos: tuple[SLO, ...], monitor, *, http=None, timeout: float = 10.0,
                        schemas=None, interval: float = 2.0) -> list[SloStatus]:
     """Every configured SLO on every row it covers; raises when the server cannot be asked."""
-    base_url = getattr(monitor.collector, "base_url", None)
+    base_url = monitor.collector.base_url
     if monitor.kind == "prometheus" and base_url:
         reader = PromSloReader(base_url, http=http, timeout=timeout, schemas=schemas)
         return await reader.read(slos)

@@ -1,56 +1,87 @@
-"""The contract between a data source and the rest of aitop."""
+"""The contract between a data source and the rest of aitop.
+
+`Collector` states everything a caller may use of a source (the monitor, the command line, `watch`, the
+recorder, the TUI), so nobody probes a collector with `hasattr`. `CollectorBase` gives the members a source
+has nothing to say about their neutral value: a source that keeps no history answers `history` with None,
+one that scrapes no pages refuses a recorder (`can_record` False), and so on.
+"""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
-from aitop.model import Row, TargetHealth
+from aitop.model import Collected, Row
+
+if TYPE_CHECKING:  # at run time these would import the sources package back while it loads
+    from aitop.markers import Marker, MarkerLog
+    from aitop.sources.exposition import SeriesKey
+
+__all__ = ["Collected", "Collector", "CollectorBase", "Points", "ScrapeSink", "plain_label_names"]
 
 #: A time series for charts: (unix time, value or None) pairs, oldest first.
 Points = tuple[tuple[float, float | None], ...]
 
 
-@dataclass(frozen=True, slots=True)
-class Collected:
-    """What one poll of a source produced: computed rows (not yet judged) and the health of each target."""
+class ScrapeSink(Protocol):
+    """Receives every scrape a collector reads (`aitop.recording`: a recording, the incident buffer)."""
 
-    taken_at: float  # unix time
-    window_seconds: float
-    rows: tuple[Row, ...]
-    targets: tuple[TargetHealth, ...]
-    schemas: tuple[str, ...]
-    labels: tuple[str, ...] = ()  # label names rows can be grouped by
-    backend: str | None = None
-    warnings: tuple[str, ...] = ()
-    tls_verified: bool = True
-    alerts: tuple = ()  # alerts the backend itself reports (Prometheus /api/v1/alerts)
-    #: When `rows` are grouped by another label: the same data as (schema, model) rows, which alerts and
-    #: baselines follow whatever the view's grouping. None: `rows` are those rows (or the source cannot tell).
-    model_rows: tuple[Row, ...] | None = None
-    #: Prometheus mode: the window asked for, when `window_seconds` (the one used) was widened to fit the
-    #: scrape interval; the server's clock minus aitop's; the scrape interval learned (None: unknown).
-    window_requested_seconds: float | None = None
-    clock_offset: float = 0.0
-    scrape_interval: float | None = None
-    #: (query, error, fields it fills) for every query that failed this refresh with no answer to show instead.
-    failed_queries: tuple[tuple[str, str, tuple[str, ...]], ...] = ()
-    #: `--at` against a server: the fixed instant (server time) every query was evaluated at; None: now.
-    at: float | None = None
+    def scrape(self, instance: str, wall: float, samples: Mapping[SeriesKey, float] | None) -> None:
+        """One scrape of `instance` at unix time `wall`; `samples` None: the scrape failed."""
+        ...
 
 
+@runtime_checkable
 class Collector(Protocol):
     """A source of rows. `collect()` never raises for network or data faults: they land in `targets`."""
 
-    kind: str
-    targets: tuple[str, ...]
-    window_seconds: float
+    @property
+    def kind(self) -> str:
+        """scrape | prometheus | replay | connecting (a target not reached yet)."""
+        ...
+
+    @property
+    def targets(self) -> tuple[str, ...]:
+        """The targets as shown (sanitised URLs, or the recording's path)."""
+        ...
+
+    @property
+    def window_seconds(self) -> float:
+        """The window rates and quantiles are computed over (the one asked for)."""
+        ...
+
     #: The label rows are grouped by; None means each schema's model label. Takes effect on the next collect.
     group_by: str | None
+    #: How long `collect()` waits for answers before it reports what it has (None: the source's own
+    #: deadline). The live views set their refresh interval here, so one slow target never holds a refresh.
+    poll_budget: float | None
+    #: Receives every scrape read, when `can_record` (`--record`, `aitop record`, the incident buffer).
+    recorder: ScrapeSink | None
 
-    async def collect(self) -> Collected: ...
+    @property
+    def can_record(self) -> bool:
+        """Whether the source reads pages a `recorder` can take (scrape mode); a server or a recording not."""
+        ...
+
+    @property
+    def tls_verified(self) -> bool:
+        """False while certificate checks are switched off."""
+        ...
+
+    @property
+    def markers(self) -> MarkerLog | None:
+        """Restarts and deployments seen scrape by scrape, for chart markers; None: the source sees none."""
+        ...
+
+    @property
+    def base_url(self) -> str | None:
+        """The Prometheus-compatible server queried (with any path prefix); None for other sources."""
+        ...
+
+    async def collect(self) -> Collected:
+        """Poll once: rows computed (not judged yet) and every target's health."""
+        ...
 
     async def breakdown(self, key: tuple[str, str], label: str) -> tuple[Row, ...]:
         """The row `key` split by a second label (engine, instance, finished_reason…), from current data."""
@@ -60,7 +91,42 @@ class Collector(Protocol):
         """Past values of a row's fields from the backend, or None when only aitop's own history exists."""
         ...
 
-    async def aclose(self) -> None: ...
+    async def history_markers(self, key: tuple[str, str], seconds: float) -> list[Marker]:
+        """Row `key`'s restarts, deployments and firing alerts of the last `seconds` from the backend's own
+        history (a Prometheus server); empty when the backend keeps none (then `markers` has them)."""
+        ...
+
+    async def aclose(self) -> None:
+        """Release connections and background work; the collector is not used again."""
+        ...
+
+
+class CollectorBase:
+    """The neutral value of every `Collector` member a source may have nothing to say about. A subclass
+    sets `kind`, `targets`, `window_seconds` and implements `collect()`; it overrides the rest as it can."""
+
+    group_by: str | None = None
+    poll_budget: float | None = None
+    recorder: ScrapeSink | None = None
+    can_record: bool = False
+    tls_verified: bool = True
+    markers: MarkerLog | None = None
+    base_url: str | None = None
+
+    async def breakdown(self, key: tuple[str, str], label: str) -> tuple[Row, ...]:
+        """No split: the source cannot tell."""
+        return ()
+
+    async def history(self, key: tuple[str, str], fields: Sequence[str], seconds: float) -> Mapping[str, Points] | None:
+        """None: the source keeps no history; the monitor's own recordings serve."""
+        return None
+
+    async def history_markers(self, key: tuple[str, str], seconds: float) -> list[Marker]:
+        """None from the backend: markers come from `markers` and the alerts."""
+        return []
+
+    async def aclose(self) -> None:
+        """Nothing to release."""
 
 
 _LABEL_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")

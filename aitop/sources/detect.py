@@ -16,12 +16,13 @@ from __future__ import annotations
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Generic, TypeVar, overload
 
 import httpx
 
 from aitop.model import Row, TargetHealth
 from aitop.sanitize import clean
-from aitop.sources.base import Collected, Collector, Points
+from aitop.sources.base import Collected, Collector, Points, ScrapeSink
 from aitop.transport import (
     HTTPS_HINT,
     HttpSettings,
@@ -31,6 +32,11 @@ from aitop.transport import (
     speaks_https,
     tls_failure,
 )
+
+if TYPE_CHECKING:
+    from aitop.markers import Marker, MarkerLog
+
+T = TypeVar("T")
 
 
 class DetectionError(Exception):
@@ -117,6 +123,35 @@ async def detect(
     return Detected("prometheus", url.rstrip("/"), backend)
 
 
+class _FromInner(Generic[T]):
+    """A `PendingCollector` member: the real collector's once there is one, else the pending one's own
+    (`own`, an attribute name). Setting it sets both, so the real collector starts with what was set."""
+
+    def __init__(self, own: str) -> None:
+        self.own = own
+        self.name = ""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    @overload
+    def __get__(self, pending: None, owner: type) -> _FromInner[T]: ...
+
+    @overload
+    def __get__(self, pending: PendingCollector, owner: type) -> T: ...
+
+    def __get__(self, pending: PendingCollector | None, owner: type) -> T | _FromInner[T]:
+        if pending is None:
+            return self
+        value: T = getattr(pending.inner, self.name) if pending.inner is not None else getattr(pending, self.own)
+        return value
+
+    def __set__(self, pending: PendingCollector, value: T) -> None:
+        setattr(pending, self.own, value)
+        if pending.inner is not None:
+            setattr(pending.inner, self.name, value)
+
+
 class PendingCollector:
     """A collector for targets not reachable yet: reports them down until `opener()` succeeds, then
     delegates everything to the collector it built.
@@ -126,6 +161,18 @@ class PendingCollector:
     trying costs nobody anything, and a started server is seen within one interval; a DNS failure backs
     off 1 s, 2 s, 4 s … with jitter.
     """
+
+    # Every `Collector` member: the real collector's once connected; until then the values below.
+    kind: _FromInner[str] = _FromInner("_kind")
+    targets: _FromInner[tuple[str, ...]] = _FromInner("_targets")
+    window_seconds: _FromInner[float] = _FromInner("_window_seconds")
+    group_by: _FromInner[str | None] = _FromInner("_group_by")
+    poll_budget: _FromInner[float | None] = _FromInner("_poll_budget")
+    recorder: _FromInner[ScrapeSink | None] = _FromInner("_recorder")
+    can_record: _FromInner[bool] = _FromInner("_can_record")
+    tls_verified: _FromInner[bool] = _FromInner("_tls_verified")
+    markers: _FromInner[MarkerLog | None] = _FromInner("_markers")
+    base_url: _FromInner[str | None] = _FromInner("_base_url")
 
     def __init__(
         self,
@@ -138,55 +185,22 @@ class PendingCollector:
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self._opener = opener
-        self._targets = tuple(clean(target, 120) for target in targets)
-        self._window_seconds = window_seconds
+        self.inner: Collector | None = None
+        self._kind, self._window_seconds = "connecting", window_seconds
+        self._targets = tuple(clean(t, 120) for t in targets)
         self._group_by: str | None = None
         self._poll_budget: float | None = None
+        self._recorder: ScrapeSink | None = None
+        self._can_record, self._tls_verified = False, True
+        self._markers: MarkerLog | None = None
+        self._base_url: str | None = None
         self.wall_clock, self.monotonic = wall_clock, monotonic
-        self.inner: Collector | None = None
         self.failures = 0
         self.next_attempt = -float("inf")
         self._down_since: float | None = None
         self._error = f"disconnected: {error.reason}" if error is not None else "connecting…"
         if error is not None:
             self._failed(error)
-
-    # what a collector exposes, from the real one once there is one
-    @property
-    def kind(self) -> str:
-        return self.inner.kind if self.inner is not None else "connecting"
-
-    @property
-    def targets(self) -> tuple[str, ...]:
-        return self.inner.targets if self.inner is not None else self._targets
-
-    @property
-    def window_seconds(self) -> float:
-        return self.inner.window_seconds if self.inner is not None else self._window_seconds
-
-    @property
-    def group_by(self) -> str | None:
-        return self.inner.group_by if self.inner is not None else self._group_by
-
-    @group_by.setter
-    def group_by(self, label: str | None) -> None:
-        self._group_by = label
-        if self.inner is not None:
-            self.inner.group_by = label
-
-    @property
-    def poll_budget(self) -> float | None:
-        return self._poll_budget
-
-    @poll_budget.setter
-    def poll_budget(self, seconds: float | None) -> None:
-        self._poll_budget = seconds
-        if self.inner is not None and hasattr(self.inner, "poll_budget"):
-            self.inner.poll_budget = seconds  # type: ignore[attr-defined]
-
-    @property
-    def tls_verified(self) -> bool:
-        return getattr(self.inner, "tls_verified", True)
 
     def _failed(self, error: DetectionError) -> None:
         self.failures += 1
@@ -197,15 +211,14 @@ class PendingCollector:
             self._down_since = self.wall_clock()
 
     async def collect(self) -> Collected:
+        """The real collector's rows once it could be built; until then every target down, with why."""
         if self.inner is None and self.monotonic() >= self.next_attempt:
             try:
                 inner = await self._opener()
-            except DetectionError as error:
-                self._failed(error)
+            except DetectionError as failure:
+                self._failed(failure)
             else:
-                inner.group_by = self._group_by
-                if self._poll_budget is not None and hasattr(inner, "poll_budget"):
-                    inner.poll_budget = self._poll_budget  # type: ignore[attr-defined]
+                inner.group_by, inner.poll_budget = self._group_by, self._poll_budget
                 self.inner = inner
         if self.inner is not None:
             return await self.inner.collect()
@@ -220,11 +233,18 @@ class PendingCollector:
                          schemas=())
 
     async def breakdown(self, key: tuple[str, str], label: str) -> tuple[Row, ...]:
+        """The real collector's split; none before there is one."""
         return await self.inner.breakdown(key, label) if self.inner is not None else ()
 
     async def history(self, key: tuple[str, str], fields: Sequence[str], seconds: float) -> Mapping[str, Points] | None:
+        """The real collector's history; None (the monitor's own) before there is one."""
         return await self.inner.history(key, fields, seconds) if self.inner is not None else None
 
+    async def history_markers(self, key: tuple[str, str], seconds: float) -> list[Marker]:
+        """The real collector's backend markers; none before there is one."""
+        return await self.inner.history_markers(key, seconds) if self.inner is not None else []
+
     async def aclose(self) -> None:
+        """Close the real collector, if one was built."""
         if self.inner is not None:
             await self.inner.aclose()

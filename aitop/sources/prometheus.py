@@ -28,7 +28,7 @@ import requests
 from aitop.catalog import Schema, builtin_schemas
 from aitop.model import Row, TargetHealth
 from aitop.sanitize import clean
-from aitop.sources.base import Collected, plain_label_names
+from aitop.sources.base import Collected, CollectorBase, plain_label_names
 from aitop.sources.prom_drill import PromDrillDown
 from aitop.sources.prom_batch import Batcher, BatchedSender
 from aitop.sources.prom_http import PromHttp
@@ -66,7 +66,7 @@ class _Flight:
     started: float
 
 
-class PrometheusCollector(BatchedSender, PromDrillDown):
+class PrometheusCollector(BatchedSender, PromDrillDown, CollectorBase):
     """A `Collector` over one Prometheus-compatible server.
 
     `window_seconds` is the window asked for; `window_used` the one every `rate()` gets: widened to four

@@ -22,7 +22,7 @@ from aitop.markers import MarkerLog, model_labels
 from aitop.model import Row, TargetHealth
 from aitop.rows import RowBuilder, RowCache, TargetData
 from aitop.sanitize import clean
-from aitop.sources.base import Collected, Points, plain_label_names
+from aitop.sources.base import Collected, CollectorBase, Points, plain_label_names
 from aitop.sources.exposition import ExpositionError, SeriesKey, SeriesKeys
 from aitop.sources.fetch import ACCEPT, ScrapeError, describe_failure, fetch_page
 from aitop.sources.page import read_page
@@ -62,7 +62,7 @@ def instance_of(url: str) -> str:
     return f"{parsed.host}:{parsed.port}" if parsed.port else parsed.host
 
 
-class ScrapeCollector:
+class ScrapeCollector(CollectorBase):
     """A `Collector` over raw /metrics endpoints.
 
     `poll_budget`: how long `collect()` waits for the targets' answers (None: until every scrape ended,
@@ -71,6 +71,7 @@ class ScrapeCollector:
     """
 
     kind = "scrape"
+    can_record = True  # every page read can go to a `recorder`
 
     def __init__(
         self,
@@ -92,7 +93,7 @@ class ScrapeCollector:
         self.schemas = tuple(schemas) if schemas is not None else builtin_schemas()
         self.name_filter = NameFilter(self.schemas)
         #: Restarts and deployments seen, for the drill-down's chart markers.
-        self.markers = MarkerLog(model_labels(self.schemas))
+        self.markers: MarkerLog = MarkerLog(model_labels(self.schemas))
         self.wall_clock = wall_clock
         self.monotonic = monotonic
         self.poll_budget: float | None = None
@@ -119,8 +120,6 @@ class ScrapeCollector:
         # pool of the others, and its client is replaced after a cut-off (see `_scrape`).
         self._clients = {url: self._new_client() for url in self.urls}
         self._closing: set[asyncio.Task] = set()
-        #: Receives every scrape as it is recorded (`aitop record`, `--record`): an `aitop.recording` Recorder.
-        self.recorder = None
 
     def _new_client(self) -> httpx.AsyncClient:
         return httpx_client(

@@ -124,6 +124,7 @@ def echo_runs(tmp_path_factory) -> dict:
             "snapshot table (scrape)": run_aitop(["snapshot", *scrape_args, "--format", "table"], env),
             "check text (scrape)": run_aitop(["check", *scrape_args], env),
             "watch jsonl (prometheus)": run_aitop(["watch", *prom_args, "--format", "jsonl", "--count", "1"], env),
+            "watch codec (prometheus)": run_aitop(["watch", *prom_args, "--format", "codec", "--count", "1"], env),
         }
         wrapper = tmp / "crash.py"
         wrapper.write_text(FORCED_CRASH)
@@ -158,7 +159,7 @@ SHOWN = {
     "snapshot json (prometheus)": FULL_ECHO, "snapshot table (prometheus)": FULL_ECHO,
     "check text (prometheus)": FULL_ECHO, "check json (prometheus)": FULL_ECHO,
     "snapshot json (scrape)": FULL_ECHO, "snapshot table (scrape)": FULL_ECHO,
-    "watch jsonl (prometheus)": FULL_ECHO,
+    "watch jsonl (prometheus)": FULL_ECHO, "watch codec (prometheus)": FULL_ECHO,
     "check text (scrape)": "HTTP 502 bad token Bearer ***",
 }
 
@@ -171,7 +172,7 @@ def test_headless_outputs_and_stderr_show_the_echo_masked(echo_runs, name):
     assert_masked(f"stderr of {name}", result.stderr)
     shown = result.stdout + result.stderr
     assert SHOWN[name] in shown, shown[-3000:]  # the echo reached this output, masked
-    if "json" in name:
+    if "json" in name or "codec" in name:
         json.loads(result.stdout)  # masking kept the JSON valid
 
 

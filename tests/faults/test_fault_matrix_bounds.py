@@ -18,6 +18,7 @@ from soak import ContainerWatch, short_settings, soak
 from aitop.model import History
 from aitop.monitor import Monitor
 from aitop.sources import fetch, prom_http
+from aitop.sources.base import CollectorBase
 
 # -- F14 ----------------------------------------------------------------------------------------------
 
@@ -85,13 +86,12 @@ async def test_f14_memory_of_a_capped_huge_answer_is_bounded(serve, clock):
     assert held < 4 * 2**20, f"{held / 2**20:.1f} MiB still held after the poll (500 series kept)"
 
 
-class SlowCollector:
+class SlowCollector(CollectorBase):
     """A collector whose poll blocks a worker thread (sleeping, or burning CPU under the GIL)."""
 
     kind = "scrape"
     targets = ("http://slow:1/metrics",)
     window_seconds = 30.0
-    group_by = None
 
     def __init__(self, seconds: float, busy: bool) -> None:
         self.seconds, self.busy = seconds, busy

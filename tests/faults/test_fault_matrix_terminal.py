@@ -25,6 +25,7 @@ from textual.widgets import DataTable, Static
 
 from aitop import cli, guard
 from aitop.monitor import Monitor
+from aitop.sources.base import CollectorBase
 from aitop.sources.prometheus import PrometheusCollector
 from aitop.sources.scrape import ScrapeCollector
 
@@ -533,7 +534,7 @@ async def test_f30_tui_crash_handler_writes_no_locals(state_dir, capsys):
     """In-process: the TUI's exception path (Textual would render locals) goes to a 0600 file."""
     from aitop.ui.app import AitopApp
 
-    class Boom:
+    class Boom(CollectorBase):
         kind, targets, window_seconds, group_by = "scrape", ("http://x/metrics",), 30.0, None
 
         async def collect(self):

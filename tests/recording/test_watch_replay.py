@@ -82,3 +82,28 @@ def test_watch_on_a_recording_starts_at_at_and_stops_after_count(tmp_path, monke
     assert main(["watch", str(path), "--window", "2s", "--at=-10s", "--count", "3"]) == 0
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [_stamp(line["taken_at"]) - T0 for line in lines] == [SCRAPES - 11, SCRAPES - 10, SCRAPES - 9]
+
+
+@pytest.mark.timeout(60)
+def test_watch_codec_lines_hold_everything_the_json_lines_say(tmp_path, monkeypatch, capsys):
+    """`--format codec` over a recording: each line decodes to the snapshot whose JSON contract is the
+    `--format jsonl` line of the same scrape, and keeps what the contract leaves out."""
+    from aitop.codec import decode
+    from aitop.output import to_json_line
+
+    monkeypatch.setenv("AITOP_CONFIG_DIR", str(tmp_path))
+    path = tmp_path / "incident.om"
+    _write(path)
+    config = tmp_path / "rules.toml"
+    config.write_text(RULES)
+    common = ["watch", str(path), "--window", "2s", "--config", str(config)]
+    assert main([*common, "--format", "jsonl"]) == 0
+    json_lines = capsys.readouterr().out.splitlines()
+    assert main([*common, "--format", "codec"]) == 0
+    codec_lines = capsys.readouterr().out.splitlines()
+    assert len(codec_lines) == len(json_lines) == SCRAPES
+    snapshots = [decode(json.loads(line)) for line in codec_lines]
+    assert [to_json_line(snapshot) for snapshot in snapshots] == json_lines
+    assert all(line.isascii() for line in codec_lines)
+    assert any(row.provenance.get("error_rate") for snapshot in snapshots for row in snapshot.rows)
+    assert {alert.state for snapshot in snapshots for alert in snapshot.alerts} >= {"pending", "firing", "resolved"}

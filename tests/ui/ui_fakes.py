@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from aitop.analysis.thresholds import Threshold
 from aitop.model import FIELD_NAMES, Alert, Missing, Row, Severity, TargetHealth
 from aitop.sanitize import clean
-from aitop.sources.base import Collected, Points
+from aitop.sources.base import Collected, CollectorBase, Points
 
 T0 = 1_700_000_000.0
 #: Fixed here rather than taken from the defaults, so the expected severities do not move with them.
@@ -41,7 +41,7 @@ class FrozenClock:
         self.now += seconds
 
 
-class FakeCollector:
+class FakeCollector(CollectorBase):
     """A `Collector` that returns scripted `Collected` values in order (an exception instance is raised).
 
     The last entry repeats, so an extra poll never runs off the end of the script.

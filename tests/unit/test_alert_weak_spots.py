@@ -267,9 +267,9 @@ def test_a_baseline_does_not_learn_from_a_cell_whose_alert_is_firing():
 async def test_after_an_outage_of_the_source_every_row_warms_up_again():
     from aitop.model import TargetHealth
     from aitop.monitor import Monitor
-    from aitop.sources.base import Collected
+    from aitop.sources.base import Collected, CollectorBase
 
-    class Source:
+    class Source(CollectorBase):
         kind, targets, window_seconds, group_by = "prometheus", ("http://prom:9090",), 10.0, None
         now, up = T0, True
 

@@ -7,12 +7,12 @@ from aitop.analysis.settings import AlertSettings
 from aitop.analysis.thresholds import Threshold
 from aitop.model import Alert, Row, Severity, TargetHealth
 from aitop.monitor import Monitor
-from aitop.sources.base import Collected
+from aitop.sources.base import Collected, CollectorBase
 
 T0 = 1_700_000_000.0
 
 
-class Clocked:
+class Clocked(CollectorBase):
     """A collector whose rows and time the test sets before each refresh."""
 
     kind = "prometheus"

@@ -149,6 +149,22 @@ def test_watch_prints_one_json_line_per_refresh_and_stops_after_count(exporter, 
     assert all(isinstance(s["alerts"], list) for s in snapshots)
 
 
+def test_watch_codec_prints_one_lossless_snapshot_per_refresh(exporter, capsys, tmp_path):
+    from aitop.codec import decode
+
+    target, _ = exporter
+    config = tmp_path / "config.toml"
+    config.write_text("")
+    assert cli.main(["watch", target, "--format", "codec", "--count", "2", "--interval", "0.5s",
+                     "--window", "0.8s", "--config", str(config)]) == 0  # fmt: skip
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 2 and all(json.loads(line)["codec"] == 1 for line in lines)
+    first, last = (decode(json.loads(line)) for line in lines)
+    assert first.source_kind == "scrape" and [row.group for row in last.rows] == ["gpt-4o"]
+    assert first.rows[0].warming and first.collected.targets[0].up
+    assert last.rows[0].provenance["request_rate"]  # what the JSON contract leaves out
+
+
 def test_watch_count_must_be_positive(capsys):
     with pytest.raises(SystemExit) as exited:
         cli.main(["watch", "127.0.0.1:9/metrics", "--count", "0"])

@@ -242,7 +242,9 @@ def test_the_tui_gets_the_theme_and_the_monitor_gets_the_analysis(tmp_path, monk
         return 0
 
     async def fake_open_collector(config):
-        class Collector:
+        from aitop.sources.base import CollectorBase
+
+        class Collector(CollectorBase):
             kind, targets, window_seconds, group_by = "scrape", tuple(config.targets), config.window, None
 
         return Collector()

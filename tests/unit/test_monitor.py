@@ -3,14 +3,13 @@
 
 from aitop.model import History, Row, Severity, Snapshot, TargetHealth
 from aitop.monitor import Monitor
-from aitop.sources.base import Collected
+from aitop.sources.base import Collected, CollectorBase
 
 
-class ScriptedCollector:
+class ScriptedCollector(CollectorBase):
     kind = "scrape"
     targets = ("http://t/metrics",)
     window_seconds = 30.0
-    group_by = None
 
     def __init__(self, *answers):
         self.answers = list(answers)
@@ -66,6 +65,25 @@ async def test_first_poll_failing_gives_empty_stale_snapshot():
     monitor = Monitor(ScriptedCollector(RuntimeError("x")), clock=lambda: 42.0)
     snapshot = await monitor.refresh()
     assert snapshot.stale and snapshot.rows == () and snapshot.taken_at == 42.0
+
+
+async def test_the_snapshot_holds_what_the_collector_returned_not_a_copy():
+    from dataclasses import replace
+
+    answer = replace(collected([row("a", 0.09)]), labels=("engine",), backend="Prometheus 3", warnings=("w",),
+                     tls_verified=False, window_requested_seconds=10.0, clock_offset=-1.5, scrape_interval=15.0,
+                     failed_queries=(("up", "timeout", ("request_rate",)),), at=99.0)  # fmt: skip
+    down = collected([], up=False, at=105.0)
+    monitor = Monitor(ScriptedCollector(answer, down))
+    snapshot = await monitor.refresh()
+    assert snapshot.collected is answer and snapshot.rows != answer.rows  # the judged rows are the snapshot's own
+    read = {name: getattr(snapshot, name) for name in ("taken_at", "window_seconds", "targets", "schemas", "labels",
+            "backend", "warnings", "tls_verified", "window_requested_seconds", "clock_offset", "scrape_interval",
+            "failed_queries", "at")}  # fmt: skip
+    assert read == {name: getattr(answer, name) for name in read}
+    stale = await monitor.refresh()  # every target down: the last good data, with the new health
+    assert stale.stale and stale.targets == down.targets and stale.collected.rows is answer.rows
+    assert stale.backend == "Prometheus 3" and stale.rows == snapshot.rows
 
 
 def test_history_is_bounded_and_evicts_churned_rows():
