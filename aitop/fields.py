@@ -16,6 +16,8 @@ from aitop.derivations import (
     Analysed,
     Cost,
     Derivation,
+    Drift,
+    ErrorShare,
     Gauge,
     Goodput,
     GpuCount,
@@ -61,7 +63,7 @@ def _drift(concept: str, noun: str) -> Field:
     return Field(
         f"{concept}_drift", unit="KS", heading=f"{concept} drift", noun=f"{noun} drift",
         description=f"KS distance between this window's {concept} distribution and its baseline (0 same … 1 disjoint)",
-        derive=Analysed(),
+        derive=Drift(concept),
         section=ANALYSIS,
     )
 
@@ -78,7 +80,7 @@ FIELDS: tuple[Field, ...] = (
     Field(
         "error_rate", unit="fraction", heading="err %", noun="error rate",
         description="failed requests / all requests",
-        derive=Ratio("errors", "requests", absent_means_zero=True, cap=1.0),
+        derive=ErrorShare("errors", "requests"),
         section=TRAFFIC,
     ),
     Field(

@@ -14,16 +14,23 @@ from dataclasses import replace
 import requests
 
 from aitop.catalog import FEEDBACK_NEGATIVE, FEEDBACK_POSITIVE, Schema
-from aitop.derive import CONCEPT_FIELDS, KIND_NOTES, QUANTILE_FIELDS, RATE_FIELDS, Accumulator, finish_row
-from aitop.engine_fields import RATIO_FIELDS
+from aitop.derivations import Quantile, Rate, Ratio
+from aitop.derive import (
+    CONCEPT_FIELDS,
+    KIND_NOTES,
+    QUANTILE_FIELDS,
+    Accumulator,
+    finish_row,
+)
+from aitop.fields import FIELDS
 from aitop.gpus import join_gpus, places_of
-from aitop.why import with_why
 from aitop.model import Missing, Row
 from aitop.prommath import parse_le
 from aitop.sanitize import clean
 from aitop.sources.prom_alerts import alerts_from  # noqa: F401 - re-exported for the collector
 from aitop.sources.promql import Query, SchemaPlan
 from aitop.transport import HTTPS_HINT, retry_after_seconds, speaks_https
+from aitop.why import with_why
 
 NONE_GROUP = "(none)"
 MAX_ERROR_CHARS = 2000
@@ -324,11 +331,14 @@ def assemble_rows(
     return finished, warnings
 
 
-#: Counter concepts that are one side of a ratio field (the requests concept also fills its own field).
-RATIO_PARTS = frozenset(concept for ratio in RATIO_FIELDS.values() for concept in (ratio.numerator, ratio.denominator)) - {"requests"}
+#: Counter concepts that are one side of a ratio field (a concept with a rate field of its own, such as
+#: requests, keeps that field's explanation).
+RATIO_PARTS = frozenset(concept for spec in FIELDS if isinstance(spec.derive, Ratio)
+                        for concept in (spec.derive.numerator, spec.derive.denominator)) \
+    - {spec.derive.concept for spec in FIELDS if isinstance(spec.derive, Rate)}
 
-_WINDOWED = {**{name: concept for concept, name in RATE_FIELDS.items()},
-             **{name: concept for concept, fields in QUANTILE_FIELDS.items() for name, _ in fields}}
+#: Rate and percentile fields (read over the window) -> their concept.
+_WINDOWED = {spec.name: spec.derive.concept for spec in FIELDS if isinstance(spec.derive, (Rate, Quantile))}
 
 
 def _sampled_elsewhere(row: Row, acc: Accumulator) -> Row:
