@@ -15,11 +15,17 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from aitop.missing import Missing
 from aitop.prommath import Histogram
+from aitop.sanitize import clean
+
+#: The pseudo-label naming a series' target (host:port), as Prometheus's `instance` label does.
+INSTANCE = "instance"
+#: The row of series that lack the label the user chose to group by.
+NONE_GROUP = "(none)"
 
 MONOTONICITY_INFO = "input to histogram_quantile needed to be fixed for monotonicity"
 #: What a latency-like field read from something other than a histogram is (said in its provenance).
@@ -32,6 +38,28 @@ KIND_NOTES: Mapping[str, str] = {
 AGGREGATE: Mapping[str, Callable[[list[float]], float]] = {
     "sum": sum, "max": max, "min": min, "avg": lambda values: sum(values) / len(values),
 }
+
+
+def group_of(labels: Mapping[str, str], group_labels: Sequence[str], target: str | None,
+             group_by: str | None = None) -> tuple[str, str]:  # fmt: skip
+    """(label used, sanitised row name) of one series, in both modes: the `group_by` label when one was
+    chosen (`instance`: the series' target; lacking it: `(none)`), else the first of the schema's model labels
+    it has, else its target. Prometheus mode's PromQL names series the same way before it sums them
+    (`aitop.sources.promql._vector`), so both modes give a series the same row."""
+    if group_by is not None:
+        value = target if group_by == INSTANCE else labels.get(group_by)
+        return group_by, clean(value) if value else NONE_GROUP
+    for label in group_labels:
+        if value := labels.get(label):
+            return label, clean(value)
+    if target:
+        return INSTANCE, clean(target)
+    return (group_labels[0] if group_labels else INSTANCE), NONE_GROUP  # (an answer that lost its instance)
+
+
+def absent_reasons(title: str, absent: Mapping[str, str]) -> dict[str, str]:
+    """concept -> why a schema cannot provide it, as a row's notes say it ("vLLM: …")."""
+    return {concept: f"{title}: {why}" for concept, why in absent.items()}
 
 
 @dataclass(slots=True)

@@ -13,6 +13,7 @@ from dataclasses import replace
 
 import requests
 
+from aitop.accumulator import INSTANCE, absent_reasons, group_of
 from aitop.catalog import FEEDBACK_NEGATIVE, FEEDBACK_POSITIVE, Schema
 from aitop.derivations import Quantile, Rate, Ratio
 from aitop.derive import (
@@ -32,7 +33,6 @@ from aitop.sources.promql import Query, SchemaPlan
 from aitop.transport import HTTPS_HINT, retry_after_seconds, speaks_https
 from aitop.why import with_why
 
-NONE_GROUP = "(none)"
 MAX_ERROR_CHARS = 2000
 
 
@@ -158,13 +158,6 @@ def _notes(response: requests.Response) -> list[str]:
     return notes
 
 
-def _group(labels: Mapping[str, str], group_labels: tuple[str, ...]) -> tuple[str, str]:
-    for label in group_labels:
-        if labels.get(label):
-            return label, clean(labels[label])
-    return group_labels[0], NONE_GROUP
-
-
 def fields_of(query: Query) -> tuple[str, ...]:
     """The fields a query's answer fills (for every reading of its expression)."""
     fields: dict[str, None] = {}
@@ -271,7 +264,7 @@ def assemble_rows(
         if query.kind == "places":  # where rows run, for the GPU join: never a row of its own
             for series in result:
                 labels = series.get("metric", {})
-                key = (query.schema, _group(labels, query.group_labels)[1])
+                key = (query.schema, group_of(labels, query.group_labels, labels.get(INSTANCE), group_by)[1])
                 places.setdefault(key, set()).update(places_of(labels, labels.get("instance")))
     readings = [(query, answer) for query, answer in readings if query.kind != "places"]
     for query, (result, response) in readings:
@@ -292,7 +285,7 @@ def assemble_rows(
                 fields = (f"@{query.concept}",)
         for series in result:
             labels = series.get("metric", {})
-            label, group = _group(labels, query.group_labels)
+            label, group = group_of(labels, query.group_labels, labels.get(INSTANCE), group_by)
             key = (query.schema, group)
             acc = rows.get(key)
             if acc is None:
@@ -361,9 +354,7 @@ def _sampled_elsewhere(row: Row, acc: Accumulator) -> Row:
 
 
 def _absent(schema: Schema | None) -> dict[str, str]:
-    if schema is None:
-        return {}
-    return {concept: f"{schema.title}: {why}" for concept, why in schema.absent.items()}
+    return absent_reasons(schema.title, schema.absent) if schema is not None else {}
 
 
 def unknown_where_failed(rows: list[Row], errored: Mapping[Query, Exception]) -> list[Row]:
