@@ -189,26 +189,23 @@ def _quantiles_regex(concept: str) -> str:
 
 
 def _vector(plan: SchemaPlan, variant: Variant, names: Sequence[str], labels: Sequence[str], extra: Sequence[str],
-            fn=lambda selector: selector, *, by_target: bool = True) -> str:
+            fn=lambda selector: selector) -> str:
     """`fn(selector)` over the variant's series, with the row label in `labels[0]`, restricted as `wrap` says.
 
-    A series is named as scrape mode names it (`aitop.accumulator.group_of`): by the first of the group
-    labels it has, else by its target. So the other labels are copied into the first where it is empty
-    (`label_replace` over disjoint selections), and series with none of them get their `instance` — then one
-    `by (labels[0])` groups them all. Grouping by all the labels at once would split one model's series into
-    rows by which labels they happen to carry. `by_target=False` (rows grouped by a label the user chose):
-    a series without it is left unnamed, the `(none)` row.
+    With several group labels a series is named by the first it has (scrape mode's rule), so the others
+    are copied into the first where it is empty (`label_replace` over disjoint selections), and series with
+    none of them are named by their target — then one `by (labels[0])` groups them all. Grouping by all
+    the labels at once would split one model's series into rows by which labels they happen to carry.
     """
     own = plan.schema.group_labels_of(variant)
-    # (a row named by its target is selected by `instance` where its series lack the model labels)
     split = next((m for m in extra if isinstance(m, GroupMatcher) and m.label == own[0]), None) \
-        if own and own[0] != INSTANCE and own[0] not in labels else None
+        if len(own) > 1 and own[0] not in labels else None
     if split is not None:  # a breakdown by another label: the row's series under each of its names
         rest = [m for m in extra if m is not split]
         named = [fn(_selector(variant, names, [*rest, GroupMatcher(label, split.value), *(f'{o}=""' for o in own[:i])]))
                  for i, label in enumerate((*own, INSTANCE))]
         return plan.wrap("(" + " or ".join(named) + ")", variant)
-    if len(labels) < 2 and (not by_target or labels[0] == INSTANCE):
+    if len(labels) < 2:
         return plan.wrap(fn(_selector(variant, names, extra)), variant)
     first = labels[0]
     # A row's matcher (breakdown) selects the row's name under whichever label names each branch's series.
@@ -232,7 +229,6 @@ def instant_queries(plan: SchemaPlan, *, window: float, group_by: str | None, ma
     w = duration(window)
     queries: list[Query] = []
     name = plan.schema.name
-    by_target = group_by is None  # unlabelled series are named by their target unless a label was chosen
 
     def rate(selector: str) -> str:
         return f"rate({selector}[{w}])"
@@ -253,27 +249,27 @@ def instant_queries(plan: SchemaPlan, *, window: float, group_by: str | None, ma
             if variant.kind == "histogram":
                 for field_name, q in QUANTILE_FIELDS.get(concept, ()):
                     expr = either(lambda found, q=q: f"histogram_quantile({q:g}, sum by ({_by(['le', *group])}) "
-                                  f"({_vector(plan, found.variant, found.values, labels, extra, rate, by_target=by_target)}))")
+                                  f"({_vector(plan, found.variant, found.values, labels, extra, rate)}))")
                     queries.append(Query(name, concept, "quantile", expr, field=field_name, **common))
                 if concept not in GOODPUT_CONCEPTS:
                     # Observations/s per row: beside a NaN quantile they tell "only a +Inf bucket" (an OTel
                     # histogram without bounds) from "nothing observed"; the goodput buckets below tell it too.
                     expr = either(lambda found: f"sum by ({_by(group)}) "
-                                  f"({_vector(plan, found.variant, found.values, labels, [*extra, INF_BUCKET], rate, by_target=by_target)})")
+                                  f"({_vector(plan, found.variant, found.values, labels, [*extra, INF_BUCKET], rate)})")
                     queries.append(Query(name, concept, "unbounded", expr, **common))
                 else:  # bucket rates by bound: goodput reads the bound at its target
                     expr = either(lambda found: f"sum by ({_by(['le', *group])}) "
-                                  f"({_vector(plan, found.variant, found.values, labels, extra, rate, by_target=by_target)})")
+                                  f"({_vector(plan, found.variant, found.values, labels, extra, rate)})")
                     queries.append(Query(name, concept, "buckets", expr, field=GOODPUT_CONCEPTS[concept],
                                          window=window, **common))
             elif variant.kind == "summary":
                 # Raw quantile lines: whether one series or several hold a row is decided while reading.
                 quantiles = f'quantile=~"{_quantiles_regex(concept)}"'
-                expr = _vector(plan, variant, resolved.values, labels, [*extra, quantiles], by_target=by_target)
+                expr = _vector(plan, variant, resolved.values, labels, [*extra, quantiles])
                 queries.append(Query(name, concept, "summary", expr, **common))
             elif variant.kind == "mean":
-                total = _vector(plan, variant, resolved.values, labels, extra, rate, by_target=by_target)
-                count = _vector(plan, variant, resolved.counts, labels, extra, rate, by_target=by_target)
+                total = _vector(plan, variant, resolved.values, labels, extra, rate)
+                count = _vector(plan, variant, resolved.counts, labels, extra, rate)
                 expr = f"sum by ({_by(group)}) ({total}) / sum by ({_by(group)}) ({count})"
                 queries.append(Query(name, concept, "mean", expr, **common))
             elif variant.kind == "gauge":
@@ -281,7 +277,7 @@ def instant_queries(plan: SchemaPlan, *, window: float, group_by: str | None, ma
                 # when traffic is (× the request rate it gives the spend); other gauges are read as they are.
                 over = (lambda sel: f"avg_over_time({sel}[{w}])") if concept == "cost_per_query" else (lambda sel: sel)
                 expr = either(lambda found: f"{variant.aggregate} by ({_by(group)}) "
-                              f"({_vector(plan, found.variant, found.values, labels, extra, over, by_target=by_target)})")
+                              f"({_vector(plan, found.variant, found.values, labels, extra, over)})")
                 queries.append(Query(name, concept, "gauge", expr, **common))
             else:
                 types = variant.type_by if concept in ("errors", "feedback") else ()
@@ -292,11 +288,11 @@ def instant_queries(plan: SchemaPlan, *, window: float, group_by: str | None, ma
                 names = [(n,) for n in resolved.values] if variant.metric_regex is None else [resolved.values]
                 if len(spellings) > 1:  # (alternates exist only for one-name counters)
                     expr = either(lambda found: f"sum by ({_by([*group, *types])}) "
-                                  f"({_vector(plan, found.variant, found.values, labels, extra, rate, by_target=by_target)})")
+                                  f"({_vector(plan, found.variant, found.values, labels, extra, rate)})")
                     queries.append(Query(name, concept, kind, expr, type_labels=types, **common))
                     names = []
                 for selected in names:
-                    vector = _vector(plan, variant, selected, labels, extra, rate, by_target=by_target)
+                    vector = _vector(plan, variant, selected, labels, extra, rate)
                     expr = f"sum by ({_by([*group, *types])}) ({vector})"
                     queries.append(Query(name, concept, kind, expr, type_labels=types, **common))
     # One request per expression: SGLang's aborted counter is both a summand of requests and the errors.
@@ -323,7 +319,7 @@ def places_queries(plans: Sequence[SchemaPlan], *, group_by: str | None) -> list
         resolved = next(iter(plan.chosen.values()))[0]
         variant = resolved.variant
         labels = plan.group_labels(group_by, variant)
-        vector = _vector(plan, variant, resolved.values, labels, [], by_target=group_by is None)
+        vector = _vector(plan, variant, resolved.values, labels, [])
         expr = f"group by ({_by([labels[0], *PLACE_LABELS])}) ({vector})"
         queries.append(Query(plan.schema.name, "places", "places", expr, group_labels=labels[:1], variant=variant))
     return queries

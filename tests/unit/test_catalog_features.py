@@ -160,30 +160,19 @@ def queries(plan, **kwargs):
 def test_prometheus_mode_mean_summary_scale_scope_and_standing_down():
     found = plans(TRITON_SERVER)
     triton = queries(found["triton"])
-    target = '"model", "$1", "instance", "(.+)")'  # a series without `model` is named by its target
     assert triton[("latency", "mean", None)] == (
-        'sum by (model) ((rate(nv_inference_request_duration_us{model!=""}[30s])'
-        f' or label_replace(rate(nv_inference_request_duration_us{{model=""}}[30s]), {target}))'
-        ' / sum by (model) ((rate(nv_inference_request_success{model!=""}[30s])'
-        f' or label_replace(rate(nv_inference_request_success{{model=""}}[30s]), {target}))')
-    quantiles = 'quantile=~"0\\\\.5|0\\\\.95|0\\\\.99"'
-    assert triton[("latency", "summary", None)] == (
-        f'(nv_inference_request_summary_us{{{quantiles},model!=""}}'
-        f' or label_replace(nv_inference_request_summary_us{{{quantiles},model=""}}, {target})')
+        "sum by (model) (rate(nv_inference_request_duration_us[30s])) / sum by (model) (rate(nv_inference_request_success[30s]))")
+    assert triton[("latency", "summary", None)] == 'nv_inference_request_summary_us{quantile=~"0\\\\.5|0\\\\.95|0\\\\.99"}'
     # the vLLM backend's names are read only where Triton's fingerprint is (vLLM reads them too)
     assert triton[("input_tokens", "rate", None)] == (
-        'sum by (model) (((rate(vllm:prompt_tokens_total{model!=""}[30s])'
-        f' or label_replace(rate(vllm:prompt_tokens_total{{model=""}}[30s]), {target})'
-        ' and on (instance) group by (instance) '
+        'sum by (model) ((rate(vllm:prompt_tokens_total[30s]) and on (instance) group by (instance) '
         '({__name__=~"nv_inference_request_success|nv_inference_request_failure"})))')
     assert ("requests", "rate", None) in triton  # success + failure: one query per name, added when read
     assert sum(1 for q in instant_queries(found["triton"], window=30, group_by=None) if q.concept == "requests") == 2
     # vLLM stands down on Triton's targets
     vllm = queries(found["vllm"])
     assert vllm[("requests", "rate", None)] == (
-        'sum by (model_name) (((rate(vllm:request_success_total{model_name!=""}[30s])'
-        ' or label_replace(rate(vllm:request_success_total{model_name=""}[30s]), "model_name", "$1", "instance", "(.+)"))'
-        ' unless on (instance) group by (instance) '
+        'sum by (model_name) ((rate(vllm:request_success_total[30s]) unless on (instance) group by (instance) '
         '({__name__=~"nv_inference_request_success|nv_inference_request_failure"})))')
 
 
@@ -233,15 +222,9 @@ def test_prometheus_mode_litellm_breakdown_keeps_an_older_proxys_model_only_seri
 def test_prometheus_mode_history_of_a_summary_falls_back_like_the_table():
     bert = group_matcher(("model",), "bert")
     expr = row_expression(plans(TRITON_SERVER)["triton"], "latency_p95", window=30, matcher=bert)
-    # the row's series under its name, or (without `model`) under its target's
-    line = ('(nv_inference_request_summary_us{quantile="0.95",model="bert",model!=""} or label_replace('
-            'nv_inference_request_summary_us{quantile="0.95",instance="bert",model=""}, "model", "$1", "instance", "(.+)"))')
-    assert expr.startswith(f"(((max({line}) and on () (count({line}) == 1))) * 1e-06)")
-    assert (' or ((sum((rate(nv_inference_request_duration_us{model="bert",model!=""}[30s]) or label_replace('
-            'rate(nv_inference_request_duration_us{instance="bert",model=""}[30s]), "model", "$1", "instance", "(.+)")))'
-            ' / sum((rate(nv_inference_request_success{model="bert",model!=""}[30s]) or label_replace('
-            'rate(nv_inference_request_success{instance="bert",model=""}[30s]), "model", "$1", "instance", "(.+)"))))'
-            ' * 1e-06)') in expr
+    assert expr.startswith('((max(nv_inference_request_summary_us{model="bert",quantile="0.95"}) and on () (count(')
+    assert (' or (sum(rate(nv_inference_request_duration_us{model="bert"}[30s]))'
+            ' / sum(rate(nv_inference_request_success{model="bert"}[30s])) * 1e-06)') in expr
 
 
 def vector(*pairs):

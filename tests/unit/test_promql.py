@@ -37,24 +37,13 @@ def test_escaped_colon_names_of_prometheus_2_are_resolved():
 
 def test_query_texts():
     queries = {(q.concept, q.field): q.expr for q in instant_queries(vllm_plan(), window=30, group_by=None)}
-    # A series without `model_name` is named by its target (`instance`), as scrape mode names it.
-    target = '"model_name", "$1", "instance", "(.+)")'
-    assert queries[("requests", None)] == (
-        'sum by (model_name) ((rate(vllm:request_success_total{model_name!=""}[30s])'
-        f' or label_replace(rate(vllm:request_success_total{{model_name=""}}[30s]), {target}))')
+    assert queries[("requests", None)] == "sum by (model_name) (rate(vllm:request_success_total[30s]))"
     assert queries[("errors", None)] == (
-        'sum by (model_name, finished_reason) ((rate(vllm:request_success_total{finished_reason=~"abort|error",model_name!=""}[30s])'
-        ' or label_replace(rate(vllm:request_success_total{finished_reason=~"abort|error",model_name=""}[30s]), '
-        f'{target}))')
+        'sum by (model_name, finished_reason) (rate(vllm:request_success_total{finished_reason=~"abort|error"}[30s]))')
     assert queries[("latency", "latency_p95")] == (
-        'histogram_quantile(0.95, sum by (le, model_name) ((rate(vllm:e2e_request_latency_seconds_bucket{model_name!=""}[30s])'
-        f' or label_replace(rate(vllm:e2e_request_latency_seconds_bucket{{model_name=""}}[30s]), {target})))')
-    assert queries[("kv_cache", None)] == (
-        'max by (model_name) ((vllm:kv_cache_usage_perc{model_name!=""}'
-        f' or label_replace(vllm:kv_cache_usage_perc{{model_name=""}}, {target}))')
-    assert queries[("running", None)] == (
-        'sum by (model_name) ((vllm:num_requests_running{model_name!=""}'
-        f' or label_replace(vllm:num_requests_running{{model_name=""}}, {target}))')
+        "histogram_quantile(0.95, sum by (le, model_name) (rate(vllm:e2e_request_latency_seconds_bucket[30s])))")
+    assert queries[("kv_cache", None)] == "max by (model_name) (vllm:kv_cache_usage_perc)"
+    assert queries[("running", None)] == "sum by (model_name) (vllm:num_requests_running)"
 
 
 def test_query_count_depends_on_schema_not_on_rows():
@@ -78,14 +67,9 @@ def test_hostile_group_value_is_escaped_in_matchers():
 
 def test_row_expressions_for_history():
     plan = vllm_plan()
-    # The row's series under its name, or (without `model_name`) under its target's.
-    assert row_expression(plan, "error_rate", window=30, matcher=group_matcher(("model_name",), "m")) == (
-        '(sum((rate(vllm:request_success_total{finished_reason=~"abort|error",model_name="m",model_name!=""}[30s])'
-        ' or label_replace(rate(vllm:request_success_total{finished_reason=~"abort|error",instance="m",model_name=""}[30s]),'
-        ' "model_name", "$1", "instance", "(.+)"))) or vector(0))'
-        ' / sum((rate(vllm:request_success_total{model_name="m",model_name!=""}[30s])'
-        ' or label_replace(rate(vllm:request_success_total{instance="m",model_name=""}[30s]),'
-        ' "model_name", "$1", "instance", "(.+)")))')
+    assert row_expression(plan, "error_rate", window=30, matcher='model_name="m"') == (
+        '(sum(rate(vllm:request_success_total{finished_reason=~"abort|error",model_name="m"}[30s])) or vector(0))'
+        ' / sum(rate(vllm:request_success_total{model_name="m"}[30s]))')
     assert row_expression(plan, "latency_p99", window=30, matcher='model_name="m"').startswith("histogram_quantile(0.99")
     assert row_expression(plan, "tpot_p95", window=30, matcher="") is None
 
@@ -149,8 +133,5 @@ def test_the_inf_rate_query_is_one_per_histogram_concept_and_never_empties_a_fie
     from aitop.sources.prom_results import fields_of
 
     (query,) = [q for q in instant_queries(vllm_plan(), window=30, group_by=None) if q.kind == "unbounded"]
-    assert query.expr == (
-        'sum by (model_name) ((rate(vllm:e2e_request_latency_seconds_bucket{le="+Inf",model_name!=""}[30s])'
-        ' or label_replace(rate(vllm:e2e_request_latency_seconds_bucket{le="+Inf",model_name=""}[30s]),'
-        ' "model_name", "$1", "instance", "(.+)")))')
+    assert query.expr == 'sum by (model_name) (rate(vllm:e2e_request_latency_seconds_bucket{le="+Inf"}[30s]))'
     assert fields_of(query) == ()  # its failure (a query limit) leaves the quantiles to their own queries
