@@ -28,6 +28,14 @@ from aitop.accumulator import (
 from aitop.missing import Missing
 from aitop.prommath import Histogram
 
+#: The metric kinds a catalog variant of a latency-like concept may have (the first is its natural kind).
+DISTRIBUTION_KINDS = ("histogram", "summary", "mean", "gauge")
+COUNTER = ("counter",)
+GAUGE = ("gauge",)
+#: What a formula reads: (concept, the kinds a catalog variant of it may have, how a gauge of several
+#: series is combined by default — None: the formula has no say). `aitop.catalog` checks variants with it.
+Read = tuple[str, tuple[str, ...], str | None]
+
 #: Goodput targets in use (field -> seconds), where configured; a field without one uses its declared
 #: target. `aitop.engine_fields.configure_goodput` sets them from the config file.
 GOODPUT_TARGETS: dict[str, float] = {}
@@ -49,6 +57,10 @@ class Formula:
     @property
     def concepts(self) -> tuple[str, ...]:
         """The concepts whose absence (or failed query) empties the field."""
+        return ()
+
+    def reads(self) -> tuple[Read, ...]:
+        """Every concept the formula reads, with its kinds and default gauge aggregate."""
         return ()
 
     def fill(self, name: str, draft: Draft) -> None:
@@ -73,6 +85,9 @@ class Rate(Formula):
     def concepts(self) -> tuple[str, ...]:
         return (self.concept,)
 
+    def reads(self) -> tuple[Read, ...]:
+        return ((self.concept, COUNTER, "sum"),)
+
     def fill(self, name: str, draft: Draft) -> None:
         draft.put(name, draft.acc.rates.get(self.concept, 0.0) if self.concept in draft.acc.counted else None, self.concept)
 
@@ -93,10 +108,14 @@ class Quantile(Formula):
 
     concept: str
     q: float
+    kinds: tuple[str, ...] = DISTRIBUTION_KINDS
 
     @property
     def concepts(self) -> tuple[str, ...]:
         return (self.concept,)
+
+    def reads(self) -> tuple[Read, ...]:
+        return ((self.concept, self.kinds, "avg" if "gauge" in self.kinds else None),)
 
     def fill(self, name: str, draft: Draft) -> None:
         concept = self.concept
@@ -142,6 +161,9 @@ class Gauge(Formula):
     def concepts(self) -> tuple[str, ...]:
         return (self.concept,)
 
+    def reads(self) -> tuple[Read, ...]:
+        return ((self.concept, GAUGE, self.aggregate),)
+
     def fill(self, name: str, draft: Draft) -> None:
         samples = draft.acc.gauges.get(self.concept)
         aggregate = draft.acc.aggregates.get(self.concept, self.aggregate)
@@ -172,6 +194,10 @@ class Ratio(Formula):
     @property
     def concepts(self) -> tuple[str, ...]:
         return (self.numerator, self.gauge) if self.gauge else (self.numerator,)
+
+    def reads(self) -> tuple[Read, ...]:
+        counters: tuple[Read, ...] = ((self.numerator, COUNTER, "sum"), (self.denominator, COUNTER, "sum"))
+        return (*counters, (self.gauge, GAUGE, "avg")) if self.gauge else counters
 
     def fill(self, name: str, draft: Draft) -> None:
         acc, numerator, denominator = draft.acc, self.numerator, self.denominator
@@ -223,6 +249,9 @@ class ErrorShare(Formula):
     def concepts(self) -> tuple[str, ...]:
         return (self.errors,)
 
+    def reads(self) -> tuple[Read, ...]:
+        return ((self.requests, COUNTER, "sum"), (self.errors, COUNTER, "sum"))
+
     def fill(self, name: str, draft: Draft) -> None:
         acc = draft.acc
         requests = draft.rate(self.requests)
@@ -251,6 +280,9 @@ class Goodput(Formula):
 
     concept: str
     target: float
+
+    def reads(self) -> tuple[Read, ...]:
+        return ((self.concept, DISTRIBUTION_KINDS, "avg"),)
 
     def fill(self, name: str, draft: Draft) -> None:
         acc, concept = draft.acc, self.concept
@@ -304,6 +336,9 @@ class Cost(Formula):
     def concepts(self) -> tuple[str, ...]:
         return (self.counter, self.per_query)
 
+    def reads(self) -> tuple[Read, ...]:
+        return ((self.counter, COUNTER, "sum"), (self.per_query, GAUGE, "avg"), (self.requests, COUNTER, "sum"))
+
     def fill(self, name: str, draft: Draft) -> None:
         acc, requests = draft.acc, draft.rate(self.requests)
         if self.counter in acc.present:
@@ -350,6 +385,9 @@ class Votes(Formula):
     def concepts(self) -> tuple[str, ...]:
         return (self.concept,)
 
+    def reads(self) -> tuple[Read, ...]:
+        return ((self.concept, COUNTER, "sum"),)
+
     def fill(self, name: str, draft: Draft) -> None:
         positive, negative = draft.acc.votes
         draft.put(name, negative / (positive + negative) if positive + negative > 0 else None, self.concept)
@@ -367,6 +405,9 @@ class GpuCount(Formula):
 
     readings: tuple[str, ...] = ("gpu_utilization", "gpu_memory_used")
 
+    def reads(self) -> tuple[Read, ...]:
+        return tuple((concept, GAUGE, None) for concept in self.readings)
+
     def fill(self, name: str, draft: Draft) -> None:
         gauges = draft.acc.gauges
         readings = next((found for concept in self.readings if (found := gauges.get(concept))), None)
@@ -381,6 +422,9 @@ class GpuMemoryShare(Formula):
 
     used: str = "gpu_memory_used"
     free: str = "gpu_memory_free"
+
+    def reads(self) -> tuple[Read, ...]:
+        return ((self.used, GAUGE, None), (self.free, GAUGE, "sum"))
 
     def fill(self, name: str, draft: Draft) -> None:
         used, free = draft.acc.gauges.get(self.used), draft.acc.gauges.get(self.free)

@@ -237,13 +237,13 @@ FIELDS: tuple[Field, ...] = (
     Field(
         "prompt_length_p50", unit="tokens", heading="prompt p50", noun="prompt length p50",
         description="prompt length per request, median",
-        derive=Quantile("prompt_length", 0.5),
+        derive=Quantile("prompt_length", 0.5, kinds=("histogram",)),
         section=ENGINE,
     ),
     Field(
         "output_length_p50", unit="tokens", heading="output p50", noun="output length p50",
         description="generated length per request, median",
-        derive=Quantile("output_length", 0.5),
+        derive=Quantile("output_length", 0.5, kinds=("histogram",)),
         section=ENGINE,
     ),
     Field(
@@ -297,13 +297,13 @@ FIELDS: tuple[Field, ...] = (
     Field(
         "ratelimit_remaining_requests", unit="requests", heading="RL req left", noun="ratelimit remaining requests",
         description="requests left in the provider's rate-limit window, lowest deployment",
-        derive=Gauge("ratelimit_remaining_requests"),
+        derive=Gauge("ratelimit_remaining_requests", aggregate="min"),
         section=ENGINE,
     ),
     Field(
         "ratelimit_remaining_tokens", unit="tokens", heading="RL tok left", noun="ratelimit remaining tokens",
         description="tokens left in the provider's rate-limit window, lowest deployment",
-        derive=Gauge("ratelimit_remaining_tokens"),
+        derive=Gauge("ratelimit_remaining_tokens", aggregate="min"),
         section=ENGINE,
     ),
     Field(
@@ -315,7 +315,7 @@ FIELDS: tuple[Field, ...] = (
     Field(
         "gpu_utilization", unit="fraction", heading="GPU %", noun="gpu utilization",
         description="GPU utilisation, mean of the row's GPUs",
-        derive=Gauge("gpu_utilization"),
+        derive=Gauge("gpu_utilization", aggregate="avg"),
         section=ENGINE,
     ),
     Field(
@@ -339,7 +339,7 @@ FIELDS: tuple[Field, ...] = (
     Field(
         "gpu_temperature", unit="C", heading="GPU C", noun="gpu temperature",
         description="GPU temperature in degrees Celsius, hottest GPU",
-        derive=Gauge("gpu_temperature"),
+        derive=Gauge("gpu_temperature", aggregate="max"),
         section=ENGINE,
     ),
     # analysis
