@@ -193,12 +193,6 @@ FIELDS: tuple[Field, ...] = (
         section=ENGINE,
     ),
     Field(
-        "cpu_prefix_cache_hit_ratio", unit="fraction", heading="CPU prefix hit %", noun="CPU prefix cache hit ratio",
-        description="CPU (offloaded) prefix-cache hits / queried tokens",
-        derive=Ratio("cpu_prefix_cache_hits", "cpu_prefix_cache_queries", gauge="cpu_prefix_cache_hit_ratio"),
-        section=ENGINE,
-    ),
-    Field(
         "external_cache_hit_ratio", unit="fraction", heading="ext hit %", noun="external cache hit ratio",
         description="KV-connector (external) cache hits / queried tokens",
         derive=Ratio("external_cache_hits", "external_cache_queries"),
