@@ -19,37 +19,67 @@ from aitop.accumulator import (
     Draft,
     Provenance,
 )
-from aitop.derivations import Quantile
-from aitop.fields import FIELDS
+from aitop.derivations import Goodput, Quantile, Rate, Ratio
+from aitop.fields import FIELDS, Field
 from aitop.missing import Missing
 from aitop.model import Row
 
-__all__ = ["CONCEPT_FIELDS", "KIND_NOTES", "MONOTONICITY_INFO", "QUANTILE_FIELDS", "Accumulator", "Provenance",
-           "finish_row"]
+__all__ = ["CONCEPT_FIELDS", "INDEX", "KIND_NOTES", "MONOTONICITY_INFO", "QUANTILE_FIELDS", "Accumulator", "FieldIndex",
+           "Provenance", "finish_row"]
 
 
-def _concept_fields() -> dict[str, tuple[str, ...]]:
-    found: dict[str, list[str]] = {}
-    for spec in FIELDS:
-        for concept in spec.derive.concepts:
-            found.setdefault(concept, []).append(spec.name)
-    return {concept: tuple(names) for concept, names in found.items()}
+class FieldIndex:
+    """What the readers look up by concept or name, read from a field table (`aitop.fields.FIELDS`): built
+    once, so a field added to the table reaches every reader. `load` reads another table (tests)."""
+
+    def __init__(self, fields: tuple[Field, ...]) -> None:
+        self.load(fields)
+
+    def load(self, fields: tuple[Field, ...]) -> None:
+        """Read `fields`: every index below follows from the fields' formulas."""
+        self.fields = fields
+        self.by_name: Mapping[str, Field] = MappingProxyType({spec.name: spec for spec in fields})
+        found: dict[str, list[str]] = {}
+        for spec in fields:
+            for concept in spec.derive.concepts:
+                found.setdefault(concept, []).append(spec.name)
+        #: concept -> the fields it fills, for saying why a field is empty and which fields a query fills
+        self.concept_fields: Mapping[str, tuple[str, ...]] = MappingProxyType(
+            {concept: tuple(names) for concept, names in found.items()})
+        quantiles: dict[str, list[tuple[str, float]]] = {}
+        for spec in fields:
+            if isinstance(spec.derive, Quantile):
+                quantiles.setdefault(spec.derive.concept, []).append((spec.name, spec.derive.q))
+        #: histogram concept -> its (field, quantile) pairs, in field order
+        self.quantile_fields: Mapping[str, tuple[tuple[str, float], ...]] = MappingProxyType(
+            {concept: tuple(pairs) for concept, pairs in quantiles.items()})
+        #: histogram concept -> the goodput field counting its buckets at a target
+        self.goodput_concepts: Mapping[str, str] = MappingProxyType(
+            {spec.derive.concept: spec.name for spec in fields if isinstance(spec.derive, Goodput)})
+        rated = {spec.derive.concept for spec in fields if isinstance(spec.derive, Rate)}
+        #: counter concepts that are one side of a ratio field (a concept with a rate field of its own, such
+        #: as requests, keeps that field's explanation)
+        self.ratio_parts: frozenset[str] = frozenset(
+            concept for spec in fields if isinstance(spec.derive, Ratio)
+            for concept in (spec.derive.numerator, spec.derive.denominator)) - rated
+        #: rate and percentile fields (read over the window) -> their concept
+        self.windowed: Mapping[str, str] = MappingProxyType(
+            {spec.name: spec.derive.concept for spec in fields if isinstance(spec.derive, (Rate, Quantile))})
 
 
-#: The fields each concept can fill, for saying why a field is empty (read from the fields' derivations).
-CONCEPT_FIELDS: Mapping[str, tuple[str, ...]] = MappingProxyType(_concept_fields())
-#: Histogram concept -> its (field, quantile) pairs, in field order (read from the fields' derivations).
-QUANTILE_FIELDS: Mapping[str, tuple[tuple[str, float], ...]] = MappingProxyType({
-    concept: tuple((spec.name, spec.derive.q) for spec in FIELDS
-                   if isinstance(spec.derive, Quantile) and spec.derive.concept == concept)
-    for concept in dict.fromkeys(spec.derive.concept for spec in FIELDS if isinstance(spec.derive, Quantile))
-})  # fmt: skip
+#: The index of the field table every reader uses.
+INDEX = FieldIndex(FIELDS)
+#: The fields each concept can fill (`INDEX.concept_fields`).
+CONCEPT_FIELDS = INDEX.concept_fields
+#: Histogram concept -> its (field, quantile) pairs (`INDEX.quantile_fields`).
+QUANTILE_FIELDS = INDEX.quantile_fields
 
 
 def finish_row(schema: str, group: str, acc: Accumulator) -> Row:
     """The `Row` of one accumulated group: contract fields, missing reasons, provenance."""
     draft = Draft(acc)
-    for spec in FIELDS:
+    fields = INDEX.fields
+    for spec in fields:
         spec.derive.fill(spec.name, draft)
     values, missing, notes = draft.values, draft.missing, draft.notes
 
@@ -58,11 +88,11 @@ def finish_row(schema: str, group: str, acc: Accumulator) -> Row:
         provenance.update((name, line) for name, line in acc.queries.items() if not name.startswith("@"))
         provenance.update({name: acc.kind_queries[(name, kind)] for name, kind in draft.used.items()
                            if (name, kind) in acc.kind_queries})
-    for spec in FIELDS:
+    for spec in fields:
         if spec.name not in provenance and (line := spec.derive.explain(spec.name, draft)) is not None:
             provenance[spec.name] = line
     for concept, why in acc.absent.items():
-        for name in CONCEPT_FIELDS.get(concept, ()):
+        for name in INDEX.concept_fields.get(concept, ()):
             if values.get(name) is None:
                 notes.setdefault(name, f"not exposed: {why}")
     for name, note in notes.items():

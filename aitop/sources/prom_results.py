@@ -15,15 +15,7 @@ import requests
 
 from aitop.accumulator import INSTANCE, absent_reasons, group_of
 from aitop.catalog import FEEDBACK_NEGATIVE, FEEDBACK_POSITIVE, Schema
-from aitop.derivations import Quantile, Rate, Ratio
-from aitop.derive import (
-    CONCEPT_FIELDS,
-    KIND_NOTES,
-    QUANTILE_FIELDS,
-    Accumulator,
-    finish_row,
-)
-from aitop.fields import FIELDS
+from aitop.derive import INDEX, KIND_NOTES, Accumulator, finish_row
 from aitop.gpus import join_gpus, places_of
 from aitop.model import Missing, Row
 from aitop.prommath import parse_le
@@ -164,7 +156,7 @@ def fields_of(query: Query) -> tuple[str, ...]:
     for reading in query.readings():
         if reading.kind == "unbounded":  # only explains an empty quantile: its failure empties no field
             continue
-        fields.update(dict.fromkeys((reading.field,) if reading.field else CONCEPT_FIELDS.get(reading.concept, ())))
+        fields.update(dict.fromkeys((reading.field,) if reading.field else INDEX.concept_fields.get(reading.concept, ())))
     return tuple(fields)
 
 
@@ -273,15 +265,15 @@ def assemble_rows(
         expr, note = _explain(query)
         # The same for every series of the answer: made once per query, not once per series (1,000 rows ×
         # 15 queries is 15,000 series a refresh).
-        if query.concept in QUANTILE_FIELDS:  # finish_row picks the line of the source it used
+        if query.concept in INDEX.quantile_fields:  # finish_row picks the line of the source it used
             line = f"{expr} — {note}{len(result)} series answered by the server"
             kind = "histogram" if query.kind == "quantile" else query.kind
-            explained = [(field, kind) for field in ((query.field,) if query.field else CONCEPT_FIELDS[query.concept])]
+            explained = [(field, kind) for field in ((query.field,) if query.field else INDEX.concept_fields[query.concept])]
             fields: tuple[str, ...] = ()
         else:
             explained = []
-            fields = ("errors",) if query.concept == "errors" else CONCEPT_FIELDS.get(query.concept, ())
-            if query.concept in RATIO_PARTS:  # a ratio's numerator or denominator: derive.py divides them
+            fields = ("errors",) if query.concept == "errors" else INDEX.concept_fields.get(query.concept, ())
+            if query.concept in INDEX.ratio_parts:  # a ratio's numerator or denominator: derive.py divides them
                 fields = (f"@{query.concept}",)
         for series in result:
             labels = series.get("metric", {})
@@ -324,24 +316,15 @@ def assemble_rows(
     return finished, warnings
 
 
-#: Counter concepts that are one side of a ratio field (a concept with a rate field of its own, such as
-#: requests, keeps that field's explanation).
-RATIO_PARTS = frozenset(concept for spec in FIELDS if isinstance(spec.derive, Ratio)
-                        for concept in (spec.derive.numerator, spec.derive.denominator)) \
-    - {spec.derive.concept for spec in FIELDS if isinstance(spec.derive, Rate)}
-
-#: Rate and percentile fields (read over the window) -> their concept.
-_WINDOWED = {spec.name: spec.derive.concept for spec in FIELDS if isinstance(spec.derive, (Rate, Quantile))}
-
-
 def _sampled_elsewhere(row: Row, acc: Accumulator) -> Row:
     """A row whose gauges answered but none of its rates or percentiles, though the server holds their
     metrics, lacks samples, not metrics: its series have fewer than two samples in the window (a window
     under two scrape intervals, or new series). (A row with some rates is left alone: a model without,
     say, token counters simply has no such metric.)"""
-    if acc.present & set(_WINDOWED.values()):
+    windowed = INDEX.windowed
+    if acc.present & set(windowed.values()):
         return row
-    fix = [name for name, concept in _WINDOWED.items()
+    fix = [name for name, concept in windowed.items()
            if row.missing.get(name) is Missing.NO_METRIC and concept in acc.exposed and concept not in acc.present]
     if not fix:
         return row

@@ -18,14 +18,10 @@ from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 
 from aitop.catalog import Resolved, Schema, Variant, alternates, choose_all, fingerprint
-from aitop.derivations import Goodput
-from aitop.derive import QUANTILE_FIELDS
-from aitop.fields import FIELD_BY_NAME, FIELDS
+from aitop.derive import INDEX
 
 INSTANCE = "instance"
 INF_BUCKET = 'le="+Inf"'
-#: Histogram concept -> the goodput field counting its buckets at a target (read from the derivations).
-GOODPUT_CONCEPTS = {spec.derive.concept: spec.name for spec in FIELDS if isinstance(spec.derive, Goodput)}
 
 
 def duration(seconds: float) -> str:
@@ -185,7 +181,7 @@ def _matcher_for(matcher: str, plan: SchemaPlan, variant: Variant) -> str:
 
 
 def _quantiles_regex(concept: str) -> str:
-    return _escape(_alternatives(f"{q:g}" for _, q in QUANTILE_FIELDS[concept]))
+    return _escape(_alternatives(f"{q:g}" for _, q in INDEX.quantile_fields[concept]))
 
 
 def _vector(plan: SchemaPlan, variant: Variant, names: Sequence[str], labels: Sequence[str], extra: Sequence[str],
@@ -247,11 +243,11 @@ def instant_queries(plan: SchemaPlan, *, window: float, group_by: str | None, ma
                     else build(resolved)
 
             if variant.kind == "histogram":
-                for field_name, q in QUANTILE_FIELDS.get(concept, ()):
+                for field_name, q in INDEX.quantile_fields.get(concept, ()):
                     expr = either(lambda found, q=q: f"histogram_quantile({q:g}, sum by ({_by(['le', *group])}) "
                                   f"({_vector(plan, found.variant, found.values, labels, extra, rate)}))")
                     queries.append(Query(name, concept, "quantile", expr, field=field_name, **common))
-                if concept not in GOODPUT_CONCEPTS:
+                if concept not in INDEX.goodput_concepts:
                     # Observations/s per row: beside a NaN quantile they tell "only a +Inf bucket" (an OTel
                     # histogram without bounds) from "nothing observed"; the goodput buckets below tell it too.
                     expr = either(lambda found: f"sum by ({_by(group)}) "
@@ -260,7 +256,7 @@ def instant_queries(plan: SchemaPlan, *, window: float, group_by: str | None, ma
                 else:  # bucket rates by bound: goodput reads the bound at its target
                     expr = either(lambda found: f"sum by ({_by(['le', *group])}) "
                                   f"({_vector(plan, found.variant, found.values, labels, extra, rate)})")
-                    queries.append(Query(name, concept, "buckets", expr, field=GOODPUT_CONCEPTS[concept],
+                    queries.append(Query(name, concept, "buckets", expr, field=INDEX.goodput_concepts[concept],
                                          window=window, **common))
             elif variant.kind == "summary":
                 # Raw quantile lines: whether one series or several hold a row is decided while reading.
@@ -328,7 +324,7 @@ def places_queries(plans: Sequence[SchemaPlan], *, group_by: str | None) -> list
 def row_expression(plan: SchemaPlan, field: str, *, window: float, matcher: str) -> str | None:
     """One field of one row as a single PromQL expression (for `query_range`), or None if unavailable: the
     field's derivation (`aitop.derivations`) composes it from `_RowQueries`."""
-    spec = FIELD_BY_NAME.get(field)
+    spec = INDEX.by_name.get(field)
     return spec.derive.promql(_RowQueries(plan, window, matcher)) if spec is not None else None
 
 
