@@ -389,7 +389,7 @@ def with_infos(rows: list[Row], answered: Mapping[Query, tuple[list, requests.Re
 
 
 def query_label(query: Query) -> str:
-    """A query's name in messages: its field (latency_p95) or concept (requests) and schema."""
+    """A query's name in messages: its field (for a quantile) or concept (requests) and schema."""
     return f"{query.schema} {(query.field or query.concept).replace('_', ' ')}"
 
 
