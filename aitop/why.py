@@ -13,8 +13,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from aitop.format import format_value
 from aitop.fields import FIELD_BY_NAME
+from aitop.format import format_value
 from aitop.model import Row
 
 #: The provenance key holding a row's why line and its evidence.
