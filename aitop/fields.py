@@ -16,6 +16,8 @@ from aitop.derivations import (
     Analysed,
     Cost,
     Derivation,
+    Drift,
+    ErrorShare,
     Gauge,
     Goodput,
     GpuCount,
@@ -80,7 +82,7 @@ def _drift(concept: str, noun: str, related: tuple[str, ...] = ()) -> Field:
     return Field(
         f"{concept}_drift", unit="KS", heading=f"{concept} drift", noun=f"{noun} drift",
         description=f"KS distance between this window's {concept} distribution and its baseline (0 same … 1 disjoint)",
-        derive=Analysed(),
+        derive=Drift(concept),
         section=ANALYSIS,
         column=Column(None, priority=9, width=8), related=related,
     )
@@ -102,7 +104,7 @@ FIELDS: tuple[Field, ...] = (
     Field(
         "error_rate", unit="fraction", heading="err %", noun="error rate",
         description="failed requests / all requests",
-        derive=Ratio("errors", "requests", absent_means_zero=True, cap=1.0),
+        derive=ErrorShare("errors", "requests"),
         section=TRAFFIC,
         column=Column(3, priority=0, width=7, sort="E"), shown=TABLE | SPLIT, chart=Series("traffic", right=True),
         runbook="check the provider's API status page; review recent deploys and config changes; read the "
@@ -290,13 +292,13 @@ FIELDS: tuple[Field, ...] = (
     Field(
         "prompt_length_p50", unit="tokens", heading="prompt p50", noun="prompt length p50",
         description="prompt length per request, median",
-        derive=Quantile("prompt_length", 0.5),
+        derive=Quantile("prompt_length", 0.5, kinds=("histogram",)),
         section=ENGINE,
     ),
     Field(
         "output_length_p50", unit="tokens", heading="output p50", noun="output length p50",
         description="generated length per request, median",
-        derive=Quantile("output_length", 0.5),
+        derive=Quantile("output_length", 0.5, kinds=("histogram",)),
         section=ENGINE,
     ),
     Field(
@@ -351,13 +353,13 @@ FIELDS: tuple[Field, ...] = (
     Field(
         "ratelimit_remaining_requests", unit="requests", heading="RL req left", noun="ratelimit remaining requests",
         description="requests left in the provider's rate-limit window, lowest deployment",
-        derive=Gauge("ratelimit_remaining_requests"),
+        derive=Gauge("ratelimit_remaining_requests", aggregate="min"),
         section=ENGINE,
     ),
     Field(
         "ratelimit_remaining_tokens", unit="tokens", heading="RL tok left", noun="ratelimit remaining tokens",
         description="tokens left in the provider's rate-limit window, lowest deployment",
-        derive=Gauge("ratelimit_remaining_tokens"),
+        derive=Gauge("ratelimit_remaining_tokens", aggregate="min"),
         section=ENGINE,
     ),
     Field(
@@ -369,7 +371,7 @@ FIELDS: tuple[Field, ...] = (
     Field(
         "gpu_utilization", unit="fraction", heading="GPU %", noun="gpu utilization",
         description="GPU utilisation, mean of the row's GPUs",
-        derive=Gauge("gpu_utilization"),
+        derive=Gauge("gpu_utilization", aggregate="avg"),
         section=ENGINE,
         column=Column(23, priority=7, width=6)
     ),
@@ -395,7 +397,7 @@ FIELDS: tuple[Field, ...] = (
     Field(
         "gpu_temperature", unit="C", heading="GPU C", noun="gpu temperature",
         description="GPU temperature in degrees Celsius, hottest GPU",
-        derive=Gauge("gpu_temperature"),
+        derive=Gauge("gpu_temperature", aggregate="max"),
         section=ENGINE,
     ),
     # analysis

@@ -15,6 +15,12 @@ from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any
 
+from aitop.derivations import Drift
+from aitop.fields import ANALYSIS, ENGINE, TRAFFIC, Field
+from aitop.fields import FIELD_BY_NAME as ALL_FIELDS_BY_NAME
+from aitop.fields import FIELDS as ALL_FIELDS
+from aitop.missing import Missing  # also imported from here by every consumer
+
 
 class Severity(enum.IntEnum):
     """How bad a cell is; ordered so that `max()` picks the worst."""
@@ -28,113 +34,28 @@ class Severity(enum.IntEnum):
         return self.name.lower()
 
 
-class Missing(str, enum.Enum):
-    """Why a field has no value. Shown instead of a number, never as 0 (when each applies: docs/metrics.md)."""
-
-    NO_METRIC = "no such metric"
-    NOT_ENOUGH_SAMPLES = "not enough samples"
-    NO_OBSERVATIONS = "no observations in window"
-    TARGET_DOWN = "target down"
-    QUERY_ERROR = "query error"
-    LIMIT = "query rejected by a server limit"
-    TIMEOUT = "query timed out"
-    TLS = "TLS failure"
-    NO_BUCKETS = "histogram has only a +Inf bucket"
-
-
-@dataclass(frozen=True, slots=True)
-class FieldSpec:
-    """One numeric field of a row: its JSON name, unit and table heading."""
-
-    name: str
-    unit: str
-    heading: str
-    description: str
-
-
+#: A row field's declaration (`aitop.fields.Field`): name, unit, heading, noun, description, derivation.
+FieldSpec = Field
 #: The traffic fields of the JSON contract, in contract order. Units are fixed.
-TRAFFIC_FIELDS: tuple[FieldSpec, ...] = (
-    FieldSpec("request_rate", "req/s", "req/s", "finished requests per second"),
-    FieldSpec("error_rate", "fraction", "err %", "failed requests / all requests"),
-    FieldSpec("latency_p50", "s", "p50", "end-to-end latency, 50th percentile"),
-    FieldSpec("latency_p95", "s", "p95", "end-to-end latency, 95th percentile"),
-    FieldSpec("latency_p99", "s", "p99", "end-to-end latency, 99th percentile"),
-    FieldSpec("ttft_p50", "s", "TTFT p50", "time to first token, 50th percentile"),
-    FieldSpec("ttft_p95", "s", "TTFT p95", "time to first token, 95th percentile"),
-    FieldSpec("ttft_p99", "s", "TTFT p99", "time to first token, 99th percentile"),
-    FieldSpec("tpot_p95", "s", "TPOT p95", "time per output token, 95th percentile"),
-    FieldSpec("queue_p95", "s", "queue p95", "queue time, 95th percentile"),
-    FieldSpec("input_tokens_rate", "tokens/s", "in tok/s", "prompt tokens per second"),
-    FieldSpec("output_tokens_rate", "tokens/s", "out tok/s", "generated tokens per second"),
-    FieldSpec("cost_per_hour", "USD/h", "$/h", "spend per hour at the current rate"),
-    FieldSpec("cost_per_request", "USD", "$/req", "spend per request"),
-    FieldSpec("feedback_negative_ratio", "fraction", "👎 %", "negative votes / all votes"),
-    FieldSpec("running", "requests", "run", "requests running now"),
-    FieldSpec("waiting", "requests", "wait", "requests waiting now"),
-    FieldSpec("kv_cache_usage", "fraction", "KV %", "KV-cache usage, highest replica"),
-)
+TRAFFIC_FIELDS: tuple[Field, ...] = tuple(spec for spec in ALL_FIELDS if spec.section == TRAFFIC)
 #: Engine internals (why a model is slow, from the engine's own counters), gateway headroom and the GPUs:
 #: in the JSON, `e`, the drill-down and optional columns; none is a default column, none is recorded.
-ENGINE_FIELDS: tuple[FieldSpec, ...] = (
-    FieldSpec("preemptions_rate", "1/s", "preempt/s", "requests preempted (vLLM) or retracted (SGLang) per second"),
-    FieldSpec("prefix_cache_hit_ratio", "fraction", "prefix hit %", "prefix-cache hits / queried tokens"),
-    FieldSpec("external_cache_hit_ratio", "fraction", "ext hit %", "KV-connector (external) cache hits / queried tokens"),
-    FieldSpec("mm_cache_hit_ratio", "fraction", "mm hit %", "multimodal input cache hits / queries"),
-    FieldSpec("spec_acceptance_rate", "fraction", "spec acc %", "speculative decoding: accepted / drafted tokens"),
-    FieldSpec("spec_acceptance_length", "tokens", "spec len", "speculative decoding: tokens per draft step (1 + accepted / drafts)"),
-    FieldSpec("length_cut_ratio", "fraction", "cut %", "answers cut at the length limit / finished requests"),
-    FieldSpec("prefill_p95", "s", "prefill p95", "prefill phase time, 95th percentile"),
-    FieldSpec("decode_p95", "s", "decode p95", "decode phase time, 95th percentile"),
-    FieldSpec("prompt_length_p50", "tokens", "prompt p50", "prompt length per request, median"),
-    FieldSpec("output_length_p50", "tokens", "output p50", "generated length per request, median"),
-    FieldSpec("waiting_capacity", "requests", "wait cap", "requests waiting for KV-cache capacity"),
-    FieldSpec("waiting_deferred", "requests", "wait def", "requests waiting, deferred for another reason"),
-    FieldSpec("prefill_queue", "requests", "PD prefill q", "disaggregated serving: requests queued on the prefill side"),
-    FieldSpec("decode_queue", "requests", "PD decode q",
-              "disaggregated serving: requests queued on the decode side (prealloc, KV transfer)"),
-    FieldSpec("transfer_failures_rate", "1/s", "KV xfer fail/s",
-              "disaggregated serving: requests whose KV bootstrap or transfer failed, per second"),
-    FieldSpec("goodput_ttft", "fraction", "good TTFT %", "share of requests whose TTFT met the target"),
-    FieldSpec("goodput_tpot", "fraction", "good TPOT %", "share of output tokens whose latency met the per-token target"),
-    FieldSpec("fallbacks_rate", "req/s", "fallback/s", "requests a gateway sent to a fallback deployment, per second"),
-    FieldSpec("ratelimit_remaining_requests", "requests", "RL req left",
-              "requests left in the provider's rate-limit window, lowest deployment"),
-    FieldSpec("ratelimit_remaining_tokens", "tokens", "RL tok left",
-              "tokens left in the provider's rate-limit window, lowest deployment"),
-    # The GPUs (NVIDIA DCGM exporter) on the host or pod serving the row.
-    FieldSpec("gpu_count", "GPUs", "GPUs", "GPUs joined to this row"),
-    FieldSpec("gpu_utilization", "fraction", "GPU %", "GPU utilisation, mean of the row's GPUs"),
-    FieldSpec("gpu_memory_used", "MiB", "GPU MiB", "frame-buffer memory used, sum of the row's GPUs"),
-    FieldSpec("gpu_memory_ratio", "fraction", "GPU mem %", "frame-buffer used / (used + free), fullest GPU"),
-    FieldSpec("gpu_power", "W", "GPU W", "power draw, sum of the row's GPUs"),
-    FieldSpec("gpu_temperature", "C", "GPU C", "GPU temperature in degrees Celsius, hottest GPU"),
-)
+ENGINE_FIELDS: tuple[Field, ...] = tuple(spec for spec in ALL_FIELDS if spec.section == ENGINE)
 #: Every numeric row field of the JSON contract, in contract order.
-FIELDS: tuple[FieldSpec, ...] = (*TRAFFIC_FIELDS, *ENGINE_FIELDS)
+FIELDS: tuple[Field, ...] = (*TRAFFIC_FIELDS, *ENGINE_FIELDS)
 FIELD_NAMES: tuple[str, ...] = tuple(spec.name for spec in FIELDS)
-FIELD_BY_NAME: Mapping[str, FieldSpec] = MappingProxyType({spec.name: spec for spec in FIELDS})
+FIELD_BY_NAME: Mapping[str, Field] = MappingProxyType({spec.name: spec for spec in FIELDS})
 
 #: Histogram concept → the row field holding its drift (KS distance to the baseline distribution).
 #: `output_length` is the per-request generated-token histogram, where a schema exposes one.
 DRIFT_FIELDS: Mapping[str, str] = MappingProxyType(
-    {"latency": "latency_drift", "ttft": "ttft_drift", "output_length": "output_length_drift"}
+    {spec.derive.concept: spec.name for spec in ALL_FIELDS if isinstance(spec.derive, Drift)}
 )
-#: Fields the analysis adds to a row (`aitop.analysis`), declared here beside the contract's so that one
-#: formatter reads every field's unit.
-DERIVED_FIELDS: tuple[FieldSpec, ...] = (
-    FieldSpec("cost_per_day", "USD/d", "$/day", "projected spend per day at the current hourly rate"),
-    FieldSpec("request_rate_peak", "req/s", "peak r/s", "highest request rate of the refreshes within the window"),
-    FieldSpec("request_rate_session_peak", "req/s", "max r/s", "highest request rate since aitop started"),
-    FieldSpec("input_tokens_per_request", "tokens", "in tok/req", "prompt tokens per request"),
-    FieldSpec("output_tokens_per_request", "tokens", "out tok/req", "generated tokens per request"),
-    *(
-        FieldSpec(name, "KS", f"{concept} drift",
-                  f"KS distance between this window's {concept} distribution and its baseline (0 same … 1 disjoint)")
-        for concept, name in DRIFT_FIELDS.items()
-    ),
-)  # fmt: skip
+#: Fields the analysis adds to a row (`aitop.analysis`), declared in `aitop.fields` beside the contract's so
+#: that one formatter reads every field's unit.
+DERIVED_FIELDS: tuple[Field, ...] = tuple(spec for spec in ALL_FIELDS if spec.section == ANALYSIS)
 #: Every field a person can read, contract and derived, by name.
-SPEC_BY_NAME: Mapping[str, FieldSpec] = MappingProxyType({spec.name: spec for spec in (*FIELDS, *DERIVED_FIELDS)})
+SPEC_BY_NAME: Mapping[str, Field] = ALL_FIELDS_BY_NAME
 
 #: A window measured between two scrapes is the requested one give or take their jitter: a row watched
 #: for this share of its window counts as warm.

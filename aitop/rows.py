@@ -17,23 +17,31 @@ only the latest is kept, so label churn cannot grow it.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from aitop.catalog import FEEDBACK_NEGATIVE, FEEDBACK_POSITIVE, Resolved, Schema, Variant, choose_all, detect_schemas
+from aitop.accumulator import INSTANCE, absent_reasons, group_of
+from aitop.catalog import (
+    FEEDBACK_NEGATIVE,
+    FEEDBACK_POSITIVE,
+    Resolved,
+    Schema,
+    Variant,
+    choose_all,
+    detect_schemas,
+)
 from aitop.catalog.match import index_names
 from aitop.derive import Accumulator, finish_row
 from aitop.gpus import host_of, join_gpus, places_of
-from aitop.why import with_why
 from aitop.model import Row
 from aitop.prommath import parse_le
 from aitop.sanitize import clean
 from aitop.sources.exposition import SeriesKey
 from aitop.store import Layout, TargetWindow
+from aitop.why import with_why
 
-#: The pseudo-label that groups by target (host:port), as Prometheus's `instance` label does.
-INSTANCE = "instance"
+__all__ = ["INSTANCE", "RowBuilder", "RowCache", "TargetData"]
 
 
 class RowCache:
@@ -99,7 +107,8 @@ class RowBuilder:
 
     Rows are grouped by each schema's model label (a variant may name its own), or by `group_by` when
     given (any label the series carry, or `instance`); series without that label form a row named
-    `(none)`. `within` keeps only the series of one row — a (schema, group) pair as grouped by
+    `(none)`, and series without any model label a row named by their target (`group_of`). `within` keeps only
+    the series of one row — a (schema, group) pair as grouped by
     `within_group_by` — which is how a row is broken down by a second label.
 
     After `add_target`, `detected` holds the schemas found, `suppressed` the ones that stood down for
@@ -180,9 +189,9 @@ class RowBuilder:
         schema = schema_plan.schema
         own = schema.group_labels_of(variant)
         if (self.within is not None
-                and (schema.name, _group(own, labels, instance, self.within_group_by)[1]) != self.within):
+                and (schema.name, group_of(labels, own, instance, self.within_group_by)[1]) != self.within):
             return
-        label_used, group = _group(own, labels, instance, self.group_by)
+        label_used, group = group_of(labels, own, instance, self.group_by)
         # Slots are numbered in the order their first series comes, the order rows were set up in before.
         slot_key = (id(variant), concept, part, group, label_used)
         index = slots.get(slot_key)
@@ -318,19 +327,4 @@ class RowBuilder:
 
 
 def _absent(schema: Schema) -> dict[str, str]:
-    return {concept: f"{schema.title}: {why}" for concept, why in schema.absent.items()}
-
-
-def _group(
-    labels_in_order: tuple[str, ...], labels: Mapping[str, str], instance: str, group_by: str | None
-) -> tuple[str, str]:
-    """(label used, sanitised group value) of a series: the `group_by` label, else the first model label it
-    has, else its target."""
-    if group_by is not None:
-        value = instance if group_by == INSTANCE else labels.get(group_by)
-        return group_by, clean(value) if value else "(none)"
-    for label in labels_in_order:
-        value = labels.get(label)
-        if value:
-            return label, clean(value)
-    return INSTANCE, clean(instance)
+    return absent_reasons(schema.title, schema.absent)

@@ -13,8 +13,9 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from aitop.fields import FIELD_BY_NAME
 from aitop.format import format_value
-from aitop.model import SPEC_BY_NAME, Row
+from aitop.model import Row
 
 #: The provenance key holding a row's why line and its evidence.
 WHY = "why"
@@ -39,7 +40,7 @@ class WhyRule:
             if value is None or not _OPS[op](value, threshold):
                 return None
             bound = "0" if threshold == 0 else format_value(name, threshold)
-            shown.append(f"{SPEC_BY_NAME[name].heading} {format_value(name, value)} {op} {bound}")
+            shown.append(f"{FIELD_BY_NAME[name].heading} {format_value(name, value)} {op} {bound}")
         return shown
 
 
@@ -49,7 +50,7 @@ def parse_rules(raw: Mapping) -> tuple[WhyRule, ...]:
     for entry in raw.get("rule", []):
         when = tuple((str(name), str(op), float(threshold)) for name, op, threshold in entry["when"])
         for name, op, _ in when:
-            if name not in SPEC_BY_NAME or op not in _OPS:
+            if name not in FIELD_BY_NAME or op not in _OPS:
                 raise ValueError(f"why rule {entry.get('id')!r}: unknown field {name!r} or operator {op!r}")
         rules.append(WhyRule(str(entry["id"]), when, str(entry["why"])))
     return tuple(rules)

@@ -18,69 +18,33 @@ import re
 import string
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 
-#: Kinds a variant may have, per concept; the first is the concept's natural kind.
-DISTRIBUTION_KINDS = ("histogram", "summary", "mean", "gauge")
-CONCEPT_KINDS: Mapping[str, tuple[str, ...]] = {
-    "requests": ("counter",),
-    "errors": ("counter",),
-    "latency": DISTRIBUTION_KINDS,
-    "ttft": DISTRIBUTION_KINDS,
-    "tpot": DISTRIBUTION_KINDS,
-    "queue": DISTRIBUTION_KINDS,
-    "input_tokens": ("counter",),
-    "output_tokens": ("counter",),
-    "cost": ("counter",),
-    "cost_per_query": ("gauge",),
-    "feedback": ("counter",),
-    "running": ("gauge",),
-    "waiting": ("gauge",),
-    "kv_cache": ("gauge",),
-    # Engine internals (vLLM, SGLang, …): what the engines' own dashboards show beside the traffic.
-    "preemptions": ("counter",),
-    "prefix_cache_hits": ("counter",),
-    "prefix_cache_queries": ("counter",),
-    "prefix_cache_hit_ratio": ("gauge",),  # an engine that exports the ratio itself (SGLang)
-    "external_cache_hits": ("counter",),  # a KV connector's cache (LMCache, offloading): vLLM external_prefix_cache_*
-    "external_cache_queries": ("counter",),
-    "mm_cache_hits": ("counter",),  # the multimodal (image/audio) input cache
-    "mm_cache_queries": ("counter",),
-    "spec_accepted": ("counter",),
-    "spec_drafted": ("counter",),
-    "spec_drafts": ("counter",),
-    "spec_acceptance_rate": ("gauge",),
-    "spec_acceptance_length": ("gauge",),
-    "length_cut": ("counter",),
-    "prefill": DISTRIBUTION_KINDS,
-    "decode": DISTRIBUTION_KINDS,
-    "prompt_length": ("histogram",),
-    "output_length": ("histogram",),
-    "waiting_capacity": ("gauge",),
-    "waiting_deferred": ("gauge",),
-    # Disaggregated prefill/decode: requests queued on each side, KV transfers that failed.
-    "prefill_queue": ("gauge",),
-    "decode_queue": ("gauge",),
-    "transfer_failures": ("counter",),
-    # GPUs (NVIDIA DCGM exporter): one row per GPU, joined to the model rows on the same host or pod.
-    "gpu_utilization": ("gauge",),
-    "gpu_memory_used": ("gauge",),
-    "gpu_memory_free": ("gauge",),
-    "gpu_power": ("gauge",),
-    "gpu_temperature": ("gauge",),
-    # Gateways (LiteLLM): requests handed to a fallback deployment, the providers' rate-limit headroom.
-    "fallbacks": ("counter",),
-    "ratelimit_remaining_requests": ("gauge",),
-    "ratelimit_remaining_tokens": ("gauge",),
-}
+from aitop.derivations import DISTRIBUTION_KINDS
+from aitop.fields import FIELDS
 
-#: How gauges of several series are combined when a variant does not say: fractions and last values are
-#: not additive, request counts are.
-DEFAULT_AGGREGATE: Mapping[str, str] = {
-    "kv_cache": "max", "cost_per_query": "avg", "latency": "avg", "ttft": "avg", "tpot": "avg", "queue": "avg",
-    "prefill": "avg", "decode": "avg", "prefix_cache_hit_ratio": "avg", "spec_acceptance_rate": "avg",
-    "spec_acceptance_length": "avg", "gpu_utilization": "avg", "gpu_temperature": "max",
-    "ratelimit_remaining_requests": "min", "ratelimit_remaining_tokens": "min",
-}
+__all__ = ["CONCEPT_KINDS", "DEFAULT_AGGREGATE", "DISTRIBUTION_KINDS", "Schema", "Variant", "counter_forms"]
+
+
+def _concepts() -> tuple[dict[str, tuple[str, ...]], dict[str, str]]:
+    """Every concept a field's formula reads (`aitop.derivations`, in field order): the kinds a variant of it
+    may have, and how gauges of several series are combined when a variant does not say."""
+    kinds: dict[str, tuple[str, ...]] = {}
+    aggregates: dict[str, str] = {}
+    for spec in FIELDS:
+        for concept, allowed, aggregate in spec.derive.reads():
+            kinds.setdefault(concept, allowed)
+            if aggregate is not None:
+                aggregates.setdefault(concept, aggregate)
+    return kinds, {concept: aggregate for concept, aggregate in aggregates.items() if aggregate != "sum"}
+
+
+#: Kinds a variant may have, per concept (the first is the concept's natural kind), and how gauges of several
+#: series are combined when a variant does not say — fractions and last values are not additive, request
+#: counts are: both read from the fields' formulas, so a new field's concepts need no declaration here.
+_KINDS, _AGGREGATES = _concepts()
+CONCEPT_KINDS: Mapping[str, tuple[str, ...]] = MappingProxyType(_KINDS)
+DEFAULT_AGGREGATE: Mapping[str, str] = MappingProxyType(_AGGREGATES)
 
 #: Rating-label values that count as a thumbs-up / thumbs-down (compared lower-cased).
 FEEDBACK_POSITIVE = frozenset({"up", "thumbs_up", "thumbsup", "positive", "good", "like", "👍", "1", "+1"})

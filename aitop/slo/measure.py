@@ -14,15 +14,22 @@ from collections.abc import Iterable, Mapping, Sequence
 
 import httpx
 
+from aitop.accumulator import INSTANCE, group_of
 from aitop.catalog import builtin_schemas
 from aitop.model import History
 from aitop.slo.burn import SloStatus, status
 from aitop.slo.discover import discover
 from aitop.slo.spec import SLO, WINDOWS
-from aitop.sources.promql import SchemaPlan, _escape, _vector, duration, instant_queries, plan_schemas
+from aitop.sources.promql import (
+    SchemaPlan,
+    _escape,
+    _vector,
+    duration,
+    instant_queries,
+    plan_schemas,
+)
 from aitop.transport import HttpSettings, httpx_client
 
-NONE_GROUP = "(none)"
 Ratios = dict[tuple[str, str], dict[float, float | None]]  # (schema, model) -> window -> bad ratio
 
 
@@ -108,7 +115,8 @@ class PromSloReader:
                     value = float(series["value"][1])
                     if not math.isfinite(value):
                         continue
-                    group = series["metric"].get(label) or NONE_GROUP
+                    labels = series["metric"]
+                    group = group_of(labels, (label,), labels.get(INSTANCE))[1]  # the table's row
                     entry = sums.setdefault((plan.schema.name, group), {})
                     entry[role] = entry.get(role, 0.0) + value
         out: dict[tuple[str, str], float | None] = {}

@@ -13,19 +13,18 @@ from dataclasses import replace
 
 import requests
 
+from aitop.accumulator import INSTANCE, absent_reasons, group_of
 from aitop.catalog import FEEDBACK_NEGATIVE, FEEDBACK_POSITIVE, Schema
-from aitop.derive import CONCEPT_FIELDS, KIND_NOTES, QUANTILE_FIELDS, RATE_FIELDS, Accumulator, finish_row
-from aitop.engine_fields import RATIO_FIELDS
+from aitop.derive import INDEX, KIND_NOTES, Accumulator, finish_row
 from aitop.gpus import join_gpus, places_of
-from aitop.why import with_why
 from aitop.model import Missing, Row
 from aitop.prommath import parse_le
 from aitop.sanitize import clean
 from aitop.sources.prom_alerts import alerts_from  # noqa: F401 - re-exported for the collector
 from aitop.sources.promql import Query, SchemaPlan
 from aitop.transport import HTTPS_HINT, retry_after_seconds, speaks_https
+from aitop.why import with_why
 
-NONE_GROUP = "(none)"
 MAX_ERROR_CHARS = 2000
 
 
@@ -151,20 +150,13 @@ def _notes(response: requests.Response) -> list[str]:
     return notes
 
 
-def _group(labels: Mapping[str, str], group_labels: tuple[str, ...]) -> tuple[str, str]:
-    for label in group_labels:
-        if labels.get(label):
-            return label, clean(labels[label])
-    return group_labels[0], NONE_GROUP
-
-
 def fields_of(query: Query) -> tuple[str, ...]:
     """The fields a query's answer fills (for every reading of its expression)."""
     fields: dict[str, None] = {}
     for reading in query.readings():
         if reading.kind == "unbounded":  # only explains an empty quantile: its failure empties no field
             continue
-        fields.update(dict.fromkeys((reading.field,) if reading.field else CONCEPT_FIELDS.get(reading.concept, ())))
+        fields.update(dict.fromkeys((reading.field,) if reading.field else INDEX.concept_fields.get(reading.concept, ())))
     return tuple(fields)
 
 
@@ -264,7 +256,7 @@ def assemble_rows(
         if query.kind == "places":  # where rows run, for the GPU join: never a row of its own
             for series in result:
                 labels = series.get("metric", {})
-                key = (query.schema, _group(labels, query.group_labels)[1])
+                key = (query.schema, group_of(labels, query.group_labels, labels.get(INSTANCE), group_by)[1])
                 places.setdefault(key, set()).update(places_of(labels, labels.get("instance")))
     readings = [(query, answer) for query, answer in readings if query.kind != "places"]
     for query, (result, response) in readings:
@@ -273,19 +265,19 @@ def assemble_rows(
         expr, note = _explain(query)
         # The same for every series of the answer: made once per query, not once per series (1,000 rows ×
         # 15 queries is 15,000 series a refresh).
-        if query.concept in QUANTILE_FIELDS:  # finish_row picks the line of the source it used
+        if query.concept in INDEX.quantile_fields:  # finish_row picks the line of the source it used
             line = f"{expr} — {note}{len(result)} series answered by the server"
             kind = "histogram" if query.kind == "quantile" else query.kind
-            explained = [(field, kind) for field in ((query.field,) if query.field else CONCEPT_FIELDS[query.concept])]
+            explained = [(field, kind) for field in ((query.field,) if query.field else INDEX.concept_fields[query.concept])]
             fields: tuple[str, ...] = ()
         else:
             explained = []
-            fields = ("errors",) if query.concept == "errors" else CONCEPT_FIELDS.get(query.concept, ())
-            if query.concept in RATIO_PARTS:  # a ratio's numerator or denominator: derive.py divides them
+            fields = ("errors",) if query.concept == "errors" else INDEX.concept_fields.get(query.concept, ())
+            if query.concept in INDEX.ratio_parts:  # a ratio's numerator or denominator: derive.py divides them
                 fields = (f"@{query.concept}",)
         for series in result:
             labels = series.get("metric", {})
-            label, group = _group(labels, query.group_labels)
+            label, group = group_of(labels, query.group_labels, labels.get(INSTANCE), group_by)
             key = (query.schema, group)
             acc = rows.get(key)
             if acc is None:
@@ -324,21 +316,15 @@ def assemble_rows(
     return finished, warnings
 
 
-#: Counter concepts that are one side of a ratio field (the requests concept also fills its own field).
-RATIO_PARTS = frozenset(concept for ratio in RATIO_FIELDS.values() for concept in (ratio.numerator, ratio.denominator)) - {"requests"}
-
-_WINDOWED = {**{name: concept for concept, name in RATE_FIELDS.items()},
-             **{name: concept for concept, fields in QUANTILE_FIELDS.items() for name, _ in fields}}
-
-
 def _sampled_elsewhere(row: Row, acc: Accumulator) -> Row:
     """A row whose gauges answered but none of its rates or percentiles, though the server holds their
     metrics, lacks samples, not metrics: its series have fewer than two samples in the window (a window
     under two scrape intervals, or new series). (A row with some rates is left alone: a model without,
     say, token counters simply has no such metric.)"""
-    if acc.present & set(_WINDOWED.values()):
+    windowed = INDEX.windowed
+    if acc.present & set(windowed.values()):
         return row
-    fix = [name for name, concept in _WINDOWED.items()
+    fix = [name for name, concept in windowed.items()
            if row.missing.get(name) is Missing.NO_METRIC and concept in acc.exposed and concept not in acc.present]
     if not fix:
         return row
@@ -351,9 +337,7 @@ def _sampled_elsewhere(row: Row, acc: Accumulator) -> Row:
 
 
 def _absent(schema: Schema | None) -> dict[str, str]:
-    if schema is None:
-        return {}
-    return {concept: f"{schema.title}: {why}" for concept, why in schema.absent.items()}
+    return absent_reasons(schema.title, schema.absent) if schema is not None else {}
 
 
 def unknown_where_failed(rows: list[Row], errored: Mapping[Query, Exception]) -> list[Row]:
@@ -405,7 +389,7 @@ def with_infos(rows: list[Row], answered: Mapping[Query, tuple[list, requests.Re
 
 
 def query_label(query: Query) -> str:
-    """A query's name in messages: its field (latency_p95) or concept (requests) and schema."""
+    """A query's name in messages: its field (for a quantile) or concept (requests) and schema."""
     return f"{query.schema} {(query.field or query.concept).replace('_', ' ')}"
 
 

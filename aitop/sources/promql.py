@@ -14,15 +14,14 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 
 from aitop.catalog import Resolved, Schema, Variant, alternates, choose_all, fingerprint
-from aitop.derive import GAUGE_FIELDS, GOODPUT_FIELDS, QUANTILE_FIELDS, RATE_FIELDS
+from aitop.derive import INDEX
 
 INSTANCE = "instance"
 INF_BUCKET = 'le="+Inf"'
-GOODPUT_CONCEPTS = {concept: name for name, (concept, _) in GOODPUT_FIELDS.items()}
 
 
 def duration(seconds: float) -> str:
@@ -182,7 +181,7 @@ def _matcher_for(matcher: str, plan: SchemaPlan, variant: Variant) -> str:
 
 
 def _quantiles_regex(concept: str) -> str:
-    return _escape(_alternatives(f"{q:g}" for _, q in QUANTILE_FIELDS[concept]))
+    return _escape(_alternatives(f"{q:g}" for _, q in INDEX.quantile_fields[concept]))
 
 
 def _vector(plan: SchemaPlan, variant: Variant, names: Sequence[str], labels: Sequence[str], extra: Sequence[str],
@@ -244,11 +243,11 @@ def instant_queries(plan: SchemaPlan, *, window: float, group_by: str | None, ma
                     else build(resolved)
 
             if variant.kind == "histogram":
-                for field_name, q in QUANTILE_FIELDS.get(concept, ()):
+                for field_name, q in INDEX.quantile_fields.get(concept, ()):
                     expr = either(lambda found, q=q: f"histogram_quantile({q:g}, sum by ({_by(['le', *group])}) "
                                   f"({_vector(plan, found.variant, found.values, labels, extra, rate)}))")
                     queries.append(Query(name, concept, "quantile", expr, field=field_name, **common))
-                if concept not in GOODPUT_CONCEPTS:
+                if concept not in INDEX.goodput_concepts:
                     # Observations/s per row: beside a NaN quantile they tell "only a +Inf bucket" (an OTel
                     # histogram without bounds) from "nothing observed"; the goodput buckets below tell it too.
                     expr = either(lambda found: f"sum by ({_by(group)}) "
@@ -257,7 +256,7 @@ def instant_queries(plan: SchemaPlan, *, window: float, group_by: str | None, ma
                 else:  # bucket rates by bound: goodput reads the bound at its target
                     expr = either(lambda found: f"sum by ({_by(['le', *group])}) "
                                   f"({_vector(plan, found.variant, found.values, labels, extra, rate)})")
-                    queries.append(Query(name, concept, "buckets", expr, field=GOODPUT_CONCEPTS[concept],
+                    queries.append(Query(name, concept, "buckets", expr, field=INDEX.goodput_concepts[concept],
                                          window=window, **common))
             elif variant.kind == "summary":
                 # Raw quantile lines: whether one series or several hold a row is decided while reading.
@@ -323,79 +322,91 @@ def places_queries(plans: Sequence[SchemaPlan], *, group_by: str | None) -> list
 
 
 def row_expression(plan: SchemaPlan, field: str, *, window: float, matcher: str) -> str | None:
-    """One field of one row as a single PromQL expression (for `query_range`), or None if unavailable.
+    """One field of one row as a single PromQL expression (for `query_range`), or None if unavailable: the
+    field's derivation (`aitop.derivations`) composes it from `_RowQueries`."""
+    spec = INDEX.by_name.get(field)
+    return spec.derive.promql(_RowQueries(plan, window, matcher)) if spec is not None else None
 
-    Built from the instant queries' parts (`_vector`): the same coalescing of group labels (LiteLLM's
-    `requested_model`, else `model`) and the same spellings joined with `or` (vLLM V0's KV gauge where V1's
-    is absent), so a row's history reads the series its table row reads — then summed to one series.
-    """
-    w = duration(window)
 
-    def rate_fn(selector: str) -> str:
-        return f"rate({selector}[{w}])"
+class _RowQueries:
+    """One row's concepts as PromQL summed to one series, built from the instant queries' parts (`_vector`):
+    the same coalescing of group labels (LiteLLM's `requested_model`, else `model`) and the same spellings
+    joined with `or` (vLLM V0's KV gauge where V1's is absent), so a row's history reads the series its
+    table row reads."""
 
-    def vector(found: Resolved, names: Sequence[str], extra: Sequence[str] = (), fn=lambda selector: selector) -> str:
+    def __init__(self, plan: SchemaPlan, window: float, matcher: str) -> None:
+        self.plan, self.matcher, self.w = plan, matcher, duration(window)
+
+    def _rate_fn(self, selector: str) -> str:
+        return f"rate({selector}[{self.w}])"
+
+    def _over(self, concept: str) -> Callable[[str], str]:
+        # as the table reads it: a per-query cost gauge averaged over the window (`instant_queries`)
+        if concept == "cost_per_query":
+            return lambda sel: f"avg_over_time({sel}[{self.w}])"
+        return lambda sel: sel
+
+    def _vector(self, found: Resolved, names: Sequence[str], extra: Sequence[str] = (),
+                fn: Callable[[str], str] = lambda selector: selector) -> str:  # fmt: skip
         variant = found.variant
-        row = _matcher_for(matcher, plan, variant)
-        return _vector(plan, variant, names, plan.group_labels(None, variant), [row, *extra], fn)
+        row = _matcher_for(self.matcher, self.plan, variant)
+        return _vector(self.plan, variant, names, self.plan.group_labels(None, variant), [row, *extra], fn)
 
-    def either(concept: str, resolved: Resolved, build) -> str:
+    def _either(self, concept: str, resolved: Resolved, build: Callable[[Resolved], str]) -> str:
         """`build` over each spelling of the concept, the first one a row has (as `instant_queries`)."""
-        spellings = (resolved, *plan.others.get(concept, ()))
+        spellings = (resolved, *self.plan.others.get(concept, ()))
         return " or ".join(f"({build(found)})" for found in spellings) if len(spellings) > 1 else build(resolved)
 
-    def scaled(expr: str, variant: Variant) -> str:
+    @staticmethod
+    def _scaled(expr: str, variant: Variant) -> str:
         if variant.scale == 1:
             return expr
         return f"({expr}) * {variant.scale:g}" if " or " in expr else f"{expr} * {variant.scale:g}"  # `or` binds last
 
-    def rate(concept: str) -> str | None:
-        if not (found := plan.chosen.get(concept)):
+    def rate(self, concept: str) -> str | None:
+        if not (found := self.plan.chosen.get(concept)):
             return None
         resolved, variant = found[0], found[0].variant
-        if plan.others.get(concept):  # (alternates exist only for one-name counters)
-            return scaled(either(concept, resolved, lambda f: f"sum({vector(f, f.values, fn=rate_fn)})"), variant)
+        if self.plan.others.get(concept):  # (alternates exist only for one-name counters)
+            return self._scaled(self._either(concept, resolved,
+                                             lambda f: f"sum({self._vector(f, f.values, fn=self._rate_fn)})"), variant)
         names = [(n,) for n in resolved.values] if variant.metric_regex is None else [resolved.values]
-        terms = [f"sum({vector(resolved, selected, fn=rate_fn)})" for selected in names]
+        terms = [f"sum({self._vector(resolved, selected, fn=self._rate_fn)})" for selected in names]
         # `or vector(0)` per name: a name without series must not blank the sum of the others
         total = terms[0] if len(terms) == 1 else " + ".join(f"({term} or vector(0))" for term in terms)
-        return scaled(total, variant)
+        return self._scaled(total, variant)
 
-    def distribution(concept: str, resolved: Resolved, q: float) -> str:
+    def _distribution(self, concept: str, resolved: Resolved, q: float) -> str:
         variant = resolved.variant
         if variant.kind == "histogram":
-            return scaled(either(concept, resolved, lambda f: f"histogram_quantile({q:g}, sum by (le) "
-                                 f"({vector(f, f.values, fn=rate_fn)}))"), variant)
+            return self._scaled(self._either(concept, resolved, lambda f: f"histogram_quantile({q:g}, sum by (le) "
+                                             f"({self._vector(f, f.values, fn=self._rate_fn)}))"), variant)
         if variant.kind == "mean":
-            total = f"sum({vector(resolved, resolved.values, fn=rate_fn)})"
-            count = f"sum({vector(resolved, resolved.counts, fn=rate_fn)})"
-            return scaled(f"{total} / {count}", variant)
+            total = f"sum({self._vector(resolved, resolved.values, fn=self._rate_fn)})"
+            count = f"sum({self._vector(resolved, resolved.counts, fn=self._rate_fn)})"
+            return self._scaled(f"{total} / {count}", variant)
         if variant.kind == "summary":  # only while one series holds the row, as in the table
-            line = vector(resolved, resolved.values, [f'quantile="{q:g}"'])
-            return scaled(f"(max({line}) and on () (count({line}) == 1))", variant)
-        return scaled(either(concept, resolved, lambda f: f"{variant.aggregate}({vector(f, f.values)})"), variant)
+            line = self._vector(resolved, resolved.values, [f'quantile="{q:g}"'])
+            return self._scaled(f"(max({line}) and on () (count({line}) == 1))", variant)
+        return self._scaled(self._either(concept, resolved,
+                                         lambda f: f"{variant.aggregate}({self._vector(f, f.values)})"),
+                            variant)
 
-    for concept, name in RATE_FIELDS.items():
-        if field == name:
-            return rate(concept)
-    for concept, fields in QUANTILE_FIELDS.items():
-        for name, q in fields:
-            if field == name and (found := plan.chosen.get(concept)):
-                # a summary, else its fallback: the source the table shows
-                return " or ".join(f"({distribution(concept, entry, q)})" for entry in found) if len(found) > 1 \
-                    else distribution(concept, found[0], q)
-    for concept, name in GAUGE_FIELDS.items():
-        if field == name and (found := plan.chosen.get(concept)):
-            resolved, variant = found[0], found[0].variant
-            # as the table reads it: a per-query cost gauge averaged over the window (`instant_queries`)
-            over = (lambda sel: f"avg_over_time({sel}[{w}])") if concept == "cost_per_query" else (lambda sel: sel)
-            return scaled(either(concept, resolved, lambda f: f"{variant.aggregate}({vector(f, f.values, fn=over)})"),
-                          variant)
-    if field == "error_rate" and rate("errors") and rate("requests"):
-        return f"({rate('errors')} or vector(0)) / {rate('requests')}"
-    if field == "cost_per_hour" and rate("cost"):
-        return f"{rate('cost')} * 3600"
-    return None
+    def distribution(self, concept: str, q: float) -> str | None:
+        if not (found := self.plan.chosen.get(concept)):
+            return None
+        # a summary, else its fallback: the source the table shows
+        return " or ".join(f"({self._distribution(concept, entry, q)})" for entry in found) if len(found) > 1 \
+            else self._distribution(concept, found[0], q)
+
+    def gauge(self, concept: str) -> str | None:
+        if not (found := self.plan.chosen.get(concept)):
+            return None
+        resolved, variant = found[0], found[0].variant
+        over = self._over(concept)
+        return self._scaled(self._either(concept, resolved,
+                                         lambda f: f"{variant.aggregate}({self._vector(f, f.values, fn=over)})"),
+                            variant)
 
 
 def history_step(seconds: float, points: int = 240, max_points: int = 11_000) -> float:

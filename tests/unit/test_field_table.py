@@ -17,9 +17,6 @@ from aitop.format import format_value
 from aitop.output import TABLE_FIELDS
 
 PACKAGE = Path(__file__).resolve().parents[2] / "aitop"
-#: Files the source side of the field table rewires on a branch of its own (they spell field names in their
-#: derivation tables, PromQL docs and the model's legacy FieldSpec lists); counted out here until it lands.
-SOURCE_SIDE = frozenset({"derive.py", "model.py", "sources/prom_results.py"})
 #: At most this many files under aitop/ spell a field's name: its entry, the built-in config, one more.
 MOST_FILES = 3
 
@@ -31,7 +28,7 @@ def spelled_in(name: str) -> list[str]:
         if not path.is_file() or path.suffix not in {".py", ".toml", ".json", ".md", ".txt", ".tcss"}:
             continue
         relative = path.relative_to(PACKAGE).as_posix()
-        if relative not in SOURCE_SIDE and name in path.read_text(encoding="utf-8"):
+        if name in path.read_text(encoding="utf-8"):
             found.append(relative)
     return found
 

@@ -1,0 +1,227 @@
+"""What a source knows about one row while it aggregates (`Accumulator`), the row while its fields are derived
+(`Draft`), and the wording the explanations share.
+
+Both transports fill the same `Accumulator` — scrape mode from its windows (`aitop.rows`), Prometheus mode
+from query answers (`aitop.sources.prom_results`) — and `aitop.derive.finish_row` turns it into a `Row`, each
+field by its declared derivation (`aitop.derivations`).
+
+A latency-like field (latency, TTFT, TPOT, queue) is read from the best source the row has: a summary
+quantile when exactly one series holds it (summaries of separate series cannot be merged), else histogram
+buckets, else a mean (Δsum/Δcount), else a gauge's last value. A mean or a last value fills every field of
+its concept, and its provenance says it is not a percentile.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from aitop.missing import Missing
+from aitop.prommath import Histogram
+from aitop.sanitize import clean
+
+#: The pseudo-label naming a series' target (host:port), as Prometheus's `instance` label does.
+INSTANCE = "instance"
+#: The row of series that lack the label the user chose to group by.
+NONE_GROUP = "(none)"
+
+MONOTONICITY_INFO = "input to histogram_quantile needed to be fixed for monotonicity"
+#: What a latency-like field read from something other than a histogram is (said in its provenance).
+KIND_NOTES: Mapping[str, str] = {
+    "summary": "a client-side summary quantile of one series (summaries are not mergeable)",
+    "mean": "a mean (Δsum/Δcount), not a percentile: no histogram exists",
+    "gauge": "the last observed value (a gauge), not a percentile",
+}
+#: How a gauge's readings across series become one value.
+AGGREGATE: Mapping[str, Callable[[list[float]], float]] = {
+    "sum": sum, "max": max, "min": min, "avg": lambda values: sum(values) / len(values),
+}
+
+
+def group_of(labels: Mapping[str, str], group_labels: Sequence[str], target: str | None,
+             group_by: str | None = None) -> tuple[str, str]:  # fmt: skip
+    """(label used, sanitised row name) of one series, in both modes: the `group_by` label when one was
+    chosen (`instance`: the series' target; lacking it: `(none)`), else the first of the schema's model labels
+    it has, else its target. Prometheus mode's PromQL names series the same way before it sums them
+    (`aitop.sources.promql._vector`) for schemas with several model labels; for a schema with one, a series
+    without it is summed into the `(none)` row there (naming it by its `instance` in PromQL would hold more
+    samples at once, over a server's --query.max-samples where the plain query fits)."""
+    if group_by is not None:
+        value = target if group_by == INSTANCE else labels.get(group_by)
+        return group_by, clean(value) if value else NONE_GROUP
+    for label in group_labels:
+        if value := labels.get(label):
+            return label, clean(value)
+    if target:
+        return INSTANCE, clean(target)
+    return (group_labels[0] if group_labels else INSTANCE), NONE_GROUP  # (an answer that lost its instance)
+
+
+def absent_reasons(title: str, absent: Mapping[str, str]) -> dict[str, str]:
+    """concept -> why a schema cannot provide it, as a row's notes say it ("vLLM: …")."""
+    return {concept: f"{title}: {why}" for concept, why in absent.items()}
+
+
+@dataclass(slots=True)
+class Provenance:
+    """Where a concept's numbers came from (one per concept and variant kind), for the explain view."""
+
+    metrics: set[str] = field(default_factory=set)
+    counts: set[str] = field(default_factory=set)  # a mean's denominator
+    selector: str = ""
+    series: int = 0
+    targets: set[str] = field(default_factory=set)
+    elapsed: float = 0.0
+    scale: float = 1.0
+    aggregate: str = "sum"
+
+
+@dataclass(slots=True)
+class Accumulator:
+    """Everything known about one row while a source aggregates; `finish_row` turns it into a `Row`."""
+
+    group_label: str
+    present: set[str] = field(default_factory=set)  # concepts with a series in this row
+    exposed: set[str] = field(default_factory=set)  # concepts the row's targets expose (for any row)
+    counted: set[str] = field(default_factory=set)  # concepts with a series that has a window-long increase
+    rates: dict[str, float] = field(default_factory=lambda: defaultdict(float))
+    buckets: dict[str, dict[float, float]] = field(default_factory=lambda: defaultdict(lambda: defaultdict(float)))
+    gauges: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    aggregates: dict[str, str] = field(default_factory=dict)  # gauge concept -> sum | max | avg
+    summaries: dict[str, dict[float, list[float]]] = field(
+        default_factory=lambda: defaultdict(lambda: defaultdict(list)))
+    means: dict[str, list[float]] = field(default_factory=lambda: defaultdict(lambda: [0.0, 0.0]))
+    error_types: dict[str, float] = field(default_factory=lambda: defaultdict(float))
+    votes: list[float] = field(default_factory=lambda: [0.0, 0.0])  # positive, negative per second
+    stale: bool = False
+    provenance: dict[tuple[str, str], Provenance] = field(default_factory=lambda: defaultdict(Provenance))
+    quantiles: dict[str, float] = field(default_factory=dict)  # field -> value a server computed (NaN: none)
+    queries: dict[str, str] = field(default_factory=dict)  # field -> the PromQL a server answered
+    kind_queries: dict[tuple[str, str], str] = field(default_factory=dict)  # (field, source kind) -> PromQL
+    absent: Mapping[str, str] = field(default_factory=dict)  # concept -> why the schema cannot provide it
+    data_since: float | None = None  # unix time from which every target's window behind the row is unbroken
+    replicas: set[str] = field(default_factory=set)  # targets behind the row (scrape mode)
+    replicas_up: set[str] = field(default_factory=set)
+    places: set[str] = field(default_factory=set)  # hosts and pods behind the row (aitop.gpus joins on them)
+    #: concept -> bound -> cumulative rate, from a server's `sum by (le)` answer (goodput in Prometheus mode;
+    #: kept apart from `buckets`, which a server's quantiles make unnecessary)
+    goodput_buckets: dict[str, dict[float, float]] = field(
+        default_factory=lambda: defaultdict(lambda: defaultdict(float)))
+    #: concept -> observations/s of a histogram whose quantiles a server computed (Prometheus mode): with a
+    #: NaN quantile, observations mean fewer than two buckets — only +Inf, as `buckets` shows in scrape mode
+    unbounded: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def served(self) -> bool:
+        """Whether a server answered this row (Prometheus mode): its PromQL is then the explanation."""
+        return bool(self.queries or self.kind_queries)
+
+
+@dataclass(slots=True)
+class Draft:
+    """One row while its fields are derived: values, why each empty one is empty, what each was read from."""
+
+    acc: Accumulator
+    values: dict[str, float | None] = field(default_factory=dict)
+    missing: dict[str, Missing] = field(default_factory=dict)
+    notes: dict[str, str] = field(default_factory=dict)  # field -> why it is empty, when more can be said
+    lines: dict[str, str] = field(default_factory=dict)  # field -> its explanation, known while deriving it
+    used: dict[str, str] = field(default_factory=dict)  # latency-like field -> the source kind it was read from
+    histograms: dict[str, Histogram] = field(default_factory=dict)  # concept -> merged buckets, once per row
+
+    def unknown(self, concept: str) -> Missing:
+        """Why a field of this concept is empty: no series, too few samples, or nothing observed."""
+        if concept not in self.acc.present:
+            return Missing.NO_METRIC
+        if concept not in self.acc.counted:
+            return Missing.NOT_ENOUGH_SAMPLES
+        return Missing.NO_OBSERVATIONS
+
+    def put(self, name: str, value: float | None, concept: str) -> None:
+        """Set a field; None or NaN is unknown, for the reason `concept`'s data gives."""
+        if value is None or math.isnan(value):
+            self.values[name] = None
+            self.missing[name] = self.unknown(concept)
+        else:
+            self.values[name] = value
+
+    def rate(self, concept: str) -> float | None:
+        """A counter concept's summed rate, or None when no series of it had a window-long increase."""
+        return self.acc.rates.get(concept) if concept in self.acc.counted else None
+
+
+def detail(source: Provenance) -> str:
+    """How much data a locally computed field rests on."""
+    targets = len(source.targets)
+    return (
+        f"{source.series} series from {targets} target{'s' if targets != 1 else ''}, "
+        f"computed locally from scrapes {source.elapsed:.1f}s apart"
+    )
+
+
+def scaled(source: Provenance) -> str:
+    return "" if source.scale == 1 else f" × {source.scale:g}"
+
+
+def selected(source: Provenance, counts: bool = False) -> str:
+    return ", ".join(sorted(source.counts if counts else source.metrics)) + source.selector
+
+
+def rate_text(source: Provenance, counts: bool = False) -> str:
+    """The PromQL equivalent of a counter's locally computed rate."""
+    return f"sum(rate({selected(source, counts)}[{source.elapsed:.1f}s]))"
+
+
+def distribution_line(acc: Accumulator, concept: str, kind: str, q: float) -> str:
+    """The local explanation of a latency-like field read from a source of `kind`."""
+    source = acc.provenance[(concept, kind)]
+    window = f"{source.elapsed:.1f}s"
+    if kind == "histogram":
+        bounds = "" if source.scale == 1 else f" (bounds × {source.scale:g})"
+        return f"histogram_quantile({q:g}, sum by (le) (rate({selected(source)}[{window}]))){bounds} — {detail(source)}"
+    if kind == "summary":
+        return f'{selected(source)}{{quantile="{q:g}"}}{scaled(source)} — {KIND_NOTES[kind]}; {detail(source)}'
+    if kind == "mean":
+        mean = f"{rate_text(source)} / {rate_text(source, counts=True)}{scaled(source)}"
+        return f"{mean} — {KIND_NOTES[kind]}; {detail(source)}"
+    return f"{source.aggregate}({selected(source)}){scaled(source)} — {KIND_NOTES[kind]}; {detail(source)}"
+
+
+def distribution(draft: Draft, concept: str, name: str, q: float) -> tuple[float | None, str | None, int]:
+    """(value, source kind, summary series that could not be merged) of one latency-like field.
+    The draft keeps each concept's merged buckets for its other fields."""
+    acc, histograms = draft.acc, draft.histograms
+    unmerged = 0
+    lines = acc.summaries.get(concept, {}).get(q)
+    if lines:
+        if len(lines) == 1:
+            return lines[0], "summary", 0
+        unmerged = len(lines)
+    if name in acc.quantiles:
+        return acc.quantiles[name], "histogram", unmerged
+    buckets = acc.buckets.get(concept)
+    if buckets:
+        histogram = histograms.get(concept)
+        if histogram is None:
+            histogram = histograms[concept] = Histogram(buckets.items())
+        return histogram.quantile(q), "histogram", unmerged
+    if concept in acc.means:
+        total, count = acc.means[concept]
+        return (total / count if count else math.nan), "mean", unmerged
+    samples = acc.gauges.get(concept)
+    if samples:
+        return AGGREGATE[acc.aggregates.get(concept, "avg")](samples), "gauge", unmerged
+    return None, None, unmerged
+
+
+def unbounded(acc: Accumulator, concept: str, histogram: Histogram | None) -> float:
+    """Observations/s of a histogram holding only a +Inf bucket; 0 when it has bounds or nothing is known.
+    Scrape mode has the buckets; a server answered either its bucket rates by bound (goodput) or the +Inf
+    rate alone (read only beside a NaN quantile: with observations, fewer than two buckets)."""
+    if histogram is not None:
+        return histogram.ordered[0][1] if len(histogram.ordered) == 1 else 0.0
+    if server := acc.goodput_buckets.get(concept):
+        return server.get(math.inf, 0.0) if len(server) == 1 else 0.0
+    return acc.unbounded.get(concept, 0.0)
