@@ -22,6 +22,7 @@ from aitop.sanitize import clean
 from aitop.slo.burn import PairState, SloStatus, _duration
 from aitop.ui.cells import Palette
 from aitop.ui.themes import palette_from_variables
+from aitop.ui.typed import aitop_app
 
 NO_SLOS = ("no SLOs: add [[slo]] entries to the config (see aitop.example.toml), or let the Prometheus server "
            "record Sloth or Pyrra rules")
@@ -98,12 +99,12 @@ class SloScreen(ModalScreen[None]):
     async def _load(self) -> None:
         from aitop.slo.judge import slo_statuses
 
-        monitor = self.app.monitor
+        monitor = aitop_app(self).monitor
         ops = getattr(monitor, "ops", None)
         http, timeout = getattr(monitor, "ops_http", (None, 10.0))
         try:
             self.statuses = await slo_statuses(ops.slos if ops is not None else (), monitor, http=http,
-                                               timeout=timeout, interval=getattr(self.app, "poll_seconds", 2.0))
+                                               timeout=timeout, interval=aitop_app(self).poll_seconds)
             self.error = None
         except Exception as exc:  # noqa: BLE001 — shown in the view, never a traceback
             self.error = f"burn rates not read: {type(exc).__name__}: {clean(str(exc), 160)}"

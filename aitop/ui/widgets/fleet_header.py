@@ -71,7 +71,13 @@ class FleetHeader(Widget):
         self._render_header()
 
     def on_resize(self, _event: Resize) -> None:
+        lines = self.text.plain.count("\n")
         self._render_header()
+        if self.text.plain.count("\n") != lines:
+            # A new height asked for while the screen is being laid out is not laid out again (Textual
+            # 8.2.8); the first frame's layout can be the first to size the header for a snapshot already
+            # shown. Ask again once this frame is done.
+            self.call_after_refresh(self.refresh, layout=True)
 
     def apply(self, snapshot: Snapshot) -> None:
         """Show the totals of `snapshot`."""
