@@ -7,6 +7,8 @@ header changes (another sort column, group label or terminal width), which is a 
 
 from __future__ import annotations
 
+from typing import cast
+
 from rich.cells import cell_len
 from rich.style import Style
 from rich.text import Text
@@ -322,7 +324,8 @@ class TopTable(LazyTable):
         before = self.shown()
         rank = {row_key(row): index for index, row in enumerate(rows)}
         for key in [key for key in self.rows if key.value not in rank]:
-            self.forget(key.value)  # type: ignore[arg-type]
+            if key.value is not None:  # every row here was added with a key
+                self.forget(key.value)
             self.remove_row(key)
         for row, key in zip(rows, rank):
             stale = snapshot.stale or row.stale
@@ -340,5 +343,5 @@ class TopTable(LazyTable):
 
     def build(self, key: str, item: object) -> dict[str, SortableText]:
         """The cells of a deferred row, now that it is on screen."""
-        row, stale = item  # type: ignore[misc]
+        row, stale = cast("tuple[Row, bool]", item)  # what `apply` deferred for it
         return self._cells(row, self._palette, stale)
