@@ -214,6 +214,18 @@ class AitopApp(App[None]):
             self.show(snapshot)
         return snapshot
 
+    def forget_closed_watchers(self) -> None:
+        """Drop closed screens' watchers of the app's reactives (a data screen calls it as it closes).
+
+        Textual forgets them only when the watched value next changes, and the interval may never change
+        again: each closed drill-down would stay in memory until then. Announcing each value again does
+        it now; the screens still open find their values unchanged.
+        """
+        self.mutate_reactive(AitopApp.snapshot)
+        self.mutate_reactive(AitopApp.paused)
+        self.mutate_reactive(AitopApp.held)
+        self.mutate_reactive(AitopApp.poll_seconds)
+
     def show(self, snapshot: Snapshot) -> None:
         """Put `snapshot` on display: every data screen watching `snapshot` shows it."""
         self.snapshot = snapshot

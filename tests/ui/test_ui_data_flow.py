@@ -5,6 +5,8 @@ one per widget however long the app runs."""
 from __future__ import annotations
 
 import asyncio
+import gc
+import weakref
 
 from textual.worker import WorkerState
 from ui_fakes import T0, FakeCollector, collected, fleet, make_row, remote_history
@@ -158,3 +160,26 @@ async def test_a_new_range_cancels_the_running_load_and_a_refresh_waits_for_it(m
         await app.workers.wait_for_complete()
         await pilot.pause()
         assert asked == [900.0, 300.0] and screen.loads == 1 and screen.range_seconds == 300.0
+
+
+async def test_closed_drill_downs_are_not_kept_alive_by_watchers_or_signals(make_app):
+    """Textual drops a closed node's watchers of another node only when the watched value next changes,
+    and a signal's subscribers only when it next publishes; the interval or the theme may never change
+    again, so each closed drill-down would stay in memory until then."""
+    app = make_app([collected(fleet())])
+    async with app.run_test(size=SIZE) as pilot:
+        await app.poll_once()
+        await pilot.pause()
+        closed: list[weakref.ref[DetailScreen]] = []
+        for _ in range(6):
+            await pilot.press("enter")
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            assert isinstance(app.screen, DetailScreen)
+            closed.append(weakref.ref(app.screen))
+            await pilot.press("escape")
+            await pilot.pause()
+        await pilot.pause()
+        gc.collect()
+        alive = [screen for ref in closed if (screen := ref()) is not None]
+        assert len(alive) <= 1, f"{len(alive)} of 6 closed drill-downs still referenced"

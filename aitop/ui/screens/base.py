@@ -45,6 +45,9 @@ class DataScreen(AitopScreen[None]):
         self._poll_state_changed()
         self.watch(app, "snapshot", self._snapshot_changed)  # init: the one on display now, if any
 
+    def on_unmount(self) -> None:
+        self.aitop.forget_closed_watchers()
+
     def _snapshot_changed(self, snapshot: Snapshot | None) -> None:
         # The one on display, set again (resume with nothing new, a regroup shown twice): no work. A screen
         # just popped (its watchers go when it closes) has nothing left to show it in.

@@ -178,6 +178,9 @@ class DetailScreen(DataScreen):
         self.app.theme_changed_signal.subscribe(self, lambda _theme: self._show_row())  # once: on mount
         fields.focus()
 
+    def on_unmount(self) -> None:
+        self.app.theme_changed_signal.unsubscribe(self)  # else held (and the screen with it) until a theme change
+
     # -- snapshots -------------------------------------------------------------------------------------
 
     def show_snapshot(self, snapshot: Snapshot) -> None:

@@ -29,7 +29,9 @@ class KeyBar(Static):
         self.call_after_refresh(self.show_keys)
 
     def on_unmount(self) -> None:
+        # Signals hold their subscribers until they next publish: a closed screen's bar would stay in memory.
         self.screen.bindings_updated_signal.unsubscribe(self)
+        self.app.theme_changed_signal.unsubscribe(self)
 
     def _bindings_changed(self, _screen: Screen) -> None:
         self.show_keys()

@@ -248,6 +248,11 @@ class StatusBar(Widget):
         # 86,400 a day, and a theme change then re-rendered the line that many times).
         self.app.theme_changed_signal.subscribe(self, self._on_theme_changed)
 
+    def on_unmount(self) -> None:
+        # The signal holds its subscribers until it next publishes; a closed screen's widgets would stay in
+        # memory until the next theme change.
+        self.app.theme_changed_signal.unsubscribe(self)
+
     def _tick(self) -> None:
         """Once a second: count the age on only while the data is overdue (older than the refresh interval
         and a second) or stale. On schedule every refresh shows "updated 0s ago" anyway, and a live display

@@ -104,6 +104,11 @@ class TopTable(LazyTable):
         self._ensure_columns()
         self.app.theme_changed_signal.subscribe(self, self._on_theme_changed)
 
+    def on_unmount(self) -> None:
+        # The signal holds its subscribers until it next publishes; a closed screen's widgets would stay in
+        # memory until the next theme change.
+        self.app.theme_changed_signal.unsubscribe(self)
+
     def fit(self, width: int, *, redraw: bool = True) -> None:
         """Show the columns that fit `width` cells. The screen calls it with the whole width (on resize, and
         before every snapshot), never with what an alert sidebar leaves: an alert must not hide columns."""
