@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from textual.app import App
 from textual.dom import DOMNode
-from textual.screen import Screen
+from textual.screen import ModalScreen, Screen
 from textual.worker import Worker
 
 if TYPE_CHECKING:  # a runtime import would be circular: the app imports the screens
@@ -28,6 +28,18 @@ def aitop_app(owner: DOMNode | App[Any]) -> AitopApp:
 class AitopScreen(Screen[ResultT]):
     """A screen of aitop: `self.aitop` is the running app, typed; its workers' failures reach the app's
     error router (Textual tells only the node that started a worker, and does not bubble it)."""
+
+    @property
+    def aitop(self) -> AitopApp:
+        """The running app, with its monitor, views, poll state and snapshot."""
+        return aitop_app(self)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        self.aitop.on_worker_state_changed(event)
+
+
+class AitopModalScreen(ModalScreen[ResultT]):
+    """A dialog of aitop: like `AitopScreen`, over the screen below it."""
 
     @property
     def aitop(self) -> AitopApp:
