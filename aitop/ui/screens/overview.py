@@ -133,8 +133,6 @@ class OverviewScreen(DataScreen):
 
     def on_mount(self) -> None:
         # Before the base class's on_mount shows the snapshot on display: the columns must exist first.
-        if not self.on_stack:
-            return
         self.view_name = self.aitop.views[0].name
         self.table.set_columns(self.view.columns())
         self.query_one(FleetHeader).view = self.view_name
