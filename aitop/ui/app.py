@@ -1,8 +1,9 @@
-"""The aitop TUI: wiring only — themes, the poll timer and worker, global key bindings, routing.
+"""The aitop TUI: wiring only — themes, the poll timer and worker, global key bindings, worker errors.
 
 What a poll shows and what screen keys do live in the screens and widgets; where numbers come from lives
-in `aitop.monitor`. Every snapshot goes to every `DataScreen` on the stack, so a screen underneath is
-current when it comes back to the top.
+in `aitop.monitor`. A poll sets the app's `snapshot` reactive; every data screen watches it (and `paused`,
+`held`, `poll_seconds`) from its mount on, so a screen underneath is current when it comes back to the top
+and a screen pushed later starts from the snapshot on display.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from pathlib import Path
 
 from textual.app import App
 from textual.binding import Binding
+from textual.reactive import var
 from textual.timer import Timer
 from textual.worker import Worker, WorkerState
 
@@ -25,7 +27,7 @@ from aitop.model import Snapshot
 from aitop.monitor import Monitor
 from aitop.sanitize import clean
 from aitop.ui.commands import INTERVALS, AitopCommands
-from aitop.ui.screens import DataScreen, HelpScreen, OverviewScreen
+from aitop.ui.screens import HelpScreen, OverviewScreen
 from aitop.ui.themes import (
     DEFAULT_THEME,
     NO_COLOR_VARIABLE,
@@ -34,8 +36,7 @@ from aitop.ui.themes import (
     theme_cycle,
     variable_defaults,
 )
-from aitop.ui.views import VIEWS, with_user_columns
-from aitop.ui.widgets import UiState
+from aitop.ui.views import VIEWS, View, with_user_columns
 from aitop.ui.widgets.status_bar import format_interval
 
 log = logging.getLogger(__name__)
@@ -45,6 +46,9 @@ NO_TERMINAL_HINT = (
 )
 #: Exit status when the terminal hangs up (128 + SIGHUP, as a shell would report it).
 EXIT_HANGUP = 128 + 1
+#: What a failed worker of each group is called in the one-line error notice (the worker's description
+#: otherwise). Only the exception's type is shown: its text can carry URLs with credentials.
+FAILED_WORK = {"poll": "refresh failed", "detail-load": "drill-down history not loaded"}
 
 
 class AitopApp(App[None]):
@@ -95,6 +99,17 @@ class AitopApp(App[None]):
         Binding("ctrl+l", "redraw", "Redraw", show=False, priority=True, tooltip="repaint the whole screen"),
     ]
 
+    #: The snapshot on display; data screens watch it. Set again with the same snapshot (resume with
+    #: nothing new), the watchers run and find it on display already: comparing snapshots by value would
+    #: cost more than that.
+    snapshot: var[Snapshot | None] = var(None, always_update=True)
+    #: The display is frozen while polls go on (`p`).
+    paused: var[bool] = var(False)
+    #: Snapshots collected since the display froze (shown on resume).
+    held: var[int] = var(0)
+    #: Seconds between polls, shown and changed with +/- even when no timer runs (tests).
+    poll_seconds: var[float] = var(2.0)
+
     def __init__(
         self,
         monitor: Monitor,
@@ -106,17 +121,14 @@ class AitopApp(App[None]):
         config_path: str | os.PathLike[str] | None = None,
     ) -> None:
         super().__init__()
+        self.views: tuple[View, ...]
         self.views, problems = with_user_columns(VIEWS, columns or {})
         self.config_path = config_path
         self.monitor = monitor
         self.interval = interval
-        #: Seconds between polls, shown and changed with +/- even when no timer runs (tests).
         self.poll_seconds = interval if interval is not None else 2.0
         self.clock = clock
-        self.snapshot: Snapshot | None = None  # the snapshot on display
         self.latest: Snapshot | None = None  # the newest one collected (newer than `snapshot` while paused)
-        self.paused = False
-        self.held = 0
         self.polls_skipped = 0
         self._poll_busy = False
         self._timer: Timer | None = None
@@ -157,7 +169,9 @@ class AitopApp(App[None]):
     @property
     def overview(self) -> OverviewScreen:
         """The main screen (the bottom of the screen stack)."""
-        return self.screen_stack[0]  # type: ignore[return-value]
+        overview = self.screen_stack[0]
+        assert isinstance(overview, OverviewScreen)  # the default screen, never popped
+        return overview
 
     def on_mount(self) -> None:
         # Back from a suspension (ctrl+z then `fg`, or SIGTSTP/SIGCONT from outside) the terminal shows
@@ -167,9 +181,8 @@ class AitopApp(App[None]):
             self.notify(notice, severity="warning", markup=False)
         if not self.is_headless:
             self._handle_hangup()
-        self._route_state()
         if self.interval is not None:
-            self.request_poll()  # poll_once waits for the overview's widgets before showing it
+            self.request_poll()
             self._timer = self.set_interval(self.poll_seconds, self.request_poll)
 
     def _handle_hangup(self) -> None:
@@ -185,11 +198,6 @@ class AitopApp(App[None]):
         except Exception:  # closing must not turn a clean exit into a traceback
             log.exception("closing the monitor failed")
 
-    @property
-    def ui_state(self) -> UiState:
-        """Pause and interval, as the status lines show them."""
-        return UiState(paused=self.paused, held=self.held, interval=self.poll_seconds)
-
     async def poll_once(self, *, show: bool = False) -> Snapshot:
         """Refresh the monitor once and show the result (unless paused and not `show`).
 
@@ -200,27 +208,27 @@ class AitopApp(App[None]):
         self.latest = snapshot
         if self.monitor.should_ring:  # a new critical alert, and the user asked for the bell (off by default)
             self.bell()
-        # The first poll can beat the overview's layout; showing it then would only park it for later.
-        if self.screen_stack:
-            await self.overview.until_ready()
         if self.paused and not show:
             self.held += 1
-            self._route_state()
         else:
             self.show(snapshot)
         return snapshot
 
-    def show(self, snapshot: Snapshot) -> None:
-        """Send `snapshot` to every data screen on the stack."""
-        self.snapshot = snapshot
-        for screen in self.screen_stack:
-            if isinstance(screen, DataScreen):
-                screen.apply(snapshot)
+    def forget_closed_watchers(self) -> None:
+        """Drop closed screens' watchers of the app's reactives (a data screen calls it as it closes).
 
-    def _route_state(self) -> None:
-        for screen in self.screen_stack:
-            if isinstance(screen, DataScreen) and screen.ready:
-                screen.apply_state(self.ui_state)
+        Textual forgets them only when the watched value next changes, and the interval may never change
+        again: each closed drill-down would stay in memory until then. Announcing each value again does
+        it now; the screens still open find their values unchanged.
+        """
+        self.mutate_reactive(AitopApp.snapshot)
+        self.mutate_reactive(AitopApp.paused)
+        self.mutate_reactive(AitopApp.held)
+        self.mutate_reactive(AitopApp.poll_seconds)
+
+    def show(self, snapshot: Snapshot) -> None:
+        """Put `snapshot` on display: every data screen watching `snapshot` shows it."""
+        self.snapshot = snapshot
 
     def request_poll(self, *, show: bool = False) -> bool:
         """Start a poll in the background unless one is still running; True when one was started.
@@ -243,10 +251,12 @@ class AitopApp(App[None]):
             self._poll_busy = False
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        if event.worker.group == "poll" and event.state is WorkerState.ERROR:
-            # Only the type: exception text can carry URLs with credentials.
-            error = event.worker.error
-            self.notify(f"refresh failed: {type(error).__name__}", severity="error", markup=False)
+        """The one place a failed worker (the app's or a screen's) is reported: one line, never a traceback."""
+        if event.state is not WorkerState.ERROR:
+            return
+        worker = event.worker
+        what = FAILED_WORK.get(worker.group) or f"{clean(worker.description or worker.group, 60)} failed"
+        self.notify(f"{what}: {type(worker.error).__name__}", severity="error", markup=False)
 
     def action_refresh_now(self) -> None:
         """Poll now instead of waiting for the next tick (and show it, even while paused)."""
@@ -254,12 +264,11 @@ class AitopApp(App[None]):
 
     def action_toggle_pause(self) -> None:
         """Freeze or unfreeze the display; polling goes on, and resuming shows the newest data."""
-        self.paused = not self.paused
-        if not self.paused:
+        if self.paused:
             self.held = 0
             if self.latest is not None and self.latest is not self.snapshot:
                 self.show(self.latest)
-        self._route_state()
+        self.paused = not self.paused
 
     def set_poll_interval(self, seconds: float) -> None:
         """Poll every `seconds` from now on."""
@@ -267,7 +276,6 @@ class AitopApp(App[None]):
         if self._timer is not None:
             self._timer.stop()
             self._timer = self.set_interval(seconds, self.request_poll)
-        self._route_state()
         self.notify(f"refresh every {format_interval(seconds)}", timeout=2)
 
     def action_step_interval(self, step: int) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from rich.console import JustifyMethod
 from rich.style import Style
 from rich.text import Text
 
@@ -55,8 +56,8 @@ class SortableText(Text):
     __slots__ = ("value", "row_key")
 
     def __init__(self, text: str = "", style: str | Style = "", *, value: float | str | None = None,
-                 justify: str | None = None) -> None:  # fmt: skip
-        super().__init__(text, style=style, justify=justify, no_wrap=True, end="")  # type: ignore[arg-type]
+                 justify: JustifyMethod | None = None) -> None:  # fmt: skip
+        super().__init__(text, style=style, justify=justify, no_wrap=True, end="")
         self.value = value
         #: The table row this cell belongs to (set on the model cell), so a sort can rank whole rows.
         self.row_key: str | None = None
@@ -65,9 +66,14 @@ class SortableText(Text):
         if not isinstance(other, SortableText):
             return NotImplemented
         # Missing values sort below every number, so a descending sort puts them last.
-        if self.value is None or other.value is None:
-            return self.value is None and other.value is not None
-        return self.value < other.value  # type: ignore[operator]
+        mine, theirs = self.value, other.value
+        if mine is None or theirs is None:
+            return mine is None and theirs is not None
+        if isinstance(mine, str) and isinstance(theirs, str):
+            return mine < theirs
+        if isinstance(mine, str) or isinstance(theirs, str):
+            return NotImplemented  # a number against a label: no order (a column holds one kind)
+        return mine < theirs
 
     def signature(self) -> tuple[object, ...]:
         """What the cell looks like. `Text.__eq__` ignores the base style, which carries staleness here."""

@@ -15,6 +15,7 @@ from textual.content import Content
 
 from aitop.sanitize import clean
 from aitop.ui.columns import ALL_COLUMNS, TREND
+from aitop.ui.typed import aitop_app
 from aitop.ui.widgets.status_bar import format_interval
 
 #: Poll intervals offered by the palette and stepped through by `+` / `-`.
@@ -38,8 +39,8 @@ class AitopCommands(Provider):
 
     def commands(self) -> list[Command]:
         """Every command available now, as (title, callback, help)."""
-        app = self.app
-        overview = app.overview  # type: ignore[attr-defined]
+        app = aitop_app(self.app)
+        overview = app.overview
         found: list[Command] = []
         snapshot = overview.snapshot
         if snapshot is not None:
@@ -51,12 +52,12 @@ class AitopCommands(Provider):
                 found.append((f"Group by {clean(label, 60)}", partial(overview.set_group_by, label),
                               "one row per value of this label"))  # fmt: skip
         for seconds in INTERVALS:
-            found.append((f"Set interval {format_interval(seconds)}", partial(app.set_poll_interval, seconds),  # type: ignore[attr-defined]
+            found.append((f"Set interval {format_interval(seconds)}", partial(app.set_poll_interval, seconds),
                           "time between refreshes"))  # fmt: skip
-        for name in app.theme_names:  # type: ignore[attr-defined]
+        for name in app.theme_names:
             found.append((f"Theme {name}", partial(setattr, app, "theme", name), "colours of every screen and chart"))
         found.append(("Toggle alert sidebar", overview.action_toggle_alerts, "show or hide the alert list"))
-        found.append(("Pause / resume display", app.action_toggle_pause, "polling goes on while paused"))  # type: ignore[attr-defined]
+        found.append(("Pause / resume display", app.action_toggle_pause, "polling goes on while paused"))
         found.append(("Filter rows", overview.action_filter, "regex over model and schema; ! inverts"))
         found.append(("Trend: switch field", overview.action_cycle_trend, "request rate or p95 latency"))
         for column in ALL_COLUMNS:

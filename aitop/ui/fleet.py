@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TypeGuard
 
 from aitop.derivations import Quantile
 from aitop.field_uses import FLEET
@@ -63,22 +64,22 @@ class FleetSummary:
     verdict_severity: Severity
 
 
-def _known(value: float | None) -> bool:
+def _known(value: float | None) -> TypeGuard[float]:
     return value is not None and not math.isnan(value) and not math.isinf(value)
 
 
 def _total(rows: Iterable[Row], *names: str) -> float | None:
     values = [value for row in rows for name in names if _known(value := row.value(name))]
-    return sum(values) if values else None  # type: ignore[arg-type]
+    return sum(values) if values else None
 
 
 def _error_rate(rows: Iterable[Row]) -> float | None:
-    pairs = [(row.value("error_rate"), row.value("request_rate")) for row in rows]
-    known = [(errors, requests) for errors, requests in pairs if _known(errors) and _known(requests)]
-    requests = sum(requests for _, requests in known)  # type: ignore[misc]
+    known = [(errors, requests) for row in rows
+             if _known(errors := row.value("error_rate")) and _known(requests := row.value("request_rate"))]
+    requests = sum(requests for _, requests in known)
     if not known or requests <= 0:
         return None
-    return sum(errors * requests for errors, requests in known) / requests  # type: ignore[operator]
+    return sum(errors * requests for errors, requests in known) / requests
 
 
 def _on_bounds(buckets: tuple[tuple[float, float], ...], bounds: list[float]) -> list[tuple[float, float]]:
@@ -105,14 +106,14 @@ def _latency(rows: list[Row]) -> tuple[float | None, bool]:
         if _known(value):
             return value, True
     worst = [value for row in rows if _known(value := row.value(LATENCY.name))]
-    return (max(worst), False) if worst else (None, False)  # type: ignore[type-var]
+    return (max(worst), False) if worst else (None, False)
 
 
 def _over(rows: Iterable[Row], budget: float | None) -> list[Row]:
     if budget is None:
         return []
-    return sorted((row for row in rows if _known(spend := row.value("cost_per_day")) and spend > budget),  # type: ignore[operator]
-                  key=lambda row: -row.value("cost_per_day"))  # type: ignore[operator]  # fmt: skip
+    over = [(spend, row) for row in rows if _known(spend := row.value("cost_per_day")) and spend > budget]
+    return [row for _, row in sorted(over, key=lambda pair: -pair[0])]
 
 
 def _verdict(snapshot: Snapshot, budget: float | None) -> tuple[str, Severity]:

@@ -43,7 +43,11 @@ class ReplayApp(AitopApp):
 
     @property
     def replay(self) -> ReplayCollector:
-        return self.monitor.collector  # type: ignore[return-value]
+        """The recording being played (the monitor's collector)."""
+        collector = self.monitor.collector
+        if not isinstance(collector, ReplayCollector):
+            raise TypeError(f"ReplayApp needs a ReplayCollector, not {type(collector).__name__}")
+        return collector
 
     def on_mount(self) -> None:
         replay = self.replay

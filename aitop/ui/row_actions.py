@@ -6,11 +6,13 @@ from __future__ import annotations
 import subprocess
 
 import httpx
+from textual.dom import DOMNode
 
 from aitop.actions import RowAction, run
 from aitop.model import Row
 from aitop.sanitize import clean
 from aitop.sources.promql import group_matcher
+from aitop.ui.typed import aitop_app
 
 
 def row_values(row: Row, targets: tuple[str, ...]) -> dict[str, str]:
@@ -30,14 +32,15 @@ def row_values(row: Row, targets: tuple[str, ...]) -> dict[str, str]:
             "PROMQL": str(group_matcher((row.group_label or "model",), row.group)), "TARGET": targets[0] if targets else ""}
 
 
-def action_for(screen, key: str) -> RowAction | None:
-    ops = getattr(screen.app.monitor, "ops", None)
+def action_for(screen: DOMNode, key: str) -> RowAction | None:
+    """The configured row action bound to `key`, if any."""
+    ops = getattr(aitop_app(screen).monitor, "ops", None)
     return next((a for a in (ops.actions if ops is not None else ()) if a.key == key), None)
 
 
-def start_action(screen, action: RowAction, row: Row | None) -> None:
+def start_action(screen: DOMNode, action: RowAction, row: Row | None) -> None:
     """Run `action` on `row` in a worker thread and say how it ended."""
-    app = screen.app
+    app = aitop_app(screen)
     if row is None:
         app.notify(f"{action.name}: no row selected", severity="warning", markup=False)
         return

@@ -11,6 +11,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
+from textual.dom import DOMNode
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
@@ -18,6 +19,7 @@ from aitop.model import Alert
 from aitop.ops_config import default_author
 from aitop.sanitize import clean
 from aitop.sources.alertmanager import matchers_for
+from aitop.ui.typed import aitop_app
 
 NO_ALERTMANAGER = "no Alertmanager to silence with: start aitop with --alertmanager URL (or [alertmanager] url)"
 NOT_IN_ALERTMANAGER = "aitop's own alerts never reach Alertmanager; only its alerts and Prometheus's can be silenced"
@@ -61,9 +63,9 @@ class ConfirmSilence(ModalScreen[bool]):
         self.dismiss(False)
 
 
-def start_silence(screen, alert: Alert | None) -> None:
+def start_silence(screen: DOMNode, alert: Alert | None) -> None:
     """Ask, then silence `alert` through the monitor's Alertmanager (from `screen`, a Textual screen)."""
-    app = screen.app
+    app = aitop_app(screen)
     client = getattr(app.monitor, "alertmanager", None)
     if client is None:
         app.notify(NO_ALERTMANAGER, severity="warning", markup=False)

@@ -15,13 +15,13 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from aitop.sanitize import clean
 from aitop.slo.burn import PairState, SloStatus, _duration
 from aitop.ui.cells import Palette
 from aitop.ui.themes import palette_from_variables
+from aitop.ui.typed import AitopModalScreen
 
 NO_SLOS = ("no SLOs: add [[slo]] entries to the config (see aitop.example.toml), or let the Prometheus server "
            "record Sloth or Pyrra rules")
@@ -72,7 +72,7 @@ def slo_table(statuses: Sequence[SloStatus], palette: Palette) -> Table | Text:
     return table
 
 
-class SloScreen(ModalScreen[None]):
+class SloScreen(AitopModalScreen[None]):
     """The SLO view over the current screen; reads the burn rates when opened and on `r`."""
 
     BINDINGS = [Binding("escape,b", "close", "Close"), Binding("r", "reload", "Reload")]
@@ -98,12 +98,12 @@ class SloScreen(ModalScreen[None]):
     async def _load(self) -> None:
         from aitop.slo.judge import slo_statuses
 
-        monitor = self.app.monitor
+        monitor = self.aitop.monitor
         ops = getattr(monitor, "ops", None)
         http, timeout = getattr(monitor, "ops_http", (None, 10.0))
         try:
             self.statuses = await slo_statuses(ops.slos if ops is not None else (), monitor, http=http,
-                                               timeout=timeout, interval=getattr(self.app, "poll_seconds", 2.0))
+                                               timeout=timeout, interval=self.aitop.poll_seconds)
             self.error = None
         except Exception as exc:  # noqa: BLE001 — shown in the view, never a traceback
             self.error = f"burn rates not read: {type(exc).__name__}: {clean(str(exc), 160)}"

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
+from typing import TypeGuard
 
 BARS = "▁▂▃▄▅▆▇█"
 #: How far back the trend column looks.
 TREND_SECONDS = 300.0
 
 
-def _usable(value: float | None) -> bool:
+def _usable(value: float | None) -> TypeGuard[float]:
     return value is not None and not math.isnan(value) and not math.isinf(value)
 
 
@@ -30,7 +31,8 @@ def sparkline(points: Iterable[tuple[float, float | None]], *, end: float, span:
     recent = [(t, v) for t, v in points if end - span < t <= end]
     if len(recent) <= width:
         means: list[float | None] = [v if _usable(v) else None for _, v in recent]
-        means = [None] * (width - len(means)) + means
+        blanks: list[float | None] = [None] * (width - len(means))
+        means = blanks + means
     else:
         # Until the history covers the whole span, the bins share the time it does cover.
         start = min(t for t, _ in recent)
@@ -38,7 +40,7 @@ def sparkline(points: Iterable[tuple[float, float | None]], *, end: float, span:
         bins: list[list[float]] = [[] for _ in range(width)]
         for t, v in recent:
             if _usable(v):
-                bins[min(int((t - start) / covered * width), width - 1)].append(v)  # type: ignore[arg-type]
+                bins[min(int((t - start) / covered * width), width - 1)].append(v)
         means = [sum(values) / len(values) if values else None for values in bins]
     top = max((m for m in means if m is not None), default=None)
     if top is None:

@@ -114,6 +114,8 @@ def theme_from_mapping(data: Mapping[str, object]) -> Theme:
             variables[key] = value
         else:
             raise ThemeFileError(f"variables.{clean(key, 40)}: expected a string")
+    # Textual's typing gap: each key of `kwargs` was checked above against Theme's own (colours are str,
+    # the rest float), but a dict's keys cannot carry that to the type checker.
     return Theme(name=name, dark=dark, variables=variables, **kwargs)  # type: ignore[arg-type]
 
 

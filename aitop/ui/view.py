@@ -138,11 +138,12 @@ class SortOrder:
             else:
                 by_name.sort(key=lambda row: row.schema.casefold(), reverse=self.descending)
             return by_name
-        known = [row for row in by_name if _number(row, self.key) is not None]
-        unknown = [row for row in by_name if _number(row, self.key) is None]
+        numbered = [(_number(row, self.key), row) for row in by_name]
+        known = [(value, row) for value, row in numbered if value is not None]
+        unknown = [row for value, row in numbered if value is None]
         # Python's sort is stable, so rows with equal values stay in name order.
-        known.sort(key=lambda row: _number(row, self.key), reverse=self.descending)  # type: ignore[arg-type, return-value]
-        return known + unknown
+        known.sort(key=lambda pair: pair[0], reverse=self.descending)
+        return [row for _, row in known] + unknown
 
 
 def _number(row: Row, name: str) -> float | None:

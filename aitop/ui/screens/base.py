@@ -1,68 +1,57 @@
-"""What every full aitop screen shares: the status line, snapshot routing, the too-small notice."""
+"""What every full aitop screen shares: the status line, the snapshot on display, the too-small notice."""
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Callable
 
 from textual.events import DescendantFocus, Resize
-from textual.screen import Screen
 from textual.widget import Widget
 
 from aitop.model import Snapshot
-from aitop.ui.widgets import KeyBar, StatusBar, TooSmall, UiState
+from aitop.ui.typed import AitopScreen
+from aitop.ui.widgets import KeyBar, StatusBar, TooSmall
 from aitop.ui.widgets.too_small import MIN_HEIGHT, MIN_WIDTH
 
 
-class DataScreen(Screen[None]):
-    """A screen the app sends every shown snapshot and every pause/interval change to.
+class DataScreen(AitopScreen[None]):
+    """A screen that shows the app's snapshot on display, and whether the display is paused.
 
-    Subclasses compose a `StatusBar` and a `TooSmall`, and override `when_ready()` (one-off setup of
-    their widgets) and `show_snapshot()`. A screen's Mount comes before its nested containers have composed
-    their children, so a snapshot that arrives earlier is held and shown once everything exists.
+    From its mount on it watches the app's reactives: `snapshot` (shown at once, so a screen pushed later
+    starts from the one on display, and a screen underneath stays current until it comes back) and the
+    pause and interval state for the status line. Subclasses compose a `StatusBar`, a `KeyBar` and a
+    `TooSmall`, set their widgets up in their own `on_mount` (Textual runs it before this one), and extend
+    `show_snapshot()`.
     """
 
     def __init__(self, *, clock: Callable[[], float] = time.time, id: str | None = None) -> None:
         super().__init__(id=id)
         self.clock = clock
-        self.ready = False
-        self._ready_event = asyncio.Event()
-        self._pending: Snapshot | None = None
-        self._applied: Snapshot | None = None  # the snapshot last shown through `apply`
+        self._applied: Snapshot | None = None  # the snapshot on display here
         self._last_focused: Widget | None = None  # given back after the too-small notice took the focus
 
+    @property
+    def on_stack(self) -> bool:
+        """False once the screen was popped; one popped before its first frame (Enter then Esc at once)
+        still gets its Mount, with its widgets already going away, and must then set nothing up."""
+        return self in self.app.screen_stack
+
     def on_mount(self) -> None:
-        self.call_after_refresh(self._become_ready)
-
-    async def until_ready(self, timeout: float = 5.0) -> bool:
-        """Wait until the screen's widgets all exist (the first poll can finish before that)."""
-        try:
-            await asyncio.wait_for(self._ready_event.wait(), timeout)
-        except TimeoutError:
-            return False
-        return True
-
-    def _become_ready(self) -> None:
-        if self not in self.app.screen_stack:
-            return  # closed before its first frame (Enter then Esc at once): its widgets are going away
-        self.ready = True
-        self._ready_event.set()
-        self.when_ready()
-        self.apply_state(self.app.ui_state)  # type: ignore[attr-defined]
-        if self._pending is not None:
-            pending, self._pending = self._pending, None
-            self.show_snapshot(pending)
-
-    def when_ready(self) -> None:
-        """Set up widgets once they all exist (columns, focus)."""
-
-    def apply(self, snapshot: Snapshot) -> None:
-        """Show `snapshot` (or hold it until the screen is ready)."""
-        if not self.ready:
-            self._pending = snapshot
+        if not self.on_stack:
             return
-        if snapshot is self._applied:  # the one on display, sent again (resume, a screen closing): no work
+        app = self.aitop
+        for name in ("paused", "held", "poll_seconds"):
+            self.watch(app, name, self._poll_state_changed, init=False)
+        self._poll_state_changed()
+        self.watch(app, "snapshot", self._snapshot_changed)  # init: the one on display now, if any
+
+    def on_unmount(self) -> None:
+        self.aitop.forget_closed_watchers()
+
+    def _snapshot_changed(self, snapshot: Snapshot | None) -> None:
+        # The one on display, set again (resume with nothing new, a regroup shown twice): no work. A screen
+        # just popped (its watchers go when it closes) has nothing left to show it in.
+        if snapshot is None or snapshot is self._applied or not self.on_stack:
             return
         self._applied = snapshot
         self.show_snapshot(snapshot)
@@ -71,9 +60,9 @@ class DataScreen(Screen[None]):
         """Show `snapshot` in the screen's widgets; subclasses extend this."""
         self.query_one(StatusBar).apply(snapshot)
 
-    def apply_state(self, state: UiState) -> None:
-        """Show whether the display is paused, and the poll interval."""
-        self.query_one(StatusBar).apply_state(state)
+    def _poll_state_changed(self) -> None:
+        app = self.aitop
+        self.query_one(StatusBar).show_poll_state(paused=app.paused, held=app.held, interval=app.poll_seconds)
         self.query_one(KeyBar).show_keys()  # "Pause" reads "Resume" while paused
 
     def on_resize(self, event: Resize) -> None:
@@ -87,7 +76,7 @@ class DataScreen(Screen[None]):
         self._last_focused = event.widget
 
     def _restore_focus(self) -> None:
-        if self.focused is not None or not self.ready:
+        if self.focused is not None or not self.is_mounted:
             return
         widget = self._last_focused
         if widget is not None and widget.is_attached and widget.display and widget.focusable:

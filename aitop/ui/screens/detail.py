@@ -1,8 +1,10 @@
 """The drill-down for one row: every field, charts over a time range, errors by type, a split by label.
 
-History and the breakdown are fetched off the event loop's critical path in a worker; a request that
-arrives while one is running is remembered and run once it ends (never cancelling it: in Prometheus mode a
-range query can outlast the refresh interval, and cancelling on every tick would show nothing, ever).
+History and the breakdown are fetched off the event loop's critical path in a `@work` worker, one per
+screen at a time. A refresh that finds one running is remembered and run once it ends (never cancelling
+it: in Prometheus mode a range query can outlast the refresh interval, and cancelling on every tick would
+show nothing, ever); a new range or split cancels it, since what it fetches is no longer asked for. A
+failure is reported by the app's one worker-error handler.
 """
 
 from __future__ import annotations
@@ -11,10 +13,13 @@ from collections.abc import Mapping, Sequence
 
 from rich.style import Style
 from rich.text import Text
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.coordinate import Coordinate
 from textual.widgets import DataTable, Static
+from textual.worker import Worker
 
 from aitop.field_uses import SPLIT
 from aitop.fields import FIELDS as FIELD_TABLE
@@ -118,7 +123,7 @@ class DetailScreen(DataScreen):
         self.split_rows: tuple[Row, ...] = ()
         self.loads = 0  # completed history loads (tests wait on this)
         self._loaded_at = float("-inf")
-        self._loading = False
+        self._loader: Worker[None] | None = None  # the running (or last) load
         self._load_again = False
 
     @property
@@ -149,7 +154,10 @@ class DetailScreen(DataScreen):
         yield KeyBar()
         yield TooSmall()
 
-    def when_ready(self) -> None:
+    def on_mount(self) -> None:
+        # Before the base class's on_mount shows the snapshot on display: the tables' columns must exist.
+        if not self.on_stack:
+            return
         fields = self.query_one("#fields", DataTable)
         # Fixed widths throughout: measured widths arrive a frame late and make columns jump.
         fields.add_column(Text("field"), key="field", width=10)
@@ -171,10 +179,11 @@ class DetailScreen(DataScreen):
             split.add_column(Text(heading, justify="right"), key=name, width=max(len(heading), 8))
         labels = split_labels(self.snapshot, self.row)
         self.split_label = labels[0] if labels else None
-        self.app.theme_changed_signal.subscribe(self, lambda _theme: self._show_row())
+        self.app.theme_changed_signal.subscribe(self, lambda _theme: self._show_row())  # once: on mount
         fields.focus()
-        if self.snapshot is not None and self._pending is None:
-            self._pending = self.snapshot  # shown right after this, by the base class
+
+    def on_unmount(self) -> None:
+        self.app.theme_changed_signal.unsubscribe(self)  # else held (and the screen with it) until a theme change
 
     # -- snapshots -------------------------------------------------------------------------------------
 
@@ -249,30 +258,29 @@ class DetailScreen(DataScreen):
 
     # -- history and breakdown ------------------------------------------------------------------------
 
-    def request_load(self) -> None:
-        """Fetch history and the split in a worker; if one is running, fetch again after it."""
-        if self._loading:
+    def request_load(self, *, new_question: bool = False) -> None:
+        """Fetch history and the split in a worker. A refresh that finds one running has it fetch again
+        after; `new_question` (another range or split) cancels it instead: its answer is no longer wanted."""
+        if self._loader is not None and not self._loader.is_finished and not new_question:
             self._load_again = True
             return
-        self._loading = True
-        self.run_worker(self._load(), group="detail", exit_on_error=False, description="drill-down history")
+        self._load_again = False
+        self._loader = self._load()
 
+    @work(group="detail-load", exclusive=True, exit_on_error=False, description="drill-down history")
     async def _load(self) -> None:
-        monitor = self.app.monitor  # type: ignore[attr-defined]
-        try:
-            while True:
-                self._load_again = False
-                self._loaded_at = self.clock()
-                history = await monitor.history(self.key, CHART_FIELDS, self.range_seconds)
-                self.markers = await monitor.markers(self.key, self.range_seconds)
-                split = await monitor.breakdown(self.key, self.split_label) if self.split_label else ()
-                self._show_history(history)
-                self._show_split(split)
-                self.loads += 1
-                if not self._load_again:
-                    break
-        finally:
-            self._loading = False
+        monitor = self.aitop.monitor
+        while True:
+            self._load_again = False
+            self._loaded_at = self.clock()
+            history = await monitor.history(self.key, CHART_FIELDS, self.range_seconds)
+            self.markers = await monitor.markers(self.key, self.range_seconds)
+            split = await monitor.breakdown(self.key, self.split_label) if self.split_label else ()
+            self._show_history(history)
+            self._show_split(split)
+            self.loads += 1
+            if not self._load_again:
+                break
 
     def _show_history(self, history: Mapping[str, Points]) -> None:
         self.history = history
@@ -332,7 +340,7 @@ class DetailScreen(DataScreen):
         self.range_seconds = float(seconds)
         self.shown_seconds = self.range_seconds
         self._show_row()
-        self.request_load()
+        self.request_load(new_question=True)
 
     def action_step_range(self, step: int) -> None:
         """The next shorter or longer range."""
@@ -348,7 +356,7 @@ class DetailScreen(DataScreen):
             return
         index = labels.index(self.split_label) + 1 if self.split_label in labels else 0
         self.split_label = labels[index % len(labels)]
-        self.request_load()
+        self.request_load(new_question=True)
 
     @property
     def selected_field(self) -> str:
@@ -356,7 +364,7 @@ class DetailScreen(DataScreen):
         fields = self.query_one("#fields", DataTable)
         if fields.row_count == 0:
             return "request_rate"
-        return str(fields.coordinate_to_cell_key((fields.cursor_row, 0)).row_key.value)
+        return str(fields.coordinate_to_cell_key(Coordinate(fields.cursor_row, 0)).row_key.value)
 
     def action_explain(self) -> None:
         """Explain the selected field: its PromQL or local computation, sample counts, why it is missing."""

@@ -8,7 +8,7 @@ from rich.style import Style
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Grid, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
@@ -25,11 +25,11 @@ BUILTIN_KEYS: dict[str, list[tuple[str, str]]] = {
 }
 
 
-def _bindings(source: Iterable[object]) -> list[Binding]:
-    return list(Binding.make_bindings(source))  # type: ignore[arg-type]
+def _bindings(source: Iterable[BindingType]) -> list[Binding]:
+    return list(Binding.make_bindings(source))
 
 
-def help_sections(app_bindings: Iterable[object]) -> list[tuple[str, list[tuple[str, str]]]]:
+def help_sections(app_bindings: Iterable[BindingType]) -> list[tuple[str, list[tuple[str, str]]]]:
     """(section, [(keys, what they do)]) for every binding, keys of the same action on one line."""
     from aitop.ui.screens.detail import DetailScreen
     from aitop.ui.screens.overview import OverviewScreen
@@ -84,7 +84,8 @@ class HelpScreen(ModalScreen[None]):
     @property
     def text(self) -> str:
         """Every section as plain text."""
-        return "\n".join(section_text(static.content) for static in self.query(".help-section"))  # type: ignore[arg-type]
+        sections = (static.content for static in self.query(".help-section").results(Static))
+        return "\n".join(section_text(table) for table in sections if isinstance(table, Table))
 
     BINDINGS = [Binding("escape,question_mark,f1", "close", "Close")]
 
@@ -114,9 +115,13 @@ def section_table(title: str, entries: list[tuple[str, str]]) -> Table:
     return table
 
 
+def _plain(cell: object) -> str:
+    return cell.plain if isinstance(cell, Text) else str(cell)
+
+
 def section_text(table: Table) -> str:
     """The plain text of a help section, for tests and for checking what the help says."""
     lines = [table.title.plain if isinstance(table.title, Text) else str(table.title)]
     for keys, description in zip(table.columns[0].cells, table.columns[1].cells, strict=True):
-        lines.append(f"{keys.plain}  {description.plain}")  # type: ignore[union-attr]
+        lines.append(f"{_plain(keys)}  {_plain(description)}")
     return "\n".join(lines)

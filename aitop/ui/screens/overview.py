@@ -103,7 +103,7 @@ class OverviewScreen(DataScreen):
 
     def compose(self) -> ComposeResult:
         yield StatusBar(clock=self.clock, id="status")
-        yield FleetHeader(budget=daily_budget(self.app.monitor), id="fleet")  # type: ignore[attr-defined]
+        yield FleetHeader(budget=daily_budget(self.aitop.monitor), id="fleet")
         with Horizontal(id="body"):
             yield TopTable(id="top")
             yield AlertSidebar(clock=self.clock, id="sidebar")
@@ -128,11 +128,12 @@ class OverviewScreen(DataScreen):
     @property
     def view(self) -> View:
         """The view on show (with the user's columns, if any)."""
-        views = self.app.views  # type: ignore[attr-defined]
+        views = self.aitop.views
         return next((view for view in views if view.name == self.view_name), views[0])
 
-    def when_ready(self) -> None:
-        self.view_name = self.app.views[0].name  # type: ignore[attr-defined]
+    def on_mount(self) -> None:
+        # Before the base class's on_mount shows the snapshot on display: the columns must exist first.
+        self.view_name = self.aitop.views[0].name
         self.table.set_columns(self.view.columns())
         self.query_one(FleetHeader).view = self.view_name
         self._sync_sidebar()
@@ -140,7 +141,7 @@ class OverviewScreen(DataScreen):
 
     def on_resize(self, event: Resize) -> None:
         super().on_resize(event)
-        if self.ready:
+        if self.is_mounted:
             self._sync_sidebar()
 
     def _sync_sidebar(self, *, redraw: bool = True) -> None:
@@ -167,7 +168,7 @@ class OverviewScreen(DataScreen):
         with self.app.batch_update():
             super().show_snapshot(snapshot)
             self._sync_sidebar(redraw=False)  # first: a new terminal width decides the columns
-            self.table.apply(snapshot, self.app.monitor.recorded)  # type: ignore[attr-defined]
+            self.table.apply(snapshot, self.aitop.monitor.recorded)
             self._sync_sidebar()  # wider values may have hidden a column: the sidebar takes the space
             self.query_one(AlertSidebar).show_alerts(snapshot.alerts)
             self.query_one(FleetHeader).apply(snapshot)
@@ -184,10 +185,11 @@ class OverviewScreen(DataScreen):
 
     def open_detail(self, key: tuple[str, str]) -> bool:
         """Drill into row `key` (selecting it here, so Esc comes back to it); False if it is not shown."""
-        if self.snapshot is None or self.snapshot.row(*key) is None:
+        row = self.snapshot.row(*key) if self.snapshot is not None else None
+        if row is None:
             self.notify(f"no row {clean(key[1], 60)!r} in the current view", severity="warning", markup=False)
             return False
-        self.table.select_key(row_key(self.snapshot.row(*key)))  # type: ignore[arg-type]
+        self.table.select_key(row_key(row))
         self.app.push_screen(DetailScreen(key, snapshot=self.snapshot, clock=self.clock))
         return True
 
@@ -195,9 +197,10 @@ class OverviewScreen(DataScreen):
         """Come back to the overview and put the cursor on row `key` (clearing a filter that hides it)."""
         while len(self.app.screen_stack) > 1 and self.app.screen is not self:
             self.app.pop_screen()
-        if self.snapshot is None or self.snapshot.row(*key) is None:
+        row = self.snapshot.row(*key) if self.snapshot is not None else None
+        if row is None:
             return False
-        wanted = row_key(self.snapshot.row(*key))  # type: ignore[arg-type]
+        wanted = row_key(row)
         if wanted not in self.table.rows:
             self.action_clear_filter()
         self.table.focus()
@@ -309,16 +312,18 @@ class OverviewScreen(DataScreen):
         labels = self.snapshot.labels if self.snapshot is not None else ()
         choices: list[tuple[str | None, str]] = [(None, "model (default)")]
         choices += [(label, clean(label, 60)) for label in labels]
-        current = self.app.monitor.group_by  # type: ignore[attr-defined]
+        current = self.aitop.monitor.group_by
         self.app.push_screen(PickerScreen("Group rows by", choices, current=current), self.set_group_by)
 
     def set_group_by(self, label: object) -> None:
         """Regroup by `label` (None: each schema's model label) and poll at once to show it."""
-        if label is CANCELLED or label == self.app.monitor.group_by:  # type: ignore[attr-defined]
+        app = self.aitop
+        # The picker answers with a label (str), None (the model) or CANCELLED; nothing else is a choice.
+        if not (label is None or isinstance(label, str)) or label == app.monitor.group_by:
             return
-        self.app.monitor.group_by = label  # type: ignore[attr-defined]
+        app.monitor.group_by = label
         self.notify(f"grouping by {clean(label, 60) if label else 'model'}", markup=False)
-        self.app.request_poll(show=True)  # type: ignore[attr-defined]
+        app.request_poll(show=True)
 
     def action_cycle_trend(self) -> None:
         """Switch the trend column between request rate and p95 latency."""
@@ -338,7 +343,7 @@ class OverviewScreen(DataScreen):
 
     def action_next_view(self) -> None:
         """Cycle the views (`v`): overview, cost, latency, quality."""
-        view = next_view(self.view_name, self.app.views)  # type: ignore[attr-defined]
+        view = next_view(self.view_name, self.aitop.views)
         self.show_view(view.name)
         self.notify(f"view {view.name}: {view.title}", timeout=2, markup=False)
 
@@ -353,11 +358,10 @@ class OverviewScreen(DataScreen):
         """Give view `name` the columns `keys` (in order), show it, and save the choice."""
         if keys is CANCELLED or not isinstance(keys, list):
             return
-        app = self.app
-        app.views = tuple(replace(view, keys=tuple(keys)) if view.name == name else view  # type: ignore[attr-defined]
-                          for view in app.views)  # type: ignore[attr-defined]  # fmt: skip
+        app = self.aitop
+        app.views = tuple(replace(view, keys=tuple(keys)) if view.name == name else view for view in app.views)
         self.show_view(name)
-        path = app.config_path  # type: ignore[attr-defined]
+        path = app.config_path
         if path is None:
             self.notify(f"columns of the {name} view kept for this session", timeout=3, markup=False)
             return

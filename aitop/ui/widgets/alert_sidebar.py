@@ -46,6 +46,11 @@ class AlertList(OptionList):
     def on_mount(self) -> None:
         self.app.theme_changed_signal.subscribe(self, self._on_theme_changed)
 
+    def on_unmount(self) -> None:
+        # The signal holds its subscribers until it next publishes; a closed screen's widgets would stay in
+        # memory until the next theme change.
+        self.app.theme_changed_signal.unsubscribe(self)
+
     def _on_theme_changed(self, _theme: Theme) -> None:
         self._render_alerts()
 

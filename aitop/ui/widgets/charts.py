@@ -114,9 +114,15 @@ class MetricChart(PlotextPlot):
         self.span = 300.0
 
     def on_mount(self) -> None:
-        super().on_mount()
+        # (PlotextPlot's own on_mount runs after this one: Textual calls each class's handler, so calling it
+        # here as well subscribed it to the theme signal twice.)
         self.app.theme_changed_signal.subscribe(self, self._on_theme_changed)
         self.replot()
+
+    def on_unmount(self) -> None:
+        # The signal holds its subscribers (this one and PlotextPlot's) until it next publishes; a closed
+        # drill-down's charts would stay in memory until the next theme change.
+        self.app.theme_changed_signal.unsubscribe(self)
 
     def _on_theme_changed(self, _theme: Theme) -> None:
         self.replot()

@@ -67,11 +67,22 @@ class FleetHeader(Widget):
     def on_mount(self) -> None:
         self.app.theme_changed_signal.subscribe(self, self._on_theme_changed)
 
+    def on_unmount(self) -> None:
+        # The signal holds its subscribers until it next publishes; a closed screen's widgets would stay in
+        # memory until the next theme change.
+        self.app.theme_changed_signal.unsubscribe(self)
+
     def _on_theme_changed(self, _theme: Theme) -> None:
         self._render_header()
 
     def on_resize(self, _event: Resize) -> None:
+        lines = self.text.plain.count("\n")
         self._render_header()
+        if self.text.plain.count("\n") != lines:
+            # A new height asked for while the screen is being laid out is not laid out again (Textual
+            # 8.2.8); the first frame's layout can be the first to size the header for a snapshot already
+            # shown. Ask again once this frame is done.
+            self.call_after_refresh(self.refresh, layout=True)
 
     def apply(self, snapshot: Snapshot) -> None:
         """Show the totals of `snapshot`."""

@@ -13,6 +13,8 @@ from textual.screen import Screen
 from textual.theme import Theme
 from textual.widgets import Static
 
+from aitop.ui.typed import aitop_app
+
 
 class KeyBar(Static):
     """`key description` pairs for every shown binding of the focused chain, palette key on the right."""
@@ -27,7 +29,9 @@ class KeyBar(Static):
         self.call_after_refresh(self.show_keys)
 
     def on_unmount(self) -> None:
+        # Signals hold their subscribers until they next publish: a closed screen's bar would stay in memory.
         self.screen.bindings_updated_signal.unsubscribe(self)
+        self.app.theme_changed_signal.unsubscribe(self)
 
     def _bindings_changed(self, _screen: Screen) -> None:
         self.show_keys()
@@ -50,7 +54,7 @@ class KeyBar(Static):
                 continue
             seen.add(binding.action)
             description = binding.description
-            if binding.action == "toggle_pause" and getattr(self.app, "paused", False):
+            if binding.action == "toggle_pause" and aitop_app(self).paused:
                 description = "Resume"  # the one key whose meaning flips with the state it shows
             text.append(f" {self.app.get_key_display(binding)} ", key_style if enabled else Style(dim=True))
             text.append(f"{description} ", Style(dim=not enabled))

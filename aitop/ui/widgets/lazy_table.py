@@ -89,6 +89,9 @@ class LazyTable(NavTable):
         """Put the rows in the order `rank` gives (row key -> index), without repainting: the repaint is
         left to `repaint_changes`, which repaints only the lines that now look different."""
         locations = self._row_locations
+        # Textual's typing gap (also below): a RowKey or ColumnKey hashes and compares as its string, by
+        # design, but the tables are annotated as keyed by the key classes; a key object per lookup would
+        # cost thousands of allocations a refresh.
         if all(locations.get(key) == index for key, index in rank.items()):  # type: ignore[call-overload]
             return
         self._row_locations = TwoWayDict({row_key: rank[row_key.value] for row_key in self._data})
@@ -123,9 +126,11 @@ class LazyTable(NavTable):
         get_key = self._row_locations.get_key
         for index in self.visible_rows():
             row_key = get_key(index)
-            item = self._deferred.pop(row_key.value, None) if row_key is not None else None
+            if row_key is None or row_key.value is None:
+                continue
+            item = self._deferred.pop(row_key.value, None)
             if item is not None:
-                written |= self._write(row_key, self.build(row_key.value, item))  # type: ignore[arg-type]
+                written |= self._write(row_key, self.build(row_key.value, item))
         if written:
             self._update_count += 1  # part of every DataTable cache key: drop what was rendered from old data
         return written
@@ -144,12 +149,12 @@ class LazyTable(NavTable):
         data = self._data[row_key]
         written = False
         for column, cell in cells.items():
-            old = data.get(column)  # type: ignore[call-overload]
+            old = data.get(column)  # type: ignore[call-overload]  # (str for ColumnKey: see `reorder`)
             # Same text (1.004 and 1.001 both show "1.00") is still written when the number behind it moved:
             # the sort reads it. Otherwise the old cell stays, and with it its cached rendering.
             if old is not None and _same_look(old, cell) and _same_values(old, cell):
                 continue
-            data[column] = cell  # type: ignore[index]
+            data[column] = cell  # type: ignore[index]  # (str for ColumnKey: see `reorder`)
             written = True
         return written
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from rich.cells import cell_len
@@ -30,21 +29,6 @@ from aitop.ui.themes import palette_from_variables
 SEPARATOR = " · "
 URL_WIDTH = 48
 ERROR_WIDTH = 120
-
-
-@dataclass(frozen=True, slots=True)
-class UiState:
-    """What the app, not the data, says about the display: paused or live, and how often it polls.
-
-    Attributes:
-        paused: the display is frozen while polls go on.
-        held: snapshots collected since the display froze (shown on resume).
-        interval: seconds between polls; None when no timer runs.
-    """
-
-    paused: bool = False
-    held: int = 0
-    interval: float | None = None
 
 
 def display_url(url: str, width: int = URL_WIDTH) -> str:
@@ -135,11 +119,11 @@ def partial_text(snapshot: Snapshot, palette: Palette) -> Text | None:
     return Text.assemble((f" {WARNING_MARK} PARTIAL data: ", style), (first, style), (f"{more} ", style), end="")
 
 
-def _badges(snapshot: Snapshot | None, state: UiState, palette: Palette, alerts: bool) -> list[Text]:
+def _badges(snapshot: Snapshot | None, paused: bool, held: int, palette: Palette, alerts: bool) -> list[Text]:
     badges = []
-    if state.paused:
-        held = f" · {state.held} new" if state.held else ""
-        badges.append(Text(f" PAUSED{held} (p) ", Style(color=palette.warning, bold=True, reverse=True)))
+    if paused:
+        new = f" · {held} new" if held else ""
+        badges.append(Text(f" PAUSED{new} (p) ", Style(color=palette.warning, bold=True, reverse=True)))
     if snapshot is not None and skew_warning(snapshot.clock_offset):
         # Queries are evaluated at the server's time all the same; this says why times may look shifted.
         side = "+" if snapshot.clock_offset < 0 else "-"
@@ -171,16 +155,17 @@ def _window(snapshot: Snapshot) -> str:
     return text
 
 
-def status_text(snapshot: Snapshot | None, now: float, palette: Palette, state: UiState | None = None,
-                *, alert_badge: bool = False) -> Text:  # fmt: skip
+def status_text(snapshot: Snapshot | None, now: float, palette: Palette, *, paused: bool = False, held: int = 0,
+                interval: float | None = None, alert_badge: bool = False) -> Text:  # fmt: skip
     """The whole status widget content for `snapshot` at time `now` (banner lines first).
 
-    `alert_badge` adds the firing/pending count, for screens where the alert sidebar is not showing.
+    `paused` and `held` (snapshots collected since) say the display is frozen; `interval` is the seconds
+    between polls (None: no timer). `alert_badge` adds the firing/pending count, for screens where the alert
+    sidebar is not showing.
     """
-    state = state or UiState()
     line = Text(end="", no_wrap=True, overflow="ellipsis")
     line.append("aitop", Style(bold=True))
-    for badge in _badges(snapshot, state, palette, alert_badge):
+    for badge in _badges(snapshot, paused, held, palette, alert_badge):
         line.append(" ")
         line.append_text(badge)
     if snapshot is None:
@@ -200,8 +185,8 @@ def status_text(snapshot: Snapshot | None, now: float, palette: Palette, state: 
     noun = "models" if snapshot.group_by is None else f"{clean(snapshot.group_by, 24)} groups"
     # The age first: it is short and says whether the rest can be trusted, so 80 columns never lose it.
     parts = [age, Text(clean(source)), health, Text(_window(snapshot), muted)]
-    if state.interval is not None:
-        parts.append(Text(f"every {format_interval(state.interval)}", muted))
+    if interval is not None:
+        parts.append(Text(f"every {format_interval(interval)}", muted))
     parts += [Text(f"{len(snapshot.rows)} {noun}", muted), Text(schemas, muted)]
     if failure is not None:
         parts.append(failure)
@@ -250,24 +235,33 @@ class StatusBar(Widget):
         super().__init__(id=id)
         self.clock = clock
         self.snapshot: Snapshot | None = None
-        self.state = UiState()
+        self.paused = False
+        self.held = 0
+        self.interval: float | None = None
         self.alert_badge = True
         self.text = Text()
 
     def on_mount(self) -> None:
         self.render_status()
         self.set_interval(1.0, self._tick)
+        # Once per mount: the signal keeps every callback it is given (subscribing on each tick once added
+        # 86,400 a day, and a theme change then re-rendered the line that many times).
+        self.app.theme_changed_signal.subscribe(self, self._on_theme_changed)
+
+    def on_unmount(self) -> None:
+        # The signal holds its subscribers until it next publishes; a closed screen's widgets would stay in
+        # memory until the next theme change.
+        self.app.theme_changed_signal.unsubscribe(self)
 
     def _tick(self) -> None:
         """Once a second: count the age on only while the data is overdue (older than the refresh interval
         and a second) or stale. On schedule every refresh shows "updated 0s ago" anyway, and a live display
         then writes nothing to the terminal between refreshes."""
-        snapshot, interval = self.snapshot, self.state.interval
+        snapshot, interval = self.snapshot, self.interval
         if snapshot is None:
             return
         if snapshot.stale or interval is None or self.clock() - snapshot.taken_at >= interval + 1.0:
             self.render_status()
-        self.app.theme_changed_signal.subscribe(self, self._on_theme_changed)
 
     def _on_theme_changed(self, _theme: Theme) -> None:
         self.render_status()
@@ -277,9 +271,9 @@ class StatusBar(Widget):
         self.snapshot = snapshot
         self.render_status()
 
-    def apply_state(self, state: UiState) -> None:
-        """Show the app's pause and interval state."""
-        self.state = state
+    def show_poll_state(self, *, paused: bool, held: int, interval: float | None) -> None:
+        """Show whether the display is paused (and how many snapshots came since), and the poll interval."""
+        self.paused, self.held, self.interval = paused, held, interval
         self.render_status()
 
     def show_alert_badge(self, show: bool) -> None:
@@ -290,7 +284,8 @@ class StatusBar(Widget):
     def render_status(self) -> None:
         """Recompute the text (the age changes even when the snapshot does not)."""
         palette = palette_from_variables(self.app.theme_variables)
-        text = status_text(self.snapshot, self.clock(), palette, self.state, alert_badge=self.alert_badge)
+        text = status_text(self.snapshot, self.clock(), palette, paused=self.paused, held=self.held,
+                           interval=self.interval, alert_badge=self.alert_badge)  # fmt: skip
         self.set_class(self.snapshot is not None and self.snapshot.stale, "-stale")
         if text != self.text or str(text.style) != str(self.text.style):
             # Only a banner appearing or going changes the height; a new age or count does not.

@@ -7,6 +7,8 @@ header changes (another sort column, group label or terminal width), which is a 
 
 from __future__ import annotations
 
+from typing import cast
+
 from rich.cells import cell_len
 from rich.style import Style
 from rich.text import Text
@@ -103,6 +105,11 @@ class TopTable(LazyTable):
     def on_mount(self) -> None:
         self._ensure_columns()
         self.app.theme_changed_signal.subscribe(self, self._on_theme_changed)
+
+    def on_unmount(self) -> None:
+        # The signal holds its subscribers until it next publishes; a closed screen's widgets would stay in
+        # memory until the next theme change.
+        self.app.theme_changed_signal.unsubscribe(self)
 
     def fit(self, width: int, *, redraw: bool = True) -> None:
         """Show the columns that fit `width` cells. The screen calls it with the whole width (on resize, and
@@ -324,7 +331,8 @@ class TopTable(LazyTable):
         before = self.shown()
         rank = {row_key(row): index for index, row in enumerate(rows)}
         for key in [key for key in self.rows if key.value not in rank]:
-            self.forget(key.value)  # type: ignore[arg-type]
+            if key.value is not None:  # every row here was added with a key
+                self.forget(key.value)
             self.remove_row(key)
         for row, key in zip(rows, rank):
             stale = snapshot.stale or row.stale
@@ -342,5 +350,5 @@ class TopTable(LazyTable):
 
     def build(self, key: str, item: object) -> dict[str, SortableText]:
         """The cells of a deferred row, now that it is on screen."""
-        row, stale = item  # type: ignore[misc]
+        row, stale = cast("tuple[Row, bool]", item)  # what `apply` deferred for it
         return self._cells(row, self._palette, stale)
