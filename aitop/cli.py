@@ -38,7 +38,7 @@ from aitop.secret import mask
 from aitop.output import to_json, to_table
 from aitop.outstream import EXIT_OUTPUT_LOST, guarded_stdout, stdout_closed
 from aitop.sources.detect import DetectionError, PendingCollector
-from aitop.sources.factory import open_collector
+from aitop.collectors import open_collector
 from aitop.transport import HttpSettings
 from aitop.cli_args import (
     add_common,

@@ -9,7 +9,7 @@ import sys
 from aitop.config import Config
 from aitop.detect_report import build_report, render_text, report_to_dict
 from aitop.secret import mask, mask_data
-from aitop.sources.factory import open_collector
+from aitop.collectors import open_collector
 
 
 async def detect_command(config: Config, output_format: str) -> int:

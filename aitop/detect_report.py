@@ -17,7 +17,7 @@ from aitop.catalog.match import spellings
 from aitop.derive import CONCEPT_FIELDS, KIND_NOTES, QUANTILE_FIELDS
 from aitop.model import FIELD_NAMES, Missing
 from aitop.sanitize import clean
-from aitop.sources.base import Collected
+from aitop.model import Collected
 
 FOUND, MISSING, NOT_EXPOSED, NOT_MAPPED = "found", "missing", "not exposed", "not mapped"
 

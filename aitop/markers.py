@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 from aitop.catalog import Schema
 from aitop.sanitize import clean
-from aitop.sources.exposition import SeriesKey
+from aitop.series import SeriesKey
 
 #: The process's start time: a new value is a restart, even one between two scrapes that no counter shows.
 RESTART_GAUGE = "process_start_time_seconds"

@@ -37,7 +37,7 @@ from aitop.gpus import host_of, join_gpus, places_of
 from aitop.model import Row
 from aitop.prommath import parse_le
 from aitop.sanitize import clean
-from aitop.sources.exposition import SeriesKey
+from aitop.series import SeriesKey
 from aitop.store import Layout, TargetWindow
 from aitop.why import with_why
 

@@ -21,7 +21,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TypeVar, overload
 
-from aitop.sources.exposition import SeriesKey
+from aitop.series import SeriesKey
 
 _COUNTERISH_SUFFIXES = ("_bucket", "_count", "_sum")
 _COUNTER_SUFFIXES = ("_total", "_bucket", "_count")

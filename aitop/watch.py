@@ -23,7 +23,7 @@ from aitop.ops_config import attach
 from aitop.output import to_json_line
 from aitop.recording.replay import ReplayCollector
 from aitop.secret import mask, mask_data
-from aitop.sources.factory import open_collector
+from aitop.collectors import open_collector
 
 
 def to_codec_line(snapshot: Snapshot) -> str:

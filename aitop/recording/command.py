@@ -55,7 +55,7 @@ def record_parser(add_common: Callable[[argparse.ArgumentParser], None], duratio
 
 async def record(config: Config, output: str, duration: float | None) -> int:
     """Scrape `config.targets` every `config.interval` into `output` until `duration` or SIGINT/SIGTERM."""
-    from aitop.sources.factory import open_collector
+    from aitop.collectors import open_collector
 
     collector = await open_collector(replace(config, at=None))  # `--at` is the end of a server's history
     if collector.base_url is not None:  # a server: its history, not live scrapes

@@ -12,7 +12,7 @@ import math
 import re
 from collections.abc import Iterable, Mapping
 
-from aitop.sources.exposition import SeriesKey
+from aitop.series import SeriesKey
 
 #: The label holding the target a sample came from, as Prometheus names it.
 INSTANCE = "instance"

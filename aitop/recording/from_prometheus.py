@@ -23,7 +23,7 @@ from aitop.catalog import NameFilter, Schema, builtin_schemas
 from aitop.recording.format import INSTANCE, UP
 from aitop.recording.reader import MAX_SAMPLES, NO_INSTANCE
 from aitop.recording.writer import Recorder
-from aitop.sources.exposition import SeriesKey
+from aitop.series import SeriesKey
 
 #: Seconds of history per query: small enough that a busy server answers each within its limits.
 SLICE = 600.0

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from aitop.monitor import Monitor
 from aitop.recording.writer import Recorder
-from aitop.sources.exposition import SeriesKey
+from aitop.series import SeriesKey
 
 log = logging.getLogger(__name__)
 

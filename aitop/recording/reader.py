@@ -20,7 +20,7 @@ from datetime import datetime, timezone
 from aitop.analysis.settings import ConfigError
 from aitop.recording.format import EOF_LINE, EXPORTED_INSTANCE, INSTANCE, SAMPLE_LINE, UP, parse_labels
 from aitop.sanitize import clean
-from aitop.sources.exposition import SeriesKey
+from aitop.series import SeriesKey
 from aitop.sources.page import shorten_label_values
 
 #: Samples read from one recording in all; the rest is ignored, and said so.

@@ -15,7 +15,7 @@ from io import BufferedIOBase
 from pathlib import Path
 
 from aitop.recording.format import EOF_LINE, scrape_block
-from aitop.sources.exposition import SeriesKey
+from aitop.series import SeriesKey
 
 
 def _open(path: Path) -> BufferedIOBase:

@@ -16,7 +16,7 @@ from aitop.model import Collected, Row
 
 if TYPE_CHECKING:  # at run time these would import the sources package back while it loads
     from aitop.markers import Marker, MarkerLog
-    from aitop.sources.exposition import SeriesKey
+    from aitop.series import SeriesKey
 
 __all__ = ["Collected", "Collector", "CollectorBase", "Points", "ScrapeSink", "plain_label_names"]
 

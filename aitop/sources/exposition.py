@@ -21,12 +21,9 @@ from prometheus_client.parser import text_string_to_metric_families as parse_tex
 
 from aitop.catalog import NameFilter
 from aitop.sanitize import clean
+from aitop.series import SeriesKey
 
 OPENMETRICS = "application/openmetrics-text"
-
-#: A sample: (name, sorted label pairs) -> value.
-SeriesKey = tuple[str, tuple[tuple[str, str], ...]]
-
 
 class ExpositionError(ValueError):
     """The body is not a metrics exposition aitop can read; the message is safe to display."""
