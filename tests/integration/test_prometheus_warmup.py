@@ -162,13 +162,13 @@ def wait_for_age(known, base: str, model: str, seconds: float) -> None:
         time.sleep(0.2)
 
 
-def watch(base: str, tmp: Path, config: str, *args: str) -> subprocess.Popen:
+def watch(base: str, tmp: Path, config: str, *args: str, window: float = WINDOW) -> subprocess.Popen:
     path = tmp / "config.toml"
     path.write_text(config)
     env = {**os.environ, "NO_COLOR": "1"}
     env.pop("AITOP_CONFIG", None)
     return subprocess.Popen([sys.executable, "-m", "aitop", "watch", base, "--format", "jsonl", "--window",
-                             f"{WINDOW:g}s", "--interval", "0.5s", "--config", str(path), *args],
+                             f"{window:g}s", "--interval", "0.5s", "--config", str(path), *args],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
 
 
@@ -307,3 +307,48 @@ async def test_regrouped_the_alert_stays_judged_on_the_model_rows_then_resolves(
         assert snapshot.taken_at - stepped <= WINDOW + KEEP_FIRING_FOR + 2 * max(gaps)
     finally:
         await monitor.aclose()
+
+
+DEMO_WINDOW = 30.0  # the TUI's default: the window the demo's healthy fleet is known to sit quiet in
+DEMO_BUDGET = """
+[[rules]]
+name = "cost_per_day_warning"
+threshold = 10000
+"""  # as `aitop --demo` raises it: the demo's hosted models spend like real ones
+
+
+@pytest.mark.timeout(180)
+def test_a_fresh_prometheus_over_a_fresh_demo_warms_up_from_its_first_sample_and_raises_no_alert(
+        known, tmp_path, monkeypatch):
+    from aitop import demo
+
+    monkeypatch.setattr(demo, "incident_at", lambda t: None)  # the calm fleet: no scripted incident
+    fleet = demo.DemoFleet(seed=0)
+    target = fleet.start(0).removeprefix("http://").removesuffix("/metrics")
+    server = start_prometheus(known, tmp_path, target)
+    process = None
+    try:
+        server.wait_healthy("/-/ready")
+        # aitop detects schemas from the metric names: start it once the server has scraped the fleet once.
+        server.wait_until("the demo's first scrape", lambda: known.promql(server.base_url, "llm_requests_total"),
+                          time.monotonic() + known.STARTUP_TIMEOUT_S)
+        first = min(float(t) for series in known._query(server.base_url, "llm_requests_total[5m]")["result"]
+                    for t, _ in series["values"])  # the server's oldest sample of the fleet
+        process = watch(server.base_url, tmp_path, DEMO_BUDGET, window=DEMO_WINDOW)
+        seen = []
+        for snapshot in lines(process):
+            if snapshot["rows"]:
+                seen.append(snapshot)
+            if taken(snapshot) - first > DEMO_WINDOW + 3:  # a few refreshes past a full window
+                break
+    finally:
+        if process is not None:
+            stop(process)
+        server.stop()
+        fleet.stop()
+    assert [a for s in seen for a in s["alerts"]] == []
+    warming = [s for s in seen if taken(s) - first < DEMO_WINDOW * WARMUP_SLACK - 1]
+    judged = [s for s in seen if taken(s) - first > DEMO_WINDOW + 1]
+    assert warming, "no refresh while the server held less than a window"
+    assert all(r["warming"] for s in warming for r in s["rows"])  # judged on a part of a window: never
+    assert judged and not any(r["warming"] for s in judged for r in s["rows"])  # from the server's first sample
