@@ -55,7 +55,7 @@ class Exporter:
         exporter = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+            def do_GET(self) -> None:
                 body = exporter.page().encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "text/plain; version=0.0.4")
@@ -188,7 +188,7 @@ def lines(process: subprocess.Popen) -> Iterator[dict]:
 
 
 def taken(snapshot: dict) -> float:
-    return datetime.fromisoformat(snapshot["taken_at"].replace("Z", "+00:00")).timestamp()
+    return datetime.fromisoformat(snapshot["taken_at"]).timestamp()
 
 
 def row(snapshot: dict, model: str) -> dict | None:
