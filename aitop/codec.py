@@ -105,6 +105,7 @@ def _collected(collected: Collected) -> dict[str, Json]:
         "scrape_interval": _optional(collected.scrape_interval),
         "failed_queries": [[query, error, list(fields)] for query, error, fields in collected.failed_queries],
         "at": _optional(collected.at),
+        "server_history": collected.server_history,
     }
 
 
@@ -310,6 +311,7 @@ def _decode_collected(value: Json, path: str) -> Collected:
         scrape_interval=collected.optional_number("scrape_interval"),
         failed_queries=collected.items("failed_queries", _failed_query),
         at=collected.optional_number("at"),
+        server_history=collected.flag("server_history"),
     )
 
 

@@ -175,6 +175,10 @@ class Collected:
     failed_queries: tuple[tuple[str, str, tuple[str, ...]], ...] = ()
     #: `--at` against a server: the fixed instant (server time) every query was evaluated at; None: now.
     at: float | None = None
+    #: Rows' `data_since` comes from the server's own history (Prometheus mode): it may be older than
+    #: aitop's first look at a row, and the warm-up counts from it. False: a row's warm-up starts no
+    #: earlier than when aitop first saw it.
+    server_history: bool = False
 
 
 class _Same(enum.Enum):

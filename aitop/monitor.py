@@ -154,14 +154,14 @@ class Monitor:
             self.analyzer.restart()
         alert_rows = None
         if self.collector.group_by is not None:
-            # Alerts follow the (schema, model) rows. A source that cannot supply them beside a regrouped
-            # view (Prometheus mode, for now) leaves its alerts unjudged, never re-keyed to the view's groups.
+            # Alerts follow the (schema, model) rows, which the source supplies beside a regrouped view; one
+            # that cannot leaves its alerts unjudged, never re-keyed to the view's groups.
             alert_rows = collected.model_rows if collected.model_rows is not None else ()
         try:
             analysis = self.analyzer.process(
                 collected.rows, now=collected.taken_at, window_seconds=collected.window_seconds,
                 warmup=self.collector.window_seconds if self.warmup else 0.0,
-                alert_rows=alert_rows, grouping=self.collector.group_by,
+                alert_rows=alert_rows, grouping=self.collector.group_by, history=collected.server_history,
             )
         except Exception as exc:  # an analysis bug must not hide the numbers: show them unjudged
             log.exception("analysis failed")

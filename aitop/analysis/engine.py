@@ -15,7 +15,9 @@ across refreshes and restarts.
 
 Warm-up: a row is judged only once aitop has watched it for a full window (`warmup` seconds, the source's
 window), counted again from a row's reappearance, from a counter reset behind it (`Row.data_since`) and from
-`restart()` (the source came back after an outage). Alerts belong to the (schema, model) rows; when the view
+`restart()` (the source came back after an outage). A source that keeps history (Prometheus mode, `history`)
+says since when the server holds each row's window: the warm-up counts from there, not from aitop's start
+(but never from before an outage). Alerts belong to the (schema, model) rows; when the view
 is grouped by another label the monitor passes those rows as `alert_rows`, so `g` changes what the table
 shows, never an alert's state or its `since`.
 
@@ -203,19 +205,30 @@ class Analyzer:
         self.peaks = PeakTracker(self.settings.baseline.forget_after)
         self.engine = AlertEngine(self.settings)
         self._watched: dict[tuple[str | None, str, str], float] = {}  # (grouping, row key) -> since when
+        #: When the source came back after its last outage (None: no outage yet); `_restarted`: at the next
+        #: refresh, which sets it.
+        self._resumed: float | None = None
+        self._restarted = False
 
     def restart(self) -> None:
         """The source came back after an outage: every row's window has a gap, so warm up again."""
         self._watched.clear()
+        self._restarted = True
 
-    def _watch(self, rows: Sequence[Row], grouping: str | None, now: float) -> dict[tuple[str, str], float]:
-        """Seconds each of `rows` has been watched without a gap; rows not in `rows` start over on return."""
+    def _watch(self, rows: Sequence[Row], grouping: str | None, now: float,
+               history: bool = False) -> dict[tuple[str, str], float]:  # fmt: skip
+        """Seconds each of `rows` has been watched without a gap; rows not in `rows` start over on return.
+        `history`: a row's `data_since` is the server's (the oldest sample of its window), older than aitop's
+        first look when the server holds the window: the warm-up counts from it (but never from before an
+        outage of the source)."""
         seen = {}
         for row in rows:
             key = (grouping, row.schema, row.group)
             since = self._watched.get(key, now)
             if row.data_since is not None:
-                since = max(since, row.data_since)  # a counter reset behind the row: its window restarts
+                # A counter reset behind the row restarts its window; the server's history may start it earlier.
+                floor = self._resumed if self._resumed is not None else row.data_since
+                since = max(row.data_since, floor) if history else max(since, row.data_since)
             seen[key] = since
         for key in [key for key in self._watched if key[0] == grouping and key not in seen]:
             del self._watched[key]
@@ -236,16 +249,20 @@ class Analyzer:
         return tuple(replace(row, severity=instant_severity(self.rules, row, {})) for row in map(self.enrich, rows))
 
     def process(self, rows: Sequence[Row], *, now: float, window_seconds: float, warmup: float = 0.0,
-                alert_rows: Sequence[Row] | None = None, grouping: str | None = None) -> Analysis:  # fmt: skip
+                alert_rows: Sequence[Row] | None = None, grouping: str | None = None,
+                history: bool = False) -> Analysis:  # fmt: skip
         """Analyse one refresh's rows taken at `now` over a `window_seconds` window (see the module doc).
 
         `warmup`: seconds a row must have been watched before it is judged (the source's full window).
         `alert_rows`: the (schema, model) rows when `rows` are grouped by another label (`grouping`); alerts,
         baselines and drift follow those, and the view's cells are marked by their own values.
+        `history`: the rows' `data_since` is the server's own (see `_watch`).
         """
+        if self._restarted:
+            self._resumed, self._restarted = now, False
         model_rows = rows if alert_rows is None else alert_rows
         enriched = [self._with_drift(priced(row, self.settings.prices), now, window_seconds) for row in model_rows]
-        enriched = self._warming(enriched, self._watch(enriched, None, now), warmup)
+        enriched = self._warming(enriched, self._watch(enriched, None, now, history), warmup)
         verdicts_per_row, readings = self._judge(enriched, now, with_baselines=True)
         started = self.engine.step(readings, now)
         alerting = self.engine.alerting_fields()
@@ -258,7 +275,7 @@ class Analyzer:
                 self.baselines.learn(row.key, row.values.items(), now, skip=skip)
         if alert_rows is not None:  # the view is grouped otherwise: mark its cells by their own values
             view = [with_daily_spend(priced(row, self.settings.prices)) for row in rows]
-            view = self._warming(view, self._watch(view, grouping or "", now), warmup)
+            view = self._warming(view, self._watch(view, grouping or "", now, history), warmup)
             view_verdicts, _ = self._judge(view, now, with_baselines=False)
             judged = [_with(row, severity=severity_of(verdicts)) for row, verdicts in zip(view, view_verdicts)]
         judged = [self.peaks.add(row, now, window_seconds, grouping if alert_rows is not None else None)

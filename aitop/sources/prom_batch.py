@@ -19,7 +19,7 @@ The decision and its tests: docs/architecture.md, PromQL.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import requests
@@ -34,7 +34,8 @@ ALONE_SECONDS = 600.0  # a query that failed on its own stays out of the batch t
 
 @dataclass(frozen=True, slots=True)
 class Batch:
-    """The queries of one schema sent as one expression (`expr`, also its single-flight key)."""
+    """The queries of one schema sent as one expression (`expr`, also its single-flight key); `schema` is
+    the schema's name, with its lane when the batch is one of the schema's side lanes."""
 
     schema: str
     expr: str
@@ -68,16 +69,20 @@ class Batcher:
         self.batches_sent = 0
         self.fallbacks = 0  # batches that failed, for tests and benchmarks
 
-    def plan(self, queries: Sequence[Query], now: float, busy: Callable[[str], bool]) -> tuple[list[Batch], list[Query]]:
+    def plan(self, queries: Sequence[Query], now: float, busy: Callable[[str], bool],
+             lanes: Mapping[str, str] | None = None) -> tuple[list[Batch], list[Query]]:  # fmt: skip
         """(batches, queries sent alone). `busy(expr)`: a request for that query alone is still running
-        (single flight: it is collected, never sent again)."""
+        (single flight: it is collected, never sent again). `lanes`: expression -> lane, for queries that go
+        in a batch of their own beside their schema's (the model rows beside a regrouped view)."""
         self.alone_until = {e: t for e, t in self.alone_until.items() if t > now}
         grouped: dict[str, list[Query]] = {}
         alone: list[Query] = []
         for query in queries:
-            batched = (self.enabled and self.off_until.get(query.schema, -float("inf")) <= now
+            lane = lanes.get(query.expr) if lanes else None
+            key = query.schema if lane is None else f"{query.schema} ({lane})"
+            batched = (self.enabled and self.off_until.get(key, -float("inf")) <= now
                        and query.expr not in self.alone_until and not busy(query.expr))
-            (grouped.setdefault(query.schema, []) if batched else alone).append(query)
+            (grouped.setdefault(key, []) if batched else alone).append(query)
         batches = []
         for schema, members in grouped.items():
             if len(members) == 1:
@@ -104,7 +109,7 @@ async def wait_for(tasks: Sequence[asyncio.Task], timeout: float) -> None:
 class BatchedSender:
     """The sending half of `PrometheusCollector` (a mixin over its flights, back-offs and HTTP client)."""
 
-    async def _gather(self, queries: list[Query], now: float, params: dict):
+    async def _gather(self, queries: list[Query], now: float, params: dict, lanes: Mapping[str, str] | None = None):
         """Send the refresh's queries — batched per schema, or alone — and sort what came back within the
         budget into answers, failures and queries still running (with their age).
 
@@ -112,7 +117,7 @@ class BatchedSender:
         could not be told apart per query), its queries are sent alone at once and get the rest."""
         budget = self._budget()
         due = [q for q in queries if self._query_next.get(q.expr, -float("inf")) <= now or q.expr in self._inflight]
-        batches, alone = self.batcher.plan(due, now, lambda expr: expr in self._inflight)
+        batches, alone = self.batcher.plan(due, now, lambda expr: expr in self._inflight, lanes)
         for batch in batches:
             limit = {**params, "limit": str(self.max_series * len(batch.queries) + 1)}
             self._start(batch.expr, now, self._http.post_query, batch.expr, limit)

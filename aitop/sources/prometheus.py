@@ -34,18 +34,9 @@ from aitop.sources.prom_batch import Batcher, BatchedSender
 from aitop.sources.prom_http import PromHttp
 from aitop.sources.prom_learn import learn_server
 from aitop.sources.prom_server import ServerFacts, rate_window
-from aitop.sources.promql import Query, SchemaPlan, duration, instant_queries, places_queries, plan_schemas
-from aitop.sources.prom_results import (
-    QueryFailure,
-    alerts_from,
-    assemble_rows,
-    capped,
-    fields_of,
-    query_label,
-    response_warnings,
-    unknown_where_failed,
-    with_infos,
-)
+from aitop.sources.promql import Query, SchemaPlan, duration, instant_queries, plan_schemas
+from aitop.sources.prom_results import QueryFailure, alerts_from, capped, fields_of, query_label, response_warnings
+from aitop.sources.prom_rows import build_rows, plan_refresh
 from aitop.transport import HttpSettings, backoff_delay
 
 log = logging.getLogger(__name__)
@@ -173,6 +164,10 @@ class PrometheusCollector(BatchedSender, PromDrillDown, CollectorBase):
         return self.at if self.at is not None else self.wall_clock() + self.facts.offset
 
     # -- one refresh --------------------------------------------------------------------------------
+    def _fields(self, window: float, group_by: str | None) -> list[Query]:
+        """Every schema's field queries, grouped by `group_by` (None: the model label)."""
+        return [q for plan in self._plans for q in instant_queries(plan, window=window, group_by=group_by)]
+
     def _start(self, key: str, now: float, function: Callable, *args) -> None:
         if key not in self._inflight:
             self._inflight[key] = _Flight(asyncio.create_task(self._run(function, *args)), now)
@@ -191,14 +186,15 @@ class PrometheusCollector(BatchedSender, PromDrillDown, CollectorBase):
         except QueryFailure as failure:
             return self._fail(failure, taken_at)
         window = self.window_used
-        queries = [q for plan in self._plans for q in instant_queries(plan, window=window, group_by=self.group_by)]
-        queries += places_queries(self._plans, group_by=self.group_by)
+        planned = plan_refresh(self._plans, partial(self._fields, window), window=window,
+                               scrape_interval=self.facts.scrape_interval, group_by=self.group_by)
+        queries = planned.sent
         self._forget_unplanned({q.expr for q in queries})  # (after a regroup, or a new window)
         # Every query of the refresh at one instant: the server's now (or the fixed `--at`).
         params = self._query_params(self.at if self.at is not None else taken_at + self.facts.offset)
         if self._alerts_supported and self.at is None:  # /api/v1/alerts knows only the present
             self._start(_ALERTS, now, partial(self._http.session.get, timeout=self.timeout), f"{self.base_url}/api/v1/alerts")
-        fresh, failed, running = await self._gather(queries, now, params)
+        fresh, failed, running = await self._gather(queries, now, params, planned.lanes)
         self._collect_alerts()
         self.failures_total += len(failed)
 
@@ -234,8 +230,8 @@ class PrometheusCollector(BatchedSender, PromDrillDown, CollectorBase):
             self._fallback(query, message, last.transient, answered, errored, warnings, now, kind=last.kind)
 
         # Off the event loop: a capped answer can still be 20,000 series.
-        rows, server_warnings = await asyncio.to_thread(assemble_rows, self._plans, answered, errored, self.group_by)
-        rows = with_infos(unknown_where_failed(rows, errored), answered)
+        rows, models, server_warnings = await asyncio.to_thread(
+            build_rows, self._plans, planned, answered, errored, group_by=self.group_by, offset=self.facts.offset)
         if not rows and self._plans and not errored:  # never zero rows without a word
             warnings.append(f"no series of the detected schemas ({', '.join(p.schema.name for p in self._plans)}) "
                             f"answered over the last {window:g}s at the server's time")
@@ -246,7 +242,8 @@ class PrometheusCollector(BatchedSender, PromDrillDown, CollectorBase):
         self._last_rows = tuple(rows)
         merged = list(dict.fromkeys([*warnings, *server_warnings]))
         failures = tuple((query_label(q), str(e), fields_of(q)) for q, e in errored.items())
-        return self._collected(taken_at, self._last_rows, merged, alerts=self._last_alerts, failed=failures)
+        return self._collected(taken_at, self._last_rows, merged, alerts=self._last_alerts, failed=failures,
+                               models=models)
 
     def _query_failed(self, query: Query, failure: QueryFailure, now: float) -> None:
         self._query_error[query.expr] = failure
@@ -295,7 +292,7 @@ class PrometheusCollector(BatchedSender, PromDrillDown, CollectorBase):
         except ValueError:
             self._last_alerts = ()
 
-    def _collected(self, taken_at, rows, warnings, *, alerts=(), failed=()) -> Collected:
+    def _collected(self, taken_at, rows, warnings, *, alerts=(), failed=(), models=None) -> Collected:
         return Collected(
             # At a fixed `at`: the instant by aitop's clock, so `taken_at + clock_offset` is what was evaluated.
             taken_at=taken_at if self.at is None else self.at - self.facts.offset,
@@ -313,6 +310,8 @@ class PrometheusCollector(BatchedSender, PromDrillDown, CollectorBase):
             warnings=tuple(warnings),
             tls_verified=self.tls_verified,
             alerts=alerts,
+            model_rows=models,
+            server_history=True,
         )
 
     def _fail(self, failure: QueryFailure, taken_at: float) -> Collected:

@@ -56,7 +56,8 @@ def severity_words(row: Row, field: str, palette: Palette) -> Text:
 
 def warmup_words(row: Row) -> str:
     """How the warm-up stands: a row is judged once its window holds a full window of data (not a request
-    count), counted from when aitop first saw it, a counter reset behind it, a source outage or a regroup."""
+    count), counted from when aitop first saw it (in Prometheus mode: from the oldest sample the server holds
+    in the window), a counter reset behind it, a source outage or a regroup (scrape mode)."""
     if row.warmup is None:  # the source does not tell (the caller shows nothing then)
         return "yes"
     watched, needed = row.warmup

@@ -571,7 +571,8 @@ class PrometheusAPI:
     def answer(self, request: Request) -> Action:
         expr = request.param("query") or ""
         samples = []
-        for model, rate in self.models.items():
+        # The since-query gets no series: the rows warm up from when aitop first sees them, as before it existed.
+        for model, rate in () if is_since(expr) else self.models.items():
             value = self.value_override.get(model)
             if expr.startswith("histogram_quantile("):
                 samples.append(({"model": model}, value or "0.25"))
@@ -587,6 +588,11 @@ class PrometheusAPI:
             result = [{"metric": dict(m), "values": [[t, str(v)] for t in stamps]} for m, v in samples]
             return api_success({"resultType": "matrix", "result": result}, infos=infos)
         return api_success(vector(samples), infos=infos)
+
+
+def is_since(expr: str) -> bool:
+    """Whether `expr` asks since when the rows' windows hold data (`aitop.sources.prom_since`)."""
+    return expr.startswith("max by (") and "timestamp(" in expr  # (a whole batch starts with label_replace)
 
 
 def is_server_fact(expr: str) -> bool:
@@ -605,12 +611,15 @@ def batch_parts(expr: str) -> list[tuple[str, str]]:
 
 
 def query_kind(request: Request) -> str:
-    """Which panel a query feeds: requests, errors, latency_p50/p95/p99, inf_bucket (or '' for other endpoints)."""
+    """Which panel a query feeds: requests, errors, latency_p50/p95/p99, inf_bucket, data_since (or '' for
+    other endpoints)."""
     expr = request.param("query") or ""
     if batch_parts(expr):
         return "batch"  # its sub-queries meet the faults one by one (PrometheusAPI.answer_batch)
     if not request.path.endswith("/query") or is_server_fact(expr):
         return ""
+    if is_since(expr):  # since when each row's window is unbroken (warm-up), not a panel
+        return "data_since"
     match = re.match(r"histogram_quantile\(0\.(\d+),", expr)
     if match:
         return f"latency_p{match.group(1).ljust(2, '0')}"  # 0.5 -> p50, 0.95 -> p95
