@@ -7,7 +7,7 @@ import asyncio
 from aitop.config import Config, ConfigError
 from aitop.sources.base import Collector
 from aitop.sources.detect import detect
-from aitop.sources.scrape import ScrapeCollector
+from aitop.sources.scrape.collector import ScrapeCollector
 
 
 async def open_collector(config: Config) -> Collector:
@@ -26,7 +26,7 @@ async def open_collector(config: Config) -> Collector:
             raise ConfigError(
                 "give one Prometheus server, or any number of /metrics URLs, not both kinds or several servers"
             )
-        from aitop.sources.prometheus import PrometheusCollector
+        from aitop.sources.prometheus.collector import PrometheusCollector
 
         return PrometheusCollector(
             servers[0].url, window=config.window, timeout=config.timeout, http=config.http, backend=servers[0].backend,

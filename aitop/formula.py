@@ -21,7 +21,7 @@ GOODPUT_TARGETS: dict[str, float] = {}
 
 
 class RowQueries(Protocol):
-    """The PromQL of one row's concepts, summed to one series (`aitop.sources.promql.row_expression`)."""
+    """The PromQL of one row's concepts, summed to one series (`aitop.sources.prometheus.promql.row_expression`)."""
 
     def rate(self, concept: str) -> str | None: ...
     def distribution(self, concept: str, q: float) -> str | None: ...

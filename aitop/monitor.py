@@ -67,7 +67,7 @@ class Monitor:
         self._source_down = False
         #: Delivers firing/resolved notifications of aitop's alerts (`aitop.notify.Notifier`); None: off.
         self.notifier = None
-        #: Reads active alerts and silences (`aitop.sources.alertmanager.AlertmanagerClient`); None: off.
+        #: Reads active alerts and silences (`aitop.sources.prometheus.alertmanager.AlertmanagerClient`); None: off.
         self.alertmanager = None
 
     @property

@@ -81,7 +81,7 @@ def attach(monitor, ops: OpsSettings, *, http=None, timeout: float = 5.0, alertm
         monitor.notifier = Notifier(ops.notify)
     url = alertmanager or ops.alertmanager
     if url:
-        from aitop.sources.alertmanager import AlertmanagerClient
+        from aitop.sources.prometheus.alertmanager import AlertmanagerClient
 
         monitor.alertmanager = AlertmanagerClient(url, http=http, timeout=timeout)
 

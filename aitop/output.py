@@ -15,7 +15,7 @@ from aitop.fields import FIELD_BY_NAME, FIELDS
 from aitop.format import MISSING_MARK, format_value
 from aitop.model import Missing, Row, Snapshot
 from aitop.secret import mask, mask_data
-from aitop.sources.prom_server import skew_warning
+from aitop.sources.prometheus.server import skew_warning
 from aitop.why import WHY
 
 #: The columns of the text table, in order: the fields marked `Shown.TABLE` (`aitop.fields`).

@@ -22,7 +22,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from aitop.catalog import NameFilter, builtin_schemas
 from aitop.rows import RowBuilder, TargetData
-from aitop.sources.exposition import SeriesKeys, parse
+from aitop.sources.scrape.exposition import SeriesKeys, parse
 from aitop.store import TargetWindow
 from benchmarks.pages import VllmFleet, lanes_for, mixed_page
 from benchmarks.report import Figure

@@ -43,7 +43,7 @@ def _template_rows(lanes: int) -> list:
     """Rows as the scrape pipeline builds them for `lanes` vLLM models (provenance and distributions too)."""
     from aitop.catalog import NameFilter, builtin_schemas
     from aitop.rows import RowBuilder, TargetData
-    from aitop.sources.exposition import parse
+    from aitop.sources.scrape.exposition import parse
     from aitop.store import TargetWindow
     from benchmarks.pages import VllmFleet
 
@@ -132,7 +132,7 @@ async def _scrape(refreshes: int) -> dict:
     import httpx
 
     from aitop.monitor import Monitor
-    from aitop.sources.scrape import ScrapeCollector
+    from aitop.sources.scrape.collector import ScrapeCollector
     from benchmarks.pages import VllmFleet
 
     fleet = VllmFleet(ROWS)

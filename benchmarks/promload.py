@@ -133,7 +133,7 @@ def _prometheus(conf, exporter_port: int, home: Path):
 
 
 async def _measure(base_url: str, groups: int, refreshes: int) -> Load:
-    from aitop.sources.prometheus import PrometheusCollector
+    from aitop.sources.prometheus.collector import PrometheusCollector
 
     load = Load(groups)
     began = time.monotonic()

@@ -114,9 +114,9 @@ def _floor_prometheus(url: str, refreshes: int) -> None:
     """The HTTP requests alone: aitop's batched query per schema (and the alerts request) sent one after
     another on aitop's own requests session and JSON-decoded, nothing else — what the requests cost before
     any of aitop's work."""
-    from aitop.sources.prom_batch import batch_expr
-    from aitop.sources.prometheus import PrometheusCollector
-    from aitop.sources.promql import instant_queries
+    from aitop.sources.prometheus.batch import batch_expr
+    from aitop.sources.prometheus.collector import PrometheusCollector
+    from aitop.sources.prometheus.promql import instant_queries
 
     collector = PrometheusCollector(url, window=30)
     asyncio.run(collector.collect())  # detection: the plans say which queries a refresh sends
@@ -134,7 +134,7 @@ def _floor_scrape(url: str, refreshes: int) -> None:
     """Reading the page alone: one GET and one regex match per line, no arithmetic, no rows."""
     import httpx
 
-    from aitop.sources.exposition import _PLAIN_SAMPLE
+    from aitop.sources.scrape.exposition import _PLAIN_SAMPLE
 
     with httpx.Client() as client:
         for _ in range(refreshes):
@@ -146,8 +146,8 @@ def _floor_scrape(url: str, refreshes: int) -> None:
 
 
 async def _child(mode: str, rows: int, refreshes: int, columns: int) -> None:
-    from aitop.sources.prometheus import PrometheusCollector
-    from aitop.sources.scrape import ScrapeCollector
+    from aitop.sources.prometheus.collector import PrometheusCollector
+    from aitop.sources.scrape.collector import ScrapeCollector
     from benchmarks.servers import child
 
     if mode == "bare":

@@ -142,7 +142,7 @@ def schema_section(path: Path) -> str:
     return "\n".join(out)
 
 
-#: How each kind of query is read, in words (`Query.kind` in aitop/sources/promql.py).
+#: How each kind of query is read, in words (`Query.kind` in aitop/sources/prometheus/promql.py).
 _READINGS = {
     "rate": "rate",
     "errors": "failure rate by type",
@@ -160,9 +160,9 @@ EXAMPLE_WINDOW = 30.0
 
 def promql_block(name: str) -> str:
     """The PromQL aitop sends for schema `name` on a server holding the first variant of each concept: the
-    queries of one refresh, as `aitop.sources.promql` builds them (so the examples are the code's own)."""
+    queries of one refresh, as `aitop.sources.prometheus.promql` builds them (so the examples are the code's own)."""
     from aitop.catalog import builtin_schemas
-    from aitop.sources.promql import instant_queries, plan_schemas
+    from aitop.sources.prometheus.promql import instant_queries, plan_schemas
 
     schemas = builtin_schemas()
     (schema,) = [schema for schema in schemas if schema.name == name]

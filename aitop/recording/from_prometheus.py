@@ -123,7 +123,7 @@ async def record_from_server(config, base_url: str, output: str, duration: float
 
     from aitop.recording.reader import rfc3339
     from aitop.recording.replay import parse_at
-    from aitop.sources.prom_http import PromHttp, QueryFailure
+    from aitop.sources.prometheus.http import PromHttp, QueryFailure
 
     http = PromHttp(base_url, config.timeout, config.http)
 

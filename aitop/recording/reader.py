@@ -21,7 +21,7 @@ from aitop.analysis.settings import ConfigError
 from aitop.recording.format import EOF_LINE, EXPORTED_INSTANCE, INSTANCE, SAMPLE_LINE, UP, parse_labels
 from aitop.sanitize import clean
 from aitop.series import SeriesKey
-from aitop.sources.page import shorten_label_values
+from aitop.sources.scrape.page import shorten_label_values
 
 #: Samples read from one recording in all; the rest is ignored, and said so.
 MAX_SAMPLES = 2_000_000

@@ -20,7 +20,7 @@ from aitop.model import History
 from aitop.slo.burn import SloStatus, status
 from aitop.slo.discover import discover
 from aitop.slo.spec import SLO, WINDOWS
-from aitop.sources.promql import (
+from aitop.sources.prometheus.promql import (
     SchemaPlan,
     _escape,
     _vector,

@@ -17,7 +17,7 @@ from aitop.catalog.match import resolve
 from aitop.catalog.schema import counter_forms
 from aitop.slo.measure import ratio_queries
 from aitop.slo.spec import PAIRS, SLO, WINDOWS, window_name
-from aitop.sources.promql import plan_schemas
+from aitop.sources.prometheus.promql import plan_schemas
 
 RECORD = "aitop:slo_bad:ratio_rate"
 _SEVERITY = {"page": "critical", "ticket": "warning"}

@@ -11,7 +11,7 @@ from textual.dom import DOMNode
 from aitop.actions import RowAction, run
 from aitop.model import Row
 from aitop.sanitize import clean
-from aitop.sources.promql import group_matcher
+from aitop.sources.prometheus.promql import group_matcher
 from aitop.ui.typed import aitop_app
 
 

@@ -18,7 +18,7 @@ from textual.widgets import Static
 from aitop.model import Alert
 from aitop.ops_config import default_author
 from aitop.sanitize import clean
-from aitop.sources.alertmanager import matchers_for
+from aitop.sources.prometheus.alertmanager import matchers_for
 from aitop.ui.typed import aitop_app
 
 NO_ALERTMANAGER = "no Alertmanager to silence with: start aitop with --alertmanager URL (or [alertmanager] url)"

@@ -23,8 +23,8 @@ from server import FaultServer
 
 from aitop.model import Snapshot
 from aitop.monitor import Monitor
-from aitop.sources.prometheus import PrometheusCollector
-from aitop.sources.scrape import ScrapeCollector
+from aitop.sources.prometheus.collector import PrometheusCollector
+from aitop.sources.scrape.collector import ScrapeCollector
 
 
 def prometheus(server: FaultServer, clock=None, *, timeout: float = 2.0, **options) -> PrometheusCollector:

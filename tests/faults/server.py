@@ -591,7 +591,7 @@ class PrometheusAPI:
 
 
 def is_since(expr: str) -> bool:
-    """Whether `expr` asks since when the rows' windows hold data (`aitop.sources.prom_since`)."""
+    """Whether `expr` asks since when the rows' windows hold data (`aitop.sources.prometheus.since`)."""
     return expr.startswith("max by (") and "timestamp(" in expr  # (a whole batch starts with label_replace)
 
 

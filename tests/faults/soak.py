@@ -44,7 +44,7 @@ from server import TEXT, Exporter
 from aitop.analysis.configure import AnalysisSettings
 from aitop.model import FIELD_NAMES, History
 from aitop.monitor import Monitor
-from aitop.sources.scrape import ScrapeCollector
+from aitop.sources.scrape.collector import ScrapeCollector
 
 URL = "http://soak.test:8000/metrics"
 PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
@@ -174,7 +174,7 @@ class ContainerWatch:
 
 
 def _describe(container: object) -> str:
-    """A module-level name for `container` when it has one (e.g. aitop.sources.exposition._KEYS)."""
+    """A module-level name for `container` when it has one (e.g. aitop.sources.scrape.exposition._KEYS)."""
     for module in list(sys.modules.values()):
         for name, value in list(getattr(module, "__dict__", {}).items()):
             if value is container:

@@ -17,7 +17,8 @@ from soak import ContainerWatch, short_settings, soak
 
 from aitop.model import History
 from aitop.monitor import Monitor
-from aitop.sources import fetch, prom_http
+from aitop.sources.scrape import fetch
+from aitop.sources.prometheus import http as prom_http
 from aitop.sources.base import CollectorBase
 
 # -- F14 ----------------------------------------------------------------------------------------------

@@ -136,8 +136,8 @@ async def test_f01_nxdomain_backs_off_with_jitter(nxdomain, clock, monkeypatch):
 
 
 async def test_f01_nxdomain_in_both_collectors(nxdomain, clock):
-    from aitop.sources.prometheus import PrometheusCollector
-    from aitop.sources.scrape import ScrapeCollector
+    from aitop.sources.prometheus.collector import PrometheusCollector
+    from aitop.sources.scrape.collector import ScrapeCollector
 
     prom = PrometheusCollector("http://prometheus.invalid:9090", timeout=1.0, wall_clock=clock, monotonic=clock)
     page = ScrapeCollector(["http://exporter.invalid:8000/metrics"], timeout=1.0, wall_clock=clock, monotonic=clock)

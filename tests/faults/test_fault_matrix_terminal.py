@@ -26,8 +26,8 @@ from textual.widgets import DataTable, Static
 from aitop import cli, guard
 from aitop.monitor import Monitor
 from aitop.sources.base import CollectorBase
-from aitop.sources.prometheus import PrometheusCollector
-from aitop.sources.scrape import ScrapeCollector
+from aitop.sources.prometheus.collector import PrometheusCollector
+from aitop.sources.scrape.collector import ScrapeCollector
 
 HOSTILE = [
     "t\x1b]0;PWNED-TITLE\x07",  # window title (OSC 0, BEL-terminated)

@@ -18,7 +18,7 @@ from prod_servers import mixed_page, serve_page  # noqa: E402
 
 from aitop.monitor import Monitor  # noqa: E402
 from aitop.ops_config import OpsSettings, attach  # noqa: E402
-from aitop.sources.scrape import ScrapeCollector  # noqa: E402
+from aitop.sources.scrape.collector import ScrapeCollector  # noqa: E402
 from aitop.ui.alert_text import alert_text  # noqa: E402
 from aitop.ui.app import AitopApp  # noqa: E402
 from aitop.ui.silence import ConfirmSilence  # noqa: E402

@@ -15,9 +15,9 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from aitop.sources import prometheus as prom
-from aitop.sources.prom_batch import BATCH_OFF_SECONDS, CONCEPT_LABEL, Batch, batch_expr, split_answer
-from aitop.sources.promql import Query, instant_queries
+from aitop.sources.prometheus import collector as prom
+from aitop.sources.prometheus.batch import BATCH_OFF_SECONDS, CONCEPT_LABEL, Batch, batch_expr, split_answer
+from aitop.sources.prometheus.promql import Query, instant_queries
 
 pytestmark = pytest.mark.integration
 

@@ -22,7 +22,7 @@ import pages  # noqa: E402
 
 from aitop.catalog import NameFilter, builtin_schemas  # noqa: E402
 from aitop.rows import RowBuilder, TargetData  # noqa: E402
-from aitop.sources.exposition import parse  # noqa: E402
+from aitop.sources.scrape.exposition import parse  # noqa: E402
 from aitop.store import TargetWindow  # noqa: E402
 
 pytestmark = pytest.mark.integration

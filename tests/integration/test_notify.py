@@ -19,7 +19,7 @@ from aitop.analysis.rules import Rule
 from aitop.model import Severity
 from aitop.monitor import Monitor
 from aitop.notify import Notifier, NotifyTarget
-from aitop.sources.scrape import ScrapeCollector
+from aitop.sources.scrape.collector import ScrapeCollector
 
 pytestmark = pytest.mark.integration
 

@@ -361,7 +361,7 @@ def test_mixed_fleet_drill_down_reads_each_rows_own_kv_spelling(prom15):
     plan's first spelling is V1's `kv_cache_usage_perc` (joined with `or`, one spelling per row)."""
     import asyncio
 
-    from aitop.sources.prometheus import PrometheusCollector
+    from aitop.sources.prometheus.collector import PrometheusCollector
 
     model, _, usage, _ = MIXED_FLEET["v0"]
     collector = PrometheusCollector(prom15, window=30.0, timeout=10)

@@ -191,7 +191,7 @@ def test_snapshot_at_a_past_instant_equals_the_servers_own_promql_at_that_instan
 def test_restart_and_deployment_markers_come_from_the_servers_history(history):
     import asyncio
 
-    from aitop.sources.prometheus import PrometheusCollector
+    from aitop.sources.prometheus.collector import PrometheusCollector
 
     url, t0, restart = history
 

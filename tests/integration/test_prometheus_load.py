@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from aitop.sources.prometheus import PrometheusCollector
+from aitop.sources.prometheus.collector import PrometheusCollector
 
 pytestmark = pytest.mark.integration
 

@@ -27,7 +27,7 @@ import pytest
 from aitop.analysis.configure import parse_analysis
 from aitop.model import WARMUP_SLACK
 from aitop.monitor import Monitor
-from aitop.sources.prometheus import PrometheusCollector
+from aitop.sources.prometheus.collector import PrometheusCollector
 
 pytestmark = pytest.mark.integration
 

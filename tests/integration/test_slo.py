@@ -247,7 +247,7 @@ async def test_slo_view_colours_the_burning_pairs(slo_prom):
     from aitop.monitor import Monitor
     from aitop.ops_config import OpsSettings, attach
     from aitop.slo.spec import SLO
-    from aitop.sources.prometheus import PrometheusCollector
+    from aitop.sources.prometheus.collector import PrometheusCollector
     from aitop.ui.app import AitopApp
     from aitop.ui.slo_view import SloScreen
 

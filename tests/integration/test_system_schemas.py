@@ -28,8 +28,8 @@ from aitop.catalog import NameFilter, builtin_schemas  # noqa: E402
 from aitop.detect_report import build_report, names_by_instance, names_query, render_text  # noqa: E402
 from aitop.model import Missing  # noqa: E402
 from aitop.rows import RowBuilder, TargetData  # noqa: E402
-from aitop.sources.exposition import parse  # noqa: E402
-from aitop.sources.prometheus import PrometheusCollector  # noqa: E402
+from aitop.sources.scrape.exposition import parse  # noqa: E402
+from aitop.sources.prometheus.collector import PrometheusCollector  # noqa: E402
 from aitop.store import TargetWindow  # noqa: E402
 
 pytestmark = pytest.mark.integration

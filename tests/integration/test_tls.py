@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from aitop.sources.prometheus import PrometheusCollector
+from aitop.sources.prometheus.collector import PrometheusCollector
 from aitop.transport import HttpSettings
 
 pytestmark = pytest.mark.integration

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from aitop.monitor import Monitor
-from aitop.sources.prometheus import PrometheusCollector
+from aitop.sources.prometheus.collector import PrometheusCollector
 from aitop.ui.app import AitopApp
 
 pytestmark = pytest.mark.integration

@@ -21,7 +21,7 @@ from aitop.monitor import Monitor
 from aitop.output import to_json
 from aitop.recording.reader import read_recording
 from aitop.recording.writer import Recorder
-from aitop.sources.scrape import ScrapeCollector
+from aitop.sources.scrape.collector import ScrapeCollector
 
 REFRESH_HISTORY_FIELDS = ("request_rate_peak", "request_rate_session_peak")
 NUMERIC = ("request_rate", "error_rate", "latency_p50", "latency_p95", "latency_p99", "ttft_p95",

@@ -18,7 +18,7 @@ from aitop.catalog import NameFilter, builtin_schemas  # noqa: E402
 from aitop.model import Snapshot  # noqa: E402
 from aitop.output import snapshot_to_dict  # noqa: E402
 from aitop.rows import RowBuilder, TargetData  # noqa: E402
-from aitop.sources.exposition import parse  # noqa: E402
+from aitop.sources.scrape.exposition import parse  # noqa: E402
 from aitop.store import TargetWindow  # noqa: E402
 from aitop.ui.screens import DetailScreen  # noqa: E402
 from aitop.ui.widgets import TopTable  # noqa: E402

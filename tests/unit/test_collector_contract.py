@@ -22,8 +22,8 @@ from aitop.recording.reader import Recording, TargetScrapes
 from aitop.recording.replay import ReplayCollector
 from aitop.sources.base import Collector, CollectorBase
 from aitop.sources.detect import DetectionError, PendingCollector
-from aitop.sources.prometheus import PrometheusCollector
-from aitop.sources.scrape import ScrapeCollector
+from aitop.sources.prometheus.collector import PrometheusCollector
+from aitop.sources.scrape.collector import ScrapeCollector
 
 TESTS = Path(__file__).resolve().parents[1]
 
@@ -122,8 +122,8 @@ STATIC = """
 from aitop.recording.replay import ReplayCollector
 from aitop.sources.base import Collector
 from aitop.sources.detect import PendingCollector
-from aitop.sources.prometheus import PrometheusCollector
-from aitop.sources.scrape import ScrapeCollector
+from aitop.sources.prometheus.collector import PrometheusCollector
+from aitop.sources.scrape.collector import ScrapeCollector
 from demo_fleet import FleetCollector
 from test_monitor import ScriptedCollector
 from ui_fakes import FakeCollector

@@ -14,8 +14,8 @@ from aitop.engine_config import EngineSettings, apply_engine
 from aitop.engine_fields import GOODPUT_TARGETS
 from aitop.model import Missing
 from aitop.rows import RowBuilder, TargetData
-from aitop.sources.prom_results import assemble_rows
-from aitop.sources.promql import instant_queries, places_queries, plan_schemas
+from aitop.sources.prometheus.results import assemble_rows
+from aitop.sources.prometheus.promql import instant_queries, places_queries, plan_schemas
 
 
 @pytest.fixture(autouse=True)

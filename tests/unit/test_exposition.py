@@ -3,7 +3,7 @@
 import pytest
 
 from aitop.catalog import NameFilter, builtin_schemas
-from aitop.sources.exposition import ExpositionError, parse, prefilter
+from aitop.sources.scrape.exposition import ExpositionError, parse, prefilter
 
 WANTED = NameFilter(builtin_schemas())
 TEXT = """# HELP vllm:request_success_total Count.

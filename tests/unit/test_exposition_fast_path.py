@@ -15,8 +15,8 @@ sys.path.insert(0, str(Path(__file__).parents[1] / "data"))
 from pages import ALL, read  # noqa: E402
 
 from aitop.catalog import NameFilter, builtin_schemas
-from aitop.sources import exposition
-from aitop.sources.exposition import ExpositionError, SeriesKeys, parse
+from aitop.sources.scrape import exposition
+from aitop.sources.scrape.exposition import ExpositionError, SeriesKeys, parse
 
 WANTED = NameFilter(builtin_schemas())
 M = "vllm:num_requests_running"

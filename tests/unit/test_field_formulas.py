@@ -16,8 +16,8 @@ from aitop.derivations import Analysed, Drift, Formula, Ratio, Votes
 from aitop.derive import INDEX
 from aitop.fields import ENGINE, FIELDS, Field
 from aitop.rows import RowBuilder, TargetData
-from aitop.sources.prom_results import assemble_rows
-from aitop.sources.promql import (
+from aitop.sources.prometheus.results import assemble_rows
+from aitop.sources.prometheus.promql import (
     group_matcher,
     instant_queries,
     plan_schemas,

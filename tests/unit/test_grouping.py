@@ -9,8 +9,8 @@ from helpers import series, window_of
 from aitop.accumulator import NONE_GROUP, group_of
 from aitop.catalog import builtin_schemas
 from aitop.rows import RowBuilder, TargetData
-from aitop.sources.prom_results import assemble_rows
-from aitop.sources.promql import instant_queries, plan_schemas
+from aitop.sources.prometheus.results import assemble_rows
+from aitop.sources.prometheus.promql import instant_queries, plan_schemas
 
 TARGET = "vllm-1:8000"
 

@@ -1,7 +1,7 @@
 """Splitting a batched answer back into each query's answer (pure)."""
 
-from aitop.sources.prom_batch import CONCEPT_LABEL, Batch, Batcher, batch_expr, split_answer
-from aitop.sources.promql import Query
+from aitop.sources.prometheus.batch import CONCEPT_LABEL, Batch, Batcher, batch_expr, split_answer
+from aitop.sources.prometheus.promql import Query
 
 A = Query("llm", "requests", "rate", "sum by (model) (rate(a[1m]))", ("model",))
 B = Query("llm", "errors", "errors", "sum by (model) (rate(b[1m]))", ("model",))

@@ -7,8 +7,8 @@ import requests
 
 from aitop.catalog import builtin_schemas
 from aitop.model import Missing, Severity
-from aitop.sources.prom_results import alerts_from, assemble_rows, describe_failure, response_warnings
-from aitop.sources.promql import instant_queries, plan_schemas
+from aitop.sources.prometheus.results import alerts_from, assemble_rows, describe_failure, response_warnings
+from aitop.sources.prometheus.promql import instant_queries, plan_schemas
 
 
 def response(status=200, body=b"", headers=None, reason=""):

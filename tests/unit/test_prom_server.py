@@ -10,9 +10,9 @@ import urllib3.exceptions
 
 from aitop.catalog import builtin_schemas
 from aitop.model import Missing
-from aitop.sources.prom_results import assemble_rows
-from aitop.sources.prom_drill import history_window
-from aitop.sources.prom_server import (
+from aitop.sources.prometheus.results import assemble_rows
+from aitop.sources.prometheus.drill import history_window
+from aitop.sources.prometheus.server import (
     intervals_from_config,
     intervals_from_targets,
     longest_interval,
@@ -20,7 +20,7 @@ from aitop.sources.prom_server import (
     rate_window,
     skew_warning,
 )
-from aitop.sources.promql import history_step, instant_queries, plan_schemas
+from aitop.sources.prometheus.promql import history_step, instant_queries, plan_schemas
 from aitop.transport import tls_failure
 
 # The shape Prometheus 2.42 answers /api/v1/targets and /api/v1/status/config with (trimmed).

@@ -10,10 +10,10 @@ from aitop.analysis.engine import Analyzer
 from aitop.analysis.configure import DEFAULT_RULES
 from aitop.catalog import builtin_schemas
 from aitop.model import Row
-from aitop.sources.prom_batch import Batcher
-from aitop.sources.prom_rows import MODELS_LANE, plan_refresh
-from aitop.sources.prom_since import SINCE, since_query, since_step, with_data_since
-from aitop.sources.promql import Query, instant_queries, plan_schemas
+from aitop.sources.prometheus.batch import Batcher
+from aitop.sources.prometheus.rows import MODELS_LANE, plan_refresh
+from aitop.sources.prometheus.since import SINCE, since_query, since_step, with_data_since
+from aitop.sources.prometheus.promql import Query, instant_queries, plan_schemas
 
 T0 = 1_700_000_000.0
 WINDOW = 30.0

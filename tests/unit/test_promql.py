@@ -3,7 +3,7 @@
 import pytest
 
 from aitop.catalog import builtin_schemas
-from aitop.sources.promql import (
+from aitop.sources.prometheus.promql import (
     duration,
     group_matcher,
     history_step,
@@ -107,7 +107,7 @@ def _answers(plan, by_kind):
 def test_prometheus_mode_names_an_inf_only_histogram_like_scrape_mode():
     """A NaN quantile with observations is "only a +Inf bucket"; without observations, "no observations"."""
     from aitop.model import Missing
-    from aitop.sources.prom_results import assemble_rows
+    from aitop.sources.prometheus.results import assemble_rows
 
     plan = vllm_plan()
     nan = float("nan")
@@ -130,7 +130,7 @@ def test_prometheus_mode_names_an_inf_only_histogram_like_scrape_mode():
 
 
 def test_the_inf_rate_query_is_one_per_histogram_concept_and_never_empties_a_field():
-    from aitop.sources.prom_results import fields_of
+    from aitop.sources.prometheus.results import fields_of
 
     (query,) = [q for q in instant_queries(vllm_plan(), window=30, group_by=None) if q.kind == "unbounded"]
     assert query.expr == 'sum by (model_name) (rate(vllm:e2e_request_latency_seconds_bucket{le="+Inf"}[30s]))'

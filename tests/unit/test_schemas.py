@@ -131,7 +131,7 @@ def test_ray_2_32_colon_names_give_the_same_rows() -> None:
     from fixture_rows import TEXT, WANTED
 
     from aitop.rows import RowBuilder, TargetData
-    from aitop.sources.exposition import parse
+    from aitop.sources.scrape.exposition import parse
     from aitop.store import TargetWindow
 
     def rows(text: str) -> dict:
@@ -155,7 +155,7 @@ def test_sglang_before_2025_counts_requests_from_the_e2e_histogram() -> None:
     from fixture_rows import TEXT, WANTED
 
     from aitop.rows import RowBuilder, TargetData
-    from aitop.sources.exposition import parse
+    from aitop.sources.scrape.exposition import parse
     from aitop.store import TargetWindow
 
     old = "\n".join(line for line in pages.read("sglang").splitlines()
@@ -177,7 +177,7 @@ def test_a_histogram_with_only_a_inf_bucket_says_so_not_no_observations() -> Non
     from fixture_rows import TEXT, WANTED
 
     from aitop.rows import RowBuilder, TargetData
-    from aitop.sources.exposition import parse
+    from aitop.sources.scrape.exposition import parse
     from aitop.store import TargetWindow
 
     page = ("# TYPE llm_requests counter\nllm_requests_total{model=\"m\",status=\"success\"} 100\n"
@@ -201,7 +201,7 @@ def test_litellm_request_and_its_latency_are_one_row_when_routed_to_another_mode
     from fixture_rows import TEXT, WANTED
 
     from aitop.rows import RowBuilder, TargetData
-    from aitop.sources.exposition import parse
+    from aitop.sources.scrape.exposition import parse
     from aitop.store import TargetWindow
 
     both = 'model="gpt-4o",requested_model="mock-basic"'

@@ -5,8 +5,8 @@ import gzip
 import httpx
 import pytest
 
-from aitop.sources import fetch
-from aitop.sources.scrape import ScrapeCollector
+from aitop.sources.scrape import fetch
+from aitop.sources.scrape.collector import ScrapeCollector
 
 PAGE = 'vllm:request_success_total{model_name="m",finished_reason="stop"} %d\n'
 GOOD = "http://good:8000/metrics"

@@ -14,7 +14,7 @@ from aitop.slo.burn import status
 from aitop.slo.check import with_slos
 from aitop.slo.measure import le_matcher, session_statuses
 from aitop.slo.spec import SLO, WINDOWS
-from aitop.sources.alertmanager import AlertmanagerClient, matchers_for
+from aitop.sources.prometheus.alertmanager import AlertmanagerClient, matchers_for
 
 
 def _config(tmp_path, text: str):

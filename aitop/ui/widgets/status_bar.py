@@ -21,7 +21,7 @@ from textual.widget import Widget
 
 from aitop.model import Snapshot
 from aitop.sanitize import clean
-from aitop.sources.prom_server import skew_warning
+from aitop.sources.prometheus.server import skew_warning
 from aitop.ui.alert_text import alert_badge
 from aitop.ui.cells import CRITICAL_MARK, WARNING_MARK, Palette
 from aitop.ui.themes import palette_from_variables

@@ -10,7 +10,15 @@ import hashlib
 import re
 
 from aitop.catalog import NameFilter
-from aitop.sources.exposition import OPENMETRICS, ExpositionError, SeriesKey, SeriesKeys, kept_lines, parse, parse_kept
+from aitop.sources.scrape.exposition import (
+    OPENMETRICS,
+    ExpositionError,
+    SeriesKey,
+    SeriesKeys,
+    kept_lines,
+    parse,
+    parse_kept,
+)
 
 #: Label values longer than this are cut (plus a hash, so distinct values stay distinct) before parsing:
 #: prometheus_client reads labels a character at a time, and nobody reads a 1 MB model name anyway.

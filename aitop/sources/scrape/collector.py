@@ -23,9 +23,9 @@ from aitop.model import Row, TargetHealth
 from aitop.rows import RowBuilder, RowCache, TargetData
 from aitop.sanitize import clean
 from aitop.sources.base import Collected, CollectorBase, Points, plain_label_names
-from aitop.sources.exposition import ExpositionError, SeriesKey, SeriesKeys
-from aitop.sources.fetch import ACCEPT, ScrapeError, describe_failure, fetch_page
-from aitop.sources.page import read_page
+from aitop.sources.scrape.exposition import ExpositionError, SeriesKey, SeriesKeys
+from aitop.sources.scrape.fetch import ACCEPT, ScrapeError, describe_failure, fetch_page
+from aitop.sources.scrape.page import read_page
 from aitop.store import TargetWindow
 from aitop.transport import HttpSettings, httpx_client, ssl_context
 

@@ -20,8 +20,8 @@ from aitop.gpus import join_gpus, places_of
 from aitop.model import Missing, Row
 from aitop.prommath import parse_le
 from aitop.sanitize import clean
-from aitop.sources.prom_alerts import alerts_from  # noqa: F401 - re-exported for the collector
-from aitop.sources.promql import Query, SchemaPlan
+from aitop.sources.prometheus.alerts import alerts_from  # noqa: F401 - re-exported for the collector
+from aitop.sources.prometheus.promql import Query, SchemaPlan
 from aitop.transport import HTTPS_HINT, retry_after_seconds, speaks_https
 from aitop.why import with_why
 

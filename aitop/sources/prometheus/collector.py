@@ -29,14 +29,14 @@ from aitop.catalog import Schema, builtin_schemas
 from aitop.model import Row, TargetHealth
 from aitop.sanitize import clean
 from aitop.sources.base import Collected, CollectorBase, plain_label_names
-from aitop.sources.prom_drill import PromDrillDown
-from aitop.sources.prom_batch import Batcher, BatchedSender
-from aitop.sources.prom_http import PromHttp
-from aitop.sources.prom_learn import learn_server
-from aitop.sources.prom_server import ServerFacts, rate_window
-from aitop.sources.promql import Query, SchemaPlan, duration, instant_queries, plan_schemas
-from aitop.sources.prom_results import QueryFailure, alerts_from, capped, fields_of, query_label, response_warnings
-from aitop.sources.prom_rows import build_rows, plan_refresh
+from aitop.sources.prometheus.drill import PromDrillDown
+from aitop.sources.prometheus.batch import Batcher, BatchedSender
+from aitop.sources.prometheus.http import PromHttp
+from aitop.sources.prometheus.learn import learn_server
+from aitop.sources.prometheus.server import ServerFacts, rate_window
+from aitop.sources.prometheus.promql import Query, SchemaPlan, duration, instant_queries, plan_schemas
+from aitop.sources.prometheus.results import QueryFailure, alerts_from, capped, fields_of, query_label, response_warnings
+from aitop.sources.prometheus.rows import build_rows, plan_refresh
 from aitop.transport import HttpSettings, backoff_delay
 
 log = logging.getLogger(__name__)

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 import requests
 
 from aitop.model import Row
-from aitop.sources.prom_results import assemble_rows, unknown_where_failed, with_infos
-from aitop.sources.prom_since import SINCE, since_queries, with_data_since
-from aitop.sources.promql import Query, SchemaPlan, places_queries
+from aitop.sources.prometheus.results import assemble_rows, unknown_where_failed, with_infos
+from aitop.sources.prometheus.since import SINCE, since_queries, with_data_since
+from aitop.sources.prometheus.promql import Query, SchemaPlan, places_queries
 
 #: The batch lane of the per-model queries sent beside a regrouped view.
 MODELS_LANE = "models"

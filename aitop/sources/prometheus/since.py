@@ -21,7 +21,7 @@ from dataclasses import replace
 
 from aitop.model import Row
 from aitop.sanitize import clean
-from aitop.sources.promql import INF_BUCKET, Query, SchemaPlan, _by, _vector, duration
+from aitop.sources.prometheus.promql import INF_BUCKET, Query, SchemaPlan, _by, _vector, duration
 
 #: The query's concept and kind: its answer fills `Row.data_since`, no field.
 SINCE = "data_since"

@@ -18,14 +18,14 @@ from typing import TYPE_CHECKING, Any
 
 from aitop.model import Row
 from aitop.sources.base import Points
-from aitop.sources.prom_results import QueryFailure, assemble_rows
-from aitop.sources.promql import group_matcher, history_step, instant_queries, row_expression
+from aitop.sources.prometheus.results import QueryFailure, assemble_rows
+from aitop.sources.prometheus.promql import group_matcher, history_step, instant_queries, row_expression
 
 if TYPE_CHECKING:
     from prometheus_api_client import PrometheusConnect
 
     from aitop.catalog import Schema
-    from aitop.sources.promql import SchemaPlan
+    from aitop.sources.prometheus.promql import SchemaPlan
 
 
 def history_window(window: float, step: float) -> float:
@@ -110,7 +110,7 @@ class PromDrillDown:
 
     async def history_markers(self, key: tuple[str, str], seconds: float) -> list:
         """Row `key`'s restarts, deployments and firing alerts of the last `seconds` (prom_markers)."""
-        from aitop.sources.prom_markers import server_markers
+        from aitop.sources.prometheus.markers import server_markers
 
         return await server_markers(self, key, seconds)
 

@@ -8,8 +8,8 @@ from collections.abc import Sequence
 from functools import partial
 from typing import Any
 
-from aitop.sources.prom_results import QueryFailure
-from aitop.sources.prom_server import (
+from aitop.sources.prometheus.results import QueryFailure
+from aitop.sources.prometheus.server import (
     TIME_QUERY,
     ServerFacts,
     intervals_from_config,

@@ -21,7 +21,7 @@ from prometheus_api_client import PrometheusConnect
 from urllib3.util.retry import Retry
 
 from aitop.sanitize import clean
-from aitop.sources.prom_results import QueryFailure, describe_failure
+from aitop.sources.prometheus.results import QueryFailure, describe_failure
 from aitop.transport import (
     BoundedInflater,
     HttpSettings,

@@ -24,8 +24,8 @@ from dataclasses import dataclass
 
 import requests
 
-from aitop.sources.prom_results import QueryFailure, response_warnings
-from aitop.sources.promql import Query
+from aitop.sources.prometheus.results import QueryFailure, response_warnings
+from aitop.sources.prometheus.promql import Query
 
 CONCEPT_LABEL = "__aitop_concept__"
 BATCH_OFF_SECONDS = 300.0  # after a failed batch: per-query requests for this long
