@@ -176,6 +176,13 @@ class ReplayCollector(CollectorBase):
         builder = RowBuilder(self.schemas, group_by=label, within=key, within_group_by=self.group_by)
         return tuple(self._build(builder).rows())
 
+    async def metric_names(self) -> dict[str, set[str]]:
+        """{target: the metric names on its latest page replayed so far}, for `aitop detect` on a recording."""
+        return {
+            instance: {name for name, _ in window.latest.values} if window.latest else set()
+            for instance, window in self._windows.items()
+        }
+
     # `history` (None) and `aclose` are CollectorBase's: the monitor's ring buffers hold what was replayed.
 
 

@@ -105,7 +105,7 @@ def _latency(rows: list[Row]) -> tuple[float | None, bool]:
         value = Histogram(merge_buckets(_on_bounds(h, bounds) for h in buckets).items()).quantile(_QUANTILE.q)
         if _known(value):
             return value, True
-    worst = [value for row in rows if _known(value := row.value(LATENCY.name))]
+    worst = [latency for row in rows if _known(latency := row.value(LATENCY.name))]
     return (max(worst), False) if worst else (None, False)
 
 

@@ -125,7 +125,7 @@ async def test_resize_keeps_sort_filter_and_selection_and_too_small_shows_a_noti
             await pilot.resize_terminal(*size)
             await pilot.pause()
             assert table.selected_key == selected, size
-            assert table.sort_order.key == "latency_p95" and table.row_filter.text == "mix|llama"
+            assert table.sort_state.key == "latency_p95" and table.row_filter.text == "mix|llama"
             assert table.row_count == 2
         await pilot.resize_terminal(50, 12)
         notice = app.screen.query_one(TooSmall)

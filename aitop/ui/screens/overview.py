@@ -287,15 +287,15 @@ class OverviewScreen(DataScreen):
 
     def action_sort_move(self, step: int) -> None:
         """Move the sort to the next column left or right (`<` / `>`)."""
-        self.table.set_sort(self.table.sort_order.moved(self.table.sortable_keys, step))
+        self.table.set_sort(self.table.sort_state.moved(self.table.sortable_keys, step))
 
     def action_sort_invert(self) -> None:
         """Flip the sort direction (`I`)."""
-        self.table.set_sort(self.table.sort_order.inverted())
+        self.table.set_sort(self.table.sort_state.inverted())
 
     def action_sort_by(self, key: str) -> None:
         """Sort by column `key`; again inverts it."""
-        self.table.set_sort(self.table.sort_order.by(key))
+        self.table.set_sort(self.table.sort_state.by(key))
 
     def action_pick_sort(self) -> None:
         """Choose the sort column from a list (htop's F6)."""
@@ -305,7 +305,7 @@ class OverviewScreen(DataScreen):
             if key is not CANCELLED:
                 self.action_sort_by(str(key))
 
-        self.app.push_screen(PickerScreen("Sort by", choices, current=self.table.sort_order.key), chosen)
+        self.app.push_screen(PickerScreen("Sort by", choices, current=self.table.sort_state.key), chosen)
 
     def action_group_by(self) -> None:
         """Choose the label rows are grouped by (model, endpoint, instance, …)."""
@@ -381,7 +381,7 @@ class OverviewScreen(DataScreen):
         if row is None:
             self.notify("no row selected", severity="warning")
             return
-        column = COLUMN_BY_KEY[self.table.sort_order.key]
+        column = COLUMN_BY_KEY[self.table.sort_state.key]
         field = column.field or "request_rate"
         self.app.push_screen(ExplainScreen(row, field, self.snapshot))
 
