@@ -43,7 +43,7 @@ def parse_at(text: str, *, now: float) -> float:
                 f"--at {value[:40]!r}: expected RFC 3339 (2026-12-05T03:12:00Z), unix seconds, or -DURATION (-2h)"
             ) from None
         if parsed.tzinfo is None:
-            raise RecordingError(f"--at {value[:40]!r}: give a time zone (Z or +01:00)")
+            raise RecordingError(f"--at {value[:40]!r}: give a time zone (Z or +01:00)") from None
         stamp = parsed.timestamp()
     if not math.isfinite(stamp):
         raise RecordingError(f"--at {value[:40]!r}: not a time")

@@ -119,7 +119,8 @@ def _over(rows: Iterable[Row], budget: float | None) -> list[Row]:
 def _verdict(snapshot: Snapshot, budget: float | None) -> tuple[str, Severity]:
     """One line naming the worst problem, or saying there is none."""
     if snapshot.stale:
-        return f"{CRITICAL_MARK} data is stale: {clean(snapshot.error or 'the last poll failed', 120)}", Severity.CRITICAL
+        why = clean(snapshot.error or "the last poll failed", 120)
+        return f"{CRITICAL_MARK} data is stale: {why}", Severity.CRITICAL
     down = [target for target in snapshot.targets if not target.up]
     if down and snapshot.targets:
         return (f"{CRITICAL_MARK} {len(down)} of {len(snapshot.targets)} targets down: "

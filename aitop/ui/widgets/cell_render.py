@@ -48,7 +48,8 @@ def _is_plain_text(cls: type) -> bool:
     known = _plain_types.get(cls)
     if known is None:
         known = _plain_types[cls] = (issubclass(cls, Text) and not hasattr(cls, "__rich__")
-                                     and all(getattr(cls, name) is getattr(Text, name) for name in _TEXT_MEMBERS))  # fmt: skip
+                                     and all(getattr(cls, name) is getattr(Text, name)
+                                             for name in _TEXT_MEMBERS))  # fmt: skip
     return known
 
 
