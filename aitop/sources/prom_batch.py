@@ -121,7 +121,7 @@ class Flight:
 
 
 #: What `_gather` returns: the answers (result, response), the failures, and the queries still running (age).
-Gathered = tuple[dict[Query, tuple[list, "requests.Response | None"]], dict[Query, QueryFailure], dict[Query, float]]
+Gathered = tuple[dict[Query, tuple[list, requests.Response | None]], dict[Query, QueryFailure], dict[Query, float]]
 
 
 class BatchedSender:
