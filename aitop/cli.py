@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import inspect
 import logging
 import logging.handlers
 import os
@@ -183,7 +182,7 @@ def _run_app(config: Config, monitor: Monitor) -> int:
     exit_on_hangup()
     with crash_reports_without_locals(AitopApp), thread_errors_off_the_terminal():
         # Columns chosen with `c` are saved in the file the settings came from, else the user's default one.
-        views = {"columns": config.columns, "config_path": str(writable_config_path(config.config_file, os.environ))}
+        config_path = str(writable_config_path(config.config_file, os.environ))
         if monitor.kind == "replay":  # a recording: the app with the replay keys
             from aitop.ui.replay import ReplayApp
             from aitop.ui.themes import DEFAULT_THEME
@@ -192,13 +191,9 @@ def _run_app(config: Config, monitor: Monitor) -> int:
             app.run()
             return app.return_code or 0
         if config.theme is None:
-            return run_tui(monitor, interval=config.interval, **views)
-        if "theme_name" in inspect.signature(run_tui).parameters:
-            return run_tui(monitor, interval=config.interval, theme_name=config.theme, **views)
-        # run_tui does not take a theme yet: the same three steps, with the configured theme.
-        app = AitopApp(monitor, interval=config.interval, theme_name=config.theme)
-        app.run()
-        return app.return_code or 0
+            return run_tui(monitor, interval=config.interval, columns=config.columns, config_path=config_path)
+        return run_tui(monitor, interval=config.interval, theme_name=config.theme, columns=config.columns,
+                       config_path=config_path)
 
 
 #: The simulated hosted models spend like real ones, thousands of dollars a day: under the default $100/day

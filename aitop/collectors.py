@@ -5,12 +5,12 @@ from __future__ import annotations
 import asyncio
 
 from aitop.config import Config, ConfigError
-from aitop.sources.base import Collector
+from aitop.sources.base import DetectingCollector
 from aitop.sources.detect import detect
 from aitop.sources.scrape.collector import ScrapeCollector
 
 
-async def open_collector(config: Config) -> Collector:
+async def open_collector(config: Config) -> DetectingCollector:
     """Detect each target's kind and build one collector: a Prometheus server, or /metrics pages (or a
     recording's replay)."""
     if config.recording is not None:

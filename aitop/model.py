@@ -392,7 +392,8 @@ class History:
         for key in [key for key, recordings in rows.items() if recordings.seen < horizon]:
             del rows[key]
 
-    def series(self, key: tuple[str, str], name: str, since: float | None = None) -> tuple[tuple[float, float | None], ...]:
+    def series(self, key: tuple[str, str], name: str,
+               since: float | None = None) -> tuple[tuple[float, float | None], ...]:
         """The recorded (time, value) pairs, oldest first (only those at or after `since`, if given); empty
         when the row was never seen or `name` is not a recorded field."""
         recordings = self._rows.get(key)

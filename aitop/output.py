@@ -49,8 +49,8 @@ def row_to_dict(row: Row) -> dict[str, Any]:
     data["stale"] = row.stale
     data["replicas"] = None if row.replicas is None else {"up": row.replicas[0], "total": row.replicas[1]}
     data["warming"] = row.warming  # not judged yet: its window is not full (live views only)
-    data["gpus"] = list(row.gpus)
-    data["why"] = row.provenance.get(WHY)  # the engine's figures' likely cause and the setting to change  # the GPU rows (schema dcgm, by UUID) on the row's hosts or pods
+    data["gpus"] = list(row.gpus)  # the GPU rows (schema dcgm, by UUID) on the row's hosts or pods
+    data["why"] = row.provenance.get(WHY)  # the engine's figures' likely cause and the setting to change
     return data
 
 

@@ -14,7 +14,8 @@ import math
 import operator
 import re
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from types import MappingProxyType
 
 from aitop.analysis.baseline import RELATIVE_FLOOR, BaselineView
@@ -88,7 +89,8 @@ class Rule:
     min_sigma: float = 3.0
     min_baseline: float = 0.0  # baseline rules are silent while the baseline mean is below this
     min_request_rate: float = 0.0  # rows with less traffic (req/s) are not judged by this rule
-    filter: RowFilter = field(default_factory=RowFilter)
+    # (`dataclass_field`: within this class body `field` is the rule's field name)
+    filter: RowFilter = dataclass_field(default_factory=RowFilter)
     alert: bool = True  # False: only colours the cell, raises no alert
     enabled: bool = True
     description: str = ""
@@ -176,6 +178,7 @@ def evaluate(rule: Rule, row: Row, baseline: BaselineView | None = None) -> Verd
     breached_low = low is not None and (op.test(value, low) if op.upward is False else value < low)
     if breached_high or breached_low:
         return Verdict(True, True, value, high if breached_high else low, reference_view)
+    nearest: float | None
     if high is not None and low is not None:  # a band: the side the value is nearer to
         nearest = high if high - value <= value - low else low
     else:

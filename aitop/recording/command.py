@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import signal
 import sys
@@ -31,8 +32,9 @@ def record_parser(add_common: Callable[[argparse.ArgumentParser], None], duratio
     """The `aitop record` arguments (`add_common`: the targets, kind and auth options every command takes)."""
     parser = argparse.ArgumentParser(
         prog="aitop record",
-        description="Scrape TARGETs every --interval (or read a Prometheus server's history) and write what the schemas use to FILE as OpenMetrics text "
-        "with timestamps (.gz compresses), loadable by `promtool tsdb create-blocks-from openmetrics` and "
+        description="Scrape TARGETs every --interval (or read a Prometheus server's history) and write what the "
+        "schemas use to FILE as OpenMetrics text with timestamps (.gz compresses), loadable by "
+        "`promtool tsdb create-blocks-from openmetrics` and "
         "VictoriaMetrics' /api/v1/import/prometheus, and replayable: aitop FILE, aitop snapshot FILE.",
     )
     add_common(parser)
@@ -84,10 +86,8 @@ async def record(config: Config, output: str, duration: float | None) -> int:
             pause = config.interval - (time.monotonic() - began)
             if duration is not None:
                 pause = min(pause, duration - (time.monotonic() - started))
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), max(pause, 0.0))
-            except TimeoutError:
-                pass
     finally:
         recorder.close()
         await collector.aclose()

@@ -96,7 +96,8 @@ def scrape_block(instance: str, wall: float, samples: Mapping[SeriesKey, float] 
         if name == UP or not _NAME.fullmatch(name) or not all(_LABEL_NAME.fullmatch(label) for label, _ in labels):
             skipped += 1
             continue
-        by_family.setdefault(family_of(name, histograms, counters, summaries), []).append(f"{name}{{{_labels(labels, instance)}}} {number(value)} {stamp}")
+        line = f"{name}{{{_labels(labels, instance)}}} {number(value)} {stamp}"
+        by_family.setdefault(family_of(name, histograms, counters, summaries), []).append(line)
     for (family, kind), body in sorted(by_family.items()):
         lines.append(f"# TYPE {family} {kind}")
         lines.extend(body)

@@ -4,10 +4,10 @@ A recording taken from a server must replay like one taken from the exporters, s
 the server scraped, at the times it scraped them — not values resampled on a `query_range` step grid (a
 step that is not the scrape interval shifts every rate) and not `/federate`, which has only the latest
 sample. The instant query of a range selector, `{__name__=~"a|b"}[600s]` at time T, returns exactly the
-raw samples in (T-600s, T] with their own timestamps (Prometheus 2 also the one at T-600s: dropped here) (Prometheus, Thanos, Mimir and VictoriaMetrics alike),
-so the span is read in consecutive, non-overlapping 10-minute slices, oldest first, a few metric names per
-query, each slice written before the next is asked for: memory holds one slice, and the samples in all are
-capped like a recording being read.
+raw samples in (T-600s, T] with their own timestamps (Prometheus, Thanos, Mimir and VictoriaMetrics alike;
+Prometheus 2 also the one at T-600s: dropped here), so the span is read in consecutive, non-overlapping
+10-minute slices, oldest first, a few metric names per query, each slice written before the next is asked
+for: memory holds one slice, and the samples in all are capped like a recording being read.
 
 The samples of one scrape share their timestamp, so (instance label, timestamp) is one recorded scrape of
 that target; `up` 0 records a failed scrape. Only the metric names a schema uses (the same names the

@@ -105,12 +105,12 @@ class IncidentMonitor(Monitor):
 
     async def refresh(self):
         snapshot = await super().refresh()
-        if self.new_critical and len(self.buffer) and snapshot.taken_at - self._last_write >= MIN_GAP:
-            if self._writing is None or self._writing.done():
-                self._last_write = snapshot.taken_at
-                path = self.directory / incident_name(snapshot.taken_at, self.new_critical[0].rule)
-                # What the buffer holds at the alert, not when the write gets its turn.
-                self._writing = asyncio.create_task(self._write(path, self.buffer.contents()))
+        if (self.new_critical and len(self.buffer) and snapshot.taken_at - self._last_write >= MIN_GAP
+                and (self._writing is None or self._writing.done())):
+            self._last_write = snapshot.taken_at
+            path = self.directory / incident_name(snapshot.taken_at, self.new_critical[0].rule)
+            # What the buffer holds at the alert, not when the write gets its turn.
+            self._writing = asyncio.create_task(self._write(path, self.buffer.contents()))
         return snapshot
 
     async def _write(self, path: Path, contents: list) -> None:

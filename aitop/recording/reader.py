@@ -15,7 +15,7 @@ import os
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from aitop.analysis.settings import ConfigError
 from aitop.recording.format import EOF_LINE, EXPORTED_INSTANCE, INSTANCE, SAMPLE_LINE, UP, parse_labels
@@ -43,7 +43,7 @@ class RecordingError(ConfigError):
 
 def rfc3339(stamp: float) -> str:
     """A unix time as RFC 3339 UTC with milliseconds."""
-    return datetime.fromtimestamp(stamp, timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return datetime.fromtimestamp(stamp, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 @dataclass(slots=True)

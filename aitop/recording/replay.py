@@ -43,7 +43,7 @@ def parse_at(text: str, *, now: float) -> float:
                 f"--at {value[:40]!r}: expected RFC 3339 (2026-12-05T03:12:00Z), unix seconds, or -DURATION (-2h)"
             ) from None
         if parsed.tzinfo is None:
-            raise RecordingError(f"--at {value[:40]!r}: give a time zone (Z or +01:00)")
+            raise RecordingError(f"--at {value[:40]!r}: give a time zone (Z or +01:00)") from None
         stamp = parsed.timestamp()
     if not math.isfinite(stamp):
         raise RecordingError(f"--at {value[:40]!r}: not a time")
@@ -175,6 +175,13 @@ class ReplayCollector(CollectorBase):
     async def breakdown(self, key: tuple[str, str], label: str) -> tuple[Row, ...]:
         builder = RowBuilder(self.schemas, group_by=label, within=key, within_group_by=self.group_by)
         return tuple(self._build(builder).rows())
+
+    async def metric_names(self) -> dict[str, set[str]]:
+        """{target: the metric names on its latest page replayed so far}, for `aitop detect` on a recording."""
+        return {
+            instance: {name for name, _ in window.latest.values} if window.latest else set()
+            for instance, window in self._windows.items()
+        }
 
     # `history` (None) and `aclose` are CollectorBase's: the monitor's ring buffers hold what was replayed.
 

@@ -15,10 +15,12 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 from aitop.model import Collected, Row
 
 if TYPE_CHECKING:  # at run time these would import the sources package back while it loads
+    from aitop.catalog import Schema
     from aitop.markers import Marker, MarkerLog
     from aitop.series import SeriesKey
 
-__all__ = ["Collected", "Collector", "CollectorBase", "Points", "ScrapeSink", "plain_label_names"]
+__all__ = ["Collected", "Collector", "CollectorBase", "DetectingCollector", "Points", "ScrapeSink",
+           "plain_label_names"]
 
 #: A time series for charts: (unix time, value or None) pairs, oldest first.
 Points = tuple[tuple[float, float | None], ...]
@@ -98,6 +100,20 @@ class Collector(Protocol):
 
     async def aclose(self) -> None:
         """Release connections and background work; the collector is not used again."""
+        ...
+
+
+class DetectingCollector(Collector, Protocol):
+    """A collector built from a config (`aitop.collectors.open_collector`): it also says, for `aitop detect`,
+    which catalog it reads and which metric names each target exposes."""
+
+    @property
+    def schemas(self) -> tuple[Schema, ...]:
+        """The schemas it reads (the built-in catalog, with the config file's own)."""
+        ...
+
+    async def metric_names(self) -> dict[str, set[str]]:
+        """{target: the metric names it exposes}, as last read."""
         ...
 
 

@@ -9,6 +9,7 @@ and a screen pushed later starts from the snapshot on display.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import signal
@@ -84,9 +85,12 @@ class AitopApp(App[None]):
         Binding("space", "toggle_pause", "Pause", show=False, tooltip="freeze the display; polling goes on"),
         Binding("r", "refresh_now", "Refresh", show=False, tooltip="poll now (and show it, even paused)"),
         Binding("f5", "refresh_now", "Refresh", show=False, tooltip="poll now (and show it, even paused)"),
-        Binding("plus", "step_interval(1)", "Slower refresh", show=False, key_display="+", tooltip="longer refresh interval"),
-        Binding("equals_sign", "step_interval(1)", "Slower refresh", show=False, key_display="=", tooltip="longer refresh interval"),
-        Binding("minus", "step_interval(-1)", "Faster refresh", show=False, key_display="-", tooltip="shorter refresh interval"),
+        Binding("plus", "step_interval(1)", "Slower refresh", show=False, key_display="+",
+                tooltip="longer refresh interval"),
+        Binding("equals_sign", "step_interval(1)", "Slower refresh", show=False, key_display="=",
+                tooltip="longer refresh interval"),
+        Binding("minus", "step_interval(-1)", "Faster refresh", show=False, key_display="-",
+                tooltip="shorter refresh interval"),
         Binding("t", "cycle_theme", "Theme", show=False, tooltip="next colour theme"),
         # Declaring any command_palette binding drops Textual's own ctrl+p, so both are declared here.
         Binding("ctrl+p", "command_palette", "palette", show=False, priority=True, key_display="^p",
@@ -187,10 +191,9 @@ class AitopApp(App[None]):
 
     def _handle_hangup(self) -> None:
         # Textual installs no SIGHUP handler; exit through the app so a dropped SSH session ends cleanly.
-        try:
+        # (Suppressed: no SIGHUP on this platform, or not the main thread.)
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError, AttributeError):
             asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, lambda: self.exit(return_code=EXIT_HANGUP))
-        except (NotImplementedError, RuntimeError, ValueError, AttributeError):
-            pass  # no SIGHUP on this platform, or not the main thread
 
     async def on_unmount(self) -> None:
         try:

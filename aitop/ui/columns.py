@@ -97,7 +97,8 @@ def table_width(columns: Iterable[Column]) -> int:
 
 
 def visible_columns(width: int, columns: Iterable[Column] = ALL_COLUMNS, *, model_width: int | None = None,
-                    widths: Mapping[str, int] | None = None, keep: Iterable[str] = ()) -> tuple[Column, ...]:  # fmt: skip
+                    widths: Mapping[str, int] | None = None,
+                    keep: Iterable[str] = ()) -> tuple[Column, ...]:  # fmt: skip
     """The columns that fit in `width` cells: by priority, then shown in display order.
 
     Columns of priority 0 are always kept (the table scrolls sideways if even they do not fit), and so

@@ -64,7 +64,8 @@ def warmup_words(row: Row) -> str:
     if row.warming:
         return (f"not yet: warming up, {format_duration(watched)} of a full {format_duration(needed)} window "
                 "watched (cells unmarked, alerts wait)")
-    return f"yes: its window holds a full {format_duration(needed)} of data (warm-up: a full window, not a request count)"
+    return (f"yes: its window holds a full {format_duration(needed)} of data "
+            "(warm-up: a full window, not a request count)")
 
 
 def explain_text(row: Row, field: str, snapshot: Snapshot | None, palette: Palette) -> Text:

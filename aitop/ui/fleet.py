@@ -105,7 +105,7 @@ def _latency(rows: list[Row]) -> tuple[float | None, bool]:
         value = Histogram(merge_buckets(_on_bounds(h, bounds) for h in buckets).items()).quantile(_QUANTILE.q)
         if _known(value):
             return value, True
-    worst = [value for row in rows if _known(value := row.value(LATENCY.name))]
+    worst = [latency for row in rows if _known(latency := row.value(LATENCY.name))]
     return (max(worst), False) if worst else (None, False)
 
 
@@ -119,7 +119,8 @@ def _over(rows: Iterable[Row], budget: float | None) -> list[Row]:
 def _verdict(snapshot: Snapshot, budget: float | None) -> tuple[str, Severity]:
     """One line naming the worst problem, or saying there is none."""
     if snapshot.stale:
-        return f"{CRITICAL_MARK} data is stale: {clean(snapshot.error or 'the last poll failed', 120)}", Severity.CRITICAL
+        why = clean(snapshot.error or "the last poll failed", 120)
+        return f"{CRITICAL_MARK} data is stale: {why}", Severity.CRITICAL
     down = [target for target in snapshot.targets if not target.up]
     if down and snapshot.targets:
         return (f"{CRITICAL_MARK} {len(down)} of {len(snapshot.targets)} targets down: "

@@ -29,7 +29,8 @@ def row_values(row: Row, targets: tuple[str, ...]) -> dict[str, str]:
         except (httpx.InvalidURL, ValueError):
             instance = ""
     return {"MODEL": row.group, "SCHEMA": row.schema, "INSTANCE": instance,
-            "PROMQL": str(group_matcher((row.group_label or "model",), row.group)), "TARGET": targets[0] if targets else ""}
+            "PROMQL": str(group_matcher((row.group_label or "model",), row.group)),
+            "TARGET": targets[0] if targets else ""}
 
 
 def action_for(screen: DOMNode, key: str) -> RowAction | None:

@@ -317,7 +317,7 @@ async def test_f27_selection_and_sort_survive_a_resize_storm(serve):
         table = app.query_one(TopTable)
         await pilot.press("greater_than_sign", "I", "down", "down")  # another sort column, inverted; row 3
         await pilot.pause()
-        sort, selected = table.sort_order, table.selected_key
+        sort, selected = table.sort_state, table.selected_key
         assert selected is not None
         for i in range(10):  # 50 resize events a second, without waiting for each to be drawn
             size = Size(80 + i % 7 * 20, 24 + i % 5 * 8)
@@ -329,7 +329,7 @@ async def test_f27_selection_and_sort_survive_a_resize_storm(serve):
         await pilot.resize_terminal(200, 60)
         await app.poll_once()
         await pilot.pause()
-        assert table.sort_order == sort and table.selected_key == selected
+        assert table.sort_state == sort and table.selected_key == selected
         assert app.is_running
     await collector.aclose()
 

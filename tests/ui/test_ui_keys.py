@@ -38,16 +38,16 @@ async def test_sort_keys_move_invert_and_jump_and_survive_refresh(make_app):
         assert order(table) == ["llama-3.1-8b", "mixtral-8x7b", "qwen2.5-7b", "bge-large-en"]
         assert heading(table, "request_rate") == "▼req/s"
         await pilot.press(">")  # next column: err %
-        assert table.sort_order.key == "error_rate"
+        assert table.sort_state.key == "error_rate"
         assert order(table) == ["mixtral-8x7b", "qwen2.5-7b", "llama-3.1-8b", "bge-large-en"]
         assert heading(table, "error_rate") == "▼err %" and heading(table, "request_rate") == " req/s"
         await pilot.press("I")
         assert order(table) == ["bge-large-en", "llama-3.1-8b", "qwen2.5-7b", "mixtral-8x7b"]
         assert heading(table, "error_rate") == "▲err %"
         await pilot.press("<", "<")  # req/s, then schema
-        assert table.sort_order.key == "schema" and table.sort_order.reverse
+        assert table.sort_state.key == "schema" and table.sort_state.reverse
         await pilot.press("P")
-        assert table.sort_order.key == "latency_p95" and order(table)[0] == "mixtral-8x7b"
+        assert table.sort_state.key == "latency_p95" and order(table)[0] == "mixtral-8x7b"
         await pilot.press("P")  # the same letter again inverts
         assert order(table)[0] == "bge-large-en"
         await pilot.press("N")
@@ -55,13 +55,13 @@ async def test_sort_keys_move_invert_and_jump_and_survive_refresh(make_app):
         for letter, key in {"R": "request_rate", "E": "error_rate", "L": "latency_p99", "F": "ttft_p95",
                             "T": "output_tokens_rate", "C": "cost_per_hour", "U": "feedback_negative_ratio"}.items():
             await pilot.press(letter)
-            assert table.sort_order.key == key, letter
+            assert table.sort_state.key == key, letter
         assert order(table)[0] == "mixtral-8x7b"  # 👎 12 %
         await pilot.press("down")
         selected = table.selected_key
         await app.poll_once()
         await pilot.pause()
-        assert table.sort_order.key == "feedback_negative_ratio" and order(table)[0] == "mixtral-8x7b"
+        assert table.sort_state.key == "feedback_negative_ratio" and order(table)[0] == "mixtral-8x7b"
         assert table.selected_key == selected
 
 
@@ -72,11 +72,11 @@ async def test_sort_picker_on_o_and_f6(make_app):
         await pilot.press("o")
         assert isinstance(app.screen, PickerScreen)
         await pilot.press("down", "enter")  # from req/s (current) to err %
-        assert isinstance(app.screen, OverviewScreen) and table.sort_order.key == "error_rate"
+        assert isinstance(app.screen, OverviewScreen) and table.sort_state.key == "error_rate"
         await pilot.press("f6")
         assert isinstance(app.screen, PickerScreen)
         await pilot.press("j", "k", "escape")
-        assert isinstance(app.screen, OverviewScreen) and table.sort_order.key == "error_rate"
+        assert isinstance(app.screen, OverviewScreen) and table.sort_state.key == "error_rate"
 
 
 async def test_filter_regex_invert_invalid_escape(make_app):
@@ -304,7 +304,7 @@ async def test_command_palette_jumps_groups_and_survives_hostile_names(make_app)
         commands["Set interval 10s"]()
         commands["Theme aitop-light"]()
         commands["Sort by p99"]()
-        assert app.poll_seconds == 10.0 and app.theme == "aitop-light" and table.sort_order.key == "latency_p99"
+        assert app.poll_seconds == 10.0 and app.theme == "aitop-light" and table.sort_state.key == "latency_p99"
 
 
 async def test_q_and_f10_quit(make_app):

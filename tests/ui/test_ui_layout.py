@@ -125,7 +125,7 @@ async def test_resize_keeps_sort_filter_and_selection_and_too_small_shows_a_noti
             await pilot.resize_terminal(*size)
             await pilot.pause()
             assert table.selected_key == selected, size
-            assert table.sort_order.key == "latency_p95" and table.row_filter.text == "mix|llama"
+            assert table.sort_state.key == "latency_p95" and table.row_filter.text == "mix|llama"
             assert table.row_count == 2
         await pilot.resize_terminal(50, 12)
         notice = app.screen.query_one(TooSmall)
@@ -172,3 +172,29 @@ def test_the_age_survives_80_columns_behind_a_long_url_and_the_alert_badge():
                         rows=data.rows, alerts=data.alerts)  # fmt: skip
     line = status_text(snapshot, T0 + 2, Palette(), alert_badge=True).plain
     assert "updated 2s ago" in line[:78]
+
+
+async def test_a_resize_runs_the_base_screens_resize_handler_once(make_app, monkeypatch):
+    """Textual calls each class's own `on_resize`: the overview must not call the base one again itself."""
+    from aitop.ui.screens.base import DataScreen
+
+    calls = {"overview": 0, "base": 0}
+    own, base = OverviewScreen.on_resize, DataScreen.on_resize
+
+    def overview_resize(screen, event) -> None:
+        calls["overview"] += 1
+        own(screen, event)
+
+    def base_resize(screen, event) -> None:
+        calls["base"] += 1
+        base(screen, event)
+
+    monkeypatch.setattr(OverviewScreen, "on_resize", overview_resize)
+    monkeypatch.setattr(DataScreen, "on_resize", base_resize)
+    app = make_app([collected(fleet())])
+    async with app.run_test(size=(120, 40)) as pilot:
+        await start(app, pilot)
+        for size in [(80, 24), (200, 60)]:
+            await pilot.resize_terminal(*size)
+            await pilot.pause()
+        assert calls["overview"] >= 2 and calls["base"] == calls["overview"], calls

@@ -56,7 +56,7 @@ async def test_the_snapshot_on_display_sent_again_costs_no_work(make_app, monkey
 async def test_a_large_table_is_filtered_when_typing_pauses_not_at_every_key(make_app) -> None:
     from ui_fakes import make_row
 
-    from aitop.ui.screens.overview import FILTER_DEFER_ROWS
+    from aitop.ui.screens.filtering import FILTER_DEFER_ROWS
 
     rows = [make_row(f"model-{i:04d}") for i in range(FILTER_DEFER_ROWS + 1)]
     app = make_app([collected(rows)])

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -118,9 +119,25 @@ async def test_pending_hands_every_member_over_to_the_real_collector():
         await pending.aclose()
 
 
+def test_detect_reads_a_recording(tmp_path, capsys):
+    """`aitop detect FILE` reports what a recording holds, as it does for a live target (the replay collector
+    is a `DetectingCollector`: it names the metrics on each target's latest page replayed)."""
+    from aitop import cli
+    from aitop.recording.writer import Recorder
+
+    path = tmp_path / "r.om"
+    recorder = Recorder(path)
+    for i in range(3):
+        recorder.scrape("10.0.0.1:8000", 1_790_000_000.0 + i, {("llm_requests_total", (("model", "m"),)): 10.0 * i})
+    recorder.close()
+    assert cli.main(["detect", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "llm — " in out and re.search(r"\n  requests +counter   llm_requests_total", out)
+
+
 STATIC = """
 from aitop.recording.replay import ReplayCollector
-from aitop.sources.base import Collector
+from aitop.sources.base import Collector, DetectingCollector
 from aitop.sources.detect import PendingCollector
 from aitop.sources.prometheus.collector import PrometheusCollector
 from aitop.sources.scrape.collector import ScrapeCollector
@@ -132,6 +149,9 @@ from ui_fakes import FakeCollector
 def accepts(collector: Collector) -> None: ...
 
 
+def detects(collector: DetectingCollector) -> None: ...
+
+
 def check(scrape: ScrapeCollector, prometheus: PrometheusCollector, replay: ReplayCollector,
           pending: PendingCollector, fleet: FleetCollector, fake: FakeCollector, scripted: ScriptedCollector) -> None:
     accepts(scrape)
@@ -141,6 +161,9 @@ def check(scrape: ScrapeCollector, prometheus: PrometheusCollector, replay: Repl
     accepts(fleet)
     accepts(fake)
     accepts(scripted)
+    detects(scrape)
+    detects(prometheus)
+    detects(replay)
 """
 
 

@@ -21,11 +21,17 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import requests
 
 from aitop.sources.prometheus.results import QueryFailure, response_warnings
 from aitop.sources.prometheus.promql import Query
+
+if TYPE_CHECKING:
+    from prometheus_api_client import PrometheusConnect
+
+    from aitop.sources.prometheus.http import PromHttp
 
 CONCEPT_LABEL = "__aitop_concept__"
 BATCH_OFF_SECONDS = 300.0  # after a failed batch: per-query requests for this long
@@ -106,10 +112,37 @@ async def wait_for(tasks: Sequence[asyncio.Task], timeout: float) -> None:
         await asyncio.wait(tasks, timeout=timeout)
 
 
+@dataclass(slots=True)
+class Flight:
+    """A request in progress: the task, and when it started (monotonic)."""
+
+    task: asyncio.Task
+    started: float
+
+
+#: What `_gather` returns: the answers (result, response), the failures, and the queries still running (age).
+Gathered = tuple[dict[Query, tuple[list, requests.Response | None]], dict[Query, QueryFailure], dict[Query, float]]
+
+
 class BatchedSender:
     """The sending half of `PrometheusCollector` (a mixin over its flights, back-offs and HTTP client)."""
 
-    async def _gather(self, queries: list[Query], now: float, params: dict, lanes: Mapping[str, str] | None = None):
+    if TYPE_CHECKING:  # what the host class, `PrometheusCollector`, provides
+        batcher: Batcher
+        max_series: int
+        alerts_key: str
+        _http: PromHttp
+        _client: PrometheusConnect
+        _inflight: dict[str, Flight]
+        _query_next: dict[str, float]
+        monotonic: Callable[[], float]
+
+        def _budget(self) -> float: ...
+
+        def _start(self, key: str, now: float, function: Callable, *args: Any) -> None: ...
+
+    async def _gather(self, queries: list[Query], now: float, params: dict,
+                      lanes: Mapping[str, str] | None = None) -> Gathered:
         """Send the refresh's queries — batched per schema, or alone — and sort what came back within the
         budget into answers, failures and queries still running (with their age).
 
@@ -147,18 +180,18 @@ class BatchedSender:
         running: dict[Query, float] = {}
         culprits: list[Query] = []  # failed, slow or warning on their own: out of the batch for a while
         for query in alone:
-            flight = self._inflight.get(query.expr)
-            if flight is None:
+            single = self._inflight.get(query.expr)
+            if single is None:
                 continue
-            if not flight.task.done():
-                running[query] = self.monotonic() - flight.started
-                if flight.started < now:  # slow on its own (not merely sent late, after a batch failed)
+            if not single.task.done():
+                running[query] = self.monotonic() - single.started
+                if single.started < now:  # slow on its own (not merely sent late, after a batch failed)
                     culprits.append(query)
                 continue
             del self._inflight[query.expr]
-            error = flight.task.exception()
+            error = single.task.exception()
             if error is None:
-                fresh[query] = flight.task.result()
+                fresh[query] = single.task.result()
                 if response_warnings(fresh[query][1]):
                     culprits.append(query)  # its notes would be every batched query's
             else:

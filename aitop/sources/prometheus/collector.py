@@ -20,7 +20,6 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from functools import partial
 
 import requests
@@ -30,12 +29,19 @@ from aitop.model import Row, TargetHealth
 from aitop.sanitize import clean
 from aitop.sources.base import Collected, CollectorBase, plain_label_names
 from aitop.sources.prometheus.drill import PromDrillDown
-from aitop.sources.prometheus.batch import Batcher, BatchedSender
+from aitop.sources.prometheus.batch import Batcher, BatchedSender, Flight
 from aitop.sources.prometheus.http import PromHttp
 from aitop.sources.prometheus.learn import learn_server
 from aitop.sources.prometheus.server import ServerFacts, rate_window
 from aitop.sources.prometheus.promql import Query, SchemaPlan, duration, instant_queries, plan_schemas
-from aitop.sources.prometheus.results import QueryFailure, alerts_from, capped, fields_of, query_label, response_warnings
+from aitop.sources.prometheus.results import (
+    QueryFailure,
+    alerts_from,
+    capped,
+    fields_of,
+    query_label,
+    response_warnings,
+)
 from aitop.sources.prometheus.rows import build_rows, plan_refresh
 from aitop.transport import HttpSettings, backoff_delay
 
@@ -47,14 +53,6 @@ BAD_QUERY_RETRY_SECONDS = 60.0  # 400/422 are not transient: no fast retry
 #: Series kept per query answer; `limit=` asks servers that know it (Prometheus 3.2+) for one more.
 MAX_SERIES = 20_000
 _ALERTS = "\0alerts"  # the in-flight key of the alerts request
-
-
-@dataclass(slots=True)
-class _Flight:
-    """A request in progress: the task, and when it started (monotonic)."""
-
-    task: asyncio.Task
-    started: float
 
 
 class PrometheusCollector(BatchedSender, PromDrillDown, CollectorBase):
@@ -101,7 +99,7 @@ class PrometheusCollector(BatchedSender, PromDrillDown, CollectorBase):
         self._plans: list[SchemaPlan] = []
         self._labels: tuple[str, ...] = ()
         self._planned_at = -float("inf")
-        self._inflight: dict[str, _Flight] = {}  # query expression (or _ALERTS) -> the one request running
+        self._inflight: dict[str, Flight] = {}  # query expression (or _ALERTS) -> the one request running
         self._answers: dict[str, tuple[list, requests.Response | None, float]] = {}  # last good answer, when
         self._query_next: dict[str, float] = {}  # expr -> monotonic time before which it is not sent again
         self._query_failures: dict[str, int] = {}
@@ -170,7 +168,7 @@ class PrometheusCollector(BatchedSender, PromDrillDown, CollectorBase):
 
     def _start(self, key: str, now: float, function: Callable, *args) -> None:
         if key not in self._inflight:
-            self._inflight[key] = _Flight(asyncio.create_task(self._run(function, *args)), now)
+            self._inflight[key] = Flight(asyncio.create_task(self._run(function, *args)), now)
 
     def _budget(self) -> float:
         return self.poll_budget if self.poll_budget is not None else self.timeout * 1.5
@@ -193,7 +191,8 @@ class PrometheusCollector(BatchedSender, PromDrillDown, CollectorBase):
         # Every query of the refresh at one instant: the server's now (or the fixed `--at`).
         params = self._query_params(self.at if self.at is not None else taken_at + self.facts.offset)
         if self._alerts_supported and self.at is None:  # /api/v1/alerts knows only the present
-            self._start(_ALERTS, now, partial(self._http.session.get, timeout=self.timeout), f"{self.base_url}/api/v1/alerts")
+            self._start(_ALERTS, now, partial(self._http.session.get, timeout=self.timeout),
+                        f"{self.base_url}/api/v1/alerts")
         fresh, failed, running = await self._gather(queries, now, params, planned.lanes)
         self._collect_alerts()
         self.failures_total += len(failed)
@@ -214,9 +213,10 @@ class PrometheusCollector(BatchedSender, PromDrillDown, CollectorBase):
             self._answers[query.expr] = (answered[query][0], None, now)
             for key in (self._query_failures, self._query_error, self._query_next):
                 key.pop(query.expr, None)
-        for query, failure in failed.items():
-            self._query_failed(query, failure, now)
-            self._fallback(query, failure.message, failure.transient, answered, errored, warnings, now, kind=failure.kind)
+        for query, problem in failed.items():
+            self._query_failed(query, problem, now)
+            self._fallback(query, problem.message, problem.transient, answered, errored, warnings, now,
+                           kind=problem.kind)
         for query, age in running.items():
             warnings.append(f"slow query: {query_label(query)} still running after {age:.0f}s (one request at a time)")
             self._fallback(query, f"slow query: no answer yet after {age:.0f}s", True, answered, errored, warnings, now,

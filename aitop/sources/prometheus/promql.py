@@ -16,6 +16,7 @@ import math
 import re
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field, replace
+from functools import partial
 
 from aitop.catalog import Resolved, Schema, Variant, alternates, choose_all, fingerprint
 from aitop.derive import INDEX
@@ -185,7 +186,7 @@ def _quantiles_regex(concept: str) -> str:
 
 
 def _vector(plan: SchemaPlan, variant: Variant, names: Sequence[str], labels: Sequence[str], extra: Sequence[str],
-            fn=lambda selector: selector) -> str:
+            fn: Callable[[str], str] = str) -> str:
     """`fn(selector)` over the variant's series, with the row label in `labels[0]`, restricted as `wrap` says.
 
     With several group labels a series is named by the first it has (scrape mode's rule), so the others
@@ -198,9 +199,9 @@ def _vector(plan: SchemaPlan, variant: Variant, names: Sequence[str], labels: Se
         if len(own) > 1 and own[0] not in labels else None
     if split is not None:  # a breakdown by another label: the row's series under each of its names
         rest = [m for m in extra if m is not split]
-        named = [fn(_selector(variant, names, [*rest, GroupMatcher(label, split.value), *(f'{o}=""' for o in own[:i])]))
+        under = [fn(_selector(variant, names, [*rest, GroupMatcher(label, split.value), *(f'{o}=""' for o in own[:i])]))
                  for i, label in enumerate((*own, INSTANCE))]
-        return plan.wrap("(" + " or ".join(named) + ")", variant)
+        return plan.wrap("(" + " or ".join(under) + ")", variant)
     if len(labels) < 2:
         return plan.wrap(fn(_selector(variant, names, extra)), variant)
     first = labels[0]
@@ -220,77 +221,89 @@ def _vector(plan: SchemaPlan, variant: Variant, names: Sequence[str], labels: Se
     return plan.wrap("(" + " or ".join(branches) + ")", variant)
 
 
-def instant_queries(plan: SchemaPlan, *, window: float, group_by: str | None, matcher: str = "") -> list[Query]:
-    """Every query one refresh of this schema needs; `matcher` narrows them to one row (for a breakdown)."""
+def _concept_queries(plan: SchemaPlan, concept: str, resolved: Resolved, *, window: float, group_by: str | None,
+                     matcher: str) -> list[Query]:
+    """The queries one variant of one concept needs (a function of its own, so the expression builders
+    below close over this variant's values rather than a loop's)."""
     w = duration(window)
-    queries: list[Query] = []
     name = plan.schema.name
+    variant = resolved.variant
+    labels = plan.group_labels(group_by, variant)
+    group = labels[:1]  # several labels are coalesced into the first (_vector)
+    extra = [_matcher_for(matcher, plan, variant)]
+    spellings = (resolved, *plan.others.get(concept, ()))  # one row reads the first it has
+    queries: list[Query] = []
+
+    def query(kind: str, expr: str, *, field: str | None = None, type_labels: tuple[str, ...] = (),
+              window: float = 0.0) -> None:
+        queries.append(Query(name, concept, kind, expr, group, type_labels=type_labels, field=field,
+                             scale=variant.scale, variant=variant, window=window))
 
     def rate(selector: str) -> str:
         return f"rate({selector}[{w}])"
 
+    def either(build: Callable[[Resolved], str]) -> str:
+        return " or ".join(f"({build(found)})" for found in spellings) if len(spellings) > 1 \
+            else build(resolved)
+
+    if variant.kind == "histogram":
+        def quantile(found: Resolved, q: float) -> str:
+            return (f"histogram_quantile({q:g}, sum by ({_by(['le', *group])}) "
+                    f"({_vector(plan, found.variant, found.values, labels, extra, rate)}))")
+
+        for field_name, q in INDEX.quantile_fields.get(concept, ()):
+            query("quantile", either(partial(quantile, q=q)), field=field_name)
+        if concept not in INDEX.goodput_concepts:
+            # Observations/s per row: beside a NaN quantile they tell "only a +Inf bucket" (an OTel
+            # histogram without bounds) from "nothing observed"; the goodput buckets below tell it too.
+            expr = either(lambda found: f"sum by ({_by(group)}) "
+                          f"({_vector(plan, found.variant, found.values, labels, [*extra, INF_BUCKET], rate)})")
+            query("unbounded", expr)
+        else:  # bucket rates by bound: goodput reads the bound at its target
+            expr = either(lambda found: f"sum by ({_by(['le', *group])}) "
+                          f"({_vector(plan, found.variant, found.values, labels, extra, rate)})")
+            query("buckets", expr, field=INDEX.goodput_concepts[concept], window=window)
+    elif variant.kind == "summary":
+        # Raw quantile lines: whether one series or several hold a row is decided while reading.
+        quantiles = f'quantile=~"{_quantiles_regex(concept)}"'
+        query("summary", _vector(plan, variant, resolved.values, labels, [*extra, quantiles]))
+    elif variant.kind == "mean":
+        total = _vector(plan, variant, resolved.values, labels, extra, rate)
+        count = _vector(plan, variant, resolved.counts, labels, extra, rate)
+        query("mean", f"sum by ({_by(group)}) ({total}) / sum by ({_by(group)}) ({count})")
+    elif variant.kind == "gauge":
+        # A per-query cost gauge holds the last query's cost: averaged over the window it is steady
+        # when traffic is (× the request rate it gives the spend); other gauges are read as they are.
+        def over(selector: str) -> str:
+            return f"avg_over_time({selector}[{w}])" if concept == "cost_per_query" else selector
+
+        expr = either(lambda found: f"{variant.aggregate} by ({_by(group)}) "
+                      f"({_vector(plan, found.variant, found.values, labels, extra, over)})")
+        query("gauge", expr)
+    else:
+        types = variant.type_by if concept in ("errors", "feedback") else ()
+        kind = concept if concept in ("errors", "feedback") else "rate"
+        # One query per name of a summed counter, added while reading: rate() over several names
+        # fails when two of them have the same labels ("vector cannot contain metrics with the same
+        # labelset"), and `a + b` would drop the groups only one of them has.
+        names = [(n,) for n in resolved.values] if variant.metric_regex is None else [resolved.values]
+        if len(spellings) > 1:  # (alternates exist only for one-name counters)
+            expr = either(lambda found: f"sum by ({_by([*group, *types])}) "
+                          f"({_vector(plan, found.variant, found.values, labels, extra, rate)})")
+            query(kind, expr, type_labels=types)
+            names = []
+        for selected in names:
+            vector = _vector(plan, variant, selected, labels, extra, rate)
+            query(kind, f"sum by ({_by([*group, *types])}) ({vector})", type_labels=types)
+    return queries
+
+
+def instant_queries(plan: SchemaPlan, *, window: float, group_by: str | None, matcher: str = "") -> list[Query]:
+    """Every query one refresh of this schema needs; `matcher` narrows them to one row (for a breakdown)."""
+    queries: list[Query] = []
     for concept, entries in plan.chosen.items():
         for resolved in entries:
-            variant = resolved.variant
-            labels = plan.group_labels(group_by, variant)
-            group = labels[:1]  # several labels are coalesced into the first (_vector)
-            extra = [_matcher_for(matcher, plan, variant)]
-            common = {"group_labels": group, "scale": variant.scale, "variant": variant}
-            spellings = (resolved, *plan.others.get(concept, ()))  # one row reads the first it has
-
-            def either(build) -> str:
-                return " or ".join(f"({build(found)})" for found in spellings) if len(spellings) > 1 \
-                    else build(resolved)
-
-            if variant.kind == "histogram":
-                for field_name, q in INDEX.quantile_fields.get(concept, ()):
-                    expr = either(lambda found, q=q: f"histogram_quantile({q:g}, sum by ({_by(['le', *group])}) "
-                                  f"({_vector(plan, found.variant, found.values, labels, extra, rate)}))")
-                    queries.append(Query(name, concept, "quantile", expr, field=field_name, **common))
-                if concept not in INDEX.goodput_concepts:
-                    # Observations/s per row: beside a NaN quantile they tell "only a +Inf bucket" (an OTel
-                    # histogram without bounds) from "nothing observed"; the goodput buckets below tell it too.
-                    expr = either(lambda found: f"sum by ({_by(group)}) "
-                                  f"({_vector(plan, found.variant, found.values, labels, [*extra, INF_BUCKET], rate)})")
-                    queries.append(Query(name, concept, "unbounded", expr, **common))
-                else:  # bucket rates by bound: goodput reads the bound at its target
-                    expr = either(lambda found: f"sum by ({_by(['le', *group])}) "
-                                  f"({_vector(plan, found.variant, found.values, labels, extra, rate)})")
-                    queries.append(Query(name, concept, "buckets", expr, field=INDEX.goodput_concepts[concept],
-                                         window=window, **common))
-            elif variant.kind == "summary":
-                # Raw quantile lines: whether one series or several hold a row is decided while reading.
-                quantiles = f'quantile=~"{_quantiles_regex(concept)}"'
-                expr = _vector(plan, variant, resolved.values, labels, [*extra, quantiles])
-                queries.append(Query(name, concept, "summary", expr, **common))
-            elif variant.kind == "mean":
-                total = _vector(plan, variant, resolved.values, labels, extra, rate)
-                count = _vector(plan, variant, resolved.counts, labels, extra, rate)
-                expr = f"sum by ({_by(group)}) ({total}) / sum by ({_by(group)}) ({count})"
-                queries.append(Query(name, concept, "mean", expr, **common))
-            elif variant.kind == "gauge":
-                # A per-query cost gauge holds the last query's cost: averaged over the window it is steady
-                # when traffic is (× the request rate it gives the spend); other gauges are read as they are.
-                over = (lambda sel: f"avg_over_time({sel}[{w}])") if concept == "cost_per_query" else (lambda sel: sel)
-                expr = either(lambda found: f"{variant.aggregate} by ({_by(group)}) "
-                              f"({_vector(plan, found.variant, found.values, labels, extra, over)})")
-                queries.append(Query(name, concept, "gauge", expr, **common))
-            else:
-                types = variant.type_by if concept in ("errors", "feedback") else ()
-                kind = concept if concept in ("errors", "feedback") else "rate"
-                # One query per name of a summed counter, added while reading: rate() over several names
-                # fails when two of them have the same labels ("vector cannot contain metrics with the same
-                # labelset"), and `a + b` would drop the groups only one of them has.
-                names = [(n,) for n in resolved.values] if variant.metric_regex is None else [resolved.values]
-                if len(spellings) > 1:  # (alternates exist only for one-name counters)
-                    expr = either(lambda found: f"sum by ({_by([*group, *types])}) "
-                                  f"({_vector(plan, found.variant, found.values, labels, extra, rate)})")
-                    queries.append(Query(name, concept, kind, expr, type_labels=types, **common))
-                    names = []
-                for selected in names:
-                    vector = _vector(plan, variant, selected, labels, extra, rate)
-                    expr = f"sum by ({_by([*group, *types])}) ({vector})"
-                    queries.append(Query(name, concept, kind, expr, type_labels=types, **common))
+            queries += _concept_queries(plan, concept, resolved, window=window, group_by=group_by, matcher=matcher)
     # One request per expression: SGLang's aborted counter is both a summand of requests and the errors.
     unique: dict[str, Query] = {}
     for query in queries:

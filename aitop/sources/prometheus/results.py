@@ -8,6 +8,7 @@ from exception text that could carry a URL with credentials.
 from __future__ import annotations
 
 import json
+import weakref
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
 
@@ -129,10 +130,14 @@ def response_warnings(response: requests.Response | None) -> list[str]:
     """Warnings, infos and VictoriaMetrics' isPartial flag of one answer."""
     if response is None:
         return []
-    cached = getattr(response, "_aitop_notes", None)  # a batch's one response is every query's
+    cached = _NOTES.get(response)  # a batch's one response is every query's
     if cached is None:
-        cached = response._aitop_notes = _notes(response)
+        cached = _NOTES[response] = _notes(response)
     return list(cached)
+
+
+#: The notes of each response still alive (parsed once however many queries one batch answered).
+_NOTES: weakref.WeakKeyDictionary[requests.Response, list[str]] = weakref.WeakKeyDictionary()
 
 
 def _notes(response: requests.Response) -> list[str]:
@@ -156,7 +161,8 @@ def fields_of(query: Query) -> tuple[str, ...]:
     for reading in query.readings():
         if reading.kind == "unbounded":  # only explains an empty quantile: its failure empties no field
             continue
-        fields.update(dict.fromkeys((reading.field,) if reading.field else INDEX.concept_fields.get(reading.concept, ())))
+        fields.update(dict.fromkeys((reading.field,) if reading.field
+                                    else INDEX.concept_fields.get(reading.concept, ())))
     return tuple(fields)
 
 
@@ -165,13 +171,15 @@ def _read(acc: Accumulator, query: Query, labels: Mapping[str, str], value: floa
     variant = query.variant
     acc.present.add(query.concept)
     if query.kind == "quantile":
-        acc.quantiles[query.field] = scaled
+        if query.field is not None:  # (every quantile query names the field it fills)
+            acc.quantiles[query.field] = scaled
     elif query.kind == "buckets":  # bucket rates by `le`, for goodput
         bound = parse_le(labels.get("le"))
         if bound is not None and value == value:
             acc.goodput_buckets[query.concept][bound * query.scale] += value
             source = acc.provenance[(query.concept, "histogram")]  # what the goodput explanation quotes
-            source.metrics.add(query.variant.metric if query.variant is not None else query.concept)
+            metric = query.variant.metric if query.variant is not None else None
+            source.metrics.add(metric or query.concept)
             source.scale, source.elapsed = query.scale, query.window
         return
     elif query.kind == "unbounded":  # observations/s, read only beside a NaN quantile (finish_row)
@@ -220,7 +228,8 @@ def _explanations(parts: Mapping[str, list[tuple[str, str, int]]]) -> dict[str, 
     for field, found in parts.items():
         exprs = " + ".join(dict.fromkeys(expr for expr, _, _ in found))
         lines[field] = (exprs, found[0][1], sum(count for _, _, count in found))
-    out = {field: f"{expr} — {note}{count} series answered by the server" for field, (expr, note, count) in lines.items()}
+    out = {field: f"{expr} — {note}{count} series answered by the server"
+           for field, (expr, note, count) in lines.items()}
     for field, (expr, _, _) in lines.items():  # one side of a ratio field: the bare expression, divided later
         if field.startswith("@"):
             out[field] = f"({expr})" if " + " in expr else expr
@@ -268,7 +277,8 @@ def assemble_rows(
         if query.concept in INDEX.quantile_fields:  # finish_row picks the line of the source it used
             line = f"{expr} — {note}{len(result)} series answered by the server"
             kind = "histogram" if query.kind == "quantile" else query.kind
-            explained = [(field, kind) for field in ((query.field,) if query.field else INDEX.concept_fields[query.concept])]
+            explained = [(field, kind)
+                         for field in ((query.field,) if query.field else INDEX.concept_fields[query.concept])]
             fields: tuple[str, ...] = ()
         else:
             explained = []
@@ -293,13 +303,13 @@ def assemble_rows(
                     found.append((expr, note, len(result)))
     exposed = {plan.schema.name: set(plan.chosen) for plan in plans}
     finished: list[Row] = []
-    for (schema, group), acc in sorted(rows.items()):
-        acc.exposed |= exposed.get(schema, set())
-        acc.queries.update(_explanations(parts.get((schema, group), {})))
-        row = _sampled_elsewhere(finish_row(schema, group, acc), acc)
-        failed = {field: str(error) for query, error in errored.items() if query.schema == schema
+    for (schema_name, group), acc in sorted(rows.items()):
+        acc.exposed |= exposed.get(schema_name, set())
+        acc.queries.update(_explanations(parts.get((schema_name, group), {})))
+        row = _sampled_elsewhere(finish_row(schema_name, group, acc), acc)
+        failed = {field: str(error) for query, error in errored.items() if query.schema == schema_name
                   for field in fields_of(query)}
-        failed_kinds = {field: error for query, error in errored.items() if query.schema == schema
+        failed_kinds = {field: error for query, error in errored.items() if query.schema == schema_name
                         for field in fields_of(query)}
         if failed:
             missing, provenance = dict(row.missing), dict(row.provenance)

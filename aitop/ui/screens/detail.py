@@ -39,7 +39,9 @@ from aitop.ui.widgets.nav_table import NavTable
 from aitop.why import why_line
 
 #: Time ranges the digit keys choose, in seconds.
-RANGES: tuple[tuple[str, float], ...] = (("5m", 300.0), ("15m", 900.0), ("1h", 3600.0), ("6h", 21600.0), ("24h", 86400.0))
+RANGES: tuple[tuple[str, float], ...] = (
+    ("5m", 300.0), ("15m", 900.0), ("1h", 3600.0), ("6h", 21600.0), ("24h", 86400.0),
+)
 DEFAULT_RANGE = 900.0
 #: The charts, in order: (chart, title). Their lines are the fields whose `chart` names them (`aitop.fields`).
 _CHART_TITLES = (
@@ -104,7 +106,8 @@ class DetailScreen(DataScreen):
         *(Binding(str(index + 1), f"set_range({seconds})", f"Range {name}", show=False,
                   tooltip=f"charts over the last {name}")
           for index, (name, seconds) in enumerate(RANGES)),  # fmt: skip
-        Binding("left_square_bracket", "step_range(-1)", "Shorter range", key_display="[", tooltip="shorter chart range"),
+        Binding("left_square_bracket", "step_range(-1)", "Shorter range", key_display="[",
+                tooltip="shorter chart range"),
         Binding("right_square_bracket", "step_range(1)", "Longer range", key_display="]", tooltip="longer chart range"),
         Binding("b", "next_split", "Split by", tooltip="split the row by the next label"),
         Binding("e", "explain", "Explain", tooltip="how the selected field was computed, or why it is —"),
@@ -200,8 +203,10 @@ class DetailScreen(DataScreen):
     def _show_row(self) -> None:
         palette = palette_from_variables(self.app.theme_variables)
         row = self.row
-        title = Text.assemble((clean(self.key[1], 80), Style(bold=True)), (f"  {clean(self.key[0], 24)}", palette.muted))
-        range_name = next((name for name, seconds in RANGES if seconds == self.range_seconds), f"{self.range_seconds:g}s")
+        title = Text.assemble((clean(self.key[1], 80), Style(bold=True)),
+                              (f"  {clean(self.key[0], 24)}", palette.muted))
+        range_name = next((name for name, seconds in RANGES if seconds == self.range_seconds),
+                          f"{self.range_seconds:g}s")
         title.append(f"  · range {range_name} (1–5, [ ])", palette.muted)
         if self.shown_seconds < self.range_seconds:
             title.append(f" · {format_age(self.shown_seconds)} of history so far", palette.muted)
@@ -213,7 +218,8 @@ class DetailScreen(DataScreen):
         for alert in alerts[:2]:
             title.append("  ")
             title.append_text(severity_badge(alert.severity, palette))
-            title.append(f" {clean(alert.field or alert.rule, 30)} {alert.state} {format_duration(self.clock() - alert.since)}")
+            age = format_duration(self.clock() - alert.since)
+            title.append(f" {clean(alert.field or alert.rule, 30)} {alert.state} {age}")
         runbook = next((a.runbook for a in alerts if a.state == "firing" and a.runbook), "")
         if runbook:  # what to do, on the title line (the sidebar's alert detail has it in full)
             title.append(f"  · runbook: {clean(runbook, 160)}", palette.muted)
@@ -253,8 +259,8 @@ class DetailScreen(DataScreen):
             return
         for kind, rate in failing.items():
             share = f"{rate / total * 100:.0f}%" if total else "—"
-            errors.add_row(Text(clean(kind, 40), no_wrap=True, overflow="ellipsis"), Text(f"{rate:.3g}", justify="right"),
-                           Text(share, justify="right"))  # fmt: skip
+            errors.add_row(Text(clean(kind, 40), no_wrap=True, overflow="ellipsis"),
+                           Text(f"{rate:.3g}", justify="right"), Text(share, justify="right"))  # fmt: skip
 
     # -- history and breakdown ------------------------------------------------------------------------
 
@@ -291,7 +297,8 @@ class DetailScreen(DataScreen):
         self._show_markers(end)
         for chart_id, _, series in CHARTS:
             chart = self.query_one(f"#{chart_id}", MetricChart)
-            chart.show([ChartSeries(label, field, tuple(history.get(field, ())), right) for label, field, right in series],
+            chart.show([ChartSeries(label, field, tuple(history.get(field, ())), right)
+                        for label, field, right in series],
                        end=end, span=span, markers=self.markers)  # fmt: skip
             if chart_id in OPTIONAL_CHARTS:
                 chart.display = chart.has_data

@@ -1,30 +1,28 @@
 """The main screen: status line, the model table, the alert sidebar, the filter line and the key footer.
 
-Everything the overview's keys do lives here; the app only routes snapshots and global keys to it.
+Everything the overview's keys do lives here, the filter line's in its base class (`filtering.py`); the app
+only routes snapshots and global keys to it.
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
-from functools import partial
 
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.events import Resize
-from textual.timer import Timer
-from textual.widgets import DataTable, Input
+from textual.widgets import DataTable
 
 from aitop.model import Alert, Snapshot
 from aitop.sanitize import clean
 from aitop.config_columns import save_view_columns
 from aitop.ui.columns import ALL_COLUMNS, CATALOGUE, COLUMN_BY_KEY, SORT_KEYS
-from aitop.ui.screens.base import DataScreen
 from aitop.ui.screens.column_picker import ColumnPickerScreen
 from aitop.ui.screens.detail import DetailScreen
+from aitop.ui.screens.filtering import FILTER_HELP, FilteringScreen
 from aitop.ui.screens.modals import CANCELLED, AlertsScreen, ExplainScreen, PickerScreen
-from aitop.ui.view import FilterError, RowFilter
 from aitop.ui.views import VIEWS, View, next_view
 from aitop.ui.widgets import AlertSidebar, FilterBar, FleetHeader, KeyBar, StatusBar, TooSmall, TopTable
 from aitop.ui.widgets.alert_sidebar import AlertList
@@ -39,11 +37,6 @@ SIDEBAR_MIN_SIDE = 36
 #: Share of the body's height the sidebar takes below the table, and its least height in lines.
 SIDEBAR_BELOW_SHARE = 0.4
 SIDEBAR_BELOW_MIN = 8
-FILTER_HELP = "filter rows by regex; a leading ! hides matches"
-#: Above this many rows a typed filter is applied once typing pauses for FILTER_PAUSE seconds, not at every
-#: keystroke: re-filtering 2,000 rows per key held each key ~190 ms; the input echoes at once either way.
-FILTER_DEFER_ROWS = 500
-FILTER_PAUSE = 0.15
 
 
 def daily_budget(monitor: object) -> float | None:
@@ -73,7 +66,7 @@ def _sort_bindings() -> list[Binding]:
     ]
 
 
-class OverviewScreen(DataScreen):
+class OverviewScreen(FilteringScreen):
     """One row per model with rates, errors, latency, trend, tokens, cost and feedback."""
 
     BINDINGS = [
@@ -112,11 +105,6 @@ class OverviewScreen(DataScreen):
         yield TooSmall()
 
     @property
-    def table(self) -> TopTable:
-        """The model table."""
-        return self.query_one(TopTable)
-
-    @property
     def sidebar_visible(self) -> bool:
         """Whether the alert sidebar is on screen: on, wide enough, and with alerts to list.
 
@@ -140,7 +128,7 @@ class OverviewScreen(DataScreen):
         self.table.focus()
 
     def on_resize(self, event: Resize) -> None:
-        super().on_resize(event)
+        # (DataScreen's own on_resize runs after this one: Textual calls each class's handler.)
         if self.is_mounted:
             self._sync_sidebar()
 
@@ -215,87 +203,19 @@ class OverviewScreen(DataScreen):
         """Drill into the row an alert is about."""
         self.open_detail((alert.schema, alert.group))
 
-    # -- filter ----------------------------------------------------------------------------------------
-
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """Offer "Esc Clear filter" only while there is a filter to clear."""
-        if action == "clear_filter":
-            return self.has_class("-filtering")  # set while the filter line shows, i.e. while one is typed or kept
-        return True
-
-    def action_filter(self) -> None:
-        """Show the filter line and type into it."""
-        self.add_class("-filtering")
-        self.refresh_bindings()
-        bar = self.query_one(FilterBar)
-        bar.input.value = self.table.row_filter.text
-        bar.input.focus()
-        self._show_counts()
-
-    _filter_timer: Timer | None = None  # a typed filter waiting for the typing to pause
-
-    def _cancel_typed_filter(self) -> None:
-        if self._filter_timer is not None:
-            self._filter_timer.stop()
-            self._filter_timer = None
-
-    @on(Input.Changed, "#filter-input")
-    def _filter_typed(self, event: Input.Changed) -> None:
-        event.stop()
-        self._cancel_typed_filter()
-        if self.snapshot is not None and len(self.snapshot.rows) > FILTER_DEFER_ROWS:
-            self._filter_timer = self.set_timer(FILTER_PAUSE, partial(self._apply_typed_filter, event.value))
-            return
-        self._apply_typed_filter(event.value)
-
-    def _apply_typed_filter(self, text: str) -> None:
-        self._filter_timer = None
-        try:
-            self.table.set_filter(RowFilter(text))
-        except FilterError as exc:
-            self.query_one(FilterBar).show_error(str(exc))  # the last valid filter stays in force
-            return
-        self._show_counts()
-
-    @on(Input.Submitted, "#filter-input")
-    def _filter_kept(self, event: Input.Submitted) -> None:
-        event.stop()
-        self._cancel_typed_filter()
-        try:
-            self.table.set_filter(RowFilter(event.value))  # (bounded in time: a too-slow pattern is refused)
-        except FilterError as exc:
-            self.notify(str(exc), severity="error", markup=False)
-            return
-        if not RowFilter(event.value).active:
-            self.action_clear_filter()
-            return
-        self.table.focus()
-
-    def action_clear_filter(self) -> None:
-        """Drop the filter and hide its line."""
-        self._cancel_typed_filter()
-        self.table.set_filter(RowFilter())
-        self.query_one(FilterBar).input.value = ""
-        self.remove_class("-filtering")
-        self.refresh_bindings()
-        self.table.focus()
-
-    def _show_counts(self) -> None:
-        self.query_one(FilterBar).show_counts(*self.table.counts)
-
     # -- sort, group, trend ----------------------------------------------------------------------------
 
     def action_sort_move(self, step: int) -> None:
         """Move the sort to the next column left or right (`<` / `>`)."""
-        self.table.set_sort(self.table.sort_order.moved(self.table.sortable_keys, step))
+        self.table.set_sort(self.table.sort_state.moved(self.table.sortable_keys, step))
 
     def action_sort_invert(self) -> None:
         """Flip the sort direction (`I`)."""
-        self.table.set_sort(self.table.sort_order.inverted())
+        self.table.set_sort(self.table.sort_state.inverted())
 
     def action_sort_by(self, key: str) -> None:
         """Sort by column `key`; again inverts it."""
-        self.table.set_sort(self.table.sort_order.by(key))
+        self.table.set_sort(self.table.sort_state.by(key))
 
     def action_pick_sort(self) -> None:
         """Choose the sort column from a list (htop's F6)."""
@@ -305,7 +225,7 @@ class OverviewScreen(DataScreen):
             if key is not CANCELLED:
                 self.action_sort_by(str(key))
 
-        self.app.push_screen(PickerScreen("Sort by", choices, current=self.table.sort_order.key), chosen)
+        self.app.push_screen(PickerScreen("Sort by", choices, current=self.table.sort_state.key), chosen)
 
     def action_group_by(self) -> None:
         """Choose the label rows are grouped by (model, endpoint, instance, …)."""
@@ -381,7 +301,7 @@ class OverviewScreen(DataScreen):
         if row is None:
             self.notify("no row selected", severity="warning")
             return
-        column = COLUMN_BY_KEY[self.table.sort_order.key]
+        column = COLUMN_BY_KEY[self.table.sort_state.key]
         field = column.field or "request_rate"
         self.app.push_screen(ExplainScreen(row, field, self.snapshot))
 

@@ -1,4 +1,5 @@
-"""Widgets of the aitop TUI: fleet header, top table, status bar, alert sidebar, charts, filter bar, key bar, size notice."""
+"""Widgets of the aitop TUI: fleet header, top table, status bar, alert sidebar, charts, filter bar, key bar,
+size notice."""
 
 from aitop.ui.widgets.alert_sidebar import AlertList, AlertSidebar
 from aitop.ui.widgets.charts import ChartSeries, MetricChart
@@ -10,5 +11,6 @@ from aitop.ui.widgets.too_small import TooSmall
 from aitop.ui.widgets.top_table import TopTable
 
 __all__ = [
-    "AlertList", "AlertSidebar", "ChartSeries", "FilterBar", "FleetHeader", "KeyBar", "MetricChart", "StatusBar", "TooSmall", "TopTable",
+    "AlertList", "AlertSidebar", "ChartSeries", "FilterBar", "FleetHeader", "KeyBar", "MetricChart", "StatusBar",
+    "TooSmall", "TopTable",
 ]  # fmt: skip

@@ -17,7 +17,7 @@ segment.py `apply_style`, `split_and_crop_lines`); the equivalence tests guard a
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from itertools import pairwise
 
 from rich.cells import cell_len
@@ -48,7 +48,8 @@ def _is_plain_text(cls: type) -> bool:
     known = _plain_types.get(cls)
     if known is None:
         known = _plain_types[cls] = (issubclass(cls, Text) and not hasattr(cls, "__rich__")
-                                     and all(getattr(cls, name) is getattr(Text, name) for name in _TEXT_MEMBERS))  # fmt: skip
+                                     and all(getattr(cls, name) is getattr(Text, name)
+                                             for name in _TEXT_MEMBERS))  # fmt: skip
     return known
 
 
@@ -90,7 +91,7 @@ def render_text_cell(text: Text, width: int, padding: int, pre_style: Style, pos
     length = len(plain)
     if not length or length > content or not _all_single_cell(plain):
         return None
-    spans = text.spans
+    spans: Sequence[tuple[int, int, str | Style]] = text.spans  # (a Span is such a tuple; cut below)
     for start, end, _ in spans:
         if not 0 <= start <= end <= length:
             return None
@@ -135,7 +136,7 @@ def _layer(style: Style | None, pre_style: Style, post_style: Style) -> Style | 
     return style
 
 
-def _runs(line: str, base: str | Style, spans, shift: int,
+def _runs(line: str, base: str | Style, spans: Iterable[tuple[int, int, str | Style]], shift: int,
           get_style: Callable[..., Style]) -> list[tuple[str, Style | None]]:  # fmt: skip
     """`Text("\\n").join([line]).render(console)` as (text, style) runs: the base style becomes a span over
     the whole line (when truthy), then one run per stretch between span boundaries, styled by the spans over
@@ -149,7 +150,7 @@ def _runs(line: str, base: str | Style, spans, shift: int,
     resolved = [(start, end, get_style(style, default=_NULL) if isinstance(style, str) else style)
                 for start, end, style in styled]  # fmt: skip
     bounds = sorted({0, len(line), *(start for start, _, _ in resolved), *(end for _, end, _ in resolved)})
-    runs = []
+    runs: list[tuple[str, Style | None]] = []
     for begin, finish in pairwise(bounds):
         style = _NULL
         for start, end, span_style in resolved:

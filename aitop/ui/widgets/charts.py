@@ -201,8 +201,9 @@ class MetricChart(PlotextPlot):
             # An all-zero error line gets a 0–1 % axis: a 0–100 % one would look like a real scale.
             top = top * 1.1 if top > 0 else (0.01 if unit == "fraction" else 1.0)
             side = "right" if right else "left"
-            plt.ylim(0, top, yside=side)
-            plt.yticks(*_ticks(top, fields[0]), yside=side)
+            # textual-plotext's stub types ylim's and yticks' `yside` as a float; plotext takes "left"/"right".
+            plt.ylim(0, top, yside=side)  # type: ignore[arg-type]
+            plt.yticks(*_ticks(top, fields[0]), yside=side)  # type: ignore[arg-type]
         self._plot_markers(plt, tops[False] * 1.1 if tops[False] > 0 else 1.0)
         plt.title(self.chart_title if self.has_data else f"{self.chart_title} — no data in range")
         self.refresh()

@@ -37,7 +37,7 @@ from textual._two_way_dict import TwoWayDict
 from textual.css.styles import RenderStyles
 from textual.geometry import Region
 from textual.strip import Strip
-from textual.widgets.data_table import ColumnKey, RowKey
+from textual.widgets.data_table import ColumnKey, RowKey, StringKey
 
 from aitop.ui.widgets.cell_render import render_text_cell
 from aitop.ui.widgets.nav_table import NavTable
@@ -80,10 +80,11 @@ class LazyTable(NavTable):
         height = self.size.height - (self.header_height if self.show_header else 0)
         return range(first, min(first + max(height, 0) + 1, self.row_count))
 
-    def shown(self) -> dict[int, dict]:
+    def shown(self) -> dict[int, dict[ColumnKey, Text]]:
         """What the rows on screen show now: row index -> {column key: cell} (for `repaint_changes`)."""
         get_key, data = self._row_locations.get_key, self._data
-        return {index: dict(data[get_key(index)]) for index in self.visible_rows()}
+        return {index: dict(data[row_key]) for index in self.visible_rows()
+                if (row_key := get_key(index)) is not None}
 
     def reorder(self, rank: Mapping[str, int]) -> None:
         """Put the rows in the order `rank` gives (row key -> index), without repainting: the repaint is
@@ -92,12 +93,12 @@ class LazyTable(NavTable):
         # Textual's typing gap (also below): a RowKey or ColumnKey hashes and compares as its string, by
         # design, but the tables are annotated as keyed by the key classes; a key object per lookup would
         # cost thousands of allocations a refresh.
-        if all(locations.get(key) == index for key, index in rank.items()):  # type: ignore[call-overload]
+        if all(locations.get(key) == index for key, index in rank.items()):  # type: ignore[arg-type]
             return
-        self._row_locations = TwoWayDict({row_key: rank[row_key.value] for row_key in self._data})
+        self._row_locations = TwoWayDict({row_key: rank[_text(row_key)] for row_key in self._data})
         self._update_count += 1
 
-    def repaint_changes(self, before: Mapping[int, Mapping]) -> None:
+    def repaint_changes(self, before: Mapping[int, Mapping[ColumnKey, Text]]) -> None:
         """Repaint the rows on screen that look different from `before` (a `shown()` taken before the
         update), each up to its last changed cell: the terminal receives those, not the whole table.
         Sideways-scrolled tables repaint whole rows (the fixed model column does not move with the rest)."""
@@ -115,7 +116,7 @@ class LazyTable(NavTable):
                 continue
             # One region per row, from its start: Textual writes a repainted span from the start of the
             # widget's line anyway, so a second span on the same line would write that prefix again.
-            end = max(sum(spans[column.value if isinstance(column, ColumnKey) else column]) for column in changed)
+            end = max(sum(spans[_text(column)]) for column in changed)
             self._refresh_region(Region(0, index + header, end, 1))
 
     def flush_visible(self) -> bool:
@@ -137,10 +138,11 @@ class LazyTable(NavTable):
 
     def _column_spans(self) -> dict[str, tuple[int, int]]:
         """Column key -> (x, width) in the table's virtual space."""
-        spans, x = {}, self._row_label_column_width
+        spans: dict[str, tuple[int, int]] = {}
+        x = self._row_label_column_width
         for column in self.ordered_columns:
             width = column.get_render_width(self)
-            spans[column.key.value] = (x, width)
+            spans[_text(column.key)] = (x, width)
             x += width
         return spans
 
@@ -182,7 +184,10 @@ class LazyTable(NavTable):
         if row_index < 0 or column_index < 0:  # header and labels: the base class caches them well enough
             return super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
         row_key = self._row_locations.get_key(row_index)
-        cell = self._data[row_key][self._column_locations.get_key(column_index)]
+        column_key = self._column_locations.get_key(column_index)
+        if row_key is None or column_key is None:  # (not a cell of the table: the base class says what to draw)
+            return super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
+        cell = self._data[row_key][column_key]
         key = (row_index, column_index, base_style, width, cursor, hover, self._show_hover_cursor,
                self._pseudo_class_state)  # fmt: skip
         cached = self._rendered.get(key)
@@ -240,6 +245,8 @@ class LazyTable(NavTable):
         settled = self._settled.get(names)
         if settled is None:
             styles = super().get_component_styles(*names)  # merged, and bound to the component's own node
+            if styles.node is None:  # (Textual types the node as optional; these styles always have one)
+                return styles
             settled = self._settled[names] = _SettledStyles(styles.node, styles.base, styles.inline)
         return settled
 
@@ -261,6 +268,16 @@ class _SettledStyles(RenderStyles):
         if self._rich is None:
             self._rich = super().rich_style
         return self._rich
+
+
+def _text(key: StringKey | str) -> str:
+    """The string a row or column was added with (every row and column here has one); a key's own
+    string as it is (`DataTable`'s dictionaries hold keys that compare equal to their strings)."""
+    if isinstance(key, str):
+        return key
+    if key.value is None:
+        raise KeyError(f"{key!r} was added without a key")
+    return key.value
 
 
 @lru_cache(maxsize=4096)

@@ -89,7 +89,7 @@ class TopTable(LazyTable):
         super().__init__(cursor_type="row", zebra_stripes=True, fixed_columns=1, name=name, id=id, classes=classes)
         self.snapshot: Snapshot | None = None
         self.recorded: History | None = None
-        self.sort_order = SortOrder()
+        self.sort_state = SortOrder()
         self.row_filter = RowFilter()
         self.trend_field = TREND_FIELDS[0]
         #: The columns of the current view, in its order; `fit` shows those that fit.
@@ -116,7 +116,7 @@ class TopTable(LazyTable):
         before every snapshot), never with what an alert sidebar leaves: an alert must not hide columns."""
         self._fit_width = width
         shown = visible_columns(max(width - 1, 0), self._candidates(), model_width=self.model_width,  # 1: scrollbar
-                                widths=self.content_widths, keep=(self.sort_order.key,))  # fmt: skip
+                                widths=self.content_widths, keep=(self.sort_state.key,))  # fmt: skip
         if shown != self.shown_columns:
             self.shown_columns = shown
             if redraw:
@@ -124,7 +124,7 @@ class TopTable(LazyTable):
 
     def _candidates(self) -> tuple[Column, ...]:
         """The view's columns, and the sort column if the view lacks it (its ▼ must be on screen)."""
-        sort = self.sort_order.key
+        sort = self.sort_state.key
         if any(column.key == sort for column in self.candidates):
             return self.candidates
         return (*self.candidates, COLUMN_BY_KEY[sort])
@@ -199,7 +199,7 @@ class TopTable(LazyTable):
 
     def set_sort(self, order: SortOrder) -> None:
         """Sort by `order` now and on every refresh."""
-        self.sort_order = order
+        self.sort_state = order
         self.fit(self._fit_width, redraw=False)  # the sort column is always shown, to carry its ▼
         self.redraw()
 
@@ -227,7 +227,7 @@ class TopTable(LazyTable):
 
     def _headings(self) -> list[tuple[str, Text]]:
         group = self.snapshot.group_by if self.snapshot is not None else None
-        order = self.sort_order
+        order = self.sort_state
         arrow = "▼" if order.descending else "▲"
         headings = []
         for column in self.shown_columns:
@@ -323,17 +323,17 @@ class TopTable(LazyTable):
             self.row_filter = RowFilter()
             kept = list(snapshot.rows)
             self.app.notify(f"filter dropped: {exc}", severity="error", markup=False)
-        rows = self.sort_order.rank(kept)
+        rows = self.sort_state.rank(kept)
         self._track_model_width(rows)
         self._track_widths(rows)
         self._ensure_columns()  # a new header clears the rows too; the cursor is restored by key below
         self._palette = self.palette
         before = self.shown()
         rank = {row_key(row): index for index, row in enumerate(rows)}
-        for key in [key for key in self.rows if key.value not in rank]:
-            if key.value is not None:  # every row here was added with a key
-                self.forget(key.value)
-            self.remove_row(key)
+        for gone in [key for key in self.rows if key.value not in rank]:
+            if gone.value is not None:  # every row here was added with a key
+                self.forget(gone.value)
+            self.remove_row(gone)
         for row, key in zip(rows, rank):
             stale = snapshot.stale or row.stale
             if key in self.rows:
