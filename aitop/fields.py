@@ -363,6 +363,30 @@ FIELDS: tuple[Field, ...] = (
         section=ENGINE,
     ),
     Field(
+        "deployment_state", unit="state", heading="deploy state", noun="deployment state",
+        description="gateway deployments behind the row, worst: 0 healthy, 1 partial outage, 2 complete outage",
+        derive=Gauge("deployment_state", aggregate="max"),
+        section=ENGINE,
+    ),
+    Field(
+        "cooldowns_rate", unit="1/s", heading="cooldown/s", noun="cooldowns rate",
+        description="deployments behind the row the gateway took out of rotation (cooled down), per second",
+        derive=Rate("cooldowns"),
+        section=ENGINE,
+    ),
+    Field(
+        "team_budget_remaining", unit="USD", heading="team $ left", noun="team budget remaining",
+        description="budget left, lowest of the teams sending requests to the row",
+        derive=Gauge("team_budget_remaining", aggregate="min"),
+        section=ENGINE,
+    ),
+    Field(
+        "key_budget_remaining", unit="USD", heading="key $ left", noun="key budget remaining",
+        description="budget left, lowest of the API keys sending requests to the row",
+        derive=Gauge("key_budget_remaining", aggregate="min"),
+        section=ENGINE,
+    ),
+    Field(
         "gpu_count", unit="GPUs", heading="GPUs", noun="gpu count",
         description="GPUs joined to this row",
         derive=GpuCount(),

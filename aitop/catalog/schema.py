@@ -82,6 +82,11 @@ class Variant:
     aggregate: str = "sum"
     scale: float = 1.0
     group_labels: tuple[str, ...] = ()  # overrides the schema's (LiteLLM proxy counters: requested_model)
+    #: A join, for series that lack the row label: each series counts in the rows of the `join_via` metric's
+    #: series that share its `join_on` labels (`instance`: the same target). LiteLLM's deployment state has
+    #: no model label; its deployment request counter has the deployment's labels and the model.
+    join_on: tuple[str, ...] = ()
+    join_via: str | None = None
 
     @property
     def metric(self) -> str | None:
@@ -103,6 +108,8 @@ class Variant:
                 names.append(metric)
         for metric in self.count:
             names += _counter_samples(metric)
+        if self.join_via is not None:
+            names += [self.join_via, *_counter_samples(self.join_via)]
         return tuple(dict.fromkeys(names))
 
     def value_names(self, metric: str) -> tuple[str, ...]:

@@ -220,6 +220,18 @@ def _vector(plan: SchemaPlan, variant: Variant, names: Sequence[str], labels: Se
     return plan.wrap("(" + " or ".join(branches) + ")", variant)
 
 
+def _joined(plan: SchemaPlan, resolved: Resolved, labels: Sequence[str], extra: Sequence[str], aggregate: str,
+            fn: Callable[[str], str]) -> str:
+    """A joined variant (series without the row label) per row: combined per `on` key, copied by `group_right`
+    onto the rows of the `via` series sharing that key (which the row's matchers select), combined per row."""
+    variant = resolved.variant
+    on, group = _by(variant.join_on), labels[0]
+    own = plan.wrap(fn(_selector(variant, resolved.values)), variant)
+    via = _vector(plan, replace(variant, kind="gauge", join_on=(), join_via=None), resolved.counts, labels, extra)
+    return (f"{aggregate} by ({group}) ({aggregate} by ({on}) ({own}) * on ({on}) group_right () "
+            f"group by ({_by([*variant.join_on, group])}) ({via}))")
+
+
 def instant_queries(plan: SchemaPlan, *, window: float, group_by: str | None, matcher: str = "") -> list[Query]:
     """Every query one refresh of this schema needs; `matcher` narrows them to one row (for a breakdown)."""
     w = duration(window)
@@ -242,7 +254,14 @@ def instant_queries(plan: SchemaPlan, *, window: float, group_by: str | None, ma
                 return " or ".join(f"({build(found)})" for found in spellings) if len(spellings) > 1 \
                     else build(resolved)
 
-            if variant.kind == "histogram":
+            if variant.join_via is not None and group_by:
+                continue  # read in the model rows only (`aitop.rows.RowBuilder._plan_joined` says why)
+            if variant.join_via is not None:
+                kind = "gauge" if variant.kind == "gauge" else "rate"
+                aggregate = variant.aggregate if variant.kind == "gauge" else "sum"
+                expr = _joined(plan, resolved, labels, extra, aggregate, rate if kind == "rate" else lambda s: s)
+                queries.append(Query(name, concept, kind, expr, **common))
+            elif variant.kind == "histogram":
                 for field_name, q in INDEX.quantile_fields.get(concept, ()):
                     expr = either(lambda found, q=q: f"histogram_quantile({q:g}, sum by ({_by(['le', *group])}) "
                                   f"({_vector(plan, found.variant, found.values, labels, extra, rate)}))")
@@ -363,10 +382,18 @@ class _RowQueries:
             return expr
         return f"({expr}) * {variant.scale:g}" if " or " in expr else f"{expr} * {variant.scale:g}"  # `or` binds last
 
+    def _joined(self, resolved: Resolved, aggregate: str, fn: Callable[[str], str]) -> str:
+        labels = self.plan.group_labels(None, resolved.variant)
+        row = _matcher_for(self.matcher, self.plan, resolved.variant)
+        return self._scaled(f"{aggregate}({_joined(self.plan, resolved, labels, [row], aggregate, fn)})",
+                            resolved.variant)
+
     def rate(self, concept: str) -> str | None:
         if not (found := self.plan.chosen.get(concept)):
             return None
         resolved, variant = found[0], found[0].variant
+        if variant.join_via is not None:
+            return self._joined(resolved, "sum", self._rate_fn)
         if self.plan.others.get(concept):  # (alternates exist only for one-name counters)
             return self._scaled(self._either(concept, resolved,
                                              lambda f: f"sum({self._vector(f, f.values, fn=self._rate_fn)})"), variant)
@@ -403,6 +430,8 @@ class _RowQueries:
         if not (found := self.plan.chosen.get(concept)):
             return None
         resolved, variant = found[0], found[0].variant
+        if variant.join_via is not None:
+            return self._joined(resolved, variant.aggregate, lambda selector: selector)
         over = self._over(concept)
         return self._scaled(self._either(concept, resolved,
                                          lambda f: f"{variant.aggregate}({self._vector(f, f.values, fn=over)})"),

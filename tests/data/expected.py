@@ -168,6 +168,10 @@ LITELLM_ROWS = {
         goodput_ttft=940 / 1000,
         fallbacks_rate=(30 + 5) / 10,  # successful + failed hand-overs to the fallback group
         ratelimit_remaining_requests=9990, ratelimit_remaining_tokens=min(1.9e6, 450000),  # lowest deployment
+        # joined through the deployment request counter (d1 healthy, d3 partial outage; d3 cooled down 4 + 2
+        # times) and through the proxy request counter (teams search and analytics, keys prod and batch)
+        deployment_state=max(0, 1), cooldowns_rate=(4 + 2) / 10,
+        team_budget_remaining=min(842.5, 120.0), key_budget_remaining=min(55.25, 300.0),
         request_rate=(1940 + 40 + 20 + 1000) / 10,
         error_rate=(40 + 20) / 3000,
         latency_p50=q(1, 2, 1470, 700, 1900),
@@ -184,6 +188,8 @@ LITELLM_ROWS = {
         cost_per_request=(7.5 / 10) / 300,
     ),
     ("litellm", "claude-3-5-sonnet"): row(
+        deployment_state=0,  # d2; no cooldown series: not counted
+        team_budget_remaining=842.5, key_budget_remaining=55.25,  # team search, key prod alone
         request_rate=(990 + 10) / 10,
         error_rate=10 / 1000,
         latency_p50=q(1, 2, 495, 200, 600),

@@ -98,6 +98,22 @@ def checks(i: dict[str, str]) -> list[tuple[str, tuple[str, str], str, str]]:
          + rate(sel("litellm_deployment_failed_fallbacks_total", 'requested_model="gpt-4o"', lt))),
         ("litellm", ("litellm", "gpt-4o"), "ratelimit_remaining_tokens",
          f'min(litellm_remaining_tokens_metric{{model_group="gpt-4o",{lt}}})'),
+        # deployment and caller series carry no model: those of the deployments (callers) the model's requests went to
+        ("litellm", ("litellm", "gpt-4o"), "deployment_state",
+         f"max(litellm_deployment_state{{{lt}}} and on (litellm_model_name, model_id, api_base) "
+         f'litellm_deployment_total_requests_total{{requested_model="gpt-4o",{lt}}})'),
+        ("litellm", ("litellm", "claude-3-5-sonnet"), "deployment_state",
+         f"max(litellm_deployment_state{{{lt}}} and on (litellm_model_name, model_id, api_base) "
+         f'litellm_deployment_total_requests_total{{requested_model="claude-3-5-sonnet",{lt}}})'),
+        ("litellm", ("litellm", "gpt-4o"), "cooldowns_rate",
+         f"sum(rate(litellm_deployment_cooled_down_total{{{lt}}}[{W}]) and on (litellm_model_name, model_id, api_base) "
+         f'litellm_deployment_total_requests_total{{requested_model="gpt-4o",{lt}}})'),
+        ("litellm", ("litellm", "gpt-4o"), "team_budget_remaining",
+         f"min(litellm_remaining_team_budget_metric{{{lt}}} and on (team) "
+         f'litellm_proxy_total_requests_metric_total{{requested_model="gpt-4o",{lt}}})'),
+        ("litellm", ("litellm", "claude-3-5-sonnet"), "key_budget_remaining",
+         f"min(litellm_remaining_api_key_budget_metric{{{lt}}} and on (hashed_api_key) "
+         f'litellm_proxy_total_requests_metric_total{{requested_model="claude-3-5-sonnet",{lt}}})'),
     ]
     for n in (1, 2, 3):
         uuid = expected.GPU_UUID.format(n)

@@ -32,6 +32,13 @@ def base(**concept):
         (base(requests=[{"kind": "counter", "metric": "x", "match": {"a": "("}}]), "match.a: invalid regular"),
         (base(requests=[{"kind": "counter", "metric": "x", "colour": 1}]), "unknown key(s) colour"),
         ({"name": "x", "detect": [], "concept": {}}, "missing key group_labels"),
+        # a join combines per key, then per row: equal to combining all series at once for sum/max/min only
+        (base(running=[{"kind": "gauge", "metric": "x", "aggregate": "avg", "join": {"on": ["k"], "via": "y"}}]),
+         "concept.running[0].join: only counters and sum/max/min gauges can be joined"),
+        (base(latency=[{"kind": "histogram", "metric": "x", "join": {"on": ["k"], "via": "y"}}]),
+         "concept.latency[0].join: only counters"),
+        (base(running=[{"kind": "gauge", "metric": "x", "join": {"on": ["k"]}}]), "concept.running[0].join: expected"),
+        (base(running=[{"kind": "gauge", "metric": "x", "join": {"on": [], "via": "y"}}]), "join.on: must not be empty"),
     ],
 )
 def test_bad_schema_names_the_key(raw, message):
@@ -56,3 +63,15 @@ def test_name_filter_accepts_with_and_without_total_and_regex_feedback():
     assert wanted.wants("llm_feedback_total") and wanted.wants("user_feedback_total")
     assert not wanted.wants("node_cpu_seconds_total")
     assert wanted.wants_family("vllm:request_success")  # OpenMetrics TYPE lines name the bare family
+
+
+def test_a_joined_variant_needs_its_via_metric_and_the_filter_keeps_it():
+    """Without the series that name its rows a joined variant is not there; the page filter keeps those series."""
+    from aitop.catalog import choose_all
+
+    join = {"on": ["model_id"], "via": "deploy_requests_total"}
+    schema = parse_schema(base(running=[{"kind": "gauge", "metric": "state", "aggregate": "max", "join": join}]), "t")
+    assert "running" not in choose_all(schema, {"x_total", "state"})
+    (found,) = choose_all(schema, {"x_total", "state", "deploy_requests"})["running"]
+    assert found.values == ("state",) and found.counts == ("deploy_requests",)
+    assert NameFilter([schema]).wants("deploy_requests_total")
