@@ -327,11 +327,11 @@ class RowBuilder:
                 if concept == "errors":
                     acc.error_types[extra] += rate
         since = window.data_since
-        here = "host:" + host_of(target.instance)
+        here = ("host:" + host_of(target.instance), "target:" + target.instance)
         for slot, acc in zip(plan.slots, accumulators):
             if acc is not None:
                 acc.places |= slot.places
-                acc.places.add(here)
+                acc.places.update(here)
         for row_key in {slot.row_key for slot in plan.slots if only is None or slot.row_key in only}:
             accumulator = self._rows[row_key]
             accumulator.exposed |= set(plan.chosen)

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field, replace
 
 from aitop.catalog import Resolved, Schema, Variant, alternates, choose_all, fingerprint
 from aitop.derive import INDEX
+from aitop.gpus import GPU_SCHEMAS
 
 INSTANCE = "instance"
 INF_BUCKET = 'le="+Inf"'
@@ -325,7 +326,7 @@ PLACE_LABELS = (INSTANCE, "Hostname", "hostname", "node", "namespace", "pod")
 def places_queries(plans: Sequence[SchemaPlan], *, group_by: str | None) -> list[Query]:
     """Where each row of each schema runs (its instances, nodes and pods), one query per schema — only when
     the server holds GPUs (the `dcgm` schema) to join the model rows to."""
-    if not any(plan.schema.name == "dcgm" for plan in plans):
+    if not any(plan.schema.name in GPU_SCHEMAS for plan in plans):
         return []
     queries = []
     for plan in plans:

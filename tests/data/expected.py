@@ -112,10 +112,30 @@ SGLANG_ROW = row(
     kv_cache_usage=0.58,
 )
 
+# -- Triton's own GPU gauges: one row per GPU (bytes -> MiB, utilisation already 0..1), joined to the Triton
+# rows of the same target: 2 GPUs, mean utilisation, summed memory and power, the fullest GPU's share -------
+MIB = 2 ** 20
+
+
+def _triton_gpu(util: float, used: float, total: float, power: float) -> dict[str, float | Missing]:
+    return row(gpu_count=1, gpu_utilization=util, gpu_memory_used=used / MIB, gpu_memory_ratio=used / total,
+               gpu_power=power)
+
+
+TRITON_GPU_ROWS = {
+    ("triton_gpu", "GPU-4b2f9c1e-aa55"): _triton_gpu(0.71, 61000000000, 85899345920, 412.5),
+    ("triton_gpu", "GPU-4b2f9c1e-bb66"): _triton_gpu(0.33, 20971520000, 85899345920, 180.25),
+}
+TRITON_SERVER_GPUS = dict(
+    gpu_count=2, gpu_utilization=(0.71 + 0.33) / 2, gpu_memory_used=(61000000000 + 20971520000) / MIB,
+    gpu_memory_ratio=max(61000000000, 20971520000) / 85899345920, gpu_power=412.5 + 180.25,
+)
+
 # -- Triton: µs counters -> means, ms TTFT histogram, summaries only for one series ------------------------
 TRITON_ROWS = {
     # one version: the summary's own quantiles (µs); TTFT 100:3900 500:4000 (ms)
     ("triton", "resnet50"): row(
+        **TRITON_SERVER_GPUS,
         goodput_ttft=4000 / 4000,  # 1 s lies between 500 ms and 1.5 s: le=500 (ms)
         request_rate=(4000 + 30 + 10) / 10,
         error_rate=40 / 4040,
@@ -129,6 +149,7 @@ TRITON_ROWS = {
     # versions 1 and 2: two summaries cannot be merged, so the mean Δduration_us / Δsuccess fills the fields.
     # TTFT v1 + v2: 100:950+2700=3650 500:1000+2950=3950 2000:1000+3000=4000
     ("triton", "bert"): row(
+        **TRITON_SERVER_GPUS,
         goodput_ttft=3950 / 4000,
         request_rate=(1000 + 3000 + 20) / 10,
         error_rate=20 / 4020,
@@ -143,6 +164,7 @@ TRITON_ROWS = {
     ),
     # the vLLM backend's vllm:*{model,version} fill tokens, TPOT, running and KV in Triton's own row
     ("triton", "llama3"): row(
+        **TRITON_SERVER_GPUS,
         goodput_ttft=400 / 500, goodput_tpot=100000 / 150000,
         request_rate=(500 + 10) / 10,
         error_rate=10 / 510,
@@ -478,7 +500,11 @@ EXPECTED: dict[str, dict[tuple[str, str], dict[str, float | Missing]]] = {
     "vllm": {("vllm", "meta-llama/Llama-3.3-70B-Instruct"): VLLM_ROW},
     "tgi": {("tgi", INSTANCE): TGI_ROW},
     "sglang": {("sglang", "Qwen/Qwen2.5-7B-Instruct"): SGLANG_ROW},
-    "triton": TRITON_ROWS,
+    "triton": {**TRITON_ROWS, **TRITON_GPU_ROWS},
+    "triton_gpu": {
+        ("triton_gpu", "GPU-7c1d0e2f-0001"): _triton_gpu(0.5, 12884901888, 25769803776, 150),
+        ("triton_gpu", "GPU-7c1d0e2f-0002"): _triton_gpu(0.0, 0, 25769803776, 30.5),
+    },
     "litellm": LITELLM_ROWS,
     "otel_genai": OTEL_ROWS,
     "trtllm": {("trtllm", "nvidia/Llama-3.3-70B-Instruct-FP8"): TRTLLM_ROW},
@@ -500,7 +526,8 @@ DETECTED: dict[str, tuple[set[str], dict[str, str]]] = {
     "dcgm": ({"dcgm"}, {}),
     **{name: ({name}, {}) for name in EXPECTED},
     "vllm": ({"vllm"}, {"fastapi": "vllm"}),  # vLLM mounts the FastAPI instrumentator
-    "triton": ({"triton"}, {"vllm": "triton"}),  # the vLLM backend's vllm:* names belong to Triton's rows
+    # the vLLM backend's vllm:* names belong to Triton's rows; its GPU gauges are GPU rows of their own
+    "triton": ({"triton", "triton_gpu"}, {"vllm": "triton"}),
 }
 
 #: fixture -> {(schema, group): {error type: per second}} (zero-rate types of Triton's reason label included)

@@ -115,6 +115,25 @@ def checks(i: dict[str, str]) -> list[tuple[str, tuple[str, str], str, str]]:
          f"min(litellm_remaining_api_key_budget_metric{{{lt}}} and on (hashed_api_key) "
          f'litellm_proxy_total_requests_metric_total{{requested_model="claude-3-5-sonnet",{lt}}})'),
     ]
+    tr = i["triton"]
+    for uuid in ("GPU-4b2f9c1e-aa55", "GPU-4b2f9c1e-bb66"):  # Triton's own GPU gauges: bytes -> MiB
+        gpu = f'gpu_uuid="{uuid}",{tr}'
+        out += [
+            ("triton", ("triton_gpu", uuid), "gpu_utilization", f"avg(nv_gpu_utilization{{{gpu}}})"),
+            ("triton", ("triton_gpu", uuid), "gpu_memory_used", f"sum(nv_gpu_memory_used_bytes{{{gpu}}}) / 1048576"),
+            ("triton", ("triton_gpu", uuid), "gpu_memory_ratio",
+             f"sum(nv_gpu_memory_used_bytes{{{gpu}}}) / sum(nv_gpu_memory_total_bytes{{{gpu}}})"),
+            ("triton", ("triton_gpu", uuid), "gpu_power", f"sum(nv_gpu_power_usage{{{gpu}}})"),
+        ]
+    for model in ("resnet50", "llama3"):  # every Triton row of the server gets the server's GPUs
+        out += [
+            ("triton", ("triton", model), "gpu_count", f"count(nv_gpu_utilization{{{tr}}})"),
+            ("triton", ("triton", model), "gpu_utilization", f"avg(nv_gpu_utilization{{{tr}}})"),
+            ("triton", ("triton", model), "gpu_memory_used", f"sum(nv_gpu_memory_used_bytes{{{tr}}}) / 1048576"),
+            ("triton", ("triton", model), "gpu_memory_ratio",
+             f"max(nv_gpu_memory_used_bytes{{{tr}}} / nv_gpu_memory_total_bytes{{{tr}}})"),
+            ("triton", ("triton", model), "gpu_power", f"sum(nv_gpu_power_usage{{{tr}}})"),
+        ]
     for n in (1, 2, 3):
         uuid = expected.GPU_UUID.format(n)
         gpu = f'UUID="{uuid}",{g}'
@@ -139,7 +158,7 @@ def scrape_rows(instance: str, name: str) -> dict:
 
 
 def test_new_fields_equal_hand_written_promql_and_hand_computed_values(known, prometheus, fixture_pages) -> None:
-    names = ("vllm", "sglang", "dcgm", "litellm", "llamacpp", "tgi")
+    names = ("vllm", "sglang", "dcgm", "litellm", "llamacpp", "tgi", "triton")
     matchers = {name: f'instance="{fixture_pages.instance(name)}"' for name in names}
     matchers |= {"tgi_instance": fixture_pages.instance("tgi"), "llamacpp_instance": fixture_pages.instance("llamacpp")}
     series = f'vllm:num_preemptions_total{{{matchers["vllm"]}}}'
