@@ -302,6 +302,13 @@ FIELDS: tuple[Field, ...] = (
         section=ENGINE,
     ),
     Field(
+        "stage_p95", unit="s", heading="stage p95", noun="stage p95",
+        description="time per request stage, 95th percentile of every stage's observations; split the row by "
+                    "`stage` (drill-down `b`) for each stage's",
+        derive=Quantile("stage_latency", 0.95, kinds=("histogram",)),
+        section=ENGINE,
+    ),
+    Field(
         "waiting_capacity", unit="requests", heading="wait cap", noun="waiting capacity",
         description="requests waiting for KV-cache capacity",
         derive=Gauge("waiting_capacity"),

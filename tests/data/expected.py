@@ -95,6 +95,8 @@ SGLANG_ROW = row(
     prefix_cache_hit_ratio=0.4, spec_acceptance_rate=0.55, spec_acceptance_length=3.2,  # the engine's gauges
     prefill_queue=3 + 2, decode_queue=4 + 1,  # prealloc + inflight; prealloc + transfer
     transfer_failures_rate=(4 + 6) / 10,  # bootstrap + transfer failures
+    # per-stage latency, prefill_forward + decode_loop merged by le: 0.5:990+400=1390 1:1000+990=1990; 2000
+    stage_p95=q(0.5, 1.0, 1900, 1390, 1990),
     request_rate=(900 + 100) / 10,  # finished + aborted
     error_rate=100 / 1000,
     latency_p50=q(1, 2, 450, 440, 720),
@@ -111,6 +113,9 @@ SGLANG_ROW = row(
     waiting=4,
     kv_cache_usage=0.58,
 )
+
+#: The SGLang row split by `stage`: prefill_forward 0.1:700 0.25:950 (of 1000); decode_loop 0.5:400 1:990
+SGLANG_STAGE_P95 = {"prefill_forward": q(0.1, 0.25, 950, 700, 950), "decode_loop": q(0.5, 1.0, 950, 400, 990)}
 
 # -- Triton's own GPU gauges: one row per GPU (bytes -> MiB, utilisation already 0..1), joined to the Triton
 # rows of the same target: 2 GPUs, mean utilisation, summed memory and power, the fullest GPU's share -------

@@ -86,6 +86,7 @@ def checks(i: dict[str, str]) -> list[tuple[str, tuple[str, str], str, str]]:
          f"sum(sglang:num_decode_prealloc_queue_reqs{{{s}}}) + sum(sglang:num_decode_transfer_queue_reqs{{{s}}})"),
         ("sglang", sglang, "transfer_failures_rate", rate(sel("sglang:num_bootstrap_failed_reqs_total", s)) + " + "
          + rate(sel("sglang:num_transfer_failed_reqs_total", s))),
+        ("sglang", sglang, "stage_p95", quantile(0.95, "sglang:per_stage_req_latency_seconds", s)),
         ("sglang", sglang, "goodput_ttft", goodput("sglang:time_to_first_token_seconds", "1|1.0", s)),
         ("sglang", sglang, "goodput_tpot", goodput("sglang:inter_token_latency_seconds", "0.04", s)),  # rounded down
         ("tgi", ("tgi", i["tgi_instance"]), "prompt_length_p50", quantile(0.5, "tgi_request_input_length", t)),
