@@ -321,6 +321,24 @@ FIELDS: tuple[Field, ...] = (
         section=ENGINE,
     ),
     Field(
+        "lora_running", unit="adapters", heading="LoRA run", noun="LoRA adapters running",
+        description="LoRA adapters of the requests running now (the row's server with the most)",
+        derive=Gauge("lora_running", aggregate="max"),
+        section=ENGINE,
+    ),
+    Field(
+        "lora_waiting", unit="adapters", heading="LoRA wait", noun="LoRA adapters waiting",
+        description="LoRA adapters whose requests are waiting (the row's server with the most)",
+        derive=Gauge("lora_waiting", aggregate="max"),
+        section=ENGINE,
+    ),
+    Field(
+        "lora_slots", unit="adapters", heading="LoRA max", noun="LoRA adapter slots",
+        description="LoRA adapters one batch can hold (--max-loras)",
+        derive=Gauge("lora_slots", aggregate="max"),
+        section=ENGINE,
+    ),
+    Field(
         "prefill_queue", unit="requests", heading="PD prefill q", noun="prefill queue",
         description="disaggregated serving: requests queued on the prefill side",
         derive=Gauge("prefill_queue"),

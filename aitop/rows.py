@@ -242,6 +242,9 @@ class RowBuilder:
         elif concept == "feedback" and variant.kind == "counter":
             rating = (variant.type_of(labels) or "").lower()
             extra = 1 if rating in FEEDBACK_POSITIVE else -1 if rating in FEEDBACK_NEGATIVE else 0
+        elif variant.value_label is not None:  # an info gauge: its join key and its label's reading
+            extra = (tuple(instance if label == INSTANCE else labels.get(label, "") for label in variant.join_on),
+                     variant.read_label(labels))
         elif concept == "cost_per_query" and variant.kind == "gauge":
             averaged.add(key)
         elif concept == "errors" and variant.kind == "counter":
@@ -264,6 +267,9 @@ class RowBuilder:
         if variant.join_via is not None:  # said as PromQL would join it
             on = ", ".join(variant.join_on)
             source.selector += f" * on ({on}) group_right () group by ({on}, {slot.label_used}) ({variant.join_via})"
+            if variant.value_label is not None:
+                source.selector += (f" — read: the {variant.value_read} of {variant.value_label} in the newest "
+                                    f"series (highest value) per {on}")
         source.targets.add(target.instance)
         source.elapsed = max(source.elapsed, elapsed)
         source.scale, source.aggregate = variant.scale, variant.aggregate
@@ -284,12 +290,19 @@ class RowBuilder:
         # While the window's oldest frame has the latest layout, a series' increase is one subtraction.
         base = frames[0].data if len(frames) >= 2 and frames[0].layout is latest.layout else None
         now = latest.data
+        newest: dict[int, dict[tuple[str, ...], tuple[float, float]]] = {}  # info gauges: slot -> key -> newest
         for index, position, key, extra in plan.series:
             slot, acc = plan.slots[index], accumulators[index]
             if acc is None:
                 continue
             concept, variant = slot.concept, slot.variant
             kind = variant.kind
+            if variant.value_label is not None:  # the newest series (highest value: its update time) per key
+                stamp, (on, reading) = raw[position], extra
+                held = newest.setdefault(index, {}).get(on)
+                if stamp is not None and not math.isnan(stamp) and (held is None or stamp > held[0]):
+                    newest[index][on] = (stamp, reading)
+                continue
             if kind == "gauge":
                 # A per-query cost is the last query's: its mean over the window is what a query costs.
                 value = window.mean(key) if concept == "cost_per_query" else raw[position]
@@ -326,6 +339,12 @@ class RowBuilder:
                 acc.rates[concept] += rate * variant.scale
                 if concept == "errors":
                     acc.error_types[extra] += rate
+        for index, by_key in newest.items():
+            slot, acc = plan.slots[index], accumulators[index]
+            if acc is not None:
+                readings = [reading for _, reading in by_key.values() if not math.isnan(reading)]
+                acc.gauges[slot.concept] += [reading * slot.variant.scale for reading in readings]
+                acc.aggregates[slot.concept] = slot.variant.aggregate
         since = window.data_since
         here = ("host:" + host_of(target.instance), "target:" + target.instance)
         for slot, acc in zip(plan.slots, accumulators):

@@ -26,6 +26,8 @@ The TOML shape, one document per schema (`[[schema]]` entries in a config file t
     join = { on = ["model_id"], via = "x_total" }  # counters and sum/max/min gauges without the row label:
                                       # a series counts in the rows of the `via` series sharing its `on`
                                       # labels ("instance": the same target)
+    value_label = "running_lora_adapters"  # joined max/min gauges: the reading is this label of the newest
+    value_read = "count"              # series per join key: "count" of its comma-separated items, or "number"
 """
 
 from __future__ import annotations
@@ -46,7 +48,7 @@ class CatalogError(ValueError):
 _AGGREGATES = ("sum", "max", "min", "avg")
 _VARIANT_KEYS = {
     "kind", "metric", "metric_regex", "count", "match", "exclude", "type_label", "type_format", "aggregate",
-    "scale", "group_labels", "join",
+    "scale", "group_labels", "join", "value_label", "value_read",
 }
 _SCHEMA_KEYS = {"name", "title", "group_labels", "detect", "concept", "suppressed_by", "absent", "scoped"}
 _NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]*")
@@ -123,6 +125,12 @@ def _variant(where: str, concept: str, raw: object) -> Variant:
     if isinstance(scale, bool) or not isinstance(scale, int | float) or not scale > 0:
         raise CatalogError(f"{where}.scale: a positive number")
     join_on, join_via = _join(f"{where}.join", raw.get("join"), kind, aggregate)
+    value_label, value_read = raw.get("value_label"), raw.get("value_read", "count")
+    if value_label is not None and (not isinstance(value_label, str) or not value_label or join_via is None
+                                    or aggregate not in ("max", "min")):
+        raise CatalogError(f"{where}.value_label: a label name, on a joined max or min gauge")
+    if value_read not in ("count", "number") or ("value_read" in raw and value_label is None):
+        raise CatalogError(f"{where}.value_read: \"count\" or \"number\", with value_label")
     return Variant(
         concept=concept,
         kind=kind,
@@ -138,6 +146,8 @@ def _variant(where: str, concept: str, raw: object) -> Variant:
         group_labels=_string_list(f"{where}.group_labels", raw.get("group_labels", [])),
         join_on=join_on,
         join_via=join_via,
+        value_label=value_label,
+        value_read=value_read,
     )
 
 

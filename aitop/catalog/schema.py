@@ -87,6 +87,11 @@ class Variant:
     #: no model label; its deployment request counter has the deployment's labels and the model.
     join_on: tuple[str, ...] = ()
     join_via: str | None = None
+    #: An info gauge (vLLM's LoRA gauge: its value is the time of its last update, its labels list adapters):
+    #: the reading is this label of the newest series (highest value) per join key, as a count of its
+    #: comma-separated items or as a number (`value_read`).
+    value_label: str | None = None
+    value_read: str = "count"
 
     @property
     def metric(self) -> str | None:
@@ -140,6 +145,17 @@ class Variant:
         parts = [f'{label}=~"{pattern.pattern}"' for label, pattern in self.match]
         parts += [f'{label}!~"{pattern.pattern}"' for label, pattern in self.exclude]
         return "{" + ",".join(parts) + "}" if parts else ""
+
+    def read_label(self, labels: Mapping[str, str]) -> float:
+        """An info gauge's reading from one series' labels (`value_label`): how many comma-separated items
+        ("a,b" is 2, "" is 0), or the number it spells (NaN when it spells none)."""
+        text = labels.get(self.value_label or "", "")
+        if self.value_read == "count":
+            return float(sum(1 for item in text.split(",") if item.strip()))
+        try:
+            return float(text)
+        except ValueError:
+            return float("nan")
 
     def type_of(self, labels: Mapping[str, str]) -> str | None:
         """The error type / rating a series carries: the formatted `type_format`, else the first type label

@@ -228,7 +228,12 @@ def _joined(plan: SchemaPlan, resolved: Resolved, labels: Sequence[str], extra: 
     variant = resolved.variant
     on, group = _by(variant.join_on), labels[0]
     own = plan.wrap(fn(_selector(variant, resolved.values)), variant)
-    via = _vector(plan, replace(variant, kind="gauge", join_on=(), join_via=None), resolved.counts, labels, extra)
+    via = _vector(plan, replace(variant, kind="gauge", join_on=(), join_via=None, value_label=None), resolved.counts,
+                  labels, extra)
+    if variant.value_label is not None:  # an info gauge: the newest series per key, its label read by the reader
+        label, pairs = variant.value_label, _by([*variant.join_on, group])
+        return (f"{aggregate} by ({group}, {label}) (group by ({pairs}) ({via}) * on ({on}) group_left ({label}) "
+                f"topk by ({on}) (1, {own}))")
     return (f"{aggregate} by ({group}) ({aggregate} by ({on}) ({own}) * on ({on}) group_right () "
             f"group by ({_by([*variant.join_on, group])}) ({via}))")
 
@@ -431,6 +436,8 @@ class _RowQueries:
         if not (found := self.plan.chosen.get(concept)):
             return None
         resolved, variant = found[0], found[0].variant
+        if variant.value_label is not None:
+            return None  # its reading is a label: no number to chart
         if variant.join_via is not None:
             return self._joined(resolved, variant.aggregate, lambda selector: selector)
         over = self._over(concept)

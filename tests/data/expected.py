@@ -52,6 +52,8 @@ VLLM_ROW = row(
     prompt_length_p50=q(5000, 10000, 800, 0, 1600),  # every prompt in (5000, 10000]
     output_length_p50=q(1000, 2000, 800, 0, 1600),
     waiting_capacity=2 + 0, waiting_deferred=1 + 0,
+    # LoRA: the newest of the three label sets (value 1754989990, its update time) lists 3 running, 1 waiting
+    lora_running=3, lora_waiting=1, lora_slots=4,
     request_rate=(1000 + 600) / 10,
     error_rate=(60 + 40 + 30 + 10) / 1600,
     latency_p50=q(1, 1.5, 0.5 * 1600, 740, 950),

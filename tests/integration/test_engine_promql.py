@@ -178,3 +178,25 @@ def test_new_fields_equal_hand_written_promql_and_hand_computed_values(known, pr
         if mine is None or promql != pytest.approx(mine, rel=REL) or mine != pytest.approx(hand, rel=1e-9):
             bad.append(f"{key} {field}: PromQL {promql!r}, scrape mode {mine!r}, by hand {hand!r}\n    {query}")
     assert not bad, "\n".join(bad)
+
+
+def test_lora_adapters_are_the_newest_series_labels_as_promql_picks_it(known, prometheus, fixture_pages) -> None:
+    """vLLM's LoRA gauge holds every label set it ever had, valued by its update time: PromQL's `topk(1, …)`
+    picks the newest, whose adapter lists (counted here by hand from the answer's labels) are the vLLM row's."""
+    instance = fixture_pages.instance("vllm")
+    deadline = time.monotonic() + 30
+    while not known.promql(prometheus, f'vllm:lora_requests_info{{instance="{instance}"}}'):
+        assert time.monotonic() < deadline, "Prometheus holds no vllm:lora_requests_info after 30 s"
+        time.sleep(0.25)
+    answer = known._query(prometheus, f'topk(1, vllm:lora_requests_info{{instance="{instance}"}})')["result"]
+    (newest,) = [series["metric"] for series in answer]
+
+    def items(label: str) -> float:
+        return float(len([item for item in newest[label].split(",") if item]))
+
+    promql = {"lora_running": items("running_lora_adapters"), "lora_waiting": items("waiting_lora_adapters"),
+              "lora_slots": float(newest["max_lora"])}
+    row = scrape_rows(instance, "vllm")[("vllm", VLLM)]
+    hand = expected.EXPECTED["vllm"][("vllm", VLLM)]
+    for field, value in promql.items():
+        assert row.value(field) == value == hand[field], field

@@ -39,6 +39,12 @@ def base(**concept):
          "concept.latency[0].join: only counters"),
         (base(running=[{"kind": "gauge", "metric": "x", "join": {"on": ["k"]}}]), "concept.running[0].join: expected"),
         (base(running=[{"kind": "gauge", "metric": "x", "join": {"on": [], "via": "y"}}]), "join.on: must not be empty"),
+        # an info gauge's reading is a label of its newest series: joined, and highest or lowest across servers
+        (base(running=[{"kind": "gauge", "metric": "x", "value_label": "l"}]), "running[0].value_label: a label name"),
+        (base(running=[{"kind": "gauge", "metric": "x", "value_label": "l", "join": {"on": ["instance"], "via": "y"}}]),
+         "running[0].value_label: a label name, on a joined max or min gauge"),
+        (base(running=[{"kind": "gauge", "metric": "x", "aggregate": "max", "value_read": "count"}]),
+         "running[0].value_read"),
     ],
 )
 def test_bad_schema_names_the_key(raw, message):
@@ -75,3 +81,12 @@ def test_a_joined_variant_needs_its_via_metric_and_the_filter_keeps_it():
     (found,) = choose_all(schema, {"x_total", "state", "deploy_requests"})["running"]
     assert found.values == ("state",) and found.counts == ("deploy_requests",)
     assert NameFilter([schema]).wants("deploy_requests_total")
+
+
+def test_an_info_gauge_reads_a_count_or_a_number_from_a_label():
+    join = {"on": ["instance"], "via": "y"}
+    raw = {"kind": "gauge", "metric": "x", "aggregate": "max", "join": join, "value_label": "adapters"}
+    (count,) = parse_schema(base(running=[raw]), "t").concepts["running"]
+    (number,) = parse_schema(base(running=[raw | {"value_label": "most", "value_read": "number"}]), "t").concepts["running"]
+    assert count.read_label({"adapters": "a,b,c"}) == 3 and count.read_label({"adapters": ""}) == 0
+    assert number.read_label({"most": "4"}) == 4 and number.read_label({}) != number.read_label({})  # NaN
