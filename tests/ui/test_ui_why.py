@@ -34,15 +34,6 @@ def test_first_rule_that_holds_names_the_cause_with_its_evidence():
     assert why_of(preempting)[0].id == "preempting"
 
 
-def test_lora_adapters_waiting_for_a_slot_name_the_setting():
-    """vLLM lists adapters whose requests wait: with adapters running, they wait for a slot of --max-loras."""
-    row = make_row("llama", lora_running=4.0, lora_waiting=2.0, lora_slots=4.0)
-    rule, evidence = why_of(row)
-    assert rule.id == "waiting_for_lora_slot" and "raise max-loras" in rule.why
-    assert evidence == ["LoRA wait 2 > 0", "LoRA run 4 > 0"]
-    assert why_of(make_row("idle", lora_running=0.0, lora_waiting=0.0)) is None
-
-
 def test_rules_are_validated_data():
     assert [rule.id for rule in RULES][:2] == ["kv_full_preempting", "waiting_for_kv"]
     with pytest.raises(ValueError, match="unknown field 'kv_usage'"):
