@@ -164,18 +164,21 @@ class GpuCount(Formula):
 
 @dataclass(frozen=True, slots=True)
 class GpuMemoryShare(Formula):
-    """Frame-buffer used / (used + free) of a GPU row; model rows get theirs from the GPU join."""
+    """Frame-buffer used / total of a GPU row, the total given (Triton) or used + free (DCGM); model rows get
+    theirs from the GPU join."""
 
     used: str = "gpu_memory_used"
     free: str = "gpu_memory_free"
+    capacity: str = "gpu_memory_total"
 
     def reads(self) -> tuple[Read, ...]:
-        return ((self.used, GAUGE, None), (self.free, GAUGE, "sum"))
+        return ((self.used, GAUGE, None), (self.free, GAUGE, "sum"), (self.capacity, GAUGE, "sum"))
 
     def fill(self, name: str, draft: Draft) -> None:
-        used, free = draft.acc.gauges.get(self.used), draft.acc.gauges.get(self.free)
-        total = sum(used) + sum(free) if used and free else 0.0
-        draft.values[name] = sum(used) / total if used and free and total > 0 else None
+        gauges = draft.acc.gauges
+        used, free, capacity = gauges.get(self.used), gauges.get(self.free), gauges.get(self.capacity)
+        total = sum(capacity) if capacity else sum(used) + sum(free) if used and free else 0.0
+        draft.values[name] = sum(used) / total if used and total > 0 else None
         if draft.values[name] is None:
             draft.missing[name] = Missing.NO_METRIC
 

@@ -105,9 +105,13 @@ def _concept(schema: Schema, concept: str, found: Sequence[Resolved]) -> Concept
                          f"{', '.join(clean(m) for m in fallback.metrics)}")
         if variant.type_format or variant.type_labels:
             notes.append(f"types from {variant.type_format or ' / '.join(variant.type_labels)}")
+        if variant.join_via is not None:
+            notes.append(f"joined to the rows of {', '.join(clean(c) for c in first.counts)} by "
+                         f"{', '.join(variant.join_on)}")
+        counts = () if variant.join_via is not None else first.counts
         return ConceptReport(
             concept=concept, status=FOUND, kind=variant.kind,
-            metrics=tuple(clean(m) for e in found[:1] for m in e.metrics), counts=tuple(clean(c) for c in first.counts),
+            metrics=tuple(clean(m) for e in found[:1] for m in e.metrics), counts=tuple(clean(c) for c in counts),
             selector=variant.selector(), group_labels=variant.group_labels, scale=variant.scale,
             note="; ".join(notes), fields=fields,
         )

@@ -302,6 +302,13 @@ FIELDS: tuple[Field, ...] = (
         section=ENGINE,
     ),
     Field(
+        "stage_p95", unit="s", heading="stage p95", noun="stage p95",
+        description="time per request stage, 95th percentile of every stage's observations; split the row by "
+                    "`stage` (drill-down `b`) for each stage's",
+        derive=Quantile("stage_latency", 0.95, kinds=("histogram",)),
+        section=ENGINE,
+    ),
+    Field(
         "waiting_capacity", unit="requests", heading="wait cap", noun="waiting capacity",
         description="requests waiting for KV-cache capacity",
         derive=Gauge("waiting_capacity"),
@@ -311,6 +318,24 @@ FIELDS: tuple[Field, ...] = (
         "waiting_deferred", unit="requests", heading="wait def", noun="waiting deferred",
         description="requests waiting, deferred for another reason",
         derive=Gauge("waiting_deferred"),
+        section=ENGINE,
+    ),
+    Field(
+        "lora_running", unit="adapters", heading="LoRA run", noun="LoRA adapters running",
+        description="LoRA adapters of the requests running now (the row's server with the most)",
+        derive=Gauge("lora_running", aggregate="max"),
+        section=ENGINE,
+    ),
+    Field(
+        "lora_waiting", unit="adapters", heading="LoRA wait", noun="LoRA adapters waiting",
+        description="LoRA adapters whose requests are waiting (the row's server with the most)",
+        derive=Gauge("lora_waiting", aggregate="max"),
+        section=ENGINE,
+    ),
+    Field(
+        "lora_slots", unit="adapters", heading="LoRA max", noun="LoRA adapter slots",
+        description="LoRA adapters one batch can hold (--max-loras)",
+        derive=Gauge("lora_slots", aggregate="max"),
         section=ENGINE,
     ),
     Field(
@@ -360,6 +385,30 @@ FIELDS: tuple[Field, ...] = (
         "ratelimit_remaining_tokens", unit="tokens", heading="RL tok left", noun="ratelimit remaining tokens",
         description="tokens left in the provider's rate-limit window, lowest deployment",
         derive=Gauge("ratelimit_remaining_tokens", aggregate="min"),
+        section=ENGINE,
+    ),
+    Field(
+        "deployment_state", unit="state", heading="deploy state", noun="deployment state",
+        description="gateway deployments behind the row, worst: 0 healthy, 1 partial outage, 2 complete outage",
+        derive=Gauge("deployment_state", aggregate="max"),
+        section=ENGINE,
+    ),
+    Field(
+        "cooldowns_rate", unit="1/s", heading="cooldown/s", noun="cooldowns rate",
+        description="deployments behind the row the gateway took out of rotation (cooled down), per second",
+        derive=Rate("cooldowns"),
+        section=ENGINE,
+    ),
+    Field(
+        "team_budget_remaining", unit="USD", heading="team $ left", noun="team budget remaining",
+        description="budget left, lowest of the teams sending requests to the row",
+        derive=Gauge("team_budget_remaining", aggregate="min"),
+        section=ENGINE,
+    ),
+    Field(
+        "key_budget_remaining", unit="USD", heading="key $ left", noun="key budget remaining",
+        description="budget left, lowest of the API keys sending requests to the row",
+        derive=Gauge("key_budget_remaining", aggregate="min"),
         section=ENGINE,
     ),
     Field(

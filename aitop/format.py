@@ -85,6 +85,7 @@ _BY_UNIT = {
     "USD/d": _usd_per_day,
     "KS": _distance,
     "requests": lambda value: f"{value:.0f}",
+    "adapters": lambda value: f"{value:.0f}",
 }
 
 

@@ -1,4 +1,5 @@
-"""GPUs beside the models they serve: the NVIDIA DCGM exporter's rows joined to the model rows.
+"""GPUs beside the models they serve: the NVIDIA DCGM exporter's rows (and Triton's own GPU rows) joined to
+the model rows.
 
 The `dcgm` catalog schema gives one row per GPU (utilisation, frame-buffer memory, power, temperature).
 Each row, GPU or model, also knows its *places*: the host of every target (scrape mode) or `instance`
@@ -6,6 +7,8 @@ Each row, GPU or model, also knows its *places*: the host of every target (scrap
 belongs to the model rows that share its pod when it has one (DCGM's pod-resources mapping names the pod
 using the GPU), else to those on its host. Where a model's host and its GPUs' host are spelled differently (a
 Kubernetes node name against a pod IP), the `[gpus] hosts` table of the config file maps one to the other.
+Triton's GPU gauges (`triton_gpu`) name only the GPU: they belong to the rows of the Triton server that
+reports them (the same target), and a DCGM row of the same GPU replaces them.
 
 A model row then shows how many GPUs it runs on, their mean utilisation, the memory used (sum) and the
 fullest GPU's memory share, the power drawn (sum) and the hottest GPU's temperature; `e` lists the GPUs.
@@ -19,6 +22,10 @@ from dataclasses import replace
 from aitop.model import Missing, Row
 
 GPU_SCHEMA = "dcgm"
+#: Schemas whose rows are GPUs. A server's own GPU gauges (Triton's) belong to that server's rows alone (the
+#: same target), not to every model on the host; a DCGM row of the same GPU (UUID) is preferred to them.
+GPU_SCHEMAS = (GPU_SCHEMA, "triton_gpu")
+TARGET_GPU_SCHEMAS = frozenset({"triton_gpu"})
 #: Labels that place a series: the node it runs on, and the pod (with its namespace).
 HOST_LABELS = ("Hostname", "hostname", "node")
 #: The model-row fields a join fills, and how the GPUs' values combine.
@@ -44,9 +51,9 @@ def host_of(instance: str) -> str:
 
 def places_of(labels: Mapping[str, str], instance: str | None = None) -> frozenset[str]:
     """Where a series runs: `host:<h>` for its target's host and its node labels, `pod:<ns>/<pod>`."""
-    places = set()
+    places: set[str] = set()
     if instance:
-        places.add("host:" + host_of(instance))
+        places.update(("host:" + host_of(instance), "target:" + instance))
     for label in HOST_LABELS:
         if labels.get(label):
             places.add("host:" + labels[label])
@@ -65,18 +72,25 @@ def _aliased(places: Iterable[str]) -> set[str]:
 
 def join_gpus(rows: Sequence[Row], places: Mapping[tuple[str, str], Iterable[str]]) -> list[Row]:
     """The rows, each model row with its GPUs' fields filled in and their groups in `Row.gpus`."""
-    gpus = [row for row in rows if row.schema == GPU_SCHEMA]
+    gpus = [row for row in rows if row.schema in GPU_SCHEMAS]
     if not gpus:
-        return [_without_gpus(row) if row.schema != GPU_SCHEMA else row for row in rows]
-    models = {row.key: _aliased(places.get(row.key, ())) for row in rows if row.schema != GPU_SCHEMA}
+        return [_without_gpus(row) if row.schema not in GPU_SCHEMAS else row for row in rows]
+    models = {row.key: _aliased(places.get(row.key, ())) for row in rows if row.schema not in GPU_SCHEMAS}
     links: dict[tuple[str, str], list[Row]] = {}
     how: dict[tuple[str, str], str] = {}
+    measured = {gpu.group for gpu in gpus if gpu.schema == GPU_SCHEMA}
     for gpu in gpus:
+        if gpu.schema != GPU_SCHEMA and gpu.group in measured:
+            continue  # the DCGM exporter's row of the same GPU stands for it
         where = set(places.get(gpu.key, ()))
         pods = {place for place in where if place.startswith("pod:")}
         owners = [key for key, mine in models.items() if pods & mine]
         reason = "pod"
-        if not pods:  # a GPU given to a pod is that pod's alone, even when the pod is not watched
+        if gpu.schema in TARGET_GPU_SCHEMAS:
+            targets = {place for place in where if place.startswith("target:")}
+            owners = [key for key, mine in models.items() if targets & mine]
+            reason = "server"
+        elif not pods:  # a GPU given to a pod is that pod's alone, even when the pod is not watched
             hosts = {place for place in where if place.startswith("host:")}
             owners = [key for key, mine in models.items() if hosts & mine]
             reason = "host"
@@ -84,7 +98,7 @@ def join_gpus(rows: Sequence[Row], places: Mapping[tuple[str, str], Iterable[str
             links.setdefault(key, []).append(gpu)
             how[key] = reason if how.get(key, reason) == reason else "pod or host"
     return [_with_gpus(row, links[row.key], how[row.key]) if row.key in links
-            else row if row.schema == GPU_SCHEMA else _without_gpus(row, gpus_seen=True) for row in rows]
+            else row if row.schema in GPU_SCHEMAS else _without_gpus(row, gpus_seen=True) for row in rows]
 
 
 def _without_gpus(row: Row, gpus_seen: bool = False) -> Row:
@@ -118,6 +132,7 @@ def _with_gpus(row: Row, gpus: Sequence[Row], how: str) -> Row:
             missing[name] = Missing.NO_METRIC
         else:
             missing.pop(name, None)
+            source = "the server's own GPU gauges" if how == "server" else "NVIDIA DCGM exporter"
             provenance[name] = f"{rule[name]} of {len(gpus)} GPU{'s' if len(gpus) != 1 else ''} on the same {how} " \
-                               f"(NVIDIA DCGM exporter): {listed}"
+                               f"({source}): {listed}"
     return replace(row, values=values, missing=missing, provenance=provenance, gpus=tuple(gpu.group for gpu in gpus))

@@ -17,7 +17,7 @@ only the latest is kept, so label churn cannot grow it.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -171,6 +171,12 @@ class RowBuilder:
             for concept, entries in chosen.items():
                 for resolved in entries:
                     variant = resolved.variant
+                    if variant.join_via is not None:
+                        # Rows of the model label only: regrouped or split by another label, a deployment's
+                        # (a caller's) series would fall into the rows of labels it does not carry.
+                        if self.group_by is None:
+                            self._plan_joined(schema_plan, slots, plan, resolved, index, layout, instance)
+                        continue
                     for part, names in (("value", resolved.values), ("count", resolved.counts)):
                         for name in names:
                             for key in index[name]:
@@ -179,10 +185,33 @@ class RowBuilder:
             plan.schemas.append(schema_plan)
         return plan
 
+    def _plan_joined(self, schema_plan: _SchemaPlan, slots: dict, plan: _Plan, resolved: Resolved,
+                     index: Mapping[str, list[SeriesKey]], layout: Layout, instance: str) -> None:  # fmt: skip
+        """A joined variant's series, each in the rows of the `via` series sharing its `on` labels: planned
+        with that via series' labels added (its own win), once per distinct row."""
+        variant = resolved.variant
+        own = schema_plan.schema.group_labels_of(variant)
+
+        def on_key(labels: Mapping[str, str]) -> tuple[str, ...]:
+            return tuple(instance if label == INSTANCE else labels.get(label, "") for label in variant.join_on)
+
+        rows: dict[tuple[str, ...], dict[tuple[str, str], dict[str, str]]] = {}
+        for name in resolved.counts:
+            for key in index[name]:
+                labels = dict(key[1])
+                row = group_of(labels, own, instance, self.group_by)
+                rows.setdefault(on_key(labels), {}).setdefault(row, labels)
+        for name in resolved.values:
+            for key in index[name]:
+                labels = dict(key[1])
+                for via in rows.get(on_key(labels), {}).values():
+                    self._plan_series(schema_plan, slots, plan.labels, plan.averaged, variant.concept, variant,
+                                      "value", key, layout[key], instance, {**via, **labels})  # fmt: skip
+
     def _plan_series(self, schema_plan: _SchemaPlan, slots: dict, labels_seen: set[str], averaged: set[SeriesKey],
                      concept: str, variant: Variant, part: str, key: SeriesKey, position: int,
-                     instance: str) -> None:  # fmt: skip
-        labels = dict(key[1])
+                     instance: str, joined: Mapping[str, str] | None = None) -> None:  # fmt: skip
+        labels = dict(key[1]) if joined is None else dict(joined)  # a joined series: with its row's labels
         if not variant.selects(labels):
             return
         labels_seen.update(labels)
@@ -213,6 +242,9 @@ class RowBuilder:
         elif concept == "feedback" and variant.kind == "counter":
             rating = (variant.type_of(labels) or "").lower()
             extra = 1 if rating in FEEDBACK_POSITIVE else -1 if rating in FEEDBACK_NEGATIVE else 0
+        elif variant.value_label is not None:  # an info gauge: its join key and its label's reading
+            extra = (tuple(instance if label == INSTANCE else labels.get(label, "") for label in variant.join_on),
+                     variant.read_label(labels))
         elif concept == "cost_per_query" and variant.kind == "gauge":
             averaged.add(key)
         elif concept == "errors" and variant.kind == "counter":
@@ -232,6 +264,12 @@ class RowBuilder:
         acc.present.add(slot.concept)
         source = acc.provenance[(slot.concept, variant.kind)]
         source.selector = variant.selector()
+        if variant.join_via is not None:  # said as PromQL would join it
+            on = ", ".join(variant.join_on)
+            source.selector += f" * on ({on}) group_right () group by ({on}, {slot.label_used}) ({variant.join_via})"
+            if variant.value_label is not None:
+                source.selector += (f" — read: the {variant.value_read} of {variant.value_label} in the newest "
+                                    f"series (highest value) per {on}")
         source.targets.add(target.instance)
         source.elapsed = max(source.elapsed, elapsed)
         source.scale, source.aggregate = variant.scale, variant.aggregate
@@ -252,12 +290,19 @@ class RowBuilder:
         # While the window's oldest frame has the latest layout, a series' increase is one subtraction.
         base = frames[0].data if len(frames) >= 2 and frames[0].layout is latest.layout else None
         now = latest.data
+        newest: dict[int, dict[tuple[str, ...], tuple[float, float]]] = {}  # info gauges: slot -> key -> newest
         for index, position, key, extra in plan.series:
             slot, acc = plan.slots[index], accumulators[index]
             if acc is None:
                 continue
             concept, variant = slot.concept, slot.variant
             kind = variant.kind
+            if variant.value_label is not None:  # the newest series (highest value: its update time) per key
+                stamp, (on, reading) = raw[position], extra
+                held = newest.setdefault(index, {}).get(on)
+                if stamp is not None and not math.isnan(stamp) and (held is None or stamp > held[0]):
+                    newest[index][on] = (stamp, reading)
+                continue
             if kind == "gauge":
                 # A per-query cost is the last query's: its mean over the window is what a query costs.
                 value = window.mean(key) if concept == "cost_per_query" else raw[position]
@@ -294,12 +339,18 @@ class RowBuilder:
                 acc.rates[concept] += rate * variant.scale
                 if concept == "errors":
                     acc.error_types[extra] += rate
+        for index, by_key in newest.items():
+            slot, acc = plan.slots[index], accumulators[index]
+            if acc is not None:
+                readings = [reading for _, reading in by_key.values() if not math.isnan(reading)]
+                acc.gauges[slot.concept] += [reading * slot.variant.scale for reading in readings]
+                acc.aggregates[slot.concept] = slot.variant.aggregate
         since = window.data_since
-        here = "host:" + host_of(target.instance)
+        here = ("host:" + host_of(target.instance), "target:" + target.instance)
         for slot, acc in zip(plan.slots, accumulators):
             if acc is not None:
                 acc.places |= slot.places
-                acc.places.add(here)
+                acc.places.update(here)
         for row_key in {slot.row_key for slot in plan.slots if only is None or slot.row_key in only}:
             accumulator = self._rows[row_key]
             accumulator.exposed |= set(plan.chosen)

@@ -95,6 +95,10 @@ def _selection(variant: Mapping[str, object]) -> str:
         parts.append("rows by " + ", ".join(_code(str(label)) for label in labels))
     if variant.get("aggregate"):
         parts.append(f"{variant['aggregate']} of series")
+    join = variant.get("join")
+    if isinstance(join, dict):
+        on = ", ".join(_code(str(label)) for label in join["on"])
+        parts.append(f"joined to the rows of {_code(str(join['via']))} by {on}")
     return "; ".join(parts)
 
 

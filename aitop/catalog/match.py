@@ -40,7 +40,7 @@ class Resolved:
 
     variant: Variant
     values: tuple[str, ...]  # exposed sample names (bucket names for a histogram)
-    counts: tuple[str, ...] = ()  # mean only: exposed names of the denominator
+    counts: tuple[str, ...] = ()  # a mean's denominator; a joined variant's `via` (exposed names)
 
     @property
     def metrics(self) -> tuple[str, ...]:
@@ -61,6 +61,9 @@ def resolve(variant: Variant, names: Collection[str]) -> Resolved | None:
     if not values:
         return None
     counts: tuple[str, ...] = ()
+    if variant.join_via is not None:  # without the series naming its rows, a joined variant has none
+        via = _first_present((variant.join_via, *counter_forms(variant.join_via)), names)
+        return Resolved(variant, values, (via,)) if via else None
     if variant.kind == "mean":
         counts = tuple(name for name in (_first_present(counter_forms(m), names) for m in variant.count) if name)
         if not counts:

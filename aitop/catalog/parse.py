@@ -23,6 +23,11 @@ The TOML shape, one document per schema (`[[schema]]` entries in a config file t
     aggregate = "max"                 # gauges: sum | max | min | avg
     scale = 0.001                     # to seconds / tokens / USD (ms -> 0.001, µs -> 1e-6)
     group_labels = ["requested_model"]  # this variant's series name rows by other labels
+    join = { on = ["model_id"], via = "x_total" }  # counters and sum/max/min gauges without the row label:
+                                      # a series counts in the rows of the `via` series sharing its `on`
+                                      # labels ("instance": the same target)
+    value_label = "running_lora_adapters"  # joined max/min gauges: the reading is this label of the newest
+    value_read = "count"              # series per join key: "count" of its comma-separated items, or "number"
 """
 
 from __future__ import annotations
@@ -43,7 +48,7 @@ class CatalogError(ValueError):
 _AGGREGATES = ("sum", "max", "min", "avg")
 _VARIANT_KEYS = {
     "kind", "metric", "metric_regex", "count", "match", "exclude", "type_label", "type_format", "aggregate",
-    "scale", "group_labels",
+    "scale", "group_labels", "join", "value_label", "value_read",
 }
 _SCHEMA_KEYS = {"name", "title", "group_labels", "detect", "concept", "suppressed_by", "absent", "scoped"}
 _NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]*")
@@ -119,6 +124,13 @@ def _variant(where: str, concept: str, raw: object) -> Variant:
     scale = raw.get("scale", 1.0)
     if isinstance(scale, bool) or not isinstance(scale, int | float) or not scale > 0:
         raise CatalogError(f"{where}.scale: a positive number")
+    join_on, join_via = _join(f"{where}.join", raw.get("join"), kind, aggregate)
+    value_label, value_read = raw.get("value_label"), raw.get("value_read", "count")
+    if value_label is not None and (not isinstance(value_label, str) or not value_label or join_via is None
+                                    or aggregate not in ("max", "min")):
+        raise CatalogError(f"{where}.value_label: a label name, on a joined max or min gauge")
+    if value_read not in ("count", "number") or ("value_read" in raw and value_label is None):
+        raise CatalogError(f"{where}.value_read: \"count\" or \"number\", with value_label")
     return Variant(
         concept=concept,
         kind=kind,
@@ -132,7 +144,24 @@ def _variant(where: str, concept: str, raw: object) -> Variant:
         aggregate=aggregate,
         scale=float(scale),
         group_labels=_string_list(f"{where}.group_labels", raw.get("group_labels", [])),
+        join_on=join_on,
+        join_via=join_via,
+        value_label=value_label,
+        value_read=value_read,
     )
+
+
+def _join(where: str, raw: object, kind: object, aggregate: str) -> tuple[tuple[str, ...], str | None]:
+    """A variant's join: (on labels, via metric), or ((), None) without one. Only counters and gauges summed,
+    or taken at their highest or lowest, can be joined: a series is first combined per `on` key, then per
+    row, which equals combining them all at once for those alone (an average of averages would not)."""
+    if raw is None:
+        return (), None
+    if not isinstance(raw, dict) or set(raw) != {"on", "via"}:
+        raise CatalogError(f"{where}: expected {{ on = [labels], via = \"metric\" }}")
+    if kind not in ("counter", "gauge") or aggregate == "avg":
+        raise CatalogError(f"{where}: only counters and sum/max/min gauges can be joined")
+    return _string_list(f"{where}.on", raw["on"], empty=False), _string(f"{where}.via", raw["via"])
 
 
 def parse_schema(raw: dict, source: str, path: str = "") -> Schema:

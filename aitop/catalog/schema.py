@@ -82,6 +82,16 @@ class Variant:
     aggregate: str = "sum"
     scale: float = 1.0
     group_labels: tuple[str, ...] = ()  # overrides the schema's (LiteLLM proxy counters: requested_model)
+    #: A join, for series that lack the row label: each series counts in the rows of the `join_via` metric's
+    #: series that share its `join_on` labels (`instance`: the same target). LiteLLM's deployment state has
+    #: no model label; its deployment request counter has the deployment's labels and the model.
+    join_on: tuple[str, ...] = ()
+    join_via: str | None = None
+    #: An info gauge (vLLM's LoRA gauge: its value is the time of its last update, its labels list adapters):
+    #: the reading is this label of the newest series (highest value) per join key, as a count of its
+    #: comma-separated items or as a number (`value_read`).
+    value_label: str | None = None
+    value_read: str = "count"
 
     @property
     def metric(self) -> str | None:
@@ -103,6 +113,8 @@ class Variant:
                 names.append(metric)
         for metric in self.count:
             names += _counter_samples(metric)
+        if self.join_via is not None:
+            names += [self.join_via, *_counter_samples(self.join_via)]
         return tuple(dict.fromkeys(names))
 
     def value_names(self, metric: str) -> tuple[str, ...]:
@@ -133,6 +145,17 @@ class Variant:
         parts = [f'{label}=~"{pattern.pattern}"' for label, pattern in self.match]
         parts += [f'{label}!~"{pattern.pattern}"' for label, pattern in self.exclude]
         return "{" + ",".join(parts) + "}" if parts else ""
+
+    def read_label(self, labels: Mapping[str, str]) -> float:
+        """An info gauge's reading from one series' labels (`value_label`): how many comma-separated items
+        ("a,b" is 2, "" is 0), or the number it spells (NaN when it spells none)."""
+        text = labels.get(self.value_label or "", "")
+        if self.value_read == "count":
+            return float(sum(1 for item in text.split(",") if item.strip()))
+        try:
+            return float(text)
+        except ValueError:
+            return float("nan")
 
     def type_of(self, labels: Mapping[str, str]) -> str | None:
         """The error type / rating a series carries: the formatted `type_format`, else the first type label

@@ -52,6 +52,8 @@ VLLM_ROW = row(
     prompt_length_p50=q(5000, 10000, 800, 0, 1600),  # every prompt in (5000, 10000]
     output_length_p50=q(1000, 2000, 800, 0, 1600),
     waiting_capacity=2 + 0, waiting_deferred=1 + 0,
+    # LoRA: the newest of the three label sets (value 1754989990, its update time) lists 3 running, 1 waiting
+    lora_running=3, lora_waiting=1, lora_slots=4,
     request_rate=(1000 + 600) / 10,
     error_rate=(60 + 40 + 30 + 10) / 1600,
     latency_p50=q(1, 1.5, 0.5 * 1600, 740, 950),
@@ -95,6 +97,8 @@ SGLANG_ROW = row(
     prefix_cache_hit_ratio=0.4, spec_acceptance_rate=0.55, spec_acceptance_length=3.2,  # the engine's gauges
     prefill_queue=3 + 2, decode_queue=4 + 1,  # prealloc + inflight; prealloc + transfer
     transfer_failures_rate=(4 + 6) / 10,  # bootstrap + transfer failures
+    # per-stage latency, prefill_forward + decode_loop merged by le: 0.5:990+400=1390 1:1000+990=1990; 2000
+    stage_p95=q(0.5, 1.0, 1900, 1390, 1990),
     request_rate=(900 + 100) / 10,  # finished + aborted
     error_rate=100 / 1000,
     latency_p50=q(1, 2, 450, 440, 720),
@@ -112,10 +116,33 @@ SGLANG_ROW = row(
     kv_cache_usage=0.58,
 )
 
+#: The SGLang row split by `stage`: prefill_forward 0.1:700 0.25:950 (of 1000); decode_loop 0.5:400 1:990
+SGLANG_STAGE_P95 = {"prefill_forward": q(0.1, 0.25, 950, 700, 950), "decode_loop": q(0.5, 1.0, 950, 400, 990)}
+
+# -- Triton's own GPU gauges: one row per GPU (bytes -> MiB, utilisation already 0..1), joined to the Triton
+# rows of the same target: 2 GPUs, mean utilisation, summed memory and power, the fullest GPU's share -------
+MIB = 2 ** 20
+
+
+def _triton_gpu(util: float, used: float, total: float, power: float) -> dict[str, float | Missing]:
+    return row(gpu_count=1, gpu_utilization=util, gpu_memory_used=used / MIB, gpu_memory_ratio=used / total,
+               gpu_power=power)
+
+
+TRITON_GPU_ROWS = {
+    ("triton_gpu", "GPU-4b2f9c1e-aa55"): _triton_gpu(0.71, 61000000000, 85899345920, 412.5),
+    ("triton_gpu", "GPU-4b2f9c1e-bb66"): _triton_gpu(0.33, 20971520000, 85899345920, 180.25),
+}
+TRITON_SERVER_GPUS = dict(
+    gpu_count=2, gpu_utilization=(0.71 + 0.33) / 2, gpu_memory_used=(61000000000 + 20971520000) / MIB,
+    gpu_memory_ratio=max(61000000000, 20971520000) / 85899345920, gpu_power=412.5 + 180.25,
+)
+
 # -- Triton: µs counters -> means, ms TTFT histogram, summaries only for one series ------------------------
 TRITON_ROWS = {
     # one version: the summary's own quantiles (µs); TTFT 100:3900 500:4000 (ms)
     ("triton", "resnet50"): row(
+        **TRITON_SERVER_GPUS,
         goodput_ttft=4000 / 4000,  # 1 s lies between 500 ms and 1.5 s: le=500 (ms)
         request_rate=(4000 + 30 + 10) / 10,
         error_rate=40 / 4040,
@@ -129,6 +156,7 @@ TRITON_ROWS = {
     # versions 1 and 2: two summaries cannot be merged, so the mean Δduration_us / Δsuccess fills the fields.
     # TTFT v1 + v2: 100:950+2700=3650 500:1000+2950=3950 2000:1000+3000=4000
     ("triton", "bert"): row(
+        **TRITON_SERVER_GPUS,
         goodput_ttft=3950 / 4000,
         request_rate=(1000 + 3000 + 20) / 10,
         error_rate=20 / 4020,
@@ -143,6 +171,7 @@ TRITON_ROWS = {
     ),
     # the vLLM backend's vllm:*{model,version} fill tokens, TPOT, running and KV in Triton's own row
     ("triton", "llama3"): row(
+        **TRITON_SERVER_GPUS,
         goodput_ttft=400 / 500, goodput_tpot=100000 / 150000,
         request_rate=(500 + 10) / 10,
         error_rate=10 / 510,
@@ -168,6 +197,10 @@ LITELLM_ROWS = {
         goodput_ttft=940 / 1000,
         fallbacks_rate=(30 + 5) / 10,  # successful + failed hand-overs to the fallback group
         ratelimit_remaining_requests=9990, ratelimit_remaining_tokens=min(1.9e6, 450000),  # lowest deployment
+        # joined through the deployment request counter (d1 healthy, d3 partial outage; d3 cooled down 4 + 2
+        # times) and through the proxy request counter (teams search and analytics, keys prod and batch)
+        deployment_state=max(0, 1), cooldowns_rate=(4 + 2) / 10,
+        team_budget_remaining=min(842.5, 120.0), key_budget_remaining=min(55.25, 300.0),
         request_rate=(1940 + 40 + 20 + 1000) / 10,
         error_rate=(40 + 20) / 3000,
         latency_p50=q(1, 2, 1470, 700, 1900),
@@ -184,6 +217,8 @@ LITELLM_ROWS = {
         cost_per_request=(7.5 / 10) / 300,
     ),
     ("litellm", "claude-3-5-sonnet"): row(
+        deployment_state=0,  # d2; no cooldown series: not counted
+        team_budget_remaining=842.5, key_budget_remaining=55.25,  # team search, key prod alone
         request_rate=(990 + 10) / 10,
         error_rate=10 / 1000,
         latency_p50=q(1, 2, 495, 200, 600),
@@ -472,7 +507,11 @@ EXPECTED: dict[str, dict[tuple[str, str], dict[str, float | Missing]]] = {
     "vllm": {("vllm", "meta-llama/Llama-3.3-70B-Instruct"): VLLM_ROW},
     "tgi": {("tgi", INSTANCE): TGI_ROW},
     "sglang": {("sglang", "Qwen/Qwen2.5-7B-Instruct"): SGLANG_ROW},
-    "triton": TRITON_ROWS,
+    "triton": {**TRITON_ROWS, **TRITON_GPU_ROWS},
+    "triton_gpu": {
+        ("triton_gpu", "GPU-7c1d0e2f-0001"): _triton_gpu(0.5, 12884901888, 25769803776, 150),
+        ("triton_gpu", "GPU-7c1d0e2f-0002"): _triton_gpu(0.0, 0, 25769803776, 30.5),
+    },
     "litellm": LITELLM_ROWS,
     "otel_genai": OTEL_ROWS,
     "trtllm": {("trtllm", "nvidia/Llama-3.3-70B-Instruct-FP8"): TRTLLM_ROW},
@@ -494,7 +533,8 @@ DETECTED: dict[str, tuple[set[str], dict[str, str]]] = {
     "dcgm": ({"dcgm"}, {}),
     **{name: ({name}, {}) for name in EXPECTED},
     "vllm": ({"vllm"}, {"fastapi": "vllm"}),  # vLLM mounts the FastAPI instrumentator
-    "triton": ({"triton"}, {"vllm": "triton"}),  # the vLLM backend's vllm:* names belong to Triton's rows
+    # the vLLM backend's vllm:* names belong to Triton's rows; its GPU gauges are GPU rows of their own
+    "triton": ({"triton", "triton_gpu"}, {"vllm": "triton"}),
 }
 
 #: fixture -> {(schema, group): {error type: per second}} (zero-rate types of Triton's reason label included)

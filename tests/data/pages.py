@@ -17,7 +17,7 @@ DATA = Path(__file__).parent
 #: Fixture name -> the schema it exercises (file stem == schema name, plus the two composite pages).
 SCHEMA_FIXTURES = (
     "bentoml", "dcgm", "fastapi", "flask", "kserve", "litellm", "llamacpp", "llm", "lmdeploy", "nim", "otel_genai", "ray_serve",
-    "ray_vllm", "sglang", "tgi", "triton", "trtllm", "vllm", "xinference",
+    "ray_vllm", "sglang", "tgi", "triton", "triton_gpu", "trtllm", "vllm", "xinference",
 )
 MIXED = "mixed_litellm_vllm_node"
 NODE = "node_exporter"

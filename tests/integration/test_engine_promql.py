@@ -86,6 +86,7 @@ def checks(i: dict[str, str]) -> list[tuple[str, tuple[str, str], str, str]]:
          f"sum(sglang:num_decode_prealloc_queue_reqs{{{s}}}) + sum(sglang:num_decode_transfer_queue_reqs{{{s}}})"),
         ("sglang", sglang, "transfer_failures_rate", rate(sel("sglang:num_bootstrap_failed_reqs_total", s)) + " + "
          + rate(sel("sglang:num_transfer_failed_reqs_total", s))),
+        ("sglang", sglang, "stage_p95", quantile(0.95, "sglang:per_stage_req_latency_seconds", s)),
         ("sglang", sglang, "goodput_ttft", goodput("sglang:time_to_first_token_seconds", "1|1.0", s)),
         ("sglang", sglang, "goodput_tpot", goodput("sglang:inter_token_latency_seconds", "0.04", s)),  # rounded down
         ("tgi", ("tgi", i["tgi_instance"]), "prompt_length_p50", quantile(0.5, "tgi_request_input_length", t)),
@@ -98,7 +99,42 @@ def checks(i: dict[str, str]) -> list[tuple[str, tuple[str, str], str, str]]:
          + rate(sel("litellm_deployment_failed_fallbacks_total", 'requested_model="gpt-4o"', lt))),
         ("litellm", ("litellm", "gpt-4o"), "ratelimit_remaining_tokens",
          f'min(litellm_remaining_tokens_metric{{model_group="gpt-4o",{lt}}})'),
+        # deployment and caller series carry no model: those of the deployments (callers) the model's requests went to
+        ("litellm", ("litellm", "gpt-4o"), "deployment_state",
+         f"max(litellm_deployment_state{{{lt}}} and on (litellm_model_name, model_id, api_base) "
+         f'litellm_deployment_total_requests_total{{requested_model="gpt-4o",{lt}}})'),
+        ("litellm", ("litellm", "claude-3-5-sonnet"), "deployment_state",
+         f"max(litellm_deployment_state{{{lt}}} and on (litellm_model_name, model_id, api_base) "
+         f'litellm_deployment_total_requests_total{{requested_model="claude-3-5-sonnet",{lt}}})'),
+        ("litellm", ("litellm", "gpt-4o"), "cooldowns_rate",
+         f"sum(rate(litellm_deployment_cooled_down_total{{{lt}}}[{W}]) and on (litellm_model_name, model_id, api_base) "
+         f'litellm_deployment_total_requests_total{{requested_model="gpt-4o",{lt}}})'),
+        ("litellm", ("litellm", "gpt-4o"), "team_budget_remaining",
+         f"min(litellm_remaining_team_budget_metric{{{lt}}} and on (team) "
+         f'litellm_proxy_total_requests_metric_total{{requested_model="gpt-4o",{lt}}})'),
+        ("litellm", ("litellm", "claude-3-5-sonnet"), "key_budget_remaining",
+         f"min(litellm_remaining_api_key_budget_metric{{{lt}}} and on (hashed_api_key) "
+         f'litellm_proxy_total_requests_metric_total{{requested_model="claude-3-5-sonnet",{lt}}})'),
     ]
+    tr = i["triton"]
+    for uuid in ("GPU-4b2f9c1e-aa55", "GPU-4b2f9c1e-bb66"):  # Triton's own GPU gauges: bytes -> MiB
+        gpu = f'gpu_uuid="{uuid}",{tr}'
+        out += [
+            ("triton", ("triton_gpu", uuid), "gpu_utilization", f"avg(nv_gpu_utilization{{{gpu}}})"),
+            ("triton", ("triton_gpu", uuid), "gpu_memory_used", f"sum(nv_gpu_memory_used_bytes{{{gpu}}}) / 1048576"),
+            ("triton", ("triton_gpu", uuid), "gpu_memory_ratio",
+             f"sum(nv_gpu_memory_used_bytes{{{gpu}}}) / sum(nv_gpu_memory_total_bytes{{{gpu}}})"),
+            ("triton", ("triton_gpu", uuid), "gpu_power", f"sum(nv_gpu_power_usage{{{gpu}}})"),
+        ]
+    for model in ("resnet50", "llama3"):  # every Triton row of the server gets the server's GPUs
+        out += [
+            ("triton", ("triton", model), "gpu_count", f"count(nv_gpu_utilization{{{tr}}})"),
+            ("triton", ("triton", model), "gpu_utilization", f"avg(nv_gpu_utilization{{{tr}}})"),
+            ("triton", ("triton", model), "gpu_memory_used", f"sum(nv_gpu_memory_used_bytes{{{tr}}}) / 1048576"),
+            ("triton", ("triton", model), "gpu_memory_ratio",
+             f"max(nv_gpu_memory_used_bytes{{{tr}}} / nv_gpu_memory_total_bytes{{{tr}}})"),
+            ("triton", ("triton", model), "gpu_power", f"sum(nv_gpu_power_usage{{{tr}}})"),
+        ]
     for n in (1, 2, 3):
         uuid = expected.GPU_UUID.format(n)
         gpu = f'UUID="{uuid}",{g}'
@@ -123,7 +159,7 @@ def scrape_rows(instance: str, name: str) -> dict:
 
 
 def test_new_fields_equal_hand_written_promql_and_hand_computed_values(known, prometheus, fixture_pages) -> None:
-    names = ("vllm", "sglang", "dcgm", "litellm", "llamacpp", "tgi")
+    names = ("vllm", "sglang", "dcgm", "litellm", "llamacpp", "tgi", "triton")
     matchers = {name: f'instance="{fixture_pages.instance(name)}"' for name in names}
     matchers |= {"tgi_instance": fixture_pages.instance("tgi"), "llamacpp_instance": fixture_pages.instance("llamacpp")}
     series = f'vllm:num_preemptions_total{{{matchers["vllm"]}}}'
@@ -142,3 +178,25 @@ def test_new_fields_equal_hand_written_promql_and_hand_computed_values(known, pr
         if mine is None or promql != pytest.approx(mine, rel=REL) or mine != pytest.approx(hand, rel=1e-9):
             bad.append(f"{key} {field}: PromQL {promql!r}, scrape mode {mine!r}, by hand {hand!r}\n    {query}")
     assert not bad, "\n".join(bad)
+
+
+def test_lora_adapters_are_the_newest_series_labels_as_promql_picks_it(known, prometheus, fixture_pages) -> None:
+    """vLLM's LoRA gauge holds every label set it ever had, valued by its update time: PromQL's `topk(1, …)`
+    picks the newest, whose adapter lists (counted here by hand from the answer's labels) are the vLLM row's."""
+    instance = fixture_pages.instance("vllm")
+    deadline = time.monotonic() + 30
+    while not known.promql(prometheus, f'vllm:lora_requests_info{{instance="{instance}"}}'):
+        assert time.monotonic() < deadline, "Prometheus holds no vllm:lora_requests_info after 30 s"
+        time.sleep(0.25)
+    answer = known._query(prometheus, f'topk(1, vllm:lora_requests_info{{instance="{instance}"}})')["result"]
+    (newest,) = [series["metric"] for series in answer]
+
+    def items(label: str) -> float:
+        return float(len([item for item in newest[label].split(",") if item]))
+
+    promql = {"lora_running": items("running_lora_adapters"), "lora_waiting": items("waiting_lora_adapters"),
+              "lora_slots": float(newest["max_lora"])}
+    row = scrape_rows(instance, "vllm")[("vllm", VLLM)]
+    hand = expected.EXPECTED["vllm"][("vllm", VLLM)]
+    for field, value in promql.items():
+        assert row.value(field) == value == hand[field], field

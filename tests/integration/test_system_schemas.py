@@ -66,13 +66,14 @@ def collected(known, prometheus, fixture_pages):
                   (("triton", "resnet50"), "latency_p95"), (("llamacpp", fixture_pages.instance("llamacpp")), "tpot_p95"))
         histories = {key: await collector.history(key, [field], 20) for key, field in wanted}
         breakdown = await collector.breakdown(("litellm", "gpt-4o"), "api_key_alias")
+        stages = await collector.breakdown(("sglang", "Qwen/Qwen2.5-7B-Instruct"), "stage")
         await collector.aclose()
-        return result, histories, breakdown
+        return result, histories, breakdown, stages
 
-    result, histories, breakdown = asyncio.run(refresh())
+    result, histories, breakdown, stages = asyncio.run(refresh())
     assert result.targets[0].up, result.targets
     return {"result": result, "rows": {row.key: row for row in result.rows}, "histories": histories,
-            "breakdown": {row.group: row for row in breakdown}}
+            "breakdown": {row.group: row for row in breakdown}, "stages": {row.group: row for row in stages}}
 
 
 def _scrape_mode_rows(fixture_pages, name: str) -> dict:
@@ -172,6 +173,21 @@ def test_history_and_breakdown_use_each_variants_group_label(collected, fixture_
     assert split["prod"].value("request_rate") == pytest.approx(200.0, rel=REL)
     assert split["batch"].value("request_rate") == pytest.approx(100.0, rel=REL)
     assert split["prod"].value("error_rate") == pytest.approx(60 / 2000, rel=REL)
+
+
+def test_sglang_stage_breakdown_gives_each_stages_p95(collected, fixture_pages) -> None:
+    """SGLang's per-stage histogram split by `stage` (the drill-down's `b`): each stage's p95, as scrape mode
+    splits the same page and as computed by hand."""
+    builder = RowBuilder(builtin_schemas(), group_by="stage", within=("sglang", "Qwen/Qwen2.5-7B-Instruct"))
+    wanted = NameFilter(builtin_schemas())
+    text, window = pages.read("sglang"), TargetWindow(30.0)
+    for i, page in enumerate((text, pages.scaled(text, 2.0))):
+        window.add(10.0 * i, 1_754_990_000.0 + 10.0 * i, parse(page, "text/plain", wanted).samples)
+    builder.add_target(TargetData(fixture_pages.instance("sglang"), window, True))
+    scraped = {row.group: row for row in builder.rows()}
+    for stage, p95 in expected.SGLANG_STAGE_P95.items():
+        assert collected["stages"][stage].value("stage_p95") == pytest.approx(p95, rel=REL), stage
+        assert scraped[stage].value("stage_p95") == pytest.approx(p95, rel=1e-9), stage
 
 
 def test_detect_report_from_a_prometheus_server_per_instance(collected, known, prometheus, exporter, fixture_pages) -> None:

@@ -158,3 +158,41 @@ def test_history_keeps_the_traffic_fields_only():
     assert history.series(row.key, "request_rate") == ((100.0, row.value("request_rate")),)
     assert history.series(row.key, "goodput_ttft") == ()
     assert tuple(spec.name for spec in TRAFFIC_FIELDS) == RECORDED_NAMES and len(RECORDED_NAMES) == 18
+
+
+def scrape_rows(*targets: tuple[str, dict]) -> dict:
+    """Rows of one scrape of each (instance, samples) target, gauges only."""
+    builder = RowBuilder(builtin_schemas())
+    for instance, samples in targets:
+        builder.add_target(TargetData(instance, window_of((0.0, samples)), True))
+    return {row.key: row for row in builder.rows()}
+
+
+def triton_page(model: str, *uuids: str) -> dict:
+    page = {series("nv_inference_request_success", model=model, version="1"): 10.0,
+            series("nv_inference_request_failure", model=model, version="1", reason="OTHER"): 0.0}
+    for uuid in uuids:
+        page |= {series("nv_gpu_utilization", gpu_uuid=uuid): 0.5,
+                 series("nv_gpu_memory_used_bytes", gpu_uuid=uuid): 2.0 ** 30,
+                 series("nv_gpu_memory_total_bytes", gpu_uuid=uuid): 2.0 ** 32}
+    return page
+
+
+def test_tritons_gpus_join_the_rows_of_their_own_server_only():
+    """Triton names its GPUs only: they are the rows of the Triton server reporting them (not of another server
+    on the host), in MiB and with used / total as the memory share."""
+    rows = scrape_rows(("10.0.0.5:8000", triton_page("bert", "GPU-t1")), ("10.0.0.5:8001", triton_page("gpt", "GPU-t2")))
+    bert = rows[("triton", "bert")]
+    assert bert.gpus == ("GPU-t1",) and rows[("triton", "gpt")].gpus == ("GPU-t2",)
+    assert bert.value("gpu_memory_used") == pytest.approx(1024.0) and bert.value("gpu_memory_ratio") == 0.25
+    assert "same server (the server's own GPU gauges)" in bert.provenance["gpu_utilization"]
+
+
+def test_a_dcgm_row_of_the_same_gpu_stands_for_tritons():
+    dcgm = {series(name, UUID="GPU-t1", gpu="0", Hostname="h"): value
+            for name, value in (("DCGM_FI_DEV_GPU_UTIL", 90.0), ("DCGM_FI_DEV_FB_USED", 3000.0),
+                                ("DCGM_FI_DEV_FB_FREE", 1000.0))}
+    rows = scrape_rows(("10.0.0.5:8000", triton_page("bert", "GPU-t1")), ("10.0.0.5:9400", dcgm))
+    bert = rows[("triton", "bert")]
+    assert bert.gpus == ("GPU-t1",) and bert.value("gpu_count") == 1  # once, not once per exporter
+    assert bert.value("gpu_utilization") == pytest.approx(0.9)  # DCGM's reading

@@ -61,8 +61,10 @@ def test_fixture_group_label_and_first_scrape(name: str) -> None:
     """One scrape: rows exist already, rates are 'not enough samples' (never 0), gauges are read."""
     rows = {row.key: row for row in build(name, scrapes=1).rows()}
     assert set(rows) == set(expected_rows(name))
-    schema = next(s for s in builtin_schemas() if s.name == name)
+    by_name = {s.name: s for s in builtin_schemas()}
+    assert {row.schema for row in rows.values()} == expected.DETECTED[name][0]
     for row in rows.values():
+        schema = by_name[row.schema]  # (the Triton page also holds its GPU rows)
         assert row.group_label in (*schema.group_labels, "instance")
         if schema.concepts.get("requests"):
             assert row.value("request_rate") is None

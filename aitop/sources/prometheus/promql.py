@@ -20,6 +20,7 @@ from functools import partial
 
 from aitop.catalog import Resolved, Schema, Variant, alternates, choose_all, fingerprint
 from aitop.derive import INDEX
+from aitop.gpus import GPU_SCHEMAS
 
 INSTANCE = "instance"
 INF_BUCKET = 'le="+Inf"'
@@ -221,6 +222,27 @@ def _vector(plan: SchemaPlan, variant: Variant, names: Sequence[str], labels: Se
     return plan.wrap("(" + " or ".join(branches) + ")", variant)
 
 
+def _same(selector: str) -> str:
+    return selector
+
+
+def _joined(plan: SchemaPlan, resolved: Resolved, labels: Sequence[str], extra: Sequence[str], aggregate: str,
+            fn: Callable[[str], str]) -> str:
+    """A joined variant (series without the row label) per row: combined per `on` key, copied by `group_right`
+    onto the rows of the `via` series sharing that key (which the row's matchers select), combined per row."""
+    variant = resolved.variant
+    on, group = _by(variant.join_on), labels[0]
+    own = plan.wrap(fn(_selector(variant, resolved.values)), variant)
+    via = _vector(plan, replace(variant, kind="gauge", join_on=(), join_via=None, value_label=None), resolved.counts,
+                  labels, extra)
+    if variant.value_label is not None:  # an info gauge: the newest series per key, its label read by the reader
+        label, pairs = variant.value_label, _by([*variant.join_on, group])
+        return (f"{aggregate} by ({group}, {label}) (group by ({pairs}) ({via}) * on ({on}) group_left ({label}) "
+                f"topk by ({on}) (1, {own}))")
+    return (f"{aggregate} by ({group}) ({aggregate} by ({on}) ({own}) * on ({on}) group_right () "
+            f"group by ({_by([*variant.join_on, group])}) ({via}))")
+
+
 def _concept_queries(plan: SchemaPlan, concept: str, resolved: Resolved, *, window: float, group_by: str | None,
                      matcher: str) -> list[Query]:
     """The queries one variant of one concept needs (a function of its own, so the expression builders
@@ -246,7 +268,13 @@ def _concept_queries(plan: SchemaPlan, concept: str, resolved: Resolved, *, wind
         return " or ".join(f"({build(found)})" for found in spellings) if len(spellings) > 1 \
             else build(resolved)
 
-    if variant.kind == "histogram":
+    if variant.join_via is not None:
+        if group_by:
+            return queries  # read in the model rows only (`aitop.rows.RowBuilder._plan_joined` says why)
+        kind = "gauge" if variant.kind == "gauge" else "rate"
+        aggregate = variant.aggregate if variant.kind == "gauge" else "sum"
+        query(kind, _joined(plan, resolved, labels, extra, aggregate, rate if kind == "rate" else _same))
+    elif variant.kind == "histogram":
         def quantile(found: Resolved, q: float) -> str:
             return (f"histogram_quantile({q:g}, sum by ({_by(['le', *group])}) "
                     f"({_vector(plan, found.variant, found.values, labels, extra, rate)}))")
@@ -319,7 +347,7 @@ PLACE_LABELS = (INSTANCE, "Hostname", "hostname", "node", "namespace", "pod")
 def places_queries(plans: Sequence[SchemaPlan], *, group_by: str | None) -> list[Query]:
     """Where each row of each schema runs (its instances, nodes and pods), one query per schema — only when
     the server holds GPUs (the `dcgm` schema) to join the model rows to."""
-    if not any(plan.schema.name == "dcgm" for plan in plans):
+    if not any(plan.schema.name in GPU_SCHEMAS for plan in plans):
         return []
     queries = []
     for plan in plans:
@@ -376,10 +404,18 @@ class _RowQueries:
             return expr
         return f"({expr}) * {variant.scale:g}" if " or " in expr else f"{expr} * {variant.scale:g}"  # `or` binds last
 
+    def _joined(self, resolved: Resolved, aggregate: str, fn: Callable[[str], str]) -> str:
+        labels = self.plan.group_labels(None, resolved.variant)
+        row = _matcher_for(self.matcher, self.plan, resolved.variant)
+        return self._scaled(f"{aggregate}({_joined(self.plan, resolved, labels, [row], aggregate, fn)})",
+                            resolved.variant)
+
     def rate(self, concept: str) -> str | None:
         if not (found := self.plan.chosen.get(concept)):
             return None
         resolved, variant = found[0], found[0].variant
+        if variant.join_via is not None:
+            return self._joined(resolved, "sum", self._rate_fn)
         if self.plan.others.get(concept):  # (alternates exist only for one-name counters)
             return self._scaled(self._either(concept, resolved,
                                              lambda f: f"sum({self._vector(f, f.values, fn=self._rate_fn)})"), variant)
@@ -416,6 +452,10 @@ class _RowQueries:
         if not (found := self.plan.chosen.get(concept)):
             return None
         resolved, variant = found[0], found[0].variant
+        if variant.value_label is not None:
+            return None  # its reading is a label: no number to chart
+        if variant.join_via is not None:
+            return self._joined(resolved, variant.aggregate, lambda selector: selector)
         over = self._over(concept)
         return self._scaled(self._either(concept, resolved,
                                          lambda f: f"{variant.aggregate}({self._vector(f, f.values, fn=over)})"),

@@ -187,6 +187,9 @@ def _read(acc: Accumulator, query: Query, labels: Mapping[str, str], value: floa
             acc.unbounded[query.concept] = value
         return
     elif query.kind == "gauge":
+        if variant is not None and variant.value_label is not None:  # an info gauge: the reading is a label
+            value = variant.read_label(labels)
+            scaled = value * query.scale
         if value == value:
             acc.gauges[query.concept].append(scaled)
             acc.aggregates[query.concept] = variant.aggregate if variant is not None else "sum"

@@ -24,6 +24,7 @@ from textual.worker import Worker
 from aitop.field_uses import SPLIT
 from aitop.fields import FIELDS as FIELD_TABLE
 from aitop.format import format_value
+from aitop.gpus import GPU_SCHEMAS
 from aitop.markers import GLYPHS, Marker
 from aitop.model import FIELD_BY_NAME, FIELDS, Row, Snapshot
 from aitop.sanitize import clean
@@ -238,10 +239,12 @@ class DetailScreen(DataScreen):
         self._show_gpus(row)
 
     def _show_gpus(self, row: Row) -> None:
-        """One line per GPU joined to the row (DCGM exporter), from the GPU rows of the same snapshot; the
-        section is hidden for a row without GPUs."""
+        """One line per GPU joined to the row (DCGM exporter, or the server's own gauges), from the GPU rows of
+        the same snapshot; the section is hidden for a row without GPUs."""
         table = self.query_one("#gpus", DataTable)
-        found = [gpu for group in row.gpus if self.snapshot is not None and (gpu := self.snapshot.row("dcgm", group))]
+        snapshot = self.snapshot
+        found = [gpu for group in row.gpus if snapshot is not None
+                 and (gpu := next((hit for schema in GPU_SCHEMAS if (hit := snapshot.row(schema, group))), None))]
         table.display = self.query_one("#gpus-title", Static).display = bool(found)
         table.clear()
         for gpu in found:
