@@ -36,7 +36,7 @@ def spelled_in(name: str) -> list[str]:
 @pytest.mark.parametrize("name", ["latency_p95", "ttft_p95", "latency_p50", "tpot_p95", "ttft_p99"])
 def test_a_field_name_is_spelled_in_at_most_three_files(name):
     files = spelled_in(name)
-    assert "fields.py" in files  # the search works: the field's own entry is found
+    assert any(name.startswith("fields/") for name in files)  # the search works: the field's own entry is found
     assert len(files) <= MOST_FILES, files
 
 
