@@ -45,7 +45,7 @@ def group_of(labels: Mapping[str, str], group_labels: Sequence[str], target: str
     """(label used, sanitised row name) of one series, in both modes: the `group_by` label when one was
     chosen (`instance`: the series' target; lacking it: `(none)`), else the first of the schema's model labels
     it has, else its target. Prometheus mode's PromQL names series the same way before it sums them
-    (`aitop.sources.prometheus.promql._vector`) for schemas with several model labels; for a schema with one, a series
+    (`aitop.sources.prometheus.promql.vector`) for schemas with several model labels; for a schema with one, a series
     without it is summed into the `(none)` row there (naming it by its `instance` in PromQL would hold more
     samples at once, over a server's --query.max-samples where the plain query fits)."""
     if group_by is not None:

@@ -23,10 +23,10 @@ from aitop.slo.spec import SLO, WINDOWS
 from aitop.sources.prometheus.promql import (
     SchemaPlan,
     _escape,
-    _vector,
     duration,
     instant_queries,
     plan_schemas,
+    vector,
 )
 from aitop.transport import HttpSettings, httpx_client
 
@@ -59,8 +59,8 @@ def ratio_queries(plan: SchemaPlan, slo: SLO, window: float) -> list[tuple[str, 
             continue
         labels = plan.group_labels(None, variant)
         rate = lambda selector: f"rate({selector}[{w}])"  # noqa: E731
-        fast = _vector(plan, variant, resolved.values, labels, [le_matcher(slo.threshold or 0.0, variant.scale)], rate)
-        every = _vector(plan, variant, resolved.values, labels, ['le="+Inf"'], rate)
+        fast = vector(plan, variant, resolved.values, labels, [le_matcher(slo.threshold or 0.0, variant.scale)], rate)
+        every = vector(plan, variant, resolved.values, labels, ['le="+Inf"'], rate)
         out.append(("good", f"sum by ({labels[0]}) ({fast})", labels[0]))
         out.append(("total", f"sum by ({labels[0]}) ({every})", labels[0]))
         break  # the table's latency source: the first histogram spelling

@@ -9,7 +9,8 @@ from aitop.catalog import CatalogError, builtin_schemas, parse_schema, schemas_f
 from aitop.model import Missing
 from aitop.rows import RowBuilder, TargetData
 from aitop.sources.prometheus.results import assemble_rows
-from aitop.sources.prometheus.promql import group_matcher, instant_queries, plan_schemas, row_expression
+from aitop.sources.prometheus.promql import group_matcher, instant_queries, plan_schemas
+from aitop.sources.prometheus.history import row_expression
 
 
 def rows_of(*pages, schemas=None, instance="10.0.0.1:9000"):

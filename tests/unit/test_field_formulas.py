@@ -17,12 +17,8 @@ from aitop.derive import INDEX
 from aitop.fields import ENGINE, FIELDS, Field
 from aitop.rows import RowBuilder, TargetData
 from aitop.sources.prometheus.results import assemble_rows
-from aitop.sources.prometheus.promql import (
-    group_matcher,
-    instant_queries,
-    plan_schemas,
-    row_expression,
-)
+from aitop.sources.prometheus.promql import group_matcher, instant_queries, plan_schemas
+from aitop.sources.prometheus.history import row_expression
 
 BOUNDS = ("0.01", "0.05", "0.5", "1", "+Inf")  # goodput targets (1 s, 50 ms) fall on a bound
 

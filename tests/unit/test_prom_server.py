@@ -20,7 +20,8 @@ from aitop.sources.prometheus.server import (
     rate_window,
     skew_warning,
 )
-from aitop.sources.prometheus.promql import history_step, instant_queries, plan_schemas
+from aitop.sources.prometheus.promql import instant_queries, plan_schemas
+from aitop.sources.prometheus.history import history_step
 from aitop.transport import tls_failure
 
 # The shape Prometheus 2.42 answers /api/v1/targets and /api/v1/status/config with (trimmed).

@@ -3,14 +3,8 @@
 import pytest
 
 from aitop.catalog import builtin_schemas
-from aitop.sources.prometheus.promql import (
-    duration,
-    group_matcher,
-    history_step,
-    instant_queries,
-    plan_schemas,
-    row_expression,
-)
+from aitop.sources.prometheus.promql import duration, group_matcher, instant_queries, plan_schemas
+from aitop.sources.prometheus.history import history_step, row_expression
 
 VLLM_NAMES = {
     "vllm:request_success_total", "vllm:e2e_request_latency_seconds_bucket", "vllm:time_to_first_token_seconds_bucket",

@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING, Any
 from aitop.model import Row
 from aitop.sources.base import Points
 from aitop.sources.prometheus.results import QueryFailure, assemble_rows
-from aitop.sources.prometheus.promql import group_matcher, history_step, instant_queries, row_expression
+from aitop.sources.prometheus.promql import group_matcher, instant_queries
+from aitop.sources.prometheus.history import history_step, row_expression
 
 if TYPE_CHECKING:
     from prometheus_api_client import PrometheusConnect

@@ -16,7 +16,8 @@ from aitop.catalog.match import MARKER_SERIES
 from aitop.markers import RESTART_GAUGE, Marker
 from aitop.sanitize import clean
 from aitop.sources.prometheus.results import QueryFailure
-from aitop.sources.prometheus.promql import group_matcher, history_step
+from aitop.sources.prometheus.promql import group_matcher
+from aitop.sources.prometheus.history import history_step
 
 #: Info series whose new label set on an instance is a deployment.
 INFO_SERIES = tuple(sorted(name for name in MARKER_SERIES if name.endswith("_info")))

@@ -12,7 +12,6 @@ server stores when it negotiated OpenMetrics. A schema that stands down for anot
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field, replace
@@ -150,7 +149,7 @@ def _selector(variant: Variant, names: Sequence[str], extra: Sequence[str] = ())
     return names[0] + ("{" + ",".join(matchers) + "}" if matchers else "")
 
 
-def _by(labels: Iterable[str]) -> str:
+def by_labels(labels: Iterable[str]) -> str:
     return ", ".join(dict.fromkeys(labels))
 
 
@@ -178,7 +177,7 @@ def group_matcher(labels: tuple[str, ...], group: str) -> GroupMatcher:
     return GroupMatcher(labels[0], "" if group == "(none)" else group)
 
 
-def _matcher_for(matcher: str, plan: SchemaPlan, variant: Variant) -> str:
+def matcher_for(matcher: str, plan: SchemaPlan, variant: Variant) -> str:
     return matcher.for_variant(plan.schema, variant) if isinstance(matcher, GroupMatcher) else matcher
 
 
@@ -186,7 +185,7 @@ def _quantiles_regex(concept: str) -> str:
     return _escape(_alternatives(f"{q:g}" for _, q in INDEX.quantile_fields[concept]))
 
 
-def _vector(plan: SchemaPlan, variant: Variant, names: Sequence[str], labels: Sequence[str], extra: Sequence[str],
+def vector(plan: SchemaPlan, variant: Variant, names: Sequence[str], labels: Sequence[str], extra: Sequence[str],
             fn: Callable[[str], str] = str) -> str:
     """`fn(selector)` over the variant's series, with the row label in `labels[0]`, restricted as `wrap` says.
 
@@ -226,21 +225,21 @@ def _same(selector: str) -> str:
     return selector
 
 
-def _joined(plan: SchemaPlan, resolved: Resolved, labels: Sequence[str], extra: Sequence[str], aggregate: str,
+def joined(plan: SchemaPlan, resolved: Resolved, labels: Sequence[str], extra: Sequence[str], aggregate: str,
             fn: Callable[[str], str]) -> str:
     """A joined variant (series without the row label) per row: combined per `on` key, copied by `group_right`
     onto the rows of the `via` series sharing that key (which the row's matchers select), combined per row."""
     variant = resolved.variant
-    on, group = _by(variant.join_on), labels[0]
+    on, group = by_labels(variant.join_on), labels[0]
     own = plan.wrap(fn(_selector(variant, resolved.values)), variant)
-    via = _vector(plan, replace(variant, kind="gauge", join_on=(), join_via=None, value_label=None), resolved.counts,
+    via = vector(plan, replace(variant, kind="gauge", join_on=(), join_via=None, value_label=None), resolved.counts,
                   labels, extra)
     if variant.value_label is not None:  # an info gauge: the newest series per key, its label read by the reader
-        label, pairs = variant.value_label, _by([*variant.join_on, group])
+        label, pairs = variant.value_label, by_labels([*variant.join_on, group])
         return (f"{aggregate} by ({group}, {label}) (group by ({pairs}) ({via}) * on ({on}) group_left ({label}) "
                 f"topk by ({on}) (1, {own}))")
     return (f"{aggregate} by ({group}) ({aggregate} by ({on}) ({own}) * on ({on}) group_right () "
-            f"group by ({_by([*variant.join_on, group])}) ({via}))")
+            f"group by ({by_labels([*variant.join_on, group])}) ({via}))")
 
 
 def _concept_queries(plan: SchemaPlan, concept: str, resolved: Resolved, *, window: float, group_by: str | None,
@@ -251,8 +250,8 @@ def _concept_queries(plan: SchemaPlan, concept: str, resolved: Resolved, *, wind
     name = plan.schema.name
     variant = resolved.variant
     labels = plan.group_labels(group_by, variant)
-    group = labels[:1]  # several labels are coalesced into the first (_vector)
-    extra = [_matcher_for(matcher, plan, variant)]
+    group = labels[:1]  # several labels are coalesced into the first (vector)
+    extra = [matcher_for(matcher, plan, variant)]
     spellings = (resolved, *plan.others.get(concept, ()))  # one row reads the first it has
     queries: list[Query] = []
 
@@ -273,40 +272,40 @@ def _concept_queries(plan: SchemaPlan, concept: str, resolved: Resolved, *, wind
             return queries  # read in the model rows only (`aitop.rows.RowBuilder._plan_joined` says why)
         kind = "gauge" if variant.kind == "gauge" else "rate"
         aggregate = variant.aggregate if variant.kind == "gauge" else "sum"
-        query(kind, _joined(plan, resolved, labels, extra, aggregate, rate if kind == "rate" else _same))
+        query(kind, joined(plan, resolved, labels, extra, aggregate, rate if kind == "rate" else _same))
     elif variant.kind == "histogram":
         def quantile(found: Resolved, q: float) -> str:
-            return (f"histogram_quantile({q:g}, sum by ({_by(['le', *group])}) "
-                    f"({_vector(plan, found.variant, found.values, labels, extra, rate)}))")
+            return (f"histogram_quantile({q:g}, sum by ({by_labels(['le', *group])}) "
+                    f"({vector(plan, found.variant, found.values, labels, extra, rate)}))")
 
         for field_name, q in INDEX.quantile_fields.get(concept, ()):
             query("quantile", either(partial(quantile, q=q)), field=field_name)
         if concept not in INDEX.goodput_concepts:
             # Observations/s per row: beside a NaN quantile they tell "only a +Inf bucket" (an OTel
             # histogram without bounds) from "nothing observed"; the goodput buckets below tell it too.
-            expr = either(lambda found: f"sum by ({_by(group)}) "
-                          f"({_vector(plan, found.variant, found.values, labels, [*extra, INF_BUCKET], rate)})")
+            expr = either(lambda found: f"sum by ({by_labels(group)}) "
+                          f"({vector(plan, found.variant, found.values, labels, [*extra, INF_BUCKET], rate)})")
             query("unbounded", expr)
         else:  # bucket rates by bound: goodput reads the bound at its target
-            expr = either(lambda found: f"sum by ({_by(['le', *group])}) "
-                          f"({_vector(plan, found.variant, found.values, labels, extra, rate)})")
+            expr = either(lambda found: f"sum by ({by_labels(['le', *group])}) "
+                          f"({vector(plan, found.variant, found.values, labels, extra, rate)})")
             query("buckets", expr, field=INDEX.goodput_concepts[concept], window=window)
     elif variant.kind == "summary":
         # Raw quantile lines: whether one series or several hold a row is decided while reading.
         quantiles = f'quantile=~"{_quantiles_regex(concept)}"'
-        query("summary", _vector(plan, variant, resolved.values, labels, [*extra, quantiles]))
+        query("summary", vector(plan, variant, resolved.values, labels, [*extra, quantiles]))
     elif variant.kind == "mean":
-        total = _vector(plan, variant, resolved.values, labels, extra, rate)
-        count = _vector(plan, variant, resolved.counts, labels, extra, rate)
-        query("mean", f"sum by ({_by(group)}) ({total}) / sum by ({_by(group)}) ({count})")
+        total = vector(plan, variant, resolved.values, labels, extra, rate)
+        count = vector(plan, variant, resolved.counts, labels, extra, rate)
+        query("mean", f"sum by ({by_labels(group)}) ({total}) / sum by ({by_labels(group)}) ({count})")
     elif variant.kind == "gauge":
         # A per-query cost gauge holds the last query's cost: averaged over the window it is steady
         # when traffic is (× the request rate it gives the spend); other gauges are read as they are.
         def over(selector: str) -> str:
             return f"avg_over_time({selector}[{w}])" if concept == "cost_per_query" else selector
 
-        expr = either(lambda found: f"{variant.aggregate} by ({_by(group)}) "
-                      f"({_vector(plan, found.variant, found.values, labels, extra, over)})")
+        expr = either(lambda found: f"{variant.aggregate} by ({by_labels(group)}) "
+                      f"({vector(plan, found.variant, found.values, labels, extra, over)})")
         query("gauge", expr)
     else:
         types = variant.type_by if concept in ("errors", "feedback") else ()
@@ -316,13 +315,13 @@ def _concept_queries(plan: SchemaPlan, concept: str, resolved: Resolved, *, wind
         # labelset"), and `a + b` would drop the groups only one of them has.
         names = [(n,) for n in resolved.values] if variant.metric_regex is None else [resolved.values]
         if len(spellings) > 1:  # (alternates exist only for one-name counters)
-            expr = either(lambda found: f"sum by ({_by([*group, *types])}) "
-                          f"({_vector(plan, found.variant, found.values, labels, extra, rate)})")
+            expr = either(lambda found: f"sum by ({by_labels([*group, *types])}) "
+                          f"({vector(plan, found.variant, found.values, labels, extra, rate)})")
             query(kind, expr, type_labels=types)
             names = []
         for selected in names:
-            vector = _vector(plan, variant, selected, labels, extra, rate)
-            query(kind, f"sum by ({_by([*group, *types])}) ({vector})", type_labels=types)
+            series = vector(plan, variant, selected, labels, extra, rate)
+            query(kind, f"sum by ({by_labels([*group, *types])}) ({series})", type_labels=types)
     return queries
 
 
@@ -356,115 +355,7 @@ def places_queries(plans: Sequence[SchemaPlan], *, group_by: str | None) -> list
         resolved = next(iter(plan.chosen.values()))[0]
         variant = resolved.variant
         labels = plan.group_labels(group_by, variant)
-        vector = _vector(plan, variant, resolved.values, labels, [])
-        expr = f"group by ({_by([labels[0], *PLACE_LABELS])}) ({vector})"
+        series = vector(plan, variant, resolved.values, labels, [])
+        expr = f"group by ({by_labels([labels[0], *PLACE_LABELS])}) ({series})"
         queries.append(Query(plan.schema.name, "places", "places", expr, group_labels=labels[:1], variant=variant))
     return queries
-
-
-def row_expression(plan: SchemaPlan, field: str, *, window: float, matcher: str) -> str | None:
-    """One field of one row as a single PromQL expression (for `query_range`), or None if unavailable: the
-    field's derivation (`aitop.derivations`) composes it from `_RowQueries`."""
-    spec = INDEX.by_name.get(field)
-    return spec.derive.promql(_RowQueries(plan, window, matcher)) if spec is not None else None
-
-
-class _RowQueries:
-    """One row's concepts as PromQL summed to one series, built from the instant queries' parts (`_vector`):
-    the same coalescing of group labels (LiteLLM's `requested_model`, else `model`) and the same spellings
-    joined with `or` (vLLM V0's KV gauge where V1's is absent), so a row's history reads the series its
-    table row reads."""
-
-    def __init__(self, plan: SchemaPlan, window: float, matcher: str) -> None:
-        self.plan, self.matcher, self.w = plan, matcher, duration(window)
-
-    def _rate_fn(self, selector: str) -> str:
-        return f"rate({selector}[{self.w}])"
-
-    def _over(self, concept: str) -> Callable[[str], str]:
-        # as the table reads it: a per-query cost gauge averaged over the window (`instant_queries`)
-        if concept == "cost_per_query":
-            return lambda sel: f"avg_over_time({sel}[{self.w}])"
-        return lambda sel: sel
-
-    def _vector(self, found: Resolved, names: Sequence[str], extra: Sequence[str] = (),
-                fn: Callable[[str], str] = lambda selector: selector) -> str:  # fmt: skip
-        variant = found.variant
-        row = _matcher_for(self.matcher, self.plan, variant)
-        return _vector(self.plan, variant, names, self.plan.group_labels(None, variant), [row, *extra], fn)
-
-    def _either(self, concept: str, resolved: Resolved, build: Callable[[Resolved], str]) -> str:
-        """`build` over each spelling of the concept, the first one a row has (as `instant_queries`)."""
-        spellings = (resolved, *self.plan.others.get(concept, ()))
-        return " or ".join(f"({build(found)})" for found in spellings) if len(spellings) > 1 else build(resolved)
-
-    @staticmethod
-    def _scaled(expr: str, variant: Variant) -> str:
-        if variant.scale == 1:
-            return expr
-        return f"({expr}) * {variant.scale:g}" if " or " in expr else f"{expr} * {variant.scale:g}"  # `or` binds last
-
-    def _joined(self, resolved: Resolved, aggregate: str, fn: Callable[[str], str]) -> str:
-        labels = self.plan.group_labels(None, resolved.variant)
-        row = _matcher_for(self.matcher, self.plan, resolved.variant)
-        return self._scaled(f"{aggregate}({_joined(self.plan, resolved, labels, [row], aggregate, fn)})",
-                            resolved.variant)
-
-    def rate(self, concept: str) -> str | None:
-        if not (found := self.plan.chosen.get(concept)):
-            return None
-        resolved, variant = found[0], found[0].variant
-        if variant.join_via is not None:
-            return self._joined(resolved, "sum", self._rate_fn)
-        if self.plan.others.get(concept):  # (alternates exist only for one-name counters)
-            return self._scaled(self._either(concept, resolved,
-                                             lambda f: f"sum({self._vector(f, f.values, fn=self._rate_fn)})"), variant)
-        names = [(n,) for n in resolved.values] if variant.metric_regex is None else [resolved.values]
-        terms = [f"sum({self._vector(resolved, selected, fn=self._rate_fn)})" for selected in names]
-        # `or vector(0)` per name: a name without series must not blank the sum of the others
-        total = terms[0] if len(terms) == 1 else " + ".join(f"({term} or vector(0))" for term in terms)
-        return self._scaled(total, variant)
-
-    def _distribution(self, concept: str, resolved: Resolved, q: float) -> str:
-        variant = resolved.variant
-        if variant.kind == "histogram":
-            return self._scaled(self._either(concept, resolved, lambda f: f"histogram_quantile({q:g}, sum by (le) "
-                                             f"({self._vector(f, f.values, fn=self._rate_fn)}))"), variant)
-        if variant.kind == "mean":
-            total = f"sum({self._vector(resolved, resolved.values, fn=self._rate_fn)})"
-            count = f"sum({self._vector(resolved, resolved.counts, fn=self._rate_fn)})"
-            return self._scaled(f"{total} / {count}", variant)
-        if variant.kind == "summary":  # only while one series holds the row, as in the table
-            line = self._vector(resolved, resolved.values, [f'quantile="{q:g}"'])
-            return self._scaled(f"(max({line}) and on () (count({line}) == 1))", variant)
-        return self._scaled(self._either(concept, resolved,
-                                         lambda f: f"{variant.aggregate}({self._vector(f, f.values)})"),
-                            variant)
-
-    def distribution(self, concept: str, q: float) -> str | None:
-        if not (found := self.plan.chosen.get(concept)):
-            return None
-        # a summary, else its fallback: the source the table shows
-        return " or ".join(f"({self._distribution(concept, entry, q)})" for entry in found) if len(found) > 1 \
-            else self._distribution(concept, found[0], q)
-
-    def gauge(self, concept: str) -> str | None:
-        if not (found := self.plan.chosen.get(concept)):
-            return None
-        resolved, variant = found[0], found[0].variant
-        if variant.value_label is not None:
-            return None  # its reading is a label: no number to chart
-        if variant.join_via is not None:
-            return self._joined(resolved, variant.aggregate, lambda selector: selector)
-        over = self._over(concept)
-        return self._scaled(self._either(concept, resolved,
-                                         lambda f: f"{variant.aggregate}({self._vector(f, f.values, fn=over)})"),
-                            variant)
-
-
-def history_step(seconds: float, points: int = 240, max_points: int = 11_000) -> float:
-    """A query_range step giving about `points` points and never more than Prometheus's 11,000 limit."""
-    step = max(1.0, math.ceil(seconds / points))
-    while seconds / step > max_points:
-        step *= 2
-    return step

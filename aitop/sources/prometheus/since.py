@@ -21,7 +21,7 @@ from dataclasses import replace
 
 from aitop.model import Row
 from aitop.sanitize import clean
-from aitop.sources.prometheus.promql import INF_BUCKET, Query, SchemaPlan, _by, _vector, duration
+from aitop.sources.prometheus.promql import INF_BUCKET, Query, SchemaPlan, by_labels, duration, vector
 
 #: The query's concept and kind: its answer fills `Row.data_since`, no field.
 SINCE = "data_since"
@@ -60,10 +60,10 @@ def since_query(plan: SchemaPlan, *, window: float, step: float, group_by: str |
                 f" or min_over_time(timestamp({selector})[{span}:{every}]))")
 
     names = resolved.values[:MAX_NAMES]
-    terms = [_vector(plan, variant, (name,), labels, extra, since) for name in names]
+    terms = [vector(plan, variant, (name,), labels, extra, since) for name in names]
     if len(terms) > 1:  # distinct label sets, so `or` keeps every name's series
         terms = [f'label_replace({term}, "{_TERM}", "{i}", "", "")' for i, term in enumerate(terms)]
-    expr = f"max by ({_by(labels[:1])}) ({' or '.join(terms)})"
+    expr = f"max by ({by_labels(labels[:1])}) ({' or '.join(terms)})"
     return Query(plan.schema.name, SINCE, SINCE, expr, group_labels=labels[:1], variant=variant)
 
 
