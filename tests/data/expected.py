@@ -40,6 +40,7 @@ VLLM_ROW = row(
     goodput_ttft=1575 / 1600, goodput_tpot=(7000 + 3000) / 16000,
     # engine internals: hits / queried tokens, accepted / drafted tokens, 1 + accepted / drafts, length / finished
     preemptions_rate=(3 + 3) / 10,
+    transfer_failures_rate=(2 + 1) / 10,  # NIXL KV-cache transfers that failed
     prefix_cache_hit_ratio=(120000 + 72000) / (480000 + 288000),
     external_cache_hit_ratio=(50000 + 10000) / (200000 + 100000),
     mm_cache_hit_ratio=(300 + 50) / (400 + 100),
