@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 
+from aitop.explanations import under_lines, with_lines
 from aitop.model import Missing, Row
 
 GPU_SCHEMA = "dcgm"
@@ -92,7 +93,7 @@ def _without_gpus(row: Row, gpus_seen: bool = False) -> Row:
     why = ("not joined: no GPU of the DCGM exporter shares this row's hosts or pods (map differing host names "
            "with [gpus.hosts] in the config file)") if gpus_seen else \
         "not joined: no NVIDIA DCGM exporter among the targets (add it to see this row's GPUs)"
-    return replace(row, provenance={**{name: why for name in JOINED_FIELDS}, **row.provenance})
+    return replace(row, provenance=under_lines(dict.fromkeys(JOINED_FIELDS, why), row.provenance))
 
 
 def _known(rows: Sequence[Row], name: str) -> list[float]:
@@ -100,7 +101,7 @@ def _known(rows: Sequence[Row], name: str) -> list[float]:
 
 
 def _with_gpus(row: Row, gpus: Sequence[Row], how: str) -> Row:
-    values, missing, provenance = dict(row.values), dict(row.missing), dict(row.provenance)
+    values, missing, provenance = dict(row.values), dict(row.missing), {}
     combined = {
         "gpu_count": float(len(gpus)),
         "gpu_utilization": (sum(u) / len(u)) if (u := _known(gpus, "gpu_utilization")) else None,
@@ -120,4 +121,5 @@ def _with_gpus(row: Row, gpus: Sequence[Row], how: str) -> Row:
             missing.pop(name, None)
             provenance[name] = f"{rule[name]} of {len(gpus)} GPU{'s' if len(gpus) != 1 else ''} on the same {how} " \
                                f"(NVIDIA DCGM exporter): {listed}"
-    return replace(row, values=values, missing=missing, provenance=provenance, gpus=tuple(gpu.group for gpu in gpus))
+    return replace(row, values=values, missing=missing, provenance=with_lines(row.provenance, provenance),
+                   gpus=tuple(gpu.group for gpu in gpus))

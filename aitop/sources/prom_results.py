@@ -16,6 +16,7 @@ import requests
 from aitop.accumulator import INSTANCE, absent_reasons, group_of
 from aitop.catalog import FEEDBACK_NEGATIVE, FEEDBACK_POSITIVE, Schema
 from aitop.derive import INDEX, KIND_NOTES, Accumulator, finish_row
+from aitop.explanations import default_lines, with_lines
 from aitop.gpus import join_gpus, places_of
 from aitop.model import Missing, Row
 from aitop.prommath import parse_le
@@ -302,12 +303,12 @@ def assemble_rows(
         failed_kinds = {field: error for query, error in errored.items() if query.schema == schema
                         for field in fields_of(query)}
         if failed:
-            missing, provenance = dict(row.missing), dict(row.provenance)
+            missing, lines = dict(row.missing), {}
             for field, error in failed.items():
                 if row.value(field) is None:  # (a field with a value is handled by _unknown_where_failed)
                     missing[field] = failure_reason(failed_kinds[field])
-                    provenance[field] = f"query error: {error}"
-            row = replace(row, missing=missing, provenance=provenance)
+                    lines[field] = f"query error: {error}"
+            row = replace(row, missing=missing, provenance=with_lines(row.provenance, lines))
         finished.append(row)
     finished = with_why(join_gpus(finished, places))
     for failure in {str(error) for error in errored.values()}:
@@ -328,12 +329,15 @@ def _sampled_elsewhere(row: Row, acc: Accumulator) -> Row:
            if row.missing.get(name) is Missing.NO_METRIC and concept in acc.exposed and concept not in acc.present]
     if not fix:
         return row
-    missing, provenance = dict(row.missing), dict(row.provenance)
+    missing = dict(row.missing)
     for name in fix:
         missing[name] = Missing.NOT_ENOUGH_SAMPLES
-        provenance.setdefault(name, "the server holds the metric, but no series of this row has two samples in the "
-                                    "window (a window under two scrape intervals, or new series)")
+    provenance = default_lines(row.provenance, dict.fromkeys(fix, _SAMPLED_ELSEWHERE))
     return replace(row, missing=missing, provenance=provenance)
+
+
+_SAMPLED_ELSEWHERE = ("the server holds the metric, but no series of this row has two samples in the window (a "
+                      "window under two scrape intervals, or new series)")
 
 
 def _absent(schema: Schema | None) -> dict[str, str]:
@@ -354,13 +358,14 @@ def unknown_where_failed(rows: list[Row], errored: Mapping[Query, Exception]) ->
         fields = failed.get(row.schema, {})
         known = [field for field in fields if row.values.get(field) is not None]
         if known:
-            values, missing, provenance = dict(row.values), dict(row.missing), dict(row.provenance)
+            values, missing, lines = dict(row.values), dict(row.missing), {}
             for field in known:
                 values[field] = None
                 missing[field] = failure_reason(fields[field])
-                provenance[field] = f"query error: {fields[field]}"
+                lines[field] = f"query error: {fields[field]}"
             errors_by_type = {} if "error_rate" in known else row.errors_by_type
-            row = replace(row, values=values, missing=missing, provenance=provenance, errors_by_type=errors_by_type)
+            row = replace(row, values=values, missing=missing, provenance=with_lines(row.provenance, lines),
+                          errors_by_type=errors_by_type)
         out.append(row)
     return out
 
@@ -380,10 +385,9 @@ def with_infos(rows: list[Row], answered: Mapping[Query, tuple[list, requests.Re
         fields = notes.get(row.schema, {})
         marked = {f: lines for f, lines in fields.items() if row.value(f) is not None}
         if marked:
-            provenance = dict(row.provenance)
-            for field, lines in marked.items():
-                provenance[field] = " — ".join([provenance.get(field, ""), *dict.fromkeys(lines)]).lstrip(" —")
-            row = replace(row, provenance=provenance)
+            noted = {field: " — ".join([row.provenance.get(field, ""), *dict.fromkeys(lines)]).lstrip(" —")
+                     for field, lines in marked.items()}
+            row = replace(row, provenance=with_lines(row.provenance, noted))
         out.append(row)
     return out
 
