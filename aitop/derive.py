@@ -82,7 +82,6 @@ def finish_row(schema: str, group: str, acc: Accumulator) -> Row:
     draft = Draft(acc)
     for spec in INDEX.fields:
         spec.derive.fill(spec.name, draft)
-    explainer = _Explainer(draft)
     return Row(
         schema=schema,
         group=group,
@@ -93,27 +92,31 @@ def finish_row(schema: str, group: str, acc: Accumulator) -> Row:
         # Scrape mode: the row repeats its last good window only when no target behind it is up; with some
         # up it is live, and `replicas` says how many are missing.
         stale=acc.stale or bool(acc.replicas) and not acc.replicas_up,
-        provenance=Explanations(explainer.line, explainer.every),
+        # What the explanations read, without the rest of the accumulator: a row may keep it a while.
+        provenance=_Explanations(Draft(acc.for_explaining(), draft.values, draft.missing, draft.notes, draft.lines,
+                                       draft.used, draft.histograms)),
         distributions={concept: tuple(sorted(b.items())) for concept, b in acc.buckets.items() if b},
         data_since=acc.data_since,
         replicas=(len(acc.replicas_up), len(acc.replicas)) if len(acc.replicas) > 1 else None,
     )
 
 
-class _Explainer:
-    """A finished row's explanations from its draft: all of them (`every`), or one field's (`line`), the
+class _Explanations(Explanations):
+    """A finished row's explanations from its draft: all of them (`_lines`), or one field's (`_line`), the
     same text either way. The draft is no longer changed once its row is built."""
 
     __slots__ = ("draft",)
 
     def __init__(self, draft: Draft) -> None:
+        super().__init__()
         self.draft = draft
 
-    def every(self) -> dict[str, str]:
+    def _lines(self) -> dict[str, str]:
         """field -> explanation: a server's PromQL (Prometheus mode), else each formula's own, then why a
         field is empty where more can be said."""
         draft = self.draft
         acc, values, missing = draft.acc, draft.values, draft.missing
+        acc.explaining()
         provenance: dict[str, str] = {}
         if acc.served:  # a server answered: its PromQL, for the source each field used
             provenance.update((name, line) for name, line in acc.queries.items() if not name.startswith("@"))
@@ -133,13 +136,14 @@ class _Explainer:
             provenance.setdefault(name, note)
         return provenance
 
-    def line(self, name: str) -> str | None:
-        """The explanation of one field, as `every()` gives it (None: it has none)."""
+    def _line(self, name: str) -> str | None:
+        """The explanation of one field, as `_lines()` gives it (None: it has none)."""
         draft = self.draft
         acc = draft.acc
         if name.startswith("@"):  # one side of a ratio: never a line of its own
             return None
         line: str | None = None
+        acc.explaining()
         if acc.served:
             kind = draft.used.get(name)
             line = acc.kind_queries.get((name, kind)) if kind is not None else None

@@ -13,49 +13,46 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
-__all__ = ["Explanations", "default_lines", "under_lines", "with_lines"]
-
-One = Callable[[str], str | None]
-Every = Callable[[], dict[str, str]]
-
+__all__ = ["Explanations", "Lazy", "default_lines", "under_lines", "with_lines"]
 
 class Explanations(Mapping[str, str]):
     """An immutable mapping of field -> explanation whose lines are made on first read.
 
-    `one(name)` makes one line (None: the field has none); `every()` makes all of them, in order. Both must
-    agree, and both must read only what no longer changes (a finished row's draft). Pickled or copied, it is
-    a plain dict: what it was made from need not be picklable."""
+    A subclass says how: `_line(name)` makes one line (None: the field has none), `_lines()` all of them, in
+    order. Both must agree, and both must read only what no longer changes (a finished row's draft); two
+    threads reading at once may both make a line, the same one. Pickled or copied, it is a plain dict: what
+    it was made from need not be picklable."""
 
-    __slots__ = ("_complete", "_every", "_known", "_one")
+    __slots__ = ("_complete", "_known")
 
-    def __init__(self, one: One, every: Every) -> None:
-        self._one: One | None = one
-        self._every: Every | None = every
-        self._known: dict[str, str | None] = {}
+    def __init__(self) -> None:
+        self._known: dict[str, str | None] | None = None  # the lines made one by one (made when first read)
         self._complete: dict[str, str] | None = None
 
+    def _line(self, key: str) -> str | None:
+        raise NotImplementedError
+
+    def _lines(self) -> dict[str, str]:
+        raise NotImplementedError
+
     def _all(self) -> dict[str, str]:
-        complete, every = self._complete, self._every
-        if complete is not None:
-            return complete
-        if every is None:  # made by another thread meanwhile (it sets `_complete` first)
-            return self._complete or {}
-        complete = self._complete = every()
-        self._one = self._every = None  # what the lines were made from can go
-        self._known = {}
+        complete = self._complete
+        if complete is None:
+            complete = self._complete = self._lines()
+            self._known = None
         return complete
 
     def get(self, key: str, default: Any = None) -> Any:
-        if self._complete is not None:
-            return self._complete.get(key, default)
+        complete = self._complete
+        if complete is not None:
+            return complete.get(key, default)
         known = self._known
+        if known is None:
+            known = self._known = {}
         if key in known:
             line = known[key]
         else:
-            one = self._one
-            if one is None:  # made complete by another thread meanwhile
-                return self._all().get(key, default)
-            line = known[key] = one(key)
+            line = known[key] = self._line(key)
         return default if line is None else line
 
     def __getitem__(self, key: str) -> str:
@@ -85,34 +82,72 @@ class Explanations(Mapping[str, str]):
         return self._complete is not None
 
 
+class Lazy(Explanations):
+    """Explanations made by two functions: `one(name)` and `every()`."""
+
+    __slots__ = ("_every", "_one")
+
+    def __init__(self, one: Callable[[str], str | None], every: Callable[[], dict[str, str]]) -> None:
+        super().__init__()
+        self._one, self._every = one, every
+
+    def _line(self, key: str) -> str | None:
+        return self._one(key)
+
+    def _lines(self) -> dict[str, str]:
+        return self._every()
+
+
+_OVER, _UNDER, _DEFAULT = 0, 1, 2
+
+
+class _Layer(Explanations):
+    """`lines` laid over (or under, or beside) other explanations, leaving them unmade."""
+
+    __slots__ = ("_base", "_how", "_lines_added")
+
+    def __init__(self, base: Explanations, lines: Mapping[str, str], how: int) -> None:
+        super().__init__()
+        self._base, self._lines_added, self._how = base, lines, how
+
+    def _line(self, key: str) -> str | None:
+        lines = self._lines_added
+        if self._how == _OVER:
+            return lines[key] if key in lines else self._base.get(key)
+        return self._base.get(key, lines.get(key))
+
+    def _lines(self) -> dict[str, str]:
+        base, lines = self._base, self._lines_added
+        if self._how == _OVER:
+            return {**base, **lines}
+        if self._how == _UNDER:
+            return {**lines, **base}
+        out = dict(base)
+        for key, line in lines.items():
+            out.setdefault(key, line)
+        return out
+
+
 def with_lines(provenance: Mapping[str, str], lines: Mapping[str, str]) -> Mapping[str, str]:
     """`{**provenance, **lines}`, leaving lazy explanations unmade."""
-    if not isinstance(provenance, Explanations):
-        return {**provenance, **lines}
-    return Explanations(lambda key: lines[key] if key in lines else provenance.get(key),
-                        lambda: {**provenance, **lines})
+    if isinstance(provenance, Explanations):
+        return _Layer(provenance, lines, _OVER)
+    return {**provenance, **lines}
 
 
 def under_lines(lines: Mapping[str, str], provenance: Mapping[str, str]) -> Mapping[str, str]:
     """`{**lines, **provenance}` (the row's own lines win), leaving lazy explanations unmade."""
-    if not isinstance(provenance, Explanations):
-        return {**lines, **provenance}
-    return Explanations(lambda key: provenance.get(key, lines.get(key)), lambda: {**lines, **provenance})
+    if isinstance(provenance, Explanations):
+        return _Layer(provenance, lines, _UNDER)
+    return {**lines, **provenance}
 
 
 def default_lines(provenance: Mapping[str, str], lines: Mapping[str, str]) -> Mapping[str, str]:
     """`provenance` with each of `lines` it lacks added after its own (`dict.setdefault`), leaving lazy
     explanations unmade."""
-    if not isinstance(provenance, Explanations):
-        out = dict(provenance)
-        for key, line in lines.items():
-            out.setdefault(key, line)
-        return out
-
-    def every() -> dict[str, str]:
-        out = dict(provenance)
-        for key, line in lines.items():
-            out.setdefault(key, line)
-        return out
-
-    return Explanations(lambda key: provenance.get(key, lines.get(key)), every)
+    if isinstance(provenance, Explanations):
+        return _Layer(provenance, lines, _DEFAULT)
+    out = dict(provenance)
+    for key, line in lines.items():
+        out.setdefault(key, line)
+    return out

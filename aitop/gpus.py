@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
+from types import MappingProxyType
 
 from aitop.explanations import under_lines, with_lines
 from aitop.model import Missing, Row
@@ -88,12 +89,19 @@ def join_gpus(rows: Sequence[Row], places: Mapping[tuple[str, str], Iterable[str
             else row if row.schema == GPU_SCHEMA else _without_gpus(row, gpus_seen=True) for row in rows]
 
 
+#: Why a model row's GPU fields are empty: no GPU shares its hosts or pods (True), or no DCGM exporter (False).
+_NOT_JOINED: Mapping[bool, Mapping[str, str]] = MappingProxyType({
+    True: MappingProxyType(dict.fromkeys(JOINED_FIELDS, (
+        "not joined: no GPU of the DCGM exporter shares this row's hosts or pods (map differing host names "
+        "with [gpus.hosts] in the config file)"))),
+    False: MappingProxyType(dict.fromkeys(JOINED_FIELDS, (
+        "not joined: no NVIDIA DCGM exporter among the targets (add it to see this row's GPUs)"))),
+})
+
+
 def _without_gpus(row: Row, gpus_seen: bool = False) -> Row:
     """A model row no GPU joined: its GPU fields say why (for `e` and `aitop detect`)."""
-    why = ("not joined: no GPU of the DCGM exporter shares this row's hosts or pods (map differing host names "
-           "with [gpus.hosts] in the config file)") if gpus_seen else \
-        "not joined: no NVIDIA DCGM exporter among the targets (add it to see this row's GPUs)"
-    return replace(row, provenance=under_lines(dict.fromkeys(JOINED_FIELDS, why), row.provenance))
+    return replace(row, provenance=under_lines(_NOT_JOINED[gpus_seen], row.provenance))
 
 
 def _known(rows: Sequence[Row], name: str) -> list[float]:

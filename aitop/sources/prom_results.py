@@ -10,18 +10,20 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
+from functools import partial
 
 import requests
 
 from aitop.accumulator import INSTANCE, absent_reasons, group_of
 from aitop.catalog import FEEDBACK_NEGATIVE, FEEDBACK_POSITIVE, Schema
-from aitop.derive import INDEX, KIND_NOTES, Accumulator, finish_row
+from aitop.derive import INDEX, Accumulator, finish_row
 from aitop.explanations import default_lines, with_lines
 from aitop.gpus import join_gpus, places_of
 from aitop.model import Missing, Row
 from aitop.prommath import parse_le
 from aitop.sanitize import clean
 from aitop.sources.prom_alerts import alerts_from  # noqa: F401 - re-exported for the collector
+from aitop.sources.prom_lines import Answer, answer_of, server_lines
 from aitop.sources.promql import Query, SchemaPlan
 from aitop.transport import HTTPS_HINT, retry_after_seconds, speaks_https
 from aitop.why import with_why
@@ -207,38 +209,6 @@ def _read(acc: Accumulator, query: Query, labels: Mapping[str, str], value: floa
     acc.counted.add(query.concept)
 
 
-def _explain(query: Query) -> tuple[str, str]:
-    """(expression, " — note") of a query, for the fields it fills."""
-    note = f"{KIND_NOTES[query.kind]}; " if query.kind in KIND_NOTES else ""
-    scaled = "" if query.scale == 1 or query.kind in ("errors", "feedback") else f" × {query.scale:g}"
-    return query.expr + scaled, note
-
-
-def _explanations(parts: Mapping[str, list[tuple[str, str, int]]]) -> dict[str, str]:
-    """field -> one line: the PromQL (summed queries joined by +), what it is, and how many series answered.
-    The error ratio quotes the request expression as its denominator."""
-    lines = {}
-    for field, found in parts.items():
-        exprs = " + ".join(dict.fromkeys(expr for expr, _, _ in found))
-        lines[field] = (exprs, found[0][1], sum(count for _, _, count in found))
-    out = {field: f"{expr} — {note}{count} series answered by the server" for field, (expr, note, count) in lines.items()}
-    for field, (expr, _, _) in lines.items():  # one side of a ratio field: the bare expression, divided later
-        if field.startswith("@"):
-            out[field] = f"({expr})" if " + " in expr else expr
-    if "request_rate" in lines:
-        expr = lines["request_rate"][0]
-        out["@requests"] = f"({expr})" if " + " in expr else expr
-    if "errors" in lines:
-        expr, _, count = lines["errors"]
-        requests_expr = lines["request_rate"][0] if "request_rate" in lines else ""
-        if " + " in requests_expr:
-            requests_expr = f"({requests_expr})"
-        ratio = f"{expr} / {requests_expr}" if requests_expr else expr
-        out["error_rate"] = f"{ratio} — {count} series answered by the server"
-        del out["errors"]
-    return out
-
-
 def assemble_rows(
     plans: Iterable[SchemaPlan],
     answered: Mapping[Query, tuple[list, requests.Response | None]],
@@ -248,55 +218,51 @@ def assemble_rows(
     """Rows from the answered queries of one refresh, and the server's warnings (deduplicated)."""
     plans = list(plans)
     schemas = {plan.schema.name: plan.schema for plan in plans}
+    absent = {name: _absent(schema) for name, schema in schemas.items()}  # shared by the schema's rows, read only
     rows: dict[tuple[str, str], Accumulator] = {}
     warnings: list[str] = []
-    parts: dict[tuple[str, str], dict[str, list[tuple[str, str, int]]]] = {}
+    #: row -> the answers that explain its fields, in reading order (their lines are made when read)
+    answers: dict[tuple[str, str], list[Answer]] = {}
+    names: dict[str, str] = {}  # label value -> row name, cleaned once per refresh
     readings = [(reading, answer) for query, answer in answered.items() for reading in query.readings()]
     places: dict[tuple[str, str], set[str]] = {}
     for query, (result, _) in readings:
         if query.kind == "places":  # where rows run, for the GPU join: never a row of its own
             for series in result:
                 labels = series.get("metric", {})
-                key = (query.schema, group_of(labels, query.group_labels, labels.get(INSTANCE), group_by)[1])
+                key = (query.schema, group_of(labels, query.group_labels, labels.get(INSTANCE), group_by, names)[1])
                 places.setdefault(key, set()).update(places_of(labels, labels.get("instance")))
     readings = [(query, answer) for query, answer in readings if query.kind != "places"]
     for query, (result, response) in readings:
         warnings.extend(w for w in response_warnings(response) if w not in warnings)
         schema = schemas.get(query.schema)
-        expr, note = _explain(query)
+        own_labels = schema.group_labels if schema is not None else ()
         # The same for every series of the answer: made once per query, not once per series (1,000 rows ×
         # 15 queries is 15,000 series a refresh).
-        if query.concept in INDEX.quantile_fields:  # finish_row picks the line of the source it used
-            line = f"{expr} — {note}{len(result)} series answered by the server"
-            kind = "histogram" if query.kind == "quantile" else query.kind
-            explained = [(field, kind) for field in ((query.field,) if query.field else INDEX.concept_fields[query.concept])]
-            fields: tuple[str, ...] = ()
-        else:
-            explained = []
-            fields = ("errors",) if query.concept == "errors" else INDEX.concept_fields.get(query.concept, ())
-            if query.concept in INDEX.ratio_parts:  # a ratio's numerator or denominator: derive.py divides them
-                fields = (f"@{query.concept}",)
+        answer = answer_of(query, len(result))
+        group_labels, name, row_absent = query.group_labels, query.schema, absent.get(query.schema, {})
         for series in result:
             labels = series.get("metric", {})
-            label, group = group_of(labels, query.group_labels, labels.get(INSTANCE), group_by)
-            key = (query.schema, group)
+            label, group = group_of(labels, group_labels, labels.get(INSTANCE), group_by, names)
+            key = (name, group)
             acc = rows.get(key)
             if acc is None:
-                acc = rows[key] = Accumulator(group_label=label, absent=_absent(schema))
-            elif schema is not None and label in schema.group_labels and acc.group_label not in schema.group_labels:
+                acc = rows[key] = Accumulator(group_label=label, absent=row_absent)
+            elif label in own_labels and acc.group_label not in own_labels:
                 acc.group_label = label
             _read(acc, query, labels, float(series["value"][1]))
-            for explained_key in explained:
-                acc.kind_queries[explained_key] = line
-            for field in fields:
-                found = parts.setdefault(key, {}).setdefault(field, [])
-                if not any(e == expr for e, _, _ in found):
-                    found.append((expr, note, len(result)))
+            if answer is not None:
+                explaining = answers.get(key)
+                if explaining is None:
+                    answers[key] = [answer]
+                elif explaining[-1] is not answer:
+                    explaining.append(answer)
     exposed = {plan.schema.name: set(plan.chosen) for plan in plans}
     finished: list[Row] = []
     for (schema, group), acc in sorted(rows.items()):
         acc.exposed |= exposed.get(schema, set())
-        acc.queries.update(_explanations(parts.get((schema, group), {})))
+        if (explaining := answers.get((schema, group))) is not None:
+            acc.pending = partial(server_lines, explaining)
         row = _sampled_elsewhere(finish_row(schema, group, acc), acc)
         failed = {field: str(error) for query, error in errored.items() if query.schema == schema
                   for field in fields_of(query)}

@@ -14,7 +14,7 @@ import pages
 from aitop.catalog import builtin_schemas
 from aitop.codec import decode, encode
 from aitop.derivations import Formula
-from aitop.explanations import Explanations, default_lines, under_lines, with_lines
+from aitop.explanations import Explanations, Lazy, default_lines, under_lines, with_lines
 from aitop.fields import FIELDS
 from aitop.model import Collected, Row, Snapshot
 from aitop.sources.prom_results import QueryFailure, assemble_rows, unknown_where_failed, with_infos
@@ -147,7 +147,7 @@ def test_lazy_explanations_pickle_copy_compare_and_encode_as_a_dict() -> None:
 
 def test_added_lines_are_laid_as_dict_merges_lay_them() -> None:
     base = {"a": "1", "b": "2"}
-    lazy = Explanations(base.get, lambda: dict(base))
+    lazy = Lazy(base.get, lambda: dict(base))
     for made in (lambda m: with_lines(m, {"b": "B", "c": "C"}), lambda m: under_lines({"c": "C", "a": "A"}, m),
                  lambda m: default_lines(m, {"a": "A", "d": "D"})):
         plain, layered = made(base), made(lazy)
