@@ -18,6 +18,7 @@ from aitop.accumulator import INSTANCE, absent_reasons, group_of
 from aitop.catalog import FEEDBACK_NEGATIVE, FEEDBACK_POSITIVE, Schema
 from aitop.derive import INDEX, Accumulator, finish_row
 from aitop.explanations import default_lines, with_lines
+from aitop.gcpause import paused_gc
 from aitop.gpus import join_gpus, places_of
 from aitop.model import Missing, Row
 from aitop.prommath import parse_le
@@ -216,7 +217,16 @@ def assemble_rows(
     group_by: str | None,
 ) -> tuple[list[Row], list[str]]:
     """Rows from the answered queries of one refresh, and the server's warnings (deduplicated)."""
-    plans = list(plans)
+    with paused_gc():  # thousands of accumulators and rows, none in a cycle
+        return _assemble(list(plans), answered, errored, group_by)
+
+
+def _assemble(
+    plans: list[SchemaPlan],
+    answered: Mapping[Query, tuple[list, requests.Response | None]],
+    errored: Mapping[Query, Exception],
+    group_by: str | None,
+) -> tuple[list[Row], list[str]]:
     schemas = {plan.schema.name: plan.schema for plan in plans}
     absent = {name: _absent(schema) for name, schema in schemas.items()}  # shared by the schema's rows, read only
     rows: dict[tuple[str, str], Accumulator] = {}
