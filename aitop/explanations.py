@@ -104,20 +104,23 @@ _OVER, _UNDER, _DEFAULT = 0, 1, 2
 class _Layer(Explanations):
     """`lines` laid over (or under, or beside) other explanations, leaving them unmade."""
 
-    __slots__ = ("_base", "_how", "_lines_added")
+    __slots__ = ("_base", "_how", "_lines_added", "_when")
 
-    def __init__(self, base: Explanations, lines: Mapping[str, str], how: int) -> None:
+    def __init__(self, base: Explanations, lines: Mapping[str, str], how: int, when: str | None = None) -> None:
         super().__init__()
-        self._base, self._lines_added, self._how = base, lines, how
+        self._base, self._lines_added, self._how, self._when = base, lines, how, when
 
     def _line(self, key: str) -> str | None:
         lines = self._lines_added
         if self._how == _OVER:
-            return lines[key] if key in lines else self._base.get(key)
+            applies = key in lines and (self._when is None or self._when in self._base)
+            return lines[key] if applies else self._base.get(key)
         return self._base.get(key, lines.get(key))
 
     def _lines(self) -> dict[str, str]:
         base, lines = self._base, self._lines_added
+        if self._when is not None and self._when not in base:
+            return dict(base)
         if self._how == _OVER:
             return {**base, **lines}
         if self._how == _UNDER:
@@ -128,11 +131,13 @@ class _Layer(Explanations):
         return out
 
 
-def with_lines(provenance: Mapping[str, str], lines: Mapping[str, str]) -> Mapping[str, str]:
-    """`{**provenance, **lines}`, leaving lazy explanations unmade."""
+def with_lines(provenance: Mapping[str, str], lines: Mapping[str, str], *, when: str | None = None) \
+        -> Mapping[str, str]:
+    """`{**provenance, **lines}`, leaving lazy explanations unmade; with `when`, only if `provenance` has
+    that field's line (else `provenance` as it is)."""
     if isinstance(provenance, Explanations):
-        return _Layer(provenance, lines, _OVER)
-    return {**provenance, **lines}
+        return _Layer(provenance, lines, _OVER, when)
+    return {**provenance, **lines} if when is None or when in provenance else provenance
 
 
 def under_lines(lines: Mapping[str, str], provenance: Mapping[str, str]) -> Mapping[str, str]:

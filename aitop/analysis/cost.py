@@ -124,7 +124,5 @@ def with_daily_spend(row: Row) -> Row:
     """`row` with cost_per_day: the current hourly spend × 24 (unknown when the hourly spend is)."""
     value, reason = daily_spend(row)
     missing: Mapping[str, Missing] = row.missing if reason is None else {**row.missing, "cost_per_day": reason}
-    provenance = row.provenance
-    if "cost_per_hour" in provenance:
-        provenance = with_lines(provenance, {"cost_per_day": DAILY_PROVENANCE})
+    provenance = with_lines(row.provenance, {"cost_per_day": DAILY_PROVENANCE}, when="cost_per_hour")
     return replace(row, values={**row.values, "cost_per_day": value}, missing=missing, provenance=provenance)

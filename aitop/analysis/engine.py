@@ -322,8 +322,7 @@ class Analyzer:
         values["cost_per_day"], reason = daily_spend(row)
         if reason is not None:
             missing["cost_per_day"] = reason
-        if "cost_per_hour" in provenance:
-            provenance = with_lines(provenance, {"cost_per_day": DAILY_PROVENANCE})
+        provenance = with_lines(provenance, {"cost_per_day": DAILY_PROVENANCE}, when="cost_per_hour")
         for concept, field in DRIFT_FIELDS.items():
             buckets = row.distributions.get(concept)
             if not buckets:

@@ -149,8 +149,23 @@ def test_added_lines_are_laid_as_dict_merges_lay_them() -> None:
     base = {"a": "1", "b": "2"}
     lazy = Lazy(base.get, lambda: dict(base))
     for made in (lambda m: with_lines(m, {"b": "B", "c": "C"}), lambda m: under_lines({"c": "C", "a": "A"}, m),
-                 lambda m: default_lines(m, {"a": "A", "d": "D"})):
+                 lambda m: default_lines(m, {"a": "A", "d": "D"}), lambda m: with_lines(m, {"d": "D"}, when="b"),
+                 lambda m: with_lines(m, {"a": "A", "d": "D"}, when="z")):
         plain, layered = made(base), made(lazy)
-        assert isinstance(layered, Explanations) and layered.get("a") == plain.get("a") and "z" not in layered
+        assert isinstance(layered, Explanations) and "z" not in layered
+        assert [layered.get(key) for key in "abcdz"] == [plain.get(key) for key in "abcdz"]
         assert list(layered.items()) == list(plain.items())
     assert not lazy.made or list(lazy.items()) == list(base.items())
+    assert with_lines(base, {"d": "D"}, when="z") is base
+
+
+def test_the_analysis_reads_no_explanation(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The daily spend's line is added only beside an hourly one, without making the row's lines to ask."""
+    from aitop.analysis.engine import Analyzer
+
+    plans, answered = _many(50)
+    rows, _ = assemble_rows(plans, answered, {}, None)
+    counted = _Counted(monkeypatch)
+    analysis = Analyzer().process(rows, now=1.7e9, window_seconds=30.0)
+    assert counted.calls == 0 and not any(row.provenance.made for row in analysis.rows)
+    assert "cost_per_day" not in analysis.rows[0].provenance  # vLLM has no cost: no hourly line to project
