@@ -41,22 +41,34 @@ AGGREGATE: Mapping[str, Callable[[list[float]], float]] = {
 
 
 def group_of(labels: Mapping[str, str], group_labels: Sequence[str], target: str | None,
-             group_by: str | None = None) -> tuple[str, str]:  # fmt: skip
+             group_by: str | None = None, names: dict[str, str] | None = None) -> tuple[str, str]:  # fmt: skip
     """(label used, sanitised row name) of one series, in both modes: the `group_by` label when one was
     chosen (`instance`: the series' target; lacking it: `(none)`), else the first of the schema's model labels
     it has, else its target. Prometheus mode's PromQL names series the same way before it sums them
     (`aitop.sources.prometheus.promql.vector`) for schemas with several model labels; for a schema with one, a series
     without it is summed into the `(none)` row there (naming it by its `instance` in PromQL would hold more
-    samples at once, over a server's --query.max-samples where the plain query fits)."""
+    samples at once, over a server's --query.max-samples where the plain query fits).
+
+    `names`: label value -> row name, kept by a caller that names many series in one go (a refresh's
+    thousands of series name each row many times over)."""
     if group_by is not None:
         value = target if group_by == INSTANCE else labels.get(group_by)
-        return group_by, clean(value) if value else NONE_GROUP
+        return group_by, _name(value, names) if value else NONE_GROUP
     for label in group_labels:
         if value := labels.get(label):
-            return label, clean(value)
+            return label, _name(value, names)
     if target:
-        return INSTANCE, clean(target)
+        return INSTANCE, _name(target, names)
     return (group_labels[0] if group_labels else INSTANCE), NONE_GROUP  # (an answer that lost its instance)
+
+
+def _name(value: str, names: dict[str, str] | None) -> str:
+    if names is None:
+        return clean(value)
+    name = names.get(value)
+    if name is None:
+        name = names[value] = clean(value)
+    return name
 
 
 def absent_reasons(title: str, absent: Mapping[str, str]) -> dict[str, str]:
@@ -112,11 +124,34 @@ class Accumulator:
     #: concept -> observations/s of a histogram whose quantiles a server computed (Prometheus mode): with a
     #: NaN quantile, observations mean fewer than two buckets — only +Inf, as `buckets` shows in scrape mode
     unbounded: dict[str, float] = field(default_factory=dict)
+    #: Prometheus mode: fills `queries` and `kind_queries` from the answers behind the row, called when an
+    #: explanation is first read (`explaining`) rather than for every row of every refresh
+    pending: Callable[[Accumulator], None] | None = None
 
     @property
     def served(self) -> bool:
         """Whether a server answered this row (Prometheus mode): its PromQL is then the explanation."""
-        return bool(self.queries or self.kind_queries)
+        return bool(self.queries or self.kind_queries or self.pending is not None)
+
+    def for_explaining(self) -> Accumulator:
+        """The same row with only what explanations read (`EXPLAINED`): a finished row keeps it until they
+        are made, and the rest of the accumulator is most of its memory."""
+        slim = Accumulator.__new__(Accumulator)
+        for name in EXPLAINED:
+            setattr(slim, name, getattr(self, name))
+        return slim
+
+    def explaining(self) -> None:
+        """Make `queries` and `kind_queries` if they wait (`pending`). Two threads may both make them: the
+        same lines in the same order, so the second changes nothing; `pending` is cleared only after."""
+        pending = self.pending
+        if pending is not None:
+            pending(self)
+            self.pending = None
+
+
+#: What the formulas' `explain` and the row's explanations read of an accumulator (`for_explaining`).
+EXPLAINED = ("group_label", "provenance", "counted", "buckets", "queries", "kind_queries", "absent", "pending")
 
 
 @dataclass(slots=True)
@@ -141,7 +176,7 @@ class Draft:
 
     def put(self, name: str, value: float | None, concept: str) -> None:
         """Set a field; None or NaN is unknown, for the reason `concept`'s data gives."""
-        if value is None or math.isnan(value):
+        if value is None or value != value:  # (NaN: the cheapest test of a call made for every field of every row)
             self.values[name] = None
             self.missing[name] = self.unknown(concept)
         else:

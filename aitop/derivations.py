@@ -104,8 +104,8 @@ class Quantile(Formula):
         draft.put(name, value, concept)
         if kind is not None:
             draft.used[name] = kind
-        observed = unbounded(draft.acc, concept, draft.histograms.get(concept))
-        if kind == "histogram" and draft.values[name] is None and observed > 0:
+        if kind == "histogram" and draft.values[name] is None \
+                and (observed := unbounded(draft.acc, concept, draft.histograms.get(concept))) > 0:
             # An OTel histogram exported without explicit bounds: observations, but no distribution.
             draft.missing[name] = Missing.NO_BUCKETS
             draft.notes[name] = (f"the histogram has only a +Inf bucket: {observed:g} observations/s "

@@ -20,6 +20,7 @@ from aitop.accumulator import (
     Provenance,
 )
 from aitop.derivations import Goodput, Quantile, Rate, Ratio
+from aitop.explanations import Explanations
 from aitop.fields import FIELDS, Field
 from aitop.missing import Missing
 from aitop.model import Row
@@ -76,41 +77,86 @@ QUANTILE_FIELDS = INDEX.quantile_fields
 
 
 def finish_row(schema: str, group: str, acc: Accumulator) -> Row:
-    """The `Row` of one accumulated group: contract fields, missing reasons, provenance."""
+    """The `Row` of one accumulated group: contract fields, missing reasons, and its explanations, which are
+    made only when read (`aitop.explanations`)."""
     draft = Draft(acc)
-    fields = INDEX.fields
-    for spec in fields:
+    for spec in INDEX.fields:
         spec.derive.fill(spec.name, draft)
-    values, missing, notes = draft.values, draft.missing, draft.notes
-
-    provenance: dict[str, str] = {}
-    if acc.served:  # a server answered: its PromQL, for the source each field used
-        provenance.update((name, line) for name, line in acc.queries.items() if not name.startswith("@"))
-        provenance.update({name: acc.kind_queries[(name, kind)] for name, kind in draft.used.items()
-                           if (name, kind) in acc.kind_queries})
-    for spec in fields:
-        if spec.name not in provenance and (line := spec.derive.explain(spec.name, draft)) is not None:
-            provenance[spec.name] = line
-    for concept, why in acc.absent.items():
-        for name in INDEX.concept_fields.get(concept, ()):
-            if values.get(name) is None:
-                notes.setdefault(name, f"not exposed: {why}")
-    for name, note in notes.items():
-        if missing.get(name) is Missing.NO_BUCKETS and name in provenance:  # the query, then why it gave nothing
-            provenance[name] += f" — {note}"
-        provenance.setdefault(name, note)
     return Row(
         schema=schema,
         group=group,
         group_label=acc.group_label,
-        values=values,
-        missing=missing,
+        values=draft.values,
+        missing=draft.missing,
         errors_by_type=dict(sorted(acc.error_types.items(), key=lambda item: -item[1])),
         # Scrape mode: the row repeats its last good window only when no target behind it is up; with some
         # up it is live, and `replicas` says how many are missing.
         stale=acc.stale or bool(acc.replicas) and not acc.replicas_up,
-        provenance=provenance,
+        # What the explanations read, without the rest of the accumulator: a row may keep it a while.
+        provenance=_Explanations(Draft(acc.for_explaining(), draft.values, draft.missing, draft.notes, draft.lines,
+                                       draft.used, draft.histograms)),
         distributions={concept: tuple(sorted(b.items())) for concept, b in acc.buckets.items() if b},
         data_since=acc.data_since,
         replicas=(len(acc.replicas_up), len(acc.replicas)) if len(acc.replicas) > 1 else None,
     )
+
+
+class _Explanations(Explanations):
+    """A finished row's explanations from its draft: all of them (`_lines`), or one field's (`_line`), the
+    same text either way. The draft is no longer changed once its row is built."""
+
+    __slots__ = ("draft",)
+
+    def __init__(self, draft: Draft) -> None:
+        super().__init__()
+        self.draft = draft
+
+    def _lines(self) -> dict[str, str]:
+        """field -> explanation: a server's PromQL (Prometheus mode), else each formula's own, then why a
+        field is empty where more can be said."""
+        draft = self.draft
+        acc, values, missing = draft.acc, draft.values, draft.missing
+        acc.explaining()
+        provenance: dict[str, str] = {}
+        if acc.served:  # a server answered: its PromQL, for the source each field used
+            provenance.update((name, line) for name, line in acc.queries.items() if not name.startswith("@"))
+            provenance.update({name: acc.kind_queries[(name, kind)] for name, kind in draft.used.items()
+                               if (name, kind) in acc.kind_queries})
+        for spec in INDEX.fields:
+            if spec.name not in provenance and (line := spec.derive.explain(spec.name, draft)) is not None:
+                provenance[spec.name] = line
+        notes = dict(draft.notes)
+        for concept, why in acc.absent.items():
+            for name in INDEX.concept_fields.get(concept, ()):
+                if values.get(name) is None:
+                    notes.setdefault(name, f"not exposed: {why}")
+        for name, note in notes.items():
+            if missing.get(name) is Missing.NO_BUCKETS and name in provenance:  # the query, then why it gave nothing
+                provenance[name] += f" — {note}"
+            provenance.setdefault(name, note)
+        return provenance
+
+    def _line(self, name: str) -> str | None:
+        """The explanation of one field, as `_lines()` gives it (None: it has none)."""
+        draft = self.draft
+        acc = draft.acc
+        if name.startswith("@"):  # one side of a ratio: never a line of its own
+            return None
+        line: str | None = None
+        acc.explaining()
+        if acc.served:
+            kind = draft.used.get(name)
+            line = acc.kind_queries.get((name, kind)) if kind is not None else None
+            if line is None:
+                line = acc.queries.get(name)
+        if line is None and (spec := INDEX.by_name.get(name)) is not None:
+            line = spec.derive.explain(name, draft)
+        note = draft.notes.get(name)
+        if note is None and draft.values.get(name) is None:
+            note = next((f"not exposed: {why}" for concept, why in acc.absent.items()
+                         if name in INDEX.concept_fields.get(concept, ())), None)
+        if note is None:
+            return line
+        if line is None:
+            return note
+        return f"{line} — {note}" if draft.missing.get(name) is Missing.NO_BUCKETS else line

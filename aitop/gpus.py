@@ -18,7 +18,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
+from types import MappingProxyType
 
+from aitop.explanations import under_lines, with_lines
 from aitop.model import Missing, Row
 
 GPU_SCHEMA = "dcgm"
@@ -101,12 +103,19 @@ def join_gpus(rows: Sequence[Row], places: Mapping[tuple[str, str], Iterable[str
             else row if row.schema in GPU_SCHEMAS else _without_gpus(row, gpus_seen=True) for row in rows]
 
 
+#: Why a model row's GPU fields are empty: no GPU shares its hosts or pods (True), or no DCGM exporter (False).
+_NOT_JOINED: Mapping[bool, Mapping[str, str]] = MappingProxyType({
+    True: MappingProxyType(dict.fromkeys(JOINED_FIELDS, (
+        "not joined: no GPU of the DCGM exporter shares this row's hosts or pods (map differing host names "
+        "with [gpus.hosts] in the config file)"))),
+    False: MappingProxyType(dict.fromkeys(JOINED_FIELDS, (
+        "not joined: no NVIDIA DCGM exporter among the targets (add it to see this row's GPUs)"))),
+})
+
+
 def _without_gpus(row: Row, gpus_seen: bool = False) -> Row:
     """A model row no GPU joined: its GPU fields say why (for `e` and `aitop detect`)."""
-    why = ("not joined: no GPU of the DCGM exporter shares this row's hosts or pods (map differing host names "
-           "with [gpus.hosts] in the config file)") if gpus_seen else \
-        "not joined: no NVIDIA DCGM exporter among the targets (add it to see this row's GPUs)"
-    return replace(row, provenance={**{name: why for name in JOINED_FIELDS}, **row.provenance})
+    return replace(row, provenance=under_lines(_NOT_JOINED[gpus_seen], row.provenance))
 
 
 def _known(rows: Sequence[Row], name: str) -> list[float]:
@@ -114,7 +123,7 @@ def _known(rows: Sequence[Row], name: str) -> list[float]:
 
 
 def _with_gpus(row: Row, gpus: Sequence[Row], how: str) -> Row:
-    values, missing, provenance = dict(row.values), dict(row.missing), dict(row.provenance)
+    values, missing, provenance = dict(row.values), dict(row.missing), {}
     combined = {
         "gpu_count": float(len(gpus)),
         "gpu_utilization": (sum(u) / len(u)) if (u := _known(gpus, "gpu_utilization")) else None,
@@ -135,4 +144,5 @@ def _with_gpus(row: Row, gpus: Sequence[Row], how: str) -> Row:
             source = "the server's own GPU gauges" if how == "server" else "NVIDIA DCGM exporter"
             provenance[name] = f"{rule[name]} of {len(gpus)} GPU{'s' if len(gpus) != 1 else ''} on the same {how} " \
                                f"({source}): {listed}"
-    return replace(row, values=values, missing=missing, provenance=provenance, gpus=tuple(gpu.group for gpu in gpus))
+    return replace(row, values=values, missing=missing, provenance=with_lines(row.provenance, provenance),
+                   gpus=tuple(gpu.group for gpu in gpus))

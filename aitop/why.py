@@ -15,6 +15,7 @@ from pathlib import Path
 
 from aitop.fields import FIELD_BY_NAME
 from aitop.format import format_value
+from aitop.explanations import with_lines
 from aitop.model import Row
 
 #: The provenance key holding a row's why line and its evidence.
@@ -76,7 +77,8 @@ def with_why(rows: Iterable[Row], rules: Sequence[WhyRule] = RULES) -> list[Row]
             out.append(row)
             continue
         rule, evidence = found
-        out.append(replace(row, provenance={**row.provenance, WHY: f"{rule.why} — evidence: {'; '.join(evidence)}"}))
+        line = f"{rule.why} — evidence: {'; '.join(evidence)}"
+        out.append(replace(row, provenance=with_lines(row.provenance, {WHY: line})))
     return out
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from typing import TypeGuard
 
 from aitop.analysis.settings import ConfigError, number, table
+from aitop.explanations import with_lines
 from aitop.model import Missing, Row
 
 HOURS_PER_DAY = 24.0
@@ -78,7 +79,6 @@ def priced(row: Row, prices: PriceTable) -> Row:
     pattern, price = found
     values = dict(row.values)
     missing = dict(row.missing)
-    provenance = dict(row.provenance)
     tokens_in, tokens_out = row.value("input_tokens_rate"), row.value("output_tokens_rate")
     parts = []
     for rate, per_million, name in ((tokens_in, price.input, "input_tokens_rate"),
@@ -104,8 +104,8 @@ def priced(row: Row, prices: PriceTable) -> Row:
         missing["cost_per_request"] = reason or Missing.NO_METRIC
     source = f"price table entry {pattern!r}: ${price.input:g} / ${price.output:g} per 1M input / output tokens"
     formula = f"(input tok/s × {price.input:g} + output tok/s × {price.output:g}) / 1e6 × 3600"
-    provenance["cost_per_hour"] = f"{formula} — {source}"
-    provenance["cost_per_request"] = f"cost per second / request rate — {source}"
+    provenance = with_lines(row.provenance, {"cost_per_hour": f"{formula} — {source}",
+                                             "cost_per_request": f"cost per second / request rate — {source}"})
     return replace(row, values=values, missing=missing, provenance=provenance)
 
 
@@ -124,7 +124,5 @@ def with_daily_spend(row: Row) -> Row:
     """`row` with cost_per_day: the current hourly spend × 24 (unknown when the hourly spend is)."""
     value, reason = daily_spend(row)
     missing: Mapping[str, Missing] = row.missing if reason is None else {**row.missing, "cost_per_day": reason}
-    provenance = row.provenance
-    if "cost_per_hour" in provenance:
-        provenance = {**provenance, "cost_per_day": DAILY_PROVENANCE}
+    provenance = with_lines(row.provenance, {"cost_per_day": DAILY_PROVENANCE}, when="cost_per_hour")
     return replace(row, values={**row.values, "cost_per_day": value}, missing=missing, provenance=provenance)

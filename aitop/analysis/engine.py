@@ -39,6 +39,7 @@ from aitop.analysis.usage import PeakTracker, per_request, with_fields
 from aitop.analysis.messages import context, duration_text, message, resolution
 from aitop.analysis.rules import UNKNOWN, RowFilter, Rule, Verdict, evaluate, instant_severity, severity_of
 from aitop.derive import QUANTILE_FIELDS
+from aitop.explanations import with_lines
 from aitop.model import DRIFT_FIELDS, Alert, Missing, Row, Severity
 
 #: Why a drift is unknown where its quantiles are known: only a scrape sees the bucket distribution.
@@ -338,8 +339,7 @@ class Analyzer:
         values["cost_per_day"], reason = daily_spend(row)
         if reason is not None:
             missing["cost_per_day"] = reason
-        if "cost_per_hour" in provenance:
-            provenance = {**provenance, "cost_per_day": DAILY_PROVENANCE}
+        provenance = with_lines(provenance, {"cost_per_day": DAILY_PROVENANCE}, when="cost_per_hour")
         for concept, field in DRIFT_FIELDS.items():
             buckets = row.distributions.get(concept)
             if not buckets:
@@ -347,7 +347,7 @@ class Analyzer:
                 missing[field] = Missing.NO_METRIC
                 if any(row.values.get(name) is not None for name, _ in QUANTILE_FIELDS.get(concept, ())):
                     # Quantiles without buckets: the server computed them (Prometheus mode); say so in `e`.
-                    provenance = {**provenance, field: NO_BUCKETS}
+                    provenance = with_lines(provenance, {field: NO_BUCKETS})
                 continue
             distance, _ = self.drift.measure(row.key, concept, buckets, window_seconds, now, learn=not row.stale)
             values[field] = distance

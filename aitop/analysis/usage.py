@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import TypeGuard
 
+from aitop.explanations import with_lines
 from aitop.model import Missing, Row
 
 #: Row fields this module adds, in the order they are declared in `aitop.model`.
@@ -96,5 +97,5 @@ class PeakTracker:
 
 def with_fields(row: Row, values: Mapping[str, float | None], missing: Mapping[str, Missing]) -> Row:
     """`row` with `values` added (and why the unknown ones are unknown)."""
-    provenance = {**row.provenance, **{name: PROVENANCE[name] for name in values if name in PROVENANCE}}
+    provenance = with_lines(row.provenance, {name: PROVENANCE[name] for name in values if name in PROVENANCE})
     return replace(row, values={**row.values, **values}, missing={**row.missing, **missing}, provenance=provenance)

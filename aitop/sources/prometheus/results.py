@@ -11,17 +11,21 @@ import json
 import weakref
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
+from functools import partial
 
 import requests
 
 from aitop.accumulator import INSTANCE, absent_reasons, group_of
 from aitop.catalog import FEEDBACK_NEGATIVE, FEEDBACK_POSITIVE, Schema
-from aitop.derive import INDEX, KIND_NOTES, Accumulator, finish_row
+from aitop.derive import INDEX, Accumulator, finish_row
+from aitop.explanations import default_lines, with_lines
+from aitop.gcpause import paused_gc
 from aitop.gpus import join_gpus, places_of
 from aitop.model import Missing, Row
 from aitop.prommath import parse_le
 from aitop.sanitize import clean
 from aitop.sources.prometheus.alerts import alerts_from  # noqa: F401 - re-exported for the collector
+from aitop.sources.prometheus.lines import Answer, answer_of, server_lines
 from aitop.sources.prometheus.promql import Query, SchemaPlan
 from aitop.transport import HTTPS_HINT, retry_after_seconds, speaks_https
 from aitop.why import with_why
@@ -217,39 +221,6 @@ def _read(acc: Accumulator, query: Query, labels: Mapping[str, str], value: floa
     acc.counted.add(query.concept)
 
 
-def _explain(query: Query) -> tuple[str, str]:
-    """(expression, " — note") of a query, for the fields it fills."""
-    note = f"{KIND_NOTES[query.kind]}; " if query.kind in KIND_NOTES else ""
-    scaled = "" if query.scale == 1 or query.kind in ("errors", "feedback") else f" × {query.scale:g}"
-    return query.expr + scaled, note
-
-
-def _explanations(parts: Mapping[str, list[tuple[str, str, int]]]) -> dict[str, str]:
-    """field -> one line: the PromQL (summed queries joined by +), what it is, and how many series answered.
-    The error ratio quotes the request expression as its denominator."""
-    lines = {}
-    for field, found in parts.items():
-        exprs = " + ".join(dict.fromkeys(expr for expr, _, _ in found))
-        lines[field] = (exprs, found[0][1], sum(count for _, _, count in found))
-    out = {field: f"{expr} — {note}{count} series answered by the server"
-           for field, (expr, note, count) in lines.items()}
-    for field, (expr, _, _) in lines.items():  # one side of a ratio field: the bare expression, divided later
-        if field.startswith("@"):
-            out[field] = f"({expr})" if " + " in expr else expr
-    if "request_rate" in lines:
-        expr = lines["request_rate"][0]
-        out["@requests"] = f"({expr})" if " + " in expr else expr
-    if "errors" in lines:
-        expr, _, count = lines["errors"]
-        requests_expr = lines["request_rate"][0] if "request_rate" in lines else ""
-        if " + " in requests_expr:
-            requests_expr = f"({requests_expr})"
-        ratio = f"{expr} / {requests_expr}" if requests_expr else expr
-        out["error_rate"] = f"{ratio} — {count} series answered by the server"
-        del out["errors"]
-    return out
-
-
 def assemble_rows(
     plans: Iterable[SchemaPlan],
     answered: Mapping[Query, tuple[list, requests.Response | None]],
@@ -257,70 +228,74 @@ def assemble_rows(
     group_by: str | None,
 ) -> tuple[list[Row], list[str]]:
     """Rows from the answered queries of one refresh, and the server's warnings (deduplicated)."""
-    plans = list(plans)
+    with paused_gc():  # thousands of accumulators and rows, none in a cycle
+        return _assemble(list(plans), answered, errored, group_by)
+
+
+def _assemble(
+    plans: list[SchemaPlan],
+    answered: Mapping[Query, tuple[list, requests.Response | None]],
+    errored: Mapping[Query, Exception],
+    group_by: str | None,
+) -> tuple[list[Row], list[str]]:
     schemas = {plan.schema.name: plan.schema for plan in plans}
+    absent = {name: _absent(schema) for name, schema in schemas.items()}  # shared by the schema's rows, read only
     rows: dict[tuple[str, str], Accumulator] = {}
     warnings: list[str] = []
-    parts: dict[tuple[str, str], dict[str, list[tuple[str, str, int]]]] = {}
+    #: row -> the answers that explain its fields, in reading order (their lines are made when read)
+    answers: dict[tuple[str, str], list[Answer]] = {}
+    names: dict[str, str] = {}  # label value -> row name, cleaned once per refresh
     readings = [(reading, answer) for query, answer in answered.items() for reading in query.readings()]
     places: dict[tuple[str, str], set[str]] = {}
     for query, (result, _) in readings:
         if query.kind == "places":  # where rows run, for the GPU join: never a row of its own
             for series in result:
                 labels = series.get("metric", {})
-                key = (query.schema, group_of(labels, query.group_labels, labels.get(INSTANCE), group_by)[1])
+                key = (query.schema, group_of(labels, query.group_labels, labels.get(INSTANCE), group_by, names)[1])
                 places.setdefault(key, set()).update(places_of(labels, labels.get("instance")))
     readings = [(query, answer) for query, answer in readings if query.kind != "places"]
     for query, (result, response) in readings:
         warnings.extend(w for w in response_warnings(response) if w not in warnings)
         schema = schemas.get(query.schema)
-        expr, note = _explain(query)
+        own_labels = schema.group_labels if schema is not None else ()
         # The same for every series of the answer: made once per query, not once per series (1,000 rows ×
         # 15 queries is 15,000 series a refresh).
-        if query.concept in INDEX.quantile_fields:  # finish_row picks the line of the source it used
-            line = f"{expr} — {note}{len(result)} series answered by the server"
-            kind = "histogram" if query.kind == "quantile" else query.kind
-            explained = [(field, kind)
-                         for field in ((query.field,) if query.field else INDEX.concept_fields[query.concept])]
-            fields: tuple[str, ...] = ()
-        else:
-            explained = []
-            fields = ("errors",) if query.concept == "errors" else INDEX.concept_fields.get(query.concept, ())
-            if query.concept in INDEX.ratio_parts:  # a ratio's numerator or denominator: derive.py divides them
-                fields = (f"@{query.concept}",)
+        answer = answer_of(query, len(result))
+        group_labels, name, row_absent = query.group_labels, query.schema, absent.get(query.schema, {})
         for series in result:
             labels = series.get("metric", {})
-            label, group = group_of(labels, query.group_labels, labels.get(INSTANCE), group_by)
-            key = (query.schema, group)
+            label, group = group_of(labels, group_labels, labels.get(INSTANCE), group_by, names)
+            key = (name, group)
             acc = rows.get(key)
             if acc is None:
-                acc = rows[key] = Accumulator(group_label=label, absent=_absent(schema))
-            elif schema is not None and label in schema.group_labels and acc.group_label not in schema.group_labels:
+                acc = rows[key] = Accumulator(group_label=label, absent=row_absent)
+            elif label in own_labels and acc.group_label not in own_labels:
                 acc.group_label = label
             _read(acc, query, labels, float(series["value"][1]))
-            for explained_key in explained:
-                acc.kind_queries[explained_key] = line
-            for field in fields:
-                found = parts.setdefault(key, {}).setdefault(field, [])
-                if not any(e == expr for e, _, _ in found):
-                    found.append((expr, note, len(result)))
+            if answer is not None:
+                explaining = answers.get(key)
+                if explaining is None:
+                    answers[key] = [answer]
+                elif explaining[-1] is not answer:
+                    explaining.append(answer)
     exposed = {plan.schema.name: set(plan.chosen) for plan in plans}
     finished: list[Row] = []
     for (schema_name, group), acc in sorted(rows.items()):
         acc.exposed |= exposed.get(schema_name, set())
-        acc.queries.update(_explanations(parts.get((schema_name, group), {})))
+        if (explaining := answers.get((schema_name, group))) is not None:
+            acc.pending = partial(server_lines, explaining)
         row = _sampled_elsewhere(finish_row(schema_name, group, acc), acc)
         failed = {field: str(error) for query, error in errored.items() if query.schema == schema_name
                   for field in fields_of(query)}
         failed_kinds = {field: error for query, error in errored.items() if query.schema == schema_name
                         for field in fields_of(query)}
         if failed:
-            missing, provenance = dict(row.missing), dict(row.provenance)
+            missing, lines = dict(row.missing), {}
             for field, error in failed.items():
                 if row.value(field) is None:  # (a field with a value is handled by _unknown_where_failed)
                     missing[field] = failure_reason(failed_kinds[field])
-                    provenance[field] = f"query error: {error}"
-            row = replace(row, missing=missing, provenance=provenance)
+                    lines[field] = f"query error: {error}"
+            row = replace(row, missing=missing, provenance=with_lines(row.provenance, lines))
         finished.append(row)
     finished = with_why(join_gpus(finished, places))
     for failure in {str(error) for error in errored.values()}:
@@ -341,12 +316,15 @@ def _sampled_elsewhere(row: Row, acc: Accumulator) -> Row:
            if row.missing.get(name) is Missing.NO_METRIC and concept in acc.exposed and concept not in acc.present]
     if not fix:
         return row
-    missing, provenance = dict(row.missing), dict(row.provenance)
+    missing = dict(row.missing)
     for name in fix:
         missing[name] = Missing.NOT_ENOUGH_SAMPLES
-        provenance.setdefault(name, "the server holds the metric, but no series of this row has two samples in the "
-                                    "window (a window under two scrape intervals, or new series)")
+    provenance = default_lines(row.provenance, dict.fromkeys(fix, _SAMPLED_ELSEWHERE))
     return replace(row, missing=missing, provenance=provenance)
+
+
+_SAMPLED_ELSEWHERE = ("the server holds the metric, but no series of this row has two samples in the window (a "
+                      "window under two scrape intervals, or new series)")
 
 
 def _absent(schema: Schema | None) -> dict[str, str]:
@@ -367,13 +345,14 @@ def unknown_where_failed(rows: list[Row], errored: Mapping[Query, Exception]) ->
         fields = failed.get(row.schema, {})
         known = [field for field in fields if row.values.get(field) is not None]
         if known:
-            values, missing, provenance = dict(row.values), dict(row.missing), dict(row.provenance)
+            values, missing, lines = dict(row.values), dict(row.missing), {}
             for field in known:
                 values[field] = None
                 missing[field] = failure_reason(fields[field])
-                provenance[field] = f"query error: {fields[field]}"
+                lines[field] = f"query error: {fields[field]}"
             errors_by_type = {} if "error_rate" in known else row.errors_by_type
-            row = replace(row, values=values, missing=missing, provenance=provenance, errors_by_type=errors_by_type)
+            row = replace(row, values=values, missing=missing, provenance=with_lines(row.provenance, lines),
+                          errors_by_type=errors_by_type)
         out.append(row)
     return out
 
@@ -393,10 +372,9 @@ def with_infos(rows: list[Row], answered: Mapping[Query, tuple[list, requests.Re
         fields = notes.get(row.schema, {})
         marked = {f: lines for f, lines in fields.items() if row.value(f) is not None}
         if marked:
-            provenance = dict(row.provenance)
-            for field, lines in marked.items():
-                provenance[field] = " — ".join([provenance.get(field, ""), *dict.fromkeys(lines)]).lstrip(" —")
-            row = replace(row, provenance=provenance)
+            noted = {field: " — ".join([row.provenance.get(field, ""), *dict.fromkeys(lines)]).lstrip(" —")
+                     for field, lines in marked.items()}
+            row = replace(row, provenance=with_lines(row.provenance, noted))
         out.append(row)
     return out
 

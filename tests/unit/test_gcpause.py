@@ -1,0 +1,64 @@
+"""The garbage collector is paused while a refresh reads a large answer, and comes back as it was."""
+
+from __future__ import annotations
+
+import gc
+import threading
+
+import pytest
+
+from aitop.gcpause import paused_gc
+from aitop.sources.prometheus import results as prom_results
+
+
+@pytest.fixture
+def collector_on():
+    was = gc.isenabled()
+    gc.enable()
+    yield
+    if not was:
+        gc.disable()
+
+
+def test_paused_inside_back_on_after_even_nested_and_across_threads(collector_on) -> None:
+    inside, leave = threading.Event(), threading.Event()
+
+    def other() -> None:
+        with paused_gc():
+            inside.set()
+            leave.wait(10)
+
+    thread = threading.Thread(target=other)
+    thread.start()
+    assert inside.wait(10)
+    with paused_gc():
+        with paused_gc():
+            assert not gc.isenabled()
+        assert not gc.isenabled()
+    assert not gc.isenabled()  # the other thread is still reading
+    leave.set()
+    thread.join(10)
+    assert gc.isenabled()
+
+
+def test_a_collector_switched_off_stays_off(collector_on) -> None:
+    gc.disable()
+    with paused_gc():
+        pass
+    assert not gc.isenabled()
+
+
+def test_row_assembly_runs_with_the_collector_paused(collector_on, monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[bool] = []
+    finish = prom_results.finish_row
+
+    def watched(*args):
+        seen.append(gc.isenabled())
+        return finish(*args)
+
+    monkeypatch.setattr(prom_results, "finish_row", watched)
+    from test_explanations import _many
+
+    plans, answered = _many(3)
+    rows, _ = prom_results.assemble_rows(plans, answered, {}, None)
+    assert len(rows) == 3 and seen == [False] * 3 and gc.isenabled()
