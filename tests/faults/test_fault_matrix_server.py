@@ -11,12 +11,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
+import threading
 import time
+from dataclasses import dataclass, field
 
 import pytest
 from kit import monitor, prometheus, resources, scrape, screen_text, settle, values
 from rich.style import Style
 from server import (
+    Action,
     Exporter,
     Hang,
     PrometheusAPI,
@@ -259,59 +262,87 @@ async def test_f02_the_screen_says_starting_up_and_dims_the_old_values_with_thei
 
 #: How late the slow query answers. A poll that waited for it cannot return sooner: durations are judged
 #: against this, the fault's own length, never against a guess of how fast this machine is.
-SLOW_ANSWER = 0.8
+@dataclass
+class Held(Action):
+    """`answer`, held back until the test opens `gate` (or the server stops): a query slower than any poll
+    for exactly as long as the test needs, whatever the machine's load ("40 s", scaled to a condition)."""
+
+    answer: Reply
+    gate: threading.Event = field(default_factory=threading.Event)
+    name: str = "held"
+
+    def serve(self, server, conn, request):
+        while not self.gate.wait(0.01):
+            if server.stopped.is_set():
+                return
+        self.answer.serve(server, conn, request)
 
 
 async def test_f03_slow_query_single_flight(serve):
     api = PrometheusAPI()
+    # Every latency p95 request (alone or in the first poll's batch) waits for the gate of its time.
+    gate = threading.Event()
 
     def slow_p95(request):
-        if query_kind(request) == "latency_p95":
-            answer = api.answer(request)
-            answer.delay = SLOW_ANSWER  # "40 s", scaled down
-            return answer
-        return None
+        return Held(api.answer(request), gate) if query_kind(request) == "latency_p95" else None
+
+    def is_p95(r: Request) -> bool:
+        return query_kind(r) == "latency_p95"
+
+    def sent(kind: str) -> int:
+        return server.count(lambda r: query_kind(r) == kind)
 
     api.fault(slow_p95)
     server = serve(api)
     collector = prometheus(server, timeout=5.0)
     collector.poll_budget = 0.1  # the TUI sets its interval here
-    snapshots, durations = [], []
-    answered_at = None  # the poll that first showed the slow query's answer
-    # A poll every 0.2 s ("5 s") until the slow answer arrived (~0.8 s) and two polls after it; a loaded
-    # machine stretches the count, never the checks below.
-    while len(snapshots) < 40 and (answered_at is None or len(snapshots) < answered_at + 3):
-        started = time.monotonic()
-        snapshots.append(await collector.collect())
-        durations.append(time.monotonic() - started)
-        if answered_at is None and snapshots[-1].rows[0].value("latency_p95") is not None:
-            answered_at = len(snapshots) - 1
-        await asyncio.sleep(max(0.0, 0.2 - durations[-1]))
-    server.stop()  # ends the slow answer still in progress
+    snapshots = []
+
+    async def poll_until(done) -> None:
+        # A poll every 0.2 s ("5 s") until `done`; a loaded machine stretches the count, never the checks.
+        for _ in range(300):
+            started = time.monotonic()
+            snapshots.append(await collector.collect())
+            if done():
+                return
+            await asyncio.sleep(max(0.0, 0.2 - (time.monotonic() - started)))
+        raise AssertionError(f"not done after {len(snapshots)} polls: {snapshots[-1].warnings}")
+
+    # 1. The first p95 request held: polls go on until three showed rows and the other panels answered three
+    # times meanwhile (a batch that waited for the slow query would have answered none).
+    await poll_until(lambda: sum(bool(s.rows) for s in snapshots) >= 3 and sent("requests") >= 4)
+    while_held = list(snapshots)
+    assert server.count(is_p95) == 1  # single flight: never sent again while in flight
+    # 2. Answered: polls until one shows it; 3. the second request held: two more polls show its last answer.
+    gate.set()
+    gate = threading.Event()  # for the next request
+    await poll_until(lambda: snapshots[-1].rows and snapshots[-1].rows[0].value("latency_p95") is not None)
+    answered_at = len(snapshots) - 1
+    await poll_until(lambda: len(snapshots) >= answered_at + 3)
+    server.stop()  # ends the held request still in progress
     await collector.aclose()
 
     polls = len(snapshots)
-    assert answered_at is not None and answered_at >= 2  # "40 s" of waiting took several polls
-    def is_p95(r: Request) -> bool:
-        return query_kind(r) == "latency_p95"
-
     assert server.max_concurrent(is_p95) == 1  # never two requests for that query at once
-    assert 2 <= server.count(is_p95) <= 3 < polls  # the first, one more after it answered (maybe a third)
+    assert server.count(is_p95) == 2 < polls  # the first, then one more after it answered
     # The other panels: sent every poll, except where single flight held one back because its previous
-    # request was still in flight (a loaded machine can stretch a fast answer past a 0.2 s poll) — at most
-    # twice; a batch that waited for the slow query would send them as rarely as the slow one.
-    assert polls - 2 <= server.count(lambda r: query_kind(r) == "requests") <= polls
-    # No poll waited for the slow query: one that did would take SLOW_ANSWER at least, and every poll while
-    # it was in flight (two or more) would. Each returned at its 0.1 s budget plus the time to build the
-    # rows; the worst poll is left out, as one scheduling hiccup of a loaded machine is not a wait.
-    assert sorted(durations)[-2] < SLOW_ANSWER, durations
-    slow = [s for s in snapshots if any(w.startswith("slow query: llm latency p95") for w in s.warnings)]
-    assert len(slow) >= 3
-    for snapshot in snapshots:
+    # request was still in flight (a loaded machine can stretch a fast answer past a 0.2 s poll).
+    assert sent("requests") <= polls
+    # No poll waited for the slow query: every poll while it was held returned, with it still running (a
+    # poll that waited would have returned only when the request was abandoned, 7.5 s later, as an error).
+    for snapshot in while_held:
+        assert any(w.startswith("slow query: llm latency p95") and "still running" in w for w in snapshot.warnings)
+    # After the answer, the second request is held: those polls too say so, and show the last answer.
+    assert all(any(w.startswith("slow query: llm latency p95") for w in s.warnings) for s in snapshots[answered_at + 1:])
+    # Rows are missing only before the other panels' first answer (a loaded machine can make it miss the
+    # first 0.1 s budget); from then on every poll shows them.
+    first_rows = next(i for i, s in enumerate(snapshots) if s.rows)
+    for snapshot in snapshots[first_rows:]:
         assert values(snapshot, "request_rate") == {"alpha": 10.0, "beta": 4.0}
     # Until its first answer the slow field says why it is empty; afterwards its last answer is shown.
-    first = snapshots[0].rows[0]
-    assert first.value("latency_p95") is None and first.missing_reason("latency_p95") is Missing.QUERY_ERROR
+    for snapshot in snapshots[first_rows:answered_at]:
+        row = snapshot.rows[0]
+        assert row.value("latency_p95") is None and row.missing_reason("latency_p95") is Missing.QUERY_ERROR
     assert all(s.rows[0].value("latency_p95") == 0.25 for s in snapshots[answered_at:])
 
 

@@ -25,7 +25,6 @@ MODELS = {"gpt-4o", "claude-3.5-sonnet"}  # the exporter's llm_* models
 BAD = 'sum by (model) (rate(llm_requests_total{model=~"gpt.*"}[30s]'  # a parse error: HTTP 400
 SLOW_MARK = "aitop_test_slow_total"
 SLOW = f"sum by (model) (rate({SLOW_MARK}[30s]))"  # valid and empty; the proxy holds it back
-SLOW_S = 4.0
 
 
 def _plans(collector):
@@ -117,13 +116,15 @@ async def test_a_bad_sub_query_falls_back_then_leaves_the_batch(prometheus, monk
 
 
 class _Proxy(ThreadingHTTPServer):
-    """Forwards to `upstream`, holding back for SLOW_S any request that mentions SLOW_MARK."""
+    """Forwards to `upstream`, holding back any request that mentions SLOW_MARK until `release` is set: slower
+    than any poll budget for as long as the test needs, whatever the machine's load."""
 
     daemon_threads = True
 
     def __init__(self, upstream: str) -> None:
         self.upstream = urlsplit(upstream).netloc
         self.seen: list[bytes] = []
+        self.release = threading.Event()
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
@@ -132,7 +133,7 @@ class _Proxy(ThreadingHTTPServer):
                 body = handler.rfile.read(int(handler.headers.get("Content-Length") or 0))
                 self.seen.append(handler.path.encode() + body)
                 if SLOW_MARK.encode() in handler.path.encode() + body:
-                    time.sleep(SLOW_S)
+                    self.release.wait(60)
                 conn = http.client.HTTPConnection(self.upstream, timeout=30)
                 headers = {k: v for k, v in handler.headers.items() if k.lower() not in ("host", "connection")}
                 conn.request(handler.command, handler.path, body=body or None, headers=headers)
@@ -155,21 +156,40 @@ class _Proxy(ThreadingHTTPServer):
         super().__init__(("127.0.0.1", 0), Handler)
 
 
+@pytest.mark.timeout(180)  # two polls wait out their budget, which a loaded machine stretches (see below)
 async def test_a_slow_sub_query_falls_back_then_leaves_the_batch(prometheus, monkeypatch) -> None:
-    _inject(monkeypatch, SLOW)
     proxy = _Proxy(prometheus)
     threading.Thread(target=proxy.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{proxy.server_address[1]}"
+    # The baseline: a refresh through the proxy with nothing held (every batch answered), on this machine now.
+    baseline = prom.PrometheusCollector(url, window=5, timeout=10)
+    try:
+        await baseline.collect()  # (detection)
+        refresh = 0.0
+        for _ in range(2):  # the slower of two, as the load varies
+            started = time.monotonic()
+            await baseline.collect()
+            refresh = max(refresh, time.monotonic() - started)
+        assert baseline.batcher.fallbacks == 0
+    finally:
+        await baseline.aclose()
+    _inject(monkeypatch, SLOW)
     clock = _Clock()
-    collector = prom.PrometheusCollector(f"http://127.0.0.1:{proxy.server_address[1]}", window=5, timeout=10,
-                                         monotonic=clock)
-    collector.poll_budget = 2.0  # a batch gets 1 s of it, the queries sent alone after it the rest
+    # A batch gets half the budget, the queries sent alone after it the rest: three whole refreshes' time
+    # each, so only the held query (it answers when released) can make a batch fail, never the load; no
+    # request is abandoned (its timeout) before the budget ends.
+    budget = max(2.0, 6 * refresh)
+    collector = prom.PrometheusCollector(url, window=5, timeout=max(10.0, 2 * budget), monotonic=clock)
+    collector.poll_budget = budget
     try:
         await collector.collect()  # detection, then the first refresh: the llm batch is held back
         assert collector.batcher.fallbacks == 1
         collected = await collector.collect()  # the queries sent alone answered; the slow one is still running
         assert set(_rates(collected)) == MODELS and all(_rates(collected).values())
         assert SLOW in collector.batcher.alone_until
-        assert any(w.startswith("slow query: llm injected still running") for w in collected.warnings)
+        assert any(w.startswith("slow query: llm injected still running") for w in collected.warnings), collected.warnings
+        proxy.release.set()
+        collector.poll_budget = None  # nothing is held any more: every request may take its own timeout
 
         clock.jump = BATCH_OFF_SECONDS + 1
         seen = len(proxy.seen)
@@ -178,5 +198,6 @@ async def test_a_slow_sub_query_falls_back_then_leaves_the_batch(prometheus, mon
         batches = [r for r in proxy.seen[seen:] if CONCEPT_LABEL.encode() in r]
         assert len(batches) == len(collector._plans) and not any(SLOW_MARK.encode() in r for r in batches)
     finally:
+        proxy.release.set()
         await collector.aclose()
         proxy.shutdown()

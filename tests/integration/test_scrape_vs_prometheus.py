@@ -21,6 +21,7 @@ import math
 import subprocess
 import sys
 import time
+from datetime import datetime
 
 import pytest
 
@@ -102,15 +103,52 @@ QUERIES = {"vllm": ("model_name", _vllm_queries()), "llm": ("model", _llm_querie
 LLM_ABSENT = ("ttft_p50", "ttft_p95", "ttft_p99", "running", "waiting")
 
 
-def server_rows(known, base_url: str) -> dict[tuple[str, str], dict[str, float]]:
-    """Every field of every row, as the server's PromQL computes it (all at one instant)."""
-    at = time.time()
+#: One counter of the exporter: its samples' timestamps are every series' (one page, one timestamp).
+COVERAGE_SERIES = f'llm_requests_total{{model="gpt-4o",status="success",{J}}}'
+
+
+def coverage(known, base_url: str, server: str, at: float) -> float:
+    """The share of the window Prometheus's `rate()` covers at `at`, from the samples it actually holds.
+
+    Prometheus extrapolates a rate to the window's edges only from a sample within 1.1 average scrape
+    intervals of the edge, else half an interval: when a loaded machine delays or skips a scrape near an
+    edge, every rate of a linear counter is its slope times this (< 1), however exact the timestamps.
+    (It also stops at the counter's zero, which lies further back than the window: the counters have
+    counted since the exporter started, HISTORY_S and more ago.) Ratios and quantiles are unaffected: all
+    series share the timestamps. VictoriaMetrics' rate runs from the sample before the window: 1.0."""
+    if server != "prometheus":
+        return 1.0
+    (series,) = known._query(base_url, f"{COVERAGE_SERIES}[{WINDOW}]", at)["result"]
+    stamps = [float(t) for t, _ in series["values"]]
+    sampled = stamps[-1] - stamps[0]
+    step = sampled / (len(stamps) - 1)
+    covered = sampled
+    for gap in (stamps[0] - (at - WINDOW_S), at - stamps[-1]):
+        covered += gap if gap < step * 1.1 else step / 2
+    return covered / WINDOW_S
+
+
+def as_scraped(rows: dict, scale: float) -> dict:
+    """`rows` (aitop's JSON rows, or a server's) with their rates divided by `scale`: the slopes they show."""
+    return {key: {f: (v / scale if f in RATE_FIELDS and isinstance(v, (int, float)) else v) for f, v in row.items()}
+            for key, row in rows.items()}
+
+
+def server_rows(known, base_url: str, server: str, at: float | None = None) -> dict[tuple[str, str], dict[str, float]]:
+    """Every field of every row, as the server's PromQL computes it (all at one instant, `at` or now), with
+    its rates divided by the window's `coverage`: the known slopes, on a machine that scraped late or not."""
+    at = time.time() if at is None else at
     rows: dict[tuple[str, str], dict[str, float]] = {}
     for schema, (label, queries) in QUERIES.items():
         for field, query in queries.items():
             for group, value in known.promql_by(base_url, query, label, at=at).items():
                 rows.setdefault((schema, group), {})[field] = value
-    return rows
+    return as_scraped(rows, coverage(known, base_url, server, at))
+
+
+def evaluated_at(snapshot: dict) -> float:
+    """The instant (server time) aitop's Prometheus-mode queries were evaluated at (ms, as it sent it)."""
+    return datetime.fromisoformat(snapshot["evaluated_at"].replace("Z", "+00:00")).timestamp()
 
 
 def assert_rows_close(actual, expected, what: str, rel: float = REL) -> None:
@@ -242,7 +280,7 @@ def aitop_snapshot(aitop_process) -> dict:
 @pytest.mark.parametrize("server", SERVERS)
 def test_server_sees_the_exporters_known_rates(known, warm_servers, server) -> None:
     base = warm_servers[server]
-    assert_rows_close(server_rows(known, base), known.expected_rows(), f"{server} vs hand-computed")
+    assert_rows_close(server_rows(known, base, server), known.expected_rows(), f"{server} vs hand-computed")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -309,7 +347,7 @@ def test_snapshot_matches_hand_computed(known, aitop_snapshot, dating_scale) -> 
 def test_snapshot_matches_server(known, aitop_snapshot, warm_servers, server, dating_scale) -> None:
     """THE acceptance test: aitop's numbers == rate()/histogram_quantile() of a real server, on the same
     data: the server's rates over exact sample times, scaled to the sample times aitop measured."""
-    reference = server_rows(known, warm_servers[server])
+    reference = server_rows(known, warm_servers[server], server)
     assert set(reference) == EXPECTED_ROWS
     rows = aitop_rows(aitop_snapshot)
     assert_rows_close(_comparable(rows, reference), as_aitop_saw_it(reference, dating_scale), f"aitop vs {server}",
@@ -372,14 +410,17 @@ def test_prometheus_mode_matches_the_servers_promql(known, prometheus_mode, warm
         assert sorted(snap["schemas"]) == ["llm", "vllm"]
     else:  # the session's Prometheus also scrapes every schema fixture page
         assert {"llm", "vllm"} <= set(snap["schemas"])
-    rows = known_only(aitop_rows(snap))
-    reference = server_rows(known, warm_servers[server])
+    # The server's PromQL at the very instant aitop asked, and the rates of both as slopes (coverage).
+    at = evaluated_at(snap)
+    rows = as_scraped(known_only(aitop_rows(snap)), coverage(known, warm_servers[server], server, at))
+    reference = server_rows(known, warm_servers[server], server, at)
     assert_rows_close(_comparable(rows, reference), reference, f"aitop on {server} vs its own PromQL")
     expected = known.expected_rows()
     assert_rows_close(_comparable(rows, expected), expected, f"aitop on {server} vs hand-computed")
 
 
-def test_prometheus_mode_has_the_rows_of_scrape_mode(known, prometheus_mode, aitop_snapshot, dating_scale) -> None:
+def test_prometheus_mode_has_the_rows_of_scrape_mode(known, prometheus_mode, aitop_snapshot, dating_scale,
+                                                     warm_servers) -> None:
     scrape = aitop_rows(aitop_snapshot)
     expected = known.expected_rows()
     # Scrape mode's rates carry its own dating error (a loaded machine dates a scrape a few ms late: 8 ms
@@ -387,7 +428,9 @@ def test_prometheus_mode_has_the_rows_of_scrape_mode(known, prometheus_mode, ait
     scrape_values = as_aitop_saw_it({key: {f: scrape[key][f] for f in fields} for key, fields in expected.items()},
                                     1 / dating_scale)
     for server, snap in prometheus_mode.items():
-        rows = known_only(aitop_rows(snap))
+        # Prometheus's rates as slopes: divided by the share of the window its samples covered (coverage).
+        rows = as_scraped(known_only(aitop_rows(snap)), coverage(known, warm_servers[server], server,
+                                                                 evaluated_at(snap)))
         assert_rows_close(_comparable(rows, scrape_values), scrape_values, f"aitop on {server} vs aitop scrape mode")
         for key, row in rows.items():  # and the same fields are unknown, for the same reason
             # the contract's row fields; drift needs bucket distributions, which only scrape mode holds
