@@ -13,6 +13,7 @@ from aitop.formula import (
     GAUGE,
     GOODPUT_TARGETS,
     Formula,
+    OneCounter,
     Read,
     RowQueries,
 )
@@ -122,27 +123,16 @@ class Cost(Formula):
 
 
 @dataclass(frozen=True, slots=True)
-class Votes(Formula):
+class Votes(OneCounter):
     """Negative votes / all votes of a feedback counter split by vote type."""
-
-    concept: str
-
-    @property
-    def concepts(self) -> tuple[str, ...]:
-        return (self.concept,)
-
-    def reads(self) -> tuple[Read, ...]:
-        return ((self.concept, COUNTER, "sum"),)
 
     def fill(self, name: str, draft: Draft) -> None:
         positive, negative = draft.acc.votes
         draft.put(name, negative / (positive + negative) if positive + negative > 0 else None, self.concept)
 
     def explain(self, name: str, draft: Draft) -> str | None:
-        source = draft.acc.provenance.get((self.concept, "counter"))
-        if draft.acc.served or source is None:
-            return None
-        return f"negative / all votes of {rate_text(source)} — {detail(source)}"
+        source = self.local_source(draft)
+        return None if source is None else f"negative / all votes of {rate_text(source)} — {detail(source)}"
 
 
 @dataclass(frozen=True, slots=True)

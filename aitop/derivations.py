@@ -42,6 +42,7 @@ from aitop.formula import (
     GAUGE,
     GOODPUT_TARGETS,
     Formula,
+    OneCounter,
     Read,
     RowQueries,
 )
@@ -56,27 +57,16 @@ __all__ = [
 
 
 @dataclass(frozen=True, slots=True)
-class Rate(Formula):
+class Rate(OneCounter):
     """Per-second increase of a counter concept, summed over the row's series."""
-
-    concept: str
-
-    @property
-    def concepts(self) -> tuple[str, ...]:
-        return (self.concept,)
-
-    def reads(self) -> tuple[Read, ...]:
-        return ((self.concept, COUNTER, "sum"),)
 
     def fill(self, name: str, draft: Draft) -> None:
         counted = self.concept in draft.acc.counted
         draft.put(name, draft.acc.rates.get(self.concept, 0.0) if counted else None, self.concept)
 
     def explain(self, name: str, draft: Draft) -> str | None:
-        source = draft.acc.provenance.get((self.concept, "counter"))
-        if draft.acc.served or source is None:
-            return None
-        return f"{rate_text(source)}{scaled(source)} — {detail(source)}"
+        source = self.local_source(draft)
+        return None if source is None else f"{rate_text(source)}{scaled(source)} — {detail(source)}"
 
     def promql(self, queries: RowQueries) -> str | None:
         return queries.rate(self.concept)

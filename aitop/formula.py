@@ -3,9 +3,10 @@ of metric a concept may be read from. The formulas themselves: `aitop.derivation
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Protocol
 
-from aitop.accumulator import Draft
+from aitop.accumulator import Draft, Provenance
 
 #: The metric kinds a catalog variant of a latency-like concept may have (the first is its natural kind).
 DISTRIBUTION_KINDS = ("histogram", "summary", "mean", "gauge")
@@ -52,3 +53,23 @@ class Formula:
     def promql(self, queries: RowQueries) -> str | None:
         """The field as one PromQL expression for a row's history, or None when it has none."""
         return None
+
+
+@dataclass(frozen=True, slots=True)
+class OneCounter(Formula):
+    """A formula over one counter concept (its rate, or its votes by type): what it reads, and where the
+    explanation of a locally computed value starts."""
+
+    concept: str
+
+    @property
+    def concepts(self) -> tuple[str, ...]:
+        return (self.concept,)
+
+    def reads(self) -> tuple[Read, ...]:
+        return ((self.concept, COUNTER, "sum"),)
+
+    def local_source(self, draft: Draft) -> Provenance | None:
+        """The counter's scrape-mode provenance; None where a server answered (its PromQL explains it)."""
+        return None if draft.acc.served else draft.acc.provenance.get((self.concept, "counter"))
+
