@@ -18,6 +18,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -328,7 +329,10 @@ def test_a_fresh_prometheus_over_a_fresh_demo_warms_up_from_its_first_sample_and
         known, tmp_path, monkeypatch):
     from aitop import demo
 
-    monkeypatch.setattr(demo, "incident_at", lambda t: None)  # the calm fleet: no scripted incident
+    monkeypatch.setattr(demo, "incident_at", lambda t: None)  # the calm fleet: no scripted incident,
+    # and no chance failure: at the demo's 0.03 % a 30 s window of qwen's ~120 requests still draws two now
+    # and then, a real 1.7 % past the 1 % warning (seen once in a CI run) — data, not a warm-up question.
+    monkeypatch.setattr(demo, "MODELS", tuple(replace(model, error=0.0) for model in demo.MODELS))
     fleet = demo.DemoFleet(seed=0)
     target = fleet.start(0).removeprefix("http://").removesuffix("/metrics")
     server = start_prometheus(known, tmp_path, target)
