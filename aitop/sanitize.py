@@ -6,7 +6,7 @@ a proxy. Before such a string enters the model it passes `clean()`: every creden
 would act on becomes a visible escape, and the length is capped. Rich/Textual markup is *not* escaped here —
 widgets receive `rich.text.Text`, which never parses markup, so `[/]` or `[@click=…]` stay plain characters.
 
-The threats and the tests that inject them: docs/reliability.md, hostile text.
+The threats and the tests that inject them: docs/failure-modes.md, hostile text.
 """
 
 from __future__ import annotations

@@ -179,7 +179,7 @@ def test_json_format_and_usage_errors_are_unknown(exporter, capsys):
     assert out.startswith("AITOP UNKNOWN: credentials in URLs are not accepted") and "pw" not in out
 
 
-# -- failed queries (docs/reliability.md) -------------------------------------------------------------
+# -- failed queries (docs/failure-modes.md) -------------------------------------------------------------
 
 
 def test_a_failed_query_a_rule_needs_makes_check_unknown_not_ok():

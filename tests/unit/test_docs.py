@@ -19,7 +19,7 @@ DOCS = (*sorted((ROOT / "docs").glob("*.md")), ROOT / "tests" / "faults" / "READ
 _PATH = re.compile(r"`((?:aitop|tests|docs|themes|benchmarks)/[\w./-]+?)(?:::(\w+))?`")
 #: Documents that live outside the repository and must never be cited (nor sections of them, `§F 25`, or of
 #: an issue's text, `issue 5 §2`).
-_OUTSIDE = re.compile(r"design\.md|metric-schemas\.md|(?<![\w/])reliability\.md|\.\./shared|/work/|§F|issue \d+ §",
+_OUTSIDE = re.compile(r"design\.md|metric-schemas\.md|reliability\.md|\.\./shared|/work/|§F|issue \d+ §",
                       flags=re.IGNORECASE)
 
 

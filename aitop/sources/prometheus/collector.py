@@ -11,7 +11,7 @@ minute; refused credentials after a minute; a 429 or 503 as late as Retry-After 
 failures back off exponentially with jitter. Failures never raise out of `collect()`: they become target
 health, per-field reasons and warnings.
 
-Each fault and what the user sees: docs/reliability.md.
+Each fault and what the user sees: docs/failure-modes.md.
 """
 
 from __future__ import annotations

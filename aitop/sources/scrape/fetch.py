@@ -4,7 +4,7 @@ Bodies are capped on the wire and after decompression: gzip is decoded here with
 64 KiB gzip chunk can expand to tens of MB before a per-chunk check fires. Every failure becomes a short
 message built from known parts — never an exception string that might carry a URL with credentials.
 
-Each fault and the test that injects it: docs/reliability.md.
+Each fault and the test that injects it: docs/failure-modes.md.
 """
 
 from __future__ import annotations

@@ -30,7 +30,7 @@ from aitop.model import FIELD_BY_NAME, FIELDS, Row, Snapshot
 from aitop.sanitize import clean
 from aitop.sources.base import Points
 from aitop.ui.alert_text import format_duration, severity_badge
-from aitop.ui.cells import numeric_cell
+from aitop.ui.cells import SortableText, numeric_cell
 from aitop.ui.screens.base import DataScreen
 from aitop.ui.screens.modals import ExplainScreen
 from aitop.ui.themes import palette_from_variables
@@ -230,7 +230,7 @@ class DetailScreen(DataScreen):
         fields = self.query_one("#fields", DataTable)
         stale = row.stale or (self.snapshot is not None and self.snapshot.stale)
         for spec in FIELDS:
-            cell = numeric_cell(row, spec.name, palette, dim=stale)
+            cell: SortableText = numeric_cell(row, spec.name, palette, dim=stale)  # rich Text, never markup
             if spec.name in fields.rows:
                 fields.update_cell(spec.name, "value", cell, update_width=True)
             else:
