@@ -19,7 +19,8 @@ from aitop.analysis.configure import AnalysisSettings
 from aitop.analysis.engine import Analyzer
 from aitop.analysis.thresholds import Threshold, as_rules
 from aitop.markers import Marker, MarkerLog
-from aitop.model import Alert, Collected, History, Row, Snapshot, TargetHealth
+from aitop.model import Alert, Collected, Row, Snapshot, TargetHealth
+from aitop.history import History
 from aitop.sanitize import clean
 from aitop.sources.base import Collector, Points
 

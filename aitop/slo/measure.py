@@ -16,7 +16,7 @@ import httpx
 
 from aitop.accumulator import INSTANCE, group_of
 from aitop.catalog import builtin_schemas
-from aitop.model import History
+from aitop.history import History
 from aitop.slo.burn import SloStatus, status
 from aitop.slo.discover import discover
 from aitop.slo.spec import SLO, WINDOWS

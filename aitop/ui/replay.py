@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from textual.binding import Binding
 
-from aitop.model import History
+from aitop.history import History
 from aitop.recording.reader import rfc3339
 from aitop.recording.replay import ReplayCollector
 from aitop.ui.app import AitopApp

@@ -42,7 +42,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 from server import TEXT, Exporter
 
 from aitop.analysis.configure import AnalysisSettings
-from aitop.model import FIELD_NAMES, History
+from aitop.model import FIELD_NAMES
+from aitop.history import History
 from aitop.monitor import Monitor
 from aitop.sources.scrape.collector import ScrapeCollector
 

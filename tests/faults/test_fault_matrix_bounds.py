@@ -15,7 +15,7 @@ from kit import prometheus, scrape
 from server import JSON, TEXT, PrometheusAPI, Reply, gzip_bomb, huge_vector, query_kind
 from soak import ContainerWatch, short_settings, soak
 
-from aitop.model import History
+from aitop.history import History
 from aitop.monitor import Monitor
 from aitop.sources.scrape import fetch
 from aitop.sources.prometheus import http as prom_http

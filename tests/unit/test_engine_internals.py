@@ -150,7 +150,8 @@ def test_length_cut_share_is_zero_when_no_answer_was_cut():
 def test_history_keeps_the_traffic_fields_only():
     """The ring buffers record the 18 traffic fields: 22 engine and GPU fields more would more than double
     their memory (500 rows × 720 recordings: 52 MB → 115 MB)."""
-    from aitop.model import RECORDED_NAMES, TRAFFIC_FIELDS, History, Snapshot
+    from aitop.model import TRAFFIC_FIELDS, Snapshot
+    from aitop.history import RECORDED_NAMES, History
 
     row = vllm_row(BUCKETS)
     history = History()

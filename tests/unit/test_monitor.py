@@ -1,7 +1,8 @@
 """Monitor: judging, stale handling, bounded history."""
 
 
-from aitop.model import History, Row, Severity, Snapshot, TargetHealth
+from aitop.model import Row, Severity, Snapshot, TargetHealth
+from aitop.history import History
 from aitop.monitor import Monitor
 from aitop.sources.base import Collected, CollectorBase
 

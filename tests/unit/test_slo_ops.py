@@ -9,7 +9,8 @@ from aitop.analysis.configure import DEFAULT_RULES
 from aitop.analysis.settings import ConfigError
 from aitop.check import CheckResult
 from aitop.config import load_config_file
-from aitop.model import History, Row, Severity, Snapshot, TargetHealth
+from aitop.model import Row, Severity, Snapshot, TargetHealth
+from aitop.history import History
 from aitop.slo.burn import status
 from aitop.slo.check import with_slos
 from aitop.slo.measure import le_matcher, session_statuses

@@ -19,7 +19,8 @@ from textual.widgets.data_table import CellDoesNotExist
 
 from aitop.field_uses import TREND as FOLLOWED
 from aitop.fields import FIELD_BY_NAME, FIELDS
-from aitop.model import History, Row, Snapshot
+from aitop.model import Row, Snapshot
+from aitop.history import History
 from aitop.sanitize import clean
 from aitop.ui.cells import (
     MODEL_WIDTH,

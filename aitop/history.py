@@ -1,0 +1,98 @@
+"""Bounded per-row history of the traffic fields (charts, trends): flat arrays of doubles per row, a ring of
+the last recordings, rows unseen for a while evicted."""
+
+from __future__ import annotations
+
+import math
+from array import array
+from collections.abc import Iterator, Mapping
+
+from aitop.model import TRAFFIC_FIELDS, Snapshot
+
+
+class _Recordings:
+    """One row's recordings as flat arrays of doubles (no Python object per point): a ring of `maxlen`
+    times, and for each of them every field of `RECORDED_NAMES` (NaN for an unknown value)."""
+
+    __slots__ = ("seen", "start", "times", "values")
+
+    def __init__(self) -> None:
+        self.times = array("d")
+        self.values = array("d")  # len(times) × len(RECORDED_NAMES), one recording after the other
+        self.start = 0  # index of the oldest recording once the ring is full
+        self.seen = 0  # the History's recording count when the row was last recorded
+
+    def add(self, at: float, values: Mapping[str, float | None], maxlen: int) -> None:
+        numbers = [_NAN if (value := values.get(name)) is None else value for name in RECORDED_NAMES]
+        if len(self.times) < maxlen:
+            self.times.append(at)
+            self.values.extend(numbers)
+            return
+        slot = self.start
+        self.times[slot] = at
+        self.values[slot * _WIDTH:(slot + 1) * _WIDTH] = array("d", numbers)
+        self.start = (slot + 1) % maxlen
+
+    def series(self, index: int, since: float | None) -> tuple[tuple[float, float | None], ...]:
+        times, values, count = self.times, self.values, len(self.times)
+        order = [*range(self.start, count), *range(self.start)]
+        if since is not None:  # newest last: skip the old ones without building their pairs
+            first = next((n for n, slot in enumerate(order) if times[slot] >= since), count)
+            order = order[first:]
+        return tuple((times[slot], None if math.isnan(v := values[slot * _WIDTH + index]) else v) for slot in order)
+
+
+_NAN = float("nan")
+#: The fields `History` keeps (charts, trends): the traffic fields. The engine fields are read per refresh only,
+#: which keeps the ring buffers' memory what it was (see `History`).
+RECORDED_NAMES: tuple[str, ...] = tuple(spec.name for spec in TRAFFIC_FIELDS)
+_WIDTH = len(RECORDED_NAMES)
+_FIELD_INDEX = {name: index for index, name in enumerate(RECORDED_NAMES)}
+
+
+class History:
+    """Bounded per-(row, field) history: the last `maxlen` (time, value) pairs of every row's fields.
+
+    Stored as arrays of doubles per row, not as tuples of floats: 500 rows × 18 fields × 720 recordings is
+    52 MB this way and several times that as Python objects (which every garbage collection would also
+    walk). Rows unseen for `evict_after` recordings are dropped, so label churn cannot grow it without bound.
+    A value that was unknown (None, or NaN) reads back as None.
+    """
+
+    __slots__ = ("_recordings", "_rows", "evict_after", "maxlen")
+
+    def __init__(self, maxlen: int = 720, evict_after: int = 60) -> None:
+        self.maxlen = maxlen
+        self.evict_after = evict_after
+        self._rows: dict[tuple[str, str], _Recordings] = {}
+        self._recordings = 0
+
+    def record(self, snapshot: Snapshot) -> None:
+        """Append every row's fields at the snapshot's time."""
+        self._recordings += 1
+        rows, maxlen = self._rows, self.maxlen
+        for row in snapshot.rows:
+            recordings = rows.get(row.key)
+            if recordings is None:
+                recordings = rows[row.key] = _Recordings()
+            recordings.seen = self._recordings
+            recordings.add(snapshot.taken_at, row.values, maxlen)
+        horizon = self._recordings - self.evict_after
+        for key in [key for key, recordings in rows.items() if recordings.seen < horizon]:
+            del rows[key]
+
+    def series(self, key: tuple[str, str], name: str,
+               since: float | None = None) -> tuple[tuple[float, float | None], ...]:
+        """The recorded (time, value) pairs, oldest first (only those at or after `since`, if given); empty
+        when the row was never seen or `name` is not a recorded field."""
+        recordings = self._rows.get(key)
+        index = _FIELD_INDEX.get(name)
+        if recordings is None or index is None:
+            return ()
+        return recordings.series(index, since)
+
+    def keys(self) -> Iterator[tuple[str, str]]:
+        return iter(self._rows)
+
+    def __len__(self) -> int:
+        return len(self._rows)
