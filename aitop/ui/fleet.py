@@ -62,6 +62,8 @@ class FleetSummary:
     in_trouble: int
     verdict: str
     verdict_severity: Severity
+    #: What a row is, in the totals' phrases: "models", or "<label> groups" while regrouped (`g`).
+    rows_noun: str = "models"
 
 
 def _known(value: float | None) -> TypeGuard[float]:
@@ -174,6 +176,7 @@ def summarize(snapshot: Snapshot, budget: float | None = None) -> FleetSummary:
         in_trouble=sum(1 for row in rows if row.worst >= Severity.WARNING),
         verdict=verdict,
         verdict_severity=severity,
+        rows_noun="models" if snapshot.group_by is None else f"{clean(snapshot.group_by, 30)} groups",
     )
 
 
@@ -191,12 +194,14 @@ def summary_parts(summary: FleetSummary) -> list[tuple[str, Severity]]:
     if summary.firing or summary.pending:
         level = Severity.CRITICAL if summary.firing else Severity.WARNING
         parts.append((f"{summary.firing} firing, {summary.pending} pending, {summary.in_trouble}/{summary.models} "
-                      "models in trouble", level))  # fmt: skip
+                      f"{summary.rows_noun} in trouble", level))  # fmt: skip
     else:
         if summary.in_trouble:
-            parts.append((f"{summary.in_trouble}/{summary.models} models over a threshold", Severity.WARNING))
+            parts.append((f"{summary.in_trouble}/{summary.models} {summary.rows_noun} over a threshold",
+                          Severity.WARNING))
         else:
-            parts.append((f"{summary.models} models ok" if summary.models else "no models", Severity.OK))
+            parts.append((f"{summary.models} {summary.rows_noun} ok" if summary.models else f"no {summary.rows_noun}",
+                          Severity.OK))
     spend = f"{shown('cost_per_hour', summary.cost_per_hour)}/h = {shown('cost_per_day', summary.cost_per_day)}"
     parts.append((spend, Severity.OK))
     if summary.budget is not None:

@@ -35,6 +35,13 @@ def test_totals_add_rates_and_weigh_the_error_share():
     assert summary.cost_per_hour == pytest.approx(9.5) and summary.cost_per_day == pytest.approx(228.0)
 
 
+def test_regrouped_the_totals_count_groups_not_models():
+    assert any(phrase.endswith("models ok") for phrase, _ in summary_parts(summarize(snapshot(fleet()))))
+    regrouped = summary_parts(summarize(snapshot(fleet(), group_by="instance")))
+    assert any(phrase.endswith("instance groups ok") for phrase, _ in regrouped)
+    assert not any("models" in phrase for phrase, _ in regrouped)
+
+
 def test_the_fleet_p95_comes_from_merged_buckets_not_from_averaging_percentiles():
     fast = replace(make_row("fast", request_rate=100.0, latency_p95=0.3), distributions={"latency": BUCKETS_FAST})
     slow = replace(make_row("slow", request_rate=10.0, latency_p95=1.0), distributions={"latency": BUCKETS_SLOW})
