@@ -356,8 +356,10 @@ def test_a_fresh_prometheus_over_a_fresh_demo_warms_up_from_its_first_sample_and
             stop(process)
         server.stop()
         fleet.stop()
-    assert [a for s in seen for a in s["alerts"]] == []
     warming = [s for s in seen if taken(s) - first < DEMO_WINDOW * WARMUP_SLACK - 1]
+    # No alert while the server holds less than a window: the start-up claim. Once judged on full windows,
+    # the calm fleet's chance data may cross a limit for real (a 10.1 % 👎 share was seen once in CI).
+    assert [a for s in seen if taken(s) - first < DEMO_WINDOW for a in s["alerts"]] == []
     judged = [s for s in seen if taken(s) - first > DEMO_WINDOW + 1]
     assert warming, "no refresh while the server held less than a window"
     assert all(r["warming"] for s in warming for r in s["rows"])  # judged on a part of a window: never
