@@ -1,5 +1,5 @@
 """Bounded per-row history of the traffic fields (charts, trends): flat arrays of doubles per row, a ring of
-the last recordings, rows unseen for a while evicted."""
+the last recordings within a memory budget for the whole fleet, rows unseen for a while evicted."""
 
 from __future__ import annotations
 
@@ -24,6 +24,9 @@ class _Recordings:
 
     def add(self, at: float, values: Mapping[str, float | None], maxlen: int) -> None:
         numbers = [_NAN if (value := values.get(name)) is None else value for name in RECORDED_NAMES]
+        count = len(self.times)
+        if count > maxlen or (self.start and count < maxlen):  # the fleet's size changed the ring's length
+            self._resize(maxlen)
         if len(self.times) < maxlen:
             self.times.append(at)
             self.values.extend(numbers)
@@ -32,6 +35,16 @@ class _Recordings:
         self.times[slot] = at
         self.values[slot * _WIDTH:(slot + 1) * _WIDTH] = array("d", numbers)
         self.start = (slot + 1) % maxlen
+
+    def _resize(self, maxlen: int) -> None:
+        """Keep the newest `maxlen` recordings (at most), oldest first from slot 0, so the ring can grow again
+        by appending or go on overwriting from its start."""
+        order = [*range(self.start, len(self.times)), *range(self.start)][-maxlen:]
+        times, values = array("d"), array("d")
+        for slot in order:
+            times.append(self.times[slot])
+            values.extend(self.values[slot * _WIDTH:(slot + 1) * _WIDTH])
+        self.times, self.values, self.start = times, values, 0
 
     def series(self, index: int, since: float | None) -> tuple[tuple[float, float | None], ...]:
         times, values, count = self.times, self.values, len(self.times)
@@ -48,6 +61,14 @@ _NAN = float("nan")
 RECORDED_NAMES: tuple[str, ...] = tuple(spec.name for spec in TRAFFIC_FIELDS)
 _WIDTH = len(RECORDED_NAMES)
 _FIELD_INDEX = {name: index for index, name in enumerate(RECORDED_NAMES)}
+#: Bytes one recording of one row takes: its time and every recorded field.
+RECORDING_BYTES = 8 * (1 + _WIDTH)
+#: What the whole history may take: 500 rows keep all 720 recordings (24 minutes at the default 2 s
+#: refresh); a larger fleet keeps fewer per row, so memory stops growing once the rings are full instead of
+#: growing with the fleet (2,000 rows: 193 recordings, 6.4 minutes).
+BUDGET_BYTES = 56 * 1024 * 1024
+#: Recordings kept per row whatever the fleet's size: the trend column's 5 minutes at the default refresh.
+MIN_RECORDINGS = 150
 
 
 class History:
@@ -55,22 +76,41 @@ class History:
 
     Stored as arrays of doubles per row, not as tuples of floats: 500 rows × 18 fields × 720 recordings is
     52 MB this way and several times that as Python objects (which every garbage collection would also
-    walk). Rows unseen for `evict_after` recordings are dropped, so label churn cannot grow it without bound.
+    walk). A fleet too large for `maxlen` recordings of every row within `budget` bytes keeps fewer per row
+    (`ring_length`, never under `MIN_RECORDINGS`), so a large fleet's memory is flat once its rings are full.
+    Rows unseen for `evict_after` recordings are dropped, so label churn cannot grow it without bound.
     A value that was unknown (None, or NaN) reads back as None.
     """
 
-    __slots__ = ("_recordings", "_rows", "evict_after", "maxlen")
+    __slots__ = ("_length", "_recordings", "_rows", "_sized_for", "budget", "evict_after", "maxlen")
 
-    def __init__(self, maxlen: int = 720, evict_after: int = 60) -> None:
+    def __init__(self, maxlen: int = 720, evict_after: int = 60, budget: int = BUDGET_BYTES) -> None:
         self.maxlen = maxlen
         self.evict_after = evict_after
+        self.budget = budget
         self._rows: dict[tuple[str, str], _Recordings] = {}
         self._recordings = 0
+        self._sized_for = 0  # the row count `_length` was worked out for
+        self._length = maxlen
+
+    def fresh(self) -> History:
+        """An empty history kept the same way (length, eviction, budget): what a regrouping or a jump back
+        in a replay starts again from."""
+        return History(maxlen=self.maxlen, evict_after=self.evict_after, budget=self.budget)
+
+    def ring_length(self, rows: int) -> int:
+        """Recordings kept per row in a fleet of `rows` rows. Worked out again only when the count moved by
+        more than a tenth: a fleet whose size wavers by a row or two must not reshape every ring each time."""
+        if abs(rows - self._sized_for) > self._sized_for // 10:
+            self._sized_for = rows
+            fitting = self.budget // (max(rows, 1) * RECORDING_BYTES)
+            self._length = min(self.maxlen, max(MIN_RECORDINGS, fitting))
+        return self._length
 
     def record(self, snapshot: Snapshot) -> None:
         """Append every row's fields at the snapshot's time."""
         self._recordings += 1
-        rows, maxlen = self._rows, self.maxlen
+        rows, maxlen = self._rows, self.ring_length(len(snapshot.rows))
         for row in snapshot.rows:
             recordings = rows.get(row.key)
             if recordings is None:

@@ -95,7 +95,7 @@ class Monitor:
         # baselines belong to the (schema, model) rows and are kept: the collector goes on supplying them.
         if label != self.collector.group_by:
             self.collector.group_by = label
-            self.recorded = History(maxlen=self.recorded.maxlen, evict_after=self.recorded.evict_after)
+            self.recorded = self.recorded.fresh()
             self.last_good = None
             self.new_critical = ()
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from textual.binding import Binding
 
-from aitop.history import History
 from aitop.recording.reader import rfc3339
 from aitop.recording.replay import ReplayCollector
 from aitop.ui.app import AitopApp
@@ -60,8 +59,7 @@ class ReplayApp(AitopApp):
     def _moved(self, backwards: bool) -> None:
         if backwards:  # alert lifecycles and baselines only run forward in time
             self.monitor.analyzer.reset()
-            self.monitor.recorded = History(maxlen=self.monitor.recorded.maxlen,
-                                            evict_after=self.monitor.recorded.evict_after)
+            self.monitor.recorded = self.monitor.recorded.fresh()
         self.request_poll(show=True)
 
     def action_toggle_pause(self) -> None:

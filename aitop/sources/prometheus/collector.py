@@ -273,7 +273,9 @@ class PrometheusCollector(BatchedSender, PromDrillDown, CollectorBase):
             for expr in [expr for expr in table if expr not in planned]:
                 del table[expr]
         for key in [k for k, f in self._inflight.items() if k != _ALERTS and k not in planned and f.task.done()]:
-            del self._inflight[key]
+            task = self._inflight.pop(key).task
+            if not task.cancelled():
+                task.exception()  # its failure is moot; read, so asyncio does not print it as never retrieved
 
     def _collect_alerts(self) -> None:
         flight = self._inflight.get(_ALERTS)
