@@ -7,7 +7,9 @@ parser silently misreads OpenMetrics (exemplars become timestamps), so the two a
 The kept lines of a classic text page are first read by `_parse_plain`, a regex fast path for the common
 shape (`name{a="b",…} value [timestamp]`, no escapes) that gives exactly what prometheus_client's text
 parser gives, `_total` added to counter samples included. Any line outside that shape sends the whole page
-to prometheus_client, so unusual input is judged, and rejected, exactly as before.
+to prometheus_client, so unusual input is judged, and rejected, exactly as before. A line whose series
+text the regex accepted on the target's previous scrape costs a slice and a dict lookup instead
+(`SeriesKeys`): most of a page's lines, scrape after scrape.
 """
 
 from __future__ import annotations
@@ -93,8 +95,9 @@ class SeriesKeys:
     """Series keys by their `name{labels}` text, kept for one target across its scrapes.
 
     Every scrape of a series then yields the same key object (cheap dict lookups in the store, one copy in
-    memory) and skips the label parsing. Only the latest scrape's series are kept, so label churn cannot
-    grow it: its size follows the live series, not every label set ever seen.
+    memory) and skips the label parsing; a line of a known series skips the line regex too. Only the latest
+    scrape's series are kept, so label churn cannot grow it: its size follows the live series, not every
+    label set ever seen.
     """
 
     __slots__ = ("known",)
@@ -130,16 +133,25 @@ def _parse_plain(lines: list[str], keys: SeriesKeys) -> dict[SeriesKey, float] |
             allowed = tuple(family + end for end in _ALLOWED_SUFFIXES.get(kind, ("",)))
             suffix = "_total" if kind == "counter" and not family.endswith("_total") else ""
             continue
-        match = _PLAIN_SAMPLE.fullmatch(line)
-        if match is None:
-            return None
-        series, name, label_text, text = match.groups()
-        key = known.get(series)
-        if key is None:
-            pairs = _LABEL_PAIR.findall(label_text) if label_text else []
-            if len(pairs) > 1 and len(dict(pairs)) != len(pairs):
-                return None  # a repeated label name: the text parser rejects the page
-            key = (name, tuple(sorted(pairs)))
+        # A series text the regex accepted on an earlier scrape, then one space and a value with no space:
+        # the regex would split this line exactly there (the text is its first group, and a value without
+        # spaces leaves no room for a timestamp), so a slice and a lookup replace it. Anything else (two
+        # spaces, a timestamp, a new series) takes the regex.
+        cut = line.rfind(" ")
+        key = known.get(line[:cut]) if cut > 0 else None
+        if key is not None and cut < len(line) - 1:
+            series, name, text = line[:cut], key[0], line[cut + 1:]
+        else:
+            match = _PLAIN_SAMPLE.fullmatch(line)
+            if match is None:
+                return None
+            series, name, label_text, text = match.groups()
+            key = known.get(series)
+            if key is None:
+                pairs = _LABEL_PAIR.findall(label_text) if label_text else []
+                if len(pairs) > 1 and len(dict(pairs)) != len(pairs):
+                    return None  # a repeated label name: the text parser rejects the page
+                key = (name, tuple(sorted(pairs)))
         seen[series] = key
         if name in allowed:
             if suffix:
