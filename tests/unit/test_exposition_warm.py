@@ -106,3 +106,20 @@ def test_a_warm_scrape_skips_the_line_regex(monkeypatch):
     warm = parse(page, TEXT, WANTED, keys).samples
     assert calls == []
     assert warm == parse(page, TEXT, WANTED).samples and len(calls) == len(warm)  # a cold parse needs it per line
+
+
+def test_the_series_cap_on_kept_lines_keeps_what_the_text_cap_keeps():
+    from aitop.sources.scrape.page import MAX_LABEL_VALUE, _cap_lines, cap_series, read_page
+
+    rng = random.Random(3)
+    for _ in range(200):
+        kept = [rng.choice(("# TYPE x counter", f"{M} 1", f"{C} 2", "# EOF")) for _ in range(rng.randint(1, 30))]
+        limit = rng.randint(0, 20)
+        text, count = cap_series("\n".join(kept) + "\n", limit)
+        assert _cap_lines(kept, limit) == text.splitlines()
+        assert count == sum(1 for line in kept if line[0] != "#")
+    long = "x" * (MAX_LABEL_VALUE + 5)
+    page = "".join(f'vllm:num_requests_running{{model_name="{long}{n}"}} {n}\n' for n in range(5))
+    samples, notes, duplicates = read_page(page, TEXT, WANTED, SeriesKeys(), 3)  # cut values and a cap at once
+    assert len(samples) == 3 and notes == ("showing 3 of 5 series (per-target cap)",) and duplicates == 0
+    assert all(len(dict(key[1])["model_name"]) < MAX_LABEL_VALUE + 20 for key in samples)

@@ -46,7 +46,14 @@ def _looks_like_name(name: str) -> bool:
 
 def kept_lines(text: str, wanted: NameFilter) -> tuple[list[str], int]:
     """The sample and `# TYPE`/`# UNIT` lines of wanted families (and `# EOF`), and the count of lines seen."""
+    kept, total, _ = kept_lines_counted(text, wanted)
+    return kept, total
+
+
+def kept_lines_counted(text: str, wanted: NameFilter) -> tuple[list[str], int, int]:
+    """`kept_lines`, and how many of the kept lines are metadata (the rest are samples)."""
     kept: list[str] = []
+    metadata = 0
     names_cache: dict[str, bool] = {}
     lines = text.splitlines()
     for number, line in enumerate(lines, 1):
@@ -57,6 +64,7 @@ def kept_lines(text: str, wanted: NameFilter) -> tuple[list[str], int]:
             if (len(parts) >= 3 and parts[1] in ("TYPE", "UNIT") and wanted.wants_family(parts[2])
                     or line.startswith("# EOF")):
                 kept.append(line)
+                metadata += 1
             continue
         name = line.partition("{")[0]  # the text before the first `{`, space or tab (inline: every line)
         if " " in name or "\t" in name:
@@ -68,7 +76,7 @@ def kept_lines(text: str, wanted: NameFilter) -> tuple[list[str], int]:
             keep = names_cache[name] = wanted.wants(name)
         if keep:
             kept.append(line)
-    return kept, len(lines)
+    return kept, len(lines), metadata
 
 
 def prefilter(text: str, wanted: NameFilter) -> tuple[str, int, int]:
@@ -114,7 +122,7 @@ def _parse_plain(lines: list[str], keys: SeriesKeys) -> dict[SeriesKey, float] |
     `_total` get it appended. Values are read as that parser reads them (`int`, else `float`).
     """
     samples: dict[SeriesKey, float] = {}
-    known, seen = keys.known, {}
+    known, seen, isinf = keys.known, {}, math.isinf
     family = ""
     allowed: tuple[str, ...] = ()
     suffix = ""  # "_total" while the open family is a counter named without it
@@ -138,9 +146,10 @@ def _parse_plain(lines: list[str], keys: SeriesKeys) -> dict[SeriesKey, float] |
         # spaces leaves no room for a timestamp), so a slice and a lookup replace it. Anything else (two
         # spaces, a timestamp, a new series) takes the regex.
         cut = line.rfind(" ")
-        key = known.get(line[:cut]) if cut > 0 else None
+        series = line[:cut]
+        key = known.get(series) if cut > 0 else None
         if key is not None and cut < len(line) - 1:
-            series, name, text = line[:cut], key[0], line[cut + 1:]
+            name, text = key[0], line[cut + 1:]
         else:
             match = _PLAIN_SAMPLE.fullmatch(line)
             if match is None:
@@ -164,7 +173,7 @@ def _parse_plain(lines: list[str], keys: SeriesKeys) -> dict[SeriesKey, float] |
             value = float(text)
         except ValueError:
             return None
-        if math.isinf(value):
+        if isinf(value):
             return None  # the text parser reads huge integers with int(), which float() then rejects
         if value == 0 and text.lstrip("+-").isdigit():
             value = 0.0  # int("-0") is 0, where float("-0") is -0.0

@@ -15,7 +15,7 @@ from aitop.sources.scrape.exposition import (
     ExpositionError,
     SeriesKey,
     SeriesKeys,
-    kept_lines,
+    kept_lines_counted,
     parse,
     parse_kept,
 )
@@ -146,19 +146,18 @@ def read_page(
         notes.append("OpenMetrics page served as text/plain (parsed as OpenMetrics)")
     # The page is split and filtered once; its kept lines are parsed as they are unless a label value
     # had to be cut (rare: that works on the text) or the series capped.
-    kept, _ = kept_lines(body, wanted)
-    filtered = "\n".join(kept) + "\n"
-    count = len(kept) - filtered.count("\n#") - filtered.startswith("#")  # sample lines: kept lines are never empty
+    kept, _, metadata = kept_lines_counted(body, wanted)
+    count = len(kept) - metadata  # sample lines
     # No label value can be too long on a page without a line that long: one C-speed pass over the lengths
     # spares the regex search of the whole page (a tenth of a large page's parse).
-    long_lines = max(map(len, kept), default=0) > MAX_LABEL_VALUE
-    shortened = shorten_label_values(filtered) if long_lines else filtered
-    if shortened is not filtered:
-        filtered, count = cap_series(shortened, max_series)
-        kept = [line for line in filtered.splitlines() if line]
-    elif count > max_series:
-        kept = _cap_lines(kept, max_series)  # what `cap_series` keeps, without splitting the text again
+    if max(map(len, kept), default=0) > MAX_LABEL_VALUE:
+        filtered = "\n".join(kept) + "\n"
+        shortened = shorten_label_values(filtered)
+        if shortened is not filtered:
+            filtered, count = cap_series(shortened, max_series)
+            kept = [line for line in filtered.splitlines() if line]
     if count > max_series:
+        kept = _cap_lines(kept, max_series)  # what `cap_series` keeps, without splitting the text again
         notes.append(f"showing {max_series:,} of {count:,} series (per-target cap)")
     try:
         samples = parse_kept(kept, content_type, keys).samples
