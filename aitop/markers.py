@@ -15,6 +15,8 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from itertools import compress
+from operator import lt
 
 from aitop.catalog import Schema
 from aitop.sanitize import clean
@@ -57,6 +59,12 @@ class _Seen:
     started: float | None = None
     infos: dict[str, frozenset] = field(default_factory=dict)
     models: set[str] = field(default_factory=set)
+    #: The previous scrape's keys in page order, which of them are counters, and those counters' values
+    #: in that order: a scrape of the same keys is compared by position (`MarkerLog._again`).
+    order: list[SeriesKey] | None = None
+    is_counter: list[bool] = field(default_factory=list)
+    counter_values: list[float] = field(default_factory=list)
+    started_key: SeriesKey | None = None  # the `process_start_time_seconds` series read
 
 
 def model_labels(schemas: Iterable[Schema]) -> frozenset[str]:
@@ -96,6 +104,12 @@ class MarkerLog:
         if samples is None:
             return
         seen = self._seen.get(instance)
+        if seen is not None and seen.order is not None:
+            order = list(samples)
+            if order == seen.order:
+                self._again(instance, wall, samples, seen)
+                return
+            seen.counters = dict(zip(compress(seen.order, seen.is_counter), seen.counter_values))
         first = seen is None
         if seen is None:
             seen = self._seen[instance] = _Seen()
@@ -119,11 +133,7 @@ class MarkerLog:
                 infos.setdefault(name, set()).add(labels)
         where = clean(instance, 60)
         if not first:
-            if started is not None and seen.started is not None and started != seen.started:
-                self.add(Marker(wall, "restart", f"{where} restarted (process start time changed)", instance,
-                                frozenset(models)))
-            elif reset:
-                self.add(Marker(wall, "restart", f"{where} restarted (counters reset)", instance, frozenset(models)))
+            self._restarts(instance, wall, started, reset, seen, models)
             for name, label_sets in infos.items():
                 old, new = seen.infos.get(name), frozenset(label_sets)
                 if old is not None and new != old:
@@ -132,11 +142,34 @@ class MarkerLog:
             for model in sorted(models - seen.models)[:5]:
                 self.add(Marker(wall, "deploy", f"model {clean(model, 48)} appeared on {where}", instance,
                                 frozenset({model})))
-        seen.counters = counters
         seen.started = started if started is not None else seen.started
         seen.infos.update({name: frozenset(sets) for name, sets in infos.items()})
         # The previous scrape's models only: remembering every model ever seen would grow with label churn.
         seen.models = models
+        seen.order = list(samples)
+        seen.is_counter = [key[0].endswith(_COUNTER_SUFFIXES) for key in seen.order]
+        seen.counter_values = list(counters.values())  # the page order: counters were filled in it
+        seen.counters = {}
+        seen.started_key = next((key for key in reversed(seen.order) if key[0] == RESTART_GAUGE), None)
+
+    def _again(self, instance: str, wall: float, samples: Mapping[SeriesKey, float], seen: _Seen) -> None:
+        """`observe` of a scrape with the previous one's keys in the same order: the same models and info
+        label sets (so no deployment), counters compared by position."""
+        counters = list(compress(samples.values(), seen.is_counter))
+        reset = any(map(lt, counters, seen.counter_values))
+        started = samples[seen.started_key] if seen.started_key is not None else None
+        self._restarts(instance, wall, started, reset, seen, seen.models)
+        seen.counter_values = counters
+        seen.started = started if started is not None else seen.started
+
+    def _restarts(self, instance: str, wall: float, started: float | None, reset: bool, seen: _Seen,
+                  models: set[str]) -> None:  # fmt: skip
+        where = clean(instance, 60)
+        if started is not None and seen.started is not None and started != seen.started:
+            self.add(Marker(wall, "restart", f"{where} restarted (process start time changed)", instance,
+                            frozenset(models)))
+        elif reset:
+            self.add(Marker(wall, "restart", f"{where} restarted (counters reset)", instance, frozenset(models)))
 
     def for_row(self, key: tuple[str, str], since: float, until: float) -> list[Marker]:
         """The markers of row `key` in [since, until], oldest first."""

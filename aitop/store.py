@@ -10,6 +10,10 @@ Memory: a frame holds its values in a flat array of doubles laid out by a `key -
 consecutive frames share while the set of series stays the same (the usual case), so a 30 s window of
 16 scrapes costs 8 bytes per series per scrape, and every frame refers to the same key objects.
 
+A scrape of the same series in the same order as the previous one (the usual case) is added with array
+arithmetic over that layout (`_add_again`: values, drops, offsets) instead of a walk over every series'
+state, which is brought up to date only when a scrape that needs the walk comes (`_sync`).
+
 How this window compares with Prometheus's extrapolating `rate()`: docs/architecture.md.
 """
 
@@ -19,6 +23,8 @@ from array import array
 from collections import deque
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from itertools import compress
+from operator import add, lt
 from typing import TypeVar, overload
 
 from aitop.series import SeriesKey
@@ -91,6 +97,20 @@ class _SeriesState:
     position: int = 0  # in the latest frame's layout
 
 
+@dataclass(slots=True)
+class _Repeat:
+    """The latest scrape's shape, for a scrape of the same series in the same order (`_add_again`)."""
+
+    order: list[SeriesKey]  # the sample keys as scraped, `_created` ones included
+    layout: Layout
+    values: list[bool] | None  # per sample: not a `_created` one (None: the page has none)
+    created: list[bool]  # per sample: a `_created` one
+    stamps: list[float]  # the `_created` values, in page order
+    offsets: array  # each series' reset offset, by layout position
+    counter: list[bool]  # by layout position: a counter (its drop is a restart)
+    count: list[bool]  # by layout position: a histogram's `_count` (its drop resets its group)
+
+
 def _reset_group(key: SeriesKey) -> tuple[str, tuple[tuple[str, str], ...]]:
     """Series that reset together share a group: a histogram's buckets/_sum/_count, or a counter alone."""
     name, labels = key
@@ -115,6 +135,8 @@ class TargetWindow:
     #: window is unbroken only from the later of the two (the row builder passes it on as `Row.data_since`).
     started_wall: float | None = None
     reset_wall: float | None = None
+    _repeat: _Repeat | None = None  # what a scrape of the same series in the same order can skip (`_add_again`)
+    _pending: float | None = None  # set by `_add_again`: `_state` lags the arrays, as of this monotonic time
 
     @property
     def data_since(self) -> float | None:
@@ -135,6 +157,34 @@ class TargetWindow:
 
     def add(self, monotonic: float, wall: float, samples: dict[SeriesKey, float]) -> None:
         """Record a scrape. `_created` samples are consumed here as reset signals, not stored."""
+        order = list(samples)
+        repeat = self._repeat
+        if repeat is not None and order == repeat.order and self._add_again(monotonic, wall, samples, repeat):
+            return
+        self._sync()
+        self._add(monotonic, wall, samples)
+        self._repeat = self._repeat_of(order, samples)
+
+    def _repeat_of(self, order: list[SeriesKey], samples: dict[SeriesKey, float]) -> _Repeat | None:
+        layout = self.frames[-1].layout
+        is_created = [key[0].endswith("_created") for key in order]
+        stored = list(compress(order, [not flag for flag in is_created])) if any(is_created) else order
+        if list(layout) != stored:
+            return None  # a layout kept from a page in another order: positions are not the page's order
+        previous = self._repeat
+        if previous is not None and previous.layout is layout:
+            counter, count = previous.counter, previous.count
+        else:
+            counter = [key[0].endswith(_COUNTER_SUFFIXES) for key in layout]
+            count = [key[0].endswith("_count") for key in layout]
+        state = self._state
+        return _Repeat(
+            order, layout, [not flag for flag in is_created] if any(is_created) else None, is_created,
+            list(compress(samples.values(), is_created)), array("d", [state[key].offset for key in layout]),
+            counter, count,
+        )
+
+    def _add(self, monotonic: float, wall: float, samples: dict[SeriesKey, float]) -> None:
         created: dict[tuple[str, tuple[tuple[str, str], ...]], float] = {}
         values: dict[SeriesKey, float] = {}
         for key, value in samples.items():
@@ -186,6 +236,56 @@ class TargetWindow:
             oldest = self.frames[0].monotonic
             for key in [key for key, series in state.items() if series.last_seen < oldest]:
                 del state[key]
+
+    # -- the same series again: array arithmetic instead of a walk over every series' state --------------
+
+
+    def _add_again(self, monotonic: float, wall: float, samples: dict[SeriesKey, float], repeat: _Repeat) -> bool:
+        """`_add` of a scrape whose series (and their order) are the latest scrape's, when no `_created`
+        changed, no histogram `_count` dropped and no other series is remembered; False (nothing done)
+        otherwise. The per-series state is brought up to date only when a later scrape needs it (`_sync`)."""
+        if len(self._state) != len(repeat.layout):
+            # Series of earlier pages are still remembered: their `_created` may be stale, which `_add` reads
+            # as a reset of their group, and their state is to be forgotten in time. Rare; the walk does both.
+            return False
+        values = samples.values()
+        if repeat.values is None:
+            raws = array("d", values)
+        else:
+            readings = list(values)
+            if list(compress(readings, repeat.created)) != repeat.stamps:
+                return False  # a new `_created`: a reset for `_add` to judge
+            raws = array("d", compress(readings, repeat.values))
+        previous = self._raw
+        drops = list(compress(range(len(raws)), map(lt, raws, previous)))
+        count = repeat.count
+        if any(count[index] for index in drops):
+            return False  # a histogram's `_count` dropped: all its series reset, for `_add` to judge
+        offsets, counter = repeat.offsets, repeat.counter
+        reset = False
+        for index in drops:
+            offsets[index] += previous[index]
+            reset = reset or counter[index]
+        if reset:
+            self.reset_wall = wall
+        layout = repeat.layout
+        averaged = self.averaged
+        kept = {key: raws[layout[key]] for key in averaged if key in layout} if averaged else None
+        self.frames.append(Frame(monotonic, wall, layout, array("d", map(add, raws, offsets)), kept))
+        self._raw = raws
+        self._pending = monotonic
+        self._trim()
+        return True
+
+    def _sync(self) -> None:
+        """Bring every series' state up to the arrays `_add_again` kept."""
+        if self._pending is None or self._repeat is None:
+            return
+        state, raws, offsets = self._state, self._raw, self._repeat.offsets
+        for key, position in self._repeat.layout.items():
+            series = state[key]
+            series.raw, series.offset, series.last_seen = raws[position], offsets[position], self._pending
+        self._pending = None
 
     def _reset_groups(self, values: dict[SeriesKey, float], created: dict) -> set:
         groups = set()

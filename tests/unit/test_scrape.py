@@ -170,3 +170,25 @@ async def test_down_target_keeps_its_last_window_marked_stale():
     (row,) = result.rows
     assert row.stale and row.value("request_rate") == pytest.approx(2.0)
     assert result.targets[0].last_success == 5.0
+
+
+async def test_small_pages_are_read_on_the_loop_and_large_ones_in_a_thread(monkeypatch):
+    from aitop.sources.scrape import collector as module
+
+    hops: list[str] = []
+
+    async def to_thread(function, *args):
+        hops.append(function.__name__)
+        return function(*args)
+
+    monkeypatch.setattr(module.asyncio, "to_thread", to_thread)
+    count = iter(range(10, 100, 10))
+    col, clock = collector(lambda request: respond(200, PAGE % next(count)), urls=(GOOD,))
+    small = await col.collect()
+    assert hops == [] and small.rows  # a thread hand-off costs more than reading a small page
+    col.inline_bytes, col.inline_series = 10, 0  # this page and its one series count as large now
+    clock.now = 5.0
+    large = await col.collect()
+    assert hops == ["read_page", "_rows"]
+    assert large.rows[0].value("request_rate") == pytest.approx(2.0)
+    await col.aclose()

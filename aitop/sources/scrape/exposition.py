@@ -7,7 +7,9 @@ parser silently misreads OpenMetrics (exemplars become timestamps), so the two a
 The kept lines of a classic text page are first read by `_parse_plain`, a regex fast path for the common
 shape (`name{a="b",…} value [timestamp]`, no escapes) that gives exactly what prometheus_client's text
 parser gives, `_total` added to counter samples included. Any line outside that shape sends the whole page
-to prometheus_client, so unusual input is judged, and rejected, exactly as before.
+to prometheus_client, so unusual input is judged, and rejected, exactly as before. A line whose series
+text the regex accepted on the target's previous scrape costs a slice and a dict lookup instead
+(`SeriesKeys`): most of a page's lines, scrape after scrape.
 """
 
 from __future__ import annotations
@@ -44,7 +46,14 @@ def _looks_like_name(name: str) -> bool:
 
 def kept_lines(text: str, wanted: NameFilter) -> tuple[list[str], int]:
     """The sample and `# TYPE`/`# UNIT` lines of wanted families (and `# EOF`), and the count of lines seen."""
+    kept, total, _ = kept_lines_counted(text, wanted)
+    return kept, total
+
+
+def kept_lines_counted(text: str, wanted: NameFilter) -> tuple[list[str], int, int]:
+    """`kept_lines`, and how many of the kept lines are metadata (the rest are samples)."""
     kept: list[str] = []
+    metadata = 0
     names_cache: dict[str, bool] = {}
     lines = text.splitlines()
     for number, line in enumerate(lines, 1):
@@ -55,6 +64,7 @@ def kept_lines(text: str, wanted: NameFilter) -> tuple[list[str], int]:
             if (len(parts) >= 3 and parts[1] in ("TYPE", "UNIT") and wanted.wants_family(parts[2])
                     or line.startswith("# EOF")):
                 kept.append(line)
+                metadata += 1
             continue
         name = line.partition("{")[0]  # the text before the first `{`, space or tab (inline: every line)
         if " " in name or "\t" in name:
@@ -66,7 +76,7 @@ def kept_lines(text: str, wanted: NameFilter) -> tuple[list[str], int]:
             keep = names_cache[name] = wanted.wants(name)
         if keep:
             kept.append(line)
-    return kept, len(lines)
+    return kept, len(lines), metadata
 
 
 def prefilter(text: str, wanted: NameFilter) -> tuple[str, int, int]:
@@ -93,8 +103,9 @@ class SeriesKeys:
     """Series keys by their `name{labels}` text, kept for one target across its scrapes.
 
     Every scrape of a series then yields the same key object (cheap dict lookups in the store, one copy in
-    memory) and skips the label parsing. Only the latest scrape's series are kept, so label churn cannot
-    grow it: its size follows the live series, not every label set ever seen.
+    memory) and skips the label parsing; a line of a known series skips the line regex too. Only the latest
+    scrape's series are kept, so label churn cannot grow it: its size follows the live series, not every
+    label set ever seen.
     """
 
     __slots__ = ("known",)
@@ -111,7 +122,7 @@ def _parse_plain(lines: list[str], keys: SeriesKeys) -> dict[SeriesKey, float] |
     `_total` get it appended. Values are read as that parser reads them (`int`, else `float`).
     """
     samples: dict[SeriesKey, float] = {}
-    known, seen = keys.known, {}
+    known, seen, isinf = keys.known, {}, math.isinf
     family = ""
     allowed: tuple[str, ...] = ()
     suffix = ""  # "_total" while the open family is a counter named without it
@@ -130,16 +141,26 @@ def _parse_plain(lines: list[str], keys: SeriesKeys) -> dict[SeriesKey, float] |
             allowed = tuple(family + end for end in _ALLOWED_SUFFIXES.get(kind, ("",)))
             suffix = "_total" if kind == "counter" and not family.endswith("_total") else ""
             continue
-        match = _PLAIN_SAMPLE.fullmatch(line)
-        if match is None:
-            return None
-        series, name, label_text, text = match.groups()
-        key = known.get(series)
-        if key is None:
-            pairs = _LABEL_PAIR.findall(label_text) if label_text else []
-            if len(pairs) > 1 and len(dict(pairs)) != len(pairs):
-                return None  # a repeated label name: the text parser rejects the page
-            key = (name, tuple(sorted(pairs)))
+        # A series text the regex accepted on an earlier scrape, then one space and a value with no space:
+        # the regex would split this line exactly there (the text is its first group, and a value without
+        # spaces leaves no room for a timestamp), so a slice and a lookup replace it. Anything else (two
+        # spaces, a timestamp, a new series) takes the regex.
+        cut = line.rfind(" ")
+        series = line[:cut]
+        key = known.get(series) if cut > 0 else None
+        if key is not None and cut < len(line) - 1:
+            name, text = key[0], line[cut + 1:]
+        else:
+            match = _PLAIN_SAMPLE.fullmatch(line)
+            if match is None:
+                return None
+            series, name, label_text, text = match.groups()
+            key = known.get(series)
+            if key is None:
+                pairs = _LABEL_PAIR.findall(label_text) if label_text else []
+                if len(pairs) > 1 and len(dict(pairs)) != len(pairs):
+                    return None  # a repeated label name: the text parser rejects the page
+                key = (name, tuple(sorted(pairs)))
         seen[series] = key
         if name in allowed:
             if suffix:
@@ -152,7 +173,7 @@ def _parse_plain(lines: list[str], keys: SeriesKeys) -> dict[SeriesKey, float] |
             value = float(text)
         except ValueError:
             return None
-        if math.isinf(value):
+        if isinf(value):
             return None  # the text parser reads huge integers with int(), which float() then rejects
         if value == 0 and text.lstrip("+-").isdigit():
             value = 0.0  # int("-0") is 0, where float("-0") is -0.0

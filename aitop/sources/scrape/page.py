@@ -15,7 +15,7 @@ from aitop.sources.scrape.exposition import (
     ExpositionError,
     SeriesKey,
     SeriesKeys,
-    kept_lines,
+    kept_lines_counted,
     parse,
     parse_kept,
 )
@@ -92,6 +92,17 @@ def cap_series(filtered: str, limit: int) -> tuple[str, int]:
     return "\n".join(kept) + "\n", count
 
 
+def _cap_lines(kept: list[str], limit: int) -> list[str]:
+    """The lines `cap_series` keeps of these kept lines (never empty): the first `limit` samples, all metadata."""
+    seen = 0
+    for index, line in enumerate(kept):
+        if line[0] != "#":
+            seen += 1
+            if seen > limit:
+                return kept[:index] + [line for line in kept[index:] if line[0] == "#"]
+    return kept
+
+
 def _locate_error(filtered: str, content_type: str, wanted: NameFilter) -> str | None:
     """The first line of `filtered` that makes the parser fail (bisecting on prefixes), or None."""
     lines = filtered.splitlines()
@@ -134,20 +145,24 @@ def read_page(
         content_type = OPENMETRICS
         notes.append("OpenMetrics page served as text/plain (parsed as OpenMetrics)")
     # The page is split and filtered once; its kept lines are parsed as they are unless a label value
-    # had to be cut or the series capped (both rare), which work on the text.
-    kept, _ = kept_lines(body, wanted)
-    filtered = "\n".join(kept) + "\n"
-    count = len(kept) - filtered.count("\n#") - filtered.startswith("#")  # sample lines: kept lines are never empty
-    shortened = shorten_label_values(filtered)
-    if shortened is not filtered or count > max_series:
-        filtered, count = cap_series(shortened, max_series)
-        kept = [line for line in filtered.splitlines() if line]
+    # had to be cut (rare: that works on the text) or the series capped.
+    kept, _, metadata = kept_lines_counted(body, wanted)
+    count = len(kept) - metadata  # sample lines
+    # No label value can be too long on a page without a line that long: one C-speed pass over the lengths
+    # spares the regex search of the whole page (a tenth of a large page's parse).
+    if max(map(len, kept), default=0) > MAX_LABEL_VALUE:
+        filtered = "\n".join(kept) + "\n"
+        shortened = shorten_label_values(filtered)
+        if shortened is not filtered:
+            filtered, count = cap_series(shortened, max_series)
+            kept = [line for line in filtered.splitlines() if line]
     if count > max_series:
+        kept = _cap_lines(kept, max_series)  # what `cap_series` keeps, without splitting the text again
         notes.append(f"showing {max_series:,} of {count:,} series (per-target cap)")
     try:
         samples = parse_kept(kept, content_type, keys).samples
     except ExpositionError as exc:
-        bad = _locate_error(filtered, content_type, wanted)
+        bad = _locate_error("\n".join(kept) + "\n", content_type, wanted)  # the lines parsed, cap applied
         if bad is None:
             raise
         number = next((i for i, line in enumerate(body.splitlines(), 1) if line == bad), None)
