@@ -19,7 +19,7 @@ from textual.widgets.data_table import CellDoesNotExist
 
 from aitop.field_uses import TREND as FOLLOWED
 from aitop.fields import FIELD_BY_NAME, FIELDS
-from aitop.model import Row, Snapshot
+from aitop.model import Row, Severity, Snapshot
 from aitop.history import History
 from aitop.sanitize import clean
 from aitop.ui.cells import (
@@ -27,6 +27,7 @@ from aitop.ui.cells import (
     Palette,
     SortableText,
     cell_value,
+    has_info,
     model_cell,
     numeric_cell,
     replicas_note,
@@ -102,6 +103,8 @@ class TopTable(LazyTable):
         self._fit_width = 120
         self._header: tuple[object, ...] = ()
         self._palette = Palette()  # the theme's, taken on every apply() for the rows built until the next
+        #: Row key -> column key -> (what the cell was made from, the cell): see `_cells`.
+        self._made: dict[str, dict[str, tuple[tuple[object, ...], SortableText]]] = {}
 
     def on_mount(self) -> None:
         self._ensure_columns()
@@ -293,22 +296,44 @@ class TopTable(LazyTable):
 
     def _cells(self, row: Row, palette: Palette, stale: bool) -> dict[str, SortableText]:
         cells: dict[str, SortableText] = {}
+        key = row_key(row)
+        # What each cell was made from last time, and the cell: a cell whose inputs did not change is the
+        # same object again, so the table keeps it and its rendering (most cells of a steady fleet).
+        made = self._made.setdefault(key, {})
         for column in self.shown_columns:
-            if column.key == MODEL:
-                cell = model_cell(row, palette, dim=stale)
-                cell.row_key = row_key(row)
-            elif column.key == SCHEMA:
-                cell = schema_cell(row, palette, dim=stale)
-            elif column.key == TREND:
-                end = self.snapshot.taken_at if self.snapshot is not None else 0.0
-                # Only the points the sparkline shows, not the whole history, for every row on every refresh.
-                points = (self.recorded.series(row.key, self.trend_field, since=end - TREND_SECONDS)
-                          if self.recorded is not None else ())
-                cell = trend_cell(points, end=end, palette=palette, dim=stale)
+            name = column.key
+            if name == TREND:
+                cells[name] = self._trend(row, palette, stale)
+                continue
+            if name == MODEL:
+                inputs: tuple[object, ...] = (row.group, row.worst >= Severity.CRITICAL, replicas_note(row))
+            elif name == SCHEMA:
+                inputs = (row.schema,)
             else:
-                cell = numeric_cell(row, column.key, palette, dim=stale)
-            cells[column.key] = cell
+                inputs = (row.value(name), row.severity.get(name), has_info(row, name))
+            inputs = (*inputs, stale, palette)
+            before = made.get(name)
+            if before is not None and before[0] == inputs:
+                cells[name] = before[1]
+                continue
+            if name == MODEL:
+                cell = model_cell(row, palette, dim=stale)
+                cell.row_key = key
+            elif name == SCHEMA:
+                cell = schema_cell(row, palette, dim=stale)
+            else:
+                cell = numeric_cell(row, name, palette, dim=stale)
+            made[name] = (inputs, cell)
+            cells[name] = cell
         return cells
+
+    def _trend(self, row: Row, palette: Palette, stale: bool) -> SortableText:
+        """The trend cell of `row` (made every time: its window moves with every snapshot)."""
+        end = self.snapshot.taken_at if self.snapshot is not None else 0.0
+        # Only the points the sparkline shows, not the whole history, for every row on every refresh.
+        points = (self.recorded.series(row.key, self.trend_field, since=end - TREND_SECONDS)
+                  if self.recorded is not None else ())  # fmt: skip
+        return trend_cell(points, end=end, palette=palette, dim=stale)
 
     def apply(self, snapshot: Snapshot, recorded: History | None = None) -> None:
         """Show `snapshot`: add, update and remove rows by key, then re-sort. Never clears the rows on a
@@ -334,6 +359,7 @@ class TopTable(LazyTable):
         for gone in [key for key in self.rows if key.value not in rank]:
             if gone.value is not None:  # every row here was added with a key
                 self.forget(gone.value)
+                self._made.pop(gone.value, None)
             self.remove_row(gone)
         for row, key in zip(rows, rank):
             stale = snapshot.stale or row.stale
