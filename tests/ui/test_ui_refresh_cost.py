@@ -105,3 +105,28 @@ async def test_a_refresh_makes_the_status_line_once(make_app, monkeypatch) -> No
         assert (sidebar.styles.width, set(app.overview.classes)) == (width, classes)
         app.overview.action_toggle_alerts()  # a change of placement still reaches the classes and the badge
         assert made[-1] is True and app.overview.has_class("-sidebar-off")
+
+
+async def test_a_steady_refresh_works_out_no_columns_and_no_explanations_of_missing_values(make_app,
+                                                                                           monkeypatch) -> None:
+    rows = fleet()
+    bge = rows[3]  # no token rates, cost or feedback: those cells show the missing mark
+    missing = {name for name in ("input_tokens_rate", "cost_per_hour") if bge.value(name) is None}
+    assert missing
+    app = make_app([collected(rows)])
+    async with app.run_test(size=(160, 30)) as pilot:
+        await app.poll_once()
+        table = app.query_one(TopTable)
+        assert await settle(pilot, lambda: table.row_count == 4)
+        fitted: list[int] = []
+        asked: list[tuple[str, str]] = []
+        visible, has_info = top_table.visible_columns, top_table.has_info
+        monkeypatch.setattr(top_table, "visible_columns", lambda *a, **k: fitted.append(1) or visible(*a, **k))
+        monkeypatch.setattr(top_table, "has_info", lambda row, name: asked.append((row.group, name)) or
+                            has_info(row, name))  # fmt: skip
+        await app.poll_once()
+        await pilot.pause()
+        assert fitted == []
+        assert asked and not {(bge.group, name) for name in missing} & set(asked)
+        table.fit(100)  # a new width still fits the columns again
+        assert fitted == [1]

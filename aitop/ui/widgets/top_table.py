@@ -7,6 +7,7 @@ header changes (another sort column, group label or terminal width), which is a 
 
 from __future__ import annotations
 
+import math
 from typing import cast
 
 from rich.cells import cell_len
@@ -101,6 +102,7 @@ class TopTable(LazyTable):
         self.shown_columns: tuple[Column, ...] = visible_columns(120)
         self.model_width = COLUMN_BY_KEY[MODEL].width
         self._fit_width = 120
+        self._fitted: tuple[object, ...] = ()  # what `fit` last worked the columns out from
         self._header: tuple[object, ...] = ()
         self._palette = Palette()  # the theme's, taken on every apply() for the rows built until the next
         #: Row key -> column key -> (what the cell was made from, the cell): see `_cells`.
@@ -119,8 +121,14 @@ class TopTable(LazyTable):
         """Show the columns that fit `width` cells. The screen calls it with the whole width (on resize, and
         before every snapshot), never with what an alert sidebar leaves: an alert must not hide columns."""
         self._fit_width = width
-        shown = visible_columns(max(width - 1, 0), self._candidates(), model_width=self.model_width,  # 1: scrollbar
-                                widths=self.content_widths, keep=(self.sort_state.key,))  # fmt: skip
+        candidates, keep = self._candidates(), self.sort_state.key
+        # Asked twice a refresh: the columns are worked out again only when something they depend on changed.
+        fitted = (width, candidates, self.model_width, tuple(self.content_widths.items()), keep)
+        if fitted == self._fitted:
+            return
+        self._fitted = fitted
+        shown = visible_columns(max(width - 1, 0), candidates, model_width=self.model_width,  # 1: scrollbar
+                                widths=self.content_widths, keep=(keep,))  # fmt: skip
         if shown != self.shown_columns:
             self.shown_columns = shown
             if redraw:
@@ -310,7 +318,10 @@ class TopTable(LazyTable):
             elif name == SCHEMA:
                 inputs = (row.schema,)
             else:
-                inputs = (row.value(name), row.severity.get(name), has_info(row, name))
+                value = row.value(name)
+                # (A missing value shows no info mark: its explanation need not be made to know.)
+                noted = value is not None and not math.isnan(value) and has_info(row, name)
+                inputs = (value, row.severity.get(name), noted)
             inputs = (*inputs, stale, palette)
             before = made.get(name)
             if before is not None and before[0] == inputs:
