@@ -130,3 +130,23 @@ async def test_a_steady_refresh_works_out_no_columns_and_no_explanations_of_miss
         assert asked and not {(bge.group, name) for name in missing} & set(asked)
         table.fit(100)  # a new width still fits the columns again
         assert fitted == [1]
+
+
+def test_column_widths_format_each_distinct_value_once_and_equal_formatting_every_value(monkeypatch) -> None:
+    from random import Random
+
+    from rich.cells import cell_len
+
+    from aitop.fields import FIELDS
+    from aitop.ui.cells import cell_value
+
+    rng = Random(17)
+    pool = [None, 0.0, -0.0, 0, float("nan"), float("inf"), -1.5, 59.999, 9999.5, 1e-4, -2e5]
+    for field in FIELDS:
+        for _ in range(40):
+            values = [rng.choice([*pool, rng.uniform(-1e6, 1e6)]) for _ in range(rng.randint(1, 8))]
+            assert top_table._widest(field.name, values) == max(cell_len(cell_value(field.name, v)) for v in values)
+    formatted: list[object] = []
+    monkeypatch.setattr(top_table, "cell_value", lambda name, value: formatted.append(value) or cell_value(name, value))
+    assert top_table._widest("request_rate", [42.5] * 500 + [None] * 500) == len("42.5")
+    assert sorted(formatted, key=str) == [42.5, None]
