@@ -61,10 +61,16 @@ async def test_a_paint_assembles_data_lines_without_datatable_per_line_machinery
         original = DataTable._render_line_in_row
         monkeypatch.setattr(DataTable, "_render_line_in_row",
                             lambda self, row_key, *a, **k: rows.append(row_key) or original(self, row_key, *a, **k))
+        cells: list[tuple[int, int]] = []
+        render_cell = table._render_cell
+        monkeypatch.setattr(table, "_render_cell", lambda row, column, *a, **k: cells.append((row, column)) or
+                            render_cell(row, column, *a, **k))  # fmt: skip
         table._clear_caches()
         table.refresh()
         await pilot.pause()
         assert rows and all(key is table._header_row_key for key in rows)  # only the header goes that way
+        # The fixed model column is rendered once a line (DataTable renders a second copy and crops it off).
+        assert sorted(cell for cell in cells if cell[0] >= 0 and cell[1] == 0) == [(row, 0) for row in range(4)]
 
 
 async def test_cells_are_made_again_only_when_what_they_show_changed(make_app, monkeypatch) -> None:

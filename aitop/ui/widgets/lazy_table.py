@@ -16,8 +16,8 @@ and updating 1,000 rows builds and stores 11,000 cells per refresh although 36 r
 * a cell that did change is built straight into segments by `cell_render.render_text_cell` (one line of
   `Text` that fits its column: every cell aitop makes) with the styles worked out for its place last time,
   ~10 µs instead of ~100+ µs through Rich's generic rendering; anything else still goes through Rich;
-* a data line is assembled from those cells directly (`_assemble_line`), without what `DataTable` works out
-  again for every line (the ordered columns, a Coordinate and two highlight tests per cell);
+* a data line is assembled from those cells by `LineTable` (line_table.py), without what `DataTable` works
+  out again for every line;
 * on a terminal, neighbouring cells drawn alike are merged into one segment (their click meta is reduced to
   the row, all a row cursor needs), so a row costs one colour sequence per run of like cells, not one per
   cell.
@@ -37,20 +37,18 @@ from rich.style import Style
 from rich.text import Text
 from textual._two_way_dict import TwoWayDict
 from textual.css.styles import RenderStyles
-from textual._segment_tools import line_crop
-from textual.coordinate import Coordinate
 from textual.geometry import Region
 from textual.strip import Strip
-from textual.widgets.data_table import Column, ColumnKey, RowKey, StringKey
+from textual.widgets.data_table import ColumnKey, RowKey, StringKey
 
 from aitop.ui.widgets.cell_render import render_text_cell
-from aitop.ui.widgets.nav_table import NavTable
+from aitop.ui.widgets.line_table import LineTable
 
 #: Rendered cells kept (a screenful is a few hundred; the rest are rows scrolled past).
 _CACHED_CELLS = 4096
 
 
-class LazyTable(NavTable):
+class LazyTable(LineTable):
     """A `NavTable` that builds and repaints only the rows on screen (see the module doc)."""
 
     def __init__(self, **kwargs) -> None:
@@ -62,7 +60,6 @@ class LazyTable(NavTable):
         self._merged: dict[int, tuple[Strip, Strip]] = {}  # line -> (line as rendered, with cells merged)
         self._settled: dict[tuple[str, ...], _SettledStyles] = {}  # component names -> their styles
         self._own_rich_style: Style | None = None
-        self._ordered: tuple[tuple[int, int], list[Column]] | None = None  # (table state, columns in order)
         super().__init__(**kwargs)
 
     # -- deferred rows -----------------------------------------------------------------------------------
@@ -181,84 +178,6 @@ class LazyTable(NavTable):
         # Rows scrolled into view since the last refresh are brought up to date before they are drawn.
         self.flush_visible()
         return super().render_lines(crop)
-
-    # -- line assembly -----------------------------------------------------------------------------------
-    # What `DataTable._render_line` and `_render_line_in_row` do for a one-line data row under a row cursor,
-    # with what they work out again for every line (the ordered columns and their widths, a Coordinate and
-    # two highlight calls per cell, reactive reads) worked out once per table state. Same cells, same calls
-    # to `_render_cell`, same segments (tests/ui/test_ui_refresh_cost.py compares the two line by line).
-
-    def _layout(self) -> tuple[int, list[int]]:
-        """(fixed width, render width of every column in order). The ordered columns are kept until the
-        table next changes; their widths are asked every time (an auto-width column grows in place)."""
-        key = (self._update_count, len(self.columns))
-        if self._ordered is None or self._ordered[0] != key:
-            self._ordered = (key, self.ordered_columns)
-        widths = [column.get_render_width(self) for column in self._ordered[1]]
-        return sum(widths[: self.fixed_columns]), widths
-
-    def _assemble_line(self, y: int, x1: int, x2: int, base_style: Style) -> Strip:
-        """`DataTable._render_line`, with the row assembled by `_row_segments` where it can be."""
-        header = self.header_height if self.show_header else 0
-        if y < header or self.cursor_type != "row" or self._should_render_row_labels:
-            return super()._render_line(y, x1, x2, base_style)
-        width = self.size.width
-        try:
-            row_key, line_no = self._get_offsets(y)
-        except LookupError:
-            return Strip.blank(width, base_style)
-        if line_no:  # (a taller row: never made here)
-            return super()._render_line(y, x1, x2, base_style)
-        cursor, hover = self.cursor_coordinate, self.hover_coordinate
-        cache_key = (y, x1, x2, width, cursor, hover, base_style, self.cursor_type, self._show_hover_cursor,
-                     self._update_count, self._pseudo_class_state)  # fmt: skip
-        strip = self._line_cache.get(cache_key)
-        if strip is not None:
-            return strip
-        fixed_width, widths = self._layout()
-        fixed, scrollable = self._row_segments(row_key, base_style, cursor, hover, fixed_width, widths)
-        segments = [segment for cell in fixed for segment in cell] + \
-            line_crop([segment for cell in scrollable for segment in cell], x1 + fixed_width, x2, width)
-        strip = Strip(segments).adjust_cell_length(width, base_style).simplify()
-        self._line_cache[cache_key] = strip
-        return strip
-
-    def _row_segments(self, row_key: RowKey, base_style: Style, cursor_location: Coordinate,
-                      hover_location: Coordinate, fixed_width: int,
-                      widths: list[int]) -> tuple[list[list[Segment]], list[list[Segment]]]:  # fmt: skip
-        """`DataTable._render_line_in_row` for line 0 of a data row under a row cursor without labels."""
-        show_cursor, hover_shown = self.show_cursor, self._show_hover_cursor
-        cache_key = (row_key, 0, base_style, cursor_location, hover_location, self.cursor_type, show_cursor,
-                     hover_shown, self._update_count, self._pseudo_class_state)  # fmt: skip
-        cached = self._row_render_cache.get(cache_key)
-        if cached is not None:
-            return cached
-        row_index = self._row_locations.get(row_key)
-        if row_index is None:
-            row_index = -1
-        # A row cursor highlights whole rows: DataTable's `_should_highlight` compares the rows alone.
-        cursor, hover = cursor_location.row == row_index, hover_location.row == row_index
-        render_cell = self._render_cell
-        fixed_row = []
-        if self.fixed_columns:
-            fixed_style = self.get_component_styles("datatable--fixed").rich_style + Style.from_meta({"fixed": True})
-            for column_index, column_width in enumerate(widths[: self.fixed_columns]):
-                fixed_row.append(render_cell(row_index, column_index, fixed_style, column_width, cursor=cursor,
-                                             hover=hover)[0])  # fmt: skip
-        row_style = self._get_row_style(row_index, base_style)
-        scrollable_row = [render_cell(row_index, column_index, row_style, column_width, cursor=cursor,
-                                      hover=hover)[0]
-                          for column_index, column_width in enumerate(widths)]  # fmt: skip
-        remaining_space = max(0, self.size.width - (sum(widths) - fixed_width + self._row_label_column_width))
-        # (DataTable asks about the hover at row `row_index or 0`: the same row, as -1 is truthy.)
-        extend_style, _ = self._get_styles_to_render_cell(row_index == -1, False, False, hover, cursor, show_cursor,
-                                                          hover_shown, False, False)  # fmt: skip
-        extend_style = row_style + extend_style + Style.from_meta({"row": row_index, "column": 0,
-                                                                   "out_of_bounds": True})  # fmt: skip
-        scrollable_row.append([Segment(" " * remaining_space, extend_style)])
-        row_pair = (fixed_row, scrollable_row)
-        self._row_render_cache[cache_key] = row_pair
-        return row_pair
 
     # -- rendered-cell cache -----------------------------------------------------------------------------
 
