@@ -91,6 +91,7 @@ class OverviewScreen(FilteringScreen):
         super().__init__(id="overview", **kwargs)
         self.snapshot: Snapshot | None = None
         self.sidebar_on = True
+        self._sidebar_state: tuple[bool, bool, int] | None = None  # (visible, below the table, its size) shown
         self.view_name = VIEWS[0].name
         self.add_class("-sidebar-off")  # until there is an alert to list
 
@@ -138,16 +139,21 @@ class OverviewScreen(FilteringScreen):
         self.table.fit(width, redraw=redraw)  # the whole width, whether the sidebar shows or not
         spare = width - self.table.needed_width
         below = spare < SIDEBAR_MIN_SIDE
-        sidebar = self.query_one(AlertSidebar)
-        if below:
-            body = max(self.app.size.height - 6, 0)  # status, fleet header, filter and key lines
-            sidebar.styles.width = "1fr"
-            sidebar.styles.height = max(SIDEBAR_BELOW_MIN, round(body * SIDEBAR_BELOW_SHARE))
-        else:
-            sidebar.styles.width = spare
-            sidebar.styles.height = "1fr"
-        self.set_class(below, "-sidebar-below")
-        self.set_class(not visible, "-sidebar-off")
+        body = max(self.app.size.height - 6, 0)  # status, fleet header, filter and key lines
+        state = (visible, below, max(SIDEBAR_BELOW_MIN, round(body * SIDEBAR_BELOW_SHARE)) if below else spare)
+        # Called twice a refresh and on every resize: styles and classes are set (and parsed, and compared)
+        # only when the placement changed, which a refresh rarely does.
+        if state != self._sidebar_state:
+            self._sidebar_state = state
+            sidebar = self.query_one(AlertSidebar)
+            if below:
+                sidebar.styles.width = "1fr"
+                sidebar.styles.height = state[2]
+            else:
+                sidebar.styles.width = spare
+                sidebar.styles.height = "1fr"
+            self.set_class(below, "-sidebar-below")
+            self.set_class(not visible, "-sidebar-off")
         self.query_one(StatusBar).show_alert_badge(not visible)
 
     def show_snapshot(self, snapshot: Snapshot) -> None:

@@ -16,6 +16,8 @@ and updating 1,000 rows builds and stores 11,000 cells per refresh although 36 r
 * a cell that did change is built straight into segments by `cell_render.render_text_cell` (one line of
   `Text` that fits its column: every cell aitop makes) with the styles worked out for its place last time,
   ~10 µs instead of ~100+ µs through Rich's generic rendering; anything else still goes through Rich;
+* a data line is assembled from those cells by `LineTable` (line_table.py), without what `DataTable` works
+  out again for every line;
 * on a terminal, neighbouring cells drawn alike are merged into one segment (their click meta is reduced to
   the row, all a row cursor needs), so a row costs one colour sequence per run of like cells, not one per
   cell.
@@ -40,13 +42,13 @@ from textual.strip import Strip
 from textual.widgets.data_table import ColumnKey, RowKey, StringKey
 
 from aitop.ui.widgets.cell_render import render_text_cell
-from aitop.ui.widgets.nav_table import NavTable
+from aitop.ui.widgets.line_table import LineTable
 
 #: Rendered cells kept (a screenful is a few hundred; the rest are rows scrolled past).
 _CACHED_CELLS = 4096
 
 
-class LazyTable(NavTable):
+class LazyTable(LineTable):
     """A `NavTable` that builds and repaints only the rows on screen (see the module doc)."""
 
     def __init__(self, **kwargs) -> None:
@@ -161,7 +163,7 @@ class LazyTable(NavTable):
         return written
 
     def _render_line(self, y: int, x1: int, x2: int, base_style: Style) -> Strip:
-        strip = super()._render_line(y, x1, x2, base_style)  # cached by the base class while unchanged
+        strip = self._assemble_line(y, x1, x2, base_style)  # cached while unchanged
         header = self.header_height if self.show_header else 0
         # Only for a terminal: merging exists to shrink what is written to one, and headless screenshots
         # (the snapshot tests) compare segment structure. Header clicks name their column: kept as is.

@@ -278,6 +278,8 @@ class StatusBar(Widget):
 
     def show_alert_badge(self, show: bool) -> None:
         """Count firing alerts in the line (when the sidebar that lists them is hidden)."""
+        if show == self.alert_badge:  # asked on every refresh; the line is made again only for a change
+            return
         self.alert_badge = show
         self.render_status()
 

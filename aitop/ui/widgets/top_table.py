@@ -7,6 +7,7 @@ header changes (another sort column, group label or terminal width), which is a 
 
 from __future__ import annotations
 
+import math
 from typing import cast
 
 from rich.cells import cell_len
@@ -19,7 +20,7 @@ from textual.widgets.data_table import CellDoesNotExist
 
 from aitop.field_uses import TREND as FOLLOWED
 from aitop.fields import FIELD_BY_NAME, FIELDS
-from aitop.model import Row, Snapshot
+from aitop.model import Row, Severity, Snapshot
 from aitop.history import History
 from aitop.sanitize import clean
 from aitop.ui.cells import (
@@ -27,6 +28,7 @@ from aitop.ui.cells import (
     Palette,
     SortableText,
     cell_value,
+    has_info,
     model_cell,
     numeric_cell,
     replicas_note,
@@ -72,6 +74,20 @@ def trend_cell(points, *, end: float, palette: Palette, dim: bool = False) -> So
     return cell
 
 
+def _widest(name: str, values: list[float | None]) -> int:
+    """Cells the widest of `values` of field `name` takes in the table. Each distinct value is formatted
+    once: formatting every candidate column of every row on every refresh was most of the table's work at
+    1,000 rows."""
+    distinct = set(values)
+    widths = []
+    if 0 in distinct:  # 0.0 and -0.0 are one in a set but may print differently ("-0.00"): each sign seen
+        distinct.discard(0)
+        widths = [cell_len(cell_value(name, math.copysign(0.0, sign)))
+                  for sign in {math.copysign(1.0, value) for value in values if value == 0}]  # fmt: skip
+    widths.extend(cell_len(cell_value(name, value)) for value in distinct)
+    return max(widths, default=0)
+
+
 class TopTable(LazyTable):
     """A `top`-style table of models, sorted, filtered and trimmed to the width it has.
 
@@ -100,8 +116,11 @@ class TopTable(LazyTable):
         self.shown_columns: tuple[Column, ...] = visible_columns(120)
         self.model_width = COLUMN_BY_KEY[MODEL].width
         self._fit_width = 120
+        self._fitted: tuple[object, ...] = ()  # what `fit` last worked the columns out from
         self._header: tuple[object, ...] = ()
         self._palette = Palette()  # the theme's, taken on every apply() for the rows built until the next
+        #: Row key -> column key -> (what the cell was made from, the cell): see `_cells`.
+        self._made: dict[str, dict[str, tuple[tuple[object, ...], SortableText]]] = {}
 
     def on_mount(self) -> None:
         self._ensure_columns()
@@ -116,8 +135,14 @@ class TopTable(LazyTable):
         """Show the columns that fit `width` cells. The screen calls it with the whole width (on resize, and
         before every snapshot), never with what an alert sidebar leaves: an alert must not hide columns."""
         self._fit_width = width
-        shown = visible_columns(max(width - 1, 0), self._candidates(), model_width=self.model_width,  # 1: scrollbar
-                                widths=self.content_widths, keep=(self.sort_state.key,))  # fmt: skip
+        candidates, keep = self._candidates(), self.sort_state.key
+        # Asked twice a refresh: the columns are worked out again only when something they depend on changed.
+        fitted = (width, candidates, self.model_width, tuple(self.content_widths.items()), keep)
+        if fitted == self._fitted:
+            return
+        self._fitted = fitted
+        shown = visible_columns(max(width - 1, 0), candidates, model_width=self.model_width,  # 1: scrollbar
+                                widths=self.content_widths, keep=(keep,))  # fmt: skip
         if shown != self.shown_columns:
             self.shown_columns = shown
             if redraw:
@@ -277,7 +302,7 @@ class TopTable(LazyTable):
         for column in self._candidates():
             if not column.numeric or not rows:
                 continue
-            widest = max(cell_len(cell_value(column.key, row.value(column.key))) for row in rows) + 2
+            widest = _widest(column.key, [row.value(column.key) for row in rows]) + 2
             if widest > self.content_widths.get(column.key, 0):
                 self.content_widths[column.key] = widest
                 grown = True
@@ -293,22 +318,47 @@ class TopTable(LazyTable):
 
     def _cells(self, row: Row, palette: Palette, stale: bool) -> dict[str, SortableText]:
         cells: dict[str, SortableText] = {}
+        key = row_key(row)
+        # What each cell was made from last time, and the cell: a cell whose inputs did not change is the
+        # same object again, so the table keeps it and its rendering (most cells of a steady fleet).
+        made = self._made.setdefault(key, {})
         for column in self.shown_columns:
-            if column.key == MODEL:
-                cell = model_cell(row, palette, dim=stale)
-                cell.row_key = row_key(row)
-            elif column.key == SCHEMA:
-                cell = schema_cell(row, palette, dim=stale)
-            elif column.key == TREND:
-                end = self.snapshot.taken_at if self.snapshot is not None else 0.0
-                # Only the points the sparkline shows, not the whole history, for every row on every refresh.
-                points = (self.recorded.series(row.key, self.trend_field, since=end - TREND_SECONDS)
-                          if self.recorded is not None else ())
-                cell = trend_cell(points, end=end, palette=palette, dim=stale)
+            name = column.key
+            if name == TREND:
+                cells[name] = self._trend(row, palette, stale)
+                continue
+            if name == MODEL:
+                inputs: tuple[object, ...] = (row.group, row.worst >= Severity.CRITICAL, replicas_note(row))
+            elif name == SCHEMA:
+                inputs = (row.schema,)
             else:
-                cell = numeric_cell(row, column.key, palette, dim=stale)
-            cells[column.key] = cell
+                value = row.value(name)
+                # (A missing value shows no info mark: its explanation need not be made to know.)
+                noted = value is not None and not math.isnan(value) and has_info(row, name)
+                inputs = (value, row.severity.get(name), noted)
+            inputs = (*inputs, stale, palette)
+            before = made.get(name)
+            if before is not None and before[0] == inputs:
+                cells[name] = before[1]
+                continue
+            if name == MODEL:
+                cell = model_cell(row, palette, dim=stale)
+                cell.row_key = key
+            elif name == SCHEMA:
+                cell = schema_cell(row, palette, dim=stale)
+            else:
+                cell = numeric_cell(row, name, palette, dim=stale)
+            made[name] = (inputs, cell)
+            cells[name] = cell
         return cells
+
+    def _trend(self, row: Row, palette: Palette, stale: bool) -> SortableText:
+        """The trend cell of `row` (made every time: its window moves with every snapshot)."""
+        end = self.snapshot.taken_at if self.snapshot is not None else 0.0
+        # Only the points the sparkline shows, not the whole history, for every row on every refresh.
+        points = (self.recorded.series(row.key, self.trend_field, since=end - TREND_SECONDS)
+                  if self.recorded is not None else ())  # fmt: skip
+        return trend_cell(points, end=end, palette=palette, dim=stale)
 
     def apply(self, snapshot: Snapshot, recorded: History | None = None) -> None:
         """Show `snapshot`: add, update and remove rows by key, then re-sort. Never clears the rows on a
@@ -334,6 +384,7 @@ class TopTable(LazyTable):
         for gone in [key for key in self.rows if key.value not in rank]:
             if gone.value is not None:  # every row here was added with a key
                 self.forget(gone.value)
+                self._made.pop(gone.value, None)
             self.remove_row(gone)
         for row, key in zip(rows, rank):
             stale = snapshot.stale or row.stale
