@@ -124,13 +124,26 @@ class Baselines:
         if known is None:
             known = self._rows[key] = {}
         settings, isfinite = self.settings, math.isfinite
+        # `SlotBaseline.add` inlined: 20 fields of 1,000 rows a refresh made the call itself the cost.
+        slot, horizon = settings.window / settings.slots, now - settings.window
         for field, value in values:
             if value is None or field in skip or not isfinite(value):
                 continue
             series = known.get(field)
             if series is None:
                 series = known[field] = SlotBaseline()
-            series.add(value, now, settings)
+            if series.start is None:
+                series.start = series.first = now
+            elif now - series.start >= slot:
+                series._close(now)
+            series.count += 1
+            series.total += value
+            series.squares += value * value
+            series.samples += 1
+            done = series.done
+            while done and done[0] < horizon:
+                del done[:3]
+                series._cached = None
 
     def forget_stale(self, now: float) -> None:
         horizon = now - self.settings.forget_after

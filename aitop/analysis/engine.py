@@ -35,6 +35,7 @@ from aitop.analysis.baseline import Baselines, BaselineView
 from aitop.analysis.configure import AnalysisSettings
 from aitop.analysis.cost import DAILY_PROVENANCE, daily_spend, priced, with_daily_spend
 from aitop.analysis.drift import DriftTracker
+from aitop.analysis.usage import PROVENANCE as USAGE_PROVENANCE
 from aitop.analysis.usage import PeakTracker, per_request, with_fields
 from aitop.analysis.messages import context, duration_text, message, resolution
 from aitop.analysis.rules import UNKNOWN, RowFilter, Rule, Verdict, evaluate, instant_severity, severity_of
@@ -46,6 +47,7 @@ from aitop.model import DRIFT_FIELDS, Alert, Missing, Row, Severity
 NO_BUCKETS = "drift needs the bucket distribution, which scrape mode reads; Prometheus mode gets the server's quantiles"
 
 _NOT_LEARNT = frozenset(DRIFT_FIELDS.values())  # a drift is already measured against a baseline
+_DAILY_LINE = {"cost_per_day": DAILY_PROVENANCE}
 _EVERY_ROW = RowFilter()
 
 
@@ -262,25 +264,42 @@ class Analyzer:
         if self._restarted:
             self._resumed, self._restarted = now, False
         model_rows = rows if alert_rows is None else alert_rows
-        enriched = [self._with_drift(priced(row, self.settings.prices), now, window_seconds) for row in model_rows]
-        enriched = self._warming(enriched, self._watch(enriched, None, now, history), warmup)
+        prices = self.settings.prices
+        model_rows = [priced(row, prices) for row in model_rows]
+        watched = self._watch(model_rows, None, now, history)
+        # One copy of each row to judge (drift, daily spend, warm-up) and one to show (severity, usage): the
+        # values and reasons are copied once, and completed in place once judged and learnt.
+        enriched, parts = [], []
+        for row in model_rows:
+            values, missing, lines = self._drift(row, now, window_seconds)
+            enriched.append(_with(row, values=values, missing=missing,
+                                  warmup=(watched[row.key], warmup) if warmup > 0 else None))
+            parts.append((values, missing, lines))
         verdicts_per_row, readings = self._judge(enriched, now, with_baselines=True)
         started = self.engine.step(readings, now)
         alerting = self.engine.alerting_fields()
         judged = []
-        for row, verdicts in zip(enriched, verdicts_per_row):
-            judged.append(_with(row, severity=severity_of(verdicts)))
+        learn, peaks = self.baselines.learn, self.peaks
+        shown = alert_rows is None
+        for row, verdicts, (values, missing, lines), base in zip(enriched, verdicts_per_row, parts, model_rows):
+            severity = severity_of(verdicts)
             if not row.stale:
                 # A field alerting now describes the incident, not normal: it is left out of the baseline.
                 skip = _NOT_LEARNT | alerting[row.key] if row.key in alerting else _NOT_LEARNT
-                self.baselines.learn(row.key, row.values.items(), now, skip=skip)
+                learn(row.key, values.items(), now, skip=skip)
+            if shown:
+                usage, usage_missing = peaks.fields(row, now, window_seconds)
+                values.update(usage)
+                missing.update(usage_missing)
+                provenance = with_lines(base.provenance, _DAILY_LINE, when="cost_per_hour")
+                provenance = with_lines(provenance, {**lines, **USAGE_PROVENANCE})
+                judged.append(_with(row, severity=severity, provenance=provenance))
         if alert_rows is not None:  # the view is grouped otherwise: mark its cells by their own values
             view = [with_daily_spend(priced(row, self.settings.prices)) for row in rows]
             view = self._warming(view, self._watch(view, grouping or "", now, history), warmup)
             view_verdicts, _ = self._judge(view, now, with_baselines=False)
-            judged = [_with(row, severity=severity_of(verdicts)) for row, verdicts in zip(view, view_verdicts)]
-        judged = [self.peaks.add(row, now, window_seconds, grouping if alert_rows is not None else None)
-                  for row in judged]  # fmt: skip
+            judged = [self.peaks.add(_with(row, severity=severity_of(verdicts)), now, window_seconds, grouping)
+                      for row, verdicts in zip(view, view_verdicts)]  # fmt: skip
         self.baselines.forget_stale(now)
         self.drift.forget_stale(now)
         self.peaks.forget_stale(now)
@@ -333,13 +352,16 @@ class Analyzer:
             verdicts_per_row.append(verdicts)
         return verdicts_per_row, readings
 
-    def _with_drift(self, row: Row, now: float, window_seconds: float) -> Row:
-        """`row` with its projected daily spend and drift fields (one copy of the row, not two)."""
-        values, missing, provenance = dict(row.values), dict(row.missing), row.provenance
+    def _drift(self, row: Row, now: float, window_seconds: float) \
+            -> tuple[dict[str, float | None], dict[str, Missing], dict[str, str]]:
+        """(values, reasons, explanations) `row` has with its projected daily spend and drift fields added:
+        copies of its own, and the drift fields' lines (left to the row shown, where they are laid over its
+        own)."""
+        values, missing = dict(row.values), dict(row.missing)
         values["cost_per_day"], reason = daily_spend(row)
         if reason is not None:
             missing["cost_per_day"] = reason
-        provenance = with_lines(provenance, {"cost_per_day": DAILY_PROVENANCE}, when="cost_per_hour")
+        lines: dict[str, str] = {}
         for concept, field in DRIFT_FIELDS.items():
             buckets = row.distributions.get(concept)
             if not buckets:
@@ -347,13 +369,13 @@ class Analyzer:
                 missing[field] = Missing.NO_METRIC
                 if any(row.values.get(name) is not None for name, _ in QUANTILE_FIELDS.get(concept, ())):
                     # Quantiles without buckets: the server computed them (Prometheus mode); say so in `e`.
-                    provenance = with_lines(provenance, {field: NO_BUCKETS})
+                    lines[field] = NO_BUCKETS
                 continue
             distance, _ = self.drift.measure(row.key, concept, buckets, window_seconds, now, learn=not row.stale)
             values[field] = distance
             if distance is None:
                 missing[field] = Missing.NOT_ENOUGH_SAMPLES
-        return _with(row, values=values, missing=missing, provenance=provenance)
+        return values, missing, lines
 
 
 _ROW_FIELDS = ("schema", "group", "group_label", "values", "missing", "errors_by_type", "severity", "stale",
