@@ -78,6 +78,10 @@ CONCEPT_FIELDS = INDEX.concept_fields
 QUANTILE_FIELDS = INDEX.quantile_fields
 
 
+def _highest_first(item: tuple[str, float]) -> float:
+    return -item[1]
+
+
 def finish_row(schema: str, group: str, acc: Accumulator) -> Row:
     """The `Row` of one accumulated group: contract fields, missing reasons, and its explanations, which are
     made only when read (`aitop.explanations`)."""
@@ -90,7 +94,7 @@ def finish_row(schema: str, group: str, acc: Accumulator) -> Row:
         group_label=acc.group_label,
         values=draft.values,
         missing=draft.missing,
-        errors_by_type=dict(sorted(acc.error_types.items(), key=lambda item: -item[1])),
+        errors_by_type=dict(sorted(acc.error_types.items(), key=_highest_first)) if acc.error_types else {},
         # Scrape mode: the row repeats its last good window only when no target behind it is up; with some
         # up it is live, and `replicas` says how many are missing.
         stale=acc.stale or bool(acc.replicas) and not acc.replicas_up,

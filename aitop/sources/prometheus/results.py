@@ -31,6 +31,7 @@ from aitop.transport import HTTPS_HINT, retry_after_seconds, speaks_https
 from aitop.why import with_why
 
 MAX_ERROR_CHARS = 2000
+_NO_LABELS: Mapping[str, str] = {}
 
 
 class QueryFailure(Exception):
@@ -185,10 +186,12 @@ def assemble_rows(
     answered: Mapping[Query, tuple[list, requests.Response | None]],
     errored: Mapping[Query, Exception],
     group_by: str | None,
+    data_since: Mapping[tuple[str, str], float] | None = None,
 ) -> tuple[list[Row], list[str]]:
-    """Rows from the answered queries of one refresh, and the server's warnings (deduplicated)."""
+    """Rows from the answered queries of one refresh, and the server's warnings (deduplicated).
+    `data_since`: row key -> its `Row.data_since` (`aitop.sources.prometheus.since.data_since_of`)."""
     with paused_gc():  # thousands of accumulators and rows, none in a cycle
-        return _assemble(list(plans), answered, errored, group_by)
+        return _assemble(list(plans), answered, errored, group_by, data_since or {})
 
 
 def _assemble(
@@ -196,6 +199,7 @@ def _assemble(
     answered: Mapping[Query, tuple[list, requests.Response | None]],
     errored: Mapping[Query, Exception],
     group_by: str | None,
+    data_since: Mapping[tuple[str, str], float],
 ) -> tuple[list[Row], list[str]]:
     schemas = {plan.schema.name: plan.schema for plan in plans}
     absent = {name: _absent(schema) for name, schema in schemas.items()}  # shared by the schema's rows, read only
@@ -204,6 +208,7 @@ def _assemble(
     #: row -> the answers that explain its fields, in reading order (their lines are made when read)
     answers: dict[tuple[str, str], list[Answer]] = {}
     names: dict[str, str] = {}  # label value -> row name, cleaned once per refresh
+    by_value: dict[tuple[str, str | None], dict[str, tuple[tuple[str, str], Accumulator]]] = {}
     readings = [(reading, answer) for query, answer in answered.items() for reading in query.readings()]
     places: dict[tuple[str, str], set[str]] = {}
     for query, (result, _) in readings:
@@ -222,15 +227,31 @@ def _assemble(
         answer = answer_of(query, len(result))
         group_labels, name, row_absent = query.group_labels, query.schema, absent.get(query.schema, {})
         read = reader(query)
+        # By model label (no `g`), a series holding the query's first group label belongs to the row that
+        # value names (`group_of`): its row is found by that value alone, from the second query on.
+        first = group_labels[0] if group_by is None and group_labels else None
+        named = by_value.setdefault((name, first), {})
         for series in result:
-            labels = series.get("metric", {})
-            label, group = group_of(labels, group_labels, labels.get(INSTANCE), group_by, names)
-            key = (name, group)
-            acc = rows.get(key)
-            if acc is None:
-                acc = rows[key] = Accumulator(group_label=label, absent=row_absent)
-            elif label in own_labels and acc.group_label not in own_labels:
-                acc.group_label = label
+            labels = series.get("metric", _NO_LABELS)
+            value = labels.get(first) if first is not None else None
+            found = named.get(value) if value else None
+            if found is not None:
+                key, acc = found
+                label = first
+                if label in own_labels and acc.group_label not in own_labels:
+                    acc.group_label = label
+            else:
+                label, group = group_of(labels, group_labels, labels.get(INSTANCE), group_by, names)
+                key = (name, group)
+                known = rows.get(key)
+                if known is None:
+                    acc = rows[key] = Accumulator(group_label=label, absent=row_absent)
+                else:
+                    acc = known
+                    if label in own_labels and acc.group_label not in own_labels:
+                        acc.group_label = label
+                if value and label == first:
+                    named[value] = (key, acc)
             read(acc, query, labels, float(series["value"][1]))
             if answer is not None:
                 explaining = answers.get(key)
@@ -242,6 +263,7 @@ def _assemble(
     finished: list[Row] = []
     for (schema_name, group), acc in sorted(rows.items()):
         acc.exposed |= exposed.get(schema_name, set())
+        acc.data_since = data_since.get((schema_name, group))
         if (explaining := answers.get((schema_name, group))) is not None:
             acc.pending = partial(server_lines, explaining)
         row = _sampled_elsewhere(finish_row(schema_name, group, acc), acc)
