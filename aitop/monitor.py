@@ -18,7 +18,6 @@ from aitop.analysis.baseline import BaselineView
 from aitop.analysis.configure import AnalysisSettings
 from aitop.analysis.engine import Analyzer
 from aitop.analysis.thresholds import Threshold, as_rules
-from aitop.gcpause import paused_gc
 from aitop.markers import Marker, MarkerLog
 from aitop.model import Alert, Collected, Row, Snapshot, TargetHealth
 from aitop.history import History
@@ -160,12 +159,11 @@ class Monitor:
             # that cannot leaves its alerts unjudged, never re-keyed to the view's groups.
             alert_rows = collected.model_rows if collected.model_rows is not None else ()
         try:
-            with paused_gc():  # thousands of rows, dicts and verdicts a refresh, none in a cycle
-                analysis = self.analyzer.process(
-                    collected.rows, now=collected.taken_at, window_seconds=collected.window_seconds,
-                    warmup=self.collector.window_seconds if self.warmup else 0.0,
-                    alert_rows=alert_rows, grouping=self.collector.group_by, history=collected.server_history,
-                )
+            analysis = self.analyzer.process(
+                collected.rows, now=collected.taken_at, window_seconds=collected.window_seconds,
+                warmup=self.collector.window_seconds if self.warmup else 0.0,
+                alert_rows=alert_rows, grouping=self.collector.group_by, history=collected.server_history,
+            )
         except Exception as exc:  # an analysis bug must not hide the numbers: show them unjudged
             log.exception("analysis failed")
             return self._stale(f"internal error in the analysis: {clean(type(exc).__name__)}")
