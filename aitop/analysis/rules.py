@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 from types import MappingProxyType
+from typing import NamedTuple
 
 from aitop.analysis.baseline import RELATIVE_FLOOR, BaselineView
 from aitop.format import format_value
@@ -119,9 +120,9 @@ class Rule:
         return f"{self.op} {self.sigma:g}σ from baseline"
 
 
-@dataclass(frozen=True, slots=True)
-class Verdict:
-    """One rule on one row at one instant."""
+class Verdict(NamedTuple):
+    """One rule on one row at one instant. (A named tuple: several are made per row each refresh, and one
+    costs a third of a frozen dataclass.)"""
 
     known: bool  # False: value unknown, baseline not ready, or too little traffic — hold state
     breached: bool = False
