@@ -28,17 +28,19 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, replace
 from functools import partial
 
 from aitop.analysis.baseline import Baselines, BaselineView
 from aitop.analysis.configure import AnalysisSettings
 from aitop.analysis.cost import DAILY_PROVENANCE, daily_spend, priced, with_daily_spend
 from aitop.analysis.drift import DriftTracker
+from aitop.analysis.rowcopy import with_ as _with
 from aitop.analysis.usage import PROVENANCE as USAGE_PROVENANCE
 from aitop.analysis.usage import PeakTracker, per_request, with_fields
 from aitop.analysis.messages import context, duration_text, message, resolution
-from aitop.analysis.rules import UNKNOWN, RowFilter, Rule, Verdict, evaluate, instant_severity, severity_of
+from aitop.analysis.rules import (UNKNOWN, RowFilter, Rule, Verdict, evaluate, instant_severity, severity_of,
+                                  threshold_judge)
 from aitop.derive import QUANTILE_FIELDS
 from aitop.explanations import with_lines
 from aitop.model import DRIFT_FIELDS, Alert, Missing, Row, Severity
@@ -328,19 +330,21 @@ class Analyzer:
             return views[key]
 
         # What each rule needs, looked up once per refresh rather than once per row and rule.
-        plan = [(rule, rule.field, rule.relative, rule.filter if rule.filter != _EVERY_ROW else None)
-                for rule in self.rules]  # fmt: skip
+        plan = [(rule, rule.field, rule.relative, rule.filter if rule.filter != _EVERY_ROW else None,
+                 threshold_judge(rule)) for rule in self.rules]  # fmt: skip
         verdicts_per_row = []
         readings = []
         for row in rows:
             verdicts = []
             values = row.values
             judged = not row.warming
-            for rule, field, relative, row_filter in plan:
+            for rule, field, relative, row_filter, fast in plan:
                 if row_filter is not None and not row_filter.matches(row):
                     continue
-                if not judged or values.get(field) is None:
+                if not judged or (value := values.get(field)) is None:
                     verdict = UNKNOWN  # warming up, or what `evaluate` says of an unknown value
+                elif fast is not None:
+                    verdict = fast(value)
                 else:
                     verdict = evaluate(rule, row, view(row, field) if relative else None)
                 verdicts.append((rule, verdict))
@@ -376,29 +380,3 @@ class Analyzer:
             if distance is None:
                 missing[field] = Missing.NOT_ENOUGH_SAMPLES
         return values, missing, lines
-
-
-_ROW_FIELDS = ("schema", "group", "group_label", "values", "missing", "errors_by_type", "severity", "stale",
-               "provenance", "distributions", "data_since", "replicas", "warmup", "gpus")
-assert tuple(f.name for f in fields(Row)) == _ROW_FIELDS, "Row changed: update _with() below"
-
-
-def _with(row: Row, *, values=None, missing=None, provenance=None, severity=None, warmup=None) -> Row:
-    """`dataclasses.replace` for the fields the analysis sets, several times cheaper (two copies of every
-    row per refresh)."""
-    return Row(
-        schema=row.schema,
-        group=row.group,
-        group_label=row.group_label,
-        values=row.values if values is None else values,
-        missing=row.missing if missing is None else missing,
-        errors_by_type=row.errors_by_type,
-        severity=row.severity if severity is None else severity,
-        stale=row.stale,
-        provenance=row.provenance if provenance is None else provenance,
-        distributions=row.distributions,
-        data_since=row.data_since,
-        replicas=row.replicas,
-        warmup=row.warmup if warmup is None else warmup,
-        gpus=row.gpus,
-    )

@@ -187,6 +187,25 @@ def evaluate(rule: Rule, row: Row, baseline: BaselineView | None = None) -> Verd
     return Verdict(True, False, value, nearest, reference_view)
 
 
+def threshold_judge(rule: Rule) -> Callable[[float], Verdict] | None:
+    """For a rule with an absolute threshold and no traffic floor: `evaluate` given the row's (not None)
+    value, the same verdict without looking up the value, the limits and the comparison again for every
+    row. None for any other rule."""
+    if rule.threshold is None or rule.min_request_rate > 0:
+        return None
+    op = OPS[rule.op]
+    # `evaluate`'s comparison on the limit's side: the rule's own, or `>` for a band operator.
+    test = operator.gt if op.upward is None else op.test
+    limit, isfinite = rule.threshold, math.isfinite
+
+    def judge(value: float) -> Verdict:
+        if not isfinite(value):
+            return UNKNOWN
+        return Verdict(True, test(value, limit), value, limit, None)
+
+    return judge
+
+
 def instant_severity(rules: tuple[Rule, ...], row: Row,
                      baselines: Mapping[str, BaselineView | None]) -> dict[str, Severity]:  # fmt: skip
     """Cell severities of `row`: the worst rule its value breaches now, per field; OK for every field an
