@@ -229,7 +229,8 @@ def distribution(draft: Draft, concept: str, name: str, q: float) -> tuple[float
     The draft keeps each concept's merged buckets for its other fields."""
     acc, histograms = draft.acc, draft.histograms
     unmerged = 0
-    lines = acc.summaries.get(concept, {}).get(q)
+    summary = acc.summaries.get(concept)
+    lines = summary.get(q) if summary is not None else None
     if lines:
         if len(lines) == 1:
             return lines[0], "summary", 0

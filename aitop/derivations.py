@@ -137,8 +137,12 @@ class Gauge(Formula):
 
     def fill(self, name: str, draft: Draft) -> None:
         samples = draft.acc.gauges.get(self.concept)
+        if not samples:  # most gauges of most rows (engine internals a server may not export): no lookups
+            draft.values[name] = None
+            draft.missing[name] = draft.unknown(self.concept)
+            return
         aggregate = draft.acc.aggregates.get(self.concept, self.aggregate)
-        draft.put(name, AGGREGATE[aggregate](samples) if samples else None, self.concept)
+        draft.put(name, AGGREGATE[aggregate](samples), self.concept)
 
     def explain(self, name: str, draft: Draft) -> str | None:
         source = draft.acc.provenance.get((self.concept, "gauge"))

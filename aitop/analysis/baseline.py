@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 from array import array
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from aitop.analysis.settings import BaselineSettings
 
@@ -28,9 +28,9 @@ RELATIVE_FLOOR = 0.05
 MAD_TO_STD = 1.4826
 
 
-@dataclass(frozen=True, slots=True)
-class BaselineView:
-    """A frozen reading of one baseline."""
+class BaselineView(NamedTuple):
+    """A frozen reading of one baseline. (A named tuple: one is made per judged field and row each refresh,
+    and one costs a third of a frozen dataclass.)"""
 
     mean: float  # the median level (named mean: it is what rules multiply)
     std: float  # the spread of a single reading around it
@@ -124,13 +124,26 @@ class Baselines:
         if known is None:
             known = self._rows[key] = {}
         settings, isfinite = self.settings, math.isfinite
+        # `SlotBaseline.add` inlined: 20 fields of 1,000 rows a refresh made the call itself the cost.
+        slot, horizon = settings.window / settings.slots, now - settings.window
         for field, value in values:
             if value is None or field in skip or not isfinite(value):
                 continue
             series = known.get(field)
             if series is None:
                 series = known[field] = SlotBaseline()
-            series.add(value, now, settings)
+            if series.start is None:
+                series.start = series.first = now
+            elif now - series.start >= slot:
+                series._close(now)
+            series.count += 1
+            series.total += value
+            series.squares += value * value
+            series.samples += 1
+            done = series.done
+            while done and done[0] < horizon:
+                del done[:3]
+                series._cached = None
 
     def forget_stale(self, now: float) -> None:
         horizon = now - self.settings.forget_after

@@ -28,16 +28,19 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, replace
 from functools import partial
 
 from aitop.analysis.baseline import Baselines, BaselineView
 from aitop.analysis.configure import AnalysisSettings
 from aitop.analysis.cost import DAILY_PROVENANCE, daily_spend, priced, with_daily_spend
 from aitop.analysis.drift import DriftTracker
+from aitop.analysis.rowcopy import with_ as _with
+from aitop.analysis.usage import PROVENANCE as USAGE_PROVENANCE
 from aitop.analysis.usage import PeakTracker, per_request, with_fields
 from aitop.analysis.messages import context, duration_text, message, resolution
-from aitop.analysis.rules import UNKNOWN, RowFilter, Rule, Verdict, evaluate, instant_severity, severity_of
+from aitop.analysis.rules import (UNKNOWN, RowFilter, Rule, Verdict, evaluate, instant_severity, severity_of,
+                                  threshold_judge)
 from aitop.derive import QUANTILE_FIELDS
 from aitop.explanations import with_lines
 from aitop.model import DRIFT_FIELDS, Alert, Missing, Row, Severity
@@ -46,6 +49,7 @@ from aitop.model import DRIFT_FIELDS, Alert, Missing, Row, Severity
 NO_BUCKETS = "drift needs the bucket distribution, which scrape mode reads; Prometheus mode gets the server's quantiles"
 
 _NOT_LEARNT = frozenset(DRIFT_FIELDS.values())  # a drift is already measured against a baseline
+_DAILY_LINE = {"cost_per_day": DAILY_PROVENANCE}
 _EVERY_ROW = RowFilter()
 
 
@@ -262,25 +266,42 @@ class Analyzer:
         if self._restarted:
             self._resumed, self._restarted = now, False
         model_rows = rows if alert_rows is None else alert_rows
-        enriched = [self._with_drift(priced(row, self.settings.prices), now, window_seconds) for row in model_rows]
-        enriched = self._warming(enriched, self._watch(enriched, None, now, history), warmup)
+        prices = self.settings.prices
+        model_rows = [priced(row, prices) for row in model_rows]
+        watched = self._watch(model_rows, None, now, history)
+        # One copy of each row to judge (drift, daily spend, warm-up) and one to show (severity, usage): the
+        # values and reasons are copied once, and completed in place once judged and learnt.
+        enriched, parts = [], []
+        for row in model_rows:
+            values, missing, lines = self._drift(row, now, window_seconds)
+            enriched.append(_with(row, values=values, missing=missing,
+                                  warmup=(watched[row.key], warmup) if warmup > 0 else None))
+            parts.append((values, missing, lines))
         verdicts_per_row, readings = self._judge(enriched, now, with_baselines=True)
         started = self.engine.step(readings, now)
         alerting = self.engine.alerting_fields()
         judged = []
-        for row, verdicts in zip(enriched, verdicts_per_row):
-            judged.append(_with(row, severity=severity_of(verdicts)))
+        learn, peaks = self.baselines.learn, self.peaks
+        shown = alert_rows is None
+        for row, verdicts, (values, missing, lines), base in zip(enriched, verdicts_per_row, parts, model_rows):
+            severity = severity_of(verdicts)
             if not row.stale:
                 # A field alerting now describes the incident, not normal: it is left out of the baseline.
                 skip = _NOT_LEARNT | alerting[row.key] if row.key in alerting else _NOT_LEARNT
-                self.baselines.learn(row.key, row.values.items(), now, skip=skip)
+                learn(row.key, values.items(), now, skip=skip)
+            if shown:
+                usage, usage_missing = peaks.fields(row, now, window_seconds)
+                values.update(usage)
+                missing.update(usage_missing)
+                provenance = with_lines(base.provenance, _DAILY_LINE, when="cost_per_hour")
+                provenance = with_lines(provenance, {**lines, **USAGE_PROVENANCE})
+                judged.append(_with(row, severity=severity, provenance=provenance))
         if alert_rows is not None:  # the view is grouped otherwise: mark its cells by their own values
             view = [with_daily_spend(priced(row, self.settings.prices)) for row in rows]
             view = self._warming(view, self._watch(view, grouping or "", now, history), warmup)
             view_verdicts, _ = self._judge(view, now, with_baselines=False)
-            judged = [_with(row, severity=severity_of(verdicts)) for row, verdicts in zip(view, view_verdicts)]
-        judged = [self.peaks.add(row, now, window_seconds, grouping if alert_rows is not None else None)
-                  for row in judged]  # fmt: skip
+            judged = [self.peaks.add(_with(row, severity=severity_of(verdicts)), now, window_seconds, grouping)
+                      for row, verdicts in zip(view, view_verdicts)]  # fmt: skip
         self.baselines.forget_stale(now)
         self.drift.forget_stale(now)
         self.peaks.forget_stale(now)
@@ -309,19 +330,21 @@ class Analyzer:
             return views[key]
 
         # What each rule needs, looked up once per refresh rather than once per row and rule.
-        plan = [(rule, rule.field, rule.relative, rule.filter if rule.filter != _EVERY_ROW else None)
-                for rule in self.rules]  # fmt: skip
+        plan = [(rule, rule.field, rule.relative, rule.filter if rule.filter != _EVERY_ROW else None,
+                 threshold_judge(rule)) for rule in self.rules]  # fmt: skip
         verdicts_per_row = []
         readings = []
         for row in rows:
             verdicts = []
             values = row.values
             judged = not row.warming
-            for rule, field, relative, row_filter in plan:
+            for rule, field, relative, row_filter, fast in plan:
                 if row_filter is not None and not row_filter.matches(row):
                     continue
-                if not judged or values.get(field) is None:
+                if not judged or (value := values.get(field)) is None:
                     verdict = UNKNOWN  # warming up, or what `evaluate` says of an unknown value
+                elif fast is not None:
+                    verdict = fast(value)
                 else:
                     verdict = evaluate(rule, row, view(row, field) if relative else None)
                 verdicts.append((rule, verdict))
@@ -333,13 +356,16 @@ class Analyzer:
             verdicts_per_row.append(verdicts)
         return verdicts_per_row, readings
 
-    def _with_drift(self, row: Row, now: float, window_seconds: float) -> Row:
-        """`row` with its projected daily spend and drift fields (one copy of the row, not two)."""
-        values, missing, provenance = dict(row.values), dict(row.missing), row.provenance
+    def _drift(self, row: Row, now: float, window_seconds: float) \
+            -> tuple[dict[str, float | None], dict[str, Missing], dict[str, str]]:
+        """(values, reasons, explanations) `row` has with its projected daily spend and drift fields added:
+        copies of its own, and the drift fields' lines (left to the row shown, where they are laid over its
+        own)."""
+        values, missing = dict(row.values), dict(row.missing)
         values["cost_per_day"], reason = daily_spend(row)
         if reason is not None:
             missing["cost_per_day"] = reason
-        provenance = with_lines(provenance, {"cost_per_day": DAILY_PROVENANCE}, when="cost_per_hour")
+        lines: dict[str, str] = {}
         for concept, field in DRIFT_FIELDS.items():
             buckets = row.distributions.get(concept)
             if not buckets:
@@ -347,36 +373,10 @@ class Analyzer:
                 missing[field] = Missing.NO_METRIC
                 if any(row.values.get(name) is not None for name, _ in QUANTILE_FIELDS.get(concept, ())):
                     # Quantiles without buckets: the server computed them (Prometheus mode); say so in `e`.
-                    provenance = with_lines(provenance, {field: NO_BUCKETS})
+                    lines[field] = NO_BUCKETS
                 continue
             distance, _ = self.drift.measure(row.key, concept, buckets, window_seconds, now, learn=not row.stale)
             values[field] = distance
             if distance is None:
                 missing[field] = Missing.NOT_ENOUGH_SAMPLES
-        return _with(row, values=values, missing=missing, provenance=provenance)
-
-
-_ROW_FIELDS = ("schema", "group", "group_label", "values", "missing", "errors_by_type", "severity", "stale",
-               "provenance", "distributions", "data_since", "replicas", "warmup", "gpus")
-assert tuple(f.name for f in fields(Row)) == _ROW_FIELDS, "Row changed: update _with() below"
-
-
-def _with(row: Row, *, values=None, missing=None, provenance=None, severity=None, warmup=None) -> Row:
-    """`dataclasses.replace` for the fields the analysis sets, several times cheaper (two copies of every
-    row per refresh)."""
-    return Row(
-        schema=row.schema,
-        group=row.group,
-        group_label=row.group_label,
-        values=row.values if values is None else values,
-        missing=row.missing if missing is None else missing,
-        errors_by_type=row.errors_by_type,
-        severity=row.severity if severity is None else severity,
-        stale=row.stale,
-        provenance=row.provenance if provenance is None else provenance,
-        distributions=row.distributions,
-        data_since=row.data_since,
-        replicas=row.replicas,
-        warmup=row.warmup if warmup is None else warmup,
-        gpus=row.gpus,
-    )
+        return values, missing, lines

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 from types import MappingProxyType
+from typing import NamedTuple
 
 from aitop.analysis.baseline import RELATIVE_FLOOR, BaselineView
 from aitop.format import format_value
@@ -119,9 +120,9 @@ class Rule:
         return f"{self.op} {self.sigma:g}σ from baseline"
 
 
-@dataclass(frozen=True, slots=True)
-class Verdict:
-    """One rule on one row at one instant."""
+class Verdict(NamedTuple):
+    """One rule on one row at one instant. (A named tuple: several are made per row each refresh, and one
+    costs a third of a frozen dataclass.)"""
 
     known: bool  # False: value unknown, baseline not ready, or too little traffic — hold state
     breached: bool = False
@@ -184,6 +185,25 @@ def evaluate(rule: Rule, row: Row, baseline: BaselineView | None = None) -> Verd
     else:
         nearest = high if high is not None else low
     return Verdict(True, False, value, nearest, reference_view)
+
+
+def threshold_judge(rule: Rule) -> Callable[[float], Verdict] | None:
+    """For a rule with an absolute threshold and no traffic floor: `evaluate` given the row's (not None)
+    value, the same verdict without looking up the value, the limits and the comparison again for every
+    row. None for any other rule."""
+    if rule.threshold is None or rule.min_request_rate > 0:
+        return None
+    op = OPS[rule.op]
+    # `evaluate`'s comparison on the limit's side: the rule's own, or `>` for a band operator.
+    test = operator.gt if op.upward is None else op.test
+    limit, isfinite = rule.threshold, math.isfinite
+
+    def judge(value: float) -> Verdict:
+        if not isfinite(value):
+            return UNKNOWN
+        return Verdict(True, test(value, limit), value, limit, None)
+
+    return judge
 
 
 def instant_severity(rules: tuple[Rule, ...], row: Row,

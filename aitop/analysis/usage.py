@@ -83,8 +83,9 @@ class PeakTracker:
             self._recent.pop(key, None)
             self._session.pop(key, None)
 
-    def add(self, row: Row, now: float, window_seconds: float, grouping: str | None = None) -> Row:
-        """`row` with its tokens per request and request-rate peaks."""
+    def fields(self, row: Row, now: float, window_seconds: float,
+               grouping: str | None = None) -> tuple[dict[str, float | None], dict[str, Missing]]:  # fmt: skip
+        """(values, missing) of `row`'s tokens per request and request-rate peaks, noting its rate."""
         values, missing = per_request(row)
         # A stale row repeats its last good window: it must not count twice towards a peak.
         rate = None if row.stale else row.value("request_rate")
@@ -92,7 +93,11 @@ class PeakTracker:
         for name in (PEAK, SESSION_PEAK):
             if values[name] is None:
                 missing[name] = row.missing_reason("request_rate") or Missing.NOT_ENOUGH_SAMPLES
-        return with_fields(row, values, missing)
+        return values, missing
+
+    def add(self, row: Row, now: float, window_seconds: float, grouping: str | None = None) -> Row:
+        """`row` with its tokens per request and request-rate peaks."""
+        return with_fields(row, *self.fields(row, now, window_seconds, grouping))
 
 
 def with_fields(row: Row, values: Mapping[str, float | None], missing: Mapping[str, Missing]) -> Row:

@@ -74,3 +74,29 @@ async def test_a_server_outage_does_not_take_the_queries_out_of_the_batch(serve,
     assert values(snapshot, "request_rate") == {"alpha": 10.0, "beta": 4.0}
     assert server.count(lambda r: query_kind(r) == "batch") == batches + 1  # batched again at once
     assert not collector.batcher.alone_until
+
+
+async def test_a_batch_answer_is_read_once_its_notes_included(serve, clock, monkeypatch):
+    """The notes (warnings, infos) of a batch's answer come from the body decoded for its series: the
+    megabytes of a large answer are never scanned and decoded a second time for them; the fallback still
+    sees the info."""
+    from aitop.sources.prometheus import results
+
+    api = PrometheusAPI()
+    api.infos = [INFO]
+    server = serve(api)
+    scanned: list[bytes] = []
+    real = results._notes
+
+    def notes(response):
+        scanned.append(response.content)
+        return real(response)
+
+    monkeypatch.setattr(results, "_notes", notes)
+    collector = prometheus(server, clock)
+    mon = monitor(collector, clock)
+    snapshot = await mon.refresh()
+    await mon.aclose()
+    assert collector.batcher.fallbacks == 1  # the batch's info was seen
+    assert f"info: {INFO}" in snapshot.row("llm", "alpha").provenance["latency_p95"]
+    assert scanned and not any(b"__aitop_concept__" in body for body in scanned)

@@ -187,3 +187,28 @@ def test_cell_severity_follows_baseline_rules_too():
     trace = run(rules_named("latency_p95_vs_baseline"), "latency_p95", [0.5] * 150 + [1.8])
     assert trace[-1][1].rows[0].severity == {"latency_p95": Severity.WARNING}
     assert trace[-2][1].rows[0].severity == {"latency_p95": Severity.OK}
+
+
+def test_learning_a_row_equals_adding_each_value_to_its_baseline():
+    """`Baselines.learn` updates the slots inline (the per-value call was the cost at 1,000 rows): the state it
+    leaves must be exactly what `SlotBaseline.add` leaves, slot closes and window trims included."""
+    settings = BaselineSettings(window=120.0, slots=4, min_slots=2, warmup=0.0)
+    rng = random.Random(7)
+    baselines = Baselines(settings)
+    alone: dict[str, SlotBaseline] = {"a": SlotBaseline(), "b": SlotBaseline()}
+    now = T0
+    for _ in range(400):
+        now += rng.choice((0.5, 2.0, 7.0, 31.0))
+        values = {"a": rng.gauss(10, 3), "b": rng.choice((None, math.nan, rng.random()))}
+        baselines.learn(("s", "m"), values.items(), now)
+        for field, value in values.items():
+            if value is not None and math.isfinite(value):
+                alone[field].add(value, now, settings)
+        for field, series in alone.items():
+            learnt = baselines._rows[("s", "m")].get(field)
+            if learnt is None:
+                assert series.start is None
+                continue
+            state = lambda b: (list(b.done), b.start, b.count, b.total, b.squares, b.first, b.samples)  # noqa: E731
+            assert state(learnt) == state(series)
+            assert learnt.view(now, settings) == series.view(now, settings)

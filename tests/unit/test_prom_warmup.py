@@ -11,7 +11,7 @@ from aitop.analysis.configure import DEFAULT_RULES
 from aitop.catalog import builtin_schemas
 from aitop.model import Row
 from aitop.sources.prometheus.batch import Batcher
-from aitop.sources.prometheus.rows import MODELS_LANE, plan_refresh
+from aitop.sources.prometheus.rows import MODELS_LANE, build_rows, plan_refresh
 from aitop.sources.prometheus.since import SINCE, since_query, since_step, with_data_since
 from aitop.sources.prometheus.promql import Query, instant_queries, plan_schemas
 
@@ -102,3 +102,26 @@ def test_a_regrouped_refresh_sends_the_per_model_queries_as_a_batch_of_their_own
     same = plan_refresh([plan], lambda label: fields(None), window=WINDOW, scrape_interval=15.0, group_by="x")
     (own,) = [q for q in same.models if q.expr in same.lanes]  # only the since-query differs (its grouping)
     assert own.kind == SINCE and len(same.sent) == len(same.view) + 1
+
+
+def test_rows_are_built_with_the_data_since_of_their_since_answers() -> None:
+    """`build_rows` hands each row its `data_since` while it is made (no second copy of every row): the
+    same value `with_data_since` gives, and None for a row without a since answer."""
+    (plan,) = plan_schemas([s for s in builtin_schemas() if s.name == "llm"],
+                           {"llm_requests_total", "llm_request_latency_seconds_bucket"})
+    planned = plan_refresh([plan], lambda label: instant_queries(plan, window=WINDOW, group_by=label),
+                           window=WINDOW, scrape_interval=15.0, group_by=None)
+    answered = {}
+    for query in planned.view:
+        if query.kind == SINCE:
+            answer = [{"metric": {"model": "m"}, "value": [T0, str(T0 - 100)]},
+                      {"metric": {"model": "n"}, "value": [T0, "NaN"]}]
+        else:
+            answer = [{"metric": {"model": group}, "value": [T0, "2"]} for group in ("m", "n")]
+        answered[query] = (answer, None)
+    rows, models, _ = build_rows([plan], planned, answered, {}, group_by=None, offset=5.0)
+    assert models is None
+    assert {row.group: row.data_since for row in rows} == {"m": T0 - 105, "n": None}
+    since = {q: a for q, (a, _) in answered.items() if q.kind == SINCE}
+    assert [row.data_since for row in with_data_since([replace(r, data_since=None) for r in rows], since, 5.0)] \
+        == [row.data_since for row in rows]

@@ -42,7 +42,7 @@ from aitop.sources.prometheus.results import (
     query_label,
     response_warnings,
 )
-from aitop.sources.prometheus.rows import build_rows, plan_refresh
+from aitop.sources.prometheus.rows import Planned, build_rows, plan_refresh
 from aitop.transport import HttpSettings, backoff_delay
 
 log = logging.getLogger(__name__)
@@ -99,6 +99,7 @@ class PrometheusCollector(BatchedSender, PromDrillDown, CollectorBase):
         self._plans: list[SchemaPlan] = []
         self._labels: tuple[str, ...] = ()
         self._planned_at = -float("inf")
+        self._planned: tuple[list[SchemaPlan], tuple, Planned] | None = None  # (plans, key, the queries)
         self._inflight: dict[str, Flight] = {}  # query expression (or _ALERTS) -> the one request running
         self._answers: dict[str, tuple[list, requests.Response | None, float]] = {}  # last good answer, when
         self._query_next: dict[str, float] = {}  # expr -> monotonic time before which it is not sent again
@@ -166,6 +167,18 @@ class PrometheusCollector(BatchedSender, PromDrillDown, CollectorBase):
         """Every schema's field queries, grouped by `group_by` (None: the model label)."""
         return [q for plan in self._plans for q in instant_queries(plan, window=window, group_by=group_by)]
 
+    def _plan(self, window: float) -> Planned:
+        """This refresh's queries: the last refresh's unless the plans, the window, the scrape interval or
+        the grouping changed (making the PromQL again every refresh was most of a small refresh's planning)."""
+        key = (window, self.facts.scrape_interval, self.group_by)
+        cached = self._planned
+        if cached is not None and cached[0] is self._plans and cached[1] == key:
+            return cached[2]
+        planned = plan_refresh(self._plans, partial(self._fields, window), window=window,
+                               scrape_interval=self.facts.scrape_interval, group_by=self.group_by)
+        self._planned = (self._plans, key, planned)
+        return planned
+
     def _start(self, key: str, now: float, function: Callable, *args) -> None:
         if key not in self._inflight:
             self._inflight[key] = Flight(asyncio.create_task(self._run(function, *args)), now)
@@ -184,8 +197,7 @@ class PrometheusCollector(BatchedSender, PromDrillDown, CollectorBase):
         except QueryFailure as failure:
             return self._fail(failure, taken_at)
         window = self.window_used
-        planned = plan_refresh(self._plans, partial(self._fields, window), window=window,
-                               scrape_interval=self.facts.scrape_interval, group_by=self.group_by)
+        planned = self._plan(window)
         queries = planned.sent
         self._forget_unplanned({q.expr for q in queries})  # (after a regroup, or a new window)
         # Every query of the refresh at one instant: the server's now (or the fixed `--at`).

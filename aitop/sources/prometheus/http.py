@@ -22,7 +22,7 @@ from urllib3.util.retry import Retry
 
 from aitop.gcpause import paused_gc
 from aitop.sanitize import clean
-from aitop.sources.prometheus.results import QueryFailure, describe_failure
+from aitop.sources.prometheus.results import QueryFailure, describe_failure, note_answer
 from aitop.transport import (
     BoundedInflater,
     HttpSettings,
@@ -191,6 +191,7 @@ class PromHttp:
             body = response.json()
         if body.get("status") != "success":
             raise ValueError("not a success")
+        note_answer(response, body)
         return body["data"]["result"]
 
     def close(self) -> None:

@@ -16,21 +16,22 @@ from functools import partial
 import requests
 
 from aitop.accumulator import INSTANCE, absent_reasons, group_of
-from aitop.catalog import FEEDBACK_NEGATIVE, FEEDBACK_POSITIVE, Schema
+from aitop.catalog import Schema
 from aitop.derive import INDEX, Accumulator, finish_row
 from aitop.explanations import default_lines, with_lines
 from aitop.gcpause import paused_gc
 from aitop.gpus import join_gpus, places_of
 from aitop.model import Missing, Row
-from aitop.prommath import parse_le
 from aitop.sanitize import clean
 from aitop.sources.prometheus.alerts import alerts_from  # noqa: F401 - re-exported for the collector
 from aitop.sources.prometheus.lines import Answer, answer_of, server_lines
 from aitop.sources.prometheus.promql import Query, SchemaPlan
+from aitop.sources.prometheus.reading import reader
 from aitop.transport import HTTPS_HINT, retry_after_seconds, speaks_https
 from aitop.why import with_why
 
 MAX_ERROR_CHARS = 2000
+_NO_LABELS: Mapping[str, str] = {}
 
 
 class QueryFailure(Exception):
@@ -152,11 +153,21 @@ def _notes(response: requests.Response) -> list[str]:
         body = json.loads(content)
     except ValueError:
         return []
+    return _notes_of(body)
+
+
+def _notes_of(body: Mapping) -> list[str]:
     notes = [clean(w, 160) for w in body.get("warnings") or []]
     notes += [f"info: {clean(i, 160)}" for i in body.get("infos") or []]
     if body.get("isPartial"):
         notes.append("partial response: some storage nodes did not answer")
     return notes
+
+
+def note_answer(response: requests.Response, body: Mapping) -> None:
+    """Keep the notes of a response whose body the caller decoded already (a batch's): `response_warnings`
+    then reads them from there, never scanning and decoding megabytes of answer a second time."""
+    _NOTES[response] = _notes_of(body)
 
 
 def fields_of(query: Query) -> tuple[str, ...]:
@@ -170,66 +181,17 @@ def fields_of(query: Query) -> tuple[str, ...]:
     return tuple(fields)
 
 
-def _read(acc: Accumulator, query: Query, labels: Mapping[str, str], value: float) -> None:
-    scaled = value * query.scale
-    variant = query.variant
-    acc.present.add(query.concept)
-    if query.kind == "quantile":
-        if query.field is not None:  # (every quantile query names the field it fills)
-            acc.quantiles[query.field] = scaled
-    elif query.kind == "buckets":  # bucket rates by `le`, for goodput
-        bound = parse_le(labels.get("le"))
-        if bound is not None and value == value:
-            acc.goodput_buckets[query.concept][bound * query.scale] += value
-            source = acc.provenance[(query.concept, "histogram")]  # what the goodput explanation quotes
-            metric = query.variant.metric if query.variant is not None else None
-            source.metrics.add(metric or query.concept)
-            source.scale, source.elapsed = query.scale, query.window
-        return
-    elif query.kind == "unbounded":  # observations/s, read only beside a NaN quantile (finish_row)
-        if value == value:
-            acc.unbounded[query.concept] = value
-        return
-    elif query.kind == "gauge":
-        if variant is not None and variant.value_label is not None:  # an info gauge: the reading is a label
-            value = variant.read_label(labels)
-            scaled = value * query.scale
-        if value == value:
-            acc.gauges[query.concept].append(scaled)
-            acc.aggregates[query.concept] = variant.aggregate if variant is not None else "sum"
-        return
-    elif query.kind == "summary":
-        quantile = parse_le(labels.get("quantile"))
-        if quantile is None:
-            return
-        acc.summaries[query.concept][quantile].append(scaled)
-    elif query.kind == "mean":
-        # The server divided already; NaN (nothing counted in the window) stays NaN.
-        acc.means[query.concept] = [scaled, 1.0]
-    elif query.kind == "errors":
-        kind = (variant.type_of(labels) if variant is not None else None) or "error"
-        acc.error_types[clean(kind, 64)] += value
-        acc.rates["errors"] += value
-    elif query.kind == "feedback":
-        rating = ((variant.type_of(labels) if variant is not None else None) or "").lower()
-        if rating in FEEDBACK_POSITIVE:
-            acc.votes[0] += value
-        elif rating in FEEDBACK_NEGATIVE:
-            acc.votes[1] += value
-    else:
-        acc.rates[query.concept] += scaled
-    acc.counted.add(query.concept)
-
-
 def assemble_rows(
     plans: Iterable[SchemaPlan],
     answered: Mapping[Query, tuple[list, requests.Response | None]],
     errored: Mapping[Query, Exception],
     group_by: str | None,
+    data_since: Mapping[tuple[str, str], float] | None = None,
 ) -> tuple[list[Row], list[str]]:
-    """Rows from the answered queries of one refresh, and the server's warnings (deduplicated)."""
+    """Rows from the answered queries of one refresh, and the server's warnings (deduplicated).
+    `data_since`: row key -> its `Row.data_since` (`aitop.sources.prometheus.since.data_since_of`)."""
     with paused_gc():  # thousands of accumulators and rows, none in a cycle
-        return _assemble(list(plans), answered, errored, group_by)
+        return _assemble(list(plans), answered, errored, group_by, data_since or {})
 
 
 def _assemble(
@@ -237,6 +199,7 @@ def _assemble(
     answered: Mapping[Query, tuple[list, requests.Response | None]],
     errored: Mapping[Query, Exception],
     group_by: str | None,
+    data_since: Mapping[tuple[str, str], float],
 ) -> tuple[list[Row], list[str]]:
     schemas = {plan.schema.name: plan.schema for plan in plans}
     absent = {name: _absent(schema) for name, schema in schemas.items()}  # shared by the schema's rows, read only
@@ -245,6 +208,7 @@ def _assemble(
     #: row -> the answers that explain its fields, in reading order (their lines are made when read)
     answers: dict[tuple[str, str], list[Answer]] = {}
     names: dict[str, str] = {}  # label value -> row name, cleaned once per refresh
+    by_value: dict[tuple[str, str | None], dict[str, tuple[tuple[str, str], Accumulator]]] = {}
     readings = [(reading, answer) for query, answer in answered.items() for reading in query.readings()]
     places: dict[tuple[str, str], set[str]] = {}
     for query, (result, _) in readings:
@@ -262,16 +226,33 @@ def _assemble(
         # 15 queries is 15,000 series a refresh).
         answer = answer_of(query, len(result))
         group_labels, name, row_absent = query.group_labels, query.schema, absent.get(query.schema, {})
+        read = reader(query)
+        # By model label (no `g`), a series holding the query's first group label belongs to the row that
+        # value names (`group_of`): its row is found by that value alone, from the second query on.
+        first = group_labels[0] if group_by is None and group_labels else None
+        named = by_value.setdefault((name, first), {})
         for series in result:
-            labels = series.get("metric", {})
-            label, group = group_of(labels, group_labels, labels.get(INSTANCE), group_by, names)
-            key = (name, group)
-            acc = rows.get(key)
-            if acc is None:
-                acc = rows[key] = Accumulator(group_label=label, absent=row_absent)
-            elif label in own_labels and acc.group_label not in own_labels:
-                acc.group_label = label
-            _read(acc, query, labels, float(series["value"][1]))
+            labels = series.get("metric", _NO_LABELS)
+            value = labels.get(first) if first is not None else None
+            found = named.get(value) if value else None
+            if found is not None:
+                key, acc = found
+                label = first
+                if label in own_labels and acc.group_label not in own_labels:
+                    acc.group_label = label
+            else:
+                label, group = group_of(labels, group_labels, labels.get(INSTANCE), group_by, names)
+                key = (name, group)
+                known = rows.get(key)
+                if known is None:
+                    acc = rows[key] = Accumulator(group_label=label, absent=row_absent)
+                else:
+                    acc = known
+                    if label in own_labels and acc.group_label not in own_labels:
+                        acc.group_label = label
+                if value and label == first:
+                    named[value] = (key, acc)
+            read(acc, query, labels, float(series["value"][1]))
             if answer is not None:
                 explaining = answers.get(key)
                 if explaining is None:
@@ -282,6 +263,7 @@ def _assemble(
     finished: list[Row] = []
     for (schema_name, group), acc in sorted(rows.items()):
         acc.exposed |= exposed.get(schema_name, set())
+        acc.data_since = data_since.get((schema_name, group))
         if (explaining := answers.get((schema_name, group))) is not None:
             acc.pending = partial(server_lines, explaining)
         row = _sampled_elsewhere(finish_row(schema_name, group, acc), acc)

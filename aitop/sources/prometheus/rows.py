@@ -16,7 +16,7 @@ import requests
 
 from aitop.model import Row
 from aitop.sources.prometheus.results import assemble_rows, unknown_where_failed, with_infos
-from aitop.sources.prometheus.since import SINCE, since_queries, with_data_since
+from aitop.sources.prometheus.since import SINCE, data_since_of, since_queries
 from aitop.sources.prometheus.promql import Query, SchemaPlan, places_queries
 
 #: The batch lane of the per-model queries sent beside a regrouped view.
@@ -73,13 +73,14 @@ def build_rows(
     def rows_of(queries: Sequence[Query], label: str | None) -> tuple[list[Row], list[str]]:
         fields = [query for query in queries if query.kind != SINCE]
         mine, broken = _part(fields, by_expr), _part(fields, failed)
-        rows, warnings = assemble_rows(plans, mine, broken, label)
-        rows = with_infos(unknown_where_failed(rows, broken), mine)
         asked = [query for query in queries if query.kind == SINCE]
         since = {query: answer[0] for query, answer in _part(asked, by_expr).items()}
+        # Each row is made with its `data_since` (one copy of 1,000 rows fewer than setting it after).
+        rows, warnings = assemble_rows(plans, mine, broken, label, data_since=data_since_of(since, offset))
+        rows = with_infos(unknown_where_failed(rows, broken), mine)
         for error in _part(asked, failed).values():  # (its message names the query)
             warnings.append(f"{error}; rows warm up from when aitop first sees them")
-        return with_data_since(rows, since, offset), warnings
+        return rows, warnings
 
     rows, warnings = rows_of(planned.view, group_by)
     if group_by is None:

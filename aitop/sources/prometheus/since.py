@@ -75,10 +75,9 @@ def since_queries(plans: Sequence[SchemaPlan], *, window: float, scrape_interval
     return [query for query in queries if query is not None]
 
 
-def with_data_since(rows: Sequence[Row], answers: Mapping[Query, list], offset: float) -> list[Row]:
-    """`rows` with `data_since` (aitop's clock: the server's time minus `offset`, server − aitop) from the
-    answers of their schemas' since-queries; a row without an answer keeps None (warm-up from when aitop
-    first sees it)."""
+def data_since_of(answers: Mapping[Query, list], offset: float) -> dict[tuple[str, str], float]:
+    """Row key -> `data_since` (aitop's clock: the server's time minus `offset`, server − aitop) from the
+    answers of the schemas' since-queries."""
     since: dict[tuple[str, str], float] = {}
     for query, result in answers.items():
         label = query.group_labels[0]
@@ -90,6 +89,13 @@ def with_data_since(rows: Sequence[Row], answers: Mapping[Query, list], offset: 
             group = clean(name) if name else NONE_GROUP
             key = (query.schema, group)
             since[key] = max(since.get(key, value), value)
+    return {key: value - offset for key, value in since.items()}
+
+
+def with_data_since(rows: Sequence[Row], answers: Mapping[Query, list], offset: float) -> list[Row]:
+    """`rows` with `data_since` from the answers of their schemas' since-queries (`data_since_of`); a row
+    without an answer keeps None (warm-up from when aitop first sees it)."""
+    since = data_since_of(answers, offset)
     if not since:
         return list(rows)
-    return [replace(row, data_since=since[row.key] - offset) if row.key in since else row for row in rows]
+    return [replace(row, data_since=since[row.key]) if row.key in since else row for row in rows]

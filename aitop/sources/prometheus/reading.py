@@ -1,0 +1,110 @@
+"""One answered series into a row's accumulator, by the kind of query that answered it.
+
+A refresh at 1,000 rows reads some 20,000 series: the reader is chosen once per query (`reader`), not by a
+chain of kind tests per series, and what a query's kind makes constant is looked up once per query too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+from aitop.accumulator import Accumulator
+from aitop.catalog import FEEDBACK_NEGATIVE, FEEDBACK_POSITIVE
+from aitop.prommath import parse_le
+from aitop.sanitize import clean
+from aitop.sources.prometheus.promql import Query
+
+__all__ = ["Reader", "reader"]
+
+#: Reads one series (its labels and value) of `query`'s answer into a row's accumulator.
+Reader = Callable[[Accumulator, Query, Mapping[str, str], float], None]
+
+
+def _quantile(acc: Accumulator, query: Query, labels: Mapping[str, str], value: float) -> None:
+    acc.present.add(query.concept)
+    if query.field is not None:  # (every quantile query names the field it fills)
+        acc.quantiles[query.field] = value * query.scale
+    acc.counted.add(query.concept)
+
+
+def _buckets(acc: Accumulator, query: Query, labels: Mapping[str, str], value: float) -> None:
+    """Bucket rates by `le`, for goodput."""
+    acc.present.add(query.concept)
+    bound = parse_le(labels.get("le"))
+    if bound is not None and value == value:
+        acc.goodput_buckets[query.concept][bound * query.scale] += value
+        source = acc.provenance[(query.concept, "histogram")]  # what the goodput explanation quotes
+        metric = query.variant.metric if query.variant is not None else None
+        source.metrics.add(metric or query.concept)
+        source.scale, source.elapsed = query.scale, query.window
+
+
+def _unbounded(acc: Accumulator, query: Query, labels: Mapping[str, str], value: float) -> None:
+    """Observations/s, read only beside a NaN quantile (finish_row)."""
+    acc.present.add(query.concept)
+    if value == value:
+        acc.unbounded[query.concept] = value
+
+
+def _gauge(acc: Accumulator, query: Query, labels: Mapping[str, str], value: float) -> None:
+    acc.present.add(query.concept)
+    variant = query.variant
+    if variant is not None and variant.value_label is not None:  # an info gauge: the reading is a label
+        value = variant.read_label(labels)
+    if value == value:
+        acc.gauges[query.concept].append(value * query.scale)
+        acc.aggregates[query.concept] = variant.aggregate if variant is not None else "sum"
+
+
+def _summary(acc: Accumulator, query: Query, labels: Mapping[str, str], value: float) -> None:
+    acc.present.add(query.concept)
+    quantile = parse_le(labels.get("quantile"))
+    if quantile is None:
+        return
+    acc.summaries[query.concept][quantile].append(value * query.scale)
+    acc.counted.add(query.concept)
+
+
+def _mean(acc: Accumulator, query: Query, labels: Mapping[str, str], value: float) -> None:
+    acc.present.add(query.concept)
+    # The server divided already; NaN (nothing counted in the window) stays NaN.
+    acc.means[query.concept] = [value * query.scale, 1.0]
+    acc.counted.add(query.concept)
+
+
+def _errors(acc: Accumulator, query: Query, labels: Mapping[str, str], value: float) -> None:
+    acc.present.add(query.concept)
+    variant = query.variant
+    kind = (variant.type_of(labels) if variant is not None else None) or "error"
+    acc.error_types[clean(kind, 64)] += value
+    acc.rates["errors"] += value
+    acc.counted.add(query.concept)
+
+
+def _feedback(acc: Accumulator, query: Query, labels: Mapping[str, str], value: float) -> None:
+    acc.present.add(query.concept)
+    variant = query.variant
+    rating = ((variant.type_of(labels) if variant is not None else None) or "").lower()
+    if rating in FEEDBACK_POSITIVE:
+        acc.votes[0] += value
+    elif rating in FEEDBACK_NEGATIVE:
+        acc.votes[1] += value
+    acc.counted.add(query.concept)
+
+
+def _rate(acc: Accumulator, query: Query, labels: Mapping[str, str], value: float) -> None:
+    concept = query.concept
+    acc.present.add(concept)
+    acc.rates[concept] += value * query.scale
+    acc.counted.add(concept)
+
+
+_READERS: dict[str, Reader] = {
+    "quantile": _quantile, "buckets": _buckets, "unbounded": _unbounded, "gauge": _gauge, "summary": _summary,
+    "mean": _mean, "errors": _errors, "feedback": _feedback,
+}
+
+
+def reader(query: Query) -> Reader:
+    """How a series of `query`'s answer is read: by its kind (any other kind is a counter's rate)."""
+    return _READERS.get(query.kind, _rate)
