@@ -616,7 +616,19 @@ def query_kind(request: Request) -> str:
     expr = request.param("query") or ""
     if batch_parts(expr):
         return "batch"  # its sub-queries meet the faults one by one (PrometheusAPI.answer_batch)
-    if not request.path.endswith("/query") or is_server_fact(expr):
+    if not request.path.endswith("/query"):
+        return ""
+    return _expr_kind(expr)
+
+
+def query_kinds(request: Request) -> list[str]:
+    """The panels a request feeds: its sub-queries' kinds for a batch, else `[query_kind(request)]`."""
+    parts = batch_parts(request.param("query") or "")
+    return [_expr_kind(part) for part, _ in parts] if parts else [query_kind(request)]
+
+
+def _expr_kind(expr: str) -> str:
+    if is_server_fact(expr):
         return ""
     if is_since(expr):  # since when each row's window is unbroken (warm-up), not a panel
         return "data_since"

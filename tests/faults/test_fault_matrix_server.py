@@ -31,6 +31,7 @@ from server import (
     api_success,
     html_login_page,
     query_kind,
+    query_kinds,
     rate_limited,
     redirect,
     service_unavailable,
@@ -292,6 +293,12 @@ async def test_f03_slow_query_single_flight(serve):
     def sent(kind: str) -> int:
         return server.count(lambda r: query_kind(r) == kind)
 
+    def asked(kind: str) -> int:
+        # Alone or in a batch: a first poll whose every request outlives its 0.1 s budget (a loaded machine)
+        # reads as a failing server, and the schema is batched again from the next poll (the slow query
+        # staying out of it, alone): the other panels then go out in the batch.
+        return server.count(lambda r: kind in query_kinds(r))
+
     api.fault(slow_p95)
     server = serve(api)
     collector = prometheus(server, timeout=5.0)
@@ -310,7 +317,7 @@ async def test_f03_slow_query_single_flight(serve):
 
     # 1. The first p95 request held: polls go on until three showed rows and the other panels answered three
     # times meanwhile (a batch that waited for the slow query would have answered none).
-    await poll_until(lambda: sum(bool(s.rows) for s in snapshots) >= 3 and sent("requests") >= 4)
+    await poll_until(lambda: sum(bool(s.rows) for s in snapshots) >= 3 and asked("requests") >= 4)
     while_held = list(snapshots)
     assert server.count(is_p95) == 1  # single flight: never sent again while in flight
     # 2. Answered: polls until one shows it; 3. the second request held: two more polls show its last answer.
@@ -327,7 +334,7 @@ async def test_f03_slow_query_single_flight(serve):
     assert server.count(is_p95) == 2 < polls  # the first, then one more after it answered
     # The other panels: sent every poll, except where single flight held one back because its previous
     # request was still in flight (a loaded machine can stretch a fast answer past a 0.2 s poll).
-    assert sent("requests") <= polls
+    assert sent("requests") <= polls and asked("requests") <= polls + 1  # (the first poll: batch, then alone)
     # No poll waited for the slow query: every poll while it was held returned, with it still running (a
     # poll that waited would have returned only when the request was abandoned, 7.5 s later, as an error).
     for snapshot in while_held:
