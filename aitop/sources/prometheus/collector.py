@@ -49,6 +49,9 @@ log = logging.getLogger(__name__)
 
 MAX_IN_FLIGHT = 4  # well under Prometheus's default --query.max-concurrency of 20
 REDETECT_SECONDS = 60.0  # new schemas (a LiteLLM gateway deployed) show up within a minute
+#: While nothing is detected yet, or the scrape interval is still unknown (a Prometheus started with aitop has
+#: scraped nothing for its first interval), detection runs again after 5 s, then 10, 20, 40, then every minute.
+REDETECT_FIRST_SECONDS = 5.0
 BAD_QUERY_RETRY_SECONDS = 60.0  # 400/422 are not transient: no fast retry
 #: Series kept per query answer; `limit=` asks servers that know it (Prometheus 3.2+) for one more.
 MAX_SERIES = 20_000
@@ -99,6 +102,8 @@ class PrometheusCollector(BatchedSender, PromDrillDown, CollectorBase):
         self._plans: list[SchemaPlan] = []
         self._labels: tuple[str, ...] = ()
         self._planned_at = -float("inf")
+        self._redetect_after = REDETECT_SECONDS  # seconds from one detection to the next
+        self._unsettled = 0  # detections in a row that found no schema or no scrape interval
         self._planned: tuple[list[SchemaPlan], tuple, Planned] | None = None  # (plans, key, the queries)
         self._inflight: dict[str, Flight] = {}  # query expression (or _ALERTS) -> the one request running
         self._answers: dict[str, tuple[list, requests.Response | None, float]] = {}  # last good answer, when
@@ -152,6 +157,12 @@ class PrometheusCollector(BatchedSender, PromDrillDown, CollectorBase):
         self._labels = plain_label_names(sorted(labels - {"__name__", "le", "quantile"}))
         self.facts = await learn_server(self, [name for plan in self._plans for name in plan.prints], self.facts)
         self._planned_at = now
+        settled = bool(self._plans) and self.facts.scrape_interval is not None
+        if settled:
+            self._unsettled, self._redetect_after = 0, REDETECT_SECONDS
+        else:
+            self._redetect_after = min(REDETECT_SECONDS, REDETECT_FIRST_SECONDS * 2 ** self._unsettled)
+            self._unsettled += 1
 
     @property
     def window_used(self) -> float:
@@ -192,7 +203,7 @@ class PrometheusCollector(BatchedSender, PromDrillDown, CollectorBase):
         if now < self._next_attempt:  # backing off: the last health says why
             return self._collected(taken_at, self._last_rows, ())
         try:
-            if now - self._planned_at >= REDETECT_SECONDS:
+            if now - self._planned_at >= self._redetect_after:
                 await self._replan(now)
         except QueryFailure as failure:
             return self._fail(failure, taken_at)
