@@ -142,6 +142,12 @@ class _Explanations(Explanations):
             provenance.setdefault(name, note)
         return provenance
 
+    def info(self, name: str) -> bool:
+        """Whether the field's line has an info annotation, without making it: of the parts of a line only a
+        percentile formula's own (`Quantile.annotated`) adds one; the server's PromQL and the notes never do."""
+        spec = INDEX.by_name.get(name)
+        return spec is not None and isinstance(spec.derive, Quantile) and spec.derive.annotated(name, self.draft)
+
     def _line(self, name: str) -> str | None:
         """The explanation of one field, as `_lines()` gives it (None: it has none)."""
         draft = self.draft
