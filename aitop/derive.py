@@ -68,6 +68,8 @@ class FieldIndex:
         #: rate and percentile fields (read over the window) -> their concept
         self.windowed: Mapping[str, str] = MappingProxyType(
             {spec.name: spec.derive.concept for spec in fields if isinstance(spec.derive, (Rate, Quantile))})
+        #: their concepts (a row with none of them answered may lack samples rather than metrics)
+        self.windowed_concepts: frozenset[str] = frozenset(self.windowed.values())
 
 
 #: The index of the field table every reader uses.
