@@ -110,12 +110,19 @@ class Quantile(Formula):
         if acc.served or kind is None:
             return None
         line = distribution_line(acc, self.concept, kind, self.q)
-        if kind == "histogram":  # as Prometheus's info annotation says
-            buckets = acc.buckets.get(self.concept)
-            histogram = draft.histograms.get(self.concept) or (Histogram(buckets.items()) if buckets else None)
-            if histogram is not None and histogram.forced_monotonic():
-                line += f" — info: {MONOTONICITY_INFO}"
+        if self.annotated(name, draft):
+            line += f" — info: {MONOTONICITY_INFO}"
         return line
+
+    def annotated(self, name: str, draft: Draft) -> bool:
+        """Whether `explain` adds Prometheus's info annotation (the buckets had to be made monotonic), without
+        making the line: the table underlines such a cell every refresh."""
+        acc = draft.acc
+        if acc.served or draft.used.get(name) != "histogram":
+            return False
+        buckets = acc.buckets.get(self.concept)
+        histogram = draft.histograms.get(self.concept) or (Histogram(buckets.items()) if buckets else None)
+        return histogram is not None and histogram.forced_monotonic()
 
     def promql(self, queries: RowQueries) -> str | None:
         return queries.distribution(self.concept, self.q)

@@ -68,6 +68,8 @@ class FieldIndex:
         #: rate and percentile fields (read over the window) -> their concept
         self.windowed: Mapping[str, str] = MappingProxyType(
             {spec.name: spec.derive.concept for spec in fields if isinstance(spec.derive, (Rate, Quantile))})
+        #: their concepts (a row with none of them answered may lack samples rather than metrics)
+        self.windowed_concepts: frozenset[str] = frozenset(self.windowed.values())
 
 
 #: The index of the field table every reader uses.
@@ -141,6 +143,12 @@ class _Explanations(Explanations):
                 provenance[name] += f" — {note}"
             provenance.setdefault(name, note)
         return provenance
+
+    def info(self, name: str) -> bool:
+        """Whether the field's line has an info annotation, without making it: of the parts of a line only a
+        percentile formula's own (`Quantile.annotated`) adds one; the server's PromQL and the notes never do."""
+        spec = INDEX.by_name.get(name)
+        return spec is not None and isinstance(spec.derive, Quantile) and spec.derive.annotated(name, self.draft)
 
     def _line(self, name: str) -> str | None:
         """The explanation of one field, as `_lines()` gives it (None: it has none)."""

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
-__all__ = ["Explanations", "Lazy", "default_lines", "under_lines", "with_lines"]
+__all__ = ["Explanations", "Lazy", "default_lines", "noted_info", "under_lines", "with_lines"]
 
 class Explanations(Mapping[str, str]):
     """An immutable mapping of field -> explanation whose lines are made on first read.
@@ -76,6 +76,11 @@ class Explanations(Mapping[str, str]):
     def __reduce__(self) -> tuple[type[dict], tuple[dict[str, str]]]:
         return (dict, (dict(self._all()),))
 
+    def info(self, key: str) -> bool:
+        """Whether `key`'s line carries an info annotation of the server's (`noted_info`). A subclass may
+        tell without making the line: the table asks this of every shown cell, every refresh."""
+        return noted_info(self.get(key))
+
     @property
     def made(self) -> bool:
         """Whether every line has been made (for tests and benchmarks)."""
@@ -98,6 +103,12 @@ class Lazy(Explanations):
         return self._every()
 
 
+def noted_info(line: str | None) -> bool:
+    """Whether an explanation line carries an info annotation: it starts with one ("info: …", a server's) or
+    has one after its query (" — info: …")."""
+    return line is not None and (line.startswith("info: ") or " — info: " in line)
+
+
 _OVER, _UNDER, _DEFAULT = 0, 1, 2
 
 
@@ -116,6 +127,16 @@ class _Layer(Explanations):
             applies = key in lines and (self._when is None or self._when in self._base)
             return lines[key] if applies else self._base.get(key)
         return self._base.get(key, lines.get(key))
+
+    def info(self, key: str) -> bool:
+        lines = self._lines_added
+        if key not in lines:  # (the usual case: the added lines are for a few fields)
+            return self._base.info(key)
+        if self._how == _OVER:
+            if self._when is None or self._when in self._base:
+                return noted_info(lines[key])
+            return self._base.info(key)
+        return self._base.info(key) if key in self._base else noted_info(lines[key])
 
     def _lines(self) -> dict[str, str]:
         base, lines = self._base, self._lines_added

@@ -14,6 +14,7 @@ from rich.console import JustifyMethod
 from rich.style import Style
 from rich.text import Text
 
+from aitop.explanations import Explanations, noted_info
 from aitop.format import MISSING_MARK, format_value
 from aitop.model import Row, Severity
 
@@ -119,8 +120,10 @@ def numeric_cell(row: Row, name: str, palette: Palette, *, dim: bool = False) ->
 
 def has_info(row: Row, name: str) -> bool:
     """Whether the server attached an info annotation to the query behind `name` of `row`."""
-    provenance = row.provenance.get(name, "")
-    return provenance.startswith("info: ") or " — info: " in provenance
+    provenance = row.provenance
+    if isinstance(provenance, Explanations):  # (tells without making the line: asked of every shown cell)
+        return provenance.info(name)
+    return noted_info(provenance.get(name))
 
 
 def model_cell(row: Row, palette: Palette, *, dim: bool = False) -> SortableText:

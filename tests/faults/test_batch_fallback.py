@@ -100,3 +100,26 @@ async def test_a_batch_answer_is_read_once_its_notes_included(serve, clock, monk
     assert collector.batcher.fallbacks == 1  # the batch's info was seen
     assert f"info: {INFO}" in snapshot.row("llm", "alpha").provenance["latency_p95"]
     assert scanned and not any(b"__aitop_concept__" in body for body in scanned)
+
+
+async def test_a_query_failing_for_now_shows_its_kept_answer_decoded_again(serve, clock):
+    """The last good answers are kept as the responses they came in (no decoded series stay alive between
+    refreshes for the garbage collector to walk); a query that then fails for now shows its own share of
+    the batch answer it last had, decoded again, with the same values."""
+    api = PrometheusAPI()
+    down = {"now": False}
+    api.fault(lambda r: api_error(503, "unavailable", "busy")
+              if down["now"] and query_kind(r) in ("batch", "requests") else None)
+    server = serve(api)
+    collector = prometheus(server, clock)
+    mon = monitor(collector, clock)
+    before = await mon.refresh()
+    assert collector._answers and all(not isinstance(kept.source, list) for kept in collector._answers.values())
+    assert {kept.tag for kept in collector._answers.values()} >= {"0", "1"}  # each its share of one batch
+    down["now"] = True
+    clock.advance(5)
+    after = await mon.refresh()
+    await mon.aclose()
+    assert collector.batcher.fallbacks == 1
+    assert values(after, "request_rate") == values(before, "request_rate") == {"alpha": 10.0, "beta": 4.0}
+    assert any(w.startswith("llm requests: ") and "showing the answer from 5s ago" in w for w in after.warnings)

@@ -438,3 +438,7 @@ async def test_f25_forced_monotonicity_is_flagged_in_direct_mode(serve, clock):
     note = "input to histogram_quantile needed to be fixed for monotonicity"
     assert note in rows["non_monotonic"].provenance["latency_p50"]  # as Prometheus's info annotation says
     assert note not in rows["spellings"].provenance["latency_p50"]
+    # The table underlines the cell without making the line (it asks of every shown cell, every refresh).
+    fresh = await _f25_rows(serve, clock)
+    assert fresh["non_monotonic"].provenance.info("latency_p50") and not fresh["spellings"].provenance.info("latency_p50")
+    assert not fresh["non_monotonic"].provenance.made and not fresh["non_monotonic"].provenance._known

@@ -8,13 +8,14 @@ import pickle
 import re
 
 import pytest
+import requests
 from fixture_rows import build
 
 import pages
 from aitop.catalog import builtin_schemas
 from aitop.codec import decode, encode
 from aitop.derivations import Formula
-from aitop.explanations import Explanations, Lazy, default_lines, under_lines, with_lines
+from aitop.explanations import Explanations, Lazy, default_lines, noted_info, under_lines, with_lines
 from aitop.fields import FIELDS
 from aitop.model import Collected, Row, Snapshot
 from aitop.sources.prometheus.results import QueryFailure, assemble_rows, unknown_where_failed, with_infos
@@ -28,7 +29,8 @@ def _same_either_way(lazy: Row, whole: Row) -> None:
     """`lazy` read one field at a time gives exactly what `whole` read at once gives, and then, read whole
     too, the same mapping in the same order."""
     every = dict(whole.provenance)
-    for name in NAMES:
+    for name in NAMES:  # asked first: telling an info annotation needs no line, and tells as the line would
+        assert lazy.provenance.info(name) == noted_info(every.get(name)), (lazy.key, name)
         assert lazy.provenance.get(name) == every.get(name), (lazy.key, name)
         assert (name in lazy.provenance) == (name in every), (lazy.key, name)
     assert list(lazy.provenance.items()) == list(every.items())
@@ -108,6 +110,27 @@ def _many(rows: int):
                    "value": [1.7e9, f"{1 + n % 7}"]} for n in range(rows)]
         answered[query] = (result, None)
     return [plan], answered
+
+
+def test_a_server_info_annotation_is_told_without_making_a_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`with_infos` marks the fields a server's info annotation concerns; the table asks `info` of every shown
+    cell, and the answer needs no line made (the PromQL lines of 1,000 rows, every refresh)."""
+    plans, answered = _many(20)
+    query = next(q for q in answered if q.field == "latency_p95")
+    response = requests.Response()
+    response._content = b'{"status":"success","data":{},"infos":["input to histogram_quantile needed to be fixed"]}'
+    answered[query] = (answered[query][0], response)
+    rows, _ = assemble_rows(plans, answered, {}, None)
+    rows = with_infos(unknown_where_failed(rows, {}), answered)
+    counted = _Counted(monkeypatch)
+    fresh = [row for row in rows if not row.provenance.made]
+    for row in fresh:
+        row.provenance._known = None  # (with_infos made the annotated field's line: forget it)
+        row.provenance._base._known = None
+    assert all(row.provenance.info("latency_p95") and not row.provenance.info("latency_p50") for row in fresh)
+    assert counted.calls == 0 and not any(row.provenance._known or row.provenance._base._known for row in fresh)
+    whole = [dict(row.provenance) for row in rows]
+    assert all(noted_info(lines["latency_p95"]) and not noted_info(lines["latency_p50"]) for lines in whole)
 
 
 def test_building_a_thousand_rows_explains_nothing_until_read(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -184,3 +184,18 @@ def test_provenance_says_what_was_computed_from_how_much():
     assert row.provenance["error_rate"].startswith(
         'sum(rate(vllm:request_success_total{finished_reason=~"abort|error"}[10.0s])) / sum(rate(vllm:request_success_total[10.0s]))')
     assert "ttft_p95" not in row.provenance
+
+
+def test_with_provenance_is_replace_of_the_provenance_alone() -> None:
+    """The GPU join's and why lines' fast copy keeps every other field of the row, whatever fields Row has."""
+    from dataclasses import fields, replace
+
+    from aitop.model import Row, Severity, with_provenance
+
+    row = Row("vllm", "m", "model_name", {"request_rate": 1.0}, missing={}, errors_by_type={"abort": 1.0},
+              severity={"request_rate": Severity.WARNING}, stale=True, provenance={"a": "b"},
+              distributions={"latency": ((1.0, 2.0),)}, data_since=5.0, replicas=(1, 2), warmup=(1.0, 2.0),
+              gpus=("GPU-1",))
+    copied = with_provenance(row, {"c": "d"})
+    assert copied == replace(row, provenance={"c": "d"})
+    assert all(getattr(copied, f.name) is getattr(row, f.name) for f in fields(Row) if f.name != "provenance")

@@ -134,6 +134,7 @@ class BatchedSender:
         _http: PromHttp
         _client: PrometheusConnect
         _inflight: dict[str, Flight]
+        _tags: dict[str, str]
         _query_next: dict[str, float]
         monotonic: Callable[[], float]
 
@@ -158,6 +159,7 @@ class BatchedSender:
             self._start(query.expr, now, self._client.custom_query, query.expr, params)
         await wait_for([self._inflight[b.expr].task for b in batches], budget / 2)
         fresh: dict[Query, tuple[list, requests.Response | None]] = {}
+        self._tags = {}  # expr -> its tag in the batch that answered it (what a kept answer splits by)
         for batch in batches:
             flight = self._inflight[batch.expr]
             parts = None
@@ -174,6 +176,7 @@ class BatchedSender:
                 alone.extend(batch.queries)
             else:
                 fresh.update({query: (part, response) for query, part in parts.items()})
+                self._tags.update((query.expr, str(i)) for i, query in enumerate(batch.queries))
         keys = {q.expr for q in alone} | {self.alerts_key}
         await wait_for([f.task for k, f in self._inflight.items() if k in keys], budget - (self.monotonic() - now))
         failed: dict[Query, QueryFailure] = {}

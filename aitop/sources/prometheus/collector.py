@@ -31,6 +31,7 @@ from aitop.sources.base import Collected, CollectorBase, plain_label_names
 from aitop.sources.prometheus.drill import PromDrillDown
 from aitop.sources.prometheus.batch import Batcher, BatchedSender, Flight
 from aitop.sources.prometheus.http import PromHttp
+from aitop.sources.prometheus.kept import Kept, Recall, keep
 from aitop.sources.prometheus.learn import learn_server
 from aitop.sources.prometheus.server import ServerFacts, rate_window
 from aitop.sources.prometheus.promql import Query, SchemaPlan, duration, instant_queries, plan_schemas
@@ -106,7 +107,9 @@ class PrometheusCollector(BatchedSender, PromDrillDown, CollectorBase):
         self._unsettled = 0  # detections in a row that found no schema or no scrape interval
         self._planned: tuple[list[SchemaPlan], tuple, Planned] | None = None  # (plans, key, the queries)
         self._inflight: dict[str, Flight] = {}  # query expression (or _ALERTS) -> the one request running
-        self._answers: dict[str, tuple[list, requests.Response | None, float]] = {}  # last good answer, when
+        self._answers: dict[str, Kept] = {}  # last good answer (`kept`)
+        self._recall = Recall(self.max_series)
+        self._tags: dict[str, str] = {}  # expr -> its tag in the batch that answered it this refresh
         self._query_next: dict[str, float] = {}  # expr -> monotonic time before which it is not sent again
         self._query_failures: dict[str, int] = {}
         self._query_error: dict[str, QueryFailure] = {}
@@ -217,6 +220,7 @@ class PrometheusCollector(BatchedSender, PromDrillDown, CollectorBase):
             self._start(_ALERTS, now, partial(self._http.session.get, timeout=self.timeout),
                         f"{self.base_url}/api/v1/alerts")
         fresh, failed, running = await self._gather(queries, now, params, planned.lanes)
+        self._recall = Recall(self.max_series)  # (a fallback's kept answers, decoded once this refresh)
         self._collect_alerts()
         self.failures_total += len(failed)
 
@@ -233,7 +237,7 @@ class PrometheusCollector(BatchedSender, PromDrillDown, CollectorBase):
                 failed[query] = QueryFailure(f"no data (partial): {response_warnings(response)[0]}")
                 continue
             answered[query] = (capped(query, result, self.max_series, warnings), response)
-            self._answers[query.expr] = (answered[query][0], None, now)
+            self._answers[query.expr] = keep(answered[query][0], response, self._tags.get(query.expr), now)
             for key in (self._query_failures, self._query_error, self._query_next):
                 key.pop(query.expr, None)
         for query, problem in failed.items():
@@ -283,9 +287,9 @@ class PrometheusCollector(BatchedSender, PromDrillDown, CollectorBase):
         """A query without a fresh answer: show its last answer if it failed only for now, else the error."""
         cached = self._answers.get(query.expr)
         if transient and cached is not None:
-            answered[query] = (cached[0], None)  # its warnings were shown when it arrived
+            answered[query] = (self._recall(query, cached), None)  # its warnings were shown when it arrived
             if note:
-                warnings.append(f"{query_label(query)}: {message}; showing the answer from {now - cached[2]:.0f}s ago")
+                warnings.append(f"{query_label(query)}: {message}; showing the answer from {now - cached.at:.0f}s ago")
         else:
             errored[query] = QueryFailure(f"{query_label(query)}: {message}", transient=transient, kind=kind)
 

@@ -292,7 +292,7 @@ def _sampled_elsewhere(row: Row, acc: Accumulator) -> Row:
     under two scrape intervals, or new series). (A row with some rates is left alone: a model without,
     say, token counters simply has no such metric.)"""
     windowed = INDEX.windowed
-    if acc.present & set(windowed.values()):
+    if not acc.present.isdisjoint(INDEX.windowed_concepts):
         return row
     fix = [name for name, concept in windowed.items()
            if row.missing.get(name) is Missing.NO_METRIC and concept in acc.exposed and concept not in acc.present]
