@@ -59,7 +59,8 @@ class ColumnWidths:
         for name in columns:
             values = [table.get(name) for table in tables]
             known = self._known.setdefault(name, set())
-            fresh = set(values) - known  # the set difference runs in C: a steady column costs next to nothing
+            distinct = set(values)
+            fresh = distinct - known  # the set difference runs in C: a steady column costs next to nothing
             widths = []
             zero = 0 in fresh
             fresh.discard(0)
@@ -67,10 +68,16 @@ class ColumnWidths:
                 widths = [_cells(name, math.copysign(0.0, sign))
                           for sign in {math.copysign(1.0, value) for value in values if value == 0}]  # fmt: skip
             if fresh:
-                widths.append(max(map(_cells, repeat(name, len(fresh)), fresh)))
-                if len(known) + len(fresh) > _KNOWN_SIZE:
-                    known.clear()
-                known |= fresh
+                widths.append(max(map(cell_len, map(cell_value, repeat(name, len(fresh)), fresh))))
+                if len(fresh) * 2 > len(distinct):
+                    # A busy column (most values new every refresh, e.g. a rate): growing the memory would cost
+                    # more than it saves; this refresh's values are what the next one is most likely to repeat.
+                    distinct.discard(0)
+                    self._known[name] = distinct
+                else:
+                    if len(known) + len(fresh) > _KNOWN_SIZE:
+                        known.clear()
+                    known |= fresh
             widest = max(widths, default=0) + MARK_WIDTH
             if widths and widest > self.widths.get(name, 0):
                 self.widths[name] = widest
