@@ -12,7 +12,8 @@ and updating 1,000 rows builds and stores 11,000 cells per refresh although 36 r
   rows on screen that look different from before, each up to its last changed cell, so the terminal
   receives the rows that changed, not the whole table;
 * rendered cells are cached by the cell object itself: a line whose cells did not change is reassembled
-  from cached segments instead of going through Rich again;
+  from cached segments instead of going through Rich again, and a cell a re-sort moved to another row is
+  its old segments with the new row's click meta stamped on them;
 * a cell that did change is built straight into segments by `cell_render.render_text_cell` (one line of
   `Text` that fits its column: every cell aitop makes) with the styles worked out for its place last time,
   ~10 µs instead of ~100+ µs through Rich's generic rendering; anything else still goes through Rich;
