@@ -163,7 +163,6 @@ def rich_render(table: DataTable, *args) -> list[list[Segment]]:
 def fast_render(table: LazyTable, *args) -> list[list[Segment]]:
     """The cell as LazyTable renders it on a cache miss (fast path or its fallback)."""
     table._rendered.clear()
-    table._by_cell.clear()  # (a cell drawn in another row would be re-stamped, not rendered)
     table._cell_render_cache.clear()  # a fallback renders afresh, not from what rich_render left there
     return table._render_cell(*args)
 
@@ -265,35 +264,6 @@ async def test_a_new_cell_in_the_same_place_reuses_its_styles_and_still_matches_
                     assert len(calls) == worked_out  # the styles were reused
                     assert same(lines, rich_render(table, *args)), (name, args)
                     table._write(row_key, {("a", "b", "c")[column]: old})
-
-
-async def test_a_cell_moved_to_another_row_is_re_stamped_not_rendered_and_still_matches_rich(monkeypatch):
-    """A re-sort moves cells: one drawn before in another row is its old drawing with the new row's meta."""
-    from aitop.ui.widgets import lazy_table
-
-    async with cell_table() as table:
-        moved = [name for name, (_, ordinary) in CASES.items() if ordinary]
-        rendered: list[object] = []
-        render = lazy_table.render_text_cell
-        monkeypatch.setattr(lazy_table, "render_text_cell", lambda *a, **k: rendered.append(a) or render(*a, **k))
-        for index, name in enumerate(moved):
-            cell = CASES[name][0]
-            source = 2 * NAMES.index(name)
-            target = 2 * NAMES.index(moved[(index + 1) % len(moved)])  # another row of the same stripe
-            target_key = table._row_locations.get_key(target)
-            for column, (cursor, hover) in product((0, 1), FLAGS):
-                for base in base_styles(table, source, column):
-                    fast_render(table, source, column, base, 44, cursor, hover)  # drawn where it was
-                    old = table.get_cell_at((target, column))
-                    table._data[target_key][("a", "b", "c")[column]] = cell  # (_write keeps a look-alike)
-                    table._update_count += 1
-                    before = len(rendered)
-                    args = (target, column, base, 44, cursor, hover)
-                    lines = table._render_cell(*args)
-                    assert len(rendered) == before, (name, args)  # re-stamped, not rendered again
-                    assert same(lines, rich_render(table, *args)), (name, args)
-                    assert same(lines, fast_render(table, *args)), (name, args)
-                    table._data[target_key][("a", "b", "c")[column]] = old
 
 
 async def test_every_cell_painted_in_the_overview_matches_rich(make_app):

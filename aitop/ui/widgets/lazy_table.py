@@ -12,8 +12,7 @@ and updating 1,000 rows builds and stores 11,000 cells per refresh although 36 r
   rows on screen that look different from before, each up to its last changed cell, so the terminal
   receives the rows that changed, not the whole table;
 * rendered cells are cached by the cell object itself: a line whose cells did not change is reassembled
-  from cached segments instead of going through Rich again, and a cell a re-sort moved to another row is
-  its old segments with the new row's click meta stamped on them;
+  from cached segments instead of going through Rich again;
 * a cell that did change is built straight into segments by `cell_render.render_text_cell` (one line of
   `Text` that fits its column: every cell aitop makes) with the styles worked out for its place last time,
   ~10 µs instead of ~100+ µs through Rich's generic rendering; anything else still goes through Rich;
@@ -58,9 +57,6 @@ class LazyTable(LineTable):
         # (row index, column index, style, width, cursor, hover, hover shown, pseudo classes)
         #   -> (cell, lines, (pre style, post style))
         self._rendered: dict[tuple, tuple[Text, list[list[Segment]], tuple[Style, Style]]] = {}
-        # The same, by the cell itself (and how it is drawn) instead of its row: a re-sort moves rows, and a
-        # moved cell differs from its rendering elsewhere only in the row its click meta names (`_restamp`).
-        self._by_cell: dict[tuple, tuple[Text, list[list[Segment]], tuple[Style, Style]]] = {}
         self._merged: dict[int, tuple[Strip, Strip]] = {}  # line -> (line as rendered, with cells merged)
         self._settled: dict[tuple[str, ...], _SettledStyles] = {}  # component names -> their styles
         self._own_rich_style: Style | None = None
@@ -199,28 +195,13 @@ class LazyTable(LineTable):
         cached = self._rendered.get(key)
         if cached is not None and cached[0] is cell:
             return cached[1]
-        drawn = (id(cell), *key[1:])
-        moved = self._by_cell.get(drawn)
-        if moved is not None and moved[0] is cell:  # drawn before in another row (the same drawing otherwise)
-            stamp = Style.from_meta({"row": row_index, "column": column_index})
-            pre, post = moved[2]
-            lines = [[Segment(text, style + stamp, control) for text, style, control in line]  # type: ignore[operator]
-                     for line in moved[1]]  # fmt: skip
-            styles = (pre + stamp, post)
-        else:
-            # A new cell in the same place drawn the same way: the styles worked out last time still hold
-            # (what could change them — theme, cursor settings, fixed rows — clears this cache).
-            styles = cached[2] if cached is not None else self._cell_styles(row_index, column_index, base_style,
-                                                                             cursor, hover)  # fmt: skip
-            fast = self._render_text_cell(row_key, cell, width, styles)
-            if fast is None:
-                lines = super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
-            else:
-                lines = fast
-                # Every segment of the fast path carries the pre style, hence the meta to re-stamp.
-                if len(self._by_cell) >= _CACHED_CELLS:
-                    self._by_cell.clear()
-                self._by_cell[drawn] = (cell, lines, styles)
+        # A new cell in the same place drawn the same way: the styles worked out last time still hold (what
+        # could change them — theme, cursor settings, fixed rows — clears this cache).
+        styles = cached[2] if cached is not None else self._cell_styles(row_index, column_index, base_style,
+                                                                         cursor, hover)  # fmt: skip
+        lines = self._render_text_cell(row_key, cell, width, styles)
+        if lines is None:
+            lines = super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
         if len(self._rendered) >= _CACHED_CELLS:
             self._rendered.clear()
         self._rendered[key] = (cell, lines, styles)
@@ -249,11 +230,9 @@ class LazyTable(LineTable):
     def _clear_caches(self) -> None:
         super()._clear_caches()
         self._rendered.clear()
-        self._by_cell.clear()
 
     def notify_style_update(self) -> None:
         self._rendered.clear()  # a new theme restyles the cursor and stripes
-        self._by_cell.clear()
         self._settled.clear()
         self._own_rich_style = None
         super().notify_style_update()
