@@ -196,8 +196,23 @@ def _rich_colour(value: str | None, fallback: str) -> str:
         return fallback
 
 
+_PALETTE_VARIABLES = ("aitop-ok", "aitop-warning", "aitop-critical", "aitop-muted", NO_COLOR_VARIABLE, *CHART_VARIABLES)
+_palettes: dict[tuple[str | None, ...], Palette] = {}  # the variables above -> their palette
+
+
 def palette_from_variables(variables: Mapping[str, str]) -> Palette:
-    """The Rich colours for table and status cells, from `App.theme_variables`."""
+    """The Rich colours for table and status cells, from `App.theme_variables`. Asked several times a
+    refresh: one palette per set of colours is made once (and, being the same object, compares at once)."""
+    key = tuple(variables.get(name) for name in _PALETTE_VARIABLES)
+    palette = _palettes.get(key)
+    if palette is None:
+        if len(_palettes) >= 64:  # themes are few; this only bounds a session that edits them endlessly
+            _palettes.clear()
+        palette = _palettes[key] = _make_palette(variables)
+    return palette
+
+
+def _make_palette(variables: Mapping[str, str]) -> Palette:
     return Palette(
         ok=_rich_colour(variables.get("aitop-ok"), "green"),
         warning=_rich_colour(variables.get("aitop-warning"), "yellow"),

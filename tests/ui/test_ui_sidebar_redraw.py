@@ -71,3 +71,28 @@ async def test_a_large_table_is_filtered_when_typing_pauses_not_at_every_key(mak
         assert filtered == []  # the keys were answered; the 501 rows not re-filtered three times
         await pilot.pause(0.4)
         assert filtered == ["001"] and table.row_count == sum("001" in row.group for row in rows) == 11
+
+
+async def test_an_unchanged_heading_and_row_count_are_not_repainted(make_app, monkeypatch) -> None:
+    from textual.widgets import Static
+
+    from aitop.ui.widgets.filter_bar import FilterBar
+
+    app = make_app([collected(fleet(), alerts=fleet_alerts())])
+    async with app.run_test(size=(200, 60)) as pilot:
+        await app.poll_once()
+        await pilot.pause()
+        title = app.overview.query_one("#alerts-title", Static)
+        info = app.overview.query_one(FilterBar).query_one("#filter-info", Static)
+        shown_title, shown_info = str(title.render()), str(info.render())
+        updated: list[str] = []
+        for widget in (title, info):
+            update = widget.update
+            monkeypatch.setattr(widget, "update", lambda *a, _u=update, _w=widget, **k:
+                                updated.append(_w.id or "") or _u(*a, **k))  # fmt: skip
+        app.show(await app.monitor.refresh())  # a new snapshot, the same alerts and rows
+        await pilot.pause()
+        assert updated == []
+        assert (str(title.render()), str(info.render())) == (shown_title, shown_info)
+        app.overview.query_one(AlertSidebar).show_alerts(fleet_alerts()[:1])  # fewer alerts: a new heading
+        assert updated == ["alerts-title"]

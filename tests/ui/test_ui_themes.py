@@ -132,3 +132,17 @@ async def test_user_themes_load_replace_and_report_bad_files(make_app, isolate_u
         app.theme = "aitop-dark"
         await pilot.pause()
         assert app.theme_variables["aitop-critical"].upper() == "#AA0000"  # the user's copy replaced it
+
+
+def test_a_palette_is_made_once_per_set_of_colours_and_follows_a_change(monkeypatch) -> None:
+    from aitop.ui import themes
+
+    made: list[object] = []
+    make = themes._make_palette
+    monkeypatch.setattr(themes, "_make_palette", lambda variables: made.append(1) or make(variables))
+    variables = {"aitop-critical": "#FF0101", "aitop-warning": "#FFFF01", "unrelated": "x"}
+    first = palette_from_variables(variables)
+    assert palette_from_variables(dict(variables, unrelated="y")) is first  # asked again: not made again
+    assert made == [1]
+    other = palette_from_variables(dict(variables, **{"aitop-critical": "#FE0000"}))
+    assert other.critical == "#FE0000" and first.critical == "#FF0101" and made == [1, 1]

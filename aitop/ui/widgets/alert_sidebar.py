@@ -129,6 +129,7 @@ class AlertSidebar(Vertical):
     def __init__(self, *, clock: Callable[[], float] = time.time, id: str | None = None) -> None:
         super().__init__(id=id)
         self.clock = clock
+        self._title: tuple[object, ...] = ()  # what the heading shows: `Static.update` repaints even the same
 
     def compose(self) -> ComposeResult:
         yield Static(alert_title(()), id="alerts-title", markup=False)
@@ -142,6 +143,10 @@ class AlertSidebar(Vertical):
 
     def show_alerts(self, alerts: Sequence[Alert]) -> None:
         """Show `alerts`; an empty list shows the calm line instead."""
-        self.query_one("#alerts-title", Static).update(alert_title(alerts), layout=False)
+        title = alert_title(alerts)
+        shown = (title.plain, tuple(title.spans))
+        if shown != self._title:
+            self._title = shown
+            self.query_one("#alerts-title", Static).update(title, layout=False)
         self.list.show_alerts(alerts)
         self.set_class(not alerts, "-empty")

@@ -10,7 +10,6 @@ from __future__ import annotations
 import math
 from typing import cast
 
-from rich.cells import cell_len
 from rich.style import Style
 from rich.text import Text
 from textual.binding import Binding
@@ -47,6 +46,7 @@ from aitop.ui.columns import (
 from aitop.ui.sparkline import TREND_SECONDS, sparkline
 from aitop.ui.themes import palette_from_variables
 from aitop.ui.view import FilterError, RowFilter, SortOrder
+from aitop.ui.widgets.column_widths import ColumnWidths
 from aitop.ui.widgets.lazy_table import LazyTable
 
 _SEPARATOR = "\x1f"  # sanitised labels cannot contain it (clean() turns it into "^_"), so keys never collide
@@ -74,20 +74,6 @@ def trend_cell(points, *, end: float, palette: Palette, dim: bool = False) -> So
     return cell
 
 
-def _widest(name: str, values: list[float | None]) -> int:
-    """Cells the widest of `values` of field `name` takes in the table. Each distinct value is formatted
-    once: formatting every candidate column of every row on every refresh was most of the table's work at
-    1,000 rows."""
-    distinct = set(values)
-    widths = []
-    if 0 in distinct:  # 0.0 and -0.0 are one in a set but may print differently ("-0.00"): each sign seen
-        distinct.discard(0)
-        widths = [cell_len(cell_value(name, math.copysign(0.0, sign)))
-                  for sign in {math.copysign(1.0, value) for value in values if value == 0}]  # fmt: skip
-    widths.extend(cell_len(cell_value(name, value)) for value in distinct)
-    return max(widths, default=0)
-
-
 class TopTable(LazyTable):
     """A `top`-style table of models, sorted, filtered and trimmed to the width it has.
 
@@ -111,8 +97,9 @@ class TopTable(LazyTable):
         self.trend_field = TREND_FIELDS[0]
         #: The columns of the current view, in its order; `fit` shows those that fit.
         self.candidates: tuple[Column, ...] = ALL_COLUMNS
+        self._widths = ColumnWidths()
         #: Column key -> the widest cell it has shown (mark included); only grows, so columns hold still.
-        self.content_widths: dict[str, int] = {}
+        self.content_widths: dict[str, int] = self._widths.widths
         self.shown_columns: tuple[Column, ...] = visible_columns(120)
         self.model_width = COLUMN_BY_KEY[MODEL].width
         self._fit_width = 120
@@ -298,15 +285,8 @@ class TopTable(LazyTable):
     def _track_widths(self, rows) -> None:
         """Widen numeric columns to the widest value of `rows` (plus the 2 cells of a severity mark, kept
         free always so that an alert never widens a column and pushes another one off)."""
-        grown = False
-        for column in self._candidates():
-            if not column.numeric or not rows:
-                continue
-            widest = _widest(column.key, [row.value(column.key) for row in rows]) + 2
-            if widest > self.content_widths.get(column.key, 0):
-                self.content_widths[column.key] = widest
-                grown = True
-        if grown:
+        numeric = tuple(column.key for column in self._candidates() if column.numeric)
+        if self._widths.track(numeric, rows):
             self.fit(self._fit_width, redraw=False)  # apply() is drawing anyway
 
     def redraw(self) -> None:
@@ -319,26 +299,33 @@ class TopTable(LazyTable):
     def _cells(self, row: Row, palette: Palette, stale: bool) -> dict[str, SortableText]:
         cells: dict[str, SortableText] = {}
         key = row_key(row)
-        # What each cell was made from last time, and the cell: a cell whose inputs did not change is the
-        # same object again, so the table keeps it and its rendering (most cells of a steady fleet).
+        # What each cell looks like last time, and the cell: a cell that would look the same is the same
+        # object again (its sort value brought up to date), so the table keeps it and its rendering. A value
+        # that moved within its printed digits (12.31 -> 12.34, both "12.3") is no new cell.
         made = self._made.setdefault(key, {})
         for column in self.shown_columns:
             name = column.key
+            value: float | str | None = None
             if name == TREND:
-                cells[name] = self._trend(row, palette, stale)
-                continue
-            if name == MODEL:
-                inputs: tuple[object, ...] = (row.group, row.worst >= Severity.CRITICAL, replicas_note(row))
+                cell = self._trend(row, palette, stale)
+                inputs: tuple[object, ...] = (cell.plain, stale, palette)
+                value = cell.value
+            elif name == MODEL:
+                inputs = (row.group, row.worst >= Severity.CRITICAL, replicas_note(row))
             elif name == SCHEMA:
                 inputs = (row.schema,)
             else:
-                value = row.value(name)
+                number = row.value(name)
+                value = None if number is None or math.isnan(number) else number
                 # (A missing value shows no info mark: its explanation need not be made to know.)
-                noted = value is not None and not math.isnan(value) and has_info(row, name)
-                inputs = (value, row.severity.get(name), noted)
+                noted = value is not None and has_info(row, name)
+                shown = cell_value(name, value) if value is not None else None
+                inputs = (shown, row.severity.get(name), noted)
             inputs = (*inputs, stale, palette)
             before = made.get(name)
             if before is not None and before[0] == inputs:
+                if name not in (MODEL, SCHEMA):
+                    before[1].value = value  # what the cell sorts by follows the row, as a new cell's would
                 cells[name] = before[1]
                 continue
             if name == MODEL:
@@ -346,7 +333,7 @@ class TopTable(LazyTable):
                 cell.row_key = key
             elif name == SCHEMA:
                 cell = schema_cell(row, palette, dim=stale)
-            else:
+            elif name != TREND:
                 cell = numeric_cell(row, name, palette, dim=stale)
             made[name] = (inputs, cell)
             cells[name] = cell

@@ -1,0 +1,85 @@
+"""How wide the overview's numeric columns must be: the widest value each has shown, measured at the cost of
+what changed since the previous refresh.
+
+A column only ever widens (so columns hold still), which is what makes this cheap: a value already measured
+in a column cannot widen it again, so only values new to the column are formatted.
+Formatting every candidate column of every row on every refresh was most of the table's work at 1,000 rows.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from itertools import repeat
+
+from rich.cells import cell_len
+
+from aitop.model import Row
+from aitop.ui.cells import cell_value
+
+#: Values remembered per column before that column's memory starts again (a busy column sees new values every
+#: refresh: this bounds the memory, it is not a working set).
+_KNOWN_SIZE = 8192
+#: Cells kept free in every numeric column for a severity mark, so an alert never widens a column.
+MARK_WIDTH = 2
+
+
+def _cells(name: str, value: float | None) -> int:
+    return cell_len(cell_value(name, value))
+
+
+class ColumnWidths:
+    """The content width of each numeric column (mark included): the widest cell it has shown, never less.
+
+    `track` formats only values not seen before in a column (each distinct one once); the widths are exactly
+    those of formatting every value of every row on every refresh.
+    """
+
+    def __init__(self) -> None:
+        #: Column key -> the widest cell it has shown (mark included); only grows, so columns hold still.
+        self.widths: dict[str, int] = {}
+        #: Column key -> values already measured there (their widths are within the column's, which never
+        #: narrows). Zeros are never kept: 0.0 and -0.0 are one in a set but may print differently ("-0.00").
+        self._known: dict[str, set[float | None]] = {}
+        self._zeros: dict[str, int] = {}  # column key -> `_zero_width`
+
+    def _zero_width(self, name: str) -> int:
+        """Cells the wider of 0.0 and -0.0 takes in column `name`, mark included."""
+        width = self._zeros.get(name)
+        if width is None:
+            width = self._zeros[name] = max(_cells(name, 0.0), _cells(name, -0.0)) + MARK_WIDTH
+        return width
+
+    def track(self, columns: tuple[str, ...], rows: Sequence[Row]) -> bool:
+        """Widen `columns` (numeric column keys) to the widest value of `rows`; True when any widened."""
+        if not rows:
+            return False
+        grown = False
+        tables = [row.values for row in rows]
+        for name in columns:
+            values = [table.get(name) for table in tables]
+            known = self._known.setdefault(name, set())
+            distinct = set(values)
+            fresh = distinct - known  # the set difference runs in C: a steady column costs next to nothing
+            widths = []
+            zero = 0 in fresh
+            fresh.discard(0)
+            if zero and self.widths.get(name, 0) < self._zero_width(name):  # else no zero can widen the column
+                widths = [_cells(name, math.copysign(0.0, sign))
+                          for sign in {math.copysign(1.0, value) for value in values if value == 0}]  # fmt: skip
+            if fresh:
+                widths.append(max(map(cell_len, map(cell_value, repeat(name, len(fresh)), fresh))))
+                if len(fresh) * 2 > len(distinct):
+                    # A busy column (most values new every refresh, e.g. a rate): growing the memory would cost
+                    # more than it saves; this refresh's values are what the next one is most likely to repeat.
+                    distinct.discard(0)
+                    self._known[name] = distinct
+                else:
+                    if len(known) + len(fresh) > _KNOWN_SIZE:
+                        known.clear()
+                    known |= fresh
+            widest = max(widths, default=0) + MARK_WIDTH
+            if widths and widest > self.widths.get(name, 0):
+                self.widths[name] = widest
+                grown = True
+        return grown

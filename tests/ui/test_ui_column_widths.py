@@ -1,0 +1,66 @@
+"""The numeric columns' widths: measured at the cost of what changed, equal to measuring everything."""
+
+from __future__ import annotations
+
+import math
+from random import Random
+
+from rich.cells import cell_len
+from ui_fakes import FIELD_NAMES, make_row
+
+
+from aitop.ui.cells import cell_value
+from aitop.ui.widgets import column_widths
+from aitop.ui.widgets.column_widths import MARK_WIDTH, ColumnWidths
+
+NAMES = FIELD_NAMES
+POOL = [None, 0.0, -0.0, float("nan"), float("inf"), -1.5, 59.999, 9999.5, 1e-4, -2e5, 0.004, 123456.7]
+
+
+def test_widths_equal_measuring_every_value_of_every_row_at_every_refresh() -> None:
+    rng = Random(17)
+    tracker, expected = ColumnWidths(), {}
+    columns = NAMES[:10]
+    rows = {}
+    for refresh in range(60):
+        if refresh == 30:  # another view: columns new to the tracker are measured over every row
+            columns = NAMES[5:]
+        for group in rng.sample(range(12), rng.randint(0, 12)):  # some rows change, some vanish, some come
+            values = {name: rng.choice([*POOL, rng.uniform(-1e6, 1e6), rng.uniform(0, 2)]) for name in columns}
+            rows[group] = make_row(f"m{group}", **values)
+        shown = [rows[key] for key in rng.sample(sorted(rows), rng.randint(0, len(rows)))]
+        for name in columns:
+            if shown:
+                widest = max(cell_len(cell_value(name, row.value(name))) for row in shown) + MARK_WIDTH
+                expected[name] = max(expected.get(name, 0), widest)
+        grown = tracker.track(columns, shown)
+        assert tracker.widths == expected
+        assert grown == (tracker.widths != getattr(tracker, "_seen_widths", {}))
+        tracker._seen_widths = dict(tracker.widths)  # type: ignore[attr-defined]
+
+
+def test_a_zero_that_changes_sign_is_measured_again() -> None:
+    tracker = ColumnWidths()
+    tracker.track(("request_rate",), [make_row("a", request_rate=0.0)])
+    before = tracker.widths["request_rate"]
+    tracker.track(("request_rate",), [make_row("a", request_rate=-0.0)])
+    assert tracker.widths["request_rate"] == max(before, cell_len(cell_value("request_rate", -0.0)) + MARK_WIDTH)
+    assert math.copysign(1.0, -0.0) < 0
+
+
+def test_only_changed_values_are_formatted_each_distinct_one_once(monkeypatch) -> None:
+    formatted: list[object] = []
+    monkeypatch.setattr(column_widths, "cell_value", lambda name, value: formatted.append(value) or
+                        cell_value(name, value))  # fmt: skip
+    tracker = ColumnWidths()
+    rows = [make_row(f"m{n}", request_rate=42.5 if n % 2 else None) for n in range(1000)]
+    tracker.track(("request_rate",), rows)
+    assert tracker.widths == {"request_rate": len("42.5") + MARK_WIDTH}
+    assert sorted(formatted, key=str) == [42.5, None]
+    formatted.clear()
+    tracker.track(("request_rate",), rows)  # a steady fleet: nothing to format
+    assert formatted == []
+    rows[3] = make_row("m3", request_rate=1234.5)  # one row changed: that value alone
+    tracker.track(("request_rate",), rows)
+    assert formatted == [1234.5]
+    assert tracker.widths == {"request_rate": len("1.2k") + MARK_WIDTH}
