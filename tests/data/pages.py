@@ -9,7 +9,11 @@ rate of (fixture value) / 10 per second for every counter — the numbers the ex
 
 from __future__ import annotations
 
+import contextlib
 import re
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 DATA = Path(__file__).parent
@@ -72,3 +76,27 @@ def scaled(text: str, factor: float, timestamp_ms: int | None = None) -> str:
 def without_pods(text: str) -> str:
     """A DCGM page as a bare-metal exporter prints it: no Kubernetes pod mapping (GPUs join by host)."""
     return re.sub(r',container="[^"]*",namespace="[^"]*",pod="[^"]*"', "", text)
+
+
+@contextlib.contextmanager
+def served(body: bytes) -> Iterator[str]:
+    """`body` served as a classic-text /metrics page on a free port of 127.0.0.1; yields its URL."""
+
+    class Page(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+            self.send_response(200)
+            self.send_header("Content-Type", "text/plain; version=0.0.4")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - the base class's name
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Page)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/metrics"
+    finally:
+        server.shutdown()
+        server.server_close()

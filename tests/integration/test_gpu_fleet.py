@@ -7,9 +7,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -27,27 +25,8 @@ VLLM = ("vllm", "meta-llama/Llama-3.3-70B-Instruct")
 @pytest.fixture(scope="module")
 def dcgm_exporter():
     """A DCGM exporter page without pod labels (a bare-metal node), on a free port of 127.0.0.1."""
-    body = pages.without_pods(pages.read("dcgm")).encode()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802 - stdlib name
-            self.send_response(200)
-            self.send_header("Content-Type", "text/plain; version=0.0.4")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, format, *args):  # noqa: A002 - stdlib signature
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/metrics"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with pages.served(pages.without_pods(pages.read("dcgm")).encode()) as url:
+        yield url
 
 
 def test_snapshot_json_shows_the_models_gpus(fixture_pages, dcgm_exporter) -> None:

@@ -10,28 +10,19 @@ from __future__ import annotations
 
 import importlib.abc
 import sys
-import threading
 from collections.abc import Iterator, Sequence
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from types import ModuleType
 
 import pytest
 
 from aitop.sources.scrape.collector import ScrapeCollector
 
+sys.path.insert(0, str(Path(__file__).parents[1] / "data"))
+
+import pages  # noqa: E402
+
 PAGE = b"# TYPE vllm:num_requests_running gauge\nvllm:num_requests_running{model_name=\"m\"} 1\n"
-
-
-class _Page(BaseHTTPRequestHandler):
-    def do_GET(self) -> None:  # noqa: N802 — http.server's naming
-        self.send_response(200)
-        self.send_header("Content-Type", "text/plain; version=0.0.4")
-        self.send_header("Content-Length", str(len(PAGE)))
-        self.end_headers()
-        self.wfile.write(PAGE)
-
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 — the base class's name
-        pass
 
 
 class _Watcher(importlib.abc.MetaPathFinder):
@@ -46,14 +37,8 @@ class _Watcher(importlib.abc.MetaPathFinder):
 
 @pytest.fixture
 def page_url() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Page)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/metrics"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with pages.served(PAGE) as url:
+        yield url
 
 
 async def test_a_scrape_imports_nothing(page_url: str) -> None:
