@@ -21,7 +21,7 @@ from dataclasses import replace
 from types import MappingProxyType
 
 from aitop.explanations import under_lines, with_lines
-from aitop.model import Missing, Row, with_provenance
+from aitop.model import Missing, Row, row_with
 
 GPU_SCHEMA = "dcgm"
 #: Schemas whose rows are GPUs. A server's own GPU gauges (Triton's) belong to that server's rows alone (the
@@ -115,7 +115,7 @@ _NOT_JOINED: Mapping[bool, Mapping[str, str]] = MappingProxyType({
 
 def _without_gpus(row: Row, gpus_seen: bool = False) -> Row:
     """A model row no GPU joined: its GPU fields say why (for `e` and `aitop detect`)."""
-    return with_provenance(row, under_lines(_NOT_JOINED[gpus_seen], row.provenance))
+    return row_with(row, provenance=under_lines(_NOT_JOINED[gpus_seen], row.provenance))
 
 
 def _known(rows: Sequence[Row], name: str) -> list[float]:

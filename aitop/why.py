@@ -16,7 +16,7 @@ from pathlib import Path
 from aitop.fields import FIELD_BY_NAME
 from aitop.format import format_value
 from aitop.explanations import with_lines
-from aitop.model import Row, with_provenance
+from aitop.model import Row, row_with
 
 #: The provenance key holding a row's why line and its evidence.
 WHY = "why"
@@ -78,7 +78,7 @@ def with_why(rows: Iterable[Row], rules: Sequence[WhyRule] = RULES) -> list[Row]
             continue
         rule, evidence = found
         line = f"{rule.why} — evidence: {'; '.join(evidence)}"
-        out.append(with_provenance(row, with_lines(row.provenance, {WHY: line})))
+        out.append(row_with(row, provenance=with_lines(row.provenance, {WHY: line})))
     return out
 
 

@@ -35,7 +35,7 @@ from aitop.analysis.baseline import Baselines, BaselineView
 from aitop.analysis.configure import AnalysisSettings
 from aitop.analysis.cost import DAILY_PROVENANCE, daily_spend, priced, with_daily_spend
 from aitop.analysis.drift import DriftTracker
-from aitop.analysis.rowcopy import with_ as _with
+from aitop.model import row_with as _with
 from aitop.analysis.usage import PROVENANCE as USAGE_PROVENANCE
 from aitop.analysis.usage import PeakTracker, per_request, with_fields
 from aitop.analysis.messages import context, duration_text, message, resolution

@@ -186,16 +186,21 @@ def test_provenance_says_what_was_computed_from_how_much():
     assert "ttft_p95" not in row.provenance
 
 
-def test_with_provenance_is_replace_of_the_provenance_alone() -> None:
-    """The GPU join's and why lines' fast copy keeps every other field of the row, whatever fields Row has."""
+def test_row_with_is_replace_of_the_fields_it_is_given_alone() -> None:
+    """The refresh's fast row copy (analysis, GPU join, why lines) keeps every other field of the row."""
     from dataclasses import fields, replace
+    from typing import Any
 
-    from aitop.model import Row, Severity, with_provenance
+    from aitop.model import Missing, Row, Severity, row_with
 
     row = Row("vllm", "m", "model_name", {"request_rate": 1.0}, missing={}, errors_by_type={"abort": 1.0},
               severity={"request_rate": Severity.WARNING}, stale=True, provenance={"a": "b"},
               distributions={"latency": ((1.0, 2.0),)}, data_since=5.0, replicas=(1, 2), warmup=(1.0, 2.0),
               gpus=("GPU-1",))
-    copied = with_provenance(row, {"c": "d"})
-    assert copied == replace(row, provenance={"c": "d"})
-    assert all(getattr(copied, f.name) is getattr(row, f.name) for f in fields(Row) if f.name != "provenance")
+    changes: dict[str, Any] = {"values": {"request_rate": 2.0}, "missing": {"x": Missing.NO_METRIC}, "provenance": {"c": "d"},
+               "severity": {}, "warmup": (3.0, 4.0)}
+    for name, value in changes.items():
+        copied = row_with(row, **{name: value})
+        assert copied == replace(row, **{name: value})
+        assert all(getattr(copied, f.name) is getattr(row, f.name) for f in fields(Row) if f.name != name)
+    assert row_with(row) == row
