@@ -19,7 +19,7 @@ from aitop.accumulator import INSTANCE, absent_reasons, group_of
 from aitop.catalog import Schema
 from aitop.derive import INDEX, Accumulator, finish_row
 from aitop.explanations import default_lines, with_lines
-from aitop.gcpause import paused_gc
+from aitop.gcpolicy import paused_gc
 from aitop.gpus import join_gpus, places_of
 from aitop.model import Missing, Row
 from aitop.sanitize import clean
