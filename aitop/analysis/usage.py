@@ -68,6 +68,11 @@ class PeakTracker:
         """Note `rate` for row `key` at `now`; (peak within the window, peak of the session)."""
         recent = self._recent.setdefault(key, deque())
         if _known(rate):
+            # A reading no later and no higher than this one can never be the window's peak again (it leaves
+            # the window no later): dropped, the deque stays a few entries long however many refreshes a
+            # window holds, and the peak below reads those few.
+            while recent and recent[-1][1] <= rate and recent[-1][0] <= now:
+                recent.pop()
             recent.append((now, rate))
             self._session[key] = max(self._session.get(key, rate), rate)
         while recent and recent[0][0] <= now - window_seconds:  # (now - window, now], as PromQL ranges
