@@ -49,6 +49,9 @@ from aitop.model import DRIFT_FIELDS, Alert, Missing, Row, Severity
 NO_BUCKETS = "drift needs the bucket distribution, which scrape mode reads; Prometheus mode gets the server's quantiles"
 
 _NOT_LEARNT = frozenset(DRIFT_FIELDS.values())  # a drift is already measured against a baseline
+#: drift field -> (its concept, the quantile fields of that concept), looked up once rather than per row
+_DRIFTS = tuple((concept, field, tuple(name for name, _ in QUANTILE_FIELDS.get(concept, ())))
+                for concept, field in DRIFT_FIELDS.items())
 _DAILY_LINE = {"cost_per_day": DAILY_PROVENANCE}
 _EVERY_ROW = RowFilter()
 
@@ -366,14 +369,17 @@ class Analyzer:
         if reason is not None:
             missing["cost_per_day"] = reason
         lines: dict[str, str] = {}
-        for concept, field in DRIFT_FIELDS.items():
+        own, no_metric = row.values, Missing.NO_METRIC
+        for concept, field, quantiles in _DRIFTS:
             buckets = row.distributions.get(concept)
             if not buckets:
                 values[field] = None
-                missing[field] = Missing.NO_METRIC
-                if any(row.values.get(name) is not None for name, _ in QUANTILE_FIELDS.get(concept, ())):
-                    # Quantiles without buckets: the server computed them (Prometheus mode); say so in `e`.
-                    lines[field] = NO_BUCKETS
+                missing[field] = no_metric
+                for name in quantiles:
+                    if own.get(name) is not None:
+                        # Quantiles without buckets: the server computed them (Prometheus mode); say so in `e`.
+                        lines[field] = NO_BUCKETS
+                        break
                 continue
             distance, _ = self.drift.measure(row.key, concept, buckets, window_seconds, now, learn=not row.stale)
             values[field] = distance

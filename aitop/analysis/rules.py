@@ -222,8 +222,9 @@ def severity_of(verdicts: Iterable[tuple[Rule, Verdict]]) -> dict[str, Severity]
     back inside its limit leaves the cell unmarked (the sidebar says what resolution needs).
     """
     severity: dict[str, Severity] = {}
+    ok = Severity.OK  # (read once: an enum member read through its class costs ~70 ns, per rule and row here)
     for rule, verdict in verdicts:
-        level = severity.get(rule.field, Severity.OK)
+        level = severity.get(rule.field, ok)
         if verdict.breached:
             level = max(level, rule.severity)
         severity[rule.field] = level
