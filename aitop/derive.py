@@ -22,11 +22,16 @@ from aitop.accumulator import (
 from aitop.derivations import Gauge, Goodput, Quantile, Rate, Ratio
 from aitop.explanations import Explanations
 from aitop.fields import FIELDS, Field
+from aitop.formula import Formula
 from aitop.missing import Missing
 from aitop.model import Row
 
 __all__ = ["CONCEPT_FIELDS", "INDEX", "KIND_NOTES", "MONOTONICITY_INFO", "QUANTILE_FIELDS", "Accumulator", "FieldIndex",
            "Provenance", "finish_row"]
+
+#: How `finish_row` fills a field (`FieldIndex.fills`): by calling its formula, or a case it settles itself.
+_CALL, _GAUGE, _COUNTER, _QUANTILE = 0, 1, 2, 3
+_KINDS: Mapping[type, int] = {Gauge: _GAUGE, Rate: _COUNTER, Quantile: _QUANTILE}
 
 
 class FieldIndex:
@@ -39,13 +44,13 @@ class FieldIndex:
     def load(self, fields: tuple[Field, ...]) -> None:
         """Read `fields`: every index below follows from the fields' formulas."""
         self.fields = fields
-        #: (fill, name, gauge, counter) of every field in table order: a row's fields without two lookups per
-        #: field. `gauge` / `counter`: the concept of a plain `Gauge` / `Rate` field, whose empty case (no
-        #: reading / no counted series: most engine gauges of most rows) `finish_row` settles without calls.
+        #: (fill, name, kind, concept) of every field in table order, those whose formula fills nothing (the
+        #: analysis's) left out: a row's fields without lookups per field. `kind` (`_GAUGE`, `_COUNTER`,
+        #: `_QUANTILE`, else `_CALL`) names the cases `finish_row` settles without calling `fill` — a plain
+        #: gauge or rate that is empty, a quantile a server computed — as `fill` would.
         self.fills = tuple(
-            (spec.derive.fill, spec.name, spec.derive.concept if type(spec.derive) is Gauge else None,
-             spec.derive.concept if type(spec.derive) is Rate else None)
-            for spec in fields)
+            (spec.derive.fill, spec.name, _KINDS.get(type(spec.derive), _CALL), getattr(spec.derive, "concept", ""))
+            for spec in fields if type(spec.derive).fill is not Formula.fill)
         self.by_name: Mapping[str, Field] = MappingProxyType({spec.name: spec for spec in fields})
         found: dict[str, list[str]] = {}
         for spec in fields:
@@ -98,18 +103,28 @@ def finish_row(schema: str, group: str, acc: Accumulator) -> Row:
     """The `Row` of one accumulated group: contract fields, missing reasons, and its explanations, which are
     made only when read (`aitop.explanations`)."""
     draft = Draft(acc)
-    values, missing, present, counted, gauges = draft.values, draft.missing, acc.present, acc.counted, acc.gauges
-    for fill, name, gauge, counter in INDEX.fills:
-        # The empty case of a plain gauge or rate, as its `fill` would settle it (with `Draft.unknown`'s reason),
-        # without the two calls: 1,000 rows have some 20,000 such fields a refresh.
-        empty = gauge if gauge is not None and not gauges.get(gauge) else \
-            counter if counter is not None and counter not in counted else None
-        if empty is None:
+    values, missing, used, present, counted = draft.values, draft.missing, draft.used, acc.present, acc.counted
+    gauges, quantiles, summaries = acc.gauges, acc.quantiles, acc.summaries
+    for fill, name, kind, concept in INDEX.fills:
+        if kind == _CALL:
             fill(name, draft)
-        else:
-            values[name] = None
-            missing[name] = _NO_METRIC if empty not in present else \
-                _NOT_ENOUGH_SAMPLES if empty not in counted else _NO_OBSERVATIONS
+            continue
+        if kind == _QUANTILE:
+            # A quantile the server computed, with no one-series summary before it (`distribution`'s order).
+            value = quantiles.get(name)
+            if value is None or value != value or concept in summaries:
+                fill(name, draft)
+            else:
+                values[name] = value
+                used[name] = "histogram"
+            continue
+        if gauges.get(concept) if kind == _GAUGE else concept in counted:
+            fill(name, draft)
+            continue
+        # Empty (1,000 rows have some 16,000 empty gauges a refresh): `Draft.unknown`'s reason.
+        values[name] = None
+        missing[name] = _NO_METRIC if concept not in present else \
+            _NOT_ENOUGH_SAMPLES if concept not in counted else _NO_OBSERVATIONS
     return Row(
         schema=schema,
         group=group,
