@@ -94,15 +94,18 @@ class AlertEngine:
     def step(self, readings: Iterable[tuple[Rule, Row, Verdict, str | None]], now: float) -> list[_Track]:
         """Advance every alert by one refresh; returns the tracks that started firing."""
         started: list[_Track] = []
-        seen: set[tuple[str, str, str]] = set()
+        seen: set[tuple[str, str, str]] = set()  # (only keys with a track: the loop below asks of no other)
+        tracks = self._tracks
         for rule, row, verdict, extra in readings:
+            if not verdict.breached and not tracks:  # (most refreshes of most fleets: nothing to follow)
+                continue
             key = (rule.name, row.schema, row.group)
-            seen.add(key)
-            track = self._tracks.get(key)
+            track = tracks.get(key)
             if track is None:
                 if not verdict.breached:
                     continue
-                track = self._tracks[key] = _Track(rule, row.schema, row.group, since=now, last_known=now)
+                track = tracks[key] = _Track(rule, row.schema, row.group, since=now, last_known=now)
+            seen.add(key)
             track.rule = rule
             if self._advance(track, verdict, extra, now):
                 started.append(track)
