@@ -30,6 +30,7 @@ import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from functools import partial
+from typing import Any
 
 from aitop.analysis.baseline import Baselines, BaselineView
 from aitop.analysis.configure import AnalysisSettings
@@ -49,6 +50,7 @@ from aitop.model import DRIFT_FIELDS, Alert, Missing, Row, Severity
 NO_BUCKETS = "drift needs the bucket distribution, which scrape mode reads; Prometheus mode gets the server's quantiles"
 
 _NOT_LEARNT = frozenset(DRIFT_FIELDS.values())  # a drift is already measured against a baseline
+_NOT_VIEWED: Any = object()  # (a baseline view not looked up yet: None is a view's "no baseline")
 #: drift field -> (its concept, the quantile fields of that concept), looked up once rather than per row
 _DRIFTS = tuple((concept, field, tuple(name for name, _ in QUANTILE_FIELDS.get(concept, ())))
                 for concept, field in DRIFT_FIELDS.items())
@@ -327,13 +329,17 @@ class Analyzer:
     def _judge(self, rows: Sequence[Row], now: float, *, with_baselines: bool):
         """(verdicts per row, alert readings): every applicable rule on every row; a row still warming up,
         and a relative rule without baselines, say UNKNOWN (which holds an alert's state)."""
-        views: dict[tuple[tuple[str, str], str], BaselineView | None] = {}
+        views: dict[tuple[str, str, str], BaselineView | None] = {}
+        baseline = self.baselines.view
 
         def view(row: Row, field: str) -> BaselineView | None:
-            key = (row.key, field)
-            if key not in views:
-                views[key] = self.baselines.view(row.key, field, now) if with_baselines else None
-            return views[key]
+            if not with_baselines:
+                return None
+            key = (row.schema, row.group, field)  # (one flat key, looked up once: 3,000 views a refresh)
+            found = views.get(key, _NOT_VIEWED)
+            if found is _NOT_VIEWED:
+                found = views[key] = baseline((row.schema, row.group), field, now)
+            return found
 
         # What each rule needs, looked up once per refresh rather than once per row and rule.
         plan = [(rule, rule.field, rule.relative, rule.filter if rule.filter != _EVERY_ROW else None,
