@@ -19,14 +19,19 @@ from aitop.accumulator import (
     Draft,
     Provenance,
 )
-from aitop.derivations import Goodput, Quantile, Rate, Ratio
+from aitop.derivations import Gauge, Goodput, Quantile, Rate, Ratio
 from aitop.explanations import Explanations
 from aitop.fields import FIELDS, Field
+from aitop.formula import Formula
 from aitop.missing import Missing
 from aitop.model import Row
 
 __all__ = ["CONCEPT_FIELDS", "INDEX", "KIND_NOTES", "MONOTONICITY_INFO", "QUANTILE_FIELDS", "Accumulator", "FieldIndex",
            "Provenance", "finish_row"]
+
+#: How `finish_row` fills a field (`FieldIndex.fills`): by calling its formula, or a case it settles itself.
+_CALL, _GAUGE, _COUNTER, _QUANTILE = 0, 1, 2, 3
+_KINDS: Mapping[type, int] = {Gauge: _GAUGE, Rate: _COUNTER, Quantile: _QUANTILE}
 
 
 class FieldIndex:
@@ -39,8 +44,13 @@ class FieldIndex:
     def load(self, fields: tuple[Field, ...]) -> None:
         """Read `fields`: every index below follows from the fields' formulas."""
         self.fields = fields
-        #: (fill, name) of every field in table order: a row's fields without two lookups per field
-        self.fills = tuple((spec.derive.fill, spec.name) for spec in fields)
+        #: (fill, name, kind, concept) of every field in table order, those whose formula fills nothing (the
+        #: analysis's) left out: a row's fields without lookups per field. `kind` (`_GAUGE`, `_COUNTER`,
+        #: `_QUANTILE`, else `_CALL`) names the cases `finish_row` settles without calling `fill` — a plain
+        #: gauge or rate that is empty, a quantile a server computed — as `fill` would.
+        self.fills = tuple(
+            (spec.derive.fill, spec.name, _KINDS.get(type(spec.derive), _CALL), getattr(spec.derive, "concept", ""))
+            for spec in fields if type(spec.derive).fill is not Formula.fill)
         self.by_name: Mapping[str, Field] = MappingProxyType({spec.name: spec for spec in fields})
         found: dict[str, list[str]] = {}
         for spec in fields:
@@ -80,6 +90,11 @@ CONCEPT_FIELDS = INDEX.concept_fields
 QUANTILE_FIELDS = INDEX.quantile_fields
 
 
+# (An enum member read through its class costs ~70 ns: read once here.)
+_NO_METRIC, _NOT_ENOUGH_SAMPLES = Missing.NO_METRIC, Missing.NOT_ENOUGH_SAMPLES
+_NO_OBSERVATIONS = Missing.NO_OBSERVATIONS
+
+
 def _highest_first(item: tuple[str, float]) -> float:
     return -item[1]
 
@@ -88,8 +103,28 @@ def finish_row(schema: str, group: str, acc: Accumulator) -> Row:
     """The `Row` of one accumulated group: contract fields, missing reasons, and its explanations, which are
     made only when read (`aitop.explanations`)."""
     draft = Draft(acc)
-    for fill, name in INDEX.fills:
-        fill(name, draft)
+    values, missing, used, present, counted = draft.values, draft.missing, draft.used, acc.present, acc.counted
+    gauges, quantiles, summaries = acc.gauges, acc.quantiles, acc.summaries
+    for fill, name, kind, concept in INDEX.fills:
+        if kind == _CALL:
+            fill(name, draft)
+            continue
+        if kind == _QUANTILE:
+            # A quantile the server computed, with no one-series summary before it (`distribution`'s order).
+            value = quantiles.get(name)
+            if value is None or value != value or concept in summaries:
+                fill(name, draft)
+            else:
+                values[name] = value
+                used[name] = "histogram"
+            continue
+        if gauges.get(concept) if kind == _GAUGE else concept in counted:
+            fill(name, draft)
+            continue
+        # Empty (1,000 rows have some 16,000 empty gauges a refresh): `Draft.unknown`'s reason.
+        values[name] = None
+        missing[name] = _NO_METRIC if concept not in present else \
+            _NOT_ENOUGH_SAMPLES if concept not in counted else _NO_OBSERVATIONS
     return Row(
         schema=schema,
         group=group,

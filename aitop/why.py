@@ -10,7 +10,7 @@ from __future__ import annotations
 import operator
 import tomllib
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from aitop.fields import FIELD_BY_NAME
@@ -32,6 +32,12 @@ class WhyRule:
     id: str
     when: tuple[tuple[str, str, float], ...]
     why: str
+    #: The first condition with its operator's function (None: no condition), for `why_of`'s quick test.
+    first: tuple[str, Callable[[float, float], bool], float] | None = field(init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        name, op, threshold = self.when[0] if self.when else ("", ">", 0.0)
+        object.__setattr__(self, "first", (name, _OPS[op], threshold) if self.when else None)
 
     def evidence(self, row: Row) -> list[str] | None:
         """The figures that make every condition hold, or None when one does not."""
@@ -62,7 +68,13 @@ RULES: tuple[WhyRule, ...] = parse_rules(tomllib.loads((Path(__file__).with_name
 
 def why_of(row: Row, rules: Sequence[WhyRule] = RULES) -> tuple[WhyRule, list[str]] | None:
     """The first rule that holds for the row, with its evidence."""
+    values = row.values
     for rule in rules:
+        # Most rows fail every rule's first condition: tested here, without making any evidence.
+        if (first := rule.first) is not None:
+            value = values.get(first[0])
+            if value is None or not first[1](value, first[2]):
+                continue
         if (evidence := rule.evidence(row)) is not None:
             return rule, evidence
     return None

@@ -28,6 +28,7 @@ PROVENANCE = {
     PEAK: "highest req/s of the refreshes within the last window",
     SESSION_PEAK: "highest req/s since aitop started",
 }
+_PER_REQUEST = tuple(PER_REQUEST.items())
 #: Rows not seen for this many seconds are forgotten, so label churn cannot grow the tracker without bound
 #: (the analysis passes its baselines' `forget_after`, so every per-row memory forgets alike).
 FORGET_AFTER = 3600.0
@@ -41,10 +42,11 @@ def per_request(row: Row) -> tuple[dict[str, float | None], dict[str, Missing]]:
     """(values, missing) of the tokens-per-request fields of `row` (unknown with no request in the window)."""
     values: dict[str, float | None] = {}
     missing: dict[str, Missing] = {}
-    requests = row.value("request_rate")
-    for name, rate_name in PER_REQUEST.items():
-        rate = row.value(rate_name)
-        if _known(rate) and _known(requests) and requests > 0:
+    own = row.values
+    requests = own.get("request_rate")
+    for name, rate_name in _PER_REQUEST:
+        rate = own.get(rate_name)
+        if rate is not None and rate == rate and requests is not None and requests > 0:  # (NaN > 0 is False)
             values[name] = rate / requests
         else:
             values[name] = None
@@ -68,6 +70,11 @@ class PeakTracker:
         """Note `rate` for row `key` at `now`; (peak within the window, peak of the session)."""
         recent = self._recent.setdefault(key, deque())
         if _known(rate):
+            # A reading no later and no higher than this one can never be the window's peak again (it leaves
+            # the window no later): dropped, the deque stays a few entries long however many refreshes a
+            # window holds, and the peak below reads those few.
+            while recent and recent[-1][1] <= rate and recent[-1][0] <= now:
+                recent.pop()
             recent.append((now, rate))
             self._session[key] = max(self._session.get(key, rate), rate)
         while recent and recent[0][0] <= now - window_seconds:  # (now - window, now], as PromQL ranges

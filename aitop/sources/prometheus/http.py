@@ -20,7 +20,7 @@ import urllib3.exceptions
 from prometheus_api_client import PrometheusConnect
 from urllib3.util.retry import Retry
 
-from aitop.gcpause import paused_gc
+from aitop.gcpolicy import paused_gc
 from aitop.sanitize import clean
 from aitop.sources.prometheus.results import QueryFailure, describe_failure, note_answer
 from aitop.transport import (

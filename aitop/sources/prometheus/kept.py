@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import requests
 
-from aitop.gcpause import paused_gc
+from aitop.gcpolicy import paused_gc
 from aitop.sources.prometheus.batch import CONCEPT_LABEL
 from aitop.sources.prometheus.promql import Query
 from aitop.sources.prometheus.results import capped

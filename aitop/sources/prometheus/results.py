@@ -19,7 +19,7 @@ from aitop.accumulator import INSTANCE, absent_reasons, group_of
 from aitop.catalog import Schema
 from aitop.derive import INDEX, Accumulator, finish_row
 from aitop.explanations import default_lines, with_lines
-from aitop.gcpause import paused_gc
+from aitop.gcpolicy import paused_gc
 from aitop.gpus import join_gpus, places_of
 from aitop.model import Missing, Row
 from aitop.sanitize import clean
@@ -208,7 +208,7 @@ def _assemble(
     #: row -> the answers that explain its fields, in reading order (their lines are made when read)
     answers: dict[tuple[str, str], list[Answer]] = {}
     names: dict[str, str] = {}  # label value -> row name, cleaned once per refresh
-    by_value: dict[tuple[str, str | None], dict[str, tuple[tuple[str, str], Accumulator]]] = {}
+    by_value: dict[tuple[str, str | None], dict[str, tuple[Accumulator, list[Answer]]]] = {}
     readings = [(reading, answer) for query, answer in answered.items() for reading in query.readings()]
     places: dict[tuple[str, str], set[str]] = {}
     for query, (result, _) in readings:
@@ -230,16 +230,16 @@ def _assemble(
         # By model label (no `g`), a series holding the query's first group label belongs to the row that
         # value names (`group_of`): its row is found by that value alone, from the second query on.
         first = group_labels[0] if group_by is None and group_labels else None
+        first_own, own_first = first in own_labels, first or ""
         named = by_value.setdefault((name, first), {})
         for series in result:
             labels = series.get("metric", _NO_LABELS)
             value = labels.get(first) if first is not None else None
             found = named.get(value) if value else None
             if found is not None:
-                key, acc = found
-                label = first
-                if label in own_labels and acc.group_label not in own_labels:
-                    acc.group_label = label
+                acc, explaining = found
+                if first_own and acc.group_label != own_first and acc.group_label not in own_labels:
+                    acc.group_label = own_first
             else:
                 label, group = group_of(labels, group_labels, labels.get(INSTANCE), group_by, names)
                 key = (name, group)
@@ -250,22 +250,19 @@ def _assemble(
                     acc = known
                     if label in own_labels and acc.group_label not in own_labels:
                         acc.group_label = label
+                explaining = answers.setdefault(key, [])
                 if value and label == first:
-                    named[value] = (key, acc)
+                    named[value] = (acc, explaining)  # (the row and its answers, found without a key's hash)
             read(acc, query, labels, float(series["value"][1]))
-            if answer is not None:
-                explaining = answers.get(key)
-                if explaining is None:
-                    answers[key] = [answer]
-                elif explaining[-1] is not answer:
-                    explaining.append(answer)
+            if answer is not None and (not explaining or explaining[-1] is not answer):
+                explaining.append(answer)
     exposed = {plan.schema.name: set(plan.chosen) for plan in plans}
     finished: list[Row] = []
     for (schema_name, group), acc in sorted(rows.items()):
         acc.exposed |= exposed.get(schema_name, set())
         acc.data_since = data_since.get((schema_name, group))
-        if (explaining := answers.get((schema_name, group))) is not None:
-            acc.pending = partial(server_lines, explaining)
+        if explained := answers.get((schema_name, group)):  # (a row no answer explains has an empty list)
+            acc.pending = partial(server_lines, explained)
         row = _sampled_elsewhere(finish_row(schema_name, group, acc), acc)
         failed = {field: str(error) for query, error in errored.items() if query.schema == schema_name
                   for field in fields_of(query)}

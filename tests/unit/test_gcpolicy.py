@@ -1,4 +1,5 @@
-"""The garbage collector is paused while a refresh reads a large answer, and comes back as it was."""
+"""The CLI entry applies the process's collector policy; the collector is paused while a refresh reads a large
+answer, and comes back as it was."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ import threading
 
 import pytest
 
-from aitop.gcpause import paused_gc
+from aitop import cli
+from aitop.gcpolicy import YOUNG_THRESHOLD, paused_gc
 from aitop.sources.prometheus import results as prom_results
 
 
@@ -18,6 +20,21 @@ def collector_on():
     yield
     if not was:
         gc.disable()
+
+
+@pytest.fixture
+def default_thresholds():
+    was = gc.get_threshold()
+    gc.set_threshold(700, 10, 10)
+    yield
+    gc.set_threshold(*was)
+
+
+def test_the_cli_entry_applies_the_policy_before_any_command(default_thresholds, monkeypatch) -> None:
+    seen: list[tuple[int, int, int]] = []
+    monkeypatch.setattr(cli, "_dispatch", lambda argv: seen.append(gc.get_threshold()) or 0)
+    assert cli.main(["--version"]) == 0
+    assert seen == [(YOUNG_THRESHOLD, 10, 10)] and YOUNG_THRESHOLD >= 100_000
 
 
 def test_paused_inside_back_on_after_even_nested_and_across_threads(collector_on) -> None:
