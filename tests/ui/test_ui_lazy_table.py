@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from unittest.mock import patch
 
+import pytest
+
 from rich.segment import Segment
 from rich.style import Style
 from textual.app import App, ComposeResult
@@ -58,6 +60,15 @@ def test_cells_drawn_alike_become_one_segment_and_keep_their_row():
     assert [segment.text for segment in merged] == [" a  b ", " c "]
     assert all(segment.style.meta["row"] == 3 for segment in merged)
     assert _merge_cells(strip).cell_length == strip.cell_length
+
+
+def test_merging_a_line_again_reads_no_style_meta_again():
+    # A style's meta is unpickled on every read: the next refresh's lines reuse what was worked out.
+    strip = Strip([Segment(f" {n} ", Style(color="white") + Style.from_meta({"row": 5, "column": n})) for n in range(4)])
+    first = _merge_cells(strip)
+    with patch.object(Style, "meta", property(lambda self: pytest.fail("meta read again"))):
+        again = _merge_cells(strip)
+    assert list(again) == list(first)
 
 
 class _StyledApp(App):

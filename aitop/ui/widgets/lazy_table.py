@@ -30,8 +30,6 @@ the UI tests exercise every path (tests/ui/test_ui_cell_render.py checks the fas
 from __future__ import annotations
 
 from collections.abc import Mapping
-from functools import lru_cache
-
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
@@ -282,20 +280,32 @@ def _text(key: StringKey | str) -> str:
     return key.value
 
 
-@lru_cache(maxsize=4096)
+#: Style -> that style with its click meta naming the row only (see `_row_only`), for `_merge_cells`.
+_ROW_ONLY: dict[Style, Style] = {}
+
+
 def _row_only(style: Style) -> Style:
     """`style` with its click meta naming the row only (column 0): a row cursor selects rows, not cells."""
-    return style + Style.from_meta({"column": 0})
+    if style._meta and style.meta.get("column", 0):
+        return style + Style.from_meta({"column": 0})
+    return style
 
 
 def _merge_cells(strip: Strip) -> Strip:
     """The line with every cell's meta reduced to its row, so neighbouring cells drawn alike become one
     segment. Each segment is written with its own colour sequence and a reset (~24 bytes): a run of plain
-    numbers then costs one sequence instead of one or two per cell."""
+    numbers then costs one sequence instead of one or two per cell. (A style's meta is unpickled each time it
+    is read: each style is looked at once, then looked up.)"""
+    known = _ROW_ONLY
     segments = []
     for text, style, control in strip:
-        if style is not None and style._meta and style.meta.get("column", 0):
-            style = _row_only(style)
+        if style is not None:
+            reduced = known.get(style)
+            if reduced is None:
+                if len(known) >= _CACHED_CELLS:
+                    known.clear()
+                reduced = known[style] = _row_only(style)
+            style = reduced
         segments.append(Segment(text, style, control))
     return Strip(Segment.simplify(segments), strip.cell_length)
 
