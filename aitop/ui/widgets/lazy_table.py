@@ -57,6 +57,7 @@ class LazyTable(LineTable):
         self._rendered: dict[tuple, tuple[Text, list[list[Segment]], tuple[Style, Style]]] = {}
         self._merged: dict[int, tuple[Strip, Strip]] = {}  # line -> (line as rendered, with cells merged)
         self._settled: dict[tuple[str, ...], _SettledStyles] = {}  # component names -> their styles
+        self._metas: dict[tuple[int, int], Style] = {}  # (row index, column index) -> its cells' click meta
         self._own_rich_style: Style | None = None
         super().__init__(**kwargs)
 
@@ -214,7 +215,16 @@ class LazyTable(LineTable):
             False, False, fixed, hover, cursor, self.show_cursor, self._show_hover_cursor,
             self.cursor_foreground_priority == "css", self.cursor_background_priority == "css",
         )  # fmt: skip
-        return base_style + Style.from_meta({"row": row_index, "column": column_index}) + component_style, post_style
+        # On a terminal every data line's click meta is reduced to its row (`_merge_cells`): made so here, one
+        # meta per row instead of one per cell (pickled each time), as the cursor scrolls a large table to rows
+        # never drawn before.
+        column = column_index if self.app.is_headless else 0
+        meta = self._metas.get((row_index, column))
+        if meta is None:
+            if len(self._metas) >= _CACHED_CELLS:
+                self._metas.clear()
+            meta = self._metas[row_index, column] = Style.from_meta({"row": row_index, "column": column})
+        return base_style + meta + component_style, post_style
 
     def _render_text_cell(self, row_key: RowKey, cell: object, width: int,
                           styles: tuple[Style, Style]) -> list[list[Segment]] | None:  # fmt: skip
