@@ -54,7 +54,7 @@ class SortableText(Text):
     `value` is a float for numeric cells (None when missing) and the raw label for text cells.
     """
 
-    __slots__ = ("value", "row_key")
+    __slots__ = ("value", "row_key", "_look")
 
     def __init__(self, text: str = "", style: str | Style = "", *, value: float | str | None = None,
                  justify: JustifyMethod | None = None) -> None:  # fmt: skip
@@ -62,6 +62,7 @@ class SortableText(Text):
         self.value = value
         #: The table row this cell belongs to (set on the model cell), so a sort can rank whole rows.
         self.row_key: str | None = None
+        self._look: tuple[object, ...] | None = None
 
     def __lt__(self, other: object) -> bool:
         if not isinstance(other, SortableText):
@@ -77,8 +78,12 @@ class SortableText(Text):
         return mine < theirs
 
     def signature(self) -> tuple[object, ...]:
-        """What the cell looks like. `Text.__eq__` ignores the base style, which carries staleness here."""
-        return (self.plain, str(self.style), tuple(self.spans))
+        """What the cell looks like. `Text.__eq__` ignores the base style, which carries staleness here.
+        Worked out on the first call and kept: a cell is complete before it is compared (the table compares
+        each changed cell two or three times a refresh), and only its `value` and `row_key` change later."""
+        if self._look is None:
+            self._look = (self.plain, str(self.style), tuple(self.spans))
+        return self._look
 
 
 def cell_value(name: str, value: float | None) -> str:

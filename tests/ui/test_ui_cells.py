@@ -61,3 +61,10 @@ def test_a_row_with_a_replica_down_says_so_in_its_model_cell():
     assert model_cell(replace(row, replicas=(3, 3)), PALETTE).plain == "  llama-3.1-8b"
     long = replace(row, group="m" * 60)
     assert model_cell(long, PALETTE).plain.endswith(" 2/3 replicas up")  # the name gives way, not the note
+
+
+def test_a_cells_look_is_worked_out_once():
+    # The table compares a changed cell with the old one two or three times a refresh.
+    cell = numeric_cell(make_row("m", request_rate=12.5), "request_rate", Palette())
+    assert cell.signature() is cell.signature()
+    assert cell.signature() == (cell.plain, str(cell.style), tuple(cell.spans))
