@@ -12,6 +12,7 @@ import math
 from bisect import bisect_left, bisect_right
 from collections.abc import Collection, Sequence
 from itertools import repeat
+from typing import cast
 
 from rich.cells import cell_len
 
@@ -29,7 +30,7 @@ MARK_WIDTH = 2
 _EDGE = 1e-9
 
 
-def candidates(name: str, values: Collection[float | None]) -> Collection[float | None]:
+def candidates(name: str, values: set[float | None]) -> Collection[float | None]:
     """The values among `values` (no zeros) that can be the widest in column `name`: the missing and infinite
     ones, those near the edge of one of its formatter's bands (`aitop.format.width_bands`), and in each band
     the one farthest from zero. A busy column's 1,000 new values a refresh cost
@@ -37,8 +38,15 @@ def candidates(name: str, values: Collection[float | None]) -> Collection[float 
     if len(values) < 8:
         return values
     bands = width_bands(name)
-    finite = sorted(value for value in values if value is not None and -math.inf < value < math.inf)
-    chosen: list[float | None] = [value for value in values if value is None or not -math.inf < value < math.inf]
+    chosen: list[float | None] = []
+    numbers = cast("set[float]", values)
+    if None in values:
+        chosen.append(None)
+        numbers = cast("set[float]", values - {None})
+    if any(map(math.isnan, numbers)) or any(map(math.isinf, numbers)):  # (rare: the loops in C tell)
+        chosen.extend(value for value in numbers if not -math.inf < value < math.inf)
+        numbers = {value for value in numbers if -math.inf < value < math.inf}
+    finite = sorted(numbers)
     start = 0
     for edge in bands:
         if edge:
@@ -87,7 +95,8 @@ class ColumnWidths:
         grown = False
         tables = [row.values for row in rows]
         for name in columns:
-            values = [table.get(name) for table in tables]
+            # (dict.get unbound, mapped in C; mypy cannot pick its overload)
+            values: list[float | None] = list(map(dict.get, tables, repeat(name)))  # type: ignore[arg-type]
             known = self._known.setdefault(name, set())
             distinct = set(values)
             fresh = distinct - known  # the set difference runs in C: a steady column costs next to nothing
