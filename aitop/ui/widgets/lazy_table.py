@@ -20,7 +20,8 @@ and updating 1,000 rows builds and stores 11,000 cells per refresh although 36 r
   out again for every line;
 * on a terminal, neighbouring cells drawn alike are merged into one segment (their click meta is reduced to
   the row, all a row cursor needs), so a row costs one colour sequence per run of like cells, not one per
-  cell.
+  cell; the cells are made with that meta from the start there, one per row rather than one per cell, which
+  matters when the cursor's row moves a large table to rows never drawn before.
 
 This relies on `DataTable` internals (`_data`, `_update_count`, `_row_locations`, `_render_cell`,
 `_get_styles_to_render_cell`); Textual is pinned to an exact release in pyproject.toml for that reason, and
