@@ -89,6 +89,42 @@ _BY_UNIT = {
 }
 
 
+def _decades(lowest: int, highest: int) -> tuple[float, ...]:
+    """Zero and ±10**k for k in [lowest, highest], sorted: where `_plain` changes its decimals."""
+    powers = [10.0**k for k in range(lowest, highest + 1)]
+    return tuple(sorted({0.0, *powers, *(-power for power in powers)}))
+
+
+_RATE_BANDS = (0.0, 10.0, 100.0, 1000.0, 10_000.0)
+_USD_BANDS = (0.0, 0.01, 100.0)
+#: Per unit, the values at which its formatter changes format (zero always among them). Between two neighbouring
+#: ones, every value formats the same way: a fixed-point format of the value times a positive constant, whose
+#: text (correct rounding being monotonic) never gets shorter as the value moves away from zero. `_plain` picks
+#: its decimals by the decade (capped at 12, reached below 1e-10), so its bands are the decades.
+_BANDS: dict[str, tuple[float, ...]] = {
+    "req/s": _RATE_BANDS,
+    "tokens/s": _RATE_BANDS,
+    "1/s": _RATE_BANDS,
+    "s": (0.0, 0.01, 1.0, 60.0),
+    "fraction": (-0.001, 0.0, 0.001),  # (the switch is at 0.1 %, tested on value × 100: within an ulp of these)
+    "USD/h": _USD_BANDS,
+    "USD": _USD_BANDS,
+    "USD/d": (0.0, 100.0),
+    "KS": _decades(-12, 0),
+    "requests": (0.0,),
+    "adapters": (0.0,),
+}
+_PLAIN_BANDS = _decades(-12, 3)
+
+
+def width_bands(field: str) -> tuple[float, ...]:
+    """Where `field`'s formatter changes format (sorted, zero included): among finite values between two
+    neighbouring points, the longest text is that of the value farthest from zero. (A value within a
+    rounding error of a point may format either way: measure those apart.)"""
+    spec = FIELD_BY_NAME.get(field)
+    return _BANDS.get(spec.unit, _PLAIN_BANDS) if spec is not None else _PLAIN_BANDS
+
+
 def format_value(field: str, value: float | None) -> str:
     """`value` of `field` in its display unit, or the missing mark."""
     if value is None or math.isnan(value):

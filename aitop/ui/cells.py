@@ -8,6 +8,7 @@ is a `SortableText` built from plain strings and styles — never from markup �
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from rich.console import JustifyMethod
@@ -17,6 +18,7 @@ from rich.text import Text
 from aitop.explanations import Explanations, noted_info
 from aitop.format import MISSING_MARK, format_value
 from aitop.model import Row, Severity
+from aitop.ui.sparkline import TREND_SECONDS, sparkline
 
 #: Widest model name shown in the table; longer names end in an ellipsis (the full name is in the model).
 MODEL_WIDTH = 40
@@ -54,7 +56,7 @@ class SortableText(Text):
     `value` is a float for numeric cells (None when missing) and the raw label for text cells.
     """
 
-    __slots__ = ("value", "row_key")
+    __slots__ = ("value", "row_key", "_look")
 
     def __init__(self, text: str = "", style: str | Style = "", *, value: float | str | None = None,
                  justify: JustifyMethod | None = None) -> None:  # fmt: skip
@@ -62,6 +64,7 @@ class SortableText(Text):
         self.value = value
         #: The table row this cell belongs to (set on the model cell), so a sort can rank whole rows.
         self.row_key: str | None = None
+        self._look: tuple[object, ...] | None = None
 
     def __lt__(self, other: object) -> bool:
         if not isinstance(other, SortableText):
@@ -77,8 +80,12 @@ class SortableText(Text):
         return mine < theirs
 
     def signature(self) -> tuple[object, ...]:
-        """What the cell looks like. `Text.__eq__` ignores the base style, which carries staleness here."""
-        return (self.plain, str(self.style), tuple(self.spans))
+        """What the cell looks like. `Text.__eq__` ignores the base style, which carries staleness here.
+        Worked out on the first call and kept: a cell is complete before it is compared (the table compares
+        each changed cell two or three times a refresh), and only its `value` and `row_key` change later."""
+        if self._look is None:
+            self._look = (self.plain, str(self.style), tuple(self.spans))
+        return self._look
 
 
 def cell_value(name: str, value: float | None) -> str:
@@ -91,30 +98,40 @@ def _number(value: float | None) -> float | None:
     return None if value is None or math.isnan(value) else value
 
 
-def numeric_cell(row: Row, name: str, palette: Palette, *, dim: bool = False) -> SortableText:
-    """The cell for field `name` of `row`: formatted value, severity mark and colour, or a dimmed `—`."""
+_UNDERLINED = Style(underline=True)
+_PLAIN = Style()
+
+
+def numeric_cell(row: Row, name: str, palette: Palette, *, dim: bool = False, shown: str | None = None,
+                 noted: bool | None = None) -> SortableText:  # fmt: skip
+    """The cell for field `name` of `row`: formatted value, severity mark and colour, or a dimmed `—`.
+    `shown` (the value's `cell_value`) and `noted` (its `has_info`) save working them out again when the
+    caller already has them."""
     value = _number(row.value(name))
     base = palette.faded() if dim else ""
     if value is None:
         cell = SortableText(style=base, value=None, justify="right")
         cell.append(MISSING_MARK, Style(color=palette.muted))
         return cell
-    shown = cell_value(name, value)
+    if shown is None:
+        shown = cell_value(name, value)
     cell = SortableText(style=base, value=value, justify="right")
     # A server's info annotation on the query behind the value (e.g. histogram buckets forced monotonic):
     # the value is underlined, taking no width; `e` shows the annotation.
-    noted = Style(underline=True) if has_info(row, name) else Style()
+    if noted is None:
+        noted = has_info(row, name)
+    underline = _UNDERLINED if noted else _PLAIN
     severity = row.severity.get(name, Severity.OK)
     if severity >= Severity.CRITICAL:
         style = palette.critical_style()
         cell.append(f"{CRITICAL_MARK} ", style)
-        cell.append(shown, style + noted)
+        cell.append(shown, style + underline)
     elif severity >= Severity.WARNING:
         style = Style(color=palette.warning)
         cell.append(f"{WARNING_MARK} ", style)
-        cell.append(shown, style + noted)
+        cell.append(shown, style + underline)
     else:
-        cell.append(shown, noted)
+        cell.append(shown, underline)
     return cell
 
 
@@ -153,3 +170,23 @@ def replicas_note(row: Row) -> str:
 def schema_cell(row: Row, palette: Palette, *, dim: bool = False) -> SortableText:
     """The schema cell (vllm, tgi, …), in the muted colour."""
     return SortableText(row.schema, Style(color=palette.muted, italic=dim or None), value=row.schema)
+
+
+#: Cells a sparkline takes.
+TREND_WIDTH = 8
+
+
+def latest(points: Sequence[tuple[float, float | None]]) -> float | None:
+    """The newest known value of `points` (time, value or None), oldest first."""
+    return next((value for _, value in reversed(points) if value is not None), None)
+
+
+def trend_cell(points: Sequence[tuple[float, float | None]], *, end: float, palette: Palette, dim: bool = False,
+               drawn: str | None = None) -> SortableText:  # fmt: skip
+    """The sparkline cell; its sort value is the newest known point. `drawn` is the sparkline of `points`,
+    when the caller already has it."""
+    cell = SortableText(style=palette.faded() if dim else "", value=latest(points))
+    if drawn is None:
+        drawn = sparkline(points, end=end, span=TREND_SECONDS, width=TREND_WIDTH)
+    cell.append(drawn, Style(color=palette.series[0]))
+    return cell

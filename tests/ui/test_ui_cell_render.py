@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 from itertools import product
+from unittest.mock import patch
 
 import pytest
 from rich.console import Console
@@ -23,6 +24,7 @@ from ui_fakes import T0, collected, fleet, make_row, settle
 from aitop.model import Severity
 from aitop.ui.cells import Palette, SortableText, model_cell, numeric_cell, schema_cell
 from aitop.ui.widgets import TopTable
+from aitop.ui.widgets import cell_render
 from aitop.ui.widgets.cell_render import render_text_cell
 from aitop.ui.widgets.lazy_table import LazyTable
 from aitop.ui.widgets.top_table import trend_cell
@@ -372,3 +374,14 @@ def test_builder_declines_what_it_cannot_reproduce():
     for name, (text, ordinary) in CASES.items():
         if not ordinary:
             assert build(text, width=40) is None, name
+
+
+def test_the_styles_layered_over_a_cell_are_worked_out_once():
+    # A refresh layers the same few styles over every changed cell: the second time costs a lookup.
+    pre, post = Style(bgcolor="blue") + Style.from_meta({"row": 1, "column": 2}), Style(bold=True)
+    text = Text("12.3", style="italic", justify="right")
+    first = render_text_cell(text, 8, 1, pre, post, Console().get_style)
+    with patch.object(cell_render, "_add_layers", lambda *_: pytest.fail("styles layered again")):
+        again = render_text_cell(Text("45.6", style="italic", justify="right"), 8, 1, pre, post, Console().get_style)
+    assert first is not None and again is not None
+    assert [segment.style for segment in again[0]] == [segment.style for segment in first[0]]

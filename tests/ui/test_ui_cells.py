@@ -5,10 +5,12 @@ from __future__ import annotations
 import math
 from dataclasses import replace
 
+import pytest
 from ui_fakes import make_row
 
 from aitop.format import MISSING_MARK
 from aitop.model import Severity
+from aitop.ui import cells
 from aitop.ui.cells import MODEL_WIDTH, Palette, SortableText, model_cell, numeric_cell, schema_cell
 from aitop.ui.view import SortOrder
 
@@ -61,3 +63,19 @@ def test_a_row_with_a_replica_down_says_so_in_its_model_cell():
     assert model_cell(replace(row, replicas=(3, 3)), PALETTE).plain == "  llama-3.1-8b"
     long = replace(row, group="m" * 60)
     assert model_cell(long, PALETTE).plain.endswith(" 2/3 replicas up")  # the name gives way, not the note
+
+
+def test_a_cells_look_is_worked_out_once():
+    # The table compares a changed cell with the old one two or three times a refresh.
+    cell = numeric_cell(make_row("m", request_rate=12.5), "request_rate", Palette())
+    assert cell.signature() is cell.signature()
+    assert cell.signature() == (cell.plain, str(cell.style), tuple(cell.spans))
+
+
+def test_a_cell_made_from_what_the_table_already_worked_out_does_not_work_it_out_again(monkeypatch):
+    row = make_row("m", request_rate=12.5)
+    expected = numeric_cell(row, "request_rate", Palette())
+    monkeypatch.setattr(cells, "cell_value", lambda *_: pytest.fail("formatted again"))
+    monkeypatch.setattr(cells, "has_info", lambda *_: pytest.fail("asked again"))
+    cell = numeric_cell(row, "request_rate", Palette(), shown="12.5", noted=False)
+    assert cell.signature() == expected.signature() and cell.value == expected.value

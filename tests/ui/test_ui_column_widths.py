@@ -9,6 +9,7 @@ from rich.cells import cell_len
 from ui_fakes import FIELD_NAMES, make_row
 
 
+from aitop.fields import FIELDS
 from aitop.ui.cells import cell_value
 from aitop.ui.widgets import column_widths
 from aitop.ui.widgets.column_widths import MARK_WIDTH, ColumnWidths
@@ -64,3 +65,60 @@ def test_only_changed_values_are_formatted_each_distinct_one_once(monkeypatch) -
     tracker.track(("request_rate",), rows)
     assert formatted == [1234.5]
     assert tracker.widths == {"request_rate": len("1.2k") + MARK_WIDTH}
+
+
+def _around(edge: float) -> list[float]:
+    """`edge` and the three floats either side of it."""
+    out, up, down = [edge], edge, edge
+    for _ in range(3):
+        up, down = math.nextafter(up, math.inf), math.nextafter(down, -math.inf)
+        out += [up, down]
+    return out
+
+
+#: Where some formatter switches format or rounds up to one more digit, either sign.
+EDGES = [value * sign for sign in (1, -1) for base in
+         (1e-11, 1e-10, 1e-4, 0.00095, 0.001, 0.005, 0.00995, 0.01, 0.0095, 0.015, 0.09999, 0.099995, 0.1, 0.9995,
+          0.9999, 1, 9.99, 9.995, 9.999, 10, 59.995, 60, 99.5, 99.95, 99.99, 100, 999.5, 999.9, 1000, 9950, 9999.5,
+          10_000, 99_999.5, 999_999.5) for value in _around(base)]  # fmt: skip
+
+
+def test_the_values_left_to_measure_hold_the_widest_for_every_unit() -> None:
+    rng = Random(7)
+    fields = {"not a field": "not a field"}  # (formatted as a plain number)
+    for field in FIELDS:
+        fields.setdefault(field.unit, field.name)
+    for name in fields.values():
+        for _ in range(300):
+            count = rng.choice([rng.randint(8, 12), rng.randint(8, 60)])
+            values: set[float | None] = set()
+            while len(values) < count:
+                pick = rng.random()
+                if pick < 0.4:
+                    value = rng.choice(EDGES)
+                elif pick < 0.9:
+                    value = rng.uniform(-2, 2) * 10 ** rng.randint(-12, 7)
+                else:
+                    value = rng.choice([None, math.nan, math.inf, -math.inf])
+                if value != 0:
+                    values.add(value)
+            every = max(cell_len(cell_value(name, value)) for value in values)
+            kept = max(cell_len(cell_value(name, value)) for value in column_widths.candidates(name, values))
+            assert kept == every, (name, sorted(values, key=str))
+
+
+def test_a_busy_column_formats_a_handful_of_its_new_values(monkeypatch) -> None:
+    formatted: list[object] = []
+    monkeypatch.setattr(column_widths, "cell_value", lambda name, value: formatted.append(value) or
+                        cell_value(name, value))  # fmt: skip
+    rng = Random(3)
+    tracker = ColumnWidths()
+    for _ in range(3):  # every value new at every refresh, as a rate's are
+        rows = [make_row(f"m{n}", request_rate=rng.uniform(0, 20_000), spec_acceptance_length=rng.uniform(0, 5))
+                for n in range(1000)]  # fmt: skip
+        formatted.clear()
+        tracker.track(("request_rate", "spec_acceptance_length"), rows)
+        assert len(formatted) < 40
+        for name in ("request_rate", "spec_acceptance_length"):
+            widest = max(cell_len(cell_value(name, row.value(name))) for row in rows) + MARK_WIDTH
+            assert tracker.widths[name] >= widest

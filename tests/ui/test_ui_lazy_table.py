@@ -3,7 +3,10 @@ shows every row current once it scrolls into view."""
 
 from __future__ import annotations
 
+from random import Random
 from unittest.mock import patch
+
+import pytest
 
 from rich.segment import Segment
 from rich.style import Style
@@ -15,6 +18,7 @@ from ui_fakes import T0, collected, make_row
 
 from aitop.ui.widgets import TopTable
 from aitop.ui.widgets.lazy_table import LazyTable, _merge_cells
+from aitop.ui.widgets.line_table import _fit
 
 SIZE = (120, 24)
 ROWS = 200
@@ -58,6 +62,15 @@ def test_cells_drawn_alike_become_one_segment_and_keep_their_row():
     assert [segment.text for segment in merged] == [" a  b ", " c "]
     assert all(segment.style.meta["row"] == 3 for segment in merged)
     assert _merge_cells(strip).cell_length == strip.cell_length
+
+
+def test_merging_a_line_again_reads_no_style_meta_again():
+    # A style's meta is unpickled on every read: the next refresh's lines reuse what was worked out.
+    strip = Strip([Segment(f" {n} ", Style(color="white") + Style.from_meta({"row": 5, "column": n})) for n in range(4)])
+    first = _merge_cells(strip)
+    with patch.object(Style, "meta", property(lambda self: pytest.fail("meta read again"))):
+        again = _merge_cells(strip)
+    assert list(again) == list(first)
 
 
 class _StyledApp(App):
@@ -115,3 +128,43 @@ async def test_styles_kept_between_paints_follow_theme_class_and_focus_changes()
             now = _kept(table)
             assert now == _fresh(table) and now != before
             before = now
+
+
+async def _terminal_lines(app, table: TopTable, terminal: bool) -> list[Strip]:
+    """The table's lines as `_render_line` makes them, drawn for a terminal or headless, from cold caches."""
+    with patch.object(type(app), "is_headless", property(lambda self: not terminal)):
+        table._clear_caches()
+        table._merged.clear()
+        table._metas.clear()
+        style = table.rich_style
+        return [table._render_line(y, 0, table.size.width, style) for y in range(table.size.height)]
+
+
+async def test_on_a_terminal_cells_are_made_with_their_rows_meta_and_lines_come_out_the_same(make_app):
+    app = make_app([collected(fleet(1.0))])
+    async with app.run_test(size=SIZE) as pilot:
+        await app.poll_once()
+        await pilot.pause()
+        table = app.query_one(TopTable)
+        header = table.header_height
+        headless = await _terminal_lines(app, table, terminal=False)
+        made: list[dict] = []
+        original = Style.from_meta
+        with patch.object(Style, "from_meta", lambda meta: made.append(dict(meta or {})) or original(meta)):
+            terminal = await _terminal_lines(app, table, terminal=True)
+        # What a terminal receives is the headless line with every cell's meta reduced to its row...
+        assert [list(line) for line in terminal[header:]] == [list(_merge_cells(line)) for line in headless[header:]]
+        assert terminal[:header] == headless[:header]
+        # ...and its cells got one meta per row drawn, not one per cell.
+        rows = SIZE[1] - header
+        assert len([meta for meta in made if meta.get("row", -1) >= 0 and "out_of_bounds" not in meta]) <= rows
+
+
+def test_a_line_is_fitted_to_the_width_as_a_strip_would_be_without_making_strips():
+    rng = Random(5)
+    fill = Style(bgcolor="red")
+    for _ in range(300):
+        segments = [Segment(rng.choice(["", "a", "bc", " def ", "ghij", "界"]) * rng.randint(0, 3),
+                            rng.choice([None, Style(bold=True), fill])) for _ in range(rng.randint(0, 6))]  # fmt: skip
+        width = rng.randint(0, 30)
+        assert _fit(segments, width, fill) == list(Strip(segments).adjust_cell_length(width, fill)), (segments, width)

@@ -167,3 +167,25 @@ def cell_text(value: float) -> str:
     from aitop.ui.cells import cell_value
 
     return cell_value("request_rate", value)
+
+
+async def test_headings_and_trend_cells_are_made_again_only_when_they_change(make_app, monkeypatch) -> None:
+    app = make_app([collected(fleet()), collected(fleet()), collected(fleet())])
+    async with app.run_test(size=(160, 30)) as pilot:
+        await app.poll_once()
+        table = app.query_one(TopTable)
+        assert await settle(pilot, lambda: table.row_count == 4)
+        await app.poll_once()
+        await pilot.pause()
+        made: list[str] = []
+        headings = table._headings
+        monkeypatch.setattr(table, "_headings", lambda: made.append("headings") or headings())
+        maker = top_table.trend_cell
+        monkeypatch.setattr(top_table, "trend_cell", lambda *a, **k: made.append("trend") or maker(*a, **k))
+        drawn = [table.get_cell(key, "trend").plain for key in table.shown_keys()]
+        table.redraw()  # the same snapshot again: the same headings and sparklines, nothing to make
+        await pilot.pause()
+        assert [table.get_cell(key, "trend").plain for key in table.shown_keys()] == drawn
+        assert made == []
+        table.set_sort(table.sort_state.inverted())  # a new arrow: new headings
+        assert made == ["headings"]

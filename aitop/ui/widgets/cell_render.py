@@ -127,8 +127,24 @@ def render_text_cell(text: Text, width: int, padding: int, pre_style: Style, pos
     return [segments]
 
 
+#: (style, pre style, post style) -> `_layer`'s answer: a refresh layers the same few styles over every cell.
+_LAYERED: dict[tuple[Style | None, Style, Style], Style | None] = {}
+_LAYERED_SIZE = 4096
+_UNSET = object()
+
+
 def _layer(style: Style | None, pre_style: Style, post_style: Style) -> Style | None:
     """`Segment.apply_style(..., style=pre_style, post_style=post_style)` for one segment's style."""
+    key = (style, pre_style, post_style)
+    layered = _LAYERED.get(key, _UNSET)
+    if layered is _UNSET:
+        if len(_LAYERED) >= _LAYERED_SIZE:
+            _LAYERED.clear()
+        layered = _LAYERED[key] = _add_layers(style, pre_style, post_style)
+    return layered  # type: ignore[return-value]  # (never the sentinel)
+
+
+def _add_layers(style: Style | None, pre_style: Style, post_style: Style) -> Style | None:
     if pre_style:
         style = pre_style + style
     if post_style:

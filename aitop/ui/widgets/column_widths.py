@@ -9,11 +9,14 @@ Formatting every candidate column of every row on every refresh was most of the 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from bisect import bisect_left, bisect_right
+from collections.abc import Collection, Sequence
 from itertools import repeat
+from typing import cast
 
 from rich.cells import cell_len
 
+from aitop.format import width_bands
 from aitop.model import Row
 from aitop.ui.cells import cell_value
 
@@ -22,6 +25,41 @@ from aitop.ui.cells import cell_value
 _KNOWN_SIZE = 8192
 #: Cells kept free in every numeric column for a severity mark, so an alert never widens a column.
 MARK_WIDTH = 2
+#: How close (relatively) to a band's edge a value is formatted whatever its band: the formatter may test a
+#: scaled value (×100 for a percentage), whose rounding can put the switch an ulp or two off the edge.
+_EDGE = 1e-9
+
+
+def candidates(name: str, values: set[float | None]) -> Collection[float | None]:
+    """The values among `values` (no zeros) that can be the widest in column `name`: the missing and infinite
+    ones, those near the edge of one of its formatter's bands (`aitop.format.width_bands`), and in each band
+    the one farthest from zero. A busy column's 1,000 new values a refresh cost
+    a sort and a handful of formats instead of 1,000 formats, for the same width."""
+    if len(values) < 8:
+        return values
+    bands = width_bands(name)
+    chosen: list[float | None] = []
+    numbers = cast("set[float]", values)
+    if None in values:
+        chosen.append(None)
+        numbers = cast("set[float]", values - {None})
+    if any(map(math.isnan, numbers)) or any(map(math.isinf, numbers)):  # (rare: the loops in C tell)
+        chosen.extend(value for value in numbers if not -math.inf < value < math.inf)
+        numbers = {value for value in numbers if -math.inf < value < math.inf}
+    finite = sorted(numbers)
+    start = 0
+    for edge in bands:
+        if edge:
+            low, high = bisect_left(finite, edge - abs(edge) * _EDGE), bisect_right(finite, edge + abs(edge) * _EDGE)
+        else:  # (zeros are not among the values: the sign alone separates the two sides)
+            low = high = bisect_left(finite, 0.0)
+        if low > start:  # one band's values, on one side of zero: the farthest from zero is the widest
+            chosen.append(finite[start] if finite[start] < 0 else finite[low - 1])
+        chosen.extend(finite[max(low, start):high])
+        start = max(start, high)
+    if start < len(finite):
+        chosen.append(finite[start] if finite[start] < 0 else finite[-1])
+    return chosen
 
 
 def _cells(name: str, value: float | None) -> int:
@@ -57,7 +95,8 @@ class ColumnWidths:
         grown = False
         tables = [row.values for row in rows]
         for name in columns:
-            values = [table.get(name) for table in tables]
+            # (dict.get unbound, mapped in C; mypy cannot pick its overload)
+            values: list[float | None] = list(map(dict.get, tables, repeat(name)))  # type: ignore[arg-type]
             known = self._known.setdefault(name, set())
             distinct = set(values)
             fresh = distinct - known  # the set difference runs in C: a steady column costs next to nothing
@@ -68,7 +107,8 @@ class ColumnWidths:
                 widths = [_cells(name, math.copysign(0.0, sign))
                           for sign in {math.copysign(1.0, value) for value in values if value == 0}]  # fmt: skip
             if fresh:
-                widths.append(max(map(cell_len, map(cell_value, repeat(name, len(fresh)), fresh))))
+                some = candidates(name, fresh)
+                widths.append(max(map(cell_len, map(cell_value, repeat(name, len(some)), some))))
                 if len(fresh) * 2 > len(distinct):
                     # A busy column (most values new every refresh, e.g. a rate): growing the memory would cost
                     # more than it saves; this refresh's values are what the next one is most likely to repeat.

@@ -20,7 +20,8 @@ and updating 1,000 rows builds and stores 11,000 cells per refresh although 36 r
   out again for every line;
 * on a terminal, neighbouring cells drawn alike are merged into one segment (their click meta is reduced to
   the row, all a row cursor needs), so a row costs one colour sequence per run of like cells, not one per
-  cell.
+  cell; the cells are made with that meta from the start there, one per row rather than one per cell, which
+  matters when the cursor's row moves a large table to rows never drawn before.
 
 This relies on `DataTable` internals (`_data`, `_update_count`, `_row_locations`, `_render_cell`,
 `_get_styles_to_render_cell`); Textual is pinned to an exact release in pyproject.toml for that reason, and
@@ -30,8 +31,6 @@ the UI tests exercise every path (tests/ui/test_ui_cell_render.py checks the fas
 from __future__ import annotations
 
 from collections.abc import Mapping
-from functools import lru_cache
-
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
@@ -59,6 +58,7 @@ class LazyTable(LineTable):
         self._rendered: dict[tuple, tuple[Text, list[list[Segment]], tuple[Style, Style]]] = {}
         self._merged: dict[int, tuple[Strip, Strip]] = {}  # line -> (line as rendered, with cells merged)
         self._settled: dict[tuple[str, ...], _SettledStyles] = {}  # component names -> their styles
+        self._metas: dict[tuple[int, int], Style] = {}  # (row index, column index) -> its cells' click meta
         self._own_rich_style: Style | None = None
         super().__init__(**kwargs)
 
@@ -216,7 +216,16 @@ class LazyTable(LineTable):
             False, False, fixed, hover, cursor, self.show_cursor, self._show_hover_cursor,
             self.cursor_foreground_priority == "css", self.cursor_background_priority == "css",
         )  # fmt: skip
-        return base_style + Style.from_meta({"row": row_index, "column": column_index}) + component_style, post_style
+        # On a terminal every data line's click meta is reduced to its row (`_merge_cells`): made so here, one
+        # meta per row instead of one per cell (pickled each time), as the cursor scrolls a large table to rows
+        # never drawn before.
+        column = column_index if self.app.is_headless else 0
+        meta = self._metas.get((row_index, column))
+        if meta is None:
+            if len(self._metas) >= _CACHED_CELLS:
+                self._metas.clear()
+            meta = self._metas[row_index, column] = Style.from_meta({"row": row_index, "column": column})
+        return base_style + meta + component_style, post_style
 
     def _render_text_cell(self, row_key: RowKey, cell: object, width: int,
                           styles: tuple[Style, Style]) -> list[list[Segment]] | None:  # fmt: skip
@@ -282,20 +291,32 @@ def _text(key: StringKey | str) -> str:
     return key.value
 
 
-@lru_cache(maxsize=4096)
+#: Style -> that style with its click meta naming the row only (see `_row_only`), for `_merge_cells`.
+_ROW_ONLY: dict[Style, Style] = {}
+
+
 def _row_only(style: Style) -> Style:
     """`style` with its click meta naming the row only (column 0): a row cursor selects rows, not cells."""
-    return style + Style.from_meta({"column": 0})
+    if style._meta and style.meta.get("column", 0):
+        return style + Style.from_meta({"column": 0})
+    return style
 
 
 def _merge_cells(strip: Strip) -> Strip:
     """The line with every cell's meta reduced to its row, so neighbouring cells drawn alike become one
     segment. Each segment is written with its own colour sequence and a reset (~24 bytes): a run of plain
-    numbers then costs one sequence instead of one or two per cell."""
+    numbers then costs one sequence instead of one or two per cell. (A style's meta is unpickled each time it
+    is read: each style is looked at once, then looked up.)"""
+    known = _ROW_ONLY
     segments = []
     for text, style, control in strip:
-        if style is not None and style._meta and style.meta.get("column", 0):
-            style = _row_only(style)
+        if style is not None:
+            reduced = known.get(style)
+            if reduced is None:
+                if len(known) >= _CACHED_CELLS:
+                    known.clear()
+                reduced = known[style] = _row_only(style)
+            style = reduced
         segments.append(Segment(text, style, control))
     return Strip(Segment.simplify(segments), strip.cell_length)
 

@@ -14,12 +14,13 @@ Relies on `DataTable` internals (`_get_offsets`, `_line_cache`, `_update_count`,
 
 from __future__ import annotations
 
+from rich.cells import set_cell_size
 from rich.segment import Segment
 from rich.style import Style
 from textual._segment_tools import line_crop
 from textual.cache import LRUCache
 from textual.coordinate import Coordinate
-from textual.strip import Strip
+from textual.strip import Strip, get_line_length
 from textual.widgets.data_table import Column, RowKey
 
 from aitop.ui.widgets.nav_table import NavTable
@@ -77,7 +78,7 @@ class LineTable(NavTable):
         fixed, scrollable = self._row_segments(row_key, base_style, cursor, hover, fixed_width, widths)
         segments = [segment for cell in fixed for segment in cell] + \
             line_crop([segment for cell in scrollable for segment in cell], x1 + fixed_width, x2, width)
-        strip = Strip(segments).adjust_cell_length(width, base_style).simplify()
+        strip = Strip(Segment.simplify(_fit(segments, width, base_style)), width)
         self._line_cache[cache_key] = strip
         return strip
 
@@ -120,3 +121,24 @@ class LineTable(NavTable):
         row_pair = (fixed_row, scrollable_row)
         self._row_pairs[cache_key] = row_pair
         return row_pair
+
+
+def _fit(segments: list[Segment], width: int, style: Style) -> list[Segment]:
+    """The segments of ``Strip(segments).adjust_cell_length(width, style)``: padded with a blank in `style` or
+    cut to `width` cells, without the two intermediate strips (each a dozen objects) a line would make."""
+    length = get_line_length(segments)
+    if length < width:
+        return [*segments, Segment(" " * (width - length), style)]
+    if length == width:
+        return segments
+    fitted: list[Segment] = []
+    used = 0
+    for segment in segments:
+        size = segment.cell_length
+        if used + size < width:
+            fitted.append(segment)
+            used += size
+        else:
+            fitted.append(Segment(set_cell_size(segment.text, width - used), segment.style))
+            break
+    return fitted

@@ -8,6 +8,7 @@ header changes (another sort column, group label or terminal width), which is a 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import cast
 
 from rich.style import Style
@@ -25,13 +26,16 @@ from aitop.sanitize import clean
 from aitop.ui.cells import (
     MODEL_WIDTH,
     Palette,
+    TREND_WIDTH,
     SortableText,
     cell_value,
     has_info,
+    latest,
     model_cell,
     numeric_cell,
     replicas_note,
     schema_cell,
+    trend_cell,
 )
 from aitop.ui.columns import (
     ALL_COLUMNS,
@@ -52,7 +56,6 @@ from aitop.ui.widgets.lazy_table import LazyTable
 _SEPARATOR = "\x1f"  # sanitised labels cannot contain it (clean() turns it into "^_"), so keys never collide
 #: Fields the trend column can follow (the `w` key cycles them): those marked `Shown.TREND`.
 TREND_FIELDS: tuple[str, ...] = tuple(field.name for field in FIELDS if FOLLOWED in field.shown)
-TREND_WIDTH = 8
 
 
 def row_key(row: Row) -> str:
@@ -64,14 +67,6 @@ def split_row_key(key: str) -> tuple[str, str]:
     """(schema, group) back from a key made by `row_key`."""
     schema, _, group = key.partition(_SEPARATOR)
     return schema, group
-
-
-def trend_cell(points, *, end: float, palette: Palette, dim: bool = False) -> SortableText:
-    """The sparkline cell; its sort value is the newest known point."""
-    latest = next((value for _, value in reversed(points) if value is not None), None)
-    cell = SortableText(style=palette.faded() if dim else "", value=latest)
-    cell.append(sparkline(points, end=end, span=TREND_SECONDS, width=TREND_WIDTH), Style(color=palette.series[0]))
-    return cell
 
 
 class TopTable(LazyTable):
@@ -105,6 +100,7 @@ class TopTable(LazyTable):
         self._fit_width = 120
         self._fitted: tuple[object, ...] = ()  # what `fit` last worked the columns out from
         self._header: tuple[object, ...] = ()
+        self._heading_state: tuple[object, ...] = ()
         self._palette = Palette()  # the theme's, taken on every apply() for the rows built until the next
         #: Row key -> column key -> (what the cell was made from, the cell): see `_cells`.
         self._made: dict[str, dict[str, tuple[tuple[object, ...], SortableText]]] = {}
@@ -261,6 +257,12 @@ class TopTable(LazyTable):
         return headings
 
     def _ensure_columns(self) -> None:
+        # The headings follow from these alone: the same, no heading is made again (every refresh asks).
+        group = self.snapshot.group_by if self.snapshot is not None else None
+        state = (self.model_width, self.shown_columns, self.sort_state, group, self.trend_field)
+        if state == self._heading_state and self.columns:
+            return
+        self._heading_state = state
         headings = self._headings()
         signature = (self.model_width, *((key, label.plain) for key, label in headings))
         if signature == self._header and self.columns:
@@ -306,10 +308,11 @@ class TopTable(LazyTable):
         for column in self.shown_columns:
             name = column.key
             value: float | str | None = None
-            if name == TREND:
-                cell = self._trend(row, palette, stale)
-                inputs: tuple[object, ...] = (cell.plain, stale, palette)
-                value = cell.value
+            if name == TREND:  # (the cell is made only when its drawing changed)
+                points, end = self._trend_points(row)
+                drawn = sparkline(points, end=end, span=TREND_SECONDS, width=TREND_WIDTH)
+                inputs: tuple[object, ...] = (drawn, stale, palette)
+                value = latest(points)
             elif name == MODEL:
                 inputs = (row.group, row.worst >= Severity.CRITICAL, replicas_note(row))
             elif name == SCHEMA:
@@ -333,19 +336,22 @@ class TopTable(LazyTable):
                 cell.row_key = key
             elif name == SCHEMA:
                 cell = schema_cell(row, palette, dim=stale)
-            elif name != TREND:
-                cell = numeric_cell(row, name, palette, dim=stale)
+            elif name == TREND:
+                cell = trend_cell(points, end=end, palette=palette, dim=stale, drawn=drawn)
+            else:
+                cell = numeric_cell(row, name, palette, dim=stale, shown=shown, noted=noted)
             made[name] = (inputs, cell)
             cells[name] = cell
         return cells
 
-    def _trend(self, row: Row, palette: Palette, stale: bool) -> SortableText:
-        """The trend cell of `row` (made every time: its window moves with every snapshot)."""
+    def _trend_points(self, row: Row) -> tuple[Sequence[tuple[float, float | None]], float]:
+        """(the points the trend cell of `row` draws, the time its window ends): asked every time, as the
+        window moves with every snapshot."""
         end = self.snapshot.taken_at if self.snapshot is not None else 0.0
         # Only the points the sparkline shows, not the whole history, for every row on every refresh.
         points = (self.recorded.series(row.key, self.trend_field, since=end - TREND_SECONDS)
                   if self.recorded is not None else ())  # fmt: skip
-        return trend_cell(points, end=end, palette=palette, dim=stale)
+        return points, end
 
     def apply(self, snapshot: Snapshot, recorded: History | None = None) -> None:
         """Show `snapshot`: add, update and remove rows by key, then re-sort. Never clears the rows on a
