@@ -116,28 +116,36 @@ _ROW_FIELDS = ("schema", "group", "group_label", "values", "missing", "errors_by
 assert tuple(spec.name for spec in fields(Row)) == _ROW_FIELDS, "Row changed: update row_with() below"
 
 
+#: Each field's slot setter: `row_with` fills a new row through them, skipping the frozen dataclass's
+#: `__init__` (keyword parsing, `object.__setattr__` per field): 0.8 µs a copy instead of 2.1.
+(_set_schema, _set_group, _set_group_label, _set_values, _set_missing, _set_errors_by_type, _set_severity,
+ _set_stale, _set_provenance, _set_distributions, _set_data_since, _set_replicas, _set_warmup,
+ _set_gpus) = (getattr(Row, name).__set__ for name in _ROW_FIELDS)  # fmt: skip
+_new_row = object.__new__
+
+
 def row_with(row: Row, *, values: Mapping[str, float | None] | None = None,
              missing: Mapping[str, Missing] | None = None, provenance: Mapping[str, str] | None = None,
              severity: Mapping[str, Severity] | None = None,
              warmup: tuple[float, float] | None = None) -> Row:  # fmt: skip
     """`dataclasses.replace` for the fields a refresh sets after the rows are built (None: kept), several
     times cheaper: the analysis, the GPU join and the why lines copy every row every refresh."""
-    return Row(
-        schema=row.schema,
-        group=row.group,
-        group_label=row.group_label,
-        values=row.values if values is None else values,
-        missing=row.missing if missing is None else missing,
-        errors_by_type=row.errors_by_type,
-        severity=row.severity if severity is None else severity,
-        stale=row.stale,
-        provenance=row.provenance if provenance is None else provenance,
-        distributions=row.distributions,
-        data_since=row.data_since,
-        replicas=row.replicas,
-        warmup=row.warmup if warmup is None else warmup,
-        gpus=row.gpus,
-    )
+    copy = _new_row(Row)
+    _set_schema(copy, row.schema)
+    _set_group(copy, row.group)
+    _set_group_label(copy, row.group_label)
+    _set_values(copy, row.values if values is None else values)
+    _set_missing(copy, row.missing if missing is None else missing)
+    _set_errors_by_type(copy, row.errors_by_type)
+    _set_severity(copy, row.severity if severity is None else severity)
+    _set_stale(copy, row.stale)
+    _set_provenance(copy, row.provenance if provenance is None else provenance)
+    _set_distributions(copy, row.distributions)
+    _set_data_since(copy, row.data_since)
+    _set_replicas(copy, row.replicas)
+    _set_warmup(copy, row.warmup if warmup is None else warmup)
+    _set_gpus(copy, row.gpus)
+    return copy
 
 
 @dataclass(frozen=True, slots=True)
