@@ -31,11 +31,12 @@ def test_an_idle_tui_sleeps_until_a_key_and_still_answers_escape(exporter, tmp_p
         before = wakeups(session.process.pid)
         session.read(3.0)
         after = wakeups(session.process.pid)
-        # Textual's own input thread waits 0.1 s at a time: ~30 wake-ups in 3 s. The status line's
-        # once-a-second check is the only thing left: one thread, about 3.
+        # Textual's own input thread waits 0.1 s at a time: ~30 wake-ups in 3 s, and the status line's
+        # one-second tick 3 more on the main thread. Now neither: only stray wake-ups (a late answer of the
+        # terminal queries sent at start).
         busiest = max(after[tid] - before[tid] for tid in before if tid in after)
         print(f"FIGURES idle pty: most wake-ups of one thread in 3 s: {busiest}")
-        assert busiest <= 8, (before, after)
+        assert busiest <= 5, (before, after)
 
         session.write(b"?")  # a key is read at once
         assert session.read_until(lambda out: "this list of keys" in plain(out) or "Keys" in plain(out), 10.0)
