@@ -146,9 +146,10 @@ def _badges(snapshot: Snapshot | None, paused: bool, held: int, palette: Palette
     return badges
 
 
-def _window(snapshot: Snapshot) -> str:
-    """`window 30s`, or `window 1m (asked 10s, 4×15s scrape)` when widened to fit the scrape interval."""
-    text = f"window {format_age(snapshot.window_seconds)}"
+def _window(snapshot: Snapshot, shown: float | None = None) -> str:
+    """`window 30s`, or `window 1m (asked 10s, 4×15s scrape)` when widened to fit the scrape interval.
+    `shown`: the window to state, when not the snapshot's own (see `steady_window`)."""
+    text = f"window {format_age(snapshot.window_seconds if shown is None else shown)}"
     asked = snapshot.window_requested_seconds
     if asked is not None and asked != snapshot.window_seconds:
         scrape = f", 4×{format_age(snapshot.scrape_interval)} scrape" if snapshot.scrape_interval else ""
@@ -156,13 +157,28 @@ def _window(snapshot: Snapshot) -> str:
     return text
 
 
+def steady_window(shown: float | None, measured: float, interval: float | None) -> float:
+    """The window the status line states: the one it states already while the measured one stays within
+    one refresh interval above it, else the measured one.
+
+    A scrape-mode window runs from the newest scrape at least the asked window before the latest, so it
+    measures between the asked window and one interval more (30 s or 32 s at a 2 s refresh, by the phase
+    of the scrapes): stated to the second it flipped at every other refresh, and the line was sent to the
+    terminal again for nothing. The JSON keeps the measured value.
+    """
+    if shown is not None and interval is not None and shown <= measured <= shown + interval + 0.5:
+        return shown
+    return measured
+
+
 def status_text(snapshot: Snapshot | None, now: float, palette: Palette, *, paused: bool = False, held: int = 0,
-                interval: float | None = None, alert_badge: bool = False) -> Text:  # fmt: skip
+                interval: float | None = None, alert_badge: bool = False,
+                window: float | None = None) -> Text:  # fmt: skip
     """The whole status widget content for `snapshot` at time `now` (banner lines first).
 
     `paused` and `held` (snapshots collected since) say the display is frozen; `interval` is the seconds
     between polls (None: no timer). `alert_badge` adds the firing/pending count, for screens where the alert
-    sidebar is not showing.
+    sidebar is not showing. `window`: the window to state instead of the snapshot's (`steady_window`).
     """
     line = Text(end="", no_wrap=True, overflow="ellipsis")
     line.append("aitop", Style(bold=True))
@@ -185,7 +201,7 @@ def status_text(snapshot: Snapshot | None, now: float, palette: Palette, *, paus
         source += f" ({clean(snapshot.backend, 40)})"
     noun = "models" if snapshot.group_by is None else f"{clean(snapshot.group_by, 24)} groups"
     # The age first: it is short and says whether the rest can be trusted, so 80 columns never lose it.
-    parts = [age, Text(clean(source)), health, Text(_window(snapshot), muted)]
+    parts = [age, Text(clean(source)), health, Text(_window(snapshot, window), muted)]
     if interval is not None:
         parts.append(Text(f"every {format_interval(interval)}", muted))
     parts += [Text(f"{len(snapshot.rows)} {noun}", muted), Text(schemas, muted)]
@@ -242,6 +258,7 @@ class StatusBar(Widget):
         self.interval: float | None = None
         self.alert_badge = True
         self.text = Text()
+        self.window: float | None = None  # the window stated (`steady_window`)
         self._timer: Timer | None = None
         self._ticking = False  # whether `_timer` is the one-second tick (else a one-shot, or none)
 
@@ -308,6 +325,7 @@ class StatusBar(Widget):
     def apply(self, snapshot: Snapshot) -> None:
         """Show `snapshot`'s source and health."""
         self.snapshot = snapshot
+        self.window = steady_window(self.window, snapshot.window_seconds, self.interval)
         self.render_status()
         self._schedule()
 
@@ -328,7 +346,7 @@ class StatusBar(Widget):
         """Recompute the text (the age changes even when the snapshot does not)."""
         palette = palette_from_variables(self.app.theme_variables)
         text = status_text(self.snapshot, self.clock(), palette, paused=self.paused, held=self.held,
-                           interval=self.interval, alert_badge=self.alert_badge)  # fmt: skip
+                           interval=self.interval, alert_badge=self.alert_badge, window=self.window)  # fmt: skip
         self.set_class(self.snapshot is not None and self.snapshot.stale, "-stale")
         if text != self.text or str(text.style) != str(self.text.style):
             # Only a banner appearing or going changes the height; a new age or count does not.
