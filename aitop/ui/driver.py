@@ -26,16 +26,18 @@ class _WakingEvent(threading.Event):
 
     def __init__(self) -> None:
         super().__init__()
-        #: The running input thread's pipe (None between threads: a suspended app has none).
+        #: The running input thread's pipe (None between threads: a suspended app has none). Changed and
+        #: written under `pipe_lock`, so a byte never goes to a descriptor already closed (and maybe reused).
         self.wake_fd: int | None = None
+        self.pipe_lock = threading.Lock()
 
     def set(self) -> None:
-        # The byte first: the thread closes its pipe only once it has seen the event set.
-        fd = self.wake_fd
-        if fd is not None:
-            with contextlib.suppress(OSError):  # the pipe is full: the thread has bytes to wake on already
-                os.write(fd, b"x")
+        # The event first: a thread woken by the byte must find it set, or it would go back to sleep for good.
         super().set()
+        with self.pipe_lock:
+            if self.wake_fd is not None:
+                with contextlib.suppress(OSError):  # the pipe is full: the thread has bytes to wake on already
+                    os.write(self.wake_fd, b"x")
 
 
 def parser_deadline(parser: Any, now: float) -> float | None:
@@ -58,7 +60,8 @@ class QuietLinuxDriver(LinuxDriver):
         wake_read, wake_write = os.pipe()
         os.set_blocking(wake_read, False)
         os.set_blocking(wake_write, False)
-        self.exit_event.wake_fd = wake_write
+        with self.exit_event.pipe_lock:
+            self.exit_event.wake_fd = wake_write
         selector = selectors.SelectSelector()
         selector.register(self.fileno, selectors.EVENT_READ)
         selector.register(wake_read, selectors.EVENT_READ)
@@ -86,9 +89,10 @@ class QuietLinuxDriver(LinuxDriver):
             process(selector.select(0.1), final=True)
         finally:
             selector.close()
-            self.exit_event.wake_fd = None
-            os.close(wake_read)
-            os.close(wake_write)
+            with self.exit_event.pipe_lock:
+                self.exit_event.wake_fd = None
+                os.close(wake_read)
+                os.close(wake_write)
             try:
                 for _event in parser.feed(""):
                     pass
