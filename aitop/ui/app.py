@@ -20,6 +20,7 @@ from pathlib import Path
 
 from textual.app import App
 from textual.binding import Binding
+from textual.driver import Driver
 from textual.reactive import var
 from textual.timer import Timer
 from textual.worker import Worker, WorkerState
@@ -166,6 +167,16 @@ class AitopApp(App[None]):
         if self.no_color:
             defaults[NO_COLOR_VARIABLE] = "1"
         return defaults
+
+    def get_driver_class(self) -> type[Driver]:
+        """Textual's driver for this platform, but on Linux and macOS one whose input thread sleeps until a
+        key comes (`aitop.ui.driver`) instead of waking ten times a second. TEXTUAL_DRIVER still wins."""
+        driver_class = super().get_driver_class()
+        if driver_class.__name__ == "LinuxDriver" and driver_class.__module__ == "textual.drivers.linux_driver":
+            from aitop.ui.driver import QuietLinuxDriver
+
+            return QuietLinuxDriver
+        return driver_class
 
     def get_default_screen(self) -> OverviewScreen:
         return OverviewScreen(clock=self.clock)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from rich.text import Text
-from ui_fakes import TARGETS, FakeCollector, collected, down, fleet, make_row, up
+from ui_fakes import TARGETS, FakeCollector, collected, down, fleet, make_row, settle, up
 
 from aitop.format import MISSING_MARK
 from aitop.ui import app as app_module
@@ -305,3 +305,24 @@ async def test_bell_rings_only_when_the_monitor_asks(make_app, monkeypatch) -> N
         monkeypatch.setattr(Monitor, "should_ring", property(lambda self: True))
         await app.poll_once()
         assert rings == [1]
+
+
+async def test_the_status_line_sets_no_timer_while_the_data_is_on_schedule(make_app, clock, monkeypatch):
+    """A one-second tick woke the app every second for nothing while polls came on time (~0.2 ms of CPU
+    each, most of what an idle TUI spent): the age counts on only once the data is overdue."""
+    ticks: list[float] = []
+    tick = StatusBar._tick
+    monkeypatch.setattr(StatusBar, "_tick", lambda self: (ticks.append(clock()), tick(self))[1])
+    app = make_app([collected(fleet())])
+    async with app.run_test(size=SIZE) as pilot:
+        app.poll_seconds = 3.0
+        await app.poll_once()  # data 2 s old (the fake's): overdue in 3 + 1 - 2 = 2 s
+        await pilot.pause()
+        status = app.query_one(StatusBar)
+        await asyncio.sleep(1.5)
+        await pilot.pause()
+        assert not ticks  # a one-second tick would have run once already
+        clock.advance(10)  # overdue now: the one wake-up finds it so, and the age counts on every second
+        age = f"updated {clock() - app.snapshot.taken_at:.0f}s ago"
+        assert await settle(pilot, lambda: age in status.text.plain, timeout=5.0), status.text.plain
+        assert len(ticks) == 1

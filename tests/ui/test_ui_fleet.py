@@ -98,3 +98,23 @@ async def test_the_overview_opens_with_the_header(make_app):
         text = app.query_one(FleetHeader).text.plain
         assert text.startswith("[overview] fleet · 63.4 req/s · err 1.7% · worst p95 2.70s · 3 firing, 1 pending")
         assert "‼ firing on mixtral-8x7b" in text.split("\n")[1]
+
+
+async def test_a_new_total_repaints_the_totals_line_alone(make_app, monkeypatch):
+    rows = fleet()
+    faster = [replace(row, values={**row.values, "request_rate": (row.values["request_rate"] or 0) + 1.0})
+              for row in rows]  # fmt: skip
+    app = make_app([collected(rows, alerts=fleet_alerts()), collected(faster, alerts=fleet_alerts())])
+    async with app.run_test(size=(120, 40)) as pilot:
+        await app.poll_once()
+        await pilot.pause()
+        header = app.query_one(FleetHeader)
+        verdict = header.text.plain.split("\n")[1:]
+        asked: list[tuple] = []
+        monkeypatch.setattr(header, "refresh", lambda *regions, **kwargs: asked.append((regions, kwargs)))
+        await app.poll_once()
+        assert header.text.plain.split("\n")[1:] == verdict  # the verdict did not change
+        assert asked, "the header was not repainted for a new total"
+        regions, kwargs = asked[-1]
+        # The totals line only: the unchanged verdict line is neither composed nor sent to the terminal again.
+        assert not kwargs.get("layout") and [(region.y, region.height) for region in regions] == [(0, 1)]

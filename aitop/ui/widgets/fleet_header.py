@@ -10,6 +10,7 @@ from rich.cells import cell_len
 from rich.style import Style
 from rich.text import Text
 from textual.events import Resize
+from textual.geometry import Region
 from textual.theme import Theme
 from textual.widget import Widget
 
@@ -51,6 +52,15 @@ def header_text(summary: FleetSummary, width: int, palette: Palette, view: str =
         line.no_wrap = True
         line.end = ""
     return Text("\n", end="").join(lines)
+
+
+def changed_lines(old: Text, new: Text) -> list[int] | None:
+    """The lines where `new` differs from `old` (text or styles), or None when the number of lines changed
+    (the header's height then changes too)."""
+    before, after = old.split("\n", allow_blank=True), new.split("\n", allow_blank=True)
+    if len(before) != len(after):
+        return None
+    return [y for y, (a, b) in enumerate(zip(before, after)) if a.plain != b.plain or a.spans != b.spans]
 
 
 class FleetHeader(Widget):
@@ -95,9 +105,12 @@ class FleetHeader(Widget):
         width = max(self.size.width - 2, 20)  # 1 cell of padding either side
         text = header_text(self.summary, width, palette_from_variables(self.app.theme_variables), self.view)
         if text.plain != self.text.plain or text.spans != self.text.spans:
-            relayout = text.plain.count("\n") != self.text.plain.count("\n")
+            changed = changed_lines(self.text, text)
             self.text = text
-            self.refresh(layout=relayout)
+            if changed is None:
+                self.refresh(layout=True)
+            else:  # the verdict mostly stays while a total ticks: repaint (and send) only the lines that changed
+                self.refresh(*(Region(0, y, self.size.width, 1) for y in changed))
 
     def render(self) -> Text:
         return self.text

@@ -17,6 +17,7 @@ from rich.style import Style
 from rich.text import Text
 from textual.geometry import Region
 from textual.theme import Theme
+from textual.timer import Timer
 from textual.widget import Widget
 
 from aitop.model import Snapshot
@@ -145,9 +146,10 @@ def _badges(snapshot: Snapshot | None, paused: bool, held: int, palette: Palette
     return badges
 
 
-def _window(snapshot: Snapshot) -> str:
-    """`window 30s`, or `window 1m (asked 10s, 4×15s scrape)` when widened to fit the scrape interval."""
-    text = f"window {format_age(snapshot.window_seconds)}"
+def _window(snapshot: Snapshot, shown: float | None = None) -> str:
+    """`window 30s`, or `window 1m (asked 10s, 4×15s scrape)` when widened to fit the scrape interval.
+    `shown`: the window to state, when not the snapshot's own (see `steady_window`)."""
+    text = f"window {format_age(snapshot.window_seconds if shown is None else shown)}"
     asked = snapshot.window_requested_seconds
     if asked is not None and asked != snapshot.window_seconds:
         scrape = f", 4×{format_age(snapshot.scrape_interval)} scrape" if snapshot.scrape_interval else ""
@@ -155,13 +157,28 @@ def _window(snapshot: Snapshot) -> str:
     return text
 
 
+def steady_window(shown: float | None, measured: float, interval: float | None) -> float:
+    """The window the status line states: the one it states already while the measured one stays within
+    one refresh interval above it, else the measured one.
+
+    A scrape-mode window runs from the newest scrape at least the asked window before the latest, so it
+    measures between the asked window and one interval more (30 s or 32 s at a 2 s refresh, by the phase
+    of the scrapes): stated to the second it flipped at every other refresh, and the line was sent to the
+    terminal again for nothing. The JSON keeps the measured value.
+    """
+    if shown is not None and interval is not None and shown <= measured <= shown + interval + 0.5:
+        return shown
+    return measured
+
+
 def status_text(snapshot: Snapshot | None, now: float, palette: Palette, *, paused: bool = False, held: int = 0,
-                interval: float | None = None, alert_badge: bool = False) -> Text:  # fmt: skip
+                interval: float | None = None, alert_badge: bool = False,
+                window: float | None = None) -> Text:  # fmt: skip
     """The whole status widget content for `snapshot` at time `now` (banner lines first).
 
     `paused` and `held` (snapshots collected since) say the display is frozen; `interval` is the seconds
     between polls (None: no timer). `alert_badge` adds the firing/pending count, for screens where the alert
-    sidebar is not showing.
+    sidebar is not showing. `window`: the window to state instead of the snapshot's (`steady_window`).
     """
     line = Text(end="", no_wrap=True, overflow="ellipsis")
     line.append("aitop", Style(bold=True))
@@ -184,7 +201,7 @@ def status_text(snapshot: Snapshot | None, now: float, palette: Palette, *, paus
         source += f" ({clean(snapshot.backend, 40)})"
     noun = "models" if snapshot.group_by is None else f"{clean(snapshot.group_by, 24)} groups"
     # The age first: it is short and says whether the rest can be trusted, so 80 columns never lose it.
-    parts = [age, Text(clean(source)), health, Text(_window(snapshot), muted)]
+    parts = [age, Text(clean(source)), health, Text(_window(snapshot, window), muted)]
     if interval is not None:
         parts.append(Text(f"every {format_interval(interval)}", muted))
     parts += [Text(f"{len(snapshot.rows)} {noun}", muted), Text(schemas, muted)]
@@ -227,7 +244,8 @@ class StatusBar(Widget):
     """Source, target health, schemas, window and data age; a banner while the data is stale.
 
     The age is recomputed every second from the injected clock once the data is overdue, so it keeps
-    counting while polls fail or lag.
+    counting while polls fail or lag. Until then no timer wakes the app: one timer is set for the moment
+    the data becomes overdue (a one-second tick cost ~0.2 ms of CPU each, most of an idle TUI's work).
     `alert_badge` is set by the screen: True where no alert sidebar is showing.
     """
 
@@ -240,10 +258,13 @@ class StatusBar(Widget):
         self.interval: float | None = None
         self.alert_badge = True
         self.text = Text()
+        self.window: float | None = None  # the window stated (`steady_window`)
+        self._timer: Timer | None = None
+        self._ticking = False  # whether `_timer` is the one-second tick (else a one-shot, or none)
 
     def on_mount(self) -> None:
         self.render_status()
-        self.set_interval(1.0, self._tick)
+        self._schedule()
         # Once per mount: the signal keeps every callback it is given (subscribing on each tick once added
         # 86,400 a day, and a theme change then re-rendered the line that many times).
         self.app.theme_changed_signal.subscribe(self, self._on_theme_changed)
@@ -257,11 +278,46 @@ class StatusBar(Widget):
         """Once a second: count the age on only while the data is overdue (older than the refresh interval
         and a second) or stale. On schedule every refresh shows "updated 0s ago" anyway, and a live display
         then writes nothing to the terminal between refreshes."""
+        if self._overdue() is True:
+            self.render_status()
+
+    def _overdue(self) -> bool | float | None:
+        """True when the age must count on now; else the seconds until it must (None: no data yet)."""
         snapshot, interval = self.snapshot, self.interval
         if snapshot is None:
+            return None
+        if snapshot.stale or interval is None:
+            return True
+        left = snapshot.taken_at + interval + 1.0 - self.clock()
+        return True if left <= 0 else left
+
+    def _schedule(self) -> None:
+        """Tick every second while the data is overdue; otherwise wake once, when it becomes overdue."""
+        if not self.is_mounted:
             return
-        if snapshot.stale or interval is None or self.clock() - snapshot.taken_at >= interval + 1.0:
-            self.render_status()
+        overdue = self._overdue()
+        if overdue is True:
+            if not self._ticking:
+                self._stop_timer()
+                self._timer, self._ticking = self.set_interval(1.0, self._tick_and_schedule), True
+            return
+        if overdue is None:
+            self._stop_timer()
+        elif self._ticking or self._timer is None:
+            self._stop_timer()
+            self._timer = self.set_timer(overdue, self._tick_and_schedule)
+        # else a one-shot is already set: it finds the data fresher when it fires, and sets itself again
+
+    def _tick_and_schedule(self) -> None:
+        self._tick()
+        if not self._ticking:  # the one-shot: from now on tick every second (or wait again)
+            self._timer = None
+            self._schedule()
+
+    def _stop_timer(self) -> None:
+        if self._timer is not None:
+            self._timer.stop()
+        self._timer, self._ticking = None, False
 
     def _on_theme_changed(self, _theme: Theme) -> None:
         self.render_status()
@@ -269,12 +325,15 @@ class StatusBar(Widget):
     def apply(self, snapshot: Snapshot) -> None:
         """Show `snapshot`'s source and health."""
         self.snapshot = snapshot
+        self.window = steady_window(self.window, snapshot.window_seconds, self.interval)
         self.render_status()
+        self._schedule()
 
     def show_poll_state(self, *, paused: bool, held: int, interval: float | None) -> None:
         """Show whether the display is paused (and how many snapshots came since), and the poll interval."""
         self.paused, self.held, self.interval = paused, held, interval
         self.render_status()
+        self._schedule()
 
     def show_alert_badge(self, show: bool) -> None:
         """Count firing alerts in the line (when the sidebar that lists them is hidden)."""
@@ -287,7 +346,7 @@ class StatusBar(Widget):
         """Recompute the text (the age changes even when the snapshot does not)."""
         palette = palette_from_variables(self.app.theme_variables)
         text = status_text(self.snapshot, self.clock(), palette, paused=self.paused, held=self.held,
-                           interval=self.interval, alert_badge=self.alert_badge)  # fmt: skip
+                           interval=self.interval, alert_badge=self.alert_badge, window=self.window)  # fmt: skip
         self.set_class(self.snapshot is not None and self.snapshot.stale, "-stale")
         if text != self.text or str(text.style) != str(self.text.style):
             # Only a banner appearing or going changes the height; a new age or count does not.
