@@ -53,12 +53,12 @@ async def test_the_snapshot_on_display_sent_again_costs_no_work(make_app, monkey
         assert len(applied) == 1
 
 
-async def test_a_large_table_is_filtered_when_typing_pauses_not_at_every_key(make_app) -> None:
+async def test_a_large_table_is_filtered_when_typing_pauses_not_at_every_key(make_app, monkeypatch) -> None:
     from ui_fakes import make_row
 
-    from aitop.ui.screens.filtering import FILTER_DEFER_ROWS
+    from aitop.ui.screens import filtering
 
-    rows = [make_row(f"model-{i:04d}") for i in range(FILTER_DEFER_ROWS + 1)]
+    rows = [make_row(f"model-{i:04d}") for i in range(filtering.FILTER_DEFER_ROWS + 1)]
     app = make_app([collected(rows)])
     async with app.run_test(size=(120, 40)) as pilot:
         await app.poll_once()
@@ -67,9 +67,18 @@ async def test_a_large_table_is_filtered_when_typing_pauses_not_at_every_key(mak
         filtered: list[str] = []
         set_filter = table.set_filter
         table.set_filter = lambda f: filtered.append(f.text) or set_filter(f)  # type: ignore[method-assign]
-        await pilot.press("slash", "0", "0", "1")
-        assert filtered == []  # the keys were answered; the 501 rows not re-filtered three times
-        await pilot.pause(0.4)
+        # Typing that never pauses long enough (whatever the machine's load between two keys): no filtering.
+        monkeypatch.setattr(filtering, "FILTER_PAUSE", 3600.0)
+        await pilot.press("slash", "0", "0")
+        assert filtered == []  # the keys were answered; the 501 rows not re-filtered at each key
+        # Then a pause after the last key: the whole text is applied once (the earlier keys' waits cancelled).
+        monkeypatch.setattr(filtering, "FILTER_PAUSE", 0.05)
+        await pilot.press("1")
+        for _ in range(200):  # (up to 10 s on a loaded machine; normally the first few)
+            if filtered:
+                break
+            await pilot.pause(0.05)
+        await pilot.pause(0.2)  # a second, wrong application would show here
         assert filtered == ["001"] and table.row_count == sum("001" in row.group for row in rows) == 11
 
 
