@@ -8,7 +8,9 @@ Four programs run side by side, each in its own 120×40 pty, over the same secon
 * `vllm-htop --url URL --interval 2` on the same exporter: the peer the issue measures against (PyPI; a
   stdlib-Python TUI). The benchmark installs it into its own venv under the user cache on first use, so
   the project needs no dependency for it;
-* `htop -d 20` (2 s refresh): `apt-get install htop`; it costs more the more processes the machine runs.
+* `htop -d 20` (2 s refresh): `apt-get install htop`; it costs more the more processes the machine runs;
+* a bare Textual app fetching the same page every 2 s (benchmarks/bare_app.py) that shows a 6 × 11 grid of
+  changing numbers in a DataTable, as one Static, and at rest: the framework's own floor for this redraw.
 
 CPU % = user + system CPU time of each process (from /proc) over the measured wall time. The target is a
 ratio in one run — aitop ≤ 1.5× vllm-htop in each mode — because the machine's load moves every figure.
@@ -31,6 +33,9 @@ from benchmarks.tty import Terminal
 ROWS = 6
 WARM_UP = 6.0
 PEER = "vllm-htop"
+#: The bare Textual app's modes (benchmarks/bare_app.py), each run beside aitop as a third baseline.
+BARE_MODES = {"table": "6×11 DataTable, every cell updated every 2 s", "text": "one Static of 6×11 numbers every 2 s",
+              "idle": "at rest (no fetch)"}
 PEER_VERSION = "0.5.0"  # the version measured in the issue's table era; pinned so runs compare
 
 
@@ -85,6 +90,8 @@ def run(quick: bool) -> list[Figure]:
         }
         if peer:
             programs[PEER] = [peer, "--url", exporter.url, "--interval", "2", "--no-gpu-detect"]
+        for bare in BARE_MODES:
+            programs[f"bare {bare}"] = [sys.executable, "-m", "benchmarks.bare_app", exporter.url + "/metrics", bare]
         if htop:
             programs["htop"] = [htop, "-d", "20"]
         terminals = {name: stack.enter_context(Terminal(argv)) for name, argv in programs.items()}
@@ -96,9 +103,13 @@ def run(quick: bool) -> list[Figure]:
         cpu = {name: (terminal.cpu() - before[name]) / elapsed * 100 for name, terminal in terminals.items()}
     peer_cpu, htop_cpu = cpu.get(PEER), cpu.get("htop")
     htop_note = f"htop -d 20 beside it: {htop_cpu:.2f} %" if htop_cpu is not None else "htop not installed"
-    return [Figure(
+    peer_label = f"{PEER} {PEER_VERSION} (same exporter)" if peer_cpu is not None else f"{PEER} not installed"
+    bare = [Figure(
+        "7", f"  bare Textual app, {BARE_MODES[mode]}", cpu[f"bare {mode}"], "%", peer_cpu, peer_label,
+        note="benchmarks/bare_app.py, same ptys and seconds: what Textual alone costs for this redraw",
+    ) for mode in BARE_MODES]
+    return [*(Figure(
         "7", f"live CPU, TUI every 2 s, {mode} mode, {ROWS} rows, {seconds:.0f} s", cpu[mode], "%", peer_cpu,
-        f"{PEER} {PEER_VERSION} (same exporter)" if peer_cpu is not None else f"{PEER} not installed",
-        "≤ 1.5× vllm-htop", (lambda v, p=peer_cpu: p is not None and v <= 1.5 * p),
+        peer_label, "≤ 1.5× vllm-htop", (lambda v, p=peer_cpu: p is not None and v <= 1.5 * p),
         note=f"120×40 ptys, same seconds; {htop_note}",
-    ) for mode in ("scrape", "Prometheus")]
+    ) for mode in ("scrape", "Prometheus")), *bare]
