@@ -209,6 +209,41 @@ def test_learning_a_row_equals_adding_each_value_to_its_baseline():
             if learnt is None:
                 assert series.start is None
                 continue
-            state = lambda b: (list(b.done), b.start, b.count, b.total, b.squares, b.first, b.samples)  # noqa: E731
+            state = lambda b: (list(b.completed()), b.start, b.count, b.total, b.squares, b.first, b.samples)  # noqa: E731
             assert state(learnt) == state(series)
             assert learnt.view(now, settings) == series.view(now, settings)
+
+
+def test_learning_equals_adding_when_a_field_vanishes_for_longer_than_the_window_and_the_clock_jumps():
+    """The shortcut of `learn` (no slot closes or expires in this row: only the sums move) must not miss a
+    slot a field left behind while it had no value, nor one a jump of the clock expires or closes."""
+    settings = BaselineSettings(window=120.0, slots=4, min_slots=2, warmup=0.0)
+    rng = random.Random(11)
+    baselines = Baselines(settings)
+    alone = {"a": SlotBaseline(), "b": SlotBaseline(), "c": SlotBaseline()}
+    now = T0
+    for step in range(600):
+        now += -50.0 if step == 300 else rng.choice((2.0, 2.0, 2.0, 9.0, 45.0))
+        values = {"a": rng.random(), "b": rng.random() if (step // 80) % 2 else None,
+                  "c": rng.random() if step % 7 == 0 else None}
+        baselines.learn(("s", "m"), values.items(), now)
+        for field, value in values.items():
+            if value is not None:
+                alone[field].add(value, now, settings)
+        for field, series in alone.items():
+            learnt = baselines._rows[("s", "m")].get(field)
+            state = lambda b: (list(b.completed()), b.start, b.count, b.total, b.squares, b.first, b.samples)  # noqa: E731
+            assert (learnt is None and series.start is None) or state(learnt) == state(series)
+            if learnt is not None:
+                assert learnt.view(now, settings) == series.view(now, settings)
+
+
+def test_a_series_takes_its_window_of_slots_when_first_seen_so_memory_is_flat_from_the_start():
+    baselines = Baselines(SETTINGS)
+    sizes, slots = [], []
+    for i in range(int(2 * SETTINGS.window / STEP)):
+        baselines.learn(("s", "m"), [("request_rate", 1.0 + i % 3), ("latency_p95", 0.5)], T0 + i * STEP)
+        sizes.append(sum(len(series.done) for series in baselines._rows[("s", "m")].values()))
+        slots.append(len(baselines._rows[("s", "m")]["request_rate"].completed()) // 3)
+    assert min(sizes) == max(sizes) == 2 * 3 * (SETTINGS.slots + 1)
+    assert max(slots) == SETTINGS.slots + 1 and slots[-1] >= SETTINGS.slots  # the window's slots, all held

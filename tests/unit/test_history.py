@@ -59,3 +59,24 @@ def test_fresh_keeps_the_settings_and_nothing_else() -> None:
     history.record(fleet(1.0, 2))
     fresh = history.fresh()
     assert (fresh.maxlen, fresh.evict_after, fresh.budget, len(fresh)) == (9, 4, 12345, 0)
+
+
+def test_a_row_takes_its_whole_ring_when_first_seen_so_memory_is_flat_from_the_start() -> None:
+    history = History(maxlen=720, budget=100 * 200 * RECORDING_BYTES)
+    sizes = []
+    for at in range(300):
+        history.record(fleet(float(at), 100))
+        sizes.append(stored_bytes(history))
+    assert sizes[0] == sizes[-1] == 100 * 200 * RECORDING_BYTES  # not 1/200 of it, growing for 200 refreshes
+    assert [at for at, _ in history.series(("vllm", "m9"), "request_rate")][:2] == [100.0, 101.0]
+
+
+def test_a_churning_fleet_keeps_its_memory_bounded() -> None:
+    history = History(maxlen=720, evict_after=10, budget=20 * 200 * RECORDING_BYTES)
+    sizes = []
+    for at in range(400):  # 20 rows, one of them renamed every refresh (400 names in all)
+        rows = tuple(Row("vllm", f"m{at - n}", "model_name", {"request_rate": 1.0}) for n in range(20))
+        history.record(Snapshot(float(at), 30, "scrape", (), (), rows))
+        sizes.append((len(history), stored_bytes(history)))
+    assert max(count for count, _ in sizes) <= 20 + 10 + 1
+    assert sizes[-1] == sizes[100]  # rows seen long ago are dropped: the same rows, the same bytes
