@@ -12,22 +12,25 @@ from aitop.model import TRAFFIC_FIELDS, Snapshot
 
 class _Recordings:
     """One row's recordings as flat arrays of doubles (no Python object per point): a ring of `maxlen`
-    times, and for each of them every field of `RECORDED_NAMES` (NaN for an unknown value). The ring is
-    allocated whole when the row is first seen (or the fleet's size changes its length), so a fleet's
-    history takes its memory at once instead of growing until every ring is full."""
+    times, and for each of them every field of `RECORDED_NAMES` (NaN for an unknown value). A new row gets
+    room for `YOUNG_RECORDINGS`; once it has filled them its ring is allocated whole (and again whenever the
+    fleet's size changes its length), so a fleet's history takes its memory in its first minute instead of
+    growing until every ring is full, while rows that come and go (label churn) never take a whole ring."""
 
     __slots__ = ("count", "seen", "start", "times", "values")
 
     def __init__(self, maxlen: int) -> None:
-        self.times = _zeros(maxlen)
-        self.values = _zeros(maxlen * _WIDTH)  # maxlen × len(RECORDED_NAMES), one recording after the other
+        room = min(maxlen, YOUNG_RECORDINGS)
+        self.times = _zeros(room)
+        self.values = _zeros(room * _WIDTH)  # room × len(RECORDED_NAMES), one recording after the other
         self.count = 0  # recordings held (the ring's first `count` slots until it is full)
         self.start = 0  # index of the oldest recording once the ring is full
         self.seen = 0  # the History's recording count when the row was last recorded
 
     def add(self, at: float, values: Mapping[str, float | None], maxlen: int) -> None:
         numbers = array("d", [_NAN if (value := values.get(name)) is None else value for name in RECORDED_NAMES])
-        if len(self.times) != maxlen:  # the fleet's size changed the ring's length
+        room = len(self.times)
+        if room > maxlen or (room < maxlen and self.count == room):  # shorter for the fleet, or full while young
             self._resize(maxlen)
         if self.count < maxlen:
             slot = self.count
@@ -78,6 +81,8 @@ RECORDING_BYTES = 8 * (1 + _WIDTH)
 #: refresh); a larger fleet keeps fewer per row, so memory stops growing once the rings are full instead of
 #: growing with the fleet (2,000 rows: 193 recordings, 6.4 minutes).
 BUDGET_BYTES = 56 * 1024 * 1024
+#: Recordings a new row has room for before its whole ring is allocated (a minute at the default refresh).
+YOUNG_RECORDINGS = 32
 #: Recordings kept per row whatever the fleet's size: the trend column's 5 minutes at the default refresh.
 MIN_RECORDINGS = 150
 

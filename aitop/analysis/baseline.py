@@ -52,14 +52,16 @@ def median(values: Sequence[float]) -> float:
 class SlotBaseline:
     """Rolling median / MAD of one series, from per-slot means and variances."""
 
-    __slots__ = ("done", "lo", "hi", "start", "count", "total", "squares", "first", "closed", "_cached")
+    __slots__ = ("done", "lo", "hi", "room", "start", "count", "total", "squares", "first", "closed", "_cached")
 
     def __init__(self, slots: int = 0) -> None:
         # Completed slots as (slot end, mean, variance) triples in one flat array of doubles, oldest first, live
-        # from `lo` to `hi`: one object per series instead of three floats and a tuple per slot. Allocated
-        # whole for a window's `slots` when the series is first seen, so a fleet's memory is reached at once
-        # instead of growing for a whole window; expired slots are dropped by moving `lo`.
-        self.done = array("d", bytes(_TRIPLE * (slots + 1)))
+        # from `lo` to `hi`: one object per series instead of three floats and a tuple per slot. Room for
+        # `_YOUNG_SLOTS` at first, then for a whole window's `slots` at once, so a fleet's memory is reached
+        # in its first minutes instead of growing for a whole window, and a row that comes and goes (label
+        # churn) never takes a window's room. Expired slots are dropped by moving `lo`.
+        self.room = slots + 1  # slots a window can hold: at most one more than it is cut into
+        self.done = array("d", bytes(_TRIPLE * min(self.room, _YOUNG_SLOTS)))
         self.lo = self.hi = 0
         self.start: float | None = None  # when the filling slot began
         self.count = 0
@@ -113,14 +115,15 @@ class SlotBaseline:
         self.start, self.count, self.total, self.squares = now, 0, 0.0, 0.0
 
     def _make_room(self) -> tuple[array[float], int]:
-        """Move the live slots to the front; grow only when they fill the array (samples irregular enough
-        for more slots than the window's to end within it, or a series made without a slot count)."""
+        """Move the live slots to the front; when they fill the array, take the window's room (a young
+        series), or double it (samples irregular enough for more slots to end within a window)."""
         done, lo, hi = self.done, self.lo, self.hi
         if lo:
             done[:hi - lo] = done[lo:hi]
             self.lo, self.hi = 0, hi - lo
+        held = self.hi // 3
         if self.hi == len(done):
-            done.extend(array("d", bytes(_TRIPLE * max(self.hi // 3, 1))))
+            done.extend(array("d", bytes(_TRIPLE * (self.room - held if held < self.room else max(held, 1)))))
         return done, self.hi
 
     def view(self, now: float, settings: BaselineSettings) -> BaselineView | None:
@@ -141,6 +144,8 @@ class SlotBaseline:
 
 #: Bytes of one completed slot: its end, mean and variance.
 _TRIPLE = 3 * 8
+#: Completed slots a new series has room for (2 minutes at the default 30 s slots) before its window's.
+_YOUNG_SLOTS = 4
 _NEVER = math.inf
 
 

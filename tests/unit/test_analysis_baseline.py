@@ -238,12 +238,23 @@ def test_learning_equals_adding_when_a_field_vanishes_for_longer_than_the_window
                 assert learnt.view(now, settings) == series.view(now, settings)
 
 
-def test_a_series_takes_its_window_of_slots_when_first_seen_so_memory_is_flat_from_the_start():
+def test_a_series_takes_its_window_of_slots_once_past_its_first_slots_so_memory_is_flat_from_then():
     baselines = Baselines(SETTINGS)
     sizes, slots = [], []
     for i in range(int(2 * SETTINGS.window / STEP)):
         baselines.learn(("s", "m"), [("request_rate", 1.0 + i % 3), ("latency_p95", 0.5)], T0 + i * STEP)
         sizes.append(sum(len(series.done) for series in baselines._rows[("s", "m")].values()))
         slots.append(len(baselines._rows[("s", "m")]["request_rate"].completed()) // 3)
-    assert min(sizes) == max(sizes) == 2 * 3 * (SETTINGS.slots + 1)
+    whole = 2 * 3 * (SETTINGS.slots + 1)
+    assert sizes[0] < whole and sizes.index(whole) <= 5 * 60 / STEP  # a young series: room for its first slots
+    assert set(sizes[sizes.index(whole):]) == {whole}  # then the window's at once, never growing after
     assert max(slots) == SETTINGS.slots + 1 and slots[-1] >= SETTINGS.slots  # the window's slots, all held
+
+
+def test_rows_that_come_and_go_never_take_a_window_of_slots():
+    baselines = Baselines(BaselineSettings(forget_after=60.0))
+    for t in range(0, 3600, 2):  # a new row every minute, each seen for a minute
+        baselines.learn(("s", f"m{t // 60}"), [("request_rate", 1.0)], float(t))
+        baselines.forget_stale(float(t))
+    held = [series for row in baselines._rows.values() for series in row.values()]
+    assert len(held) <= 3 and all(len(series.done) < 3 * (BaselineSettings().slots + 1) for series in held)
