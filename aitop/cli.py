@@ -32,6 +32,7 @@ from aitop.guard import (
 )
 from aitop.gcpolicy import apply_policy
 from aitop.glyphs import use_glyph_fallback
+from aitop.heap import cap_malloc_arenas
 from aitop.monitor import Monitor
 from aitop.recording.command import attach_recorder, tui_monitor
 from aitop.secret import mask
@@ -92,6 +93,7 @@ def _run_watch(argv: Sequence[str]) -> int:
         print(NO_TARGET_HINT, file=sys.stderr)
         return 2
     setup_logging(to_file=False)
+    cap_malloc_arenas()  # a watch runs for days (aitop/heap.py)
     try:
         from aitop.watch import watch
 
@@ -165,6 +167,8 @@ def _open_for_tui(config: Config, recorder=None, *, optional: bool = False):
 
 def _run_tui(config: Config, record: str | None = None) -> int:
     from aitop.ui.app import has_terminal  # Textual only for a TUI
+
+    cap_malloc_arenas()  # before any thread: a session of hours must not pile up freed heap (aitop/heap.py)
 
     if not has_terminal() or os.environ.get("TERM", "") == "unknown":  # refuse before probing any server
         print(NO_TTY_HINT.format(problem=terminal_problem() or "no terminal"), file=sys.stderr)

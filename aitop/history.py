@@ -12,47 +12,61 @@ from aitop.model import TRAFFIC_FIELDS, Snapshot
 
 class _Recordings:
     """One row's recordings as flat arrays of doubles (no Python object per point): a ring of `maxlen`
-    times, and for each of them every field of `RECORDED_NAMES` (NaN for an unknown value)."""
+    times, and for each of them every field of `RECORDED_NAMES` (NaN for an unknown value). A new row gets
+    room for `YOUNG_RECORDINGS`; once it has filled them its ring is allocated whole (and again whenever the
+    fleet's size changes its length), so a fleet's history takes its memory in its first minute instead of
+    growing until every ring is full, while rows that come and go (label churn) never take a whole ring."""
 
-    __slots__ = ("seen", "start", "times", "values")
+    __slots__ = ("count", "seen", "start", "times", "values")
 
-    def __init__(self) -> None:
-        self.times = array("d")
-        self.values = array("d")  # len(times) × len(RECORDED_NAMES), one recording after the other
+    def __init__(self, maxlen: int) -> None:
+        room = min(maxlen, YOUNG_RECORDINGS)
+        self.times = _zeros(room)
+        self.values = _zeros(room * _WIDTH)  # room × len(RECORDED_NAMES), one recording after the other
+        self.count = 0  # recordings held (the ring's first `count` slots until it is full)
         self.start = 0  # index of the oldest recording once the ring is full
         self.seen = 0  # the History's recording count when the row was last recorded
 
     def add(self, at: float, values: Mapping[str, float | None], maxlen: int) -> None:
-        numbers = [_NAN if (value := values.get(name)) is None else value for name in RECORDED_NAMES]
-        count = len(self.times)
-        if count > maxlen or (self.start and count < maxlen):  # the fleet's size changed the ring's length
+        numbers = array("d", [_NAN if (value := values.get(name)) is None else value for name in RECORDED_NAMES])
+        room = len(self.times)
+        if room > maxlen or (room < maxlen and self.count == room):  # shorter for the fleet, or full while young
             self._resize(maxlen)
-        if len(self.times) < maxlen:
-            self.times.append(at)
-            self.values.extend(numbers)
-            return
-        slot = self.start
+        if self.count < maxlen:
+            slot = self.count
+            self.count += 1
+        else:
+            slot = self.start
+            self.start = (slot + 1) % maxlen
         self.times[slot] = at
-        self.values[slot * _WIDTH:(slot + 1) * _WIDTH] = array("d", numbers)
-        self.start = (slot + 1) % maxlen
+        self.values[slot * _WIDTH:(slot + 1) * _WIDTH] = numbers
+
+    def _order(self) -> list[int]:
+        """The slots holding recordings, oldest first."""
+        return [*range(self.start, self.count), *range(self.start)]
 
     def _resize(self, maxlen: int) -> None:
-        """Keep the newest `maxlen` recordings (at most), oldest first from slot 0, so the ring can grow again
-        by appending or go on overwriting from its start."""
-        order = [*range(self.start, len(self.times)), *range(self.start)][-maxlen:]
-        times, values = array("d"), array("d")
-        for slot in order:
-            times.append(self.times[slot])
-            values.extend(self.values[slot * _WIDTH:(slot + 1) * _WIDTH])
-        self.times, self.values, self.start = times, values, 0
+        """A ring of `maxlen` slots keeping the newest `maxlen` recordings (at most), oldest first from slot 0,
+        so it goes on filling after them or, full, overwriting from its start."""
+        order = self._order()[-maxlen:]
+        times, values = _zeros(maxlen), _zeros(maxlen * _WIDTH)
+        for new, slot in enumerate(order):
+            times[new] = self.times[slot]
+            values[new * _WIDTH:(new + 1) * _WIDTH] = self.values[slot * _WIDTH:(slot + 1) * _WIDTH]
+        self.times, self.values, self.start, self.count = times, values, 0, len(order)
 
     def series(self, index: int, since: float | None) -> tuple[tuple[float, float | None], ...]:
-        times, values, count = self.times, self.values, len(self.times)
-        order = [*range(self.start, count), *range(self.start)]
+        times, values = self.times, self.values
+        order = self._order()
         if since is not None:  # newest last: skip the old ones without building their pairs
-            first = next((n for n, slot in enumerate(order) if times[slot] >= since), count)
+            first = next((n for n, slot in enumerate(order) if times[slot] >= since), len(order))
             order = order[first:]
         return tuple((times[slot], None if math.isnan(v := values[slot * _WIDTH + index]) else v) for slot in order)
+
+
+def _zeros(length: int) -> array[float]:
+    """`length` doubles, written (so resident) now rather than when first used."""
+    return array("d", bytes(8 * length))
 
 
 _NAN = float("nan")
@@ -67,6 +81,8 @@ RECORDING_BYTES = 8 * (1 + _WIDTH)
 #: refresh); a larger fleet keeps fewer per row, so memory stops growing once the rings are full instead of
 #: growing with the fleet (2,000 rows: 193 recordings, 6.4 minutes).
 BUDGET_BYTES = 56 * 1024 * 1024
+#: Recordings a new row has room for before its whole ring is allocated (a minute at the default refresh).
+YOUNG_RECORDINGS = 32
 #: Recordings kept per row whatever the fleet's size: the trend column's 5 minutes at the default refresh.
 MIN_RECORDINGS = 150
 
@@ -114,7 +130,7 @@ class History:
         for row in snapshot.rows:
             recordings = rows.get(row.key)
             if recordings is None:
-                recordings = rows[row.key] = _Recordings()
+                recordings = rows[row.key] = _Recordings(maxlen)
             recordings.seen = self._recordings
             recordings.add(snapshot.taken_at, row.values, maxlen)
         horizon = self._recordings - self.evict_after

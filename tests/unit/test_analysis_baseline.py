@@ -209,6 +209,52 @@ def test_learning_a_row_equals_adding_each_value_to_its_baseline():
             if learnt is None:
                 assert series.start is None
                 continue
-            state = lambda b: (list(b.done), b.start, b.count, b.total, b.squares, b.first, b.samples)  # noqa: E731
+            state = lambda b: (list(b.completed()), b.start, b.count, b.total, b.squares, b.first, b.samples)  # noqa: E731
             assert state(learnt) == state(series)
             assert learnt.view(now, settings) == series.view(now, settings)
+
+
+def test_learning_equals_adding_when_a_field_vanishes_for_longer_than_the_window_and_the_clock_jumps():
+    """The shortcut of `learn` (no slot closes or expires in this row: only the sums move) must not miss a
+    slot a field left behind while it had no value, nor one a jump of the clock expires or closes."""
+    settings = BaselineSettings(window=120.0, slots=4, min_slots=2, warmup=0.0)
+    rng = random.Random(11)
+    baselines = Baselines(settings)
+    alone = {"a": SlotBaseline(), "b": SlotBaseline(), "c": SlotBaseline()}
+    now = T0
+    for step in range(600):
+        now += -50.0 if step == 300 else rng.choice((2.0, 2.0, 2.0, 9.0, 45.0))
+        values = {"a": rng.random(), "b": rng.random() if (step // 80) % 2 else None,
+                  "c": rng.random() if step % 7 == 0 else None}
+        baselines.learn(("s", "m"), values.items(), now)
+        for field, value in values.items():
+            if value is not None:
+                alone[field].add(value, now, settings)
+        for field, series in alone.items():
+            learnt = baselines._rows[("s", "m")].get(field)
+            state = lambda b: (list(b.completed()), b.start, b.count, b.total, b.squares, b.first, b.samples)  # noqa: E731
+            assert (learnt is None and series.start is None) or state(learnt) == state(series)
+            if learnt is not None:
+                assert learnt.view(now, settings) == series.view(now, settings)
+
+
+def test_a_series_takes_its_window_of_slots_once_past_its_first_slots_so_memory_is_flat_from_then():
+    baselines = Baselines(SETTINGS)
+    sizes, slots = [], []
+    for i in range(int(2 * SETTINGS.window / STEP)):
+        baselines.learn(("s", "m"), [("request_rate", 1.0 + i % 3), ("latency_p95", 0.5)], T0 + i * STEP)
+        sizes.append(sum(len(series.done) for series in baselines._rows[("s", "m")].values()))
+        slots.append(len(baselines._rows[("s", "m")]["request_rate"].completed()) // 3)
+    whole = 2 * 3 * (SETTINGS.slots + 1)
+    assert sizes[0] < whole and sizes.index(whole) <= 5 * 60 / STEP  # a young series: room for its first slots
+    assert set(sizes[sizes.index(whole):]) == {whole}  # then the window's at once, never growing after
+    assert max(slots) == SETTINGS.slots + 1 and slots[-1] >= SETTINGS.slots  # the window's slots, all held
+
+
+def test_rows_that_come_and_go_never_take_a_window_of_slots():
+    baselines = Baselines(BaselineSettings(forget_after=60.0))
+    for t in range(0, 3600, 2):  # a new row every minute, each seen for a minute
+        baselines.learn(("s", f"m{t // 60}"), [("request_rate", 1.0)], float(t))
+        baselines.forget_stale(float(t))
+    held = [series for row in baselines._rows.values() for series in row.values()]
+    assert len(held) <= 3 and all(len(series.done) < 3 * (BaselineSettings().slots + 1) for series in held)

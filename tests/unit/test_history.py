@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aitop.history import MIN_RECORDINGS, RECORDING_BYTES, History
+from aitop.history import MIN_RECORDINGS, RECORDING_BYTES, YOUNG_RECORDINGS, History
 from aitop.model import Row, Snapshot
 
 
@@ -59,3 +59,28 @@ def test_fresh_keeps_the_settings_and_nothing_else() -> None:
     history.record(fleet(1.0, 2))
     fresh = history.fresh()
     assert (fresh.maxlen, fresh.evict_after, fresh.budget, len(fresh)) == (9, 4, 12345, 0)
+
+
+def test_a_row_takes_its_whole_ring_once_past_its_first_minute_so_memory_is_flat_from_then() -> None:
+    history = History(maxlen=720, budget=100 * 200 * RECORDING_BYTES)
+    sizes = []
+    for at in range(300):
+        history.record(fleet(float(at), 100))
+        sizes.append(stored_bytes(history))
+    assert sizes[0] == 100 * YOUNG_RECORDINGS * RECORDING_BYTES  # a new row: room for its first minute
+    whole = sizes[YOUNG_RECORDINGS]  # not a 200th of it a refresh for 200 refreshes
+    assert whole == sizes[-1] == 100 * 200 * RECORDING_BYTES and set(sizes[YOUNG_RECORDINGS:]) == {whole}
+    assert [at for at, _ in history.series(("vllm", "m9"), "request_rate")][:2] == [100.0, 101.0]
+
+
+def test_a_churning_fleet_keeps_its_memory_bounded() -> None:
+    history = History(maxlen=720, evict_after=10, budget=20 * 200 * RECORDING_BYTES)
+    sizes = []
+    for at in range(400):  # 20 rows, one of them renamed every refresh (400 names in all)
+        rows = tuple(Row("vllm", f"m{at - n}", "model_name", {"request_rate": 1.0}) for n in range(20))
+        history.record(Snapshot(float(at), 30, "scrape", (), (), rows))
+        sizes.append((len(history), stored_bytes(history)))
+    assert max(count for count, _ in sizes) <= 20 + 10 + 1
+    assert sizes[-1] == sizes[100]  # rows seen long ago are dropped: the same rows, the same bytes
+    # A row living 20 refreshes never takes its whole ring (200 recordings): room for its first minute only.
+    assert all(len(ring.times) < history.ring_length(20) == 200 for ring in history._rows.values())
