@@ -196,37 +196,29 @@ class Baselines:
             known = self._rows[key] = _RowBaselines()
         settings, isfinite = self.settings, math.isfinite
         slot, horizon = settings.window / settings.slots, now - settings.window
-        # No slot of the row closes (every start is at or after `due`, and a float subtraction is monotonic)
-        # nor expires (every end is at or after `oldest`): only the sums move, 14 refreshes in 15 by default.
-        if now - known.due < slot and known.oldest >= horizon:
-            for field, value in values:
-                if value is None or field in skip or not isfinite(value):
-                    continue
-                series = known.get(field)
-                if series is None:
-                    series = known[field] = SlotBaseline(settings.slots)
-                    series.start = series.first = now
-                    if now < known.due:
-                        known.due = now
-                series.count += 1
-                series.total += value
-                series.squares += value * value
-            return
+        # Unless a slot of the row may close (a start before `due` + a slot; a float subtraction is monotonic)
+        # or expire (an end before the horizon), only the sums move: 14 refreshes in 15 by default.
+        closing = now - known.due >= slot or known.oldest < horizon
         for field, value in values:
             if value is None or field in skip or not isfinite(value):
                 continue
             series = known.get(field)
             if series is None:
                 series = known[field] = SlotBaseline(settings.slots)
-            series._expire(horizon)
-            if series.start is None:
                 series.start = series.first = now
-            elif now - series.start >= slot:
-                series._close(now)
+                if now < known.due:
+                    known.due = now
+            elif closing:
+                series._expire(horizon)
+                if series.start is None:
+                    series.start = series.first = now
+                elif now - series.start >= slot:
+                    series._close(now)
             series.count += 1
             series.total += value
             series.squares += value * value
-        known.settle()
+        if closing:
+            known.settle()
 
     def forget_stale(self, now: float) -> None:
         horizon = now - self.settings.forget_after
