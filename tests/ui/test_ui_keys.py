@@ -329,3 +329,22 @@ def test_every_binding_names_an_existing_action():
             name = binding.action.split("(")[0]
             assert hasattr(owner, f"action_{name}"), (owner.__name__, binding.key, name)
             assert isinstance(Text(binding.description), Text)
+
+
+async def test_filter_typed_in_one_burst_reaches_the_input(make_app):
+    """`/qwen` arriving in one terminal read (a paste, fast typing) is five key events queued back to back:
+    the `q` must land in the filter line, not quit through the overview's binding."""
+    from textual import events
+
+    app = make_app([collected(fleet())])
+    async with app.run_test(size=SIZE) as pilot:
+        table = await start(app, pilot)
+        for key, char in [("slash", "/"), ("q", "q"), ("w", "w"), ("e", "e"), ("n", "n")]:
+            app.post_message(events.Key(key, char))
+        await pilot.pause()
+        await pilot.pause()
+        assert app.is_running
+        assert app.query_one(FilterBar).input.value == "qwen"
+        assert order(table) == ["qwen2.5-7b"]
+        await pilot.press("slash")  # in the filter line, `/` is text, not the binding
+        assert isinstance(app.focused, Input) and app.query_one(FilterBar).input.value == "qwen/"

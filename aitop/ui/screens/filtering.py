@@ -37,6 +37,9 @@ class FilteringScreen(DataScreen):
         """Offer "Esc Clear filter" only while there is a filter to clear."""
         if action == "clear_filter":
             return self.has_class("-filtering")  # set while the filter line shows, i.e. while one is typed or kept
+        if action == "filter":
+            # While the filter line has the keys, `/` is part of the regex (the binding is a priority one).
+            return self.focused is not self.query_one(FilterBar).input
         return True
 
     def action_filter(self) -> None:
@@ -45,7 +48,9 @@ class FilteringScreen(DataScreen):
         self.refresh_bindings()
         bar = self.query_one(FilterBar)
         bar.input.value = self.table.row_filter.text
-        bar.input.focus()
+        # At once, not `focus()` (queued): the rest of a burst typed with `/` is handed to whatever has the
+        # focus when the app takes each key.
+        self.set_focus(bar.input)
         self._show_counts()
 
     _filter_timer: Timer | None = None  # a typed filter waiting for the typing to pause

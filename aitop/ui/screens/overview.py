@@ -70,8 +70,10 @@ class OverviewScreen(FilteringScreen):
     """One row per model with rates, errors, latency, trend, tokens, cost and feedback."""
 
     BINDINGS = [
-        Binding("slash", "filter", "Filter", key_display="/", tooltip=FILTER_HELP),
-        Binding("f4", "filter", "Filter", show=False, tooltip=FILTER_HELP),
+        # Priority: the app runs these before it hands the next key on, so keys typed in the same burst as
+        # `/` (a paste, fast typing) reach the filter line, not the table and its bindings (`q` quits).
+        Binding("slash", "filter", "Filter", key_display="/", tooltip=FILTER_HELP, priority=True),
+        Binding("f4", "filter", "Filter", show=False, tooltip=FILTER_HELP, priority=True),
         Binding("escape", "clear_filter", "Clear filter", tooltip="clear the filter"),
         Binding("g", "group_by", "Group", tooltip="group rows by another label (engine, instance…)"),
         *_sort_bindings(),
