@@ -23,7 +23,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-__all__ = ["paused_gc"]
+__all__ = ["freeze_startup_heap", "paused_gc"]
 
 _lock = threading.Lock()
 _pauses = 0  # threads (or nested blocks) inside `paused_gc` now
@@ -46,3 +46,17 @@ def paused_gc() -> Iterator[None]:
             _pauses -= 1
             if _pauses == 0 and _resume:
                 gc.enable()
+
+
+def freeze_startup_heap() -> int:
+    """Collect once, then take every object alive now out of the collector's sight; returns how many.
+
+    What a TUI has by its first screen (modules, Textual's widgets, styles and caches) lives as long as the
+    process, yet every full collection would traverse it again: in the live TUI at 6 rows one such pass took
+    70–150 ms, about a quarter of a minute's CPU, once a minute or so. Frozen, those objects are still freed
+    by reference counting when they go; only a reference cycle among them would stay, and the collection
+    just before makes sure none is frozen as garbage. Called once, after the first data is on screen.
+    """
+    gc.collect()
+    gc.freeze()
+    return gc.get_freeze_count()

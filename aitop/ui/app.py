@@ -25,6 +25,7 @@ from textual.reactive import var
 from textual.timer import Timer
 from textual.worker import Worker, WorkerState
 
+from aitop.gcpolicy import freeze_startup_heap
 from aitop.model import Snapshot
 from aitop.monitor import Monitor
 from aitop.sanitize import clean
@@ -64,6 +65,8 @@ class AitopApp(App[None]):
         theme_name: the theme to start with; an unknown name falls back to Textual's default, with a notice.
         columns: the user's columns per view (the config file's `[columns]`).
         config_path: where `c` saves a view's columns; None keeps them for the session only.
+        settle_heap: run once after the first refresh is on screen (`run_tui` passes
+            `gcpolicy.freeze_startup_heap`; tests leave it out, as it acts on the whole process).
     """
 
     # Absolute, because Textual resolves a relative CSS_PATH against the module of a subclass.
@@ -124,8 +127,10 @@ class AitopApp(App[None]):
         theme_name: str = DEFAULT_THEME,
         columns: Mapping[str, Sequence[str]] | None = None,
         config_path: str | os.PathLike[str] | None = None,
+        settle_heap: Callable[[], object] | None = None,
     ) -> None:
         super().__init__()
+        self._settle_heap = settle_heap  # run once, after the first data is on screen (see `poll_once`)
         self.views: tuple[View, ...]
         self.views, problems = with_user_columns(VIEWS, columns or {})
         self.config_path = config_path
@@ -226,6 +231,9 @@ class AitopApp(App[None]):
             self.held += 1
         else:
             self.show(snapshot)
+        if self._settle_heap is not None:
+            settle, self._settle_heap = self._settle_heap, None
+            self.call_after_refresh(settle)  # e.g. gcpolicy.freeze_startup_heap: what exists now lives on
         return snapshot
 
     def forget_closed_watchers(self) -> None:
@@ -335,6 +343,7 @@ def run_tui(monitor: Monitor, *, interval: float, theme_name: str = DEFAULT_THEM
     if not has_terminal():
         print(NO_TERMINAL_HINT, file=sys.stderr)
         return 2
-    app = AitopApp(monitor, interval=interval, theme_name=theme_name, columns=columns, config_path=config_path)
+    app = AitopApp(monitor, interval=interval, theme_name=theme_name, columns=columns, config_path=config_path,
+                   settle_heap=freeze_startup_heap)
     app.run()
     return app.return_code or 0

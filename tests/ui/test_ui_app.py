@@ -7,6 +7,7 @@ import asyncio
 from rich.text import Text
 from ui_fakes import TARGETS, FakeCollector, collected, down, fleet, make_row, settle, up
 
+from aitop.gcpolicy import freeze_startup_heap
 from aitop.format import MISSING_MARK
 from aitop.ui import app as app_module
 from aitop.ui.app import NO_TERMINAL_HINT, run_tui
@@ -326,3 +327,33 @@ async def test_the_status_line_sets_no_timer_while_the_data_is_on_schedule(make_
         age = f"updated {clock() - app.snapshot.taken_at:.0f}s ago"
         assert await settle(pilot, lambda: age in status.text.plain, timeout=5.0), status.text.plain
         assert len(ticks) == 1
+
+
+async def test_the_heap_is_settled_once_after_the_first_data_is_on_screen(make_app):
+    rows_on_screen: list[int] = []
+    app = make_app([collected(fleet()), collected(fleet())],
+                   settle_heap=lambda: rows_on_screen.append(app.query_one(TopTable).row_count))
+    async with app.run_test(size=SIZE) as pilot:
+        await app.poll_once()
+        await pilot.pause()
+        await app.poll_once()
+        await pilot.pause()
+        assert rows_on_screen == [4]  # once, with the first refresh's rows already shown
+
+
+def test_run_tui_settles_the_heap_with_the_gc_policy(monkeypatch):
+    built: list[dict] = []
+
+    class Recorder:
+        return_code = 0
+
+        def __init__(self, monitor, **kwargs) -> None:
+            built.append(kwargs)
+
+        def run(self) -> None:
+            pass
+
+    monkeypatch.setattr(app_module, "has_terminal", lambda: True)
+    monkeypatch.setattr(app_module, "AitopApp", Recorder)
+    assert run_tui(object(), interval=2.0) == 0  # type: ignore[arg-type]
+    assert built[0]["settle_heap"] is freeze_startup_heap

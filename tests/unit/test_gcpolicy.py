@@ -80,3 +80,23 @@ def test_row_assembly_runs_with_the_collector_paused(collector_on, monkeypatch: 
     plans, answered = _many(3)
     rows, _ = prom_results.assemble_rows(plans, answered, {}, None)
     assert len(rows) == 3 and seen == [False] * 3 and gc.isenabled()
+
+
+def test_freeze_startup_heap_collects_then_freezes_everything_alive() -> None:
+    # In a child interpreter: a freeze is for the whole process and cannot be undone for what it froze.
+    import subprocess
+    import sys
+
+    script = (
+        "import gc\n"
+        "from aitop.gcpolicy import freeze_startup_heap\n"
+        "class Node: pass\n"
+        "a = Node(); a.me = a; del a\n"  # a cycle: garbage the collection must free, not freeze
+        "frozen = freeze_startup_heap()\n"
+        "assert frozen == gc.get_freeze_count() > 1000, frozen\n"
+        "assert not any(type(o).__name__ == 'Node' for o in gc.get_objects()), 'a garbage cycle was frozen'\n"
+        "gc.unfreeze(); assert not any(type(o).__name__ == 'Node' for o in gc.get_objects())\n"
+        "print('ok')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert done.stdout.strip() == "ok", done.stderr
