@@ -9,7 +9,8 @@ one-line provenance for the explain view.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 from types import MappingProxyType
 
 from aitop.accumulator import (
@@ -19,7 +20,7 @@ from aitop.accumulator import (
     Draft,
     Provenance,
 )
-from aitop.derivations import Gauge, Goodput, Quantile, Rate, Ratio
+from aitop.derivations import Gauge, Goodput, Quantile, Rate, Ratio, Votes
 from aitop.explanations import Explanations
 from aitop.fields import FIELDS, Field
 from aitop.formula import Formula
@@ -29,6 +30,8 @@ from aitop.model import Row
 __all__ = ["CONCEPT_FIELDS", "INDEX", "KIND_NOTES", "MONOTONICITY_INFO", "QUANTILE_FIELDS", "Accumulator", "FieldIndex",
            "Provenance", "finish_row"]
 
+#: What a row's shape says when it holds votes (`Accumulator.votes` is not kept by concept).
+VOTES = "@votes"
 #: How `finish_row` fills a field (`FieldIndex.fills`): by calling its formula, or a case it settles itself.
 _CALL, _GAUGE, _COUNTER, _QUANTILE = 0, 1, 2, 3
 _KINDS: Mapping[type, int] = {Gauge: _GAUGE, Rate: _COUNTER, Quantile: _QUANTILE}
@@ -80,6 +83,14 @@ class FieldIndex:
             {spec.name: spec.derive.concept for spec in fields if isinstance(spec.derive, (Rate, Quantile))})
         #: their concepts (a row with none of them answered may lack samples rather than metrics)
         self.windowed_concepts: frozenset[str] = frozenset(self.windowed.values())
+        #: for each of `fills`: what its formula reads of a row (its concepts, its field's name, which keys a
+        #: server's quantile, and `VOTES` for the votes): untouched by a row, the field is as on an empty row
+        self.depends: tuple[frozenset[str], ...] = tuple(
+            frozenset({spec.name, *spec.derive.concepts, *(read[0] for read in spec.derive.reads()),
+                       *((VOTES,) if isinstance(spec.derive, Votes) else ())})
+            for spec in fields if type(spec.derive).fill is not Formula.fill)
+        #: row shape -> how `finish_row` fills it (`_plan`), made from `fills` when first needed
+        self.plans: dict[tuple, Plan] = {}
 
 
 #: The index of the field table every reader uses.
@@ -99,32 +110,92 @@ def _highest_first(item: tuple[str, float]) -> float:
     return -item[1]
 
 
+#: `Plan` steps: set a run of empty fields at once, call a field's formula, or a quantile a server may have
+#: computed (read per row, its formula called when the server's value is missing or NaN).
+_EMPTY, _FILL, _SERVER_QUANTILE = 0, 1, 2
+#: A row's steps: (step, values or fill, missing or name) in table order.
+Plan = tuple[tuple[int, Any, Any], ...]
+#: Distinct row shapes kept at most (a fleet has a few per schema; past this the cache starts again).
+MAX_PLANS = 4096
+
+
+def _shape(acc: Accumulator) -> tuple:
+    """What decides, field by field, how `finish_row` fills a row (`_plan`): the concepts present and counted,
+    the gauges with readings, the summaries, and every concept (or quantile field) the row holds anything of.
+    Rows of one schema share a few shapes refresh after refresh."""
+    touched = acc.present | acc.counted | acc.exposed
+    touched.update(acc.rates, acc.buckets, acc.gauges, acc.summaries, acc.means, acc.quantiles, acc.aggregates,
+                   acc.goodput_buckets, acc.unbounded)
+    if acc.votes[0] or acc.votes[1]:
+        touched.add(VOTES)
+    return (frozenset(acc.present), frozenset(acc.counted), tuple(c for c, samples in acc.gauges.items() if samples),
+            tuple(acc.summaries), frozenset(touched))
+
+
+def _settled(fill: Callable[[str, Draft], None], name: str) -> Missing | None:
+    """Why the field is empty on a row holding nothing it reads (None: its formula says more than that, so
+    it is called for every row). Its formula filled on an empty row shows it."""
+    draft = Draft(Accumulator(group_label=""))
+    fill(name, draft)
+    if draft.values != {name: None} or list(draft.missing) != [name] or draft.notes or draft.lines or draft.used:
+        return None
+    return draft.missing[name]
+
+
+def _plan(shape: tuple) -> Plan:
+    """The steps filling a row of `shape`. A field is empty for a reason its shape gives when its gauge has
+    no reading or its counter was not counted, or when the row holds nothing its formula reads (`depends`);
+    consecutive ones are set as one run (the same dicts, in the same order, as setting them one by one)."""
+    present, counted, gauged, summarised, touched = shape
+    steps: list[tuple[int, Any, Any]] = []
+    values: dict[str, float | None] = {}
+    missing: dict[str, Missing] = {}
+    for (fill, name, kind, concept), depends in zip(INDEX.fills, INDEX.depends, strict=True):
+        reason: Missing | None = None
+        if kind == _GAUGE and concept not in gauged or kind == _COUNTER and concept not in counted:
+            reason = _NO_METRIC if concept not in present else \
+                _NOT_ENOUGH_SAMPLES if concept not in counted else _NO_OBSERVATIONS
+        elif touched.isdisjoint(depends):
+            reason = _settled(fill, name)
+        if reason is not None:
+            values[name] = None
+            missing[name] = reason
+            continue
+        if values:
+            steps.append((_EMPTY, values, missing))
+            values, missing = {}, {}
+        # (A one-series summary comes before a server's quantile: `distribution`'s order.)
+        steps.append((_SERVER_QUANTILE if kind == _QUANTILE and concept not in summarised else _FILL, fill, name))
+    if values:
+        steps.append((_EMPTY, values, missing))
+    return tuple(steps)
+
+
 def finish_row(schema: str, group: str, acc: Accumulator) -> Row:
     """The `Row` of one accumulated group: contract fields, missing reasons, and its explanations, which are
     made only when read (`aitop.explanations`)."""
     draft = Draft(acc)
-    values, missing, used, present, counted = draft.values, draft.missing, draft.used, acc.present, acc.counted
-    gauges, quantiles, summaries = acc.gauges, acc.quantiles, acc.summaries
-    for fill, name, kind, concept in INDEX.fills:
-        if kind == _CALL:
-            fill(name, draft)
-            continue
-        if kind == _QUANTILE:
-            # A quantile the server computed, with no one-series summary before it (`distribution`'s order).
-            value = quantiles.get(name)
-            if value is None or value != value or concept in summaries:
-                fill(name, draft)
+    values, missing, used, quantiles = draft.values, draft.missing, draft.used, acc.quantiles
+    plans = INDEX.plans
+    shape = _shape(acc)
+    plan = plans.get(shape)
+    if plan is None:
+        if len(plans) >= MAX_PLANS:
+            plans.clear()
+        plan = plans[shape] = _plan(shape)
+    for step, first, second in plan:
+        if step == _EMPTY:  # (1,000 rows have some 16,000 empty gauges a refresh)
+            values.update(first)
+            missing.update(second)
+        elif step == _FILL:
+            first(second, draft)
+        else:
+            value = quantiles.get(second)
+            if value is None or value != value:
+                first(second, draft)
             else:
-                values[name] = value
-                used[name] = "histogram"
-            continue
-        if gauges.get(concept) if kind == _GAUGE else concept in counted:
-            fill(name, draft)
-            continue
-        # Empty (1,000 rows have some 16,000 empty gauges a refresh): `Draft.unknown`'s reason.
-        values[name] = None
-        missing[name] = _NO_METRIC if concept not in present else \
-            _NOT_ENOUGH_SAMPLES if concept not in counted else _NO_OBSERVATIONS
+                values[second] = value
+                used[second] = "histogram"
     return Row(
         schema=schema,
         group=group,
@@ -136,12 +207,16 @@ def finish_row(schema: str, group: str, acc: Accumulator) -> Row:
         # up it is live, and `replicas` says how many are missing.
         stale=acc.stale or bool(acc.replicas) and not acc.replicas_up,
         # What the explanations read, without the rest of the accumulator: a row may keep it a while.
-        provenance=_Explanations(Draft(acc.for_explaining(), draft.values, draft.missing, draft.notes, draft.lines,
-                                       draft.used, draft.histograms)),
+        provenance=_Explanations(_slimmed(draft)),
         distributions={concept: tuple(sorted(b.items())) for concept, b in acc.buckets.items() if b},
         data_since=acc.data_since,
         replicas=(len(acc.replicas_up), len(acc.replicas)) if len(acc.replicas) > 1 else None,
     )
+
+
+def _slimmed(draft: Draft) -> Draft:
+    draft.acc = draft.acc.for_explaining()  # (the draft is done: its explanations read only this much)
+    return draft
 
 
 class _Explanations(Explanations):
