@@ -122,14 +122,14 @@ MAX_PLANS = 4096
 def _shape(acc: Accumulator) -> tuple:
     """What decides, field by field, how `finish_row` fills a row (`_plan`): the concepts present and counted,
     the gauges with readings, the summaries, and every concept (or quantile field) the row holds anything of.
-    Rows of one schema share a few shapes refresh after refresh."""
-    touched = acc.present | acc.counted | acc.exposed
-    touched.update(acc.rates, acc.buckets, acc.gauges, acc.summaries, acc.means, acc.quantiles, acc.aggregates,
-                   acc.goodput_buckets, acc.unbounded)
-    if acc.votes[0] or acc.votes[1]:
-        touched.add(VOTES)
-    return (frozenset(acc.present), frozenset(acc.counted), tuple(c for c, samples in acc.gauges.items() if samples),
-            tuple(acc.summaries), frozenset(touched))
+    Rows of one schema share a few shapes refresh after refresh. (Tuples in the containers' order: two rows
+    alike but for the order their concepts came in have two shapes of one plan, a cheap price for a key made
+    for every row without building sets.)"""
+    gauges = acc.gauges
+    return (tuple(acc.present), tuple(acc.counted), tuple([c for c in gauges if gauges[c]]), tuple(acc.summaries),
+            tuple(acc.exposed), tuple(acc.rates), tuple(gauges), tuple(acc.means), tuple(acc.quantiles),
+            tuple(acc.aggregates), tuple(acc.buckets), tuple(acc.goodput_buckets), tuple(acc.unbounded),
+            bool(acc.votes[0] or acc.votes[1]))
 
 
 def _settled(fill: Callable[[str, Draft], None], name: str) -> Missing | None:
@@ -146,7 +146,10 @@ def _plan(shape: tuple) -> Plan:
     """The steps filling a row of `shape`. A field is empty for a reason its shape gives when its gauge has
     no reading or its counter was not counted, or when the row holds nothing its formula reads (`depends`);
     consecutive ones are set as one run (the same dicts, in the same order, as setting them one by one)."""
-    present, counted, gauged, summarised, touched = shape
+    present, counted, gauged, summarised = (frozenset(part) for part in shape[:4])
+    touched = set().union(*shape[:-1])
+    if shape[-1]:
+        touched.add(VOTES)
     steps: list[tuple[int, Any, Any]] = []
     values: dict[str, float | None] = {}
     missing: dict[str, Missing] = {}
