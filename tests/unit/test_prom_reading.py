@@ -22,7 +22,7 @@ from aitop.sources.prometheus.results import assemble_rows
 def _one_at_a_time(query: Query) -> reading.Reads:
     read = reading.reader(query)
 
-    def reads(query: Query, found, result) -> None:  # type: ignore[no-untyped-def]
+    def reads(query: Query, found, result) -> None:
         for (acc, _), series in zip(found, result, strict=True):
             read(acc, query, series.get("metric", {}), float(series["value"][1]))
     return reads
