@@ -14,6 +14,7 @@ from typing import Any
 from types import MappingProxyType
 
 from aitop.accumulator import (
+    AGGREGATE,
     KIND_NOTES,
     MONOTONICITY_INFO,
     Accumulator,
@@ -110,11 +111,13 @@ def _highest_first(item: tuple[str, float]) -> float:
     return -item[1]
 
 
-#: `Plan` steps: set a run of empty fields at once, call a field's formula, or a quantile a server may have
-#: computed (read per row, its formula called when the server's value is missing or NaN).
-_EMPTY, _FILL, _SERVER_QUANTILE = 0, 1, 2
-#: A row's steps: (step, values or fill, missing or name) in table order.
-Plan = tuple[tuple[int, Any, Any], ...]
+#: `Plan` steps: set a run of empty fields at once, call a field's formula, a quantile a server may have
+#: computed (read per row, its formula called when the server's value is missing or NaN), or a counted rate
+#: or a gauge with readings read as `Rate.fill` and `Gauge.fill` read them.
+_EMPTY, _FILL, _SERVER_QUANTILE, _RATE, _READING = 0, 1, 2, 3, 4
+#: A row's steps in table order: (step, values | fill | concept, missing | name, why a NaN leaves a rate or
+#: gauge empty, a gauge's default aggregate).
+Plan = tuple[tuple[int, Any, Any, Missing, str], ...]
 #: Distinct row shapes kept at most (a fleet has a few per schema; past this the cache starts again).
 MAX_PLANS = 4096
 
@@ -150,14 +153,18 @@ def _plan(shape: tuple) -> Plan:
     touched = set().union(*shape[:-1])
     if shape[-1]:
         touched.add(VOTES)
-    steps: list[tuple[int, Any, Any]] = []
+
+    def unknown(concept: str) -> Missing:  # `Draft.unknown`
+        return _NO_METRIC if concept not in present else \
+            _NOT_ENOUGH_SAMPLES if concept not in counted else _NO_OBSERVATIONS
+
+    steps: list[tuple[int, Any, Any, Missing, str]] = []
     values: dict[str, float | None] = {}
     missing: dict[str, Missing] = {}
     for (fill, name, kind, concept), depends in zip(INDEX.fills, INDEX.depends, strict=True):
         reason: Missing | None = None
         if kind == _GAUGE and concept not in gauged or kind == _COUNTER and concept not in counted:
-            reason = _NO_METRIC if concept not in present else \
-                _NOT_ENOUGH_SAMPLES if concept not in counted else _NO_OBSERVATIONS
+            reason = unknown(concept)
         elif touched.isdisjoint(depends):
             reason = _settled(fill, name)
         if reason is not None:
@@ -165,12 +172,17 @@ def _plan(shape: tuple) -> Plan:
             missing[name] = reason
             continue
         if values:
-            steps.append((_EMPTY, values, missing))
+            steps.append((_EMPTY, values, missing, _NO_METRIC, ""))
             values, missing = {}, {}
-        # (A one-series summary comes before a server's quantile: `distribution`'s order.)
-        steps.append((_SERVER_QUANTILE if kind == _QUANTILE and concept not in summarised else _FILL, fill, name))
+        if kind == _COUNTER:
+            steps.append((_RATE, concept, name, unknown(concept), ""))
+        elif kind == _GAUGE:
+            steps.append((_READING, concept, name, unknown(concept), fill.__self__.aggregate))  # type: ignore[attr-defined]
+        else:  # (a one-series summary comes before a server's quantile: `distribution`'s order)
+            steps.append((_SERVER_QUANTILE if kind == _QUANTILE and concept not in summarised else _FILL, fill, name,
+                          _NO_METRIC, ""))
     if values:
-        steps.append((_EMPTY, values, missing))
+        steps.append((_EMPTY, values, missing, _NO_METRIC, ""))
     return tuple(steps)
 
 
@@ -179,6 +191,7 @@ def finish_row(schema: str, group: str, acc: Accumulator) -> Row:
     made only when read (`aitop.explanations`)."""
     draft = Draft(acc)
     values, missing, used, quantiles = draft.values, draft.missing, draft.used, acc.quantiles
+    rates, gauges, aggregates = acc.rates, acc.gauges, acc.aggregates
     plans = INDEX.plans
     shape = _shape(acc)
     plan = plans.get(shape)
@@ -186,19 +199,27 @@ def finish_row(schema: str, group: str, acc: Accumulator) -> Row:
         if len(plans) >= MAX_PLANS:
             plans.clear()
         plan = plans[shape] = _plan(shape)
-    for step, first, second in plan:
-        if step == _EMPTY:  # (1,000 rows have some 16,000 empty gauges a refresh)
-            values.update(first)
-            missing.update(second)
-        elif step == _FILL:
+    for step, first, second, nan, aggregate in plan:
+        if step == _FILL:
             first(second, draft)
-        else:
+        elif step == _SERVER_QUANTILE:
             value = quantiles.get(second)
             if value is None or value != value:
                 first(second, draft)
             else:
                 values[second] = value
                 used[second] = "histogram"
+        elif step == _EMPTY:  # (1,000 rows have some 16,000 empty gauges a refresh)
+            values.update(first)
+            missing.update(second)
+        else:
+            value = rates.get(first, 0.0) if step == _RATE else \
+                AGGREGATE[aggregates.get(first, aggregate)](gauges[first])
+            if value == value:
+                values[second] = value
+            else:  # (NaN)
+                values[second] = None
+                missing[second] = nan
     return Row(
         schema=schema,
         group=group,

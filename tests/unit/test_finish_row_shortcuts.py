@@ -72,7 +72,7 @@ def _sparse_accumulator(chooser: random.Random) -> Accumulator:
             acc.unbounded[concept] = chooser.choice([0.0, 3.0])
         elif part == 3:
             acc.counted.add(concept)
-            acc.rates[concept] = chooser.choice([0.0, 4.0])
+            acc.rates[concept] = chooser.choice([0.0, 4.0, math.nan])
         elif part == 4:
             acc.gauges[concept].append(chooser.choice([1.0, math.nan]))
         else:
