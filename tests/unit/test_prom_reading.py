@@ -6,17 +6,29 @@ from __future__ import annotations
 
 import random
 import re
+from collections import defaultdict
+from dataclasses import fields
 
 import fixture_rows  # noqa: F401 - puts tests/data, where `pages` is, on the path
 import pytest
 
 import pages
+from aitop.accumulator import Accumulator
 from aitop.catalog import builtin_schemas
 from aitop.derive import INDEX
 from aitop.model import Row
 from aitop.sources.prometheus import reading, results
 from aitop.sources.prometheus.promql import Query, instant_queries, places_queries, plan_schemas
 from aitop.sources.prometheus.results import assemble_rows
+
+
+def test_a_fresh_accumulator_is_the_constructors() -> None:
+    fresh, made = Accumulator.fresh("model", {"x": "y"}), Accumulator(group_label="model", absent={"x": "y"})
+    for part in fields(Accumulator):
+        value, expected = getattr(fresh, part.name), getattr(made, part.name)
+        assert value == expected and type(value) is type(expected), part.name
+        if isinstance(expected, defaultdict):
+            assert repr(value["k"]) == repr(expected["k"]), part.name  # what a missing key becomes
 
 
 def _one_at_a_time(query: Query) -> reading.Reads:

@@ -242,7 +242,7 @@ def _assemble(
             key = (name, group)
             acc = rows.get(key)
             if acc is None:
-                acc = rows[key] = Accumulator(group_label=label, absent=row_absent)
+                acc = rows[key] = Accumulator.fresh(label, row_absent)
             elif label in own_labels and acc.group_label not in own_labels:
                 acc.group_label = label
             found = (acc, answers.setdefault(key, []))
@@ -260,23 +260,26 @@ def _assemble(
                 if not explaining or explaining[-1] is not answer:
                     explaining.append(answer)
     exposed = {plan.schema.name: set(plan.chosen) for plan in plans}
+    # field -> (its failed query's message, the failure), per schema: the same for every row of the schema
+    failures: dict[str, dict[str, tuple[str, Exception]]] = {}
+    for query, error in errored.items():
+        failures.setdefault(query.schema, {}).update((field, (str(error), error)) for field in fields_of(query))
+    no_failures: dict[str, tuple[str, Exception]] = {}
     finished: list[Row] = []
-    for (schema_name, group), acc in sorted(rows.items()):
-        acc.exposed |= exposed.get(schema_name, set())
-        acc.data_since = data_since.get((schema_name, group))
-        if explained := answers.get((schema_name, group)):  # (a row no answer explains has an empty list)
+    for key, acc in sorted(rows.items()):
+        schema_name, group = key
+        if schema_exposed := exposed.get(schema_name):
+            acc.exposed |= schema_exposed
+        acc.data_since = data_since.get(key)
+        if explained := answers.get(key):  # (a row no answer explains has an empty list)
             acc.pending = partial(server_lines, explained)
         row = _sampled_elsewhere(finish_row(schema_name, group, acc), acc)
-        failed = {field: str(error) for query, error in errored.items() if query.schema == schema_name
-                  for field in fields_of(query)}
-        failed_kinds = {field: error for query, error in errored.items() if query.schema == schema_name
-                        for field in fields_of(query)}
-        if failed:
+        if failed := failures.get(schema_name, no_failures):
             missing, lines = dict(row.missing), {}
-            for field, error in failed.items():
+            for field, (message, error) in failed.items():
                 if row.value(field) is None:  # (a field with a value is handled by _unknown_where_failed)
-                    missing[field] = failure_reason(failed_kinds[field])
-                    lines[field] = f"query error: {error}"
+                    missing[field] = failure_reason(error)
+                    lines[field] = f"query error: {message}"
             row = replace(row, missing=missing, provenance=with_lines(row.provenance, lines))
         finished.append(row)
     finished = with_why(join_gpus(finished, places))
