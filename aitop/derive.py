@@ -114,10 +114,11 @@ def _highest_first(item: tuple[str, float]) -> float:
 #: `Plan` steps: set a run of empty fields at once, call a field's formula, a quantile a server may have
 #: computed (read per row, its formula called when the server's value is missing or NaN), or a counted rate
 #: or a gauge with readings read as `Rate.fill` and `Gauge.fill` read them.
-_EMPTY, _FILL, _SERVER_QUANTILE, _RATE, _READING = 0, 1, 2, 3, 4
+_EMPTY, _FILL, _SERVER_QUANTILE, _RATE, _READING, _NOTED = 0, 1, 2, 3, 4, 5
 #: A row's steps in table order: (step, values | fill | concept, missing | name, why a NaN leaves a rate or
-#: gauge empty, a gauge's default aggregate).
-Plan = tuple[tuple[int, Any, Any, Missing, str], ...]
+#: gauge empty | the run's (notes, lines, sources), a gauge's default aggregate). `_NOTED`: a run of empty
+#: fields some of which have a note, a line or a source.
+Plan = tuple[tuple[int, Any, Any, Any, str], ...]
 #: Distinct row shapes kept at most (a fleet has a few per schema; past this the cache starts again).
 MAX_PLANS = 4096
 
@@ -135,22 +136,24 @@ def _shape(acc: Accumulator) -> tuple:
             bool(acc.votes[0] or acc.votes[1]))
 
 
-def _settled(fill: Callable[[str, Draft], None], name: str) -> Missing | None:
-    """Why the field is empty on a row holding nothing it reads (None: its formula says more than that, so
-    it is called for every row). Its formula filled on an empty row shows it."""
+def _settled(fill: Callable[[str, Draft], None], name: str, present: frozenset[str], counted: frozenset[str],
+             exposed: frozenset[str]) -> Draft | None:  # fmt: skip
+    """What the formula gives a row holding none of the data it reads, only which concepts are present,
+    counted and exposed: its draft when the field is empty (with any note, line or source said of it), None
+    when it has a value. (Its formula filled on a row of those sets alone shows it.)"""
     draft = Draft(Accumulator(group_label=""))
+    draft.acc.present, draft.acc.counted, draft.acc.exposed = set(present), set(counted), set(exposed)
     fill(name, draft)
-    if draft.values != {name: None} or list(draft.missing) != [name] or draft.notes or draft.lines or draft.used:
-        return None
-    return draft.missing[name]
+    return draft if draft.values == {name: None} and list(draft.missing) == [name] else None
 
 
 def _plan(shape: tuple) -> Plan:
     """The steps filling a row of `shape`. A field is empty for a reason its shape gives when its gauge has
-    no reading or its counter was not counted, or when the row holds nothing its formula reads (`depends`);
-    consecutive ones are set as one run (the same dicts, in the same order, as setting them one by one)."""
-    present, counted, gauged, summarised = (frozenset(part) for part in shape[:4])
-    touched = set().union(*shape[:-1])
+    no reading or its counter was not counted, or when the row holds none of the data its formula reads
+    (`depends`); consecutive ones are set as one run (the same dicts, in the same order, as setting them one
+    by one)."""
+    present, counted, gauged, summarised, exposed = (frozenset(part) for part in shape[:5])
+    touched = set().union(summarised, *shape[5:-1])  # concepts (and quantile fields) the row holds data of
     if shape[-1]:
         touched.add(VOTES)
 
@@ -158,22 +161,28 @@ def _plan(shape: tuple) -> Plan:
         return _NO_METRIC if concept not in present else \
             _NOT_ENOUGH_SAMPLES if concept not in counted else _NO_OBSERVATIONS
 
-    steps: list[tuple[int, Any, Any, Missing, str]] = []
-    values: dict[str, float | None] = {}
-    missing: dict[str, Missing] = {}
+    steps: list[tuple[int, Any, Any, Any, str]] = []
+    run = Draft(Accumulator(group_label=""))  # the empty fields since the last step: values, reasons, notes
+
+    def close() -> None:
+        nonlocal run
+        if run.values:
+            said = (run.notes, run.lines, run.used)
+            steps.append((_NOTED, run.values, run.missing, said, "") if any(said) else
+                         (_EMPTY, run.values, run.missing, _NO_METRIC, ""))
+            run = Draft(run.acc)
+
     for (fill, name, kind, concept), depends in zip(INDEX.fills, INDEX.depends, strict=True):
-        reason: Missing | None = None
         if kind == _GAUGE and concept not in gauged or kind == _COUNTER and concept not in counted:
-            reason = unknown(concept)
-        elif touched.isdisjoint(depends):
-            reason = _settled(fill, name)
-        if reason is not None:
-            values[name] = None
-            missing[name] = reason
+            run.values[name], run.missing[name] = None, unknown(concept)
             continue
-        if values:
-            steps.append((_EMPTY, values, missing, _NO_METRIC, ""))
-            values, missing = {}, {}
+        if touched.isdisjoint(depends) and (settled := _settled(fill, name, present, counted, exposed)) is not None:
+            for mine, theirs in zip((run.values, run.missing, run.notes, run.lines, run.used),
+                                    (settled.values, settled.missing, settled.notes, settled.lines, settled.used),
+                                    strict=True):
+                mine.update(theirs)  # type: ignore[attr-defined]
+            continue
+        close()
         if kind == _COUNTER:
             steps.append((_RATE, concept, name, unknown(concept), ""))
         elif kind == _GAUGE:
@@ -181,8 +190,7 @@ def _plan(shape: tuple) -> Plan:
         else:  # (a one-series summary comes before a server's quantile: `distribution`'s order)
             steps.append((_SERVER_QUANTILE if kind == _QUANTILE and concept not in summarised else _FILL, fill, name,
                           _NO_METRIC, ""))
-    if values:
-        steps.append((_EMPTY, values, missing, _NO_METRIC, ""))
+    close()
     return tuple(steps)
 
 
@@ -212,6 +220,12 @@ def finish_row(schema: str, group: str, acc: Accumulator) -> Row:
         elif step == _EMPTY:  # (1,000 rows have some 16,000 empty gauges a refresh)
             values.update(first)
             missing.update(second)
+        elif step == _NOTED:
+            values.update(first)
+            missing.update(second)
+            draft.notes.update(nan[0])
+            draft.lines.update(nan[1])
+            used.update(nan[2])
         else:
             value = rates.get(first, 0.0) if step == _RATE else \
                 AGGREGATE[aggregates.get(first, aggregate)](gauges[first])
