@@ -63,8 +63,10 @@ def _sparse_accumulator(chooser: random.Random) -> Accumulator:
     for concept in chooser.sample(concepts, chooser.randint(0, 4)):
         if chooser.random() < 0.7:
             acc.present.add(concept)
-        part = chooser.randrange(6)
-        if part == 0:
+        part = chooser.randrange(7)  # (6: present, or counted, with no data, as a server's quantile leaves goodput)
+        if part == 6 and chooser.random() < 0.5:
+            acc.counted.add(concept)
+        elif part == 0:
             acc.buckets[concept].update({0.5: 1.0, math.inf: chooser.choice([0.0, 2.0])})
         elif part == 1:
             acc.goodput_buckets[concept].update({1.0: 1.0, math.inf: 2.0})
@@ -75,7 +77,7 @@ def _sparse_accumulator(chooser: random.Random) -> Accumulator:
             acc.rates[concept] = chooser.choice([0.0, 4.0, math.nan])
         elif part == 4:
             acc.gauges[concept].append(chooser.choice([1.0, math.nan]))
-        else:
+        elif part == 5:
             acc.means[concept] = [1.0, chooser.choice([0.0, 1.0])]
     if chooser.random() < 0.3:
         acc.votes = [chooser.choice([0.0, 1.0]), chooser.choice([0.0, 2.0])]
