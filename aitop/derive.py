@@ -120,7 +120,7 @@ _EMPTY, _FILL, _SERVER_QUANTILE, _RATE, _READING, _NOTED = 0, 1, 2, 3, 4, 5
 #: fields some of which have a note, a line or a source.
 Plan = tuple[tuple[int, Any, Any, Any, str], ...]
 #: Distinct row shapes kept at most (a fleet has a few per schema; past this the cache starts again).
-MAX_PLANS = 4096
+MAX_PLANS = 1024
 
 
 def _shape(acc: Accumulator) -> tuple:

@@ -13,7 +13,7 @@ import fixture_rows  # noqa: F401 - puts tests/data, where `pages` is, on the pa
 import pytest
 
 import pages
-from aitop.accumulator import Accumulator
+from aitop.accumulator import EXPLAINED, Accumulator
 from aitop.catalog import builtin_schemas
 from aitop.derive import INDEX
 from aitop.model import Row
@@ -29,6 +29,16 @@ def test_a_fresh_accumulator_is_the_constructors() -> None:
         assert value == expected and type(value) is type(expected), part.name
         if isinstance(expected, defaultdict):
             assert repr(value["k"]) == repr(expected["k"]), part.name  # what a missing key becomes
+
+
+def test_the_accumulator_kept_for_explaining_holds_what_explanations_read() -> None:
+    acc = Accumulator.fresh("model", {"x": "y"})
+    slim = acc.for_explaining()
+    for part in fields(Accumulator):
+        if part.name in EXPLAINED:
+            assert getattr(slim, part.name) is getattr(acc, part.name), part.name
+        else:
+            assert not hasattr(slim, part.name), part.name
 
 
 def _one_at_a_time(query: Query) -> reading.Reads:
