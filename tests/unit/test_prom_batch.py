@@ -55,3 +55,22 @@ def test_plan_batches_per_schema_and_keeps_failed_queries_alone() -> None:
     batcher.alone_until.clear()
     assert batcher.plan([A, B], 2.0, lambda expr: False)[0] == []  # off for a while after a failed batch
     assert len(batcher.plan([A, B], 1.0 + 301, lambda expr: False)[0]) == 1
+
+
+def test_an_answer_decodes_as_requests_decodes_it() -> None:
+    """The batch's answer is decoded from its bytes where they are UTF-8; otherwise (another charset said,
+    bytes that are not UTF-8) `requests` decodes it, as before."""
+    import requests
+
+    from aitop.sources.prometheus.http import _decoded
+
+    def answer(content: bytes, encoding: str | None) -> requests.Response:
+        response = requests.Response()
+        response._content, response.encoding, response.status_code = content, encoding, 200
+        return response
+
+    text = '{"status":"success","data":{"result":[{"metric":{"model":"m\u00e9\u4e2d"},"value":[1,"2"]}]}}'
+    for content, encoding in [(text.encode(), None), (text.encode(), "utf-8"), (text.encode(), "UTF-8"),
+                              (text.encode("latin-1", "replace"), "ISO-8859-1"), (b'{"a":"\xff\xfe"}', "utf-8"),
+                              (text.encode("utf-16"), None)]:
+        assert _decoded(answer(content, encoding)) == answer(content, encoding).json()
