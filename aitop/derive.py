@@ -9,17 +9,19 @@ one-line provenance for the explain view.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 from types import MappingProxyType
 
 from aitop.accumulator import (
+    AGGREGATE,
     KIND_NOTES,
     MONOTONICITY_INFO,
     Accumulator,
     Draft,
     Provenance,
 )
-from aitop.derivations import Gauge, Goodput, Quantile, Rate, Ratio
+from aitop.derivations import Gauge, Goodput, Quantile, Rate, Ratio, Votes
 from aitop.explanations import Explanations
 from aitop.fields import FIELDS, Field
 from aitop.formula import Formula
@@ -29,6 +31,8 @@ from aitop.model import Row
 __all__ = ["CONCEPT_FIELDS", "INDEX", "KIND_NOTES", "MONOTONICITY_INFO", "QUANTILE_FIELDS", "Accumulator", "FieldIndex",
            "Provenance", "finish_row"]
 
+#: What a row's shape says when it holds votes (`Accumulator.votes` is not kept by concept).
+VOTES = "@votes"
 #: How `finish_row` fills a field (`FieldIndex.fills`): by calling its formula, or a case it settles itself.
 _CALL, _GAUGE, _COUNTER, _QUANTILE = 0, 1, 2, 3
 _KINDS: Mapping[type, int] = {Gauge: _GAUGE, Rate: _COUNTER, Quantile: _QUANTILE}
@@ -80,6 +84,14 @@ class FieldIndex:
             {spec.name: spec.derive.concept for spec in fields if isinstance(spec.derive, (Rate, Quantile))})
         #: their concepts (a row with none of them answered may lack samples rather than metrics)
         self.windowed_concepts: frozenset[str] = frozenset(self.windowed.values())
+        #: for each of `fills`: what its formula reads of a row (its concepts, its field's name, which keys a
+        #: server's quantile, and `VOTES` for the votes): untouched by a row, the field is as on an empty row
+        self.depends: tuple[frozenset[str], ...] = tuple(
+            frozenset({spec.name, *spec.derive.concepts, *(read[0] for read in spec.derive.reads()),
+                       *((VOTES,) if isinstance(spec.derive, Votes) else ())})
+            for spec in fields if type(spec.derive).fill is not Formula.fill)
+        #: row shape -> how `finish_row` fills it (`_plan`), made from `fills` when first needed
+        self.plans: dict[tuple, Plan] = {}
 
 
 #: The index of the field table every reader uses.
@@ -99,32 +111,129 @@ def _highest_first(item: tuple[str, float]) -> float:
     return -item[1]
 
 
+#: `Plan` steps: set a run of empty fields at once, call a field's formula, a quantile a server may have
+#: computed (read per row, its formula called when the server's value is missing or NaN), or a counted rate
+#: or a gauge with readings read as `Rate.fill` and `Gauge.fill` read them.
+_EMPTY, _FILL, _SERVER_QUANTILE, _RATE, _READING, _NOTED = 0, 1, 2, 3, 4, 5
+#: A row's steps in table order: (step, values | fill | concept, missing | name, why a NaN leaves a rate or
+#: gauge empty | the run's (notes, lines, sources), a gauge's default aggregate). `_NOTED`: a run of empty
+#: fields some of which have a note, a line or a source.
+Plan = tuple[tuple[int, Any, Any, Any, str], ...]
+#: Distinct row shapes kept at most (a fleet has a few per schema; past this the cache starts again).
+MAX_PLANS = 1024
+
+
+def _shape(acc: Accumulator) -> tuple:
+    """What decides, field by field, how `finish_row` fills a row (`_plan`): the concepts present and counted,
+    the gauges with readings, the summaries, and every concept (or quantile field) the row holds anything of.
+    Rows of one schema share a few shapes refresh after refresh. (Tuples in the containers' order: two rows
+    alike but for the order their concepts came in have two shapes of one plan, a cheap price for a key made
+    for every row without building sets.)"""
+    gauges = acc.gauges
+    return (tuple(acc.present), tuple(acc.counted), tuple([c for c in gauges if gauges[c]]), tuple(acc.summaries),
+            tuple(acc.exposed), tuple(acc.rates), tuple(gauges), tuple(acc.means), tuple(acc.quantiles),
+            tuple(acc.aggregates), tuple(acc.buckets), tuple(acc.goodput_buckets), tuple(acc.unbounded),
+            bool(acc.votes[0] or acc.votes[1]))
+
+
+def _settled(fill: Callable[[str, Draft], None], name: str, present: frozenset[str], counted: frozenset[str],
+             exposed: frozenset[str]) -> Draft | None:  # fmt: skip
+    """What the formula gives a row holding none of the data it reads, only which concepts are present,
+    counted and exposed: its draft when the field is empty (with any note, line or source said of it), None
+    when it has a value. (Its formula filled on a row of those sets alone shows it.)"""
+    draft = Draft(Accumulator(group_label=""))
+    draft.acc.present, draft.acc.counted, draft.acc.exposed = set(present), set(counted), set(exposed)
+    fill(name, draft)
+    return draft if draft.values == {name: None} and list(draft.missing) == [name] else None
+
+
+def _plan(shape: tuple) -> Plan:
+    """The steps filling a row of `shape`. A field is empty for a reason its shape gives when its gauge has
+    no reading or its counter was not counted, or when the row holds none of the data its formula reads
+    (`depends`); consecutive ones are set as one run (the same dicts, in the same order, as setting them one
+    by one)."""
+    present, counted, gauged, summarised, exposed = (frozenset(part) for part in shape[:5])
+    touched = set().union(summarised, *shape[5:-1])  # concepts (and quantile fields) the row holds data of
+    if shape[-1]:
+        touched.add(VOTES)
+
+    def unknown(concept: str) -> Missing:  # `Draft.unknown`
+        return _NO_METRIC if concept not in present else \
+            _NOT_ENOUGH_SAMPLES if concept not in counted else _NO_OBSERVATIONS
+
+    steps: list[tuple[int, Any, Any, Any, str]] = []
+    run = Draft(Accumulator(group_label=""))  # the empty fields since the last step: values, reasons, notes
+
+    def close() -> None:
+        nonlocal run
+        if run.values:
+            said = (run.notes, run.lines, run.used)
+            steps.append((_NOTED, run.values, run.missing, said, "") if any(said) else
+                         (_EMPTY, run.values, run.missing, _NO_METRIC, ""))
+            run = Draft(run.acc)
+
+    for (fill, name, kind, concept), depends in zip(INDEX.fills, INDEX.depends, strict=True):
+        if kind == _GAUGE and concept not in gauged or kind == _COUNTER and concept not in counted:
+            run.values[name], run.missing[name] = None, unknown(concept)
+            continue
+        if touched.isdisjoint(depends) and (settled := _settled(fill, name, present, counted, exposed)) is not None:
+            for mine, theirs in zip((run.values, run.missing, run.notes, run.lines, run.used),
+                                    (settled.values, settled.missing, settled.notes, settled.lines, settled.used),
+                                    strict=True):
+                mine.update(theirs)  # type: ignore[attr-defined]
+            continue
+        close()
+        if kind == _COUNTER:
+            steps.append((_RATE, concept, name, unknown(concept), ""))
+        elif kind == _GAUGE:
+            steps.append((_READING, concept, name, unknown(concept), fill.__self__.aggregate))  # type: ignore[attr-defined]
+        else:  # (a one-series summary comes before a server's quantile: `distribution`'s order)
+            steps.append((_SERVER_QUANTILE if kind == _QUANTILE and concept not in summarised else _FILL, fill, name,
+                          _NO_METRIC, ""))
+    close()
+    return tuple(steps)
+
+
 def finish_row(schema: str, group: str, acc: Accumulator) -> Row:
     """The `Row` of one accumulated group: contract fields, missing reasons, and its explanations, which are
     made only when read (`aitop.explanations`)."""
     draft = Draft(acc)
-    values, missing, used, present, counted = draft.values, draft.missing, draft.used, acc.present, acc.counted
-    gauges, quantiles, summaries = acc.gauges, acc.quantiles, acc.summaries
-    for fill, name, kind, concept in INDEX.fills:
-        if kind == _CALL:
-            fill(name, draft)
-            continue
-        if kind == _QUANTILE:
-            # A quantile the server computed, with no one-series summary before it (`distribution`'s order).
-            value = quantiles.get(name)
-            if value is None or value != value or concept in summaries:
-                fill(name, draft)
+    values, missing, used, quantiles = draft.values, draft.missing, draft.used, acc.quantiles
+    rates, gauges, aggregates = acc.rates, acc.gauges, acc.aggregates
+    plans = INDEX.plans
+    shape = _shape(acc)
+    plan = plans.get(shape)
+    if plan is None:
+        if len(plans) >= MAX_PLANS:
+            plans.clear()
+        plan = plans[shape] = _plan(shape)
+    for step, first, second, nan, aggregate in plan:
+        if step == _FILL:
+            first(second, draft)
+        elif step == _SERVER_QUANTILE:
+            value = quantiles.get(second)
+            if value is None or value != value:
+                first(second, draft)
             else:
-                values[name] = value
-                used[name] = "histogram"
-            continue
-        if gauges.get(concept) if kind == _GAUGE else concept in counted:
-            fill(name, draft)
-            continue
-        # Empty (1,000 rows have some 16,000 empty gauges a refresh): `Draft.unknown`'s reason.
-        values[name] = None
-        missing[name] = _NO_METRIC if concept not in present else \
-            _NOT_ENOUGH_SAMPLES if concept not in counted else _NO_OBSERVATIONS
+                values[second] = value
+                used[second] = "histogram"
+        elif step == _EMPTY:  # (1,000 rows have some 16,000 empty gauges a refresh)
+            values.update(first)
+            missing.update(second)
+        elif step == _NOTED:
+            values.update(first)
+            missing.update(second)
+            draft.notes.update(nan[0])
+            draft.lines.update(nan[1])
+            used.update(nan[2])
+        else:
+            value = rates.get(first, 0.0) if step == _RATE else \
+                AGGREGATE[aggregates.get(first, aggregate)](gauges[first])
+            if value == value:
+                values[second] = value
+            else:  # (NaN)
+                values[second] = None
+                missing[second] = nan
     return Row(
         schema=schema,
         group=group,
@@ -136,12 +245,16 @@ def finish_row(schema: str, group: str, acc: Accumulator) -> Row:
         # up it is live, and `replicas` says how many are missing.
         stale=acc.stale or bool(acc.replicas) and not acc.replicas_up,
         # What the explanations read, without the rest of the accumulator: a row may keep it a while.
-        provenance=_Explanations(Draft(acc.for_explaining(), draft.values, draft.missing, draft.notes, draft.lines,
-                                       draft.used, draft.histograms)),
+        provenance=_Explanations(_slimmed(draft)),
         distributions={concept: tuple(sorted(b.items())) for concept, b in acc.buckets.items() if b},
         data_since=acc.data_since,
         replicas=(len(acc.replicas_up), len(acc.replicas)) if len(acc.replicas) > 1 else None,
     )
+
+
+def _slimmed(draft: Draft) -> Draft:
+    draft.acc = draft.acc.for_explaining()  # (the draft is done: its explanations read only this much)
+    return draft
 
 
 class _Explanations(Explanations):

@@ -27,6 +27,23 @@ def test_a_series_without_a_known_tag_is_not_an_answer() -> None:
     assert split_answer(batch, [{"metric": {CONCEPT_LABEL: "7"}, "value": [1, "5"]}]) is None
 
 
+def test_an_answer_splits_the_same_in_runs_or_interleaved() -> None:
+    """A server answers each sub-query's series together, but any order splits the same: each query's
+    series in the answer's order, untagged; a series without labels (or with null for them) is no answer."""
+    batch = Batch("llm", batch_expr([A, B]), (A, B))
+    tags = ["0", "0", "1", "0", "1", "1", "0"]
+    answer = [{"metric": {"model": f"m{n}", CONCEPT_LABEL: tag}, "value": [1, str(n)]} for n, tag in enumerate(tags)]
+    parts = split_answer(batch, answer)
+    assert parts is not None
+    assert [s["metric"]["model"] for s in parts[A]] == ["m0", "m1", "m3", "m6"]
+    assert [s["metric"]["model"] for s in parts[B]] == ["m2", "m4", "m5"]
+    assert all(CONCEPT_LABEL not in s["metric"] for s in answer)
+    assert split_answer(batch, [{"metric": {"model": "x", CONCEPT_LABEL: "1"}, "value": [1, "5"]}]) == {
+        A: [], B: [{"metric": {"model": "x"}, "value": [1, "5"]}]}
+    assert split_answer(batch, [{"value": [1, "5"]}]) is None
+    assert split_answer(batch, [{"metric": None, "value": [1, "5"]}]) is None
+
+
 def test_plan_batches_per_schema_and_keeps_failed_queries_alone() -> None:
     batcher = Batcher()
     batches, alone = batcher.plan([A, B, C], 0.0, lambda expr: False)
@@ -38,3 +55,22 @@ def test_plan_batches_per_schema_and_keeps_failed_queries_alone() -> None:
     batcher.alone_until.clear()
     assert batcher.plan([A, B], 2.0, lambda expr: False)[0] == []  # off for a while after a failed batch
     assert len(batcher.plan([A, B], 1.0 + 301, lambda expr: False)[0]) == 1
+
+
+def test_an_answer_decodes_as_requests_decodes_it() -> None:
+    """The batch's answer is decoded from its bytes where they are UTF-8; otherwise (another charset said,
+    bytes that are not UTF-8) `requests` decodes it, as before."""
+    import requests
+
+    from aitop.sources.prometheus.http import _decoded
+
+    def answer(content: bytes, encoding: str | None) -> requests.Response:
+        response = requests.Response()
+        response._content, response.encoding, response.status_code = content, encoding, 200
+        return response
+
+    text = '{"status":"success","data":{"result":[{"metric":{"model":"m\u00e9\u4e2d"},"value":[1,"2"]}]}}'
+    for content, encoding in [(text.encode(), None), (text.encode(), "utf-8"), (text.encode(), "UTF-8"),
+                              (text.encode("latin-1", "replace"), "ISO-8859-1"), (b'{"a":"\xff\xfe"}', "utf-8"),
+                              (text.encode("utf-16"), None)]:
+        assert _decoded(answer(content, encoding)) == answer(content, encoding).json()

@@ -26,7 +26,7 @@ from aitop.sanitize import clean
 from aitop.sources.prometheus.alerts import alerts_from  # noqa: F401 - re-exported for the collector
 from aitop.sources.prometheus.lines import Answer, answer_of, server_lines
 from aitop.sources.prometheus.promql import Query, SchemaPlan
-from aitop.sources.prometheus.reading import reader
+from aitop.sources.prometheus.reading import reads
 from aitop.transport import HTTPS_HINT, retry_after_seconds, speaks_https
 from aitop.why import with_why
 
@@ -225,55 +225,61 @@ def _assemble(
         # The same for every series of the answer: made once per query, not once per series (1,000 rows ×
         # 15 queries is 15,000 series a refresh).
         answer = answer_of(query, len(result))
-        group_labels, name, row_absent = query.group_labels, query.schema, absent.get(query.schema, {})
-        read = reader(query)
+        group_labels, row_absent = query.group_labels, absent.get(query.schema, {})
+        read = reads(query)
         # By model label (no `g`), a series holding the query's first group label belongs to the row that
-        # value names (`group_of`): its row is found by that value alone, from the second query on.
+        # value names (`group_of`): its row is found by that value alone, from the second query on. (A row
+        # found so already has a model label of the schema as its group label: it was named by one.)
         first = group_labels[0] if group_by is None and group_labels else None
-        first_own, own_first = first in own_labels, first or ""
-        named = by_value.setdefault((name, first), {})
-        for series in result:
+        named = by_value.setdefault((query.schema, first), {})
+
+        def locate(series: Mapping, group_labels: tuple[str, ...] = group_labels, name: str = query.schema,
+                   row_absent: Mapping[str, str] = row_absent, own_labels: tuple[str, ...] = own_labels,
+                   first: str | None = first, named: dict = named) -> tuple[Accumulator, list[Answer]]:
+            """The row of a series not found by its first label's value (and its answers)."""
             labels = series.get("metric", _NO_LABELS)
-            value = labels.get(first) if first is not None else None
-            found = named.get(value) if value else None
-            if found is not None:
-                acc, explaining = found
-                if first_own and acc.group_label != own_first and acc.group_label not in own_labels:
-                    acc.group_label = own_first
-            else:
-                label, group = group_of(labels, group_labels, labels.get(INSTANCE), group_by, names)
-                key = (name, group)
-                known = rows.get(key)
-                if known is None:
-                    acc = rows[key] = Accumulator(group_label=label, absent=row_absent)
-                else:
-                    acc = known
-                    if label in own_labels and acc.group_label not in own_labels:
-                        acc.group_label = label
-                explaining = answers.setdefault(key, [])
-                if value and label == first:
-                    named[value] = (acc, explaining)  # (the row and its answers, found without a key's hash)
-            read(acc, query, labels, float(series["value"][1]))
-            if answer is not None and (not explaining or explaining[-1] is not answer):
-                explaining.append(answer)
+            label, group = group_of(labels, group_labels, labels.get(INSTANCE), group_by, names)
+            key = (name, group)
+            acc = rows.get(key)
+            if acc is None:
+                acc = rows[key] = Accumulator.fresh(label, row_absent)
+            elif label in own_labels and acc.group_label not in own_labels:
+                acc.group_label = label
+            found = (acc, answers.setdefault(key, []))
+            if first is not None and label == first and (value := labels.get(first)):
+                named[value] = found  # (the row and its answers, found without a key's hash)
+            return found
+
+        if first is None:
+            found = [locate(series) for series in result]
+        else:
+            found = [named.get(series.get("metric", _NO_LABELS).get(first)) or locate(series) for series in result]
+        read(query, found, result)
+        if answer is not None:
+            for _, explaining in found:
+                if not explaining or explaining[-1] is not answer:
+                    explaining.append(answer)
     exposed = {plan.schema.name: set(plan.chosen) for plan in plans}
+    # field -> (its failed query's message, the failure), per schema: the same for every row of the schema
+    failures: dict[str, dict[str, tuple[str, Exception]]] = {}
+    for query, error in errored.items():
+        failures.setdefault(query.schema, {}).update((field, (str(error), error)) for field in fields_of(query))
+    no_failures: dict[str, tuple[str, Exception]] = {}
     finished: list[Row] = []
-    for (schema_name, group), acc in sorted(rows.items()):
-        acc.exposed |= exposed.get(schema_name, set())
-        acc.data_since = data_since.get((schema_name, group))
-        if explained := answers.get((schema_name, group)):  # (a row no answer explains has an empty list)
+    for key, acc in sorted(rows.items()):
+        schema_name, group = key
+        if schema_exposed := exposed.get(schema_name):
+            acc.exposed |= schema_exposed
+        acc.data_since = data_since.get(key)
+        if explained := answers.get(key):  # (a row no answer explains has an empty list)
             acc.pending = partial(server_lines, explained)
         row = _sampled_elsewhere(finish_row(schema_name, group, acc), acc)
-        failed = {field: str(error) for query, error in errored.items() if query.schema == schema_name
-                  for field in fields_of(query)}
-        failed_kinds = {field: error for query, error in errored.items() if query.schema == schema_name
-                        for field in fields_of(query)}
-        if failed:
+        if failed := failures.get(schema_name, no_failures):
             missing, lines = dict(row.missing), {}
-            for field, error in failed.items():
+            for field, (message, error) in failed.items():
                 if row.value(field) is None:  # (a field with a value is handled by _unknown_where_failed)
-                    missing[field] = failure_reason(failed_kinds[field])
-                    lines[field] = f"query error: {error}"
+                    missing[field] = failure_reason(error)
+                    lines[field] = f"query error: {message}"
             row = replace(row, missing=missing, provenance=with_lines(row.provenance, lines))
         finished.append(row)
     finished = with_why(join_gpus(finished, places))
