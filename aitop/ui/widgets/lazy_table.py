@@ -138,6 +138,17 @@ class LazyTable(LineTable):
             self._update_count += 1  # part of every DataTable cache key: drop what was rendered from old data
         return written
 
+    def _get_row_region(self, row_index: int) -> Region:
+        # DataTable adds up the heights of every row above, for the cursor's scroll and each repainted row:
+        # a refresh that takes the cursor's row far down a large table brings a screenful of rows never shown,
+        # each a walk over up to all the rows. Every row here is one line high (see `visible_rows`).
+        if not self.is_valid_row_index(row_index):
+            return Region(0, 0, 0, 0)
+        row_width = sum(column.get_render_width(self) for column in self.columns.values()) + \
+            self._row_label_column_width
+        header = self.header_height if self.show_header else 0
+        return Region(0, row_index + header, max(self.size.width, row_width), 1)
+
     def _column_spans(self) -> dict[str, tuple[int, int]]:
         """Column key -> (x, width) in the table's virtual space."""
         spans: dict[str, tuple[int, int]] = {}
