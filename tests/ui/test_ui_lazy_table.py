@@ -193,3 +193,22 @@ def test_a_line_is_fitted_to_the_width_as_a_strip_would_be_without_making_strips
                             rng.choice([None, Style(bold=True), fill])) for _ in range(rng.randint(0, 6))]  # fmt: skip
         width = rng.randint(0, 30)
         assert _fit(segments, width, fill) == list(Strip(segments).adjust_cell_length(width, fill)), (segments, width)
+
+
+async def test_writing_cells_keeps_the_row_order_and_line_offsets_already_worked_out(make_app):
+    app = make_app([collected(fleet(1.0)), collected(fleet(2.0), taken_at=T0 + 2)])
+    async with app.run_test(size=SIZE) as pilot:
+        await app.poll_once()
+        await pilot.pause()
+        table = app.query_one(TopTable)
+        offsets, ordered, count = table._y_offsets, table.ordered_rows, table._update_count
+        assert offsets == [(row.key, 0) for row in ordered] and len(offsets) == ROWS
+        table._offset_cache.clear()
+        table._ordered_row_cache.clear()
+        assert table._y_offsets == DataTable._y_offsets.fget(table)  # (a walk of its own: the same lines)
+        offsets, ordered = table._y_offsets, table.ordered_rows
+        for index in table.visible_rows():  # new values for the rows on screen, as the next refresh brings
+            key = table._row_locations.get_key(index).value
+            table.defer(key, (make_row(key.partition("\x1f")[2], request_rate=5.0 + index, error_rate=0.0), False))
+        assert table.flush_visible() and table._update_count == count + 1
+        assert table._y_offsets is offsets and table.ordered_rows is ordered  # not walked again

@@ -136,7 +136,26 @@ class LazyTable(LineTable):
                 written |= self._write(row_key, self.build(row_key.value, item))
         if written:
             self._update_count += 1  # part of every DataTable cache key: drop what was rendered from old data
+            # Only cells changed: the row order and line offsets worked out before still hold (at 1,000 rows
+            # each is a walk over every row, asked again by the next paint).
+            before, count = self._update_count - 1, self._update_count
+            rows = self._ordered_row_cache.get((self.row_count, before))
+            if rows is not None:
+                self._ordered_row_cache[self.row_count, count] = rows
+            offsets = self._offset_cache.get(before)
+            if offsets is not None:
+                self._offset_cache[count] = offsets
         return written
+
+    @property
+    def _y_offsets(self) -> list[tuple[RowKey, int]]:
+        # DataTable's, in one comprehension rather than a list per row (half the time at 1,000 rows).
+        count = self._update_count
+        offsets = self._offset_cache.get(count)
+        if offsets is None:
+            offsets = [(row.key, y) for row in self.ordered_rows for y in range(row.height)]
+            self._offset_cache[count] = offsets
+        return offsets
 
     def _get_row_region(self, row_index: int) -> Region:
         # DataTable adds up the heights of every row above, for the cursor's scroll and each repainted row:
