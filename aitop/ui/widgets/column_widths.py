@@ -2,7 +2,9 @@
 what changed since the previous refresh.
 
 A column only ever widens (so columns hold still), which is what makes this cheap: a value already measured
-in a column cannot widen it again, so only values new to the column are formatted.
+in a column cannot widen it again, so only values new to the column are formatted. A busy column (a rate: every
+value new at every refresh) whose values all lie within one band of its formatter, no farther from zero than
+one it has measured there, cannot widen either, and is told so by min, max and sum alone (`band_span`).
 Formatting every candidate column of every row on every refresh was most of the table's work at 1,000 rows.
 """
 
@@ -93,8 +95,9 @@ def band_span(name: str, values: list[float | None]) -> tuple[int, float] | None
 class ColumnWidths:
     """The content width of each numeric column (mark included): the widest cell it has shown, never less.
 
-    `track` formats only values not seen before in a column (each distinct one once); the widths are exactly
-    those of formatting every value of every row on every refresh.
+    `track` formats only values not seen before in a column (each distinct one once), and none in a column
+    whose values keep within a band it has measured; the widths are exactly those of formatting every value
+    of every row on every refresh.
     """
 
     def __init__(self) -> None:
