@@ -115,13 +115,16 @@ def numeric_cell(row: Row, name: str, palette: Palette, *, dim: bool = False, sh
         return cell
     if shown is None:
         shown = cell_value(name, value)
-    cell = SortableText(style=base, value=value, justify="right")
     # A server's info annotation on the query behind the value (e.g. histogram buckets forced monotonic):
     # the value is underlined, taking no width; `e` shows the annotation.
     if noted is None:
         noted = has_info(row, name)
-    underline = _UNDERLINED if noted else _PLAIN
     severity = row.severity.get(name, Severity.OK)
+    if severity < Severity.WARNING and not noted:
+        # Most cells: the text as it is, given at once (appended with no style, it would be the same Text).
+        return SortableText(shown, style=base, value=value, justify="right")
+    cell = SortableText(style=base, value=value, justify="right")
+    underline = _UNDERLINED if noted else _PLAIN
     if severity >= Severity.CRITICAL:
         style = palette.critical_style()
         cell.append(f"{CRITICAL_MARK} ", style)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 
 # `regex`, not `re`: its matcher takes a timeout. A pattern such as `(a|aa)+$` backtracks exponentially on a
 # model name like `aaaa…a-x`; with `re` the match holds the event loop (and the GIL, so no thread helps)
@@ -131,21 +132,38 @@ class SortOrder:
     def rank(self, rows: Iterable[Row]) -> list[Row]:
         """`rows` in display order: by the sort column, missing values last, then schema and group."""
         rows = list(rows)
-        by_name = sorted(rows, key=lambda row: (row.schema.casefold(), row.group.casefold(), row.key))
+        by_name = _by_name(rows)
         if self.key in (MODEL, SCHEMA):
             if self.key == MODEL:
                 by_name.sort(key=lambda row: row.group.casefold(), reverse=self.descending)
             else:
                 by_name.sort(key=lambda row: row.schema.casefold(), reverse=self.descending)
             return by_name
-        numbered = [(_number(row, self.key), row) for row in by_name]
-        known = [(value, row) for value, row in numbered if value is not None]
-        unknown = [row for value, row in numbered if value is None]
+        name = self.key
+        # Missing and NaN values go last (a NaN is the one value not equal to itself).
+        known = [(value, row) for row in by_name if (value := row.values.get(name)) is not None and value == value]
+        unknown = [row for row in by_name if (value := row.values.get(name)) is None or value != value]
         # Python's sort is stable, so rows with equal values stay in name order.
-        known.sort(key=lambda pair: pair[0], reverse=self.descending)
+        known.sort(key=itemgetter(0), reverse=self.descending)
         return [row for _, row in known] + unknown
 
 
-def _number(row: Row, name: str) -> float | None:
-    value = row.value(name)
-    return None if value is None or value != value else value
+#: The (schema, group) of the rows last put in name order, and that order as indexes into them: a refresh
+#: brings the same rows again, in the order the source gives them.
+_named: tuple[list[tuple[str, str]], list[int]] = ([], [])
+
+
+def _sort_by_name(rows: list[Row]) -> list[int]:
+    """Indexes of `rows` in name order: schema and group, without case, then as they are."""
+    return sorted(range(len(rows)), key=lambda index: (rows[index].schema.casefold(), rows[index].group.casefold(),
+                                                       rows[index].key))  # fmt: skip
+
+
+def _by_name(rows: list[Row]) -> list[Row]:
+    """`rows` sorted by schema and group (case folded, then as they are), the order worked out again only
+    when the rows' names or their order changed."""
+    global _named
+    names = [(row.schema, row.group) for row in rows]
+    if names != _named[0]:
+        _named = (names, _sort_by_name(rows))
+    return [rows[index] for index in _named[1]]

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import math
 from dataclasses import replace
+from unittest.mock import patch
 
 import pytest
+from rich.console import Console
+from rich.style import Style
+from rich.text import Text
 from ui_fakes import make_row
 
 from aitop.format import MISSING_MARK
 from aitop.model import Severity
 from aitop.ui import cells
-from aitop.ui.cells import MODEL_WIDTH, Palette, SortableText, model_cell, numeric_cell, schema_cell
+from aitop.ui.cells import MODEL_WIDTH, Palette, SortableText, cell_value, model_cell, numeric_cell, schema_cell
 from aitop.ui.view import SortOrder
 
 PALETTE = Palette(ok="#00FF00", warning="#FFFF00", critical="#FF0000", muted="#808080")
@@ -79,3 +83,17 @@ def test_a_cell_made_from_what_the_table_already_worked_out_does_not_work_it_out
     monkeypatch.setattr(cells, "has_info", lambda *_: pytest.fail("asked again"))
     cell = numeric_cell(row, "request_rate", Palette(), shown="12.5", noted=False)
     assert cell.signature() == expected.signature() and cell.value == expected.value
+
+
+def test_a_plain_numeric_cell_is_made_in_one_step_and_equals_one_appended_to() -> None:
+    row = replace(make_row("m", request_rate=12.34, error_rate=0.2), severity={"error_rate": Severity.CRITICAL})
+    palette = Palette()
+    for dim in (False, True):
+        with patch.object(Text, "append", side_effect=AssertionError("appended")):
+            made = numeric_cell(row, "request_rate", palette, dim=dim)
+        appended = SortableText(style=palette.faded() if dim else "", value=12.34, justify="right")
+        appended.append(cell_value("request_rate", 12.34), Style())
+        assert made.signature() == appended.signature() and made.value == appended.value
+        assert (made.justify, made.no_wrap, made.end) == (appended.justify, appended.no_wrap, appended.end)
+        assert list(Console().render(made)) == list(Console().render(appended))
+    assert "‼" in numeric_cell(row, "error_rate", palette).plain  # (a marked cell still goes the long way)

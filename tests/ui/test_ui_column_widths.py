@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 from random import Random
 
+import pytest
+
 from rich.cells import cell_len
 from ui_fakes import FIELD_NAMES, make_row
 
@@ -12,7 +14,7 @@ from ui_fakes import FIELD_NAMES, make_row
 from aitop.fields import FIELDS
 from aitop.ui.cells import cell_value
 from aitop.ui.widgets import column_widths
-from aitop.ui.widgets.column_widths import MARK_WIDTH, ColumnWidths
+from aitop.ui.widgets.column_widths import MARK_WIDTH, ColumnWidths, candidates
 
 NAMES = FIELD_NAMES
 POOL = [None, 0.0, -0.0, float("nan"), float("inf"), -1.5, 59.999, 9999.5, 1e-4, -2e5, 0.004, 123456.7]
@@ -122,3 +124,47 @@ def test_a_busy_column_formats_a_handful_of_its_new_values(monkeypatch) -> None:
         for name in ("request_rate", "spec_acceptance_length"):
             widest = max(cell_len(cell_value(name, row.value(name))) for row in rows) + MARK_WIDTH
             assert tracker.widths[name] >= widest
+
+
+def test_a_busy_column_within_one_band_and_a_column_never_known_cost_no_set_and_no_format(monkeypatch) -> None:
+    formatted: list[object] = []
+    monkeypatch.setattr(column_widths, "cell_value", lambda name, value: formatted.append(value) or
+                        cell_value(name, value))  # fmt: skip
+    rng = Random(4)
+    tracker = ColumnWidths()
+    columns = ("request_rate", "cost_per_hour")
+    first = [make_row(f"m{n}", request_rate=rng.uniform(20, 90)) for n in range(1000)]
+    tracker.track(columns, first)
+    assert formatted and tracker.widths == {"request_rate": len("12.3") + MARK_WIDTH,
+                                            "cost_per_hour": len(cell_value("cost_per_hour", None)) + MARK_WIDTH}
+    farthest = max(row.value("request_rate") for row in first)
+    for _ in range(3):  # every value new, all within the band [10, 100) and no farther from zero than measured
+        rows = [make_row(f"m{n}", request_rate=rng.uniform(10, farthest)) for n in range(1000)]
+        formatted.clear()
+        monkeypatch.setattr(column_widths, "candidates", lambda *a: pytest.fail("measured again"))
+        assert not tracker.track(columns, rows)
+        assert formatted == []
+    monkeypatch.setattr(column_widths, "candidates", candidates)
+    formatted.clear()
+    tracker.track(columns, [*rows, make_row("far", request_rate=99.5)])  # farther, in the same band: measured
+    assert 99.5 in formatted and tracker.widths["request_rate"] == len("99.5") + MARK_WIDTH
+    formatted.clear()
+    tracker.track(columns, [*rows, make_row("far", request_rate=99.25)])  # and now covered
+    assert formatted == []
+
+
+def test_widths_equal_measuring_everything_when_refreshes_keep_within_a_band_and_leave_it() -> None:
+    rng = Random(23)
+    columns = ("request_rate", "ttft_p95", "error_rate", "cost_per_hour", "spec_acceptance_length", "running")
+    for _ in range(20):
+        tracker, expected = ColumnWidths(), {}
+        centre = {name: rng.choice(EDGES) or 1.0 for name in columns}
+        for _ in range(15):  # around an edge: mostly one band, sometimes both sides, now and then missing
+            rows = [make_row(f"m{n}", **{name: None if rng.random() < 0.02 else centre[name] *
+                                         rng.uniform(0.5, 1.0 + rng.choice([0.0, 0.0, 1e-9, 0.5]))
+                                         for name in columns}) for n in range(rng.randint(1, 30))]  # fmt: skip
+            for name in columns:
+                widest = max(cell_len(cell_value(name, row.value(name))) for row in rows) + MARK_WIDTH
+                expected[name] = max(expected.get(name, 0), widest)
+            tracker.track(columns, rows)
+            assert tracker.widths == expected, centre

@@ -4,12 +4,13 @@ worst problem, and lines that keep whole phrases at any width."""
 from __future__ import annotations
 
 from dataclasses import replace
+from unittest.mock import patch
 
 import pytest
 from rich.cells import cell_len
 from ui_fakes import TARGETS, collected, down, fleet, fleet_alerts, make_row, up
 
-from aitop.model import Severity, Snapshot
+from aitop.model import Row, Severity, Snapshot
 from aitop.prommath import histogram_quantile
 from aitop.ui.cells import Palette
 from aitop.ui.fleet import summarize, summary_parts
@@ -118,3 +119,15 @@ async def test_a_new_total_repaints_the_totals_line_alone(make_app, monkeypatch)
         regions, kwargs = asked[-1]
         # The totals line only: the unchanged verdict line is neither composed nor sent to the terminal again.
         assert not kwargs.get("layout") and [(region.y, region.height) for region in regions] == [(0, 1)]
+
+
+def test_the_totals_read_each_row_once_per_question_without_the_per_value_helpers():
+    # Every row, every refresh (2,000 rows: ~20,000 values): the loops read the rows' mappings inline, and
+    # a row's worst severity is worked out once for the verdict and the count of rows in trouble.
+    rows = [replace(row, severity={"error_rate": Severity.WARNING}) if row.group == "mixtral-8x7b" else row
+            for row in fleet()]  # fmt: skip
+    expected = summarize(snapshot(rows), budget=1.0)
+    with patch.object(Row, "value", side_effect=AssertionError("Row.value")), \
+            patch.object(Row, "worst", property(lambda row: pytest.fail("Row.worst"))):  # fmt: skip
+        assert summarize(snapshot(rows), budget=1.0) == expected
+    assert expected.in_trouble == sum(1 for row in rows if row.worst >= Severity.WARNING)

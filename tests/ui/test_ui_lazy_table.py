@@ -51,6 +51,31 @@ async def test_rows_off_screen_are_brought_up_to_date_when_scrolled_into_view(ma
         assert shown_rate(table, ROWS - 1) == "2.00"  # …until it is drawn
 
 
+async def test_rows_scrolled_into_view_by_a_refresh_repaint_the_regions_datatable_would_without_its_walk(
+        make_app):
+    # The busiest row becomes the idlest: the cursor follows it to the end, so every row on screen is new.
+    flipped = [make_row(f"model-{i:03d}", request_rate=1.0 + i, error_rate=0.0) for i in range(ROWS)]
+    app = make_app([collected(fleet(1.0)), collected(flipped, taken_at=T0 + 2)])
+    async with app.run_test(size=SIZE) as pilot:
+        await app.poll_once()
+        await pilot.pause()
+        table = app.query_one(TopTable)
+        regions: list = []
+        original = LazyTable._refresh_region
+        with patch.object(LazyTable, "_refresh_region", lambda self, region: regions.append(region) or
+                          original(self, region)), \
+                patch.object(DataTable, "_get_row_region", side_effect=AssertionError("walked the rows")):  # fmt: skip
+            await app.poll_once()
+        await pilot.pause()
+        assert table.cursor_row == ROWS - 1
+        shown = list(table.visible_rows())
+        assert shown[0] > table.size.height  # scrolled: none of these rows was on screen before
+        wanted = [DataTable._get_row_region(table, index) for index in shown]
+        assert set(wanted) <= set(regions)  # every row on screen repainted whole
+        assert [table._get_row_region(index) for index in (-1, 0, *shown, ROWS)] == \
+            [DataTable._get_row_region(table, index) for index in (-1, 0, *shown, ROWS)]
+
+
 def test_cells_drawn_alike_become_one_segment_and_keep_their_row():
     plain = Style(color="white")
     strip = Strip([
@@ -168,3 +193,22 @@ def test_a_line_is_fitted_to_the_width_as_a_strip_would_be_without_making_strips
                             rng.choice([None, Style(bold=True), fill])) for _ in range(rng.randint(0, 6))]  # fmt: skip
         width = rng.randint(0, 30)
         assert _fit(segments, width, fill) == list(Strip(segments).adjust_cell_length(width, fill)), (segments, width)
+
+
+async def test_writing_cells_keeps_the_row_order_and_line_offsets_already_worked_out(make_app):
+    app = make_app([collected(fleet(1.0)), collected(fleet(2.0), taken_at=T0 + 2)])
+    async with app.run_test(size=SIZE) as pilot:
+        await app.poll_once()
+        await pilot.pause()
+        table = app.query_one(TopTable)
+        offsets, ordered, count = table._y_offsets, table.ordered_rows, table._update_count
+        assert offsets == [(row.key, 0) for row in ordered] and len(offsets) == ROWS
+        table._offset_cache.clear()
+        table._ordered_row_cache.clear()
+        assert table._y_offsets == DataTable._y_offsets.fget(table)  # (a walk of its own: the same lines)
+        offsets, ordered = table._y_offsets, table.ordered_rows
+        for index in table.visible_rows():  # new values for the rows on screen, as the next refresh brings
+            key = table._row_locations.get_key(index).value
+            table.defer(key, (make_row(key.partition("\x1f")[2], request_rate=5.0 + index, error_rate=0.0), False))
+        assert table.flush_visible() and table._update_count == count + 1
+        assert table._y_offsets is offsets and table.ordered_rows is ordered  # not walked again

@@ -17,6 +17,7 @@ from aitop.ui.columns import ALL_COLUMNS, SORT_KEYS, visible_columns
 from aitop.ui.explain import explain_text
 from aitop.ui.sparkline import BARS, sparkline
 from aitop.ui.themes import BUILTIN_ORDER, next_theme, theme_cycle
+from aitop.ui import view
 from aitop.ui.view import FilterError, RowFilter, SortOrder
 
 PALETTE = Palette(ok="#00FF00", warning="#FFFF00", critical="#FF0000", muted="#808080")
@@ -174,3 +175,17 @@ def test_the_sidebar_gives_what_resolution_needs_its_own_line():
     # The whole message, wrapped within the width: nothing cut, no ellipsis.
     assert " ".join(line.strip() for line in lines[5:]) == firing.message
     assert all(cell_len(line) <= 40 for line in lines) and "…" not in "".join(lines)
+
+
+def test_the_rows_of_the_previous_refresh_are_not_sorted_by_name_again(monkeypatch) -> None:
+    rows = [replace(row, group=f"{row.group}-{n}") for n in range(3) for row in fleet()]
+    fresh = SortOrder("request_rate").rank(rows)
+    sorts: list[int] = []
+    original = view._sort_by_name
+    monkeypatch.setattr(view, "_sort_by_name", lambda rows: sorts.append(len(rows)) or original(rows))
+    again = [replace(row, values={**row.values, "request_rate": 1.0}) for row in rows]  # new rows, same names
+    by_name = sorted(again, key=lambda row: (row.schema.casefold(), row.group.casefold()))
+    assert groups(SortOrder("request_rate").rank(again)) == groups(by_name)  # all tie: name order
+    assert groups(SortOrder("request_rate").rank(rows)) == groups(fresh) and sorts == []
+    assert groups(SortOrder("model").rank(rows[::-1])) == sorted(groups(rows), key=str.casefold)
+    assert sorts == [len(rows)]  # another order of the rows: sorted again

@@ -2,7 +2,9 @@
 what changed since the previous refresh.
 
 A column only ever widens (so columns hold still), which is what makes this cheap: a value already measured
-in a column cannot widen it again, so only values new to the column are formatted.
+in a column cannot widen it again, so only values new to the column are formatted. A busy column (a rate: every
+value new at every refresh) whose values all lie within one band of its formatter, no farther from zero than
+one it has measured there, cannot widen either, and is told so by min, max and sum alone (`band_span`).
 Formatting every candidate column of every row on every refresh was most of the table's work at 1,000 rows.
 """
 
@@ -66,11 +68,36 @@ def _cells(name: str, value: float | None) -> int:
     return cell_len(cell_value(name, value))
 
 
+def band_span(name: str, values: list[float | None]) -> tuple[int, float] | None:
+    """(the band, the value farthest from zero) when every one of `values` lies inside one band of column
+    `name`'s formatter, on one side of zero and clear of the rounding zone around its edges; else None
+    (missing, infinite or NaN values included). Such values are no wider than the farthest of them: the
+    monotonicity `candidates` relies on, told by a few passes in C instead of a sort."""
+    if not values or None in values:
+        return None
+    numbers = cast("list[float]", values)
+    if not math.isfinite(sum(numbers)):  # a NaN or an infinity (or an overflow: then the long way, as well)
+        return None
+    low, high = min(numbers), max(numbers)
+    if low <= 0.0 <= high:
+        return None
+    bands = width_bands(name)
+    band = bisect_right(bands, low)
+    if bisect_right(bands, high) != band:
+        return None
+    below = bands[band - 1] if band else -math.inf
+    above = bands[band] if band < len(bands) else math.inf
+    if low <= below + abs(below) * _EDGE or high >= above - abs(above) * _EDGE:
+        return None
+    return band, (high if low > 0 else low)
+
+
 class ColumnWidths:
     """The content width of each numeric column (mark included): the widest cell it has shown, never less.
 
-    `track` formats only values not seen before in a column (each distinct one once); the widths are exactly
-    those of formatting every value of every row on every refresh.
+    `track` formats only values not seen before in a column (each distinct one once), and none in a column
+    whose values keep within a band it has measured; the widths are exactly those of formatting every value
+    of every row on every refresh.
     """
 
     def __init__(self) -> None:
@@ -80,6 +107,10 @@ class ColumnWidths:
         #: narrows). Zeros are never kept: 0.0 and -0.0 are one in a set but may print differently ("-0.00").
         self._known: dict[str, set[float | None]] = {}
         self._zeros: dict[str, int] = {}  # column key -> `_zero_width`
+        #: Column key -> (a band, a value in it measured already): every value of that band between it and
+        #: zero is no wider (see `band_span`), so a refresh whose values all lie there has nothing to measure.
+        self._covered: dict[str, tuple[int, float]] = {}
+        self._missing: set[str] = set()  # column keys whose width already holds the missing mark
 
     def _zero_width(self, name: str) -> int:
         """Cells the wider of 0.0 and -0.0 takes in column `name`, mark included."""
@@ -97,6 +128,18 @@ class ColumnWidths:
         for name in columns:
             # (dict.get unbound, mapped in C; mypy cannot pick its overload)
             values: list[float | None] = list(map(dict.get, tables, repeat(name)))  # type: ignore[arg-type]
+            span = band_span(name, values)
+            covered = self._covered.get(name)
+            if span is None and name in self._missing and values.count(None) == len(values):
+                continue  # a column this source lacks: its missing mark was measured when first seen
+            if span is not None:
+                if covered is not None and covered[0] == span[0] and abs(span[1]) <= abs(covered[1]):
+                    continue  # a busy column whose values keep within what it has shown: the usual refresh
+                # Measured below (the column then holds it), so from now on it covers its band up to it.
+                self._covered[name] = span if covered is None or covered[0] != span[0] else \
+                    (span[0], max(span[1], covered[1], key=abs))
+            if None in values:
+                self._missing.add(name)  # (measured below, or known already)
             known = self._known.setdefault(name, set())
             distinct = set(values)
             fresh = distinct - known  # the set difference runs in C: a steady column costs next to nothing

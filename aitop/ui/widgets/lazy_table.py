@@ -136,7 +136,37 @@ class LazyTable(LineTable):
                 written |= self._write(row_key, self.build(row_key.value, item))
         if written:
             self._update_count += 1  # part of every DataTable cache key: drop what was rendered from old data
+            # Only cells changed: the row order and line offsets worked out before still hold (at 1,000 rows
+            # each is a walk over every row, asked again by the next paint).
+            before, count = self._update_count - 1, self._update_count
+            rows = self._ordered_row_cache.get((self.row_count, before))
+            if rows is not None:
+                self._ordered_row_cache[self.row_count, count] = rows
+            offsets = self._offset_cache.get(before)
+            if offsets is not None:
+                self._offset_cache[count] = offsets
         return written
+
+    @property
+    def _y_offsets(self) -> list[tuple[RowKey, int]]:
+        # DataTable's, in one comprehension rather than a list per row (half the time at 1,000 rows).
+        count = self._update_count
+        offsets = self._offset_cache.get(count)
+        if offsets is None:
+            offsets = [(row.key, y) for row in self.ordered_rows for y in range(row.height)]
+            self._offset_cache[count] = offsets
+        return offsets
+
+    def _get_row_region(self, row_index: int) -> Region:
+        # DataTable adds up the heights of every row above, for the cursor's scroll and each repainted row:
+        # a refresh that takes the cursor's row far down a large table brings a screenful of rows never shown,
+        # each a walk over up to all the rows. Every row here is one line high (see `visible_rows`).
+        if not self.is_valid_row_index(row_index):
+            return Region(0, 0, 0, 0)
+        row_width = sum(column.get_render_width(self) for column in self.columns.values()) + \
+            self._row_label_column_width
+        header = self.header_height if self.show_header else 0
+        return Region(0, row_index + header, max(self.size.width, row_width), 1)
 
     def _column_spans(self) -> dict[str, tuple[int, int]]:
         """Column key -> (x, width) in the table's virtual space."""
