@@ -8,12 +8,14 @@ cycles), and it runs once afterwards instead.
 
 The thresholds stay Python's default (700, 10, 10), on purpose. Raising the young threshold removes most
 collections from a refresh (200,000: ~15 ms of a 1,000-row Prometheus refresh of ~170), but the live TUI
-makes garbage in reference cycles at every refresh — Textual 8's `Strip.adjust_cell_length` keeps a strip
-already of the asked length in its own cache (`strip = self`), so each line drawn through it is a cycle only
-the collector frees — and fewer collections let it pile up: at 2,000 rows, side by side for 5 minutes with
-keys pressed as benchmark item 8 does, RSS reached 650 MiB at 200,000 and ~510–560 MiB at 10,000 and
-50,000, against 348 MiB at the default. `tests/unit/test_gcpolicy.py` keeps the
-CLI from raising them again without that measurement.
+made garbage in reference cycles at every refresh, and fewer collections let it pile up: at 2,000 rows,
+side by side for 5 minutes with keys pressed as benchmark item 8 does, RSS reached 650 MiB at 200,000 and
+~510–560 MiB at 10,000 and 50,000, against 348 MiB at the default. Those cycles were Textual 8.2.8's: each
+line the compositor drew (`Strip.divide` caching `[self]` in the strip) and each poll's worker (its task's
+context holding it, and with it the snapshot it returned). aitop/ui/textual_cycles.py removes both; the
+live TUI now leaves no cyclic garbage at a refresh (the scrape collector's httpx responses aside, one small
+cycle per scrape). `tests/unit/test_gcpolicy.py` keeps the CLI from raising the thresholds without a
+measurement.
 """
 
 from __future__ import annotations
