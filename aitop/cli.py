@@ -30,6 +30,7 @@ from aitop.guard import (
     thread_errors_off_the_terminal,
     write_crash_report,
 )
+from aitop.gcpolicy import apply_policy
 from aitop.glyphs import use_glyph_fallback
 from aitop.heap import cap_malloc_arenas
 from aitop.monitor import Monitor
@@ -293,6 +294,7 @@ def _dispatch(argv: Sequence[str]) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `aitop` command; returns the process exit code."""
+    apply_policy()  # every command's refreshes allocate a table at a time (aitop/gcpolicy.py)
     use_glyph_fallback()  # a legacy-encoding terminal or pipe gets ASCII stand-ins, never an encoding error
     if stdout_closed():
         print(STDOUT_CLOSED, file=sys.stderr)

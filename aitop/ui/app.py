@@ -25,6 +25,7 @@ from textual.reactive import var
 from textual.timer import Timer
 from textual.worker import Worker, WorkerState
 
+import aitop.ui.textual_cycles  # noqa: F401  (on import: frames and polls no longer leave reference cycles)
 from aitop.gcpolicy import freeze_startup_heap
 from aitop.model import Snapshot
 from aitop.monitor import Monitor
