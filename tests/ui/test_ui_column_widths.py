@@ -20,6 +20,15 @@ NAMES = FIELD_NAMES
 POOL = [None, 0.0, -0.0, float("nan"), float("inf"), -1.5, 59.999, 9999.5, 1e-4, -2e5, 0.004, 123456.7]
 
 
+@pytest.fixture
+def formatted(monkeypatch) -> list[object]:
+    """Every value the tracker formats to measure it, in order."""
+    values: list[object] = []
+    monkeypatch.setattr(column_widths, "cell_value", lambda name, value: values.append(value) or
+                        cell_value(name, value))  # fmt: skip
+    return values
+
+
 def test_widths_equal_measuring_every_value_of_every_row_at_every_refresh() -> None:
     rng = Random(17)
     tracker, expected = ColumnWidths(), {}
@@ -51,10 +60,7 @@ def test_a_zero_that_changes_sign_is_measured_again() -> None:
     assert math.copysign(1.0, -0.0) < 0
 
 
-def test_only_changed_values_are_formatted_each_distinct_one_once(monkeypatch) -> None:
-    formatted: list[object] = []
-    monkeypatch.setattr(column_widths, "cell_value", lambda name, value: formatted.append(value) or
-                        cell_value(name, value))  # fmt: skip
+def test_only_changed_values_are_formatted_each_distinct_one_once(formatted: list[object]) -> None:
     tracker = ColumnWidths()
     rows = [make_row(f"m{n}", request_rate=42.5 if n % 2 else None) for n in range(1000)]
     tracker.track(("request_rate",), rows)
@@ -109,10 +115,7 @@ def test_the_values_left_to_measure_hold_the_widest_for_every_unit() -> None:
             assert kept == every, (name, sorted(values, key=str))
 
 
-def test_a_busy_column_formats_a_handful_of_its_new_values(monkeypatch) -> None:
-    formatted: list[object] = []
-    monkeypatch.setattr(column_widths, "cell_value", lambda name, value: formatted.append(value) or
-                        cell_value(name, value))  # fmt: skip
+def test_a_busy_column_formats_a_handful_of_its_new_values(formatted: list[object]) -> None:
     rng = Random(3)
     tracker = ColumnWidths()
     for _ in range(3):  # every value new at every refresh, as a rate's are
@@ -126,10 +129,8 @@ def test_a_busy_column_formats_a_handful_of_its_new_values(monkeypatch) -> None:
             assert tracker.widths[name] >= widest
 
 
-def test_a_busy_column_within_one_band_and_a_column_never_known_cost_no_set_and_no_format(monkeypatch) -> None:
-    formatted: list[object] = []
-    monkeypatch.setattr(column_widths, "cell_value", lambda name, value: formatted.append(value) or
-                        cell_value(name, value))  # fmt: skip
+def test_a_busy_column_within_one_band_and_a_column_never_known_cost_no_set_and_no_format(formatted: list[object],
+                                                                                          monkeypatch) -> None:
     rng = Random(4)
     tracker = ColumnWidths()
     columns = ("request_rate", "cost_per_hour")
