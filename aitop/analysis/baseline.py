@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import math
 from array import array
-from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, NamedTuple
+from collections.abc import Iterable, Sequence
+from typing import NamedTuple
 
 from aitop.analysis.settings import BaselineSettings
 
@@ -151,20 +151,14 @@ _NEVER = math.inf
 
 class _RowBaselines(dict[str, SlotBaseline]):
     """One row's baselines by field, with what lets `Baselines.learn` skip the slot bookkeeping: the earliest
-    start of a filling slot (`due`) and the earliest end of a completed one (`oldest`); and what lets
-    `Baselines.learn_row` skip looking each field up: the fields of the values it last learnt, in their
-    order (`order`), each one's series, its name while it has none, or None when skipped (`plan`), and the
-    fields skipped then (`skipped`)."""
+    start of a filling slot (`due`) and the earliest end of a completed one (`oldest`)."""
 
-    __slots__ = ("due", "oldest", "order", "plan", "skipped")
+    __slots__ = ("due", "oldest")
 
     def __init__(self) -> None:
         super().__init__()
         self.due = _NEVER
         self.oldest = _NEVER
-        self.order: tuple[str, ...] | None = None
-        self.plan: list[SlotBaseline | str | None] = []
-        self.skipped: frozenset[str] = frozenset()
 
     def settle(self) -> None:
         """Work `due` and `oldest` out again from every series (after slots closed or expired)."""
@@ -225,45 +219,6 @@ class Baselines:
             series.squares += value * value
         if closing:
             known.settle()
-
-    def learn_row(self, key: tuple[str, str], values: Mapping[str, float | None], now: float,
-                  skip: frozenset[str] = frozenset()) -> None:  # fmt: skip
-        """`learn(key, values.items(), now, skip)`, the same state. A row's values have the same fields in the
-        same order refresh after refresh, and 14 refreshes in 15 no slot closes: then each value goes to the
-        series planned for its place last time (no lookup of the field, nor of it in `skip`)."""
-        known = self._rows.get(key)
-        if known is None or known.order is None:
-            order = None
-        else:
-            settings = self.settings
-            slot, horizon = settings.window / settings.slots, now - settings.window
-            order = tuple(values)
-            if (order == known.order and (skip is known.skipped or skip == known.skipped)
-                    and now - known.due < slot and known.oldest >= horizon):  # (no slot closes: `learn`'s test)
-                self._seen[key] = now
-                isfinite, planned = math.isfinite, True
-                series: Any  # (a series, the name of a field without one yet, or None: see `_RowBaselines`)
-                for series, value in zip(known.plan, values.values()):
-                    if value is None or series is None or not isfinite(value):
-                        continue
-                    if series.__class__ is str:  # the field's first usable value: as `learn` starts a series
-                        name, series = series, SlotBaseline(settings.slots)
-                        known[name] = series
-                        series.start = series.first = now
-                        if now < known.due:
-                            known.due = now
-                        planned = False
-                    series.count += 1
-                    series.total += value
-                    series.squares += value * value
-                if not planned:
-                    known.order = None
-                return
-        self.learn(key, values.items(), now, skip)
-        known = self._rows[key]
-        known.order = tuple(values) if order is None else order
-        known.skipped = skip
-        known.plan = [None if field in skip else known.get(field, field) for field in known.order]
 
     def forget_stale(self, now: float) -> None:
         horizon = now - self.settings.forget_after

@@ -311,13 +311,13 @@ class Analyzer:
         started = self.engine.step(readings, now)
         alerting = self.engine.alerting_fields()
         judged = []
-        learn, peaks = self.baselines.learn_row, self.peaks
+        learn, peaks = self.baselines.learn, self.peaks
         shown = alert_rows is None
         for row, severity, (values, missing, lines), base in zip(enriched, severities, parts, model_rows):
             if not row.stale:
                 # A field alerting now describes the incident, not normal: it is left out of the baseline.
                 skip = _NOT_LEARNT | alerting[row.key] if row.key in alerting else _NOT_LEARNT
-                learn(row.key, values, now, skip)
+                learn(row.key, values.items(), now, skip=skip)
             if shown:
                 usage, usage_missing = peaks.fields(row, now, window_seconds)
                 values.update(usage)

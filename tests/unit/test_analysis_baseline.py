@@ -258,33 +258,3 @@ def test_rows_that_come_and_go_never_take_a_window_of_slots():
         baselines.forget_stale(float(t))
     held = [series for row in baselines._rows.values() for series in row.values()]
     assert len(held) <= 3 and all(len(series.done) < 3 * (BaselineSettings().slots + 1) for series in held)
-
-
-def test_learning_a_row_by_its_plan_equals_learning_it_field_by_field():
-    """`learn_row` sends each value to the series planned for its place when the row's fields, their order and
-    the skipped fields are those of last time and no slot closes: the state must be `learn`'s, whatever
-    changes between refreshes (fields appearing, vanishing or reordered, skips, gaps, clock jumps)."""
-    settings = BaselineSettings(window=120.0, slots=4, min_slots=2, warmup=0.0)
-    rng = random.Random(23)
-    planned, plain = Baselines(settings), Baselines(settings)
-    names = ["a", "b", "c", "d"]
-    now = T0
-    for step in range(1500):
-        now += -40.0 if step == 700 else rng.choice((2.0, 2.0, 2.0, 2.0, 9.0, 45.0))
-        if rng.random() < 0.03:
-            rng.shuffle(names)
-        fields = names if rng.random() < 0.95 else names[:-1]
-        values = {name: rng.choice((None, None, math.nan, math.inf, rng.random(), rng.random() * 5))
-                  if name != "a" else rng.random() for name in fields}
-        if step < 30:
-            values["d"] = None  # a field with no series for a while: its first value starts one
-        skip = frozenset() if rng.random() < 0.9 else frozenset({rng.choice(names)})
-        key = ("s", f"m{step % 3}")
-        planned.learn_row(key, values, now, skip)
-        plain.learn(key, values.items(), now, skip)
-        assert planned._seen == plain._seen
-        for key, row in plain._rows.items():
-            other = planned._rows[key]
-            assert list(other) == list(row) and (other.due, other.oldest) == (row.due, row.oldest)
-            state = lambda b: (list(b.completed()), b.start, b.count, b.total, b.squares, b.first, b.samples)  # noqa: E731
-            assert [state(series) for series in other.values()] == [state(series) for series in row.values()]
