@@ -18,7 +18,6 @@ from aitop.analysis.baseline import BaselineView
 from aitop.analysis.configure import AnalysisSettings
 from aitop.analysis.engine import Analyzer
 from aitop.analysis.thresholds import Threshold, as_rules
-from aitop.gcpolicy import paused_gc
 from aitop.markers import Marker, MarkerLog
 from aitop.model import Alert, Collected, Row, Snapshot, TargetHealth
 from aitop.history import History
@@ -160,15 +159,11 @@ class Monitor:
             # that cannot leaves its alerts unjudged, never re-keyed to the view's groups.
             alert_rows = collected.model_rows if collected.model_rows is not None else ()
         try:
-            # The analysis makes tens of thousands of short-lived dicts, tuples and row copies a refresh at 1,000
-            # rows, none in a reference cycle: collected as they came, they cost ~40 young collections (a fifth
-            # of the analysis); paused, one collection afterwards sees only what survives.
-            with paused_gc():
-                analysis = self.analyzer.process(
-                    collected.rows, now=collected.taken_at, window_seconds=collected.window_seconds,
-                    warmup=self.collector.window_seconds if self.warmup else 0.0,
-                    alert_rows=alert_rows, grouping=self.collector.group_by, history=collected.server_history,
-                )
+            analysis = self.analyzer.process(
+                collected.rows, now=collected.taken_at, window_seconds=collected.window_seconds,
+                warmup=self.collector.window_seconds if self.warmup else 0.0,
+                alert_rows=alert_rows, grouping=self.collector.group_by, history=collected.server_history,
+            )
         except Exception as exc:  # an analysis bug must not hide the numbers: show them unjudged
             log.exception("analysis failed")
             return self._stale(f"internal error in the analysis: {clean(type(exc).__name__)}")
@@ -193,8 +188,7 @@ class Monitor:
             alerts=tuple(collected.alerts) + external + analysis.alerts,
             group_by=self.collector.group_by,
         )
-        with paused_gc():
-            self.recorded.record(snapshot)
+        self.recorded.record(snapshot)
         self.last_good = snapshot
         self._mark_alerts(snapshot)
         return snapshot
