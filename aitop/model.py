@@ -148,6 +148,15 @@ def row_with(row: Row, *, values: Mapping[str, float | None] | None = None,
     return copy
 
 
+def judge_in_place(row: Row, severity: Mapping[str, Severity], provenance: Mapping[str, str]) -> Row:
+    """`row` given its cell severities and explanations, set on the row itself rather than on a copy: only
+    for a row `row_with` made in this refresh that nobody else holds yet (the analysis judges the copy it
+    made to judge, instead of copying every row a second time to show it)."""
+    _set_severity(row, severity)
+    _set_provenance(row, provenance)
+    return row
+
+
 @dataclass(frozen=True, slots=True)
 class TargetHealth:
     """The state of one scraped endpoint or Prometheus server after the latest poll."""

@@ -27,7 +27,8 @@ Why the lifecycle is Prometheus's, and the tests that pin it: docs/architecture.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
+import math
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from functools import partial
 from typing import Any
@@ -36,12 +37,12 @@ from aitop.analysis.baseline import Baselines, BaselineView
 from aitop.analysis.configure import AnalysisSettings
 from aitop.analysis.cost import DAILY_PROVENANCE, daily_spend, priced, with_daily_spend
 from aitop.analysis.drift import DriftTracker
+from aitop.model import judge_in_place
 from aitop.model import row_with as _with
 from aitop.analysis.usage import PROVENANCE as USAGE_PROVENANCE
 from aitop.analysis.usage import PeakTracker, per_request, with_fields
 from aitop.analysis.messages import context, duration_text, message, resolution
-from aitop.analysis.rules import (UNKNOWN, RowFilter, Rule, Verdict, evaluate, instant_severity, severity_of,
-                                  threshold_judge)
+from aitop.analysis.rules import (UNKNOWN, RowFilter, Rule, Verdict, evaluate, instant_severity, threshold_test)
 from aitop.derive import QUANTILE_FIELDS
 from aitop.explanations import with_lines
 from aitop.model import DRIFT_FIELDS, Alert, Missing, Row, Severity
@@ -56,6 +57,10 @@ _DRIFTS = tuple((concept, field, tuple(name for name, _ in QUANTILE_FIELDS.get(c
                 for concept, field in DRIFT_FIELDS.items())
 _DAILY_LINE = {"cost_per_day": DAILY_PROVENANCE}
 _EVERY_ROW = RowFilter()
+#: One rule's step of `Analyzer._judge`: (rule, field, relative, alert, (test, limit, verdict) or None).
+_Step = tuple[Rule, str, bool, bool, tuple[Callable[[float, float], bool], float, Callable[[float], Verdict]] | None]
+#: What `AlertEngine.step` reads per rule and row: (rule, row, verdict, context of a breach).
+_Reading = tuple[Rule, Row, Verdict, str | None]
 
 
 def alert_id(rule: str, schema: str, group: str, field: str) -> str:
@@ -93,7 +98,7 @@ class AlertEngine:
         self.settings = settings.alerts
         self._tracks: dict[tuple[str, str, str], _Track] = {}
 
-    def step(self, readings: Iterable[tuple[Rule, Row, Verdict, str | None]], now: float) -> list[_Track]:
+    def step(self, readings: Iterable[_Reading], now: float) -> list[_Track]:
         """Advance every alert by one refresh; returns the tracks that started firing."""
         started: list[_Track] = []
         seen: set[tuple[str, str, str]] = set()  # (only keys with a track: the loop below asks of no other)
@@ -209,7 +214,24 @@ class Analyzer:
     def __init__(self, settings: AnalysisSettings | None = None) -> None:
         self.settings = settings if settings is not None else AnalysisSettings()
         self.rules = tuple(rule for rule in self.settings.rules if rule.enabled)
+        # What each rule needs, worked out once rather than per row and refresh: (rule, field, relative,
+        # alert, (test, limit, verdict) of an absolute limit or None), and each field's cell severity before
+        # any rule breaches (OK, in `severity_of`'s order).
+        steps: list[_Step] = [(rule, rule.field, rule.relative, rule.alert, threshold_test(rule))
+                              for rule in self.rules]
+        self._plan = (steps, dict.fromkeys((rule.field for rule in self.rules), Severity.OK))
+        self._everywhere = all(rule.filter == _EVERY_ROW for rule in self.rules)
+        self._plans: dict[tuple[bool, ...], tuple[list[_Step], dict[str, Severity]]] = {}
         self.reset()
+
+    def _applicable(self, row: Row) -> tuple[list[_Step], dict[str, Severity]]:
+        """The plan of the rules whose filter `row` matches (one per distinct set of them)."""
+        matched = tuple(rule.filter.matches(row) for rule in self.rules)
+        found = self._plans.get(matched)
+        if found is None:
+            steps = [step for step, match in zip(self._plan[0], matched) if match]
+            found = self._plans[matched] = (steps, dict.fromkeys((step[1] for step in steps), Severity.OK))
+        return found
 
     def reset(self) -> None:
         """Forget everything learnt: baselines, drift, alert states and warm-up."""
@@ -285,14 +307,13 @@ class Analyzer:
             enriched.append(_with(row, values=values, missing=missing,
                                   warmup=(watched[row.key], warmup) if warmup > 0 else None))
             parts.append((values, missing, lines))
-        verdicts_per_row, readings = self._judge(enriched, now, with_baselines=True)
+        severities, readings = self._judge(enriched, now, with_baselines=True)
         started = self.engine.step(readings, now)
         alerting = self.engine.alerting_fields()
         judged = []
         learn, peaks = self.baselines.learn, self.peaks
         shown = alert_rows is None
-        for row, verdicts, (values, missing, lines), base in zip(enriched, verdicts_per_row, parts, model_rows):
-            severity = severity_of(verdicts)
+        for row, severity, (values, missing, lines), base in zip(enriched, severities, parts, model_rows):
             if not row.stale:
                 # A field alerting now describes the incident, not normal: it is left out of the baseline.
                 skip = _NOT_LEARNT | alerting[row.key] if row.key in alerting else _NOT_LEARNT
@@ -303,13 +324,13 @@ class Analyzer:
                 missing.update(usage_missing)
                 provenance = with_lines(base.provenance, _DAILY_LINE, when="cost_per_hour")
                 provenance = with_lines(provenance, {**lines, **USAGE_PROVENANCE})
-                judged.append(_with(row, severity=severity, provenance=provenance))
+                judged.append(judge_in_place(row, severity, provenance))
         if alert_rows is not None:  # the view is grouped otherwise: mark its cells by their own values
             view = [with_daily_spend(priced(row, self.settings.prices)) for row in rows]
             view = self._warming(view, self._watch(view, grouping or "", now, history), warmup)
-            view_verdicts, _ = self._judge(view, now, with_baselines=False)
-            judged = [self.peaks.add(_with(row, severity=severity_of(verdicts)), now, window_seconds, grouping)
-                      for row, verdicts in zip(view, view_verdicts)]  # fmt: skip
+            view_severities, _ = self._judge(view, now, with_baselines=False, alerts=False)
+            judged = [self.peaks.add(_with(row, severity=severity), now, window_seconds, grouping)
+                      for row, severity in zip(view, view_severities)]  # fmt: skip
         self.baselines.forget_stale(now)
         self.drift.forget_stale(now)
         self.peaks.forget_stale(now)
@@ -326,9 +347,15 @@ class Analyzer:
             return rows
         return [_with(row, warmup=(watched[row.key], warmup)) for row in rows]
 
-    def _judge(self, rows: Sequence[Row], now: float, *, with_baselines: bool):
-        """(verdicts per row, alert readings): every applicable rule on every row; a row still warming up,
-        and a relative rule without baselines, say UNKNOWN (which holds an alert's state)."""
+    def _judge(self, rows: Sequence[Row], now: float, *, with_baselines: bool,
+               alerts: bool = True) -> tuple[list[dict[str, Severity]], list[_Reading]]:  # fmt: skip
+        """(cell severities per row, alert readings): every applicable rule on every row; a row still warming
+        up, and a relative rule without baselines, say UNKNOWN (which holds an alert's state).
+
+        The severities are `severity_of` of the rows' verdicts. `alerts` False: no readings (a view that
+        raises none). The readings are those `AlertEngine.step` acts on: every breach, and every reading of
+        a row that has a track (or breached earlier in this pass); the rest it would pass over, so they are
+        not made (nor their verdicts: most of 10,000 a refresh at 1,000 rows)."""
         views: dict[tuple[str, str, str], BaselineView | None] = {}
         baseline = self.baselines.view
 
@@ -341,32 +368,46 @@ class Analyzer:
                 found = views[key] = baseline((row.schema, row.group), field, now)
             return found
 
-        # What each rule needs, looked up once per refresh rather than once per row and rule.
-        plan = [(rule, rule.field, rule.relative, rule.filter if rule.filter != _EVERY_ROW else None,
-                 threshold_judge(rule)) for rule in self.rules]  # fmt: skip
-        verdicts_per_row = []
-        readings = []
+        followed = {(track.schema, track.group) for track in self.engine._tracks.values()} if alerts else set()
+        isfinite = math.isfinite
+        severities: list[dict[str, Severity]] = []
+        readings: list[_Reading] = []
         for row in rows:
-            verdicts = []
+            steps, blank = self._plan if self._everywhere else self._applicable(row)
+            severity = blank.copy()
+            severities.append(severity)
             values = row.values
             judged = not row.warming
-            for rule, field, relative, row_filter, fast in plan:
-                if row_filter is not None and not row_filter.matches(row):
-                    continue
+            follow = alerts and (row.schema, row.group) in followed
+            for rule, field, relative, alert, threshold in steps:
                 if not judged or (value := values.get(field)) is None:
                     verdict = UNKNOWN  # warming up, or what `evaluate` says of an unknown value
-                elif fast is not None:
-                    verdict = fast(value)
+                elif threshold is not None:  # an absolute limit: `threshold_judge`'s verdict, made when used
+                    test, limit, fast = threshold
+                    if not isfinite(value):
+                        verdict = UNKNOWN
+                    elif test(value, limit) or (follow and alert):
+                        verdict = fast(value)
+                    else:
+                        continue  # within its limit, and no alert of the row to step: the cell stays OK
+                elif relative:
+                    found = view(row, field)
+                    # (`evaluate` says UNKNOWN without a warm baseline: no call needed to know it)
+                    verdict = UNKNOWN if found is None or not found.ready else evaluate(rule, row, found)
                 else:
-                    verdict = evaluate(rule, row, view(row, field) if relative else None)
-                verdicts.append((rule, verdict))
-                if rule.alert:
+                    verdict = evaluate(rule, row, None)
+                if verdict.breached and rule.severity > severity[field]:
+                    severity[field] = rule.severity
+                if alert and alerts:
                     # Stale rows repeat the last good window: they neither confirm nor clear an alert.
                     held = UNKNOWN if row.stale else verdict
-                    extra = context(rule, row, partial(view, row)) if held.breached else None
-                    readings.append((rule, row, held, extra))
-            verdicts_per_row.append(verdicts)
-        return verdicts_per_row, readings
+                    if held.breached:
+                        readings.append((rule, row, held, context(rule, row, partial(view, row))))
+                        followed.add((row.schema, row.group))  # (a row listed twice: its next copy steps too)
+                        follow = True
+                    elif follow:
+                        readings.append((rule, row, held, None))
+        return severities, readings
 
     def _drift(self, row: Row, now: float, window_seconds: float) \
             -> tuple[dict[str, float | None], dict[str, Missing], dict[str, str]]:

@@ -68,19 +68,25 @@ class PeakTracker:
     def observe(self, key: tuple[str, str, str], rate: float | None, now: float,
                 window_seconds: float) -> tuple[float | None, float | None]:  # fmt: skip
         """Note `rate` for row `key` at `now`; (peak within the window, peak of the session)."""
-        recent = self._recent.setdefault(key, deque())
-        if _known(rate):
+        recent = self._recent.get(key)
+        if recent is None:
+            recent = self._recent[key] = deque()
+        if rate is not None and rate == rate:  # (`_known`, inline: once per row and refresh)
             # A reading no later and no higher than this one can never be the window's peak again (it leaves
             # the window no later): dropped, the deque stays a few entries long however many refreshes a
             # window holds, and the peak below reads those few.
             while recent and recent[-1][1] <= rate and recent[-1][0] <= now:
                 recent.pop()
             recent.append((now, rate))
-            self._session[key] = max(self._session.get(key, rate), rate)
+            session = self._session.get(key, rate)
+            self._session[key] = rate if rate > session else session  # (`max(session, rate)`)
         while recent and recent[0][0] <= now - window_seconds:  # (now - window, now], as PromQL ranges
             recent.popleft()
         self._seen[key] = now
-        window = max((value for _, value in recent), default=None)
+        if len(recent) == 1:  # (most rows: a rate that only grew, or the one reading of the window)
+            window: float | None = recent[0][1]
+        else:
+            window = max((value for _, value in recent), default=None)
         return window, self._session.get(key)
 
     def forget_stale(self, now: float) -> None:
@@ -95,8 +101,9 @@ class PeakTracker:
         """(values, missing) of `row`'s tokens per request and request-rate peaks, noting its rate."""
         values, missing = per_request(row)
         # A stale row repeats its last good window: it must not count twice towards a peak.
-        rate = None if row.stale else row.value("request_rate")
-        values[PEAK], values[SESSION_PEAK] = self.observe((grouping or "", *row.key), rate, now, window_seconds)
+        rate = None if row.stale else row.values.get("request_rate")
+        values[PEAK], values[SESSION_PEAK] = self.observe((grouping or "", row.schema, row.group), rate, now,
+                                                          window_seconds)  # fmt: skip
         for name in (PEAK, SESSION_PEAK):
             if values[name] is None:
                 missing[name] = row.missing_reason("request_rate") or Missing.NOT_ENOUGH_SAMPLES
