@@ -5,7 +5,7 @@ drift; judge every rule against the baselines as they stood *before* this refres
 pending → firing → resolved; colour the cells; and only then learn the refresh into the baselines (a field
 with an alert firing on it is not learnt: an incident must not become the new normal).
 
-Lifecycle of one (rule, row), Prometheus's: a breach starts `pending`; a breach that has lasted `for`
+Lifecycle of one (rule, row), Prometheus's (`aitop.analysis.alerting.AlertEngine`): a breach starts `pending`; a breach that has lasted `for`
 seconds is `firing` (a single clear reading while pending starts over). A firing alert resolves once the
 condition has been false for `keep_firing_for` seconds (default: its `for`); a breach in between restarts
 that count, so a value hovering at the limit does not flap. No value margin holds an alert beyond that. An
@@ -26,9 +26,8 @@ Why the lifecycle is Prometheus's, and the tests that pin it: docs/architecture.
 
 from __future__ import annotations
 
-import hashlib
 import math
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from functools import partial
 from typing import Any
@@ -41,7 +40,8 @@ from aitop.model import judge_in_place
 from aitop.model import row_with as _with
 from aitop.analysis.usage import PROVENANCE as USAGE_PROVENANCE
 from aitop.analysis.usage import PeakTracker, per_request, with_fields
-from aitop.analysis.messages import context, duration_text, message, resolution
+from aitop.analysis.alerting import AlertEngine, Reading
+from aitop.analysis.messages import context
 from aitop.analysis.rules import (UNKNOWN, RowFilter, Rule, Verdict, evaluate, instant_severity, threshold_test)
 from aitop.derive import QUANTILE_FIELDS
 from aitop.explanations import with_lines
@@ -59,27 +59,6 @@ _DAILY_LINE = {"cost_per_day": DAILY_PROVENANCE}
 _EVERY_ROW = RowFilter()
 #: One rule's step of `Analyzer._judge`: (rule, field, relative, alert, (test, limit, verdict) or None).
 _Step = tuple[Rule, str, bool, bool, tuple[Callable[[float, float], bool], float, Callable[[float], Verdict]] | None]
-#: What `AlertEngine.step` reads per rule and row: (rule, row, verdict, context of a breach).
-_Reading = tuple[Rule, Row, Verdict, str | None]
-
-
-def alert_id(rule: str, schema: str, group: str, field: str) -> str:
-    """Stable alert id: the same rule on the same row and field always gets the same one."""
-    return hashlib.sha256("\x00".join((rule, schema, group, field)).encode()).hexdigest()[:16]
-
-
-@dataclass(slots=True)
-class _Track:
-    rule: Rule
-    schema: str
-    group: str
-    state: str = "pending"  # pending | firing | resolved
-    since: float = 0.0  # when the current state began
-    fired_at: float = 0.0
-    clear_since: float | None = None
-    last_known: float = 0.0
-    verdict: Verdict = UNKNOWN  # the last known verdict
-    extra: str | None = None  # context for the message, from the last known reading
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,123 +68,6 @@ class Analysis:
     rows: tuple[Row, ...]
     alerts: tuple[Alert, ...]
     new_critical: tuple[Alert, ...]  # critical alerts that started firing in this refresh
-
-
-class AlertEngine:
-    """Alert states per (rule, row)."""
-
-    def __init__(self, settings: AnalysisSettings) -> None:
-        self.settings = settings.alerts
-        self._tracks: dict[tuple[str, str, str], _Track] = {}
-
-    def step(self, readings: Iterable[_Reading], now: float) -> list[_Track]:
-        """Advance every alert by one refresh; returns the tracks that started firing."""
-        started: list[_Track] = []
-        seen: set[tuple[str, str, str]] = set()  # (only keys with a track: the loop below asks of no other)
-        tracks = self._tracks
-        for rule, row, verdict, extra in readings:
-            if not verdict.breached and not tracks:  # (most refreshes of most fleets: nothing to follow)
-                continue
-            key = (rule.name, row.schema, row.group)
-            track = tracks.get(key)
-            if track is None:
-                if not verdict.breached:
-                    continue
-                track = tracks[key] = _Track(rule, row.schema, row.group, since=now, last_known=now)
-            seen.add(key)
-            track.rule = rule
-            if self._advance(track, verdict, extra, now):
-                started.append(track)
-        for key, track in self._tracks.items():
-            if key not in seen:  # the row is gone or no longer matches: no data
-                self._advance(track, UNKNOWN, None, now)
-        horizon = now - self.settings.keep_resolved
-        done = [k for k, t in self._tracks.items()
-                if t.state == "inactive" or (t.state == "resolved" and t.since < horizon)]
-        for key in done:
-            del self._tracks[key]
-        return started
-
-    def _advance(self, track: _Track, verdict: Verdict, extra: str | None, now: float) -> bool:
-        if not verdict.known:
-            if track.state != "resolved" and now - track.last_known >= self.settings.missing_grace:
-                if track.state == "firing":
-                    track.state, track.since, track.extra = "resolved", now, "no data"
-                else:
-                    track.state = "inactive"
-            return False
-        track.last_known, track.verdict = now, verdict
-        if verdict.breached:
-            track.extra = extra  # keep the context of the breach while the alert waits to resolve
-        rule = track.rule
-        if verdict.breached:
-            track.clear_since = None
-            if track.state == "resolved":
-                track.state, track.since = "pending", now
-            if track.state == "pending" and now - track.since >= rule.for_:
-                track.state, track.since, track.fired_at = "firing", now, now
-                return True
-        elif track.state == "pending":
-            track.state = "inactive"  # not breached for the whole `for`: start over
-        elif track.state == "firing":
-            # The condition is false: count `keep_firing_for` from the first such reading; only a new
-            # breach (above) stops the count.
-            if track.clear_since is None:
-                track.clear_since = now
-            if now - track.clear_since >= rule.resolve_after:
-                track.state, track.since = "resolved", now
-        return False
-
-    def alerting_fields(self) -> dict[tuple[str, str], set[str]]:
-        """Row key → fields with an alert firing on them (one pass, not one per row)."""
-        alerting: dict[tuple[str, str], set[str]] = {}
-        for track in self._tracks.values():
-            if track.state == "firing":
-                alerting.setdefault((track.schema, track.group), set()).add(track.rule.field)
-        return alerting
-
-    def alerts(self, now: float) -> tuple[Alert, ...]:
-        """Every listed alert; a lower-severity alert on a field whose worse alert is firing is inhibited."""
-        worst: dict[tuple[str, str, str], Severity] = {}
-        for track in self._tracks.values():
-            if track.state == "firing":
-                where = (track.schema, track.group, track.rule.field)
-                worst[where] = max(worst.get(where, Severity.OK), track.rule.severity)
-        shown = []
-        for track in self._tracks.values():
-            if (track.state in ("pending", "firing")
-                    and worst.get((track.schema, track.group, track.rule.field), Severity.OK) > track.rule.severity):
-                continue
-            shown.append(self.to_alert(track, now))
-        return tuple(sorted(shown, key=lambda a: (-int(a.severity), a.state != "firing", a.since, a.id)))
-
-    @staticmethod
-    def to_alert(track: _Track, now: float) -> Alert:
-        rule, verdict = track.rule, track.verdict
-        needs = ""
-        if track.state == "resolved":
-            held = duration_text(track.since - track.fired_at)
-            text = message(rule, track.group, verdict, track.extra, "resolved", now - track.since) + f" after {held}"
-        else:
-            text = message(rule, track.group, verdict, track.extra, track.state, now - track.since)
-            if track.state == "firing":
-                needs = resolution(rule, verdict, None if track.clear_since is None else now - track.clear_since)
-                text += ", " + needs
-        return Alert(
-            id=alert_id(rule.name, track.schema, track.group, rule.field),
-            rule=rule.name,
-            severity=rule.severity,
-            state=track.state,
-            schema=track.schema,
-            group=track.group,
-            field=rule.field,
-            value=verdict.value,
-            threshold=verdict.limit,
-            since=track.since,
-            message=text,
-            resolution=needs,
-            runbook=rule.runbook,
-        )
 
 
 class Analyzer:
@@ -348,7 +210,7 @@ class Analyzer:
         return [_with(row, warmup=(watched[row.key], warmup)) for row in rows]
 
     def _judge(self, rows: Sequence[Row], now: float, *, with_baselines: bool,
-               alerts: bool = True) -> tuple[list[dict[str, Severity]], list[_Reading]]:  # fmt: skip
+               alerts: bool = True) -> tuple[list[dict[str, Severity]], list[Reading]]:  # fmt: skip
         """(cell severities per row, alert readings): every applicable rule on every row; a row still warming
         up, and a relative rule without baselines, say UNKNOWN (which holds an alert's state).
 
@@ -368,10 +230,10 @@ class Analyzer:
                 found = views[key] = baseline((row.schema, row.group), field, now)
             return found
 
-        followed = {(track.schema, track.group) for track in self.engine._tracks.values()} if alerts else set()
+        followed = self.engine.followed_rows() if alerts else set()
         isfinite = math.isfinite
         severities: list[dict[str, Severity]] = []
-        readings: list[_Reading] = []
+        readings: list[Reading] = []
         for row in rows:
             steps, blank = self._plan if self._everywhere else self._applicable(row)
             severity = blank.copy()

@@ -11,7 +11,8 @@ from dataclasses import replace
 import pytest
 
 from aitop.analysis.configure import AnalysisSettings
-from aitop.analysis.engine import Analyzer, alert_id
+from aitop.analysis.alerting import alert_id
+from aitop.analysis.engine import Analyzer
 from aitop.analysis.configure import DEFAULT_RULES
 from aitop.analysis.rules import Rule, RowFilter
 from aitop.model import Row, Severity

@@ -109,7 +109,7 @@ def test_the_shortcuts_judge_as_evaluating_every_rule_does() -> None:
         assert one.alerts == other.alerts and one.new_critical == other.new_critical
         seen.update((alert.rule, alert.state) for alert in one.alerts)
         seen.update((rule, level) for row in one.rows for rule, level in row.severity.items())
-    assert fast.engine._tracks.keys() == general.engine._tracks.keys()
+    assert fast.engine._tracks.keys() == general.engine._tracks.keys()  # (every state, not only those listed)
     # The randomised rows reached every state and cell colour the shortcuts decide.
     assert {"err_warn", "err_crit", "lat_base"} <= {rule for rule, state in seen if state == "firing"}
     assert {(rule, state) for rule, state in seen if state in ("pending", "resolved")}
