@@ -5,13 +5,13 @@ drift; judge every rule against the baselines as they stood *before* this refres
 pending → firing → resolved; colour the cells; and only then learn the refresh into the baselines (a field
 with an alert firing on it is not learnt: an incident must not become the new normal).
 
-Lifecycle of one (rule, row), Prometheus's (`aitop.analysis.alerting.AlertEngine`): a breach starts `pending`; a breach that has lasted `for`
-seconds is `firing` (a single clear reading while pending starts over). A firing alert resolves once the
-condition has been false for `keep_firing_for` seconds (default: its `for`); a breach in between restarts
-that count, so a value hovering at the limit does not flap. No value margin holds an alert beyond that. An
-unknown value holds the state; a firing alert without data for `missing_grace` seconds resolves. Resolved
-alerts stay listed for `keep_resolved` seconds. Ids are a hash of rule, schema, group and field: stable
-across refreshes and restarts.
+Lifecycle of one (rule, row), Prometheus's (`aitop.analysis.alerting.AlertEngine`): a breach starts
+`pending`; a breach that has lasted `for` seconds is `firing` (a single clear reading while pending starts
+over). A firing alert resolves once the condition has been false for `keep_firing_for` seconds (default: its
+`for`); a breach in between restarts that count, so a value hovering at the limit does not flap. No value
+margin holds an alert beyond that. An unknown value holds the state; a firing alert without data for
+`missing_grace` seconds resolves. Resolved alerts stay listed for `keep_resolved` seconds. Ids are a hash of
+rule, schema, group and field: stable across refreshes and restarts.
 
 Warm-up: a row is judged only once aitop has watched it for a full window (`warmup` seconds, the source's
 window), counted again from a row's reappearance, from a counter reset behind it (`Row.data_since`) and from
