@@ -244,7 +244,7 @@ class Analyzer:
             for rule, field, relative, alert, threshold in steps:
                 if not judged or (value := values.get(field)) is None:
                     verdict = UNKNOWN  # warming up, or what `evaluate` says of an unknown value
-                elif threshold is not None:  # an absolute limit: `threshold_judge`'s verdict, made when used
+                elif threshold is not None:  # an absolute limit: `threshold_test`'s verdict, made when used
                     test, limit, fast = threshold
                     if not isfinite(value):
                         verdict = UNKNOWN

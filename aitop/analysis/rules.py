@@ -187,18 +187,12 @@ def evaluate(rule: Rule, row: Row, baseline: BaselineView | None = None) -> Verd
     return Verdict(True, False, value, nearest, reference_view)
 
 
-def threshold_judge(rule: Rule) -> Callable[[float], Verdict] | None:
-    """For a rule with an absolute threshold and no traffic floor: `evaluate` given the row's (not None)
-    value, the same verdict without looking up the value, the limits and the comparison again for every
-    row. None for any other rule."""
-    found = threshold_test(rule)
-    return None if found is None else found[2]
-
-
 def threshold_test(rule: Rule) -> tuple[Callable[[float, float], bool], float, Callable[[float], Verdict]] | None:
-    """`threshold_judge(rule)` with the comparison and the limit it applies: (test, limit, judge), where a
-    finite value breaches exactly when `test(value, limit)`, so a caller that only needs to know whether a
-    value breaches makes no verdict for the values within it. None when `threshold_judge` is None."""
+    """For a rule with an absolute threshold and no traffic floor: (test, limit, judge). `judge` is `evaluate`
+    given the row's (not None) value, the same verdict without looking up the value, the limits and the
+    comparison again for every row; a finite value breaches exactly when `test(value, limit)`, so a caller
+    that only needs to know whether a value breaches makes no verdict for the values within it. None for
+    any other rule."""
     if rule.threshold is None or rule.min_request_rate > 0:
         return None
     op = OPS[rule.op]

@@ -231,23 +231,27 @@ def test_latency_rule_message_names_the_field_that_moved():
 
 
 def test_a_threshold_rule_judged_without_lookups_says_what_evaluate_says():
-    """The analysis judges absolute thresholds through `threshold_judge` (no per-row lookups of the value,
+    """The analysis judges absolute thresholds through `threshold_test` (no per-row lookups of the value,
     limits and comparison): for every operator, limit and value, including the edges, NaN and infinities,
-    and with a traffic floor (no shortcut then), the verdict must be exactly `evaluate`'s."""
-    from aitop.analysis.rules import OPS, evaluate, threshold_judge
+    and with a traffic floor (no shortcut then), the verdict must be exactly `evaluate`'s, and a finite value
+    breaches exactly when the returned test says so."""
+    from aitop.analysis.rules import OPS, evaluate, threshold_test
 
     values = (-math.inf, -1.0, 0.0, 0.5, 1.0, 1.0 + 1e-12, 2.0, math.inf, math.nan)
     checked = 0
     for op in OPS:
         for limit in (0.0, 1.0, -1.0):
             rule = Rule("r", "error_rate", op, Severity.WARNING, threshold=limit)
-            judge = threshold_judge(rule)
-            assert judge is not None
+            found = threshold_test(rule)
+            assert found is not None
+            test, threshold, judge = found
             for value in values:
                 row = Row("vllm", "m", "model_name", {"error_rate": value, "request_rate": 1.0})
                 fast, slow = judge(value), evaluate(rule, row)
                 assert (fast == slow) if value == value else (not fast.known and not slow.known)
+                if math.isfinite(value):
+                    assert test(value, threshold) == slow.breached
                 checked += 1
     assert checked == len(OPS) * 3 * len(values)
-    assert threshold_judge(Rule("r", "error_rate", ">", Severity.WARNING, threshold=1.0, min_request_rate=1.0)) is None
-    assert threshold_judge(Rule("r", "latency_p95", ">", Severity.WARNING, baseline=3.0)) is None
+    assert threshold_test(Rule("r", "error_rate", ">", Severity.WARNING, threshold=1.0, min_request_rate=1.0)) is None
+    assert threshold_test(Rule("r", "latency_p95", ">", Severity.WARNING, baseline=3.0)) is None
