@@ -1,5 +1,6 @@
-"""The process's garbage-collector policy: a young threshold of 50,000 set by the `aitop` command, and the
-collector paused while a refresh reads a large answer.
+"""The process's garbage-collector policy: a young threshold of 50,000 set by the `aitop` command, the
+collector paused while a refresh reads a large answer, and the TUI's startup heap frozen once its first data
+is on screen (`freeze_startup_heap`).
 
 Decoding a large answer and assembling its rows allocate tens of thousands of small dicts and lists (the
 decoded JSON, the rows' accumulators), none of them in a reference cycle: `paused_gc()` keeps the
