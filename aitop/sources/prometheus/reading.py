@@ -123,6 +123,10 @@ def _each(read: Reader) -> Reads:
     return reads
 
 
+#: Info gauges (their readings are labels) through the one-series reader.
+_each_gauge = _each(_gauge)
+
+
 def _quantiles(query: Query, found: Sequence[tuple[Accumulator, Any]], result: Sequence[Mapping[str, Any]]) -> None:
     concept, field, scale = query.concept, query.field, query.scale
     for (acc, _), series in zip(found, result, strict=True):
@@ -172,7 +176,7 @@ def _every_unbounded(query: Query, found: Sequence[tuple[Accumulator, Any]],
 def _gauges(query: Query, found: Sequence[tuple[Accumulator, Any]], result: Sequence[Mapping[str, Any]]) -> None:
     variant = query.variant
     if variant is not None and variant.value_label is not None:  # an info gauge: its readings are labels
-        _each(_gauge)(query, found, result)
+        _each_gauge(query, found, result)
         return
     concept, scale = query.concept, query.scale
     aggregate = variant.aggregate if variant is not None else "sum"
