@@ -9,6 +9,7 @@ from itertools import product
 
 import pytest
 from rich.segment import Segment
+from textual.cache import LRUCache
 from textual.coordinate import Coordinate
 from textual.widgets import DataTable
 from ui_fakes import collected, fleet, fleet_alerts, make_row, settle
@@ -189,3 +190,33 @@ async def test_headings_and_trend_cells_are_made_again_only_when_they_change(mak
         assert made == []
         table.set_sort(table.sort_state.inverted())  # a new arrow: new headings
         assert made == ["headings"]
+
+
+async def test_a_changed_table_keeps_no_renders_of_what_it_showed_before(make_app) -> None:
+    # Every render cache keys on `_update_count`, which only grows: entries from before a change can never be
+    # asked for again, and DataTable would keep up to thousands of them (dead strips and segments) until they
+    # aged out of its LRU caches.
+    rows = fleet()
+    moved = [replace(row, values={**row.values, "request_rate": 40.0 + index}) for index, row in enumerate(rows)]
+    app = make_app([collected(rows), collected(moved)])
+    async with app.run_test(size=(160, 30)) as pilot:
+        await app.poll_once()
+        table = app.query_one(TopTable)
+        assert await settle(pilot, lambda: table.row_count == 4 and len(table._line_cache.keys()) > 0)
+        before = table._update_count
+        assert table._line_cache.keys() and table._row_pairs.keys()  # the first paint filled them
+        await app.poll_once()
+        await pilot.pause()
+        count = table._update_count
+        assert count > before
+        assert table._line_cache.keys() and table._row_pairs.keys()  # filled again by the new paint ...
+        assert {key[9] for key in cached(table._line_cache)} == {count}  # ... and only by it
+        assert {key[6] for key in cached(table._row_pairs)} == {count}
+        for cache in (table._row_render_cache, table._cell_render_cache):
+            assert all(count in key for key in cached(cache))
+        assert all(key[0] == count for key in cached(table._row_renderable_cache))
+
+
+def cached(cache: LRUCache) -> list[tuple]:
+    """The keys `cache` holds."""
+    return list(cache.keys())
