@@ -1,6 +1,6 @@
 """Item 7 — live CPU: the TUI left alone, refreshing every 2 s, in both modes, beside two peers in the same run.
 
-Four programs run side by side, each in its own 120×40 pty, over the same seconds after a 6 s warm-up:
+These programs run side by side, each in its own 120×40 pty, over the same seconds after a 6 s warm-up:
 
 * aitop in scrape mode (`python -m aitop URL/metrics --scrape --interval 2s`) on an exporter of 6 vLLM models,
   every one advancing between scrapes (the issue's "6 demo models");
@@ -10,7 +10,9 @@ Four programs run side by side, each in its own 120×40 pty, over the same secon
   the project needs no dependency for it;
 * `htop -d 20` (2 s refresh): `apt-get install htop`; it costs more the more processes the machine runs;
 * a bare Textual app fetching the same page every 2 s (benchmarks/bare_app.py) that shows a 6 × 11 grid of
-  changing numbers in a DataTable, as one Static, and at rest: the framework's own floor for this redraw.
+  changing numbers in a DataTable, as one Static, and at rest: the framework's own floor for this redraw;
+* aitop without its screen in both modes (benchmarks/data_path.py: the TUI's monitor refreshed every 2 s,
+  nothing drawn): the TUI's figure minus this one is what showing the data costs.
 
 CPU % = user + system CPU time of each process (from /proc) over the measured wall time. The target is a
 ratio in one run — aitop ≤ 1.5× vllm-htop in each mode — because the machine's load moves every figure.
@@ -84,10 +86,11 @@ def run(quick: bool) -> list[Figure]:
     with contextlib.ExitStack() as stack:
         exporter = stack.enter_context(serving("exporter", "--lanes", str(ROWS), "--log"))
         prometheus = stack.enter_context(serving("prometheus", "--groups", str(ROWS)))
-        programs = {
-            "scrape": [sys.executable, "-m", "aitop", exporter.url + "/metrics", "--scrape", "--interval", "2s"],
-            "Prometheus": [sys.executable, "-m", "aitop", prometheus.url, "--prometheus", "--interval", "2s"],
-        }
+        options = {"scrape": [exporter.url + "/metrics", "--scrape", "--interval", "2s"],
+                   "Prometheus": [prometheus.url, "--prometheus", "--interval", "2s"]}
+        programs = {mode: [sys.executable, "-m", "aitop", *argv] for mode, argv in options.items()}
+        for mode, argv in options.items():
+            programs[f"data {mode}"] = [sys.executable, "-m", "benchmarks.data_path", *argv]
         if peer:
             programs[PEER] = [peer, "--url", exporter.url, "--interval", "2", "--no-gpu-detect"]
         for bare in BARE_MODES:
@@ -108,8 +111,12 @@ def run(quick: bool) -> list[Figure]:
         "7", f"  bare Textual app, {BARE_MODES[mode]}", cpu[f"bare {mode}"], "%", peer_cpu, peer_label,
         note="benchmarks/bare_app.py, same ptys and seconds: what Textual alone costs for this redraw",
     ) for mode in BARE_MODES]
+    data = [Figure(
+        "7", f"  aitop without its screen, {mode} mode", cpu[f"data {mode}"], "%", peer_cpu, peer_label,
+        note="benchmarks/data_path.py, same seconds: the TUI's monitor refreshed every 2 s, nothing drawn",
+    ) for mode in ("scrape", "Prometheus")]
     return [*(Figure(
         "7", f"live CPU, TUI every 2 s, {mode} mode, {ROWS} rows, {seconds:.0f} s", cpu[mode], "%", peer_cpu,
         peer_label, "≤ 1.5× vllm-htop", (lambda v, p=peer_cpu: p is not None and v <= 1.5 * p),
         note=f"120×40 ptys, same seconds; {htop_note}",
-    ) for mode in ("scrape", "Prometheus")), *bare]
+    ) for mode in ("scrape", "Prometheus")), *data, *bare]
