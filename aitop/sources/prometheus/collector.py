@@ -25,6 +25,7 @@ from functools import partial
 import requests
 
 from aitop.catalog import Schema, builtin_schemas
+from aitop.gcpolicy import paused_gc
 from aitop.model import Row, TargetHealth
 from aitop.sanitize import clean
 from aitop.sources.base import Collected, CollectorBase, plain_label_names
@@ -201,6 +202,17 @@ class PrometheusCollector(BatchedSender, PromDrillDown, CollectorBase):
         return self.poll_budget if self.poll_budget is not None else self.timeout * 1.5
 
     async def collect(self) -> Collected:
+        """One refresh (`_collect`), with the cyclic garbage collector paused from the requests until the
+        answers are freed: a 1,000-row refresh decodes ~66,000 small dicts and lists, none in a cycle, and a
+        young collection striking while they are alive (after the decode, between splitting and the rows,
+        after the rows) walked them all, 7–10 ms a refresh, to find nothing. Freed by their reference counts
+        when `_collect` returns, they are never walked; the rows that outlive the refresh are, once, at the
+        next collection. (A refresh waiting for a slow answer waits with it paused: the event loop meanwhile
+        runs key presses and repaints, which make next to no cyclic garbage.)"""
+        with paused_gc():
+            return await self._collect()
+
+    async def _collect(self) -> Collected:
         now = self.monotonic()
         taken_at = self.wall_clock()
         if now < self._next_attempt:  # backing off: the last health says why
