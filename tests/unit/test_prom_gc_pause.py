@@ -68,3 +68,45 @@ async def test_a_refresh_that_fails_leaves_the_collector_on(collector_on, monkey
     finally:
         await collector.aclose()
     assert gc.isenabled()
+
+
+class _Answer(list):
+    """A query's decoded series (a list that can be referred to weakly)."""
+
+
+async def test_the_answers_are_freed_before_the_collector_resumes(collector_on, monkeypatch) -> None:
+    """The worker thread that built the rows lets go of its arguments only when it next runs, which may be
+    after the refresh has resumed the collector: the refresh itself drops the answers it handed over."""
+    import weakref
+
+    import requests
+
+    plans, answered = _many(20)
+    response = requests.Response()
+    response._content, response.status_code = b"{}", 200
+    answers = {query.expr: _Answer(result) for query, (result, _) in answered.items()}
+    alive = [weakref.ref(answer) for answer in answers.values()]
+    held: list[tuple] = []  # what the worker thread still holds when the refresh goes on
+    collector = PrometheusCollector("http://127.0.0.1:9", window=30)
+    collector._plans, collector._planned_at = plans, time.monotonic()
+    collector.facts = ServerFacts(scrape_interval=5.0)
+    collector._alerts_supported = False
+
+    async def gather(queries, now, params, lanes=None):
+        return {query: (answers.pop(query.expr), response) for query in queries if query.expr in answers}, {}, {}
+
+    build = prom_collector.build_rows
+
+    def build_rows(*args, **kwargs):
+        held.append(args)
+        return build(*args, **kwargs)
+
+    monkeypatch.setattr(collector, "_gather", gather)
+    monkeypatch.setattr(prom_collector, "build_rows", build_rows)
+    del answered
+    try:
+        collected = await collector.collect()
+    finally:
+        await collector.aclose()
+    assert len(collected.rows) == 20 and len(held) == 1 and not answers
+    assert [ref() for ref in alive] == [None] * len(alive)
