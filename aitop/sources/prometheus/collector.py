@@ -25,6 +25,7 @@ from functools import partial
 import requests
 
 from aitop.catalog import Schema, builtin_schemas
+from aitop.gcpolicy import paused_gc
 from aitop.model import Row, TargetHealth
 from aitop.sanitize import clean
 from aitop.sources.base import Collected, CollectorBase, plain_label_names
@@ -201,6 +202,14 @@ class PrometheusCollector(BatchedSender, PromDrillDown, CollectorBase):
         return self.poll_budget if self.poll_budget is not None else self.timeout * 1.5
 
     async def collect(self) -> Collected:
+        """One refresh (`_collect`) with the cyclic garbage collector paused until its answers are freed: the
+        ~66,000 small dicts and lists a 1,000-row answer decodes into (none in a cycle) are then never walked
+        by a young collection (7–10 ms a refresh). A refresh waiting for a slow answer waits paused: key
+        presses and repaints meanwhile make next to no cyclic garbage."""
+        with paused_gc():
+            return await self._collect()
+
+    async def _collect(self) -> Collected:
         now = self.monotonic()
         taken_at = self.wall_clock()
         if now < self._next_attempt:  # backing off: the last health says why
@@ -259,6 +268,10 @@ class PrometheusCollector(BatchedSender, PromDrillDown, CollectorBase):
         # Off the event loop: a capped answer can still be 20,000 series.
         rows, models, server_warnings = await asyncio.to_thread(
             build_rows, self._plans, planned, answered, errored, group_by=self.group_by, offset=self.facts.offset)
+        # Freed now, while the collector is paused: the worker thread lets go of its arguments only when it
+        # next runs, which may be after this coroutine has resumed (and the collector with it).
+        answered.clear()
+        fresh.clear()
         if not rows and self._plans and not errored:  # never zero rows without a word
             warnings.append(f"no series of the detected schemas ({', '.join(p.schema.name for p in self._plans)}) "
                             f"answered over the last {window:g}s at the server's time")
