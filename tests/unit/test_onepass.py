@@ -178,3 +178,17 @@ def test_the_memory_follows_the_latest_pages_and_its_filter(monkeypatch):
     other = NameFilter(())
     assert read_page(f"{M} 1\n", TEXT, other, keys, 20_000)[0] == {}  # another filter: nothing known is wanted
     assert keys.kept_for is other and keys.kept == {} and keys.kept_names == {"vllm:num_requests_running": False}
+
+
+def test_a_warm_scrape_gives_the_same_key_objects_counters_included():
+    text = read("vllm")
+    keys = SeriesKeys()
+    first = read_page(text, TEXT, WANTED, keys, 20_000)[0]
+    second = read_page(scaled(text, 2.0), TEXT, WANTED, keys, 20_000)[0]
+    assert list(first) == list(second) and any(key[0].endswith("_total") for key in first)
+    assert all(a is b for a, b in zip(first, second))  # the store and the incident buffer compare by identity
+    for scrape in range(30):  # counters of churning series: the memory of their keys stays bounded
+        body = "# TYPE vllm:request_success counter\n" + "".join(
+            f'vllm:request_success{{model_name="m{scrape}-{n}"}} {n}\n' for n in range(100))
+        read_page(body, TEXT, WANTED, keys, 20_000)
+        assert len(keys.kept_totals) <= 2 * 100 + onepass._SLACK

@@ -108,7 +108,7 @@ class SeriesKeys:
     label set ever seen.
     """
 
-    __slots__ = ("kept", "kept_for", "kept_names", "known")
+    __slots__ = ("kept", "kept_for", "kept_names", "kept_totals", "known")
 
     def __init__(self) -> None:
         self.known: dict[str, SeriesKey] = {}
@@ -116,6 +116,7 @@ class SeriesKeys:
         #: filter `kept_for`, so a line of one of them is known to be wanted without testing its name.
         self.kept: dict[str, SeriesKey] = {}
         self.kept_names: dict[str, bool] = {}  # metric name -> `kept_for` wants it
+        self.kept_totals: dict[SeriesKey, SeriesKey] = {}  # a counter's key as read -> with `_total` added
         self.kept_for: NameFilter | None = None
 
 

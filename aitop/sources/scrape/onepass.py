@@ -87,7 +87,7 @@ def read_plain(
     if max(map(len, lines), default=0) > longest:
         return None
     if keys.kept_for is not wanted:  # the memory below says "wanted" only for the filter that filled it
-        keys.kept, keys.kept_names, keys.kept_for = {}, {}, wanted
+        keys.kept, keys.kept_names, keys.kept_totals, keys.kept_for = {}, {}, {}, wanted
     fresh: dict[str, SeriesKey] = {}  # series first read on this scrape, remembered if the page is read
     odd: dict[str, bool] = {}  # names that do not start like one (`{"utf8.name"}`): this page only
     try:
@@ -100,6 +100,8 @@ def read_plain(
             keys.kept = fresh  # label churn: keep this page's new series only, the rest are read afresh
         else:
             known.update(fresh)
+    if len(keys.kept_totals) > 2 * len(samples) + _SLACK:
+        keys.kept_totals = {}
     if len(keys.kept_names) > 2 * len(lines) + _SLACK:
         keys.kept_names = {}  # metric-name churn: rare, and one page's worth is tested again
     return samples, count
@@ -107,7 +109,7 @@ def read_plain(
 
 def _read(lines: list[str], wanted: NameFilter, keys: SeriesKeys, fresh: dict[str, SeriesKey],
           odd: dict[str, bool], max_series: int) -> tuple[dict[SeriesKey, float], int]:  # fmt: skip
-    known, names = keys.kept, keys.kept_names
+    known, names, totals = keys.kept, keys.kept_names, keys.kept_totals
     samples: dict[SeriesKey, float] = {}
     isinf = math.isinf
     family = ""
@@ -154,8 +156,11 @@ def _read(lines: list[str], wanted: NameFilter, keys: SeriesKeys, fresh: dict[st
         if count > max_series:
             break
         if name in allowed:
-            if suffix:
-                key = (name + suffix, key[1])
+            if suffix:  # the same key object every scrape: the store and the incident buffer compare by it
+                total = totals.get(key)
+                if total is None:
+                    total = totals[key] = (name + suffix, key[1])
+                key = total
         else:
             family, allowed, suffix = "", (), ""
         if "_" in text:
