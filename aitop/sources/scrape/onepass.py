@@ -25,7 +25,7 @@ from aitop.sources.scrape.exposition import (
     _looks_like_name,
 )
 
-#: Series texts remembered beyond twice a page's series (plus this) mean label churn: the memory is dropped.
+#: Metric names remembered beyond twice a page's lines (plus this) mean name churn: that memory is dropped.
 _SLACK = 1024
 
 
@@ -88,27 +88,26 @@ def read_plain(
         return None
     if keys.kept_for is not wanted:  # the memory below says "wanted" only for the filter that filled it
         keys.kept, keys.kept_names, keys.kept_totals, keys.kept_for = {}, {}, {}, wanted
-    fresh: dict[str, SeriesKey] = {}  # series first read on this scrape, remembered if the page is read
+    fresh: dict[str, SeriesKey] = {}  # series first read on this scrape
+    seen: dict[str, SeriesKey] = {}  # every series read on this scrape: the memory for the next one
     odd: dict[str, bool] = {}  # names that do not start like one (`{"utf8.name"}`): this page only
     try:
-        samples, count = _read(lines, wanted, keys, fresh, odd, max_series)
+        samples, count = _read(lines, wanted, keys, fresh, seen, odd, max_series)
     except _Declined:
         return None
-    known = keys.kept
-    if fresh:
-        if len(known) + len(fresh) > 2 * len(samples) + _SLACK:
-            keys.kept = fresh  # label churn: keep this page's new series only, the rest are read afresh
-        else:
-            known.update(fresh)
-    if len(keys.kept_totals) > 2 * len(samples) + _SLACK:
-        keys.kept_totals = {}
+    # Only this page's series are remembered, so label churn cannot grow the memory (as `SeriesKeys.known`).
+    keys.kept = seen
+    if fresh and keys.kept_totals:  # the set of series changed: forget the `_total` keys of series gone
+        live = set(seen.values())
+        keys.kept_totals = {key: total for key, total in keys.kept_totals.items() if key in live}
     if len(keys.kept_names) > 2 * len(lines) + _SLACK:
         keys.kept_names = {}  # metric-name churn: rare, and one page's worth is tested again
     return samples, count
 
 
 def _read(lines: list[str], wanted: NameFilter, keys: SeriesKeys, fresh: dict[str, SeriesKey],
-          odd: dict[str, bool], max_series: int) -> tuple[dict[SeriesKey, float], int]:  # fmt: skip
+          seen: dict[str, SeriesKey], odd: dict[str, bool], max_series: int,
+          ) -> tuple[dict[SeriesKey, float], int]:  # fmt: skip
     known, names, totals = keys.kept, keys.kept_names, keys.kept_totals
     samples: dict[SeriesKey, float] = {}
     isinf = math.isinf
@@ -155,6 +154,7 @@ def _read(lines: list[str], wanted: NameFilter, keys: SeriesKeys, fresh: dict[st
         count += 1
         if count > max_series:
             break
+        seen[series] = key
         if name in allowed:
             if suffix:  # the same key object every scrape: the store and the incident buffer compare by it
                 total = totals.get(key)
