@@ -82,6 +82,17 @@ class _Slot:
     names: set[str] = field(default_factory=set)  # sample names, for the provenance
     series: int = 0
     places: set[str] = field(default_factory=set)  # nodes and pods its series name (GPU join)
+    selector: str = ""  # the provenance's selector: the same every refresh, so said once
+
+    def __post_init__(self) -> None:
+        variant = self.variant
+        self.selector = variant.selector()
+        if variant.join_via is not None:  # said as PromQL would join it
+            on = ", ".join(variant.join_on)
+            self.selector += f" * on ({on}) group_right () group by ({on}, {self.label_used}) ({variant.join_via})"
+            if variant.value_label is not None:
+                self.selector += (f" — read: the {variant.value_read} of {variant.value_label} in the newest "
+                                  f"series (highest value) per {on}")
 
 
 @dataclass(slots=True)
@@ -92,6 +103,9 @@ class _SchemaPlan:
     #: (slot index, position in the layout, key, extra) per series, in the order they are summed:
     #: extra is a histogram's scaled bound, a summary's quantile, a feedback rating (+1/-1/0) or an error type.
     series: list[tuple[int, int, SeriesKey, Any]]  # Any: the extra's type follows the slot's kind
+    #: The same, each with what `_apply` does with it (`_step`), its concept, its scale and whether it is a
+    #: mean's denominator: fixed by the plan, so a refresh does not look them up series by series.
+    steps: list[tuple[int, int, SeriesKey, Any, int, str, float, bool]] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -133,6 +147,7 @@ class RowBuilder:
         self.chosen: dict[tuple[str, str], dict[str, tuple[Resolved, ...]]] = {}  # (instance, schema) -> concepts
         self.labels: set[str] = {INSTANCE}  # label names seen on the series read: choices for group_by
         self._expired: list[tuple[_SchemaPlan, TargetData]] = []  # expired targets, placed by `rows`
+        self._absent: dict[str, dict[str, str]] = {}  # schema -> its rows' reasons for concepts it lacks
 
     def add_target(self, target: TargetData) -> None:
         latest = target.window.latest
@@ -250,6 +265,8 @@ class RowBuilder:
         elif concept == "errors" and variant.kind == "counter":
             extra = clean(variant.type_of(labels) or "error", 64)
         schema_plan.series.append((index, position, key, extra))
+        schema_plan.steps.append((index, position, key, extra, _step(concept, variant), concept, variant.scale,
+                                  part == "count"))  # fmt: skip
 
     # -- a refresh: the arithmetic over the plan -------------------------------------------------------
 
@@ -257,19 +274,16 @@ class RowBuilder:
         """The slot's row, created or renamed as needed, with its provenance entry filled in."""
         acc = self._rows.get(slot.row_key)
         if acc is None:
-            acc = self._rows[slot.row_key] = Accumulator(group_label=slot.label_used, absent=_absent(schema))
+            absent = self._absent.get(schema.name)
+            if absent is None:  # the same reasons for every row of a schema: made once, read only
+                absent = self._absent[schema.name] = absent_reasons(schema.title, schema.absent)
+            acc = self._rows[slot.row_key] = Accumulator.fresh(slot.label_used, absent)
         elif slot.label_used in schema.group_labels and acc.group_label not in schema.group_labels:
             acc.group_label = slot.label_used  # name the row by the schema's own label when any series has it
         variant = slot.variant
         acc.present.add(slot.concept)
         source = acc.provenance[(slot.concept, variant.kind)]
-        source.selector = variant.selector()
-        if variant.join_via is not None:  # said as PromQL would join it
-            on = ", ".join(variant.join_on)
-            source.selector += f" * on ({on}) group_right () group by ({on}, {slot.label_used}) ({variant.join_via})"
-            if variant.value_label is not None:
-                source.selector += (f" — read: the {variant.value_read} of {variant.value_label} in the newest "
-                                    f"series (highest value) per {on}")
+        source.selector = slot.selector
         source.targets.add(target.instance)
         source.elapsed = max(source.elapsed, elapsed)
         source.scale, source.aggregate = variant.scale, variant.aggregate
@@ -291,54 +305,51 @@ class RowBuilder:
         base = frames[0].data if len(frames) >= 2 and frames[0].layout is latest.layout else None
         now = latest.data
         newest: dict[int, dict[tuple[str, ...], tuple[float, float]]] = {}  # info gauges: slot -> key -> newest
-        for index, position, key, extra in plan.series:
-            slot, acc = plan.slots[index], accumulators[index]
+        isnan = math.isnan
+        for index, position, key, extra, step, concept, scale, counts in plan.steps:
+            acc = accumulators[index]
             if acc is None:
                 continue
-            concept, variant = slot.concept, slot.variant
-            kind = variant.kind
-            if variant.value_label is not None:  # the newest series (highest value: its update time) per key
+            if step >= _HISTOGRAM:  # a rate: the usual case, most of all a histogram's buckets
+                increase = now[position] - base[position] if base is not None else window.increase(key)
+                if increase is None or elapsed <= 0:
+                    continue
+                rate = increase / elapsed
+                acc.counted.add(concept)
+                if step == _HISTOGRAM:
+                    if extra is not None:
+                        acc.buckets[concept][extra] += rate
+                elif step == _MEAN:
+                    parts = acc.means[concept]
+                    if counts:
+                        parts[1] += rate
+                    else:
+                        parts[0] += rate * scale
+                elif step == _FEEDBACK:
+                    if extra == 1:
+                        acc.votes[0] += rate
+                    elif extra == -1:
+                        acc.votes[1] += rate
+                else:
+                    acc.rates[concept] += rate * scale
+                    if step == _ERRORS:
+                        acc.error_types[extra] += rate
+            elif step == _INFO:  # the newest series (highest value: its update time) per key
                 stamp, (on, reading) = raw[position], extra
                 held = newest.setdefault(index, {}).get(on)
-                if stamp is not None and not math.isnan(stamp) and (held is None or stamp > held[0]):
+                if stamp is not None and not isnan(stamp) and (held is None or stamp > held[0]):
                     newest[index][on] = (stamp, reading)
-                continue
-            if kind == "gauge":
+            elif step == _GAUGE:
                 # A per-query cost is the last query's: its mean over the window is what a query costs.
                 value = window.mean(key) if concept == "cost_per_query" else raw[position]
                 if value is None:
                     continue
-                if not math.isnan(value):
-                    acc.gauges[concept].append(value * variant.scale)
-                    acc.aggregates[concept] = variant.aggregate
-                continue
-            if kind == "summary":
-                acc.summaries[concept][extra].append(raw[position] * variant.scale)
+                if not isnan(value):
+                    acc.gauges[concept].append(value * scale)
+                    acc.aggregates[concept] = plan.slots[index].variant.aggregate
+            else:  # _SUMMARY
+                acc.summaries[concept][extra].append(raw[position] * scale)
                 acc.counted.add(concept)
-                continue
-            increase = now[position] - base[position] if base is not None else window.increase(key)
-            if increase is None or elapsed <= 0:
-                continue
-            rate = increase / elapsed
-            acc.counted.add(concept)
-            if kind == "histogram":
-                if extra is not None:
-                    acc.buckets[concept][extra] += rate
-            elif kind == "mean":
-                parts = acc.means[concept]
-                if slot.part == "count":
-                    parts[1] += rate
-                else:
-                    parts[0] += rate * variant.scale
-            elif concept == "feedback":
-                if extra == 1:
-                    acc.votes[0] += rate
-                elif extra == -1:
-                    acc.votes[1] += rate
-            else:
-                acc.rates[concept] += rate * variant.scale
-                if concept == "errors":
-                    acc.error_types[extra] += rate
         for index, by_key in newest.items():
             slot, acc = plan.slots[index], accumulators[index]
             if acc is not None:
@@ -377,5 +388,20 @@ class RowBuilder:
         return tuple(sorted(self.labels - {"le", "quantile"}))
 
 
-def _absent(schema: Schema) -> dict[str, str]:
-    return absent_reasons(schema.title, schema.absent)
+# What `_apply` does with a series (`_step`): keep the newest info gauge, read a gauge or a summary's quantile,
+# or take its rate into a histogram bucket, a mean, the feedback votes, an error type or a plain rate.
+_INFO, _GAUGE, _SUMMARY, _HISTOGRAM, _MEAN, _FEEDBACK, _RATE, _ERRORS = range(8)
+
+
+def _step(concept: str, variant: Variant) -> int:
+    if variant.value_label is not None:
+        return _INFO
+    kind = variant.kind
+    if kind in ("gauge", "summary"):
+        return _GAUGE if kind == "gauge" else _SUMMARY
+    if kind in ("histogram", "mean"):
+        return _HISTOGRAM if kind == "histogram" else _MEAN
+    if concept == "feedback":
+        return _FEEDBACK
+    return _ERRORS if concept == "errors" else _RATE
+

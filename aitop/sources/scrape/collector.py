@@ -92,6 +92,7 @@ class ScrapeCollector(CollectorBase):
     ) -> None:
         self.urls = tuple(dict.fromkeys(urls))
         self.targets = tuple(display_url(url) for url in self.urls)
+        self._instances = {url: instance_of(url) for url in self.urls}  # parsing a URL costs ~20 µs: once
         self.window_seconds = window
         self.group_by: str | None = None
         self.timeout = timeout
@@ -193,7 +194,7 @@ class ScrapeCollector(CollectorBase):
             window, up = self._windows[url], self._health[url].up
             # Like Prometheus's staleness: a down target counts until its last samples leave the window.
             expired = not up and window.latest is not None and now - window.latest.monotonic >= self.window_seconds
-            builder.add_target(TargetData(instance_of(url), window, up, cache, expired=expired))
+            builder.add_target(TargetData(self._instances[url], window, up, cache, expired=expired))
         return builder
 
     async def metric_names(self) -> dict[str, set[str]]:
@@ -215,7 +216,7 @@ class ScrapeCollector(CollectorBase):
         url = result.url
         previous = self._health[url]
         if self.recorder is not None:
-            self.recorder.scrape(instance_of(url), result.wall, result.samples)
+            self.recorder.scrape(self._instances[url], result.wall, result.samples)
         if result.retry_after is not None:
             self._next_attempt[url] = self.monotonic() + result.retry_after
         if result.samples is None:
@@ -234,7 +235,7 @@ class ScrapeCollector(CollectorBase):
             return
         self._down_since.pop(url, None)
         self._windows[url].add(result.monotonic, result.wall, result.samples)
-        self.markers.observe(instance_of(url), result.wall, result.samples)
+        self.markers.observe(self._instances[url], result.wall, result.samples)
         self.duplicates[url] += result.duplicates
         self._notes[url] = result.notes
         self._health[url] = TargetHealth(

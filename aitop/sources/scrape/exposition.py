@@ -108,10 +108,16 @@ class SeriesKeys:
     label set ever seen.
     """
 
-    __slots__ = ("known",)
+    __slots__ = ("kept", "kept_for", "kept_names", "kept_totals", "known")
 
     def __init__(self) -> None:
         self.known: dict[str, SeriesKey] = {}
+        #: The one-pass reader's own memory (`onepass.read_plain`): series texts of lines that passed the name
+        #: filter `kept_for`, so a line of one of them is known to be wanted without testing its name.
+        self.kept: dict[str, SeriesKey] = {}
+        self.kept_names: dict[str, bool] = {}  # metric name -> `kept_for` wants it
+        self.kept_totals: dict[SeriesKey, SeriesKey] = {}  # a counter's key as read -> with `_total` added
+        self.kept_for: NameFilter | None = None
 
 
 def _parse_plain(lines: list[str], keys: SeriesKeys) -> dict[SeriesKey, float] | None:

@@ -19,6 +19,7 @@ from aitop.sources.scrape.exposition import (
     parse,
     parse_kept,
 )
+from aitop.sources.scrape.onepass import read_plain
 
 #: Label values longer than this are cut (plus a hash, so distinct values stay distinct) before parsing:
 #: prometheus_client reads labels a character at a time, and nobody reads a 1 MB model name anyway.
@@ -140,10 +141,17 @@ def read_page(
     notes: list[str] = []
     media_type = content_type.split(";", 1)[0].strip().lower()
     body = protect_line_breaks(body.removeprefix("\ufeff"))
+    classic = media_type in ("", "text/plain", "application/octet-stream")
     if media_type in ("", "text/plain") and served_openmetrics(body):
         # The classic parser would read exemplars as timestamps and seconds as milliseconds.
-        content_type = OPENMETRICS
+        content_type, classic = OPENMETRICS, False
         notes.append("OpenMetrics page served as text/plain (parsed as OpenMetrics)")
+    # Most pages are read in one pass (`onepass`); one it leaves (None) takes the two passes below.
+    read = read_plain(body, wanted, keys, max_series, MAX_LABEL_VALUE) if classic else None
+    if read is not None:
+        samples, count = read
+        notes_, duplicates = _notes(notes, count, len(samples), max_series)
+        return samples, notes_, duplicates
     # The page is split and filtered once; its kept lines are parsed as they are unless a label value
     # had to be cut (rare: that works on the text) or the series capped.
     kept, _, metadata = kept_lines_counted(body, wanted)
@@ -158,7 +166,6 @@ def read_page(
             kept = [line for line in filtered.splitlines() if line]
     if count > max_series:
         kept = _cap_lines(kept, max_series)  # what `cap_series` keeps, without splitting the text again
-        notes.append(f"showing {max_series:,} of {count:,} series (per-target cap)")
     try:
         samples = parse_kept(kept, content_type, keys).samples
     except ExpositionError as exc:
@@ -169,7 +176,15 @@ def read_page(
         where = f"parse error line {number}" if number is not None else "parse error"
         detail = str(exc).removeprefix("unparsable exposition: ")
         raise ExpositionError(f"unparsable exposition: {where}: {detail}") from None
-    duplicates = max(0, min(count, max_series) - len(samples))
+    notes_, duplicates = _notes(notes, count, len(samples), max_series)
+    return samples, notes_, duplicates
+
+
+def _notes(notes: list[str], count: int, distinct: int, max_series: int) -> tuple[tuple[str, ...], int]:
+    """The page's notes and its duplicate sample lines, given its sample lines and its distinct series read."""
+    if count > max_series:
+        notes.append(f"showing {max_series:,} of {count:,} series (per-target cap)")
+    duplicates = max(0, min(count, max_series) - distinct)
     if duplicates:
         notes.append(f"{duplicates} duplicate series lines (last value kept)")
-    return samples, tuple(notes), duplicates
+    return tuple(notes), duplicates
