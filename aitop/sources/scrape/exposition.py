@@ -120,6 +120,22 @@ class SeriesKeys:
         self.kept_for: NameFilter | None = None
 
 
+def plain_value(text: str) -> float | None:
+    """A sample's value read as prometheus_client's text parser reads it (`int`, else `float`), or None when
+    only that parser can say what it makes of it."""
+    if "_" in text:
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    if math.isinf(value):
+        return None  # the text parser reads huge integers with int(), which float() then rejects
+    if value == 0 and text.lstrip("+-").isdigit():
+        return 0.0  # int("-0") is 0, where float("-0") is -0.0
+    return value
+
+
 def _parse_plain(lines: list[str], keys: SeriesKeys) -> dict[SeriesKey, float] | None:
     """The samples of pre-filtered classic text lines, or None when a line needs the full parser.
 
@@ -128,7 +144,7 @@ def _parse_plain(lines: list[str], keys: SeriesKeys) -> dict[SeriesKey, float] |
     `_total` get it appended. Values are read as that parser reads them (`int`, else `float`).
     """
     samples: dict[SeriesKey, float] = {}
-    known, seen, isinf = keys.known, {}, math.isinf
+    known, seen = keys.known, {}
     family = ""
     allowed: tuple[str, ...] = ()
     suffix = ""  # "_total" while the open family is a counter named without it
@@ -173,16 +189,9 @@ def _parse_plain(lines: list[str], keys: SeriesKeys) -> dict[SeriesKey, float] |
                 key = (name + suffix, key[1])
         else:
             family, allowed, suffix = "", (), ""
-        if "_" in text:
+        value = plain_value(text)
+        if value is None:
             return None
-        try:
-            value = float(text)
-        except ValueError:
-            return None
-        if isinf(value):
-            return None  # the text parser reads huge integers with int(), which float() then rejects
-        if value == 0 and text.lstrip("+-").isdigit():
-            value = 0.0  # int("-0") is 0, where float("-0") is -0.0
         samples[key] = value
     keys.known = seen
     return samples

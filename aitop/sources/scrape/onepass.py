@@ -11,8 +11,6 @@ two-pass path and judges the page exactly as before.
 
 from __future__ import annotations
 
-import math
-
 from aitop.catalog import NameFilter
 from aitop.series import SeriesKey
 from aitop.sources.scrape.exposition import (
@@ -23,6 +21,7 @@ from aitop.sources.scrape.exposition import (
     _PLAIN_SAMPLE,
     SeriesKeys,
     _looks_like_name,
+    plain_value,
 )
 
 #: Metric names remembered beyond twice a page's lines (plus this) mean name churn: that memory is dropped.
@@ -110,7 +109,6 @@ def _read(lines: list[str], wanted: NameFilter, keys: SeriesKeys, fresh: dict[st
           ) -> tuple[dict[SeriesKey, float], int]:  # fmt: skip
     known, names, totals = keys.kept, keys.kept_names, keys.kept_totals
     samples: dict[SeriesKey, float] = {}
-    isinf = math.isinf
     family = ""
     allowed: tuple[str, ...] = ()
     suffix = ""  # "_total" while the open family is a counter named without it
@@ -163,16 +161,9 @@ def _read(lines: list[str], wanted: NameFilter, keys: SeriesKeys, fresh: dict[st
                 key = total
         else:
             family, allowed, suffix = "", (), ""
-        if "_" in text:
+        value = plain_value(text)
+        if value is None:
             raise _Declined
-        try:
-            value = float(text)
-        except ValueError:
-            raise _Declined from None
-        if isinf(value):
-            raise _Declined
-        if value == 0 and text.lstrip("+-").isdigit():
-            value = 0.0  # int("-0") is 0, where float("-0") is -0.0
         samples[key] = value
     # Past the cap (if the loop stopped there): wanted sample lines are counted, metadata still read.
     for line in rest:
