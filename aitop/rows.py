@@ -100,11 +100,10 @@ class _SchemaPlan:
     schema: Schema
     chosen: dict[str, tuple[Resolved, ...]]
     slots: list[_Slot]
-    #: (slot index, position in the layout, key, extra) per series, in the order they are summed:
-    #: extra is a histogram's scaled bound, a summary's quantile, a feedback rating (+1/-1/0) or an error type.
-    series: list[tuple[int, int, SeriesKey, Any]]  # Any: the extra's type follows the slot's kind
-    #: The same, each with what `_apply` does with it (`_step`), its concept, its scale and whether it is a
-    #: mean's denominator: fixed by the plan, so a refresh does not look them up series by series.
+    #: Per series, in the order they are summed: (slot index, position in the layout, key, extra, what `_apply`
+    #: does with it (`_step`), its concept, its scale, whether it is a mean's denominator), all fixed by the
+    #: plan so a refresh does not look them up series by series. Extra (Any: its type follows the slot's kind)
+    #: is a histogram's scaled bound, a summary's quantile, a feedback rating (+1/-1/0) or an error type.
     steps: list[tuple[int, int, SeriesKey, Any, int, str, float, bool]] = field(default_factory=list)
 
 
@@ -181,7 +180,7 @@ class RowBuilder:
         plan = _Plan(suppressed, [], set())
         for schema in found:
             chosen = choose_all(schema, index)
-            schema_plan = _SchemaPlan(schema, chosen, [], [])
+            schema_plan = _SchemaPlan(schema, chosen, [])
             slots: dict[tuple, int] = {}
             for concept, entries in chosen.items():
                 for resolved in entries:
@@ -264,7 +263,6 @@ class RowBuilder:
             averaged.add(key)
         elif concept == "errors" and variant.kind == "counter":
             extra = clean(variant.type_of(labels) or "error", 64)
-        schema_plan.series.append((index, position, key, extra))
         schema_plan.steps.append((index, position, key, extra, _step(concept, variant), concept, variant.scale,
                                   part == "count"))  # fmt: skip
 

@@ -15,15 +15,6 @@ from aitop.sources.prometheus import results as prom_results
 
 
 @pytest.fixture
-def collector_on():
-    was = gc.isenabled()
-    gc.enable()
-    yield
-    if not was:
-        gc.disable()
-
-
-@pytest.fixture
 def default_thresholds():
     was = gc.get_threshold()
     gc.set_threshold(700, 10, 10)

@@ -16,15 +16,6 @@ from aitop.sources.prometheus.collector import PrometheusCollector
 from aitop.sources.prometheus.server import ServerFacts
 
 
-@pytest.fixture
-def collector_on():
-    was = gc.isenabled()
-    gc.enable()
-    yield
-    if not was:
-        gc.disable()
-
-
 async def test_the_collector_is_paused_from_the_requests_to_the_rows(collector_on, monkeypatch) -> None:
     plans, answered = _many(50)
     by_expr = {query.expr: answer for query, answer in answered.items()}

@@ -60,6 +60,6 @@ def test_the_cache_keeps_only_the_latest_set_of_series():
         window.add(10.0 * step, 10.0 * step, page(step, ("m1", f"churn{step}")))
         rows_of(window, cache)
         assert cache.layout is window.latest.layout
-        planned = {key for schema in cache.plan.schemas for _, _, key, _ in schema.series}
+        planned = {step[2] for schema in cache.plan.schemas for step in schema.steps}
         assert planned <= set(window.latest.layout)
         assert not any(f"churn{step - 1}" in str(key) for key in planned)
